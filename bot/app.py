@@ -1,0 +1,120 @@
+"""Composition root: build the long-lived objects once, run the chosen channel, close it all."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from contextlib import suppress
+from dataclasses import dataclass
+
+import structlog
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.channels.console import ConsoleChannel
+from bot.channels.telegram import TelegramChannel, make_bot
+from bot.config import Settings
+from bot.http import make_http_app
+from bot.runtime import Clock, Kurasi
+from db.base import utcnow
+from db.engine import make_engine, make_sessionmaker
+from db.migrate import upgrade
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    app: Kurasi
+    telegram: TelegramChannel | None
+
+    async def close(self) -> None:
+        if self.telegram is not None:
+            await self.telegram.bot.session.close()
+        await self.engine.dispose()
+
+
+async def build(settings: Settings, *, clock: Clock = utcnow, migrate: bool = True) -> Runtime:
+    settings.media.dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database.url)
+    if migrate:
+        await upgrade(engine)
+    sessionmaker = make_sessionmaker(engine)
+    app = Kurasi(sessionmaker=sessionmaker, clock=clock)
+    telegram = None
+    if settings.telegram.token is not None:
+        bot = make_bot(settings.telegram.token.get_secret_value(), settings.telegram.api_base)
+        telegram = TelegramChannel(app, bot)
+    return Runtime(settings, engine, sessionmaker, app, telegram)
+
+
+async def serve(settings: Settings) -> None:
+    runtime = await build(settings)
+    try:
+        if runtime.telegram is None:
+            log.info("no telegram.token configured: starting the terminal console")
+            console = ConsoleChannel(
+                runtime.app,
+                user_id=settings.console.user_id,
+                display_name=settings.console.name,
+            )
+            await console.run()
+            return
+        await runtime.telegram.register_commands()
+        if settings.telegram.mode == "webhook":
+            await _serve_webhook(runtime)
+        else:
+            await _serve_polling(runtime)
+    finally:
+        await runtime.close()
+
+
+async def _start_http(runtime: Runtime, *, webhook: bool) -> web.AppRunner:
+    settings = runtime.settings
+    secret = settings.telegram.webhook_secret
+    http_app = make_http_app(
+        runtime.engine,
+        telegram=runtime.telegram if webhook else None,
+        telegram_secret=secret.get_secret_value() if secret else None,
+    )
+    runner = web.AppRunner(http_app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.http.host, settings.http.port).start()
+    log.info("http listening", host=settings.http.host, port=settings.http.port)
+    return runner
+
+
+async def _serve_polling(runtime: Runtime) -> None:
+    assert runtime.telegram is not None
+    runner = await _start_http(runtime, webhook=False)
+    try:
+        log.info("telegram long polling started")
+        await runtime.telegram.run_polling()
+    finally:
+        await runner.cleanup()
+
+
+async def _serve_webhook(runtime: Runtime) -> None:
+    assert runtime.telegram is not None
+    settings = runtime.settings.telegram
+    if not settings.webhook_url or settings.webhook_secret is None:
+        raise SystemExit("config: telegram.webhook_url and telegram.webhook_secret are required")
+    runner = await _start_http(runtime, webhook=True)
+    try:
+        await runtime.telegram.bot.set_webhook(
+            settings.webhook_url,
+            secret_token=settings.webhook_secret.get_secret_value(),
+            allowed_updates=runtime.telegram.allowed_updates(),
+        )
+        log.info("telegram webhook set")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+    finally:
+        await runner.cleanup()

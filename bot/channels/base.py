@@ -1,0 +1,21 @@
+"""What every channel provides to the runtime."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from handlers.events import Incoming, MediaRef, Reply
+
+
+class Channel(Protocol):
+    name: str
+
+    async def deliver(
+        self, chat_id: str, replies: Sequence[Reply], *, origin: Incoming | None = None
+    ) -> None:
+        """Send replies into one chat, in order. `origin` is the event they answer, if any."""
+
+    async def fetch_media(self, media: MediaRef) -> bytes:
+        """Download a file the user sent, while the channel still holds it."""
+        ...

@@ -1,0 +1,174 @@
+"""The terminal as a chat: type messages, pick buttons by number, send files by path."""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+from collections.abc import Awaitable, Callable, Sequence
+from itertools import count
+from pathlib import Path
+
+from bot.runtime import Kurasi
+from handlers.events import (
+    ButtonPress,
+    Command,
+    Contact,
+    Document,
+    Event,
+    Incoming,
+    MediaRef,
+    Photo,
+    Reply,
+    Sender,
+    Text,
+    Unsupported,
+)
+
+NAME = "console"
+HELP = """\
+Console chat with Kurasi. Type as you would in Telegram:
+  /start, /bantuan, ...   bot commands
+  1, 2, ...               press the numbered button
+  :contact 0812...        share a phone number (the "share my number" button)
+  :photo PATH             send an image file as a photo
+  :file PATH              send any file as a document
+  :sticker                send something that is not text
+  :lang en|id             the language your "phone" is set to
+  :help                   this help
+  :quit                   leave (Ctrl-D works too)"""
+
+Reader = Callable[[str], Awaitable[str | None]]
+Writer = Callable[[str], None]
+
+
+async def read_stdin(prompt: str) -> str | None:
+    try:
+        return await asyncio.to_thread(input, prompt)
+    except EOFError:
+        return None
+
+
+def write_stdout(text: str) -> None:
+    print(text, flush=True)
+
+
+class ConsoleChannel:
+    name = NAME
+
+    def __init__(
+        self,
+        app: Kurasi,
+        *,
+        user_id: str = "console-user",
+        display_name: str = "Console",
+        language_hint: str | None = "id",
+        read: Reader = read_stdin,
+        write: Writer = write_stdout,
+    ) -> None:
+        self.app = app
+        self.user_id = user_id
+        self.display_name = display_name
+        self.language_hint = language_hint
+        self.read = read
+        self.write = write
+        self._buttons: list[str] = []
+        self._message_ids = count(1)
+        app.add_channel(self)
+
+    async def run(self) -> None:
+        self.write(HELP)
+        while True:
+            line = await self.read("you › ")
+            if line is None:
+                break
+            line = line.strip()
+            if not line:
+                continue
+            if line in {":quit", ":q", ":exit"}:
+                break
+            event = self.parse(line)
+            if event is None:
+                continue
+            await self.app.process(self.incoming(event), self)
+
+    def incoming(self, event: Event) -> Incoming:
+        return Incoming(
+            sender=Sender(
+                channel=NAME,
+                external_id=self.user_id,
+                display_name=self.display_name,
+                language_hint=self.language_hint,
+            ),
+            chat_id=self.user_id,
+            event=event,
+        )
+
+    def parse(self, line: str) -> Event | None:
+        """The event a typed line stands for; None for console-only commands."""
+        if line.isdigit() and 1 <= int(line) <= len(self._buttons):
+            return ButtonPress(payload=self._buttons[int(line) - 1])
+        if line.startswith(":"):
+            verb, _, arg = line[1:].partition(" ")
+            arg = arg.strip()
+            match verb:
+                case "help":
+                    self.write(HELP)
+                    return None
+                case "contact":
+                    return Contact(phone=arg, is_own=True)
+                case "photo" | "file":
+                    return self._file_event(verb, arg)
+                case "sticker":
+                    return Unsupported(kind="sticker")
+                case "lang":
+                    self.language_hint = arg or None
+                    return None
+            self.write(f"(unknown console command {line!r}; :help lists them)")
+            return None
+        if line.startswith("/") and len(line) > 1:
+            head, _, args = line[1:].partition(" ")
+            return Command(name=head.lower(), args=args.strip())
+        return Text(line)
+
+    def _file_event(self, verb: str, arg: str) -> Event | None:
+        path = Path(arg).expanduser()
+        if not path.is_file():
+            self.write(f"(no such file: {arg})")
+            return None
+        mime = mimetypes.guess_type(path.name)[0]
+        ref = MediaRef(
+            file_id=str(path.resolve()), size=path.stat().st_size, mime=mime, file_name=path.name
+        )
+        return Photo(media=ref) if verb == "photo" else Document(media=ref)
+
+    async def deliver(
+        self, chat_id: str, replies: Sequence[Reply], *, origin: Incoming | None = None
+    ) -> None:
+        for reply in replies:
+            if reply.alert:
+                self.write(f"  (alert) {reply.alert}")
+            if not reply.text:
+                continue
+            self.write(self.render(reply, chat_id=chat_id))
+
+    def render(self, reply: Reply, *, chat_id: str) -> str:
+        lines = []
+        if chat_id != self.user_id:
+            lines.append(f"[to {chat_id}]")
+        for item in reply.media:
+            lines.append(f"🖼  {item.path}" + (f" — {item.caption}" if item.caption else ""))
+        lines.append(f"Kurasi › {reply.text}")
+        if reply.buttons:
+            self._buttons = []
+            for row in reply.buttons:
+                cells = []
+                for b in row:
+                    self._buttons.append(b.payload)
+                    cells.append(f"[{len(self._buttons)}] {b.label}")
+                lines.append("   " + "   ".join(cells))
+        if reply.ask_contact:
+            lines.append(f"   ({reply.ask_contact}: type  :contact YOUR-NUMBER)")
+        return "\n".join(lines)
+
+    async def fetch_media(self, media: MediaRef) -> bytes:
+        return await asyncio.to_thread(Path(media.file_id).read_bytes)

@@ -1,0 +1,316 @@
+"""Telegram through aiogram 3: updates in, normalized events to the runtime, replies out."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager, suppress
+from io import BytesIO
+from typing import Any, TypeVar
+
+import structlog
+from aiogram import Bot, Dispatcher, Router
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramRetryAfter,
+)
+from aiogram.types import (
+    BotCommand,
+    CallbackQuery,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+
+from bot.i18n import translator
+from bot.runtime import Kurasi
+from handlers import MENU_COMMANDS
+from handlers.events import (
+    ButtonPress,
+    Command,
+    Contact,
+    Document,
+    Event,
+    Incoming,
+    MediaRef,
+    Photo,
+    Reply,
+    Sender,
+    Text,
+    Unsupported,
+)
+
+log = structlog.get_logger(__name__)
+
+NAME = "telegram"
+TEXT_LIMIT = 4096
+DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile refuses larger files
+MAX_RETRIES = 3
+T = TypeVar("T")
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
+
+
+def make_bot(token: str, api_base: str) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
+    # Plain text: user-typed names go into replies, and no parse mode means nothing to escape.
+    return Bot(token, session=session, default=DefaultBotProperties(link_preview_is_disabled=True))
+
+
+class TelegramChannel:
+    name = NAME
+
+    def __init__(self, app: Kurasi, bot: Bot) -> None:
+        self.app = app
+        self.bot = bot
+        self._chat_locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        router = Router(name="kurasi")
+        router.message.register(self._on_message)
+        router.callback_query.register(self._on_callback)
+        self.dispatcher = Dispatcher()
+        self.dispatcher.include_router(router)
+        app.add_channel(self)
+
+    # --- incoming -----------------------------------------------------------------------
+
+    async def _on_message(self, message: Message, event_update: Update) -> None:
+        if message.from_user is None or message.from_user.is_bot:
+            return
+        incoming = Incoming(
+            sender=_sender(message.from_user),
+            chat_id=str(message.chat.id),
+            chat_type="private" if message.chat.type == "private" else "group",
+            event=_event(message),
+            update_key=str(event_update.update_id),
+            message_id=str(message.message_id),
+        )
+        await self._process(incoming)
+
+    async def _on_callback(self, query: CallbackQuery, event_update: Update) -> None:
+        message = query.message
+        chat = message.chat if message is not None else None
+        incoming = Incoming(
+            sender=_sender(query.from_user),
+            chat_id=str(chat.id if chat is not None else query.from_user.id),
+            chat_type="private" if chat is None or chat.type == "private" else "group",
+            event=ButtonPress(
+                payload=query.data or "",
+                message_id=str(message.message_id) if message is not None else None,
+                ack_id=query.id,
+            ),
+            update_key=str(event_update.update_id),
+        )
+        await self._process(incoming)
+
+    async def _process(self, incoming: Incoming) -> None:
+        # One chat's updates in arrival order; different chats run concurrently.
+        async with self._chat_lock(incoming.chat_id):
+            await self.app.process(incoming, self)
+
+    @asynccontextmanager
+    async def _chat_lock(self, chat_id: str) -> AsyncIterator[None]:
+        lock, users = self._chat_locks.get(chat_id, (asyncio.Lock(), 0))
+        self._chat_locks[chat_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._chat_locks[chat_id]
+            if users <= 1:
+                del self._chat_locks[chat_id]
+            else:
+                self._chat_locks[chat_id] = (lock, users - 1)
+
+    # --- outgoing -----------------------------------------------------------------------
+
+    async def deliver(
+        self, chat_id: str, replies: Sequence[Reply], *, origin: Incoming | None = None
+    ) -> None:
+        press = origin.event if origin and isinstance(origin.event, ButtonPress) else None
+        if press is not None and press.ack_id:
+            alert = next((r.alert for r in replies if r.alert), None)
+            await self._ack(press.ack_id, alert)
+        for reply in replies:
+            if not reply.text:
+                continue
+            try:
+                if reply.edit and press is not None and press.message_id:
+                    await self._edit(chat_id, press.message_id, reply)
+                else:
+                    await self._send(chat_id, reply)
+            except TelegramForbiddenError:
+                log.info("chat blocked the bot", chat=chat_id)
+                return
+
+    async def _ack(self, ack_id: str, alert: str | None) -> None:
+        try:
+            await self._call(
+                lambda: self.bot.answer_callback_query(
+                    ack_id, text=alert[:200] if alert else None, show_alert=bool(alert)
+                )
+            )
+        except TelegramBadRequest as exc:
+            # A press older than Telegram's answer window; the replies still go out.
+            log.info("callback answer refused", error=str(exc))
+
+    async def _edit(self, chat_id: str, message_id: str, reply: Reply) -> None:
+        markup = _inline(reply)
+        try:
+            await self._call(
+                lambda: self.bot.edit_message_text(
+                    text=reply.text[:TEXT_LIMIT],
+                    chat_id=int(chat_id),
+                    message_id=int(message_id),
+                    reply_markup=markup,
+                )
+            )
+        except TelegramBadRequest as exc:
+            if "not modified" in str(exc):
+                return
+            await self._send(chat_id, reply)  # too old or gone: say it anew
+
+    async def _send(self, chat_id: str, reply: Reply) -> None:
+        chunks = _chunks(reply.text, TEXT_LIMIT)
+        for i, chunk in enumerate(chunks):
+            markup = _markup(reply) if i == len(chunks) - 1 else None
+            await self._call(
+                lambda chunk=chunk, markup=markup: self.bot.send_message(
+                    chat_id=int(chat_id), text=chunk, reply_markup=markup
+                )
+            )
+
+    async def _call(self, make: Callable[[], Awaitable[T]]) -> T:
+        for attempt in range(MAX_RETRIES + 1):
+            try:
+                return await make()
+            except TelegramRetryAfter as exc:
+                if attempt == MAX_RETRIES:
+                    raise
+                log.warning("telegram flood control", retry_after=exc.retry_after)
+                await asyncio.sleep(exc.retry_after)
+        raise AssertionError("unreachable")
+
+    async def fetch_media(self, media: MediaRef) -> bytes:
+        if media.size is not None and media.size > DOWNLOAD_LIMIT:
+            raise ValueError("file too large for the Bot API to download")
+        buf = BytesIO()
+        await self.bot.download(media.file_id, destination=buf)
+        return buf.getvalue()
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    async def register_commands(self) -> None:
+        """The command menu, in Indonesian by default and English for English clients."""
+        for language in ("id", "en"):
+            t = translator(language)
+            commands = [BotCommand(command=c, description=t(d)) for c, d in MENU_COMMANDS]
+            await self.bot.set_my_commands(
+                commands, language_code=None if language == "id" else language
+            )
+
+    def allowed_updates(self) -> list[str]:
+        return self.dispatcher.resolve_used_update_types()
+
+    async def run_polling(self, *, polling_timeout: int = 30, handle_signals: bool = True) -> None:
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        await self.dispatcher.start_polling(
+            self.bot,
+            polling_timeout=polling_timeout,
+            allowed_updates=self.allowed_updates(),
+            handle_signals=handle_signals,
+            close_bot_session=False,
+        )
+
+    async def stop_polling(self) -> None:
+        with suppress(RuntimeError):  # polling was not running
+            await self.dispatcher.stop_polling()
+
+
+def _sender(user: Any) -> Sender:
+    return Sender(
+        channel=NAME,
+        external_id=str(user.id),
+        display_name=user.full_name or None,
+        username=user.username,
+        language_hint=user.language_code,
+    )
+
+
+def _event(message: Message) -> Event:
+    if message.text is not None:
+        if message.text.startswith("/") and len(message.text) > 1:
+            head, _, args = message.text[1:].partition(" ")
+            return Command(name=head.split("@", 1)[0].lower(), args=args.strip())
+        return Text(message.text)
+    if message.contact is not None:
+        own = message.from_user is not None and message.contact.user_id == message.from_user.id
+        return Contact(phone=message.contact.phone_number, is_own=own)
+    if message.photo:
+        size = max(message.photo, key=lambda p: p.width * p.height)
+        ref = MediaRef(
+            file_id=size.file_id,
+            unique_id=size.file_unique_id,
+            size=size.file_size,
+            mime="image/jpeg",
+            width=size.width,
+            height=size.height,
+        )
+        return Photo(media=ref, caption=message.caption, group_id=message.media_group_id)
+    if message.document is not None:
+        doc = message.document
+        ref = MediaRef(
+            file_id=doc.file_id,
+            unique_id=doc.file_unique_id,
+            size=doc.file_size,
+            mime=doc.mime_type,
+            file_name=doc.file_name,
+        )
+        return Document(media=ref, caption=message.caption, group_id=message.media_group_id)
+    return Unsupported(kind=str(message.content_type))
+
+
+def _inline(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=b.label, callback_data=b.payload) for b in row]
+            for row in reply.buttons
+        ]
+    )
+
+
+def _markup(reply: Reply) -> Markup | None:
+    if reply.buttons:
+        return _inline(reply)
+    if reply.ask_contact:
+        return ReplyKeyboardMarkup(
+            keyboard=[[KeyboardButton(text=reply.ask_contact, request_contact=True)]],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        )
+    if reply.remove_keyboard:
+        return ReplyKeyboardRemove()
+    if reply.force_reply:
+        return ForceReply(selective=True)
+    return None
+
+
+def _chunks(text: str, limit: int) -> list[str]:
+    """Split at line breaks where possible, so a long card stays readable."""
+    chunks: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        cut = cut if cut > limit // 2 else limit
+        chunks.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    chunks.append(text)
+    return chunks

@@ -1,0 +1,175 @@
+"""Settings: a TOML file, overridden by KURASI_* environment variables (KURASI_TELEGRAM__TOKEN)."""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG = Path("config.toml")
+TELEGRAM_API = "https://api.telegram.org"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatabaseSettings(Section):
+    url: str = "sqlite+aiosqlite:///kurasi.db"
+
+    @field_validator("url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("use sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER@HOST/DB")
+        return value
+
+
+class TelegramSettings(Section):
+    token: SecretStr | None = None
+    api_base: str = TELEGRAM_API
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    admin_ids: list[int] = Field(default_factory=list)
+
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            return None
+        if value is not None and ":" not in value.get_secret_value():
+            raise ValueError("a bot token looks like 123456:ABC... (from @BotFather)")
+        return value
+
+
+class HttpSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class SchedulerSettings(Section):
+    timezone: str = "Asia/Jakarta"
+
+    @field_validator("timezone")
+    @classmethod
+    def _real_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Jakarta)") from None
+        return value
+
+
+class MediaSettings(Section):
+    dir: Path = Path("media")
+
+
+class ConsoleSettings(Section):
+    user_id: str = "console-user"
+    name: str = "Console"
+
+
+class LogSettings(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    json_format: bool = Field(default=False, alias="json")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KURASI_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        populate_by_name=True,
+    )
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    media: MediaSettings = Field(default_factory=MediaSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = _config_path_var.get()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    def secrets(self) -> list[str]:
+        """Every secret value, for the log redactor."""
+        found = []
+        for secret in (self.telegram.token, self.telegram.webhook_secret):
+            if secret is not None and secret.get_secret_value():
+                found.append(secret.get_secret_value())
+        return found
+
+
+class ConfigError(Exception):
+    """A one-line, human-readable configuration problem."""
+
+
+# pydantic-settings builds sources from the class; the file to read is handed over here.
+_config_path_var: ContextVar[Path | None] = ContextVar("kurasi_config_path", default=None)
+
+
+def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
+    """Read settings from `path` (or KURASI_CONFIG, or ./config.toml when present)."""
+    if path is None:
+        path = os.environ.get("KURASI_CONFIG") or (
+            DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
+        )
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        _check_toml(path)
+    token = _config_path_var.set(path)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path)) from None
+    finally:
+        _config_path_var.reset(token)
+
+
+def _check_toml(path: Path) -> None:
+    import tomllib
+
+    try:
+        tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _describe(exc: ValidationError, path: Path | None) -> str:
+    where = f"{path}: " if path else ""
+    problems = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            problems.append(f"{key}: unknown key")
+        else:
+            # Never echo the offending value: it may be a token.
+            problems.append(f"{key}: {err['msg']}")
+    return where + "; ".join(problems)

@@ -1,0 +1,93 @@
+"""Users, their conversation state, and the redelivery guard."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Conversation, ProcessedUpdate, User
+from db.sql import insert_ignore
+
+
+async def mark_update_processed(
+    session: AsyncSession, *, channel: str, update_key: str, now: datetime
+) -> bool:
+    """Record an update id; False when it was handled before (a redelivery).
+
+    Runs inside the update's transaction, so an update whose handling failed is not marked.
+    """
+    return await insert_ignore(
+        session,
+        ProcessedUpdate,
+        {"channel": channel, "update_key": update_key, "processed_at": now},
+        conflict=["channel", "update_key"],
+    )
+
+
+async def forget_processed_updates(session: AsyncSession, *, before: datetime) -> int:
+    result = await session.execute(
+        delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < before)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def get_user(session: AsyncSession, *, channel: str, external_id: str) -> User | None:
+    return await session.scalar(
+        select(User).where(User.channel == channel, User.external_id == external_id)
+    )
+
+
+async def upsert_user(
+    session: AsyncSession,
+    *,
+    channel: str,
+    external_id: str,
+    display_name: str | None,
+    username: str | None,
+    now: datetime,
+) -> User:
+    """The sender's user row, created on first contact, names refreshed on every message."""
+    await insert_ignore(
+        session,
+        User,
+        {
+            "channel": channel,
+            "external_id": external_id,
+            "display_name": display_name,
+            "username": username,
+            "reminder_optouts": [],
+            "created_at": now,
+            "updated_at": now,
+        },
+        conflict=["channel", "external_id"],
+    )
+    user = await get_user(session, channel=channel, external_id=external_id)
+    assert user is not None
+    if display_name and user.display_name != display_name:
+        user.display_name = display_name[:128]
+    if username != user.username:
+        user.username = username[:64] if username else None
+    user.last_inbound_at = now
+    user.blocked_at = None  # they wrote to us, so they have not blocked the bot
+    return user
+
+
+async def lock_conversation(session: AsyncSession, *, user_id: int) -> Conversation:
+    """The user's conversation row, locked until the update's transaction ends.
+
+    Two updates from one person (an album, a double tap) on two workers are applied one
+    after the other instead of overwriting each other's state.
+    """
+    await insert_ignore(
+        session, Conversation, {"user_id": user_id, "data": {}}, conflict=["user_id"]
+    )
+    conv = await session.scalar(
+        select(Conversation)
+        .where(Conversation.user_id == user_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert conv is not None
+    return conv

@@ -1,0 +1,89 @@
+"""The route table: commands, button payloads and open flows, each to the handler that owns it.
+
+Every channel calls `dispatch` with a filled-in `Context`; nothing here knows which channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from handlers import common, registration
+from handlers.context import Context
+from handlers.events import ButtonPress, Command
+from handlers.i18n import N_
+from handlers.payload import Payload
+
+Handler = Callable[[Context], Awaitable[None]]
+ButtonHandler = Callable[[Context, Payload], Awaitable[None]]
+
+# Indonesian names first; English aliases so an English speaker's guess works too.
+COMMANDS: dict[str, Handler] = {
+    "start": registration.start,
+    "profil": registration.show_profile,
+    "profile": registration.show_profile,
+    "bahasa": common.choose_language,
+    "language": common.choose_language,
+    "batal": common.cancel,
+    "cancel": common.cancel,
+    "bantuan": common.show_help,
+    "help": common.show_help,
+}
+
+# Shown in the client's command menu (setMyCommands), in this order.
+MENU_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", N_("Start or return to the menu")),
+    ("profil", N_("Your business profile")),
+    ("bahasa", N_("Language: Bahasa Indonesia / English")),
+    ("batal", N_("Stop the current step (answers are kept)")),
+    ("bantuan", N_("Help")),
+)
+
+BUTTONS: dict[str, ButtonHandler] = {
+    "menu": common.on_menu_button,
+    "lang": common.on_language_button,
+    registration.FLOW: registration.on_button,
+}
+
+FLOWS: dict[str, Handler] = {
+    registration.FLOW: registration.on_event,
+}
+
+PROMPTS: dict[str, Handler] = {
+    registration.FLOW: registration.prompt,
+}
+
+
+async def reprompt(ctx: Context) -> None:
+    """Ask the open flow's current question again."""
+    if ctx.flow in PROMPTS:
+        await PROMPTS[ctx.flow](ctx)
+
+
+async def dispatch(ctx: Context) -> None:
+    event = ctx.incoming.event
+    if ctx.incoming.chat_type != "private":
+        return  # group chats are review chats; their routes arrive with curation
+    if isinstance(event, Command):
+        handler = COMMANDS.get(event.name)
+        if handler is None:
+            ctx.reply(ctx.t("I don't know that command."))
+            await common.show_help(ctx)
+            return
+        await handler(ctx)
+        return
+    if isinstance(event, ButtonPress):
+        payload = Payload.unpack(event.payload)
+        button_handler = BUTTONS.get(payload.flow) if payload else None
+        if payload is None or button_handler is None:
+            ctx.reply(ctx.t("That button is no longer valid."))
+            await (reprompt(ctx) if ctx.flow else common.nudge(ctx))
+            return
+        await button_handler(ctx, payload)
+        return
+    flow = FLOWS.get(ctx.flow or "")
+    if flow is None:
+        if ctx.flow is not None:
+            ctx.end_flow()  # a flow that no longer exists (after an upgrade)
+        await common.nudge(ctx)
+        return
+    await flow(ctx)

@@ -1,0 +1,95 @@
+"""What a flow works with: the event, the user, their conversation, and a place for replies."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Conversation, User
+from handlers.events import Button, Incoming, MediaRef, Reply
+from handlers.payload import Payload
+
+DEFAULT_LANGUAGE = "id"
+LANGUAGES = ("id", "en")
+
+
+class Translate(Protocol):
+    def __call__(self, message: str, /, **values: Any) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FlowSettings:
+    """The slice of configuration the flows need, so handlers/ never imports bot/."""
+
+    max_text: int = 1000
+
+
+@dataclass
+class Context:
+    session: AsyncSession
+    incoming: Incoming
+    user: User
+    conversation: Conversation
+    translator: Callable[[str], Translate]
+    now: datetime
+    settings: FlowSettings = field(default_factory=FlowSettings)
+    fetch_media: Callable[[MediaRef], Awaitable[bytes]] | None = None
+    replies: list[Reply] = field(default_factory=list)
+
+    @property
+    def language(self) -> str:
+        if self.user.language in LANGUAGES:
+            return self.user.language
+        hint = (self.incoming.sender.language_hint or "")[:2].lower()
+        return hint if hint in LANGUAGES else DEFAULT_LANGUAGE
+
+    @property
+    def t(self) -> Translate:
+        return self.translator(self.language)
+
+    def reply(self, text: str, **kwargs: Any) -> None:
+        buttons = kwargs.pop("buttons", ())
+        self.replies.append(Reply(text=text, buttons=_rows(buttons), **kwargs))
+
+    # --- conversation state -------------------------------------------------------------
+
+    @property
+    def flow(self) -> str | None:
+        return self.conversation.flow
+
+    @property
+    def step(self) -> str | None:
+        return self.conversation.step
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.conversation.data
+
+    def goto(self, flow: str | None, step: str | None) -> None:
+        self.conversation.flow = flow
+        self.conversation.step = step
+
+    def update_data(self, **values: Any) -> None:
+        # Reassign, so SQLAlchemy sees the JSON column change.
+        self.conversation.data = {**self.conversation.data, **values}
+
+    def end_flow(self) -> None:
+        self.conversation.flow = None
+        self.conversation.step = None
+        self.conversation.data = {}
+
+
+def button(label: str, flow: str, step: str, value: str = "") -> Button:
+    return Button(label=label, payload=Payload(flow, step, value).pack())
+
+
+def _rows(buttons: Any) -> tuple[tuple[Button, ...], ...]:
+    """Accept a flat list (one button a row) or a list of rows."""
+    rows: list[tuple[Button, ...]] = []
+    for item in buttons:
+        rows.append((item,) if isinstance(item, Button) else tuple(item))
+    return tuple(rows)

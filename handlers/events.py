@@ -1,0 +1,136 @@
+"""The channel seam: what a flow receives and what it answers, with no channel types.
+
+Channels (bot/channels/*) translate their own updates into `Incoming` and render `Reply`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ChatType = Literal["private", "group"]
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    channel: str  # "telegram" | "whatsapp" | "console"
+    external_id: str
+    display_name: str | None = None
+    username: str | None = None
+    language_hint: str | None = None  # the client's UI language, before the user chooses
+
+
+# --- what a user can send -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str  # without the slash, lower case, without @botname
+    args: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonPress:
+    payload: str
+    message_id: str | None = None  # the message that carried the button, for edits
+    ack_id: str | None = None  # the channel's handle to acknowledge the press (callback id)
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    phone: str
+    is_own: bool  # the contact shared is the sender's own
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRef:
+    """A file still held by the channel; fetched through `Context.fetch_media`."""
+
+    file_id: str
+    unique_id: str | None = None
+    size: int | None = None
+    mime: str | None = None
+    file_name: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Photo:
+    media: MediaRef
+    caption: str | None = None
+    group_id: str | None = None  # album id: several photos sent together
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    media: MediaRef
+    caption: str | None = None
+    group_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unsupported:
+    kind: str  # sticker, voice, location, video, ...
+
+
+Event = Text | Command | ButtonPress | Contact | Photo | Document | Unsupported
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    sender: Sender
+    chat_id: str
+    event: Event
+    chat_type: ChatType = "private"
+    update_key: str | None = None  # unique per channel; a repeat is ignored
+    message_id: str | None = None
+
+
+# --- what a flow answers --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class MediaOut:
+    """An image to show: by stored path, with the channel's cached id when known."""
+
+    path: str
+    cached_id: str | None = None
+    caption: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """Someone other than the current chat (a producer told of a decision, a review chat)."""
+
+    channel: str
+    chat_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()  # rows of inline buttons
+    ask_contact: str | None = None  # label of a one-tap "share my number" keyboard button
+    remove_keyboard: bool = False
+    edit: bool = False  # replace the message whose button was pressed, instead of a new one
+    force_reply: bool = False
+    media: tuple[MediaOut, ...] = ()
+    to: Address | None = None  # None: the chat the event came from
+    alert: str | None = None  # short pop-up answer to a button press (Telegram) / plain text
+
+
+@dataclass(slots=True)
+class Outcome:
+    replies: list[Reply] = field(default_factory=list)
