@@ -79,12 +79,9 @@ class Kurasi:
         except Exception:
             # The transaction rolled back, the update stays unmarked; the person is told.
             bound.exception("update failed")
+            t = translator(language)
             return [
-                Reply(
-                    translator(language)(
-                        "Sorry, something went wrong on our side. Please try again in a moment."
-                    )
-                )
+                Reply(t("Sorry, something went wrong on our side. Please try again in a moment."))
             ]
 
     async def process(self, incoming: Incoming, channel: Channel) -> None:
