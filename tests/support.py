@@ -1,0 +1,156 @@
+"""Test doubles shared across the suite: a movable clock and a channel that records replies."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import count
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from bot.runtime import Kurasi
+from db.engine import make_engine
+from handlers.events import (
+    ButtonPress,
+    Command,
+    Contact,
+    Event,
+    Incoming,
+    MediaRef,
+    Reply,
+    Sender,
+    Text,
+    Unsupported,
+)
+
+
+class FakeClock:
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 25, 3, 0, tzinfo=UTC)  # 10:00 in Jakarta
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class RecordingChannel:
+    """A channel whose 'screen' is a list: what each chat was sent, in order."""
+
+    app: Kurasi
+    name: str = "test"
+    sent: list[tuple[str, Reply]] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.app.add_channel(self)
+
+    async def deliver(
+        self, chat_id: str, replies: Sequence[Reply], *, origin: Incoming | None = None
+    ) -> None:
+        self.sent.extend((chat_id, r) for r in replies)
+
+    async def fetch_media(self, media: MediaRef) -> bytes:
+        return self.files[media.file_id]
+
+
+_update_ids = count(1)
+
+
+class Chat:
+    """One person chatting on the recording channel; assertions read what they were sent."""
+
+    def __init__(
+        self,
+        app: Kurasi,
+        channel: RecordingChannel,
+        *,
+        user_id: str,
+        name: str = "Budi",
+        language: str | None = "id",
+    ) -> None:
+        self.app = app
+        self.channel = channel
+        self.user_id = user_id
+        self.name = name
+        self.language = language
+        self.last: list[Reply] = []
+
+    async def send_event(self, event: Event, *, update_key: str | None = None) -> list[Reply]:
+        incoming = Incoming(
+            sender=Sender(
+                channel=self.channel.name,
+                external_id=self.user_id,
+                display_name=self.name,
+                language_hint=self.language,
+            ),
+            chat_id=self.user_id,
+            event=event,
+            update_key=update_key or str(next(_update_ids)),
+        )
+        before = len(self.channel.sent)
+        await self.app.process(incoming, self.channel)
+        self.last = [r for chat, r in self.channel.sent[before:] if chat == self.user_id]
+        return self.last
+
+    async def send(self, text: str) -> list[Reply]:
+        if text.startswith("/"):
+            head, _, args = text[1:].partition(" ")
+            return await self.send_event(Command(head, args))
+        return await self.send_event(Text(text))
+
+    async def share_contact(self, phone: str, *, own: bool = True) -> list[Reply]:
+        return await self.send_event(Contact(phone=phone, is_own=own))
+
+    async def send_unsupported(self, kind: str = "sticker") -> list[Reply]:
+        return await self.send_event(Unsupported(kind))
+
+    def button(self, label: str) -> str:
+        """The payload of the button whose label contains `label`, among the last replies."""
+        for reply in reversed(self.last):
+            for row in reply.buttons:
+                for b in row:
+                    if label.lower() in b.label.lower():
+                        return b.payload
+        raise AssertionError(f"no button {label!r} in {self.labels()}")
+
+    async def press(self, label: str) -> list[Reply]:
+        return await self.send_event(ButtonPress(self.button(label)))
+
+    async def press_payload(self, payload: str) -> list[Reply]:
+        return await self.send_event(ButtonPress(payload))
+
+    def labels(self) -> list[str]:
+        return [b.label for r in self.last for row in r.buttons for b in row]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(r.text for r in self.last)
+
+
+async def create_database(server_url: str) -> str:
+    """A fresh database of our own next to the configured one; returns its URL."""
+    url = make_url(server_url)
+    name = f"kurasi_test_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_database(server_url: str, database_url: str) -> None:
+    name = make_url(database_url).database
+    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
