@@ -14,6 +14,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramRetryAfter,
@@ -68,9 +69,16 @@ def make_bot(token: str, api_base: str) -> Bot:
 class TelegramChannel:
     name = NAME
 
-    def __init__(self, app: Kurasi, bot: Bot) -> None:
+    def __init__(
+        self,
+        app: Kurasi,
+        bot: Bot,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.app = app
         self.bot = bot
+        self.sleep = sleep
         self._chat_locks: dict[str, tuple[asyncio.Lock, int]] = {}
         router = Router(name="kurasi")
         router.message.register(self._on_message)
@@ -149,6 +157,9 @@ class TelegramChannel:
             except TelegramForbiddenError:
                 log.info("chat blocked the bot", chat=chat_id)
                 return
+            except TelegramAPIError as exc:
+                # The update is committed; one failed message must not stop the others.
+                log.error("telegram send failed", chat=chat_id, error=str(exc))
 
     async def _ack(self, ack_id: str, alert: str | None) -> None:
         try:
@@ -195,7 +206,7 @@ class TelegramChannel:
                 if attempt == MAX_RETRIES:
                     raise
                 log.warning("telegram flood control", retry_after=exc.retry_after)
-                await asyncio.sleep(exc.retry_after)
+                await self.sleep(exc.retry_after)
         raise AssertionError("unreachable")
 
     async def fetch_media(self, media: MediaRef) -> bytes:

@@ -662,13 +662,21 @@ class FakeTelegram:
             self._update_seq = max(self._update_seq, update_id)
         return {"update_id": update_id, **fields}
 
-    def push_update(self, update: dict[str, Any]) -> int:
-        """Queue an update for getUpdates; returns its update_id."""
+    def push_update(self, update: dict[str, Any], *, redeliver: bool = False) -> int:
+        """Queue an update for getUpdates; returns its update_id.
+
+        ``redeliver=True`` queues an update id again, as Telegram does after a bot stopped
+        before confirming it (its next getUpdates carries no offset).
+        """
         update = dict(update)
         update_id = update.get("update_id")
         if update_id is None:
             update = self.make_update(**update)
             update_id = update["update_id"]
+        elif redeliver:
+            self._queue.append(update)
+            self._wake_pollers()
+            return update_id
         elif update_id <= self._last_queued_id:
             raise ValueError(
                 f"update_id {update_id} is not above the last queued id "
