@@ -68,5 +68,20 @@ def db_upgrade(config: ConfigOption = None) -> None:
     typer.echo(f"database at revision {asyncio.run(go())}")
 
 
+i18n_cli = typer.Typer(no_args_is_help=True, help="Translation catalogs.")
+cli.add_typer(i18n_cli, name="i18n")
+
+
+@i18n_cli.command("update")
+def i18n_update() -> None:
+    """Extract the marked strings and merge them into bot/locales/*/LC_MESSAGES/kurasi.po."""
+    from bot.i18n import source_locales_dir, update_catalogs
+
+    locales_dir = source_locales_dir()
+    for language, (added, removed) in update_catalogs(locales_dir).items():
+        typer.echo(f"{language}: {added} added, {removed} removed")
+    typer.echo(f"catalogs in {locales_dir}")
+
+
 def main() -> None:
     cli()
