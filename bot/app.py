@@ -6,6 +6,7 @@ import asyncio
 import signal
 from contextlib import suppress
 from dataclasses import dataclass
+from datetime import timedelta
 
 import structlog
 from aiohttp import web
@@ -15,9 +16,10 @@ from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import TelegramChannel, make_bot
 from bot.config import Settings
 from bot.http import make_http_app
-from bot.runtime import Clock, Kurasi
+from bot.runtime import Clock, FloodGuard, Kurasi
 from db.base import utcnow
 from db.engine import make_engine, make_sessionmaker
+from db.media_store import MediaStore
 from db.migrate import upgrade
 
 log = structlog.get_logger(__name__)
@@ -32,6 +34,7 @@ class Runtime:
     telegram: TelegramChannel | None
 
     async def close(self) -> None:
+        await self.app.drain()
         if self.telegram is not None:
             await self.telegram.bot.session.close()
         await self.engine.dispose()
@@ -43,7 +46,16 @@ async def build(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tr
     if migrate:
         await upgrade(engine)
     sessionmaker = make_sessionmaker(engine)
-    app = Kurasi(sessionmaker=sessionmaker, clock=clock)
+    app = Kurasi(
+        sessionmaker=sessionmaker,
+        clock=clock,
+        flow_settings=settings.flow_settings(),
+        media_store=MediaStore(settings.media.dir),
+        flood=FloodGuard(
+            limit=settings.limits.flood_messages,
+            window=timedelta(seconds=settings.limits.flood_seconds),
+        ),
+    )
     telegram = None
     if settings.telegram.token is not None:
         bot = make_bot(settings.telegram.token.get_secret_value(), settings.telegram.api_base)

@@ -17,6 +17,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from handlers.context import FlowSettings
+from handlers.photos import PhotoLimits
+
 DEFAULT_CONFIG = Path("config.toml")
 TELEGRAM_API = "https://api.telegram.org"
 
@@ -92,6 +95,22 @@ class SchedulerSettings(Section):
 
 class MediaSettings(Section):
     dir: Path = Path("media")
+    max_photos: int = Field(default=5, ge=1, le=10)
+    max_photo_mb: int = Field(default=10, ge=1, le=20)
+    min_side: int = Field(default=500, ge=1)
+    dark_below: float = Field(default=PhotoLimits.dark_below, ge=0, le=255)
+    bright_above: float = Field(default=PhotoLimits.bright_above, ge=0, le=255)
+    flat_below: float = Field(default=PhotoLimits.flat_below, ge=0)
+    blur_below: float = Field(default=PhotoLimits.blur_below, ge=0)
+
+
+class ProductSettings(Section):
+    max_per_business: int = Field(default=50, ge=1)
+
+
+class LimitSettings(Section):
+    flood_messages: int = Field(default=20, ge=1)
+    flood_seconds: float = Field(default=10.0, gt=0)
 
 
 class ConsoleSettings(Section):
@@ -117,6 +136,8 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
+    products: ProductSettings = Field(default_factory=ProductSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 
@@ -134,6 +155,21 @@ class Settings(BaseSettings):
         if path is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
+
+    def flow_settings(self) -> FlowSettings:
+        media = self.media
+        return FlowSettings(
+            max_photos=media.max_photos,
+            max_products=self.products.max_per_business,
+            photo_limits=PhotoLimits(
+                max_bytes=media.max_photo_mb * 1024 * 1024,
+                min_side=media.min_side,
+                dark_below=media.dark_below,
+                bright_above=media.bright_above,
+                flat_below=media.flat_below,
+                blur_below=media.blur_below,
+            ),
+        )
 
     def secrets(self) -> list[str]:
         """Every secret value, for the log redactor."""

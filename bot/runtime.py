@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable
-from datetime import datetime
+import asyncio
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import structlog
@@ -13,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 import handlers
 from bot.i18n import translator
 from db.base import utcnow
+from db.media_store import MediaStore
+from db.products import remember_channel_ids
 from db.users import lock_conversation, mark_update_processed, upsert_user
 from handlers.context import DEFAULT_LANGUAGE, LANGUAGES, Context, FlowSettings
 from handlers.events import Incoming, Reply
@@ -25,6 +28,34 @@ log = structlog.get_logger(__name__)
 Clock = Callable[[], datetime]
 
 
+class FloodGuard:
+    """Counts each sender's messages; past the limit they get one slow-down notice per window.
+
+    Messages over the limit are still handled in order: nothing a person sent is dropped.
+    """
+
+    def __init__(self, *, limit: int = 20, window: timedelta = timedelta(seconds=10)) -> None:
+        self.limit = limit
+        self.window = window
+        self._seen: dict[str, deque[datetime]] = {}
+        self._warned_until: dict[str, datetime] = {}
+
+    def hit(self, key: str, now: datetime) -> bool:
+        """Record one message; True exactly when this one should carry the notice."""
+        seen = self._seen.setdefault(key, deque())
+        seen.append(now)
+        while seen and seen[0] <= now - self.window:
+            seen.popleft()
+        if len(self._seen) > 10_000:  # forget quiet senders so memory stays bounded
+            for other in [k for k, v in self._seen.items() if not v or v[-1] <= now - self.window]:
+                self._seen.pop(other, None)
+                self._warned_until.pop(other, None)
+        if len(seen) <= self.limit or self._warned_until.get(key, now) > now:
+            return False
+        self._warned_until[key] = now + self.window
+        return True
+
+
 class Kurasi:
     def __init__(
         self,
@@ -32,11 +63,18 @@ class Kurasi:
         sessionmaker: async_sessionmaker[AsyncSession],
         clock: Clock = utcnow,
         flow_settings: FlowSettings | None = None,
+        media_store: MediaStore | None = None,
+        debounce_seconds: float = 1.5,
+        flood: FloodGuard | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.clock = clock
         self.flow_settings = flow_settings or FlowSettings()
+        self.media_store = media_store
+        self.debounce_seconds = debounce_seconds
+        self.flood = flood or FloodGuard()
         self.channels: dict[str, Channel] = {}
+        self._debounced: dict[tuple[str, str, str], asyncio.Task[None]] = {}
 
     def add_channel(self, channel: Channel) -> None:
         self.channels[channel.name] = channel
@@ -46,6 +84,7 @@ class Kurasi:
         sender = incoming.sender
         bound = log.bind(channel=sender.channel, update=incoming.update_key)
         language = _hint(incoming)
+        after_commit: list[Callable[[], Awaitable[None]]] = []
         try:
             async with self.sessionmaker() as session, session.begin():
                 now = self.clock()
@@ -72,10 +111,22 @@ class Kurasi:
                     now=now,
                     settings=self.flow_settings,
                     fetch_media=channel.fetch_media if channel is not None else None,
+                    media_store=self.media_store,
+                    after_commit=after_commit,
                 )
                 language = ctx.language
+                # The console is one local person typing or pasting: no flood to guard against.
+                if sender.channel != "console" and self.flood.hit(
+                    f"{sender.channel}:{sender.external_id}", now
+                ):
+                    ctx.reply(
+                        ctx.t(
+                            "You are sending messages very fast. I am working through them "
+                            "in order — please wait a moment before sending more."
+                        )
+                    )
                 await handlers.dispatch(ctx)
-                return ctx.replies
+                replies = ctx.replies
         except Exception:
             # The transaction rolled back, the update stays unmarked; the person is told.
             bound.exception("update failed")
@@ -83,6 +134,12 @@ class Kurasi:
             return [
                 Reply(t("Sorry, something went wrong on our side. Please try again in a moment."))
             ]
+        for job in after_commit:
+            try:
+                await job()
+            except Exception:
+                bound.exception("after-commit job failed")
+        return replies
 
     async def process(self, incoming: Incoming, channel: Channel) -> None:
         """Handle an update and send its replies: to the sender's chat, or where they say."""
@@ -90,17 +147,51 @@ class Kurasi:
         here: list[Reply] = []
         elsewhere: dict[tuple[str, str], list[Reply]] = defaultdict(list)
         for reply in replies:
-            if reply.to is None:
+            if reply.debounce is not None:
+                target = reply.to.chat_id if reply.to else incoming.chat_id
+                self._debounce(channel, target, reply)
+            elif reply.to is None:
                 here.append(reply)
             else:
                 elsewhere[(reply.to.channel, reply.to.chat_id)].append(reply)
         await channel.deliver(incoming.chat_id, here, origin=incoming)
         for (channel_name, chat_id), batch in elsewhere.items():
-            target = self.channels.get(channel_name)
-            if target is None:
+            target_channel = self.channels.get(channel_name)
+            if target_channel is None:
                 log.warning("no channel for reply", channel=channel_name)
                 continue
-            await target.deliver(chat_id, batch)
+            await target_channel.deliver(chat_id, batch)
+
+    def _debounce(self, channel: Channel, chat_id: str, reply: Reply) -> None:
+        key = (channel.name, chat_id, reply.debounce or "")
+        previous = self._debounced.pop(key, None)
+        if previous is not None:
+            previous.cancel()
+
+        async def later() -> None:
+            await asyncio.sleep(self.debounce_seconds)
+            # From here on the reply goes out even if a newer one arrives meanwhile.
+            if self._debounced.get(key) is task:
+                del self._debounced[key]
+            await channel.deliver(chat_id, [reply])
+
+        task = asyncio.create_task(later())
+        self._debounced[key] = task
+
+    async def drain(self) -> None:
+        """Send every reply still waiting out its debounce (shutdown, tests)."""
+        while self._debounced:
+            await asyncio.gather(*list(self._debounced.values()), return_exceptions=True)
+
+    async def remember_channel_ids(self, channel: str, ids: dict[int, str]) -> None:
+        """Keep the ids a channel gave our photos, so the next send is by id, not upload."""
+        if not ids:
+            return
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                await remember_channel_ids(session, channel=channel, ids=ids)
+        except Exception:
+            log.exception("could not cache channel file ids")
 
 
 def _hint(incoming: Incoming) -> str:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import Base, JSONType, Timestamped, utcnow
@@ -59,6 +60,79 @@ class Business(Timestamped, Base):
     registered_at: Mapped[datetime | None]
 
     owner: Mapped[User] = relationship(back_populates="business")
+    products: Mapped[list[Product]] = relationship(
+        back_populates="business", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class ProductStatus(StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+    in_review = "in_review"
+    revision_requested = "revision_requested"
+    approved = "approved"
+    rejected = "rejected"
+
+
+class Product(Timestamped, Base):
+    """A product card. Fields fill in as the producer answers; status moves by compare-and-set."""
+
+    __tablename__ = "products"
+    __table_args__ = (Index("ix_products_status_submitted", "status", "submitted_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_id: Mapped[int] = mapped_column(
+        ForeignKey("businesses.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str | None] = mapped_column(String(100))
+    sector: Mapped[str | None] = mapped_column(String(16), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    price: Mapped[int | None] = mapped_column(BigInteger)  # whole rupiah
+    unit: Mapped[str | None] = mapped_column(String(20))
+    min_order: Mapped[int | None]
+    capacity: Mapped[int | None]  # units a month
+    materials: Mapped[str | None] = mapped_column(String(300))
+    shelf_life_days: Mapped[int | None]  # food and beverage only
+    legal_docs: Mapped[list[str] | None] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(24), default=ProductStatus.draft)
+    round: Mapped[int] = mapped_column(default=1)
+    version: Mapped[int] = mapped_column(default=1)
+    submitted_at: Mapped[datetime | None]
+    # Codes of the pre-check rules that fired at the last submit, for the curator's card.
+    precheck: Mapped[list[str]] = mapped_column(JSONType, default=list)
+
+    business: Mapped[Business] = relationship(back_populates="products")
+    photos: Mapped[list[Photo]] = relationship(
+        back_populates="product",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="Photo.position",
+    )
+
+
+class Photo(Base):
+    """A product photo: bytes in the media store under `store_key`, ids cached per channel."""
+
+    __tablename__ = "photos"
+    __table_args__ = (UniqueConstraint("product_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    store_key: Mapped[str] = mapped_column(String(200))
+    mime: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int]
+    height: Mapped[int]
+    size: Mapped[int]
+    hints: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # {"telegram": "<file_id>"}: re-sending by id costs no upload.
+    channel_ids: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    product: Mapped[Product] = relationship(back_populates="photos")
 
 
 class Conversation(Base):

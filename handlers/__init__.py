@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from handlers import common, registration
+from handlers import common, mydata, product, registration
 from handlers.context import Context
 from handlers.events import ButtonPress, Command
 from handlers.i18n import N_
@@ -21,6 +21,14 @@ COMMANDS: dict[str, Handler] = {
     "start": registration.start,
     "profil": registration.show_profile,
     "profile": registration.show_profile,
+    "produk_baru": product.new_product,
+    "new_product": product.new_product,
+    "produk": product.list_my_products,
+    "products": product.list_my_products,
+    "datasaya": mydata.export_my_data,
+    "mydata": mydata.export_my_data,
+    "hapusdata": mydata.ask_erase,
+    "deletedata": mydata.ask_erase,
     "bahasa": common.choose_language,
     "language": common.choose_language,
     "batal": common.cancel,
@@ -32,9 +40,13 @@ COMMANDS: dict[str, Handler] = {
 # Shown in the client's command menu (setMyCommands), in this order.
 MENU_COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", N_("Start or return to the menu")),
+    ("produk_baru", N_("Add a product")),
+    ("produk", N_("My products and their curation status")),
     ("profil", N_("Your business profile")),
     ("bahasa", N_("Language: Bahasa Indonesia / English")),
     ("batal", N_("Stop the current step (answers are kept)")),
+    ("datasaya", N_("Download the data Kurasi holds about you")),
+    ("hapusdata", N_("Delete your data")),
     ("bantuan", N_("Help")),
 )
 
@@ -42,14 +54,21 @@ BUTTONS: dict[str, ButtonHandler] = {
     "menu": common.on_menu_button,
     "lang": common.on_language_button,
     registration.FLOW: registration.on_button,
+    product.FLOW: product.on_button,
+    product.LIST: product.on_list_button,
+    mydata.FLOW: mydata.on_button,
 }
 
 FLOWS: dict[str, Handler] = {
     registration.FLOW: registration.on_event,
+    product.FLOW: product.on_event,
+    mydata.FLOW: mydata.on_event,
 }
 
 PROMPTS: dict[str, Handler] = {
     registration.FLOW: registration.prompt,
+    product.FLOW: product.prompt,
+    mydata.FLOW: mydata.prompt,
 }
 
 

@@ -14,9 +14,13 @@ def menu_buttons(ctx: Context) -> list[list[Button]]:
     t = ctx.t
     return [
         [
+            button(t("➕ New product"), "menu", "main", "new_product"),
+            button(t("📦 My products"), "menu", "main", "products"),
+        ],
+        [
             button(t("👤 Business profile"), "menu", "main", "profile"),
             button(t("❓ Help"), "menu", "main", "help"),
-        ]
+        ],
     ]
 
 
@@ -26,7 +30,11 @@ def help_text(ctx: Context) -> str:
         "and hear about export fairs.\n\n"
         "Commands:\n"
         "/start – register your business or return to the menu\n"
+        "/produk_baru – add a product for curation\n"
+        "/produk – your products and their curation status\n"
         "/profil – see and edit your business profile\n"
+        "/datasaya – download the data Kurasi holds about you\n"
+        "/hapusdata – delete your data\n"
         "/bahasa – choose Bahasa Indonesia or English\n"
         "/batal – stop what you are doing (your answers are kept)\n"
         "/bantuan – this help"
@@ -85,6 +93,14 @@ async def on_menu_button(ctx: Context, payload: Payload) -> None:
         from handlers.registration import show_profile
 
         await show_profile(ctx)
+    elif payload.value == "new_product":
+        from handlers.product import new_product
+
+        await new_product(ctx)
+    elif payload.value == "products":
+        from handlers.product import list_my_products
+
+        await list_my_products(ctx)
     else:
         ctx.reply(ctx.t("That button is no longer valid."), buttons=menu_buttons(ctx))
 

@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from db.media_store import MediaStore
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Conversation, User
 from handlers.events import Button, Incoming, MediaRef, Reply
 from handlers.payload import Payload
+from handlers.photos import PhotoLimits
 
 DEFAULT_LANGUAGE = "id"
 LANGUAGES = ("id", "en")
@@ -25,7 +27,9 @@ class Translate(Protocol):
 class FlowSettings:
     """The slice of configuration the flows need, so handlers/ never imports bot/."""
 
-    max_text: int = 1000
+    max_photos: int = 5
+    max_products: int = 50
+    photo_limits: PhotoLimits = field(default_factory=PhotoLimits)
 
 
 @dataclass
@@ -38,7 +42,10 @@ class Context:
     now: datetime
     settings: FlowSettings = field(default_factory=FlowSettings)
     fetch_media: Callable[[MediaRef], Awaitable[bytes]] | None = None
+    media_store: MediaStore | None = None
     replies: list[Reply] = field(default_factory=list)
+    # Work that must only happen once the update's transaction has committed (file deletes).
+    after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @property
     def language(self) -> str:

@@ -5,7 +5,7 @@ Channels (bot/channels/*) translate their own updates into `Incoming` and render
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 ChatType = Literal["private", "group"]
@@ -103,11 +103,21 @@ class Button:
 
 @dataclass(frozen=True, slots=True)
 class MediaOut:
-    """An image to show: by stored path, with the channel's cached id when known."""
+    """An image to show, read from `path`; `cached_id` is the channel's id for it, if known."""
 
     path: str
+    photo_id: int | None = None  # our Photo row, so the channel can report the id it got
     cached_id: str | None = None
     caption: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file to send (e.g. a producer's data export)."""
+
+    filename: str
+    data: bytes
+    mime: str = "application/octet-stream"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,8 +139,7 @@ class Reply:
     media: tuple[MediaOut, ...] = ()
     to: Address | None = None  # None: the chat the event came from
     alert: str | None = None  # short pop-up answer to a button press (Telegram) / plain text
-
-
-@dataclass(slots=True)
-class Outcome:
-    replies: list[Reply] = field(default_factory=list)
+    attachment: Attachment | None = None
+    # Replies with the same key, sent to one chat in quick succession, collapse into the
+    # last one (an album's photos arrive as separate messages but get one answer).
+    debounce: str | None = None

@@ -400,3 +400,26 @@ def clean_text(text: str, *, max_len: int) -> str | None:
     if not s or len(s) > max_len:
         return None
     return s
+
+
+_DURATION_UNITS: dict[str, int] = {
+    "hari": 1, "hr": 1, "day": 1, "days": 1, "d": 1,
+    "minggu": 7, "mgg": 7, "week": 7, "weeks": 7,
+    "bulan": 30, "bln": 30, "month": 30, "months": 30,
+    "tahun": 365, "thn": 365, "th": 365, "year": 365, "years": 365,
+}  # fmt: skip
+_DURATION_RE = re.compile(r"([0-9]{1,4})\s*([a-z]+)")
+
+
+def parse_duration_days(text: str) -> int | None:
+    """Shelf life in days: "6 bulan", "1 tahun", "2 minggu", "90 hari", "12 months".
+
+    A bare number is refused: "6" may mean days or months, and a wrong guess misleads buyers.
+    """
+    if len(text) > _MAX_FIELD_LEN:
+        return None
+    match = _DURATION_RE.fullmatch(" ".join(text.lower().split()).rstrip(".!"))
+    if match is None or match.group(2) not in _DURATION_UNITS:
+        return None
+    days = int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    return days if 1 <= days <= 3650 else None

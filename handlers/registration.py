@@ -7,9 +7,6 @@ The same flow serves /profil: the summary's edit buttons jump to one field and c
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-
 from db.businesses import (
     LEGAL_DOCS,
     PROFILE_FIELDS,
@@ -25,6 +22,15 @@ from handlers.common import language_buttons, menu_buttons
 from handlers.context import LANGUAGES, Context, button
 from handlers.events import ButtonPress, Contact, Event, Text
 from handlers.i18n import N_
+from handlers.labels import (
+    LEGAL_LABELS,
+    SECTOR_LABELS,
+    legal_buttons,
+    legal_text,
+    match_label,
+    sector_buttons,
+    thousands,
+)
 from handlers.parsing import (
     clean_text,
     is_no_answer,
@@ -34,6 +40,7 @@ from handlers.parsing import (
     split_list,
 )
 from handlers.payload import Payload
+from handlers.steps import Step, pressed, text_of
 
 FLOW = "reg"
 MAX_NAME = 100
@@ -41,22 +48,6 @@ MAX_COUNTRY = 60
 MAX_COUNTRIES = 20
 MAX_REGION_CHOICES = 8
 
-SECTOR_LABELS = {
-    "food": N_("Food & beverage"),
-    "fashion": N_("Fashion"),
-    "handicraft": N_("Handicraft"),
-    "furniture": N_("Furniture"),
-    "agribusiness": N_("Agribusiness"),
-    "spa": N_("Spa, herbal & cosmetics"),
-    "other": N_("Other"),
-}
-LEGAL_LABELS = {
-    "pirt": "PIRT",
-    "bpom": "BPOM",
-    "halal": "Halal",
-    "sni": "SNI",
-    "merek": N_("Trademark (HKI)"),
-}
 FIELD_LABELS = {
     "name": N_("Business name"),
     "owner_name": N_("Owner"),
@@ -165,14 +156,6 @@ async def advance(ctx: Context) -> None:
     await prompt(ctx)
 
 
-def _is_text(event: Event) -> str | None:
-    return event.text if isinstance(event, Text) else None
-
-
-def _pressed(event: Event) -> str | None:
-    return event.payload if isinstance(event, ButtonPress) else None
-
-
 async def _not_understood(ctx: Context) -> None:
     ctx.reply(ctx.t("I can't read that here. Please answer with a short text message."))
     await prompt(ctx)
@@ -181,12 +164,6 @@ async def _not_understood(ctx: Context) -> None:
 async def _refuse(ctx: Context, message: str) -> None:
     ctx.reply(message)
     await prompt(ctx)
-
-
-@dataclass(frozen=True)
-class Step:
-    prompt: Callable[[Context], Awaitable[None]]
-    answer: Callable[[Context, Event], Awaitable[None]]
 
 
 # --- language and consent ---------------------------------------------------------------
@@ -200,8 +177,8 @@ async def _prompt_language(ctx: Context) -> None:
 
 
 async def _answer_language(ctx: Context, event: Event) -> None:
-    choice = _pressed(event)
-    text = (_is_text(event) or "").strip().lower()
+    choice = pressed(event)
+    text = (text_of(event) or "").strip().lower()
     if choice is None and text:
         if text in {"id", "indonesia", "bahasa indonesia", "bahasa", "indonesian"}:
             choice = "id"
@@ -236,8 +213,8 @@ async def _prompt_privacy(ctx: Context) -> None:
 
 
 async def _answer_privacy(ctx: Context, event: Event) -> None:
-    choice = _pressed(event)
-    text = (_is_text(event) or "").strip().lower().rstrip(".!")
+    choice = pressed(event)
+    text = (text_of(event) or "").strip().lower().rstrip(".!")
     if choice is None and text:
         choice = "yes" if text in YES_WORDS else "no" if is_no_answer(text) else None
     if choice == "yes":
@@ -273,8 +250,8 @@ def _text_step(field: str, question: str, *, offer_own_name: bool = False) -> St
         ctx.reply(ctx.t(question), buttons=buttons)
 
     async def answer(ctx: Context, event: Event) -> None:
-        raw = _is_text(event)
-        if _pressed(event) == "self":
+        raw = text_of(event)
+        if pressed(event) == "self":
             raw = ctx.incoming.sender.display_name or ctx.user.display_name
         if raw is None:
             await _not_understood(ctx)
@@ -340,7 +317,7 @@ async def _prompt_region(ctx: Context) -> None:
 
 
 async def _answer_region(ctx: Context, event: Event) -> None:
-    code = _pressed(event)
+    code = pressed(event)
     if code is not None:
         region = get_region(code)
         if region is None:
@@ -349,7 +326,7 @@ async def _answer_region(ctx: Context, event: Event) -> None:
         (await _business(ctx)).region_code = region.code
         await advance(ctx)
         return
-    query = _is_text(event)
+    query = text_of(event)
     if query is None:
         await _not_understood(ctx)
         return
@@ -377,31 +354,16 @@ async def _answer_region(ctx: Context, event: Event) -> None:
 
 
 async def _prompt_sector(ctx: Context) -> None:
-    t = ctx.t
-    items = [button(t(SECTOR_LABELS[s]), FLOW, "sector", s) for s in SECTORS]
     ctx.reply(
-        t("Which sector is the business in?"),
-        buttons=[items[i : i + 2] for i in range(0, len(items), 2)],
+        ctx.t("Which sector is the business in?"), buttons=sector_buttons(ctx, FLOW, "sector")
     )
 
 
-def _match_label(ctx: Context, text: str, labels: dict[str, str]) -> str | None:
-    wanted = text.strip().lower()
-    if not wanted:
-        return None
-    for code, label in labels.items():
-        names = {code, label.lower(), ctx.t(label).lower()}
-        names |= {ctx.translator(lang)(label).lower() for lang in LANGUAGES}
-        if wanted in names:
-            return code
-    return None
-
-
 async def _answer_sector(ctx: Context, event: Event) -> None:
-    choice = _pressed(event)
-    text = _is_text(event)
+    choice = pressed(event)
+    text = text_of(event)
     if choice is None and text is not None:
-        choice = _match_label(ctx, text, SECTOR_LABELS)
+        choice = match_label(ctx, text, SECTOR_LABELS)
     if choice not in SECTORS:
         await _refuse(ctx, ctx.t("Please choose one of the sectors with the buttons."))
         return
@@ -421,8 +383,8 @@ async def _prompt_nib(ctx: Context) -> None:
 
 async def _answer_nib(ctx: Context, event: Event) -> None:
     business = await _business(ctx)
-    text = _is_text(event)
-    if _pressed(event) == "none" or (text is not None and is_no_answer(text)):
+    text = text_of(event)
+    if pressed(event) == "none" or (text is not None and is_no_answer(text)):
         business.nib, business.has_nib = None, False
         await advance(ctx)
         return
@@ -442,22 +404,6 @@ async def _answer_nib(ctx: Context, event: Event) -> None:
     await advance(ctx)
 
 
-def _legal_buttons(ctx: Context, chosen: list[str]) -> list[list]:
-    t = ctx.t
-    rows = [
-        [
-            button(
-                ("✅ " if doc in chosen else "▫️ ") + t(LEGAL_LABELS[doc]), FLOW, "legal_docs", doc
-            )
-            for doc in LEGAL_DOCS[i : i + 2]
-        ]
-        for i in range(0, len(LEGAL_DOCS), 2)
-    ]
-    done = t("Done ✓") if chosen else t("None of these")
-    rows.append([button(done, FLOW, "legal_docs", "done")])
-    return rows
-
-
 async def _prompt_legal(ctx: Context) -> None:
     chosen = list(ctx.data.get("legal", []))
     ctx.reply(
@@ -466,24 +412,24 @@ async def _prompt_legal(ctx: Context) -> None:
             "“Done”. (PIRT: home-industry food permit; BPOM: food and drug agency; "
             "Halal: BPJPH certificate; SNI: national standard; HKI: registered trademark.)"
         ),
-        buttons=_legal_buttons(ctx, chosen),
+        buttons=legal_buttons(ctx, FLOW, "legal_docs", chosen),
     )
 
 
 async def _answer_legal(ctx: Context, event: Event) -> None:
-    pressed = _pressed(event)
-    text = _is_text(event)
+    choice = pressed(event)
+    text = text_of(event)
     chosen: list[str] = list(ctx.data.get("legal", []))
-    if pressed in LEGAL_DOCS:
-        chosen = [d for d in chosen if d != pressed] if pressed in chosen else [*chosen, pressed]
+    if choice in LEGAL_DOCS:
+        chosen = [d for d in chosen if d != choice] if choice in chosen else [*chosen, choice]
         ctx.update_data(legal=[d for d in LEGAL_DOCS if d in chosen])
         ctx.reply(
             ctx.t("Tap each document you have, then “Done”."),
-            buttons=_legal_buttons(ctx, ctx.data["legal"]),
+            buttons=legal_buttons(ctx, FLOW, "legal_docs", ctx.data["legal"]),
             edit=True,
         )
         return
-    if pressed == "done":
+    if choice == "done":
         await _save_legal(ctx, chosen)
         return
     if text is None:
@@ -492,7 +438,7 @@ async def _answer_legal(ctx: Context, event: Event) -> None:
     if is_no_answer(text):
         await _save_legal(ctx, [])
         return
-    typed = [_match_label(ctx, item, LEGAL_LABELS) for item in split_list(text)]
+    typed = [match_label(ctx, item, LEGAL_LABELS) for item in split_list(text)]
     if not typed or None in typed:
         await _refuse(
             ctx,
@@ -518,7 +464,7 @@ async def _prompt_capacity(ctx: Context) -> None:
 
 
 async def _answer_capacity(ctx: Context, event: Event) -> None:
-    text = _is_text(event)
+    text = text_of(event)
     if text is None:
         await _not_understood(ctx)
         return
@@ -557,7 +503,7 @@ async def _answer_capacity_unit(ctx: Context, event: Event) -> None:
         ctx.goto(FLOW, "capacity")
         await prompt(ctx)
         return
-    unit = _pressed(event) or _is_text(event)
+    unit = pressed(event) or text_of(event)
     if unit is None:
         await _not_understood(ctx)
         return
@@ -579,8 +525,8 @@ async def _prompt_export(ctx: Context) -> None:
 
 
 async def _answer_export(ctx: Context, event: Event) -> None:
-    text = _is_text(event)
-    if _pressed(event) == "none" or (text is not None and is_no_answer(text)):
+    text = text_of(event)
+    if pressed(event) == "none" or (text is not None and is_no_answer(text)):
         (await _business(ctx)).export_markets = []
         await advance(ctx)
         return
@@ -611,9 +557,8 @@ def profile_text(ctx: Context, business: Business) -> str:
     t = ctx.t
     region = get_region(business.region_code or "")
     nib = t("not yet") if business.has_nib is False else business.nib or "—"
-    legal = business.legal_docs
     capacity = (
-        f"{business.capacity_amount:,} {business.capacity_unit}".replace(",", ".")
+        f"{thousands(business.capacity_amount)} {business.capacity_unit}"
         if business.capacity_amount is not None
         else "—"
     )
@@ -624,11 +569,7 @@ def profile_text(ctx: Context, business: Business) -> str:
         "region": region.label if region else "—",
         "sector": t(SECTOR_LABELS[business.sector]) if business.sector else "—",
         "nib": nib,
-        "legal_docs": (
-            ", ".join(t(LEGAL_LABELS[d]) for d in legal if d in LEGAL_LABELS)
-            if legal
-            else (t("none") if legal == [] else "—")
-        ),
+        "legal_docs": legal_text(ctx, business.legal_docs),
         "capacity": capacity,
         "export": (
             ", ".join(business.export_markets)
@@ -658,13 +599,13 @@ async def _prompt_summary(ctx: Context) -> None:
 
 
 async def _answer_summary(ctx: Context, event: Event) -> None:
-    pressed = _pressed(event)
-    if pressed in FIELD_LABELS:
+    choice = pressed(event)
+    if choice in FIELD_LABELS:
         ctx.update_data(editing=True)
-        ctx.goto(FLOW, pressed)
+        ctx.goto(FLOW, choice)
         await prompt(ctx)
         return
-    if pressed != "save":
+    if choice != "save":
         await _refuse(ctx, ctx.t("Please tap a field to change it, or the button at the end."))
         return
     business = await _business(ctx)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,9 +16,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.runtime import Kurasi
+from bot.runtime import FloodGuard, Kurasi
 from db.base import Base
 from db.engine import is_sqlite, make_engine, make_sessionmaker
+from db.media_store import MediaStore
 from db.migrate import upgrade
 from tests.support import Chat, FakeClock, RecordingChannel, create_database, drop_database
 
@@ -94,8 +95,22 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def app(sessionmaker: async_sessionmaker[AsyncSession], clock: FakeClock) -> Kurasi:
-    return Kurasi(sessionmaker=sessionmaker, clock=clock)
+def media_store(tmp_path: Path) -> MediaStore:
+    return MediaStore(tmp_path / "media")
+
+
+@pytest.fixture
+def app(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: FakeClock, media_store: MediaStore
+) -> Kurasi:
+    # Tests type faster than any person; the flood guard has tests of its own.
+    return Kurasi(
+        sessionmaker=sessionmaker,
+        clock=clock,
+        media_store=media_store,
+        debounce_seconds=0.01,
+        flood=FloodGuard(limit=10_000),
+    )
 
 
 @pytest.fixture
@@ -106,10 +121,3 @@ def channel(app: Kurasi) -> RecordingChannel:
 @pytest.fixture
 def chat(app: Kurasi, channel: RecordingChannel) -> Chat:
     return Chat(app, channel, user_id="1001", name="Tini Rahayu")
-
-
-@pytest.fixture
-def media_dir(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "media"
-    path.mkdir()
-    yield path

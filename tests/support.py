@@ -95,6 +95,7 @@ class Chat:
         )
         before = len(self.channel.sent)
         await self.app.process(incoming, self.channel)
+        await self.app.drain()
         self.last = [r for chat, r in self.channel.sent[before:] if chat == self.user_id]
         return self.last
 

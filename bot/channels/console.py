@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import mimetypes
+import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from itertools import count
 from pathlib import Path
@@ -147,6 +148,11 @@ class ConsoleChannel:
         for reply in replies:
             if reply.alert:
                 self.write(f"  (alert) {reply.alert}")
+            if reply.attachment is not None:
+                folder = Path(tempfile.mkdtemp(prefix="kurasi-"))
+                path = folder / reply.attachment.filename
+                path.write_bytes(reply.attachment.data)
+                self.write(f"📎 {path}")
             if not reply.text:
                 continue
             self.write(self.render(reply, chat_id=chat_id))

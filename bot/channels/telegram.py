@@ -21,10 +21,13 @@ from aiogram.exceptions import (
 )
 from aiogram.types import (
     BotCommand,
+    BufferedInputFile,
     CallbackQuery,
     ForceReply,
+    FSInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaPhoto,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
@@ -42,6 +45,7 @@ from handlers.events import (
     Document,
     Event,
     Incoming,
+    MediaOut,
     MediaRef,
     Photo,
     Reply,
@@ -54,6 +58,8 @@ log = structlog.get_logger(__name__)
 
 NAME = "telegram"
 TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+ALBUM_MAX = 10
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile refuses larger files
 MAX_RETRIES = 3
 T = TypeVar("T")
@@ -147,9 +153,13 @@ class TelegramChannel:
             alert = next((r.alert for r in replies if r.alert), None)
             await self._ack(press.ack_id, alert)
         for reply in replies:
-            if not reply.text:
-                continue
             try:
+                if reply.media:
+                    await self._send_media(chat_id, reply)
+                if reply.attachment is not None:
+                    await self._send_attachment(chat_id, reply)
+                if not reply.text:
+                    continue
                 if reply.edit and press is not None and press.message_id:
                     await self._edit(chat_id, press.message_id, reply)
                 else:
@@ -198,6 +208,48 @@ class TelegramChannel:
                 )
             )
 
+    async def _send_media(self, chat_id: str, reply: Reply) -> None:
+        """Photos before the text they illustrate: one photo, or albums of up to ten."""
+        learned: dict[int, str] = {}
+        items = list(reply.media)
+        for start in range(0, len(items), ALBUM_MAX):
+            chunk = items[start : start + ALBUM_MAX]
+            if len(chunk) == 1:
+                item = chunk[0]
+                sent = await self._call(
+                    lambda item=item: self.bot.send_photo(
+                        chat_id=int(chat_id),
+                        photo=_photo_input(item),
+                        caption=(item.caption or "")[:CAPTION_LIMIT] or None,
+                    )
+                )
+                messages = [sent]
+            else:
+                media = [
+                    InputMediaPhoto(
+                        media=_photo_input(item),
+                        caption=(item.caption or "")[:CAPTION_LIMIT] or None,
+                    )
+                    for item in chunk
+                ]
+                messages = await self._call(
+                    lambda media=media: self.bot.send_media_group(chat_id=int(chat_id), media=media)
+                )
+            for item, message in zip(chunk, messages, strict=False):
+                if item.photo_id is not None and message.photo and not item.cached_id:
+                    learned[item.photo_id] = message.photo[-1].file_id
+        await self.app.remember_channel_ids(self.name, learned)
+
+    async def _send_attachment(self, chat_id: str, reply: Reply) -> None:
+        attachment = reply.attachment
+        assert attachment is not None
+        await self._call(
+            lambda: self.bot.send_document(
+                chat_id=int(chat_id),
+                document=BufferedInputFile(attachment.data, filename=attachment.filename),
+            )
+        )
+
     async def _call(self, make: Callable[[], Awaitable[T]]) -> T:
         for attempt in range(MAX_RETRIES + 1):
             try:
@@ -243,6 +295,10 @@ class TelegramChannel:
     async def stop_polling(self) -> None:
         with suppress(RuntimeError):  # polling was not running
             await self.dispatcher.stop_polling()
+
+
+def _photo_input(item: MediaOut) -> str | FSInputFile:
+    return item.cached_id or FSInputFile(item.path)
 
 
 def _sender(user: Any) -> Sender:

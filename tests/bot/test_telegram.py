@@ -30,6 +30,7 @@ def settings(fake: FakeTelegram, database_url: str, sessionmaker, tmp_path: Path
         database={"url": database_url},
         telegram={"token": fake.token, "api_base": fake.base_url},
         media={"dir": tmp_path / "media"},
+        limits={"flood_messages": 10_000},
     )
 
 

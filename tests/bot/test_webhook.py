@@ -39,6 +39,7 @@ async def runtime(fake: FakeTelegram, database_url: str, sessionmaker, tmp_path:
             "webhook_secret": SECRET,
         },
         media={"dir": tmp_path / "media"},
+        limits={"flood_messages": 10_000},
     )
     runtime = await build(settings)
     yield runtime

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from handlers.parsing import (
     clean_text,
     is_no_answer,
+    parse_duration_days,
     parse_nib,
     parse_number,
     parse_phone,
@@ -509,3 +510,26 @@ def test_clean_text_properties(text: str, max_len: int) -> None:
     if result is not None:
         assert 1 <= len(result) <= max_len
         assert result == " ".join(result.split())
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        ("6 bulan", 180),
+        ("1 tahun", 365),
+        ("2 minggu", 14),
+        ("90 hari", 90),
+        ("12 months", 360),
+        ("3 Bln", 90),
+        ("1thn", 365),
+        ("  7   days. ", 7),
+        ("6", None),
+        ("enam bulan", None),
+        ("0 hari", None),
+        ("20 tahun", None),
+        ("6 abad", None),
+        ("x" * 100, None),
+    ],
+)
+def test_parse_duration_days(text: str, days: int | None) -> None:
+    assert parse_duration_days(text) == days

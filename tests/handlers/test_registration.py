@@ -74,7 +74,7 @@ async def test_english_speaker_types_answers_and_skips_optional_ones(chat: Chat,
     assert "Do you agree?" in chat.text
     await chat.send("yes")
     await chat.send("Rattan Works")
-    await chat.press("Budi")  # offered the Telegram name as the owner's name
+    await chat.press("Tini Rahayu")  # offered the Telegram name as the owner's name
     await chat.send("+62 31-555-1234")
     await chat.send("sby")
     await chat.send("furniture")
@@ -88,7 +88,7 @@ async def test_english_speaker_types_answers_and_skips_optional_ones(chat: Chat,
     await chat.press("Save")
     assert "is registered" in chat.text
     business = await business_of(sessionmaker, chat.user_id)
-    assert business.owner_name == "Budi"
+    assert business.owner_name == "Tini Rahayu"
     assert business.phone == "+62315551234"
     assert business.region_code == "35.78"
     assert (business.nib, business.has_nib, business.legal_docs) == (None, False, [])

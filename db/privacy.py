@@ -1,0 +1,112 @@
+"""A person's data under UU 27/2022: everything we hold about them, and erasing it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.businesses import get_business
+from db.models import Business, Photo, Product, User
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+async def export_user_data(session: AsyncSession, *, user: User) -> dict[str, Any]:
+    """Everything stored about this person, as plain JSON-ready data."""
+    business = await get_business(session, owner_id=user.id)
+    data: dict[str, Any] = {
+        "user": {
+            "channel": user.channel,
+            "id_on_channel": user.external_id,
+            "name": user.display_name,
+            "username": user.username,
+            "phone": user.phone,
+            "language": user.language,
+            "privacy_consent_at": _iso(user.consented_at),
+            "reminders_switched_off": list(user.reminder_optouts or []),
+            "first_seen_at": _iso(user.created_at),
+        },
+        "business": None,
+        "products": [],
+    }
+    if business is None:
+        return data
+    data["business"] = {
+        "name": business.name,
+        "owner_name": business.owner_name,
+        "phone": business.phone,
+        "region_code": business.region_code,
+        "sector": business.sector,
+        "nib": business.nib,
+        "has_nib": business.has_nib,
+        "legal_documents": business.legal_docs,
+        "monthly_capacity": business.capacity_amount,
+        "capacity_unit": business.capacity_unit,
+        "export_markets": business.export_markets,
+        "registered_at": _iso(business.registered_at),
+    }
+    products = await session.scalars(
+        select(Product).where(Product.business_id == business.id).order_by(Product.id)
+    )
+    for product in products:
+        photos = await session.scalars(
+            select(Photo).where(Photo.product_id == product.id).order_by(Photo.position)
+        )
+        data["products"].append(
+            {
+                "name": product.name,
+                "sector": product.sector,
+                "description": product.description,
+                "price_rupiah": product.price,
+                "unit": product.unit,
+                "minimum_order": product.min_order,
+                "monthly_capacity": product.capacity,
+                "materials": product.materials,
+                "shelf_life_days": product.shelf_life_days,
+                "legal_documents": product.legal_docs,
+                "status": product.status,
+                "round": product.round,
+                "submitted_at": _iso(product.submitted_at),
+                "created_at": _iso(product.created_at),
+                "photos": [
+                    {
+                        "position": p.position,
+                        "sha256": p.sha256,
+                        "type": p.mime,
+                        "width": p.width,
+                        "height": p.height,
+                        "bytes": p.size,
+                        "quality_hints": p.hints,
+                    }
+                    for p in photos
+                ],
+            }
+        )
+    return data
+
+
+async def erase_user(session: AsyncSession, *, user_id: int) -> list[str]:
+    """Delete the person and everything that is theirs; return photo files no one else uses.
+
+    Rows go by the database's ON DELETE CASCADE. The session is emptied afterwards so that
+    no loaded object of the erased person is written back at commit.
+    """
+    keys = set(
+        await session.scalars(
+            select(Photo.store_key)
+            .join(Product, Photo.product_id == Product.id)
+            .join(Business, Product.business_id == Business.id)
+            .where(Business.owner_id == user_id)
+        )
+    )
+    await session.execute(delete(User).where(User.id == user_id))
+    session.expunge_all()
+    still_used = set(
+        await session.scalars(select(Photo.store_key).where(Photo.store_key.in_(keys)))
+    )
+    return sorted(keys - still_used)

@@ -1,0 +1,217 @@
+"""Products and their photos: completeness, limits, and status changes by compare-and-set."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from db.models import Business, Photo, Product, ProductStatus
+
+S = ProductStatus
+
+# Which status each producer action leaves from, and where it goes (DESIGN.md's diagram).
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "submit": (frozenset({S.draft, S.revision_requested}), S.submitted),
+    "withdraw": (frozenset({S.submitted}), S.draft),
+    "claim": (frozenset({S.submitted}), S.in_review),
+    "release": (frozenset({S.in_review}), S.submitted),
+    "approve": (frozenset({S.in_review}), S.approved),
+    "revise": (frozenset({S.in_review}), S.revision_requested),
+    "reject": (frozenset({S.in_review}), S.rejected),
+}
+EDITABLE = frozenset({S.draft, S.revision_requested})
+
+# Asked in this order; shelf life only for food and beverage.
+PRODUCT_FIELDS: tuple[str, ...] = (
+    "name",
+    "sector",
+    "description",
+    "price",
+    "unit",
+    "min_order",
+    "capacity",
+    "materials",
+    "shelf_life",
+    "legal_docs",
+    "photos",
+)
+REQUIRED_FOR_SUBMIT: tuple[str, ...] = ("name", "sector", "price", "unit", "capacity", "photos")
+FOOD_SECTORS = frozenset({"food"})
+
+
+def applies(product: Product, field: str) -> bool:
+    return field != "shelf_life" or product.sector in FOOD_SECTORS
+
+
+def answered(product: Product, field: str, *, photo_count: int) -> bool:
+    match field:
+        case "photos":
+            return photo_count > 0
+        case "shelf_life":
+            return product.shelf_life_days is not None
+        case _:
+            return getattr(product, field) is not None
+
+
+def unanswered(product: Product, *, photo_count: int) -> list[str]:
+    return [
+        f
+        for f in PRODUCT_FIELDS
+        if applies(product, f) and not answered(product, f, photo_count=photo_count)
+    ]
+
+
+def missing_for_submit(
+    product: Product, business: Business | None, *, photo_count: int
+) -> list[str]:
+    """What must be filled before curators may see the product ("profile": the business)."""
+    missing = [f for f in REQUIRED_FOR_SUBMIT if not answered(product, f, photo_count=photo_count)]
+    if business is None or business.registered_at is None:
+        missing.append("profile")
+    return missing
+
+
+async def get_product(
+    session: AsyncSession, *, product_id: int, business_id: int | None = None
+) -> Product | None:
+    stmt = select(Product).where(Product.id == product_id).options(selectinload(Product.photos))
+    if business_id is not None:
+        stmt = stmt.where(Product.business_id == business_id)
+    return await session.scalar(stmt.execution_options(populate_existing=True))
+
+
+async def list_products(session: AsyncSession, *, business_id: int) -> list[Product]:
+    result = await session.scalars(
+        select(Product).where(Product.business_id == business_id).order_by(Product.id)
+    )
+    return list(result)
+
+
+async def count_products(session: AsyncSession, *, business_id: int) -> int:
+    return int(
+        await session.scalar(
+            select(func.count()).select_from(Product).where(Product.business_id == business_id)
+        )
+        or 0
+    )
+
+
+async def find_draft(session: AsyncSession, *, business_id: int) -> Product | None:
+    """The newest product still being written (draft), if any."""
+    return await session.scalar(
+        select(Product)
+        .where(Product.business_id == business_id, Product.status == S.draft)
+        .order_by(Product.updated_at.desc(), Product.id.desc())
+        .limit(1)
+    )
+
+
+async def create_product(session: AsyncSession, *, business: Business, now: datetime) -> Product:
+    product = Product(
+        business_id=business.id,
+        sector=business.sector,
+        legal_docs=None,
+        status=S.draft,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(product)
+    await session.flush()
+    return product
+
+
+async def photo_count(session: AsyncSession, *, product_id: int) -> int:
+    return int(
+        await session.scalar(
+            select(func.count()).select_from(Photo).where(Photo.product_id == product_id)
+        )
+        or 0
+    )
+
+
+async def photos_of(session: AsyncSession, *, product_id: int) -> list[Photo]:
+    result = await session.scalars(
+        select(Photo).where(Photo.product_id == product_id).order_by(Photo.position)
+    )
+    return list(result)
+
+
+async def has_photo(session: AsyncSession, *, product_id: int, sha256: str) -> bool:
+    found = await session.scalar(
+        select(Photo.id).where(Photo.product_id == product_id, Photo.sha256 == sha256)
+    )
+    return found is not None
+
+
+async def add_photo(session: AsyncSession, *, product_id: int, **fields: Any) -> Photo:
+    position = await session.scalar(
+        select(func.coalesce(func.max(Photo.position), 0)).where(Photo.product_id == product_id)
+    )
+    photo = Photo(product_id=product_id, position=int(position or 0) + 1, **fields)
+    session.add(photo)
+    await session.flush()
+    return photo
+
+
+async def remove_photo(session: AsyncSession, *, product_id: int, position: int) -> Photo | None:
+    """Delete the photo at `position` and close the gap; returns it (for its stored file)."""
+    photos = await photos_of(session, product_id=product_id)
+    doomed = next((p for p in photos if p.position == position), None)
+    if doomed is None:
+        return None
+    await session.delete(doomed)
+    await session.flush()
+    for new_position, photo in enumerate((p for p in photos if p is not doomed), start=1):
+        photo.position = new_position
+    return doomed
+
+
+async def store_key_in_use(session: AsyncSession, *, store_key: str) -> bool:
+    found = await session.scalar(select(Photo.id).where(Photo.store_key == store_key).limit(1))
+    return found is not None
+
+
+async def change_status(
+    session: AsyncSession,
+    *,
+    product_id: int,
+    action: str,
+    expected: str,
+    now: datetime,
+    version: int | None = None,
+) -> bool:
+    """Move a product from `expected` by `action`; False when someone else moved it first.
+
+    One UPDATE guarded by the expected status (and version): of two racing callers exactly
+    one matches a row.
+    """
+    sources, target = TRANSITIONS[action]
+    if expected not in sources:
+        return False
+    values: dict[str, Any] = {
+        "status": target,
+        "version": Product.version + 1,
+        "updated_at": now,
+    }
+    if action == "submit":
+        values["submitted_at"] = now
+        if expected == S.revision_requested:
+            values["round"] = Product.round + 1
+    stmt = update(Product).where(Product.id == product_id, Product.status == expected)
+    if version is not None:
+        stmt = stmt.where(Product.version == version)
+    result: Any = await session.execute(
+        stmt.values(**values).execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)
+
+
+async def remember_channel_ids(session: AsyncSession, *, channel: str, ids: dict[int, str]) -> None:
+    photos = await session.scalars(select(Photo).where(Photo.id.in_(ids)))
+    for photo in photos:
+        if photo.channel_ids.get(channel) != ids[photo.id]:
+            photo.channel_ids = {**photo.channel_ids, channel: ids[photo.id]}

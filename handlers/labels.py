@@ -1,0 +1,74 @@
+"""Labels and small widgets shared by the flows: sectors, legal documents, money."""
+
+from __future__ import annotations
+
+from db.businesses import LEGAL_DOCS
+from handlers.context import LANGUAGES, Context, button
+from handlers.events import Button
+from handlers.i18n import N_
+
+SECTOR_LABELS = {
+    "food": N_("Food & beverage"),
+    "fashion": N_("Fashion"),
+    "handicraft": N_("Handicraft"),
+    "furniture": N_("Furniture"),
+    "agribusiness": N_("Agribusiness"),
+    "spa": N_("Spa, herbal & cosmetics"),
+    "other": N_("Other"),
+}
+LEGAL_LABELS = {
+    "pirt": "PIRT",
+    "bpom": "BPOM",
+    "halal": "Halal",
+    "sni": "SNI",
+    "merek": N_("Trademark (HKI)"),
+}
+
+
+def sector_buttons(ctx: Context, flow: str, step: str) -> list[list[Button]]:
+    items = [button(ctx.t(label), flow, step, code) for code, label in SECTOR_LABELS.items()]
+    return [items[i : i + 2] for i in range(0, len(items), 2)]
+
+
+def match_label(ctx: Context, text: str, labels: dict[str, str]) -> str | None:
+    """The code whose label (in any language) or code equals what was typed."""
+    wanted = text.strip().lower()
+    if not wanted:
+        return None
+    for code, label in labels.items():
+        names = {code, label.lower()} | {ctx.translator(lang)(label).lower() for lang in LANGUAGES}
+        if wanted in names:
+            return code
+    return None
+
+
+def legal_buttons(ctx: Context, flow: str, step: str, chosen: list[str]) -> list[list[Button]]:
+    """A checklist: tapping a document toggles its tick; the last button finishes."""
+    t = ctx.t
+    rows = [
+        [
+            button(("✅ " if doc in chosen else "▫️ ") + t(LEGAL_LABELS[doc]), flow, step, doc)
+            for doc in LEGAL_DOCS[i : i + 2]
+        ]
+        for i in range(0, len(LEGAL_DOCS), 2)
+    ]
+    done = t("Done ✓") if chosen else t("None of these")
+    rows.append([button(done, flow, step, "done")])
+    return rows
+
+
+def legal_text(ctx: Context, docs: list[str] | None) -> str:
+    if docs is None:
+        return "—"
+    if not docs:
+        return ctx.t("none")
+    return ", ".join(ctx.t(LEGAL_LABELS[d]) for d in docs if d in LEGAL_LABELS)
+
+
+def thousands(n: int) -> str:
+    """Indonesian digit grouping: 1.500.000."""
+    return f"{n:,}".replace(",", ".")
+
+
+def rupiah(n: int) -> str:
+    return f"Rp {thousands(n)}"
