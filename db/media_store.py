@@ -36,16 +36,12 @@ class MediaStore:
         digest = hashlib.sha256(data).hexdigest()
         key = f"{digest[:2]}/{digest[2:4]}/{digest}.{ext}"
         target = self.root / key
-        for attempt in range(_PUT_ATTEMPTS):
-            if target.is_file():
-                return key
+        for _ in range(_PUT_ATTEMPTS - 1):
             try:
-                self._write_atomically(target, data)
-                return key
+                return self._put_once(target, key, data)
             except FileNotFoundError:
-                if attempt == _PUT_ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")
+                continue
+        return self._put_once(target, key, data)
 
     def path(self, key: str) -> Path:
         """Where the key's file lives; ValueError for anything that is not a key put() returns."""
@@ -77,15 +73,21 @@ class MediaStore:
 
     def keys(self) -> Iterator[str]:
         """Every stored key, skipping temp files and strays; order is not defined."""
-        if not self.root.is_dir():
-            return
-        for first in _subdirs(self.root):
-            for second in _subdirs(first):
-                with os.scandir(second) as entries:
-                    for entry in entries:
-                        key = f"{first.name}/{second.name}/{entry.name}"
-                        if entry.is_file() and _KEY.fullmatch(key):
-                            yield key
+        for first in _entries(self.root):
+            if not first.is_dir(follow_symlinks=False):
+                continue
+            for second in _entries(Path(first.path)):
+                if not second.is_dir(follow_symlinks=False):
+                    continue
+                for entry in _entries(Path(second.path)):
+                    key = f"{first.name}/{second.name}/{entry.name}"
+                    if _KEY.fullmatch(key) and entry.is_file(follow_symlinks=False):
+                        yield key
+
+    def _put_once(self, target: Path, key: str, data: bytes) -> str:
+        if not target.is_file():
+            self._write_atomically(target, data)
+        return key
 
     def _write_atomically(self, target: Path, data: bytes) -> None:
         # Readers see the whole file or none: write a temp file beside it, fsync, rename over.
@@ -104,10 +106,13 @@ class MediaStore:
         _fsync_directory(target.parent)
 
 
-def _subdirs(directory: Path) -> Iterator[Path]:
-    with os.scandir(directory) as entries:
-        found = [Path(e.path) for e in entries if e.is_dir(follow_symlinks=False)]
-    return iter(found)
+def _entries(directory: Path) -> list[os.DirEntry[str]]:
+    # A directory may vanish mid-walk when a concurrent delete() empties it.
+    try:
+        with os.scandir(directory) as entries:
+            return list(entries)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -117,8 +122,7 @@ def _fsync_directory(directory: Path) -> None:
     except OSError:
         return
     try:
-        os.fsync(fd)
-    except OSError:
-        pass
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
     finally:
         os.close(fd)

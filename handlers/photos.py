@@ -27,9 +27,10 @@ class PhotoLimits:
     bright_above: float = 215.0
     flat_below: float = 32.0
     # Sharpness = std dev of a 4-neighbour Laplacian in the sharpest cell of a 4x4 grid, divided
-    # by the std dev of the whole photo, x100. Measured on a grayscale copy scaled to 512 px on
-    # its long side, so it depends neither on resolution nor on exposure (a dark photo is not
-    # "blurred"), and a sharp product on a plain background still scores as sharp.
+    # by the std dev of the whole photo (at least 1), x100. Measured on a grayscale copy scaled
+    # to 512 px on its long side, so it depends neither on resolution nor on exposure (a dark
+    # photo is not "blurred"), and a sharp product on a plain or bokeh background stays sharp.
+    # Sharp photos score roughly 50-170; visibly out of focus, under 12.
     blur_below: float = 15.0
     # Checked from the header before decoding; Pillow's own bomb check only starts at 89 MP.
     max_pixels: int = 40_000_000
@@ -156,7 +157,7 @@ def _orientation(img: Image.Image) -> int:
 def _working_gray(img: Image.Image) -> Image.Image:
     if img.mode in ("I", "I;16", "I;16B", "I;16L"):  # 16-bit PNG: scale down, don't clip
         img = img.convert("I").point(lambda v: v * (1 / 256))
-    elif img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info:
+    elif img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
         # Cut-out products on a transparent background: judge them as shown, on white.
         rgba = img.convert("RGBA")
         img = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)

@@ -17,9 +17,11 @@ from handlers.events import (
     ButtonPress,
     Command,
     Contact,
+    Document,
     Event,
     Incoming,
     MediaRef,
+    Photo,
     Reply,
     Sender,
     Text,
@@ -60,6 +62,7 @@ class RecordingChannel:
 
 
 _update_ids = count(1)
+_file_ids = count(1)
 
 
 class Chat:
@@ -81,7 +84,9 @@ class Chat:
         self.language = language
         self.last: list[Reply] = []
 
-    async def send_event(self, event: Event, *, update_key: str | None = None) -> list[Reply]:
+    async def send_event(
+        self, event: Event, *, update_key: str | None = None, drain: bool = True
+    ) -> list[Reply]:
         incoming = Incoming(
             sender=Sender(
                 channel=self.channel.name,
@@ -95,7 +100,8 @@ class Chat:
         )
         before = len(self.channel.sent)
         await self.app.process(incoming, self.channel)
-        await self.app.drain()
+        if drain:
+            await self.app.drain()
         self.last = [r for chat, r in self.channel.sent[before:] if chat == self.user_id]
         return self.last
 
@@ -104,6 +110,32 @@ class Chat:
             head, _, args = text[1:].partition(" ")
             return await self.send_event(Command(head, args))
         return await self.send_event(Text(text))
+
+    async def send_photo(
+        self,
+        data: bytes,
+        *,
+        group_id: str | None = None,
+        as_document: bool = False,
+        mime: str | None = None,
+        file_name: str | None = None,
+        size: int | None = None,
+        drain: bool = True,
+    ) -> list[Reply]:
+        file_id = f"file-{next(_file_ids)}"
+        self.channel.files[file_id] = data
+        ref = MediaRef(
+            file_id=file_id,
+            size=len(data) if size is None else size,
+            mime=mime or ("image/jpeg" if not as_document else None),
+            file_name=file_name,
+        )
+        event: Event = (
+            Document(media=ref, group_id=group_id)
+            if as_document
+            else Photo(media=ref, group_id=group_id)
+        )
+        return await self.send_event(event, drain=drain)
 
     async def share_contact(self, phone: str, *, own: bool = True) -> list[Reply]:
         return await self.send_event(Contact(phone=phone, is_own=own))
@@ -155,3 +187,31 @@ async def drop_database(server_url: str, database_url: str) -> None:
             await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         await admin.dispose()
+
+
+def make_photo(
+    kind: str = "good", *, size: tuple[int, int] = (1200, 900), seed: int = 7, fmt: str = "JPEG"
+) -> bytes:
+    """A synthetic product photo: a lit, textured scene; or a dark, blurred or tiny one."""
+    import io
+    import random
+
+    from PIL import Image, ImageDraw, ImageFilter
+
+    rng = random.Random(seed)
+    img = Image.new("RGB", size, (205, 185, 160))
+    draw = ImageDraw.Draw(img)
+    for _ in range(400):
+        x, y = rng.randrange(size[0]), rng.randrange(size[1])
+        w, h = rng.randint(4, size[0] // 10 + 5), rng.randint(4, size[1] // 10 + 5)
+        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+        draw.rectangle([x, y, x + w, y + h], fill=colour)
+    if kind == "dark":
+        img = img.point(lambda v: v // 7)
+    elif kind == "blurred":
+        img = img.filter(ImageFilter.GaussianBlur(10))
+    elif kind != "good":
+        raise ValueError(kind)
+    buf = io.BytesIO()
+    img.save(buf, fmt, quality=90) if fmt == "JPEG" else img.save(buf, fmt)
+    return buf.getvalue()
