@@ -74,7 +74,9 @@ class Kurasi:
         self.debounce_seconds = debounce_seconds
         self.flood = flood or FloodGuard()
         self.channels: dict[str, Channel] = {}
-        self._debounced: dict[tuple[str, str, str], asyncio.Task[None]] = {}
+        self._debounced: dict[
+            tuple[str, str, str], tuple[asyncio.Task[None], Channel, str, Reply]
+        ] = {}
 
     def add_channel(self, channel: Channel) -> None:
         self.channels[channel.name] = channel
@@ -166,22 +168,28 @@ class Kurasi:
         key = (channel.name, chat_id, reply.debounce or "")
         previous = self._debounced.pop(key, None)
         if previous is not None:
-            previous.cancel()
+            previous[0].cancel()
 
         async def later() -> None:
             await asyncio.sleep(self.debounce_seconds)
             # From here on the reply goes out even if a newer one arrives meanwhile.
-            if self._debounced.get(key) is task:
+            if key in self._debounced and self._debounced[key][0] is task:
                 del self._debounced[key]
             await channel.deliver(chat_id, [reply])
 
         task = asyncio.create_task(later())
-        self._debounced[key] = task
+        self._debounced[key] = (task, channel, chat_id, reply)
 
     async def drain(self) -> None:
-        """Send every reply still waiting out its debounce (shutdown, tests)."""
+        """Send every reply still waiting out its debounce, now (shutdown, tests)."""
         while self._debounced:
-            await asyncio.gather(*list(self._debounced.values()), return_exceptions=True)
+            key, (task, channel, chat_id, reply) = next(iter(self._debounced.items()))
+            del self._debounced[key]
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            if not task.cancelled():
+                continue  # it was already sending its reply
+            await channel.deliver(chat_id, [reply])
 
     async def remember_channel_ids(self, channel: str, ids: dict[int, str]) -> None:
         """Keep the ids a channel gave our photos, so the next send is by id, not upload."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -74,15 +75,16 @@ class Context:
 
     @property
     def data(self) -> dict[str, Any]:
-        return self.conversation.data
+        """A copy: change it through `update_data`, so the change is seen and stored."""
+        return copy.deepcopy(self.conversation.data)
 
     def goto(self, flow: str | None, step: str | None) -> None:
         self.conversation.flow = flow
         self.conversation.step = step
 
     def update_data(self, **values: Any) -> None:
-        # Reassign, so SQLAlchemy sees the JSON column change.
-        self.conversation.data = {**self.conversation.data, **values}
+        # A new object, so SQLAlchemy sees the JSON column change (it does not track nesting).
+        self.conversation.data = copy.deepcopy({**self.conversation.data, **values})
 
     def end_flow(self) -> None:
         self.conversation.flow = None

@@ -108,7 +108,7 @@ def app(
         sessionmaker=sessionmaker,
         clock=clock,
         media_store=media_store,
-        debounce_seconds=0.01,
+        debounce_seconds=60,  # drained explicitly by the tests
         flood=FloodGuard(limit=10_000),
     )
 
