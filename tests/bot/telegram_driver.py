@@ -127,3 +127,20 @@ class Person:
 
 def texts(calls: list[Call]) -> str:
     return "\n".join(c.params.get("text", "") for c in calls if "text" in c.params)
+
+
+async def register_business(person: Person) -> None:
+    """The whole onboarding, in Indonesian, as the tests' standard producer."""
+    await person.say("/start")
+    await person.press("Bahasa Indonesia")
+    await person.press("Setuju")
+    for answer in ("Keripik Tempe Bu Tini", "Tini Rahayu", "081234567890", "Kota Malang"):
+        await person.say(answer)
+    await person.press("Makanan")
+    await person.say("1234567890123")
+    await person.press("PIRT")
+    await person.press("Halal")
+    await person.press("Selesai")
+    await person.say("500 pcs")
+    await person.press("Belum")
+    await person.press("Simpan")
