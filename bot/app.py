@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from contextlib import suppress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -16,7 +17,9 @@ from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import TelegramChannel, make_bot
 from bot.config import Settings
 from bot.http import make_http_app
+from bot.poster import ReviewPoster
 from bot.runtime import Clock, FloodGuard, Kurasi
+from bot.scheduler import make_scheduler
 from db.base import utcnow
 from db.engine import make_engine, make_sessionmaker
 from db.media_store import MediaStore
@@ -32,6 +35,27 @@ class Runtime:
     sessionmaker: async_sessionmaker[AsyncSession]
     app: Kurasi
     telegram: TelegramChannel | None
+    poster: ReviewPoster
+
+    @asynccontextmanager
+    async def background(self) -> AsyncIterator[None]:
+        """The review-card poster and the scheduler's tick, for as long as the bot serves."""
+        settings = self.settings
+        scheduler = make_scheduler(
+            self.app,
+            timezone=settings.scheduler.timezone,
+            claim_timeout=settings.review.claim_timeout,
+            language=settings.review.language,
+            tick_seconds=settings.scheduler.tick.total_seconds(),
+        )
+        task = asyncio.create_task(self.poster.run())
+        scheduler.start()
+        try:
+            yield
+        finally:
+            scheduler.shutdown(wait=False)
+            self.poster.stop()
+            await asyncio.gather(task, return_exceptions=True)
 
     async def close(self) -> None:
         await self.app.drain()
@@ -46,10 +70,11 @@ async def build(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tr
     if migrate:
         await upgrade(engine)
     sessionmaker = make_sessionmaker(engine)
+    review_channel = "telegram" if settings.telegram.token is not None else "console"
     app = Kurasi(
         sessionmaker=sessionmaker,
         clock=clock,
-        flow_settings=settings.flow_settings(),
+        flow_settings=settings.flow_settings(review_channel=review_channel),
         media_store=MediaStore(settings.media.dir),
         flood=FloodGuard(
             limit=settings.limits.flood_messages,
@@ -60,7 +85,14 @@ async def build(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tr
     if settings.telegram.token is not None:
         bot = make_bot(settings.telegram.token.get_secret_value(), settings.telegram.api_base)
         telegram = TelegramChannel(app, bot)
-    return Runtime(settings, engine, sessionmaker, app, telegram)
+    poster = ReviewPoster(
+        app,
+        rate_per_minute=settings.review.group_rate_per_minute,
+        language=settings.review.language,
+        rubric=app.flow_settings.rubric,
+    )
+    app.after_submit = poster.wake
+    return Runtime(settings, engine, sessionmaker, app, telegram, poster)
 
 
 async def serve(settings: Settings) -> None:
@@ -73,13 +105,15 @@ async def serve(settings: Settings) -> None:
                 user_id=settings.console.user_id,
                 display_name=settings.console.name,
             )
-            await console.run()
+            async with runtime.background():
+                await console.run()
             return
         await runtime.telegram.register_commands()
-        if settings.telegram.mode == "webhook":
-            await _serve_webhook(runtime)
-        else:
-            await _serve_polling(runtime)
+        async with runtime.background():
+            if settings.telegram.mode == "webhook":
+                await _serve_webhook(runtime)
+            else:
+                await _serve_polling(runtime)
     finally:
         await runtime.close()
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
+
+T = TypeVar("T")
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Kurasi curation chatbot.")
 db_cli = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -81,6 +85,89 @@ def i18n_update() -> None:
     for language, (added, removed) in update_catalogs(locales_dir).items():
         typer.echo(f"{language}: {added} added, {removed} removed")
     typer.echo(f"catalogs in {locales_dir}")
+
+
+curator_cli = typer.Typer(no_args_is_help=True, help="Curators (by Telegram user id).")
+cli.add_typer(curator_cli, name="curator")
+
+
+def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one transaction on a migrated database."""
+    from db.engine import make_engine, make_sessionmaker
+    from db.migrate import upgrade
+
+    async def go() -> T:
+        engine = make_engine(settings.database.url)
+        try:
+            await upgrade(engine)
+            async with make_sessionmaker(engine)() as session, session.begin():
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+@curator_cli.command("add")
+def curator_add(
+    user_id: Annotated[int, typer.Argument(help="The curator's Telegram user id.")],
+    chat: Annotated[
+        int | None,
+        typer.Option("--chat", help="Only this review chat (default: every review chat)."),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Let a person curate in the review chats."""
+    from db.base import utcnow
+    from db.reviews import add_curator
+
+    settings = _settings(config)
+    added = _with_session(
+        settings,
+        lambda session: add_curator(
+            session,
+            external_id=str(user_id),
+            chat_id=str(chat) if chat is not None else None,
+            added_by="cli",
+            now=utcnow(),
+        ),
+    )
+    where = f"review chat {chat}" if chat is not None else "every review chat"
+    typer.echo(f"{user_id} {'is now' if added else 'was already'} a curator in {where}")
+
+
+@curator_cli.command("remove")
+def curator_remove(
+    user_id: Annotated[int, typer.Argument(help="The curator's Telegram user id.")],
+    config: ConfigOption = None,
+) -> None:
+    """Stop a person curating (in every chat)."""
+    from db.reviews import remove_curator
+
+    settings = _settings(config)
+    removed = _with_session(
+        settings, lambda session: remove_curator(session, external_id=str(user_id))
+    )
+    typer.echo(f"{user_id} removed" if removed else f"{user_id} was not a curator")
+    if not removed:
+        raise typer.Exit(1)
+
+
+@curator_cli.command("list")
+def curator_list(config: ConfigOption = None) -> None:
+    """Everyone who may curate, and where."""
+    from db.reviews import list_curators
+
+    settings = _settings(config)
+
+    async def rows(session: AsyncSession) -> list[str]:
+        return [
+            f"{c.external_id}\t{c.chat_id or 'every review chat'}"
+            for c in await list_curators(session)
+        ]
+
+    lines = _with_session(settings, rows)
+    typer.echo("\n".join(lines) if lines else "no curators yet")
 
 
 def main() -> None:

@@ -5,11 +5,20 @@ from __future__ import annotations
 import os
 import re
 from contextvars import ContextVar
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -17,11 +26,30 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from db.businesses import SECTORS
 from handlers.context import FlowSettings
 from handlers.photos import PhotoLimits
+from handlers.rubric import CRITERIA, Rubric
 
 DEFAULT_CONFIG = Path("config.toml")
 TELEGRAM_API = "https://api.telegram.org"
+CONSOLE_REVIEW_CHAT = "review"
+
+
+def parse_duration(value: Any) -> timedelta:
+    """ "90s", "15m", "48h", "3d" (or a number of seconds) as a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", str(value))
+    if match is None:
+        raise ValueError('use a number with s, m, h or d, e.g. "48h"')
+    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+    return timedelta(seconds=float(match.group(1)) * seconds)
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
 class Section(BaseModel):
@@ -82,6 +110,7 @@ class HttpSettings(Section):
 
 class SchedulerSettings(Section):
     timezone: str = "Asia/Jakarta"
+    tick: Duration = timedelta(seconds=60)
 
     @field_validator("timezone")
     @classmethod
@@ -106,6 +135,49 @@ class MediaSettings(Section):
 
 class ProductSettings(Section):
     max_per_business: int = Field(default=50, ge=1)
+
+
+class ReviewChat(Section):
+    chat_id: int
+    sectors: list[str] = Field(default_factory=list)
+
+    @field_validator("sectors")
+    @classmethod
+    def _known_sectors(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(SECTORS))
+        if unknown:
+            raise ValueError(f"unknown sector {unknown[0]!r}; sectors are {', '.join(SECTORS)}")
+        return value
+
+
+class RubricSettings(Section):
+    # Weight of each criterion in the total (each is scored 1-3).
+    weights: dict[str, int] = Field(default_factory=lambda: dict.fromkeys(CRITERIA, 1))
+    # Share of the maximum total needed for grades A, B and C; below C is D.
+    grade_a: float = Field(default=0.85, gt=0, le=1)
+    grade_b: float = Field(default=0.70, gt=0, le=1)
+    grade_c: float = Field(default=0.55, gt=0, le=1)
+
+    @field_validator("weights")
+    @classmethod
+    def _all_criteria(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(value) - set(CRITERIA))
+        if unknown:
+            raise ValueError(
+                f"unknown criterion {unknown[0]!r}; criteria are {', '.join(CRITERIA)}"
+            )
+        if any(w < 0 for w in value.values()):
+            raise ValueError("weights must be 0 or more")
+        return {c: value.get(c, 1) for c in CRITERIA}
+
+
+class ReviewSettings(Section):
+    # A product goes to the first chat whose sectors include its sector (empty = every sector).
+    chats: list[ReviewChat] = Field(default_factory=list)
+    claim_timeout: Duration = timedelta(hours=48)
+    group_rate_per_minute: int = Field(default=20, ge=1, le=60)
+    language: Literal["id", "en"] = "id"
+    rubric: RubricSettings = Field(default_factory=RubricSettings)
 
 
 class LimitSettings(Section):
@@ -138,6 +210,7 @@ class Settings(BaseSettings):
     media: MediaSettings = Field(default_factory=MediaSettings)
     products: ProductSettings = Field(default_factory=ProductSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 
@@ -156,9 +229,31 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
 
-    def flow_settings(self) -> FlowSettings:
+    def review_chats(self, *, console: bool) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        chats = tuple((str(c.chat_id), tuple(c.sectors)) for c in self.review.chats)
+        # In the terminal there is no Telegram group: one console chat plays the review chat.
+        if console and not chats:
+            return ((CONSOLE_REVIEW_CHAT, ()),)
+        return chats
+
+    def flow_settings(self, *, review_channel: str | None = None) -> FlowSettings:
         media = self.media
+        rubric = self.review.rubric
+        console = review_channel == "console"
+        admins = {str(i) for i in self.telegram.admin_ids}
+        if console:
+            admins.add(self.console.user_id)  # the person at the terminal runs the show
         return FlowSettings(
+            review_chats=self.review_chats(console=console),
+            review_channel=review_channel,
+            review_language=self.review.language,
+            rubric=Rubric(
+                weights=dict(rubric.weights),
+                grade_a=rubric.grade_a,
+                grade_b=rubric.grade_b,
+                grade_c=rubric.grade_c,
+            ),
+            admin_ids=frozenset(admins),
             max_photos=media.max_photos,
             max_products=self.products.max_per_business,
             photo_limits=PhotoLimits(

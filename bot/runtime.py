@@ -74,6 +74,8 @@ class Kurasi:
         self.debounce_seconds = debounce_seconds
         self.flood = flood or FloodGuard()
         self.channels: dict[str, Channel] = {}
+        # Told after an update that submitted a product is committed (wakes the poster).
+        self.after_submit: Callable[[], None] | None = None
         self._debounced: dict[
             tuple[str, str, str], tuple[asyncio.Task[None], Channel, str, Reply]
         ] = {}
@@ -129,6 +131,7 @@ class Kurasi:
                     )
                 await handlers.dispatch(ctx)
                 replies = ctx.replies
+                signals = ctx.signals
         except Exception:
             # The transaction rolled back, the update stays unmarked; the person is told.
             bound.exception("update failed")
@@ -141,6 +144,8 @@ class Kurasi:
                 await job()
             except Exception:
                 bound.exception("after-commit job failed")
+        if "outbox" in signals and self.after_submit is not None:
+            self.after_submit()
         return replies
 
     async def process(self, incoming: Incoming, channel: Channel) -> None:

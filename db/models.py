@@ -157,3 +157,109 @@ class ProcessedUpdate(Base):
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     update_key: Mapped[str] = mapped_column(String(128), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Curator(Base):
+    """A certified curator, by channel identity; `chat_id` None = every review chat."""
+
+    __tablename__ = "curators"
+    __table_args__ = (UniqueConstraint("channel", "external_id", "chat_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), default="telegram")
+    external_id: Mapped[str] = mapped_column(String(64), index=True)
+    chat_id: Mapped[str | None] = mapped_column(String(64))
+    added_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReviewDecision(StrEnum):
+    approved = "approved"
+    revision_requested = "revision_requested"
+    rejected = "rejected"
+
+
+class Review(Base):
+    """One round of one product in a review chat: who holds it, the scores, the decision."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (UniqueConstraint("product_id", "round"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), index=True
+    )
+    round: Mapped[int]
+    channel: Mapped[str | None] = mapped_column(String(16))
+    chat_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The product as submitted, to show the next round what changed.
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    curator_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    curator_name: Mapped[str | None] = mapped_column(String(128))
+    claimed_at: Mapped[datetime | None]
+    touched_at: Mapped[datetime | None]  # last claim or score: the claim timeout counts from it
+    scores: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict)
+    grade: Mapped[str | None] = mapped_column(String(1))
+    decision: Mapped[str | None] = mapped_column(String(24))
+    reasons: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    reason_text: Mapped[str | None] = mapped_column(Text)
+    override: Mapped[bool] = mapped_column(default=False)
+    decided_at: Mapped[datetime | None]
+    card_message_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEvent(Base):
+    """Every curation action. Erasing a producer nulls the links and the free text here,
+    so only anonymous facts remain (a product of this sector was approved on this date)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    action: Mapped[str] = mapped_column(String(24))
+    product_id: Mapped[int | None] = mapped_column(
+        ForeignKey("products.id", ondelete="SET NULL"), index=True
+    )
+    actor_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    round: Mapped[int | None]
+    sector: Mapped[str | None] = mapped_column(String(16))
+    grade: Mapped[str | None] = mapped_column(String(1))
+    scores: Mapped[dict[str, int] | None] = mapped_column(JSONType)
+    reasons: Mapped[list[str] | None] = mapped_column(JSONType)
+    reason_text: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxItem(Base):
+    """A message waiting for its chat's send budget (review cards into paced group chats)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "channel", "chat_id", "sent_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(24))
+    review_id: Mapped[int | None] = mapped_column(
+        ForeignKey("reviews.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    failed_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+
+
+class ChatBudget(Base):
+    """When messages went into one chat lately; shared by every worker, and its row lock
+    makes one worker at a time the sender for that chat, which keeps the order."""
+
+    __tablename__ = "chat_budgets"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sent: Mapped[list[float]] = mapped_column(JSONType, default=list)  # unix times

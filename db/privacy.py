@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.businesses import get_business
-from db.models import Business, Photo, Product, User
+from db.models import AuditEvent, Business, Photo, Product, User
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -103,6 +103,15 @@ async def erase_user(session: AsyncSession, *, user_id: int) -> list[str]:
             .join(Business, Product.business_id == Business.id)
             .where(Business.owner_id == user_id)
         )
+    )
+    # The audit trail keeps that a product was curated, never who or what was written.
+    owned = (
+        select(Product.id)
+        .join(Business, Product.business_id == Business.id)
+        .where(Business.owner_id == user_id)
+    )
+    await session.execute(
+        update(AuditEvent).where(AuditEvent.product_id.in_(owned)).values(reason_text=None)
     )
     await session.execute(delete(User).where(User.id == user_id))
     session.expunge_all()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from handlers import common, mydata, product, registration
+from handlers import common, mydata, product, registration, review
 from handlers.context import Context
 from handlers.events import ButtonPress, Command
 from handlers.i18n import N_
@@ -29,6 +29,9 @@ COMMANDS: dict[str, Handler] = {
     "mydata": mydata.export_my_data,
     "hapusdata": mydata.ask_erase,
     "deletedata": mydata.ask_erase,
+    "kurator_tambah": review.curator_add,
+    "kurator_hapus": review.curator_remove,
+    "kurator": review.curator_list,
     "bahasa": common.choose_language,
     "language": common.choose_language,
     "batal": common.cancel,
@@ -81,7 +84,8 @@ async def reprompt(ctx: Context) -> None:
 async def dispatch(ctx: Context) -> None:
     event = ctx.incoming.event
     if ctx.incoming.chat_type != "private":
-        return  # group chats are review chats; their routes arrive with curation
+        await review.dispatch_group(ctx)  # group chats are review chats
+        return
     if isinstance(event, Command):
         handler = COMMANDS.get(event.name)
         if handler is None:

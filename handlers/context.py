@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from db.media_store import MediaStore
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.media_store import MediaStore
 from db.models import Conversation, User
 from handlers.events import Button, Incoming, MediaRef, Reply
 from handlers.payload import Payload
 from handlers.photos import PhotoLimits
+from handlers.rubric import Rubric
 
 DEFAULT_LANGUAGE = "id"
 LANGUAGES = ("id", "en")
@@ -31,6 +32,12 @@ class FlowSettings:
     max_photos: int = 5
     max_products: int = 50
     photo_limits: PhotoLimits = field(default_factory=PhotoLimits)
+    # Review chats in routing order: (chat id, sectors it covers; empty = all).
+    review_chats: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    review_channel: str | None = None  # the channel the review chats live on
+    review_language: str = DEFAULT_LANGUAGE
+    rubric: Rubric = field(default_factory=Rubric)
+    admin_ids: frozenset[str] = frozenset()  # external ids on the review channel
 
 
 @dataclass
@@ -47,6 +54,9 @@ class Context:
     replies: list[Reply] = field(default_factory=list)
     # Work that must only happen once the update's transaction has committed (file deletes).
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # What the update set in motion, for the runtime to act on after commit ("outbox": a
+    # message was queued for a paced chat).
+    signals: set[str] = field(default_factory=set)
 
     @property
     def language(self) -> str:
@@ -54,6 +64,14 @@ class Context:
             return self.user.language
         hint = (self.incoming.sender.language_hint or "")[:2].lower()
         return hint if hint in LANGUAGES else DEFAULT_LANGUAGE
+
+    @property
+    def is_admin(self) -> bool:
+        user = self.user
+        return user.is_admin or (
+            user.channel == self.settings.review_channel
+            and user.external_id in self.settings.admin_ids
+        )
 
     @property
     def t(self) -> Translate:

@@ -135,6 +135,7 @@ class Reply:
     ask_contact: str | None = None  # label of a one-tap "share my number" keyboard button
     remove_keyboard: bool = False
     edit: bool = False  # replace the message whose button was pressed, instead of a new one
+    edit_message_id: str | None = None  # replace this message of the target chat instead
     force_reply: bool = False
     media: tuple[MediaOut, ...] = ()
     to: Address | None = None  # None: the chat the event came from

@@ -32,6 +32,8 @@ from db.products import (
     store_key_in_use,
     unanswered,
 )
+from db.reviews import close_unclaimed_round
+from handlers import review
 from handlers.common import menu_buttons
 from handlers.context import Context, button
 from handlers.events import ButtonPress, Document, Event, MediaOut, MediaRef
@@ -968,6 +970,7 @@ async def _submit(ctx: Context, *, confirmed: bool) -> None:
         ctx.reply(t("This product changed in the meantime. Open it again with /produk."))
         return
     await ctx.session.refresh(product)
+    await review.submitted(ctx, product)
     ctx.reply(
         t(
             "📤 “{name}” is submitted for curation (round {round}). A certified curator will "
@@ -1014,6 +1017,9 @@ async def _withdraw(ctx: Context, product: Product) -> None:
         ctx.reply(ctx.t("A curator has already started on it, so it can't be withdrawn now."))
         return
     await ctx.session.refresh(product)
+    closed = await close_unclaimed_round(ctx.session, product_id=product.id)
+    if closed is not None:
+        await review.withdrawn(ctx, closed)
     ctx.reply(ctx.t("Withdrawn. It is a draft again — change what you need and submit it again."))
     await _open(ctx, product)
 

@@ -57,6 +57,10 @@ class RecordingChannel:
     ) -> None:
         self.sent.extend((chat_id, r) for r in replies)
 
+    async def post(self, chat_id: str, reply: Reply) -> list[str]:
+        self.sent.append((chat_id, reply))
+        return [str(len(self.sent))]
+
     async def fetch_media(self, media: MediaRef) -> bytes:
         return self.files[media.file_id]
 
@@ -76,12 +80,18 @@ class Chat:
         user_id: str,
         name: str = "Budi",
         language: str | None = "id",
+        chat_id: str | None = None,
+        username: str | None = None,
     ) -> None:
         self.app = app
         self.channel = channel
         self.user_id = user_id
         self.name = name
         self.language = language
+        self.username = username
+        # A group chat (a review chat) when given; else the private chat with the bot.
+        self.chat_id = chat_id or user_id
+        self.chat_type = "group" if chat_id else "private"
         self.last: list[Reply] = []
 
     async def send_event(
@@ -92,9 +102,11 @@ class Chat:
                 channel=self.channel.name,
                 external_id=self.user_id,
                 display_name=self.name,
+                username=self.username,
                 language_hint=self.language,
             ),
-            chat_id=self.user_id,
+            chat_id=self.chat_id,
+            chat_type=self.chat_type,  # type: ignore[arg-type]
             event=event,
             update_key=update_key or str(next(_update_ids)),
         )
@@ -102,7 +114,7 @@ class Chat:
         await self.app.process(incoming, self.channel)
         if drain:
             await self.app.drain()
-        self.last = [r for chat, r in self.channel.sent[before:] if chat == self.user_id]
+        self.last = [r for chat, r in self.channel.sent[before:] if chat == self.chat_id]
         return self.last
 
     async def send(self, text: str) -> list[Reply]:
@@ -152,11 +164,38 @@ class Chat:
                         return b.payload
         raise AssertionError(f"no button {label!r} in {self.labels()}")
 
+    def find_in_chat(self, label: str) -> tuple[str, str]:
+        """(message id, payload) of the newest message in this chat with such a button."""
+        for index in range(len(self.channel.sent) - 1, -1, -1):
+            chat, reply = self.channel.sent[index]
+            if chat != self.chat_id:
+                continue
+            for row in reply.buttons:
+                for b in row:
+                    if label.lower() in b.label.lower():
+                        return str(index + 1), b.payload
+        raise AssertionError(f"no button {label!r} in chat {self.chat_id}")
+
     async def press(self, label: str) -> list[Reply]:
+        if self.chat_type == "group":
+            message_id, payload = self.find_in_chat(label)
+            return await self.send_event(ButtonPress(payload, message_id=message_id))
         return await self.send_event(ButtonPress(self.button(label)))
+
+    @property
+    def alerts(self) -> list[str]:
+        return [r.alert for r in self.last if r.alert]
 
     async def press_payload(self, payload: str) -> list[Reply]:
         return await self.send_event(ButtonPress(payload))
+
+    async def press_payload_in_chat(self, payload: str) -> list[Reply]:
+        """Press a button of the newest message in this chat that carries it."""
+        for index in range(len(self.channel.sent) - 1, -1, -1):
+            chat, reply = self.channel.sent[index]
+            if chat == self.chat_id and any(b.payload == payload for r in reply.buttons for b in r):
+                return await self.send_event(ButtonPress(payload, message_id=str(index + 1)))
+        raise AssertionError(f"no message in chat {self.chat_id} has button {payload!r}")
 
     def labels(self) -> list[str]:
         return [b.label for r in self.last for row in r.buttons for b in row]

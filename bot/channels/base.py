@@ -16,6 +16,10 @@ class Channel(Protocol):
     ) -> None:
         """Send replies into one chat, in order. `origin` is the event they answer, if any."""
 
+    async def post(self, chat_id: str, reply: Reply) -> list[str]:
+        """Send one reply and return the ids of the messages it made (for later edits)."""
+        ...
+
     async def fetch_media(self, media: MediaRef) -> bytes:
         """Download a file the user sent, while the channel still holds it."""
         ...

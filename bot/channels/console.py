@@ -35,6 +35,9 @@ Console chat with Kurasi. Type as you would in Telegram:
   :file PATH              send any file as a document
   :sticker                send something that is not text
   :lang en|id             the language your "phone" is set to
+  :as ID [NAME]           become another person (e.g. a curator: :as 2 Sari)
+  :chat review            speak in the review group chat (where curators work)
+  :chat me                back to your private chat with the bot
   :help                   this help
   :quit                   leave (Ctrl-D works too)"""
 
@@ -74,6 +77,7 @@ class ConsoleChannel:
         self.write = write
         self._buttons: list[str] = []
         self._message_ids = count(1)
+        self.group_id: str | None = None  # None: the private chat
         app.add_channel(self)
 
     async def run(self) -> None:
@@ -100,7 +104,8 @@ class ConsoleChannel:
                 display_name=self.display_name,
                 language_hint=self.language_hint,
             ),
-            chat_id=self.user_id,
+            chat_id=self.group_id or self.user_id,
+            chat_type="group" if self.group_id else "private",
             event=event,
         )
 
@@ -123,6 +128,17 @@ class ConsoleChannel:
                     return Unsupported(kind="sticker")
                 case "lang":
                     self.language_hint = arg or None
+                    return None
+                case "as" if arg:
+                    who, _, name = arg.partition(" ")
+                    self.user_id, self.display_name = who, name.strip() or who
+                    self.write(f"(you are now {self.display_name}, id {self.user_id})")
+                    return None
+                case "chat" if arg:
+                    self.group_id = None if arg in {"me", "private"} else arg
+                    self.write(
+                        f"(now in {'chat ' + arg if self.group_id else 'your private chat'})"
+                    )
                     return None
             self.write(f"(unknown console command {line!r}; :help lists them)")
             return None
@@ -159,8 +175,8 @@ class ConsoleChannel:
 
     def render(self, reply: Reply, *, chat_id: str) -> str:
         lines = []
-        if chat_id != self.user_id:
-            lines.append(f"[to {chat_id}]")
+        if chat_id != (self.group_id or self.user_id):
+            lines.append(f"[in chat {chat_id}]")
         for item in reply.media:
             lines.append(f"🖼  {item.path}" + (f" — {item.caption}" if item.caption else ""))
         lines.append(f"Kurasi › {reply.text}")
@@ -175,6 +191,10 @@ class ConsoleChannel:
         if reply.ask_contact:
             lines.append(f"   ({reply.ask_contact}: type  :contact YOUR-NUMBER)")
         return "\n".join(lines)
+
+    async def post(self, chat_id: str, reply: Reply) -> list[str]:
+        await self.deliver(chat_id, [reply])
+        return [str(next(self._message_ids))]
 
     async def fetch_media(self, media: MediaRef) -> bytes:
         return await asyncio.to_thread(Path(media.file_id).read_bytes)

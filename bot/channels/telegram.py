@@ -160,7 +160,9 @@ class TelegramChannel:
                     await self._send_attachment(chat_id, reply)
                 if not reply.text:
                     continue
-                if reply.edit and press is not None and press.message_id:
+                if reply.edit_message_id:
+                    await self._edit(chat_id, reply.edit_message_id, reply)
+                elif reply.edit and press is not None and press.message_id:
                     await self._edit(chat_id, press.message_id, reply)
                 else:
                     await self._send(chat_id, reply)
@@ -198,19 +200,33 @@ class TelegramChannel:
                 return
             await self._send(chat_id, reply)  # too old or gone: say it anew
 
-    async def _send(self, chat_id: str, reply: Reply) -> None:
+    async def _send(self, chat_id: str, reply: Reply) -> list[str]:
         chunks = _chunks(reply.text, TEXT_LIMIT)
+        ids = []
         for i, chunk in enumerate(chunks):
             markup = _markup(reply) if i == len(chunks) - 1 else None
-            await self._call(
+            message = await self._call(
                 lambda chunk=chunk, markup=markup: self.bot.send_message(
                     chat_id=int(chat_id), text=chunk, reply_markup=markup
                 )
             )
+            ids.append(str(message.message_id))
+        return ids
 
-    async def _send_media(self, chat_id: str, reply: Reply) -> None:
+    async def post(self, chat_id: str, reply: Reply) -> list[str]:
+        """Send one reply (photos and/or text) and return the ids of the messages made.
+
+        Errors propagate: the caller (a queue) keeps the item and tries again.
+        """
+        ids = await self._send_media(chat_id, reply) if reply.media else []
+        if reply.text:
+            ids += await self._send(chat_id, reply)
+        return ids
+
+    async def _send_media(self, chat_id: str, reply: Reply) -> list[str]:
         """Photos before the text they illustrate: one photo, or albums of up to ten."""
         learned: dict[int, str] = {}
+        ids: list[str] = []
         items = list(reply.media)
         for start in range(0, len(items), ALBUM_MAX):
             chunk = items[start : start + ALBUM_MAX]
@@ -235,10 +251,12 @@ class TelegramChannel:
                 messages = await self._call(
                     lambda media=media: self.bot.send_media_group(chat_id=int(chat_id), media=media)
                 )
+            ids += [str(m.message_id) for m in messages]
             for item, message in zip(chunk, messages, strict=False):
                 if item.photo_id is not None and message.photo and not item.cached_id:
                     learned[item.photo_id] = message.photo[-1].file_id
         await self.app.remember_channel_ids(self.name, learned)
+        return ids
 
     async def _send_attachment(self, chat_id: str, reply: Reply) -> None:
         attachment = reply.attachment

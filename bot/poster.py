@@ -1,0 +1,176 @@
+"""Posts queued review cards into their chats, paced to the chat's budget, in order.
+
+Telegram lets a bot send about 20 messages a minute into one group. The budget lives in the
+database (chat_budgets), so every worker shares it; the budget row's lock makes one worker
+at a time the sender for a chat, which also keeps that chat's cards in submission order.
+aiolimiter would pace one process only, so it is not used here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+import structlog
+from sqlalchemy import func, select
+
+from bot.i18n import translator
+from bot.runtime import Kurasi
+from db.models import ChatBudget, OutboxItem
+from db.reviews import get_review
+from db.sql import insert_ignore
+from handlers.review import card_replies
+from handlers.rubric import Rubric
+
+log = structlog.get_logger(__name__)
+
+WINDOW = 60.0  # seconds the per-chat rate is counted over
+MAX_ATTEMPTS = 5
+
+
+class ReviewPoster:
+    def __init__(
+        self,
+        app: Kurasi,
+        *,
+        rate_per_minute: int = 20,
+        language: str = "id",
+        rubric: Rubric | None = None,
+        clock: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        idle_seconds: float = 5.0,
+    ) -> None:
+        self.app = app
+        self.rate = rate_per_minute
+        self.language = language
+        self.rubric = rubric or Rubric()
+        self.clock = clock or app.clock
+        self.sleep = sleep
+        self.idle_seconds = idle_seconds
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        while not self._stopping:
+            try:
+                wait = await self.send_next()
+            except Exception:
+                log.exception("review poster failed; retrying")
+                wait = self.idle_seconds
+            if wait == 0:
+                continue
+            if wait is None:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
+            else:
+                await self.sleep(wait)
+
+    async def run_until_idle(self) -> int:
+        """Send everything queued, waiting out budgets with `sleep`; returns cards sent."""
+        sent = 0
+        while (wait := await self.send_next()) is not None:
+            if wait == 0:
+                sent += 1
+            else:
+                await self.sleep(wait)
+        return sent
+
+    async def send_next(self) -> float | None:
+        """Send one card if some chat's budget allows: 0 when sent, else seconds to wait,
+        None when nothing is queued."""
+        t = translator(self.language)
+        async with self.app.sessionmaker() as session, session.begin():
+            chats = (
+                await session.execute(
+                    select(OutboxItem.channel, OutboxItem.chat_id)
+                    .where(OutboxItem.sent_at.is_(None), OutboxItem.failed_at.is_(None))
+                    .group_by(OutboxItem.channel, OutboxItem.chat_id)
+                    .order_by(func.min(OutboxItem.id))
+                )
+            ).all()
+            soonest: float | None = None
+            for channel_name, chat_id in chats:
+                await insert_ignore(
+                    session,
+                    ChatBudget,
+                    {"channel": channel_name, "chat_id": chat_id, "sent": []},
+                    conflict=["channel", "chat_id"],
+                )
+                budget = await session.scalar(
+                    select(ChatBudget)
+                    .where(ChatBudget.channel == channel_name, ChatBudget.chat_id == chat_id)
+                    .with_for_update(skip_locked=True)
+                )
+                if budget is None:
+                    continue  # another worker is sending into this chat right now
+                item = await session.scalar(
+                    select(OutboxItem)
+                    .where(
+                        OutboxItem.channel == channel_name,
+                        OutboxItem.chat_id == chat_id,
+                        OutboxItem.sent_at.is_(None),
+                        OutboxItem.failed_at.is_(None),
+                    )
+                    .order_by(OutboxItem.id)
+                    .limit(1)
+                )
+                if item is None:
+                    continue
+                wait = await self._send(session, t, budget, item)
+                if wait == 0:
+                    return 0
+                soonest = wait if soonest is None else min(soonest, wait)
+            return soonest
+
+    async def _send(self, session, t, budget: ChatBudget, item: OutboxItem) -> float:
+        now = self.clock()
+        review = await get_review(session, review_id=item.review_id) if item.review_id else None
+        channel = self.app.channels.get(item.channel)
+        if review is None or channel is None:
+            item.failed_at = now
+            item.last_error = "review gone" if review is None else f"no channel {item.channel}"
+            return 0
+        album, card = await card_replies(
+            session,
+            t,
+            review=review,
+            now=now,
+            rubric=self.rubric,
+            channel=item.channel,
+            store=self.app.media_store,
+        )
+        cost = len(album.media) + 1
+        stamp = now.timestamp()
+        recent = sorted(x for x in budget.sent if x > stamp - WINDOW)
+        if len(recent) + cost > self.rate:
+            # Wait until enough of the recent sends have left the window.
+            must_leave = len(recent) + cost - self.rate
+            return max(recent[must_leave - 1] + WINDOW - stamp, 0.001)
+        try:
+            if album.media:
+                await channel.post(item.chat_id, album)
+            ids = await channel.post(item.chat_id, card)
+        except Exception as exc:
+            item.attempts += 1
+            item.last_error = f"{type(exc).__name__}: {exc}"[:300]
+            if item.attempts >= MAX_ATTEMPTS:
+                item.failed_at = now
+                log.error(
+                    "review card could not be posted", chat=item.chat_id, error=item.last_error
+                )
+            budget.sent = [*recent, stamp]
+            return 0
+        review.card_message_id = ids[-1] if ids else None
+        item.sent_at = now
+        budget.sent = [*recent, *([stamp] * cost)]
+        return 0

@@ -1,0 +1,372 @@
+"""Curation data rules: curators, review rounds, compare-and-set decisions, the audit trail."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import (
+    AuditEvent,
+    Business,
+    Curator,
+    OutboxItem,
+    Photo,
+    Product,
+    ProductStatus,
+    Review,
+)
+from db.products import change_status
+
+SNAPSHOT_FIELDS = (
+    "name",
+    "sector",
+    "description",
+    "price",
+    "unit",
+    "min_order",
+    "capacity",
+    "materials",
+    "shelf_life_days",
+    "legal_docs",
+)
+
+
+def route_chat(chats: Sequence[tuple[str, Sequence[str]]], sector: str | None) -> str | None:
+    """The first review chat whose sectors include `sector` (no sectors: every sector)."""
+    for chat_id, sectors in chats:
+        if not sectors or sector in sectors:
+            return chat_id
+    return None
+
+
+def snapshot(product: Product, photos: Sequence[Photo]) -> dict[str, Any]:
+    data: dict[str, Any] = {f: getattr(product, f) for f in SNAPSHOT_FIELDS}
+    data["photos"] = [p.sha256 for p in photos]
+    return data
+
+
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    return [k for k in (*SNAPSHOT_FIELDS, "photos") if before.get(k) != after.get(k)]
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    action: str,
+    product: Product,
+    actor_user_id: int | None,
+    now: datetime,
+    review: Review | None = None,
+    reasons: list[str] | None = None,
+    reason_text: str | None = None,
+) -> None:
+    session.add(
+        AuditEvent(
+            at=now,
+            action=action,
+            product_id=product.id,
+            actor_user_id=actor_user_id,
+            round=product.round,
+            sector=product.sector,
+            grade=review.grade if review else None,
+            scores=dict(review.scores) if review and review.scores else None,
+            reasons=reasons,
+            reason_text=reason_text,
+        )
+    )
+
+
+# --- curators ---------------------------------------------------------------------------
+
+
+async def find_curators(session: AsyncSession, *, channel: str, external_id: str) -> list[Curator]:
+    result = await session.scalars(
+        select(Curator).where(Curator.channel == channel, Curator.external_id == external_id)
+    )
+    return list(result)
+
+
+async def is_curator(
+    session: AsyncSession, *, channel: str, external_id: str, chat_id: str
+) -> bool:
+    return any(
+        c.chat_id is None or c.chat_id == chat_id
+        for c in await find_curators(session, channel=channel, external_id=external_id)
+    )
+
+
+async def add_curator(
+    session: AsyncSession,
+    *,
+    external_id: str,
+    chat_id: str | None,
+    added_by: str | None,
+    now: datetime,
+    channel: str = "telegram",
+) -> bool:
+    """False when that person already curates there."""
+    existing = await find_curators(session, channel=channel, external_id=external_id)
+    if any(c.chat_id == chat_id for c in existing):
+        return False
+    session.add(
+        Curator(
+            channel=channel,
+            external_id=external_id,
+            chat_id=chat_id,
+            added_by=added_by,
+            created_at=now,
+        )
+    )
+    await session.flush()
+    return True
+
+
+async def remove_curator(
+    session: AsyncSession, *, external_id: str, channel: str = "telegram"
+) -> int:
+    result: Any = await session.execute(
+        delete(Curator).where(Curator.channel == channel, Curator.external_id == external_id)
+    )
+    return int(result.rowcount or 0)
+
+
+async def list_curators(session: AsyncSession) -> list[Curator]:
+    return list(await session.scalars(select(Curator).order_by(Curator.external_id, Curator.id)))
+
+
+# --- review rounds ----------------------------------------------------------------------
+
+
+async def open_round(
+    session: AsyncSession,
+    *,
+    product: Product,
+    photos: Sequence[Photo],
+    channel: str | None,
+    chat_id: str | None,
+    now: datetime,
+) -> Review:
+    """A submitted product's review for its round, and its card queued for the chat."""
+    review = Review(
+        product_id=product.id,
+        round=product.round,
+        channel=channel,
+        chat_id=chat_id,
+        snapshot=snapshot(product, photos),
+        scores={},
+        reasons=[],
+        created_at=now,
+    )
+    session.add(review)
+    await session.flush()
+    if channel is not None and chat_id is not None:
+        session.add(
+            OutboxItem(
+                channel=channel,
+                chat_id=chat_id,
+                kind="review_card",
+                review_id=review.id,
+                created_at=now,
+            )
+        )
+    return review
+
+
+async def close_unclaimed_round(session: AsyncSession, *, product_id: int) -> Review | None:
+    """A withdrawn submission: its round's review goes, and its card if not yet posted."""
+    review = await latest_review(session, product_id=product_id)
+    if review is None or review.claimed_at is not None or review.decision is not None:
+        return None
+    await session.execute(delete(Review).where(Review.id == review.id))
+    return review
+
+
+async def latest_review(session: AsyncSession, *, product_id: int) -> Review | None:
+    return await session.scalar(
+        select(Review)
+        .where(Review.product_id == product_id)
+        .order_by(Review.round.desc(), Review.id.desc())
+        .limit(1)
+    )
+
+
+async def previous_review(session: AsyncSession, *, product_id: int, round: int) -> Review | None:
+    return await session.scalar(
+        select(Review)
+        .where(Review.product_id == product_id, Review.round < round)
+        .order_by(Review.round.desc())
+        .limit(1)
+    )
+
+
+async def get_review(session: AsyncSession, *, review_id: int) -> Review | None:
+    return await session.scalar(
+        select(Review).where(Review.id == review_id).execution_options(populate_existing=True)
+    )
+
+
+async def claim(
+    session: AsyncSession,
+    *,
+    review: Review,
+    product: Product,
+    curator_user_id: int,
+    curator_name: str,
+    now: datetime,
+) -> bool:
+    if not await change_status(
+        session, product_id=product.id, action="claim", expected=ProductStatus.submitted, now=now
+    ):
+        return False
+    await session.execute(
+        update(Review)
+        .where(Review.id == review.id)
+        .values(
+            curator_user_id=curator_user_id,
+            curator_name=curator_name,
+            claimed_at=now,
+            touched_at=now,
+            scores={},
+        )
+        .execution_options(synchronize_session=False)
+    )
+    await record(session, action="claim", product=product, actor_user_id=curator_user_id, now=now)
+    return True
+
+
+async def release(
+    session: AsyncSession,
+    *,
+    review: Review,
+    product: Product,
+    actor_user_id: int | None,
+    now: datetime,
+    action: str = "release",
+) -> bool:
+    """Back to the queue (the curator let go, or the claim timed out)."""
+    if not await change_status(
+        session, product_id=product.id, action="release", expected=ProductStatus.in_review, now=now
+    ):
+        return False
+    await session.execute(
+        update(Review)
+        .where(Review.id == review.id)
+        .values(curator_user_id=None, curator_name=None, claimed_at=None, touched_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    await record(session, action=action, product=product, actor_user_id=actor_user_id, now=now)
+    return True
+
+
+async def decide(
+    session: AsyncSession,
+    *,
+    review: Review,
+    product: Product,
+    action: str,
+    actor_user_id: int,
+    grade: str | None,
+    reasons: list[str],
+    reason_text: str | None,
+    override: bool,
+    now: datetime,
+) -> bool:
+    """approve / revise / reject: exactly one of racing deciders gets True."""
+    if not await change_status(
+        session,
+        product_id=product.id,
+        action=action,
+        expected=ProductStatus.in_review,
+        now=now,
+    ):
+        return False
+    decision = {
+        "approve": "approved",
+        "revise": "revision_requested",
+        "reject": "rejected",
+    }[action]
+    await session.execute(
+        update(Review)
+        .where(Review.id == review.id)
+        .values(
+            decision=decision,
+            grade=grade,
+            reasons=reasons,
+            reason_text=reason_text,
+            override=override,
+            decided_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    review.grade = grade
+    await record(
+        session,
+        action=action,
+        product=product,
+        actor_user_id=actor_user_id,
+        now=now,
+        review=review,
+        reasons=reasons,
+        reason_text=reason_text,
+    )
+    return True
+
+
+async def stale_claims(session: AsyncSession, *, before: datetime) -> list[Review]:
+    result = await session.scalars(
+        select(Review)
+        .join(Product, Product.id == Review.product_id)
+        .where(
+            Product.status == ProductStatus.in_review,
+            Review.decision.is_(None),
+            Review.touched_at < before,
+        )
+        .order_by(Review.touched_at)
+    )
+    return list(result)
+
+
+async def waiting(session: AsyncSession, *, sectors: Sequence[str] | None) -> list[Product]:
+    """Submitted, unclaimed products, oldest first (None: every sector)."""
+    stmt = (
+        select(Product)
+        .where(Product.status == ProductStatus.submitted)
+        .order_by(Product.submitted_at, Product.id)
+    )
+    if sectors:
+        stmt = stmt.where(Product.sector.in_(sectors))
+    return list(await session.scalars(stmt))
+
+
+async def decisions_since(
+    session: AsyncSession, *, curator_user_id: int, since: datetime
+) -> Counter[str]:
+    rows = await session.execute(
+        select(AuditEvent.action, func.count())
+        .where(
+            AuditEvent.actor_user_id == curator_user_id,
+            AuditEvent.at >= since,
+            AuditEvent.action.in_(("approve", "revise", "reject")),
+        )
+        .group_by(AuditEvent.action)
+    )
+    return Counter({action: int(n) for action, n in rows.all()})
+
+
+async def product_with_business(
+    session: AsyncSession, *, product_id: int
+) -> tuple[Product, Business] | None:
+    row = (
+        await session.execute(
+            select(Product, Business)
+            .join(Business, Business.id == Product.business_id)
+            .where(Product.id == product_id)
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
