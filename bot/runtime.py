@@ -76,6 +76,7 @@ class Kurasi:
         self.channels: dict[str, Channel] = {}
         # Told after an update that submitted a product is committed (wakes the poster).
         self.after_submit: Callable[[], None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
         self._debounced: dict[
             tuple[str, str, str], tuple[asyncio.Task[None], Channel, str, Reply]
         ] = {}
@@ -186,7 +187,8 @@ class Kurasi:
         self._debounced[key] = (task, channel, chat_id, reply)
 
     async def drain(self) -> None:
-        """Send every reply still waiting out its debounce, now (shutdown, tests)."""
+        """Send every reply still waiting out its debounce, now, and finish background
+        writes (shutdown, tests)."""
         while self._debounced:
             key, (task, channel, chat_id, reply) = next(iter(self._debounced.items()))
             del self._debounced[key]
@@ -195,16 +197,28 @@ class Kurasi:
             if not task.cancelled():
                 continue  # it was already sending its reply
             await channel.deliver(chat_id, [reply])
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
 
     async def remember_channel_ids(self, channel: str, ids: dict[int, str]) -> None:
-        """Keep the ids a channel gave our photos, so the next send is by id, not upload."""
+        """Keep the ids a channel gave our photos, so the next send is by id, not upload.
+
+        Stored in the background: a caller may be sending from inside its own transaction
+        (the card poster), and on SQLite a second writer would wait for it forever.
+        """
         if not ids:
             return
-        try:
-            async with self.sessionmaker() as session, session.begin():
-                await remember_channel_ids(session, channel=channel, ids=ids)
-        except Exception:
-            log.exception("could not cache channel file ids")
+
+        async def store() -> None:
+            try:
+                async with self.sessionmaker() as session, session.begin():
+                    await remember_channel_ids(session, channel=channel, ids=ids)
+            except Exception:
+                log.exception("could not cache channel file ids")
+
+        task = asyncio.create_task(store())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
 
 def _hint(incoming: Incoming) -> str:

@@ -32,7 +32,7 @@ from db.products import (
     store_key_in_use,
     unanswered,
 )
-from db.reviews import close_unclaimed_round
+from db.reviews import close_unclaimed_round, record
 from handlers import review
 from handlers.common import menu_buttons
 from handlers.context import Context, button
@@ -1017,6 +1017,9 @@ async def _withdraw(ctx: Context, product: Product) -> None:
         ctx.reply(ctx.t("A curator has already started on it, so it can't be withdrawn now."))
         return
     await ctx.session.refresh(product)
+    await record(
+        ctx.session, action="withdraw", product=product, actor_user_id=ctx.user.id, now=ctx.now
+    )
     closed = await close_unclaimed_round(ctx.session, product_id=product.id)
     if closed is not None:
         await review.withdrawn(ctx, closed)

@@ -27,6 +27,7 @@ from db.reviews import (
     open_round,
     previous_review,
     product_with_business,
+    record,
     release,
     remove_curator,
     route_chat,
@@ -70,6 +71,9 @@ async def submitted(ctx: Context, product: Product) -> Review:
     chat_id = route_chat(settings.review_chats, product.sector)
     photos = await photos_of(ctx.session, product_id=product.id)
     ctx.signals.add("outbox")
+    await record(
+        ctx.session, action="submit", product=product, actor_user_id=ctx.user.id, now=ctx.now
+    )
     return await open_round(
         ctx.session,
         product=product,

@@ -94,10 +94,8 @@ class Chat:
         self.chat_type = "group" if chat_id else "private"
         self.last: list[Reply] = []
 
-    async def send_event(
-        self, event: Event, *, update_key: str | None = None, drain: bool = True
-    ) -> list[Reply]:
-        incoming = Incoming(
+    def incoming(self, event: Event, *, update_key: str | None = None) -> Incoming:
+        return Incoming(
             sender=Sender(
                 channel=self.channel.name,
                 external_id=self.user_id,
@@ -110,6 +108,16 @@ class Chat:
             event=event,
             update_key=update_key or str(next(_update_ids)),
         )
+
+    async def replies_to(self, event: Event) -> list[Reply]:
+        """Run one event and return its replies without delivering them: safe to run many
+        people's events concurrently and still know whose answer is whose."""
+        return await self.app.handle(self.incoming(event), self.channel)
+
+    async def send_event(
+        self, event: Event, *, update_key: str | None = None, drain: bool = True
+    ) -> list[Reply]:
+        incoming = self.incoming(event, update_key=update_key)
         before = len(self.channel.sent)
         await self.app.process(incoming, self.channel)
         if drain:

@@ -197,11 +197,11 @@ async def test_fifty_curators_press_approve_at_once(
 
     crowd = [curator(app, channel, f"c{i}", f"Curator {i}") for i in range(50)]
     # The holder double-taps while 49 colleagues press too.
-    presses = [c.send_event(ButtonPress(approve, message_id=message_id)) for c in crowd]
-    presses.append(holder.send_event(ButtonPress(approve, message_id=message_id)))
+    presses = [c.replies_to(ButtonPress(approve, message_id=message_id)) for c in crowd]
+    presses.append(holder.replies_to(ButtonPress(approve, message_id=message_id)))
     results = await asyncio.gather(*presses)
     alerts = [r.alert for replies in results for r in replies if r.alert]
-    decided = [a for a in alerts if "terkirim" in a.lower()]
+    decided = [a for a in alerts if "produsen" in a.lower()]  # "sent to the producer"
     assert len(decided) == 1
     assert len(alerts) == 51
     assert all("Curator 0" in a for a in alerts if a not in decided)
@@ -227,7 +227,7 @@ async def test_fifty_curators_claim_at_once(
     from handlers.events import ButtonPress
 
     results = await asyncio.gather(
-        *(c.send_event(ButtonPress(claim, message_id=message_id)) for c in crowd)
+        *(c.replies_to(ButtonPress(claim, message_id=message_id)) for c in crowd)
     )
     winners = [i for i, replies in enumerate(results) if any(r.text for r in replies)]
     assert len(winners) == 1
