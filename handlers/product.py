@@ -754,9 +754,7 @@ def card_text(ctx: Context, product: Product, photos: list[Photo]) -> str:
         "description": product.description,
         "price": f"{rupiah(product.price)} / {unit}".rstrip(" /") if product.price else None,
         "min_order": f"{thousands(product.min_order)} {unit}" if product.min_order else None,
-        "capacity": t("{amount} per month", amount=f"{thousands(product.capacity)} {unit}")
-        if product.capacity
-        else None,
+        "capacity": f"{thousands(product.capacity)} {unit}" if product.capacity else None,
         "materials": product.materials,
         "shelf_life": t("{n} days", n=product.shelf_life_days) if product.shelf_life_days else None,
         "legal_docs": legal_text(ctx, product.legal_docs)

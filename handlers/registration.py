@@ -60,7 +60,9 @@ FIELD_LABELS = {
     "export": N_("Export experience"),
 }
 UNITS = ("pcs", "pack", "kg", "liter", "set", "lusin", "box", "meter")
-YES_WORDS = {"ya", "iya", "setuju", "ok", "oke", "yes", "agree", "y"}
+YES_WORDS = {
+    "ya", "iya", "setuju", "saya setuju", "ok", "oke", "yes", "agree", "i agree", "y",
+}  # fmt: skip
 
 
 # --- entry points -----------------------------------------------------------------------
@@ -230,8 +232,7 @@ async def _answer_privacy(ctx: Context, event: Event) -> None:
         ctx.end_flow()
         ctx.reply(
             ctx.t(
-                "Understood. Nothing about your business is stored. "
-                "Send /start whenever you are ready."
+                "Understood. I won't ask about your business. Send /start whenever you are ready."
             )
         )
     else:
@@ -492,7 +493,10 @@ async def _prompt_capacity_unit(ctx: Context) -> None:
     amount = ctx.data.get("capacity_amount")
     items = [button(u, FLOW, "capacity_unit", u) for u in UNITS]
     ctx.reply(
-        ctx.t("{amount} of what? Choose a unit or type it (e.g. bungkus).", amount=amount),
+        ctx.t(
+            "{amount} of what? Choose a unit or type it (e.g. bungkus).",
+            amount=thousands(amount) if isinstance(amount, int) else amount,
+        ),
         buttons=[items[i : i + 4] for i in range(0, len(items), 4)],
     )
 
