@@ -46,7 +46,7 @@ class Runtime:
             timezone=settings.scheduler.timezone,
             claim_timeout=settings.review.claim_timeout,
             language=settings.review.language,
-            tick_seconds=settings.scheduler.tick.total_seconds(),
+            tick_seconds=settings.reminders.tick.total_seconds(),
         )
         task = asyncio.create_task(self.poster.run())
         scheduler.start()

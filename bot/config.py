@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from contextvars import ContextVar
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -30,6 +30,7 @@ from db.businesses import SECTORS
 from handlers.context import FlowSettings
 from handlers.photos import PhotoLimits
 from handlers.rubric import CRITERIA, Rubric
+from handlers.schedule import WEEKDAYS, ReminderSchedule
 
 DEFAULT_CONFIG = Path("config.toml")
 TELEGRAM_API = "https://api.telegram.org"
@@ -110,7 +111,6 @@ class HttpSettings(Section):
 
 class SchedulerSettings(Section):
     timezone: str = "Asia/Jakarta"
-    tick: Duration = timedelta(seconds=60)
 
     @field_validator("timezone")
     @classmethod
@@ -180,6 +180,79 @@ class ReviewSettings(Section):
     rubric: RubricSettings = Field(default_factory=RubricSettings)
 
 
+def _clock_time(value: str) -> time:
+    try:
+        hours, minutes = (int(part) for part in value.strip().split(":"))
+        return time(hours, minutes)
+    except ValueError:
+        raise ValueError(f'use HH:MM, e.g. "08:00" (got {value!r})') from None
+
+
+class ReminderSettings(Section):
+    tick: Duration = timedelta(seconds=60)
+    draft_idle: Duration = timedelta(days=3)
+    draft_nudges: int = Field(default=2, ge=0, le=10)
+    revision_idle: Duration = timedelta(days=5)
+    unclaimed: Duration = timedelta(days=3)
+    review_digest_at: str = "08:00"
+    weekly_digest: str = "mon 08:00"
+    quiet_hours: str = "21:00-07:00"
+    fair_deadline_days: list[int] = Field(default_factory=lambda: [14, 3, 1])
+    fair_start_days: list[int] = Field(default_factory=lambda: [7, 1])
+
+    @field_validator("review_digest_at")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        _clock_time(value)
+        return value
+
+    @field_validator("weekly_digest")
+    @classmethod
+    def _day_and_time(cls, value: str) -> str:
+        day, _, at = value.strip().partition(" ")
+        if day.lower()[:3] not in WEEKDAYS:
+            raise ValueError('use a weekday and a time, e.g. "mon 08:00"')
+        _clock_time(at)
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        if value.strip():
+            start, sep, end = value.partition("-")
+            if not sep:
+                raise ValueError('use "HH:MM-HH:MM", e.g. "21:00-07:00", or "" for none')
+            _clock_time(start)
+            _clock_time(end)
+        return value
+
+    @field_validator("fair_deadline_days", "fair_start_days")
+    @classmethod
+    def _days(cls, value: list[int]) -> list[int]:
+        if any(d < 0 or d > 365 for d in value):
+            raise ValueError("days must be between 0 and 365")
+        return sorted(set(value), reverse=True)
+
+    def schedule(self) -> ReminderSchedule:
+        quiet = None
+        if self.quiet_hours.strip():
+            start, _, end = self.quiet_hours.partition("-")
+            quiet = (_clock_time(start), _clock_time(end))
+        day, _, at = self.weekly_digest.strip().partition(" ")
+        return ReminderSchedule(
+            draft_idle=self.draft_idle,
+            draft_nudges=self.draft_nudges,
+            revision_idle=self.revision_idle,
+            unclaimed=self.unclaimed,
+            review_digest_at=_clock_time(self.review_digest_at),
+            weekly_digest_day=WEEKDAYS.index(day.lower()[:3]),
+            weekly_digest_at=_clock_time(at),
+            quiet_hours=quiet,
+            fair_deadline_days=tuple(self.fair_deadline_days),
+            fair_start_days=tuple(self.fair_start_days),
+        )
+
+
 class LimitSettings(Section):
     flood_messages: int = Field(default=20, ge=1)
     flood_seconds: float = Field(default=10.0, gt=0)
@@ -211,6 +284,7 @@ class Settings(BaseSettings):
     products: ProductSettings = Field(default_factory=ProductSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     review: ReviewSettings = Field(default_factory=ReviewSettings)
+    reminders: ReminderSettings = Field(default_factory=ReminderSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 
