@@ -17,6 +17,7 @@ from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import TelegramChannel, make_bot
 from bot.config import Settings
 from bot.http import make_http_app
+from bot.notify import Notifier
 from bot.poster import ReviewPoster
 from bot.runtime import Clock, FloodGuard, Kurasi
 from bot.scheduler import make_scheduler
@@ -47,6 +48,13 @@ class Runtime:
             claim_timeout=settings.review.claim_timeout,
             language=settings.review.language,
             tick_seconds=settings.reminders.tick.total_seconds(),
+            notifier=Notifier(
+                self.app,
+                schedule=settings.reminders.schedule(),
+                timezone=settings.scheduler.timezone,
+                admin_ids=self.app.flow_settings.admin_ids,
+                admin_channel=self.app.flow_settings.review_channel or "telegram",
+            ),
         )
         task = asyncio.create_task(self.poster.run())
         scheduler.start()

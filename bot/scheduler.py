@@ -9,6 +9,7 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.i18n import translator
+from bot.notify import Notifier
 from bot.runtime import Kurasi
 from handlers.events import Reply
 from handlers.review import expire_claims
@@ -33,7 +34,13 @@ async def release_stale_claims(app: Kurasi, *, claim_timeout: timedelta, languag
 
 
 def make_scheduler(
-    app: Kurasi, *, timezone: str, claim_timeout: timedelta, language: str, tick_seconds: float
+    app: Kurasi,
+    *,
+    timezone: str,
+    claim_timeout: timedelta,
+    language: str,
+    tick_seconds: float,
+    notifier: Notifier | None = None,
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=timezone)
 
@@ -44,6 +51,10 @@ def make_scheduler(
             )
             if released:
                 log.info("claims returned to the queue", count=released)
+            if notifier is not None:
+                sent = await notifier.tick()
+                if sent:
+                    log.info("reminders sent", count=sent)
         except Exception:
             log.exception("scheduler tick failed")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from handlers import common, mydata, product, registration, review
+from handlers import common, mydata, product, registration, reminders, review
 from handlers.context import Context
 from handlers.events import ButtonPress, Command
 from handlers.i18n import N_
@@ -32,6 +32,8 @@ COMMANDS: dict[str, Handler] = {
     "kurator_tambah": review.curator_add,
     "kurator_hapus": review.curator_remove,
     "kurator": review.curator_list,
+    "pengingat": reminders.show,
+    "reminders": reminders.show,
     "bahasa": common.choose_language,
     "language": common.choose_language,
     "batal": common.cancel,
@@ -46,6 +48,7 @@ MENU_COMMANDS: tuple[tuple[str, str], ...] = (
     ("produk_baru", N_("Add a product")),
     ("produk", N_("My products and their curation status")),
     ("profil", N_("Your business profile")),
+    ("pengingat", N_("Choose which reminders you get")),
     ("bahasa", N_("Language: Bahasa Indonesia / English")),
     ("batal", N_("Stop the current step (answers are kept)")),
     ("datasaya", N_("Download the data Kurasi holds about you")),
@@ -60,6 +63,7 @@ BUTTONS: dict[str, ButtonHandler] = {
     product.FLOW: product.on_button,
     product.LIST: product.on_list_button,
     mydata.FLOW: mydata.on_button,
+    reminders.FLOW: reminders.on_button,
 }
 
 FLOWS: dict[str, Handler] = {

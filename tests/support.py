@@ -11,6 +11,7 @@ from itertools import count
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from bot.channels.base import Undeliverable
 from bot.runtime import Kurasi
 from db.engine import make_engine
 from handlers.events import (
@@ -48,6 +49,7 @@ class RecordingChannel:
     name: str = "test"
     sent: list[tuple[str, Reply]] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
+    blocked: set[str] = field(default_factory=set)  # chats whose sends fail as blocked
 
     def __post_init__(self) -> None:
         self.app.add_channel(self)
@@ -58,6 +60,8 @@ class RecordingChannel:
         self.sent.extend((chat_id, r) for r in replies)
 
     async def post(self, chat_id: str, reply: Reply) -> list[str]:
+        if chat_id in self.blocked:
+            raise Undeliverable(chat_id)
         self.sent.append((chat_id, reply))
         return [str(len(self.sent))]
 

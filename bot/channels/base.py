@@ -8,6 +8,10 @@ from typing import Protocol
 from handlers.events import Incoming, MediaRef, Reply
 
 
+class Undeliverable(Exception):
+    """The recipient cannot be reached any more (blocked the bot, left, deleted account)."""
+
+
 class Channel(Protocol):
     name: str
 

@@ -35,6 +35,7 @@ from aiogram.types import (
     Update,
 )
 
+from bot.channels.base import Undeliverable
 from bot.i18n import translator
 from bot.runtime import Kurasi
 from handlers import MENU_COMMANDS
@@ -216,11 +217,15 @@ class TelegramChannel:
     async def post(self, chat_id: str, reply: Reply) -> list[str]:
         """Send one reply (photos and/or text) and return the ids of the messages made.
 
-        Errors propagate: the caller (a queue) keeps the item and tries again.
+        Errors propagate: the caller (a queue) keeps the item and tries again; a recipient
+        who blocked the bot raises Undeliverable.
         """
-        ids = await self._send_media(chat_id, reply) if reply.media else []
-        if reply.text:
-            ids += await self._send(chat_id, reply)
+        try:
+            ids = await self._send_media(chat_id, reply) if reply.media else []
+            if reply.text:
+                ids += await self._send(chat_id, reply)
+        except TelegramForbiddenError as exc:
+            raise Undeliverable(str(exc)) from exc
         return ids
 
     async def _send_media(self, chat_id: str, reply: Reply) -> list[str]:

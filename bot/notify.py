@@ -1,0 +1,249 @@
+"""Reminders: each tick plans what has fallen due (one row per occasion, unique key) and sends
+due rows once. Several processes may tick against one database: planning is idempotent and
+sending claims rows with SELECT ... FOR UPDATE SKIP LOCKED (SQLite: one writer at a time).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.channels.base import Undeliverable
+from bot.i18n import translator
+from bot.runtime import Kurasi
+from db.models import Notification, User
+from db.notifications import (
+    admins,
+    claim_due,
+    fairs_ending_after,
+    idle_drafts,
+    plan,
+    producers_for_fair,
+    unclaimed_submissions,
+    waiting_revisions,
+)
+from handlers.reminders import GROUP_OF, PRODUCER_KINDS, render
+from handlers.schedule import ReminderSchedule
+
+log = structlog.get_logger(__name__)
+
+MAX_ATTEMPTS = 5
+FAIR_GRACE = timedelta(days=1)  # a fair reminder more than a day late is no longer sent
+DIGEST_GRACE = timedelta(hours=2)  # a morning digest is not sent in the afternoon
+
+
+class Notifier:
+    def __init__(
+        self,
+        app: Kurasi,
+        *,
+        schedule: ReminderSchedule,
+        timezone: str,
+        admin_ids: frozenset[str] = frozenset(),
+        admin_channel: str = "telegram",
+    ) -> None:
+        self.app = app
+        self.schedule = schedule
+        self.zone = ZoneInfo(timezone)
+        self.admin_ids = admin_ids
+        self.admin_channel = admin_channel
+
+    async def tick(self) -> int:
+        await self.plan_due()
+        return await self.send_due()
+
+    # --- planning -----------------------------------------------------------------------
+
+    def _at(self, day: date, moment: time) -> datetime:
+        return datetime.combine(day, moment, tzinfo=self.zone)
+
+    async def plan_due(self) -> int:
+        now = self.app.clock()
+        s = self.schedule
+        planned = 0
+        async with self.app.sessionmaker() as session, session.begin():
+            if s.draft_nudges:
+                for product, user in await idle_drafts(session, before=now - s.draft_idle):
+                    idle = now - product.updated_at
+                    k = min(int(idle / s.draft_idle), s.draft_nudges)
+                    planned += await plan(
+                        session,
+                        kind="draft",
+                        dedupe_key=f"draft:{product.id}:{k}",
+                        channel=user.channel,
+                        chat_id=user.external_id,
+                        user_id=user.id,
+                        subject_id=product.id,
+                        due_at=product.updated_at + k * s.draft_idle,
+                        now=now,
+                    )
+            for product, user, review in await waiting_revisions(
+                session, decided_before=now - s.revision_idle
+            ):
+                planned += await plan(
+                    session,
+                    kind="revision",
+                    dedupe_key=f"revision:{product.id}:{product.round}",
+                    channel=user.channel,
+                    chat_id=user.external_id,
+                    user_id=user.id,
+                    subject_id=product.id,
+                    due_at=(review.decided_at or now) + s.revision_idle,
+                    now=now,
+                )
+            for product, review in await unclaimed_submissions(
+                session, submitted_before=now - s.unclaimed
+            ):
+                planned += await plan(
+                    session,
+                    kind="unclaimed",
+                    dedupe_key=f"unclaimed:{product.id}:{product.round}",
+                    channel=review.channel or self.admin_channel,
+                    chat_id=review.chat_id or "",
+                    subject_id=product.id,
+                    due_at=(product.submitted_at or now) + s.unclaimed,
+                    now=now,
+                )
+            planned += await self._plan_digests(session, now)
+            planned += await self._plan_fairs(session, now)
+        return planned
+
+    async def _plan_digests(self, session: AsyncSession, now: datetime) -> int:
+        s = self.schedule
+        today = now.astimezone(self.zone).date()
+        planned = 0
+        due = self._at(today, s.review_digest_at)
+        settings = self.app.flow_settings
+        if due <= now < due + DIGEST_GRACE and settings.review_channel:
+            for chat_id, _sectors in settings.review_chats:
+                planned += await plan(
+                    session,
+                    kind="review_digest",
+                    dedupe_key=f"digest:{chat_id}:{today.isoformat()}",
+                    channel=settings.review_channel,
+                    chat_id=chat_id,
+                    due_at=due,
+                    now=now,
+                )
+        week_start = today - timedelta(days=(today.weekday() - s.weekly_digest_day) % 7)
+        due = self._at(week_start, s.weekly_digest_at)
+        if now >= due:
+            year, week, _ = week_start.isocalendar()
+            for admin in await admins(
+                session, channel=self.admin_channel, external_ids=sorted(self.admin_ids)
+            ):
+                planned += await plan(
+                    session,
+                    kind="weekly_digest",
+                    dedupe_key=f"weekly:{admin.id}:{year}-W{week:02d}",
+                    channel=admin.channel,
+                    chat_id=admin.external_id,
+                    user_id=admin.id,
+                    due_at=due,
+                    now=now,
+                )
+        return planned
+
+    async def _plan_fairs(self, session: AsyncSession, now: datetime) -> int:
+        s = self.schedule
+        today = now.astimezone(self.zone).date()
+        planned = 0
+        for fair in await fairs_ending_after(session, today=today):
+            occasions: list[tuple[str, int, datetime]] = []
+            if fair.registration_deadline is not None:
+                occasions += [
+                    (
+                        "fair_deadline",
+                        n,
+                        self._at(
+                            fair.registration_deadline - timedelta(days=n), s.fair_reminder_at
+                        ),
+                    )
+                    for n in s.fair_deadline_days
+                ]
+            occasions += [
+                ("fair_start", n, self._at(fair.start_date - timedelta(days=n), s.fair_reminder_at))
+                for n in s.fair_start_days
+            ]
+            due_now = [(k, n, at) for k, n, at in occasions if at <= now < at + FAIR_GRACE]
+            if not due_now:
+                continue
+            for user in await producers_for_fair(session, fair=fair):
+                for kind, n, at in due_now:
+                    planned += await plan(
+                        session,
+                        kind=kind,
+                        dedupe_key=f"fair:{fair.id}:{user.id}:{kind}:{n}",
+                        channel=user.channel,
+                        chat_id=user.external_id,
+                        user_id=user.id,
+                        subject_id=fair.id,
+                        due_at=at,
+                        now=now,
+                    )
+        return planned
+
+    # --- sending ------------------------------------------------------------------------
+
+    async def send_due(self) -> int:
+        """Send what is due; producers' messages wait out quiet hours. Returns how many sent."""
+        sent = 0
+        while True:
+            now = self.app.clock()
+            quiet = self.schedule.is_quiet(now, self.zone)
+            async with self.app.sessionmaker() as session, session.begin():
+                batch = await claim_due(session, now=now)
+                if quiet:
+                    batch = [n for n in batch if n.kind not in PRODUCER_KINDS]
+                if not batch:
+                    return sent
+                for note in batch:
+                    sent += await self._send_one(session, note, now)
+
+    async def _send_one(self, session: AsyncSession, note: Notification, now: datetime) -> int:
+        user = await session.get(User, note.user_id) if note.user_id else None
+        if user is not None and user.blocked_at is not None:
+            return self._close(note, now, "blocked")
+        group = GROUP_OF.get(note.kind)
+        if user is not None and group in (user.reminder_optouts or []):
+            return self._close(note, now, "opted_out")
+        settings = self.app.flow_settings
+        reply = await render(
+            session,
+            note,
+            translator=translator,
+            now=now,
+            zone=self.zone,
+            recipient=user,
+            review_language=settings.review_language,
+            review_chats=settings.review_chats,
+        )
+        if reply is None:
+            return self._close(note, now, "obsolete")
+        channel = self.app.channels.get(note.channel)
+        if channel is None:
+            return self._close(note, now, f"no channel {note.channel}")
+        try:
+            await channel.post(note.chat_id, reply)
+        except Undeliverable:
+            if user is not None:
+                user.blocked_at = now  # every later reminder to them is skipped
+            return self._close(note, now, "blocked")
+        except Exception as exc:
+            note.attempts += 1
+            note.result = f"{type(exc).__name__}: {exc}"[:300]
+            if note.attempts >= MAX_ATTEMPTS:
+                note.sent_at = now
+                log.error("notification failed", kind=note.kind, error=note.result)
+            return 0
+        self._close(note, now, "sent")
+        return 1
+
+    @staticmethod
+    def _close(note: Notification, now: datetime, result: str) -> int:
+        note.sent_at = now
+        note.result = result
+        return 0

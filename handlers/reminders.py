@@ -1,0 +1,202 @@
+"""Reminder messages (what each scheduled kind says) and /pengingat, the producer's switches."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Fair, Notification, Product, ProductStatus, User
+from db.notifications import stats_between
+from db.reviews import latest_review, waiting
+from handlers.context import Context, Translate, button
+from handlers.events import Reply
+from handlers.i18n import N_
+from handlers.labels import SECTOR_LABELS
+from handlers.payload import Payload
+from handlers.review import reason_text
+
+FLOW = "remind"
+# Reminder kinds a producer can switch off, by group.
+GROUPS = {
+    "drafts": N_("Unfinished drafts"),
+    "revisions": N_("Revisions the curators asked for"),
+    "fairs": N_("Export fairs"),
+}
+GROUP_OF = {
+    "draft": "drafts",
+    "revision": "revisions",
+    "fair_deadline": "fairs",
+    "fair_start": "fairs",
+}
+PRODUCER_KINDS = frozenset(GROUP_OF)
+
+
+# --- /pengingat -------------------------------------------------------------------------
+
+
+def _switches(ctx: Context) -> list[list]:
+    off = set(ctx.user.reminder_optouts or [])
+    return [
+        [button(("🔕 " if g in off else "🔔 ") + ctx.t(label), FLOW, "toggle", g)]
+        for g, label in GROUPS.items()
+    ]
+
+
+async def show(ctx: Context) -> None:
+    ctx.reply(
+        ctx.t("Which reminders do you want? Tap one to switch it on (🔔) or off (🔕)."),
+        buttons=_switches(ctx),
+    )
+
+
+async def on_button(ctx: Context, payload: Payload) -> None:
+    if payload.step != "toggle" or payload.value not in GROUPS:
+        ctx.reply(ctx.t("That button is no longer valid."))
+        return
+    off = list(ctx.user.reminder_optouts or [])
+    off = [g for g in off if g != payload.value] if payload.value in off else [*off, payload.value]
+    ctx.user.reminder_optouts = off
+    ctx.reply(
+        ctx.t("Saved. Tap again to change it."),
+        buttons=_switches(ctx),
+        edit=True,
+    )
+
+
+# --- what each kind says ----------------------------------------------------------------
+
+
+def _days(delta: timedelta) -> int:
+    return max(delta.days, 0)
+
+
+async def render(
+    session: AsyncSession,
+    note: Notification,
+    *,
+    translator: Callable[[str], Translate],
+    now: datetime,
+    zone: ZoneInfo,
+    recipient: User | None,
+    review_language: str,
+    review_chats: tuple[tuple[str, tuple[str, ...]], ...],
+) -> Reply | None:
+    """The message for a due notification, or None when it no longer applies."""
+    t = translator(recipient.language or "id") if recipient else translator(review_language)
+    match note.kind:
+        case "draft":
+            product = await session.get(Product, note.subject_id)
+            if product is None or product.status != ProductStatus.draft:
+                return None
+            return Reply(
+                t(
+                    "📝 “{name}” is still a draft. A few more answers and the curators can "
+                    "see it — shall we finish it?",
+                    name=product.name or t("(no name yet)"),
+                ),
+                buttons=((button(t("▶️ Continue"), "plist", "open", str(product.id)),),),
+            )
+        case "revision":
+            product = await session.get(Product, note.subject_id)
+            if product is None or product.status != ProductStatus.revision_requested:
+                return None
+            review = await latest_review(session, product_id=product.id)
+            return Reply(
+                t(
+                    "✏️ Reminder: the curator asked for changes to “{name}”:\n{reason}\n\n"
+                    "Fix them and submit again to continue curation.",
+                    name=product.name,
+                    reason=reason_text(t, review) if review else "—",
+                ),
+                buttons=((button(t("✏️ Edit and resubmit"), "plist", "open", str(product.id)),),),
+            )
+        case "unclaimed":
+            product = await session.get(Product, note.subject_id)
+            if product is None or product.status != ProductStatus.submitted:
+                return None
+            return Reply(
+                t(
+                    "⏳ #{id} {name} has waited {days} days for a curator. Who takes it?",
+                    id=product.id,
+                    name=product.name,
+                    days=_days(now - (product.submitted_at or now)),
+                )
+            )
+        case "review_digest":
+            return await _review_digest(session, t, note.chat_id, now, review_chats)
+        case "weekly_digest":
+            return await _weekly_digest(session, t, now)
+        case "fair_deadline" | "fair_start":
+            fair = await session.get(Fair, note.subject_id)
+            if fair is None:
+                return None
+            return _fair_reminder(t, fair, note.kind, now.astimezone(zone).date())
+    return None
+
+
+async def _review_digest(
+    session: AsyncSession,
+    t: Translate,
+    chat_id: str,
+    now: datetime,
+    review_chats: tuple[tuple[str, tuple[str, ...]], ...],
+) -> Reply | None:
+    sectors = next((s for c, s in review_chats if c == chat_id), None)
+    products = await waiting(session, sectors=sectors or None)
+    if not products:
+        return None
+    by_sector: dict[str, list[Product]] = defaultdict(list)
+    for product in products:
+        by_sector[product.sector or "other"].append(product)
+    lines = [t("☀️ Good morning! Waiting for a curator:")]
+    for sector, items in by_sector.items():
+        oldest = _days(now - (items[0].submitted_at or now))
+        lines.append(
+            t(
+                "• {sector}: {n} (oldest {days} days)",
+                sector=t(SECTOR_LABELS.get(sector, "Other")),
+                n=len(items),
+                days=oldest,
+            )
+        )
+    lines.append(t("/antrian shows them all."))
+    return Reply("\n".join(lines))
+
+
+async def _weekly_digest(session: AsyncSession, t: Translate, now: datetime) -> Reply:
+    stats = await stats_between(session, start=now - timedelta(days=7), end=now)
+    decided = stats["decided"]
+    median = stats["median_hours"]
+    return Reply(
+        t(
+            "📊 Kurasi this week: {submitted} submissions; {approved} approved, {revised} "
+            "revisions, {rejected} rejected; median time to decision {median}; "
+            "{backlog} waiting now.",
+            submitted=stats["submitted"],
+            approved=decided.get("approved", 0),
+            revised=decided.get("revision_requested", 0),
+            rejected=decided.get("rejected", 0),
+            median=t("{h} hours", h=round(median)) if median is not None else "—",
+            backlog=stats["backlog"],
+        )
+    )
+
+
+def _fair_reminder(t: Translate, fair: Fair, kind: str, today) -> Reply | None:
+    from handlers.fairs import fair_text, interest_button
+
+    if kind == "fair_deadline":
+        if fair.registration_deadline is None or fair.registration_deadline < today:
+            return None
+        days = (fair.registration_deadline - today).days
+        head = t("⏰ Registration for {name} closes in {days} days.", name=fair.name, days=days)
+    else:
+        if fair.start_date < today:
+            return None
+        days = (fair.start_date - today).days
+        head = t("🗓 {name} starts in {days} days.", name=fair.name, days=days)
+    return Reply(f"{head}\n\n{fair_text(t, fair)}", buttons=((interest_button(t, fair.id),),))
