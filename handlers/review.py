@@ -452,7 +452,10 @@ async def _reload(ctx: Context, review: Review) -> tuple[Review, Product, Busine
 
 
 async def _already_done(ctx: Context, review: Review, product: Product) -> None:
+    """Tell a too-late presser who got there first, from a fresh read: under READ COMMITTED
+    the review row read earlier in this update may predate the winner's commit."""
     t = _group_t(ctx)
+    review, product, _business = await _reload(ctx, review)
     if review.decision is not None:
         ctx.reply(
             "",
