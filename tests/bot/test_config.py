@@ -91,3 +91,47 @@ def test_cli_db_upgrade(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "database at revision" in result.output
     assert (tmp_path / "cli.db").exists()
+
+
+def test_review_and_reminder_settings(tmp_path: Path) -> None:
+    body = """
+[[review.chats]]
+chat_id = -1001
+sectors = ["food", "agribusiness"]
+[[review.chats]]
+chat_id = -1002
+[review]
+claim_timeout = "36h"
+[reminders]
+tick = "30s"
+draft_idle = "2d"
+quiet_hours = ""
+weekly_digest = "fri 16:30"
+"""
+    settings = load_settings(write(tmp_path, body))
+    assert settings.review_chats(console=False) == (
+        ("-1001", ("food", "agribusiness")),
+        ("-1002", ()),
+    )
+    assert settings.review.claim_timeout.total_seconds() == 36 * 3600
+    schedule = settings.reminders.schedule()
+    assert schedule.quiet_hours is None and schedule.weekly_digest_day == 4
+    assert settings.reminders.tick.total_seconds() == 30
+    assert settings.review_chats(console=True)[0][0] == "-1001"
+    assert load_settings(None).review_chats(console=True) == (("review", ()),)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ('[review]\nclaim_timeout = "two days"\n', "review.claim_timeout"),
+        ('[[review.chats]]\nchat_id = 1\nsectors = ["bakery"]\n', "review.chats.0.sectors"),
+        ('[reminders]\nquiet_hours = "21:00"\n', "reminders.quiet_hours"),
+        ('[reminders]\nreview_digest_at = "8 pagi"\n', "reminders.review_digest_at"),
+        ('[reminders]\nweekly_digest = "someday 08:00"\n', "reminders.weekly_digest"),
+        ("[review.rubric]\nweights = { beauty = 2 }\n", "review.rubric.weights"),
+    ],
+)
+def test_bad_review_and_reminder_settings(tmp_path: Path, body: str, expected: str) -> None:
+    with pytest.raises(ConfigError, match=expected.replace(".", r"\.")):
+        load_settings(write(tmp_path, body))
