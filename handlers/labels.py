@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from db.businesses import LEGAL_DOCS
 from handlers.context import LANGUAGES, Context, button
-from handlers.events import Button
+from handlers.events import Button, Event
 from handlers.i18n import N_
+from handlers.parsing import is_no_answer, split_list
+from handlers.steps import pressed, text_of
 
 SECTOR_LABELS = {
     "food": N_("Food & beverage"),
@@ -72,3 +74,28 @@ def thousands(n: int) -> str:
 
 def rupiah(n: int) -> str:
     return f"Rp {thousands(n)}"
+
+
+def read_checklist(ctx: Context, event: Event, chosen: list[str]) -> list[str] | str | None:
+    """An answer to the documents checklist.
+
+    Returns the final list of documents when the person is done (a "Done" press, a typed
+    list, or "none"); the string "toggled" after a tick was flipped (stored in the
+    conversation as `legal`, and the checklist redrawn); None when it could not be read.
+    """
+    choice = pressed(event)
+    text = text_of(event)
+    if choice in LEGAL_DOCS:
+        chosen = [d for d in chosen if d != choice] if choice in chosen else [*chosen, choice]
+        ctx.update_data(legal=[d for d in LEGAL_DOCS if d in chosen])
+        return "toggled"
+    if choice == "done":
+        return chosen
+    if text is None:
+        return None
+    if is_no_answer(text):
+        return []
+    typed = [match_label(ctx, item, LEGAL_LABELS) for item in split_list(text)]
+    if not typed or None in typed:
+        return None
+    return [d for d in LEGAL_DOCS if d in typed]

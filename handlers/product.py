@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from db.businesses import LEGAL_DOCS, SECTORS, get_business
+from db.businesses import SECTORS, get_business
 from db.models import Business, Photo, Product, ProductStatus
 from db.products import (
     EDITABLE,
@@ -40,22 +40,20 @@ from handlers.events import ButtonPress, Document, Event, MediaOut, MediaRef
 from handlers.events import Photo as PhotoEvent
 from handlers.i18n import N_
 from handlers.labels import (
-    LEGAL_LABELS,
     SECTOR_LABELS,
     legal_buttons,
     legal_text,
     match_label,
+    read_checklist,
     rupiah,
     sector_buttons,
     thousands,
 )
 from handlers.parsing import (
     clean_text,
-    is_no_answer,
     parse_duration_days,
     parse_price,
     parse_quantity,
-    split_list,
 )
 from handlers.payload import Payload
 from handlers.photos import Hint, PhotoReport, Refusal, inspect_photo
@@ -441,35 +439,18 @@ async def _prompt_legal(ctx: Context) -> None:
 
 
 async def _answer_legal(ctx: Context, event: Event) -> None:
-    choice = pressed(event)
-    text = text_of(event)
-    chosen: list[str] = list(ctx.data.get("legal") or [])
-    if choice in LEGAL_DOCS:
-        chosen = [d for d in chosen if d != choice] if choice in chosen else [*chosen, choice]
-        ctx.update_data(legal=[d for d in LEGAL_DOCS if d in chosen])
+    answer = read_checklist(ctx, event, list(ctx.data.get("legal") or []))
+    if answer == "toggled":
         ctx.reply(
             ctx.t("Tap each document you have, then “Done”."),
             buttons=legal_buttons(ctx, FLOW, "legal_docs", ctx.data["legal"]),
             edit=True,
         )
-        return
-    if choice == "done":
-        docs = chosen
-    elif text is not None and is_no_answer(text):
-        docs = []
-    elif text is not None:
-        typed = [match_label(ctx, item, LEGAL_LABELS) for item in split_list(text)]
-        if not typed or None in typed:
-            await _refuse(
-                ctx, ctx.t("Please tap the documents you have, or type e.g. “PIRT, Halal”.")
-            )
-            return
-        docs = [d for d in LEGAL_DOCS if d in typed]
+    elif isinstance(answer, list):
+        ctx.update_data(legal=None)
+        await _save(ctx, legal_docs=answer)
     else:
-        await _not_understood(ctx)
-        return
-    ctx.update_data(legal=None)
-    await _save(ctx, legal_docs=docs)
+        await _refuse(ctx, ctx.t("Please tap the documents you have, or type e.g. “PIRT, Halal”."))
 
 
 # --- photos -----------------------------------------------------------------------------

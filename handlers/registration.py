@@ -8,7 +8,6 @@ The same flow serves /profil: the summary's edit buttons jump to one field and c
 from __future__ import annotations
 
 from db.businesses import (
-    LEGAL_DOCS,
     PROFILE_FIELDS,
     SECTORS,
     complete_registration,
@@ -23,11 +22,11 @@ from handlers.context import LANGUAGES, Context, button
 from handlers.events import ButtonPress, Contact, Event, Text
 from handlers.i18n import N_
 from handlers.labels import (
-    LEGAL_LABELS,
     SECTOR_LABELS,
     legal_buttons,
     legal_text,
     match_label,
+    read_checklist,
     sector_buttons,
     thousands,
 )
@@ -418,35 +417,17 @@ async def _prompt_legal(ctx: Context) -> None:
 
 
 async def _answer_legal(ctx: Context, event: Event) -> None:
-    choice = pressed(event)
-    text = text_of(event)
-    chosen: list[str] = list(ctx.data.get("legal", []))
-    if choice in LEGAL_DOCS:
-        chosen = [d for d in chosen if d != choice] if choice in chosen else [*chosen, choice]
-        ctx.update_data(legal=[d for d in LEGAL_DOCS if d in chosen])
+    answer = read_checklist(ctx, event, list(ctx.data.get("legal") or []))
+    if answer == "toggled":
         ctx.reply(
             ctx.t("Tap each document you have, then “Done”."),
             buttons=legal_buttons(ctx, FLOW, "legal_docs", ctx.data["legal"]),
             edit=True,
         )
-        return
-    if choice == "done":
-        await _save_legal(ctx, chosen)
-        return
-    if text is None:
-        await _not_understood(ctx)
-        return
-    if is_no_answer(text):
-        await _save_legal(ctx, [])
-        return
-    typed = [match_label(ctx, item, LEGAL_LABELS) for item in split_list(text)]
-    if not typed or None in typed:
-        await _refuse(
-            ctx,
-            ctx.t("Please tap the documents you have, or type e.g. “PIRT, Halal”."),
-        )
-        return
-    await _save_legal(ctx, [d for d in LEGAL_DOCS if d in typed])
+    elif isinstance(answer, list):
+        await _save_legal(ctx, answer)
+    else:
+        await _refuse(ctx, ctx.t("Please tap the documents you have, or type e.g. “PIRT, Halal”."))
 
 
 async def _save_legal(ctx: Context, chosen: list[str]) -> None:
