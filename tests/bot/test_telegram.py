@@ -2,36 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import func, select
 
-from bot.config import Settings, load_settings
+from bot.config import Settings
 from db.models import Business, User
 from tests.bot.telegram_driver import Person, running_bot, texts
 from tests.fakes.telegram import FakeTelegram
 from tests.support import FakeClock
 
 USER = 5550001
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
-def settings(fake: FakeTelegram, database_url: str, sessionmaker, tmp_path: Path) -> Settings:
-    return load_settings(
-        None,
-        database={"url": database_url},
-        telegram={"token": fake.token, "api_base": fake.base_url},
-        media={"dir": tmp_path / "media"},
-        limits={"flood_messages": 10_000},
-    )
 
 
 async def stored_business(sessionmaker, user_id: int) -> Business | None:

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy import select
 
-from bot.config import Settings, load_settings
+from bot.config import Settings
 from bot.notify import Notifier
 from db.models import Product, ProductStatus, User
 from handlers.schedule import ReminderSchedule
@@ -18,22 +14,6 @@ from tests.fakes.telegram import FakeTelegram
 from tests.support import FakeClock
 
 OK_USER, BLOCKED_USER = 7100, 7200
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
-def settings(fake: FakeTelegram, database_url: str, sessionmaker, tmp_path: Path) -> Settings:
-    return load_settings(
-        None,
-        database={"url": database_url},
-        telegram={"token": fake.token, "api_base": fake.base_url},
-        media={"dir": tmp_path / "media"},
-    )
 
 
 async def test_draft_reminders_over_telegram(
