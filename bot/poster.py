@@ -145,7 +145,6 @@ class ReviewPoster:
             t,
             review=review,
             now=now,
-            rubric=self.rubric,
             channel=item.channel,
             store=self.app.media_store,
         )

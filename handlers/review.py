@@ -11,7 +11,9 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.media_store import MediaStore
 from db.models import Business, Product, ProductStatus, Review, User
 from db.products import photos_of
 from db.regions import get_region
@@ -31,14 +33,16 @@ from db.reviews import (
     release,
     remove_curator,
     route_chat,
+    stale_claims,
     waiting,
 )
 from handlers.context import Context, Translate, button
 from handlers.events import Address, Button, ButtonPress, Command, MediaOut, Reply, Text
 from handlers.i18n import N_
-from handlers.labels import SECTOR_LABELS, rupiah, thousands
+from handlers.labels import LEGAL_LABELS, SECTOR_LABELS, rupiah, thousands
 from handlers.parsing import clean_text
 from handlers.payload import Payload
+from handlers.precheck import BY_CODE
 from handlers.rubric import APPROVABLE, CRITERIA, CRITERION_LABELS, SCORES
 
 FLOW = "rv"
@@ -152,8 +156,6 @@ def card_text(
     lines.append(t("Product documents: {docs}", docs=legal_text_plain(t, product.legal_docs)))
     lines.append(t("Description: {text}", text=product.description or "—"))
     if product.precheck:
-        from handlers.precheck import BY_CODE
-
         notes = [t(BY_CODE[c].message) for c in product.precheck if c in BY_CODE]
         lines += ["", t("⚠️ Pre-check:"), *(f"• {n}" for n in notes)]
     if previous is not None:
@@ -187,8 +189,6 @@ FIELD_NAMES = {
 
 
 def legal_text_plain(t: Translate, docs: list[str] | None) -> str:
-    from handlers.labels import LEGAL_LABELS
-
     if not docs:
         return t("none")
     return ", ".join(t(LEGAL_LABELS[d]) for d in docs if d in LEGAL_LABELS)
@@ -267,7 +267,13 @@ def reason_buttons(
 
 
 async def card_replies(
-    session, t: Translate, *, review: Review, now: datetime, rubric, channel: str, store
+    session: AsyncSession,
+    t: Translate,
+    *,
+    review: Review,
+    now: datetime,
+    channel: str,
+    store: MediaStore | None,
 ) -> tuple[Reply, Reply]:
     """What the poster sends for a new card: the photo album, then the card with its button."""
     found = await product_with_business(session, product_id=review.product_id)
@@ -917,11 +923,9 @@ GROUP_COMMANDS = {
 
 
 async def expire_claims(
-    session, t: Translate, *, now: datetime, claim_timeout: timedelta
+    session: AsyncSession, t: Translate, *, now: datetime, claim_timeout: timedelta
 ) -> list[tuple[Address, Reply]]:
     """Claims untouched for `claim_timeout` go back to the queue; their chats are told."""
-    from db.reviews import stale_claims
-
     out: list[tuple[Address, Reply]] = []
     for review in await stale_claims(session, before=now - claim_timeout):
         found = await product_with_business(session, product_id=review.product_id)
