@@ -170,5 +170,76 @@ def curator_list(config: ConfigOption = None) -> None:
     typer.echo("\n".join(lines) if lines else "no curators yet")
 
 
+fairs_cli = typer.Typer(no_args_is_help=True, help="Export and trade fairs.")
+cli.add_typer(fairs_cli, name="fairs")
+
+
+@fairs_cli.command("import")
+def fairs_import(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            help="CSV file with the header "
+            "name,place,country,start_date,end_date,registration_deadline,sectors,link,description.",
+        ),
+    ],
+    config: ConfigOption = None,
+) -> None:
+    """Add the fairs of a CSV file: all of them, or none when any row is bad."""
+    from db.base import utcnow
+    from db.fairs import find_stored, import_fairs, parse_fairs_csv
+
+    settings = _settings(config)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        typer.echo(f'{file}: not UTF-8 text; save the spreadsheet as "CSV UTF-8"', err=True)
+        raise typer.Exit(1) from None
+    rows, errors = parse_fairs_csv(text)
+
+    async def work(session: AsyncSession) -> int:
+        for row, fair in await find_stored(session, rows=rows):
+            errors.append((row.line or 0, f"already stored as fair {fair.id} (same name and date)"))
+        if errors:
+            return 0
+        return len(await import_fairs(session, rows=rows, created_by=None, now=utcnow()))
+
+    imported = _with_session(settings, work) if not errors else 0
+    if errors:
+        for line, message in sorted(errors, key=lambda e: e[0]):
+            typer.echo(f"line {line}: {message}", err=True)
+        typer.echo(f"nothing imported: fix the rows above and import {file} again", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"imported {imported} fair{'' if imported == 1 else 's'}")
+
+
+@fairs_cli.command("list")
+def fairs_list(config: ConfigOption = None) -> None:
+    """Every fair, past ones too: id, dates, name, place, country, sectors."""
+    from db.fairs import list_fairs
+
+    settings = _settings(config)
+
+    async def rows(session: AsyncSession) -> list[str]:
+        return [
+            "\t".join(
+                (
+                    str(f.id),
+                    f"{f.start_date}..{f.end_date}",
+                    f.name,
+                    f.place,
+                    f.country,
+                    ";".join(f.sectors) or "all sectors",
+                )
+            )
+            for f in await list_fairs(session)
+        ]
+
+    lines = _with_session(settings, rows)
+    typer.echo("\n".join(lines) if lines else "no fairs yet")
+
+
 def main() -> None:
     cli()
