@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from handlers import common, mydata, product, registration, reminders, review
+from handlers import common, fairs, mydata, product, registration, reminders, review
 from handlers.context import Context
 from handlers.events import ButtonPress, Command
 from handlers.i18n import N_
@@ -32,6 +32,12 @@ COMMANDS: dict[str, Handler] = {
     "kurator_tambah": review.curator_add,
     "kurator_hapus": review.curator_remove,
     "kurator": review.curator_list,
+    "pameran": fairs.show_fairs,
+    "fairs": fairs.show_fairs,
+    "pameran_baru": fairs.new_fair,
+    "newfair": fairs.new_fair,
+    "pameran_peminat": fairs.show_interested,
+    "fairinterest": fairs.show_interested,
     "pengingat": reminders.show,
     "reminders": reminders.show,
     "bahasa": common.choose_language,
@@ -48,6 +54,7 @@ MENU_COMMANDS: tuple[tuple[str, str], ...] = (
     ("produk_baru", N_("Add a product")),
     ("produk", N_("My products and their curation status")),
     ("profil", N_("Your business profile")),
+    ("pameran", N_("Upcoming export fairs")),
     ("pengingat", N_("Choose which reminders you get")),
     ("bahasa", N_("Language: Bahasa Indonesia / English")),
     ("batal", N_("Stop the current step (answers are kept)")),
@@ -63,6 +70,7 @@ BUTTONS: dict[str, ButtonHandler] = {
     product.FLOW: product.on_button,
     product.LIST: product.on_list_button,
     mydata.FLOW: mydata.on_button,
+    fairs.FLOW: fairs.on_button,
     reminders.FLOW: reminders.on_button,
 }
 
@@ -70,12 +78,14 @@ FLOWS: dict[str, Handler] = {
     registration.FLOW: registration.on_event,
     product.FLOW: product.on_event,
     mydata.FLOW: mydata.on_event,
+    fairs.FLOW: fairs.on_event,
 }
 
 PROMPTS: dict[str, Handler] = {
     registration.FLOW: registration.prompt,
     product.FLOW: product.prompt,
     mydata.FLOW: mydata.prompt,
+    fairs.FLOW: fairs.prompt,
 }
 
 
