@@ -33,6 +33,8 @@ def help_text(ctx: Context) -> str:
         "/produk_baru – add a product for curation\n"
         "/produk – your products and their curation status\n"
         "/profil – see and edit your business profile\n"
+        "/pameran – upcoming export fairs for your sector\n"
+        "/pengingat – choose which reminders you get\n"
         "/datasaya – download the data Kurasi holds about you\n"
         "/hapusdata – delete your data\n"
         "/bahasa – choose Bahasa Indonesia or English\n"
