@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.businesses import get_business
-from db.models import AuditEvent, Business, Photo, Product, User
+from db.models import AuditEvent, Business, Fair, FairInterest, Photo, Product, User
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -33,6 +33,17 @@ async def export_user_data(session: AsyncSession, *, user: User) -> dict[str, An
         },
         "business": None,
         "products": [],
+        "fair_interests": [
+            {"fair": name, "start_date": start.isoformat(), "registered_at": _iso(at)}
+            for name, start, at in (
+                await session.execute(
+                    select(Fair.name, Fair.start_date, FairInterest.created_at)
+                    .join(FairInterest, FairInterest.fair_id == Fair.id)
+                    .where(FairInterest.user_id == user.id)
+                    .order_by(Fair.start_date)
+                )
+            ).all()
+        ],
     }
     if business is None:
         return data

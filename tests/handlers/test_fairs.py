@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -241,6 +242,9 @@ async def test_interest_button_is_idempotent(chat: Chat, sessionmaker, clock) ->
     assert await interests(sessionmaker) == 1
     await chat.send("/pameran")
     assert "Anda sudah tercatat di daftar pameran ini" in chat.text
+    await chat.send("/datasaya")
+    exported = json.loads(chat.last[0].attachment.data)
+    assert [i["fair"] for i in exported["fair_interests"]] == ["Kuliner"]
 
 
 async def test_interest_in_a_gone_or_finished_fair(chat: Chat, sessionmaker, clock) -> None:
