@@ -84,3 +84,4 @@ def setup_logging(*, level: str = "INFO", json: bool = False, secrets: Iterable[
     root.setLevel(level)
     # aiogram logs every handled update at INFO; that is noise at our volume.
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
