@@ -834,23 +834,34 @@ async def _target_user(ctx: Context, arg: str) -> str | None:
     return None
 
 
-async def curator_add(ctx: Context) -> None:
-    """/kurator_tambah ID|@username — in a review chat: for that chat; in private: every chat."""
+async def _admin_target(ctx: Context, usage: str) -> tuple[Translate, str, str] | None:
+    """For curator commands: the admin check and whom the argument names (id, @username)."""
     t = ctx.t if ctx.incoming.chat_type == "private" else _group_t(ctx)
     if not ctx.is_admin:
         ctx.reply(t("Only admins can manage curators."))
-        return
+        return None
     event = ctx.incoming.event
-    arg = event.args if isinstance(event, Command) else ""
+    arg = (event.args if isinstance(event, Command) else "").strip()
     target = await _target_user(ctx, arg)
     if target is None:
-        ctx.reply(
-            t(
-                "Who? Use /kurator_tambah followed by a Telegram user id, or by @username "
-                "if that person has already started the bot."
-            )
-        )
+        ctx.reply(usage)
+        return None
+    return t, target, arg
+
+
+async def curator_add(ctx: Context) -> None:
+    """/kurator_tambah ID|@username — in a review chat: for that chat; in private: every chat."""
+    t = ctx.t if ctx.incoming.chat_type == "private" else _group_t(ctx)
+    found = await _admin_target(
+        ctx,
+        t(
+            "Who? Use /kurator_tambah followed by a Telegram user id, or by @username "
+            "if that person has already started the bot."
+        ),
+    )
+    if found is None:
         return
+    t, target, who = found
     chat_id = ctx.incoming.chat_id if ctx.incoming.chat_type == "group" else None
     added = await add_curator(
         ctx.session,
@@ -862,28 +873,25 @@ async def curator_add(ctx: Context) -> None:
     )
     where = t("in this chat") if chat_id else t("in every review chat")
     ctx.reply(
-        t("{who} is now a curator {where}.", who=arg.strip(), where=where)
+        t("{who} is now a curator {where}.", who=who, where=where)
         if added
-        else t("{who} is already a curator {where}.", who=arg.strip(), where=where)
+        else t("{who} is already a curator {where}.", who=who, where=where)
     )
 
 
 async def curator_remove(ctx: Context) -> None:
     t = ctx.t if ctx.incoming.chat_type == "private" else _group_t(ctx)
-    if not ctx.is_admin:
-        ctx.reply(t("Only admins can manage curators."))
+    found = await _admin_target(
+        ctx, t("Who? Use /kurator_hapus followed by a Telegram user id or @username.")
+    )
+    if found is None:
         return
-    event = ctx.incoming.event
-    arg = event.args if isinstance(event, Command) else ""
-    target = await _target_user(ctx, arg)
-    if target is None:
-        ctx.reply(t("Who? Use /kurator_hapus followed by a Telegram user id or @username."))
-        return
+    t, target, who = found
     removed = await remove_curator(ctx.session, external_id=target, channel=ctx.user.channel)
     ctx.reply(
-        t("{who} is no longer a curator.", who=arg.strip())
+        t("{who} is no longer a curator.", who=who)
         if removed
-        else t("{who} was not a curator.", who=arg.strip())
+        else t("{who} was not a curator.", who=who)
     )
 
 
