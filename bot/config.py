@@ -328,6 +328,7 @@ class Settings(BaseSettings):
                 grade_c=rubric.grade_c,
             ),
             admin_ids=frozenset(admins),
+            timezone=self.scheduler.timezone,
             max_photos=media.max_photos,
             max_products=self.products.max_per_business,
             photo_limits=PhotoLimits(

@@ -11,6 +11,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.i18n import translator
 from bot.notify import Notifier
 from bot.runtime import Kurasi
+from db.users import forget_processed_updates
 from handlers.events import Reply
 from handlers.review import expire_claims
 
@@ -33,6 +34,12 @@ async def release_stale_claims(app: Kurasi, *, claim_timeout: timedelta, languag
     return sum(1 for _a, r in out if r.edit_message_id is None)
 
 
+async def forget_old_updates(app: Kurasi, *, keep: timedelta = timedelta(days=7)) -> int:
+    """Update ids are kept to spot redeliveries; after a week none will come again."""
+    async with app.sessionmaker() as session, session.begin():
+        return await forget_processed_updates(session, before=app.clock() - keep)
+
+
 def make_scheduler(
     app: Kurasi,
     *,
@@ -51,6 +58,7 @@ def make_scheduler(
             )
             if released:
                 log.info("claims returned to the queue", count=released)
+            await forget_old_updates(app)
             if notifier is not None:
                 sent = await notifier.tick()
                 if sent:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import copy
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,6 +39,7 @@ class FlowSettings:
     review_language: str = DEFAULT_LANGUAGE
     rubric: Rubric = field(default_factory=Rubric)
     admin_ids: frozenset[str] = frozenset()  # external ids on the review channel
+    timezone: str = "Asia/Jakarta"  # whose calendar "today" and local times are read in
 
 
 @dataclass
@@ -64,6 +66,11 @@ class Context:
             return self.user.language
         hint = (self.incoming.sender.language_hint or "")[:2].lower()
         return hint if hint in LANGUAGES else DEFAULT_LANGUAGE
+
+    @property
+    def today(self) -> date:
+        """The local calendar day (fair dates and deadlines are days in East Java)."""
+        return self.now.astimezone(ZoneInfo(self.settings.timezone)).date()
 
     @property
     def is_admin(self) -> bool:

@@ -8,9 +8,8 @@ whatever conversation is open; /pameran_peminat lists the interested producers p
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from db.businesses import SECTORS, get_business
 from db.fairs import (
@@ -41,8 +40,6 @@ from handlers.payload import Payload
 from handlers.steps import Step, pressed, text_of
 
 FLOW = "fair"
-# Fair dates are calendar days in East Java, whatever the server's clock says.
-LOCAL_ZONE = ZoneInfo("Asia/Jakarta")
 MAX_SHOWN = 10  # fairs shown by /pameran, one message each
 MESSAGE_BUDGET = 3500  # characters per message, well under Telegram's 4096
 
@@ -66,10 +63,6 @@ _DMY_RE = re.compile(r"([0-9]{1,2})[-/.]([0-9]{1,2})[-/.]([0-9]{4})")
 
 
 # --- shared pieces (the fair reminders use them too) -------------------------------------
-
-
-def local_today(now: datetime) -> date:
-    return now.astimezone(LOCAL_ZONE).date()
 
 
 def parse_date(text: str) -> date | None:
@@ -160,7 +153,7 @@ def _command_args(ctx: Context) -> str:
 async def show_fairs(ctx: Context) -> None:
     """/pameran: upcoming fairs for the producer's sector (every fair without a business)."""
     t = ctx.t
-    today = local_today(ctx.now)
+    today = ctx.today
     business = await get_business(ctx.session, owner_id=ctx.user.id)
     sector = business.sector if business is not None and business.sector in SECTORS else None
     fairs = await upcoming_fairs(ctx.session, today=today, sector=sector)
@@ -197,7 +190,7 @@ async def _interest(ctx: Context, value: str) -> None:
     fair = await get_fair(ctx.session, fair_id=int(value)) if value.isdigit() else None
     if fair is None:
         ctx.reply(t("That fair is no longer on the list."))
-    elif fair.end_date < local_today(ctx.now):
+    elif fair.end_date < ctx.today:
         ctx.reply(t("“{name}” is already over.", name=fair.name))
     elif await add_interest(ctx.session, fair_id=fair.id, user_id=ctx.user.id, now=ctx.now):
         ctx.reply(
@@ -239,7 +232,7 @@ async def show_interested(ctx: Context) -> None:
             return
         fairs = [fair]
     else:
-        fairs = await upcoming_fairs(ctx.session, today=local_today(ctx.now))
+        fairs = await upcoming_fairs(ctx.session, today=ctx.today)
         if not fairs:
             ctx.reply(t("There are no upcoming fairs. Add one with /pameran_baru."))
             return
@@ -389,7 +382,7 @@ def _date_step(key: str, question: str, next_step: str, *, optional: bool = Fals
                 ctx, t("The fair can't end before it starts ({date}).", date=date_text(t, start))
             )
             return
-        if key == "end" and day < local_today(ctx.now):
+        if key == "end" and day < ctx.today:
             await _refuse(
                 ctx,
                 t("That day has already passed, so producers would never see this fair."),

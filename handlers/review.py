@@ -309,6 +309,8 @@ async def card_replies(
 
 
 async def dispatch_group(ctx: Context) -> None:
+    if _chat_sectors(ctx) is None:
+        return  # a group that is not a configured review chat: the bot stays silent there
     event = ctx.incoming.event
     if isinstance(event, ButtonPress):
         payload = Payload.unpack(event.payload)

@@ -315,3 +315,38 @@ async def test_admin_manages_curators_in_chat(
     plain = curator(app, channel, "5555", "Not admin")
     await plain.send("/kurator_tambah 1")
     assert "admin" in plain.text.lower()
+
+
+async def test_other_groups_get_nothing(
+    app: Kurasi, channel: RecordingChannel, sessionmaker, clock, media_store
+) -> None:
+    await submitted_product(sessionmaker, now=clock.now, store=media_store, chat_id=FOOD_CHAT)
+    stranger_group = Chat(app, channel, user_id=ADMIN, name="Admin", chat_id="-100999")
+    await stranger_group.send("/antrian")
+    await stranger_group.send("/kurator_tambah 1")
+    assert stranger_group.last == []
+
+
+async def test_withdrawn_before_claim_updates_the_posted_card(
+    app: Kurasi, channel: RecordingChannel, chat: Chat, poster: ReviewPoster, sessionmaker
+) -> None:
+    await submit_via_chat(chat)
+    await poster.run_until_idle()
+    await chat.send("/produk")
+    await chat.press("Keripik Tempe")
+    await chat.press("Tarik")
+    edits = [r for c, r in channel.sent if c == FOOD_CHAT and r.edit_message_id]
+    assert edits and "ditarik" in edits[-1].text.lower() and not edits[-1].buttons
+    async with sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(Review)) == 0
+
+
+async def test_old_update_ids_are_forgotten_after_a_week(app: Kurasi, chat: Chat, clock) -> None:
+    from bot.scheduler import forget_old_updates
+    from handlers.events import Text
+
+    await chat.send_event(Text("halo"), update_key="u-1")
+    clock.advance(days=6)
+    assert await forget_old_updates(app) == 0
+    clock.advance(days=2)
+    assert await forget_old_updates(app) == 1
