@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 import structlog
@@ -45,7 +45,9 @@ class _RedactingFilter(logging.Filter):
 def setup_logging(*, level: str = "INFO", json: bool = False, secrets: Iterable[str] = ()) -> None:
     redact = Redactor(secrets)
 
-    def redact_event(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    def redact_event(
+        _logger: Any, _name: str, event: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
         return {k: redact(v) if isinstance(v, str) else v for k, v in event.items()}
 
     renderer: Any = (

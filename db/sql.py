@@ -21,7 +21,7 @@ async def insert_ignore(
     Unlike try/except IntegrityError this never poisons the surrounding transaction, and on
     PostgreSQL a racing insert of the same key waits for the other to commit, then yields.
     """
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     mod: Any = postgresql if dialect == "postgresql" else sqlite
     stmt = mod.insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict)
     result: Any = await session.execute(stmt)

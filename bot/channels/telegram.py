@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
+from functools import partial
 from io import BytesIO
 from typing import Any, TypeVar
 
@@ -27,7 +28,11 @@ from aiogram.types import (
     FSInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaAudio,
+    InputMediaDocument,
+    InputMediaLivePhoto,
     InputMediaPhoto,
+    InputMediaVideo,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
@@ -65,6 +70,9 @@ DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile refuses larger files
 MAX_RETRIES = 3
 T = TypeVar("T")
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
+MediaItem = (
+    InputMediaAudio | InputMediaDocument | InputMediaLivePhoto | InputMediaPhoto | InputMediaVideo
+)
 
 
 def make_bot(token: str, api_base: str) -> Bot:
@@ -207,8 +215,8 @@ class TelegramChannel:
         for i, chunk in enumerate(chunks):
             markup = _markup(reply) if i == len(chunks) - 1 else None
             message = await self._call(
-                lambda chunk=chunk, markup=markup: self.bot.send_message(
-                    chat_id=int(chat_id), text=chunk, reply_markup=markup
+                partial(
+                    self.bot.send_message, chat_id=int(chat_id), text=chunk, reply_markup=markup
                 )
             )
             ids.append(str(message.message_id))
@@ -238,7 +246,8 @@ class TelegramChannel:
             if len(chunk) == 1:
                 item = chunk[0]
                 sent = await self._call(
-                    lambda item=item: self.bot.send_photo(
+                    partial(
+                        self.bot.send_photo,
                         chat_id=int(chat_id),
                         photo=_photo_input(item),
                         caption=(item.caption or "")[:CAPTION_LIMIT] or None,
@@ -246,7 +255,7 @@ class TelegramChannel:
                 )
                 messages = [sent]
             else:
-                media = [
+                media: list[MediaItem] = [
                     InputMediaPhoto(
                         media=_photo_input(item),
                         caption=(item.caption or "")[:CAPTION_LIMIT] or None,
@@ -254,7 +263,7 @@ class TelegramChannel:
                     for item in chunk
                 ]
                 messages = await self._call(
-                    lambda media=media: self.bot.send_media_group(chat_id=int(chat_id), media=media)
+                    partial(self.bot.send_media_group, chat_id=int(chat_id), media=media)
                 )
             ids += [str(m.message_id) for m in messages]
             for item, message in zip(chunk, messages, strict=False):
