@@ -113,7 +113,6 @@ async def find_draft(session: AsyncSession, *, business_id: int) -> Product | No
 async def create_product(session: AsyncSession, *, business: Business, now: datetime) -> Product:
     product = Product(
         business_id=business.id,
-        sector=business.sector,
         legal_docs=None,
         status=S.draft,
         created_at=now,

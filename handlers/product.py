@@ -327,9 +327,13 @@ def _text_step(field: str, question: str, *, max_len: int, min_len: int = 1) -> 
 
 
 async def _prompt_sector(ctx: Context) -> None:
-    ctx.reply(
-        ctx.t("Which sector is this product in?"), buttons=sector_buttons(ctx, FLOW, "sector")
-    )
+    business = await get_business(ctx.session, owner_id=ctx.user.id)
+    rows = sector_buttons(ctx, FLOW, "sector")
+    if business is not None and business.sector in SECTOR_LABELS:
+        # The business's own sector first: most products share it, one tap.
+        own = button("⭐ " + ctx.t(SECTOR_LABELS[business.sector]), FLOW, "sector", business.sector)
+        rows = [[own], *rows]
+    ctx.reply(ctx.t("Which sector is this product in?"), buttons=rows)
 
 
 async def _answer_sector(ctx: Context, event: Event) -> None:

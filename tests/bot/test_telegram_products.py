@@ -19,6 +19,7 @@ USER = 5550002
 async def product_details(tini: Person) -> None:
     await tini.say("/produk_baru")
     await tini.say("Keripik Tempe Original")
+    await tini.press("⭐")
     await tini.say("Keripik tempe tipis dan renyah dari kedelai lokal, digoreng kering.")
     await tini.say("25rb")
     await tini.press("pack")
