@@ -34,6 +34,30 @@ def _configured_url() -> str | None:
     return None
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """With a PostgreSQL configured (always on CI), no test runs unless it answers."""
+    url = _configured_url()
+    if url is None:
+        return
+
+    async def ping() -> None:
+        engine = make_engine(url)
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(asyncio.wait_for(ping(), timeout=15))
+    except Exception as exc:
+        pytest.exit(
+            f"test database {make_url(url).render_as_string()} unreachable: {exc!r}. "
+            "On CI PostgreSQL is required; locally unset KURASI_TEST_DATABASE_URL for SQLite.",
+            returncode=3,
+        )
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     url = _configured_url()
     where = make_url(url).render_as_string() if url else "SQLite (temporary file)"
