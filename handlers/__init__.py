@@ -81,6 +81,30 @@ FLOWS: dict[str, Handler] = {
     fairs.FLOW: fairs.on_event,
 }
 
+# Review chats (Telegram groups): curators' commands.
+GROUP_COMMANDS: dict[str, Handler] = {
+    "antrian": review.queue,
+    "queue": review.queue,
+    "statistik_saya": review.my_stats,
+    "mystats": review.my_stats,
+    "kurator_tambah": review.curator_add,
+    "kurator_hapus": review.curator_remove,
+    "kurator": review.curator_list,
+}
+
+# The access rule, once: these commands answer admins only, in any chat.
+ADMIN_ONLY = frozenset(
+    {
+        "kurator_tambah",
+        "kurator_hapus",
+        "kurator",
+        "pameran_baru",
+        "newfair",
+        "pameran_peminat",
+        "fairinterest",
+    }
+)
+
 PROMPTS: dict[str, Handler] = {
     registration.FLOW: registration.prompt,
     product.FLOW: product.prompt,
@@ -98,13 +122,15 @@ async def reprompt(ctx: Context) -> None:
 async def dispatch(ctx: Context) -> None:
     event = ctx.incoming.event
     if ctx.incoming.chat_type != "private":
-        await review.dispatch_group(ctx)  # group chats are review chats
+        await _dispatch_group(ctx)
         return
     if isinstance(event, Command):
         handler = COMMANDS.get(event.name)
         if handler is None:
             ctx.reply(ctx.t("I don't know that command."))
             await common.show_help(ctx)
+            return
+        if _refused(ctx, event):
             return
         await handler(ctx)
         return
@@ -124,3 +150,26 @@ async def dispatch(ctx: Context) -> None:
         await common.nudge(ctx)
         return
     await flow(ctx)
+
+
+async def _dispatch_group(ctx: Context) -> None:
+    """Groups are review chats; in any other group the bot stays silent."""
+    if not review.is_review_chat(ctx):
+        return
+    event = ctx.incoming.event
+    if isinstance(event, Command):
+        handler = GROUP_COMMANDS.get(event.name)
+        if handler is not None and not _refused(ctx, event):
+            await handler(ctx)
+    elif isinstance(event, ButtonPress):
+        await review.on_group_button(ctx, event)
+    else:
+        await review.on_group_message(ctx)
+
+
+def _refused(ctx: Context, command: Command) -> bool:
+    if command.name in ADMIN_ONLY and not ctx.is_admin:
+        t = ctx.t if ctx.incoming.chat_type == "private" else review.group_t(ctx)
+        ctx.reply(t("Sorry, /{command} is for admins only.", command=command.name))
+        return True
+    return False

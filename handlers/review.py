@@ -308,28 +308,26 @@ async def card_replies(
 # --- group chat routing -----------------------------------------------------------------
 
 
-async def dispatch_group(ctx: Context) -> None:
-    if _chat_sectors(ctx) is None:
-        return  # a group that is not a configured review chat: the bot stays silent there
+def is_review_chat(ctx: Context) -> bool:
+    return _chat_sectors(ctx) is not None
+
+
+async def on_group_button(ctx: Context, press: ButtonPress) -> None:
+    payload = Payload.unpack(press.payload)
+    if payload is not None and payload.flow == FLOW:
+        await on_button(ctx, payload)
+    else:
+        ctx.reply("", alert=group_t(ctx)("That button is no longer valid."))
+
+
+async def on_group_message(ctx: Context) -> None:
+    """A curator's typed reason (a reply to the bot's question); other talk is ignored."""
     event = ctx.incoming.event
-    if isinstance(event, ButtonPress):
-        payload = Payload.unpack(event.payload)
-        if payload is not None and payload.flow == FLOW:
-            await on_button(ctx, payload)
-        else:
-            ctx.reply("", alert=ctx.t("That button is no longer valid."))
-        return
-    if isinstance(event, Command):
-        handler = GROUP_COMMANDS.get(event.name)
-        if handler is not None:
-            await handler(ctx)
-        return
     if isinstance(event, Text) and ctx.flow == FLOW and ctx.step in ("reason_text", "override"):
         await _typed_reason(ctx, event.text)
-    # Anything else is the curators talking among themselves.
 
 
-def _group_t(ctx: Context) -> Translate:
+def group_t(ctx: Context) -> Translate:
     return ctx.translator(ctx.settings.review_language)
 
 
@@ -343,7 +341,7 @@ def _chat_sectors(ctx: Context) -> tuple[str, ...] | None:
 
 async def _may_curate(ctx: Context, product: Product, business: Business) -> str | None:
     """Why this person may not act on this product here (None: they may)."""
-    t = _group_t(ctx)
+    t = group_t(ctx)
     if business.owner_id == ctx.user.id:
         return t("You can't review your own product.")
     sectors = _chat_sectors(ctx)
@@ -367,7 +365,7 @@ def _name(ctx: Context) -> str:
 
 
 async def on_button(ctx: Context, payload: Payload) -> None:
-    t = _group_t(ctx)
+    t = group_t(ctx)
     head = payload.value.split(".", 1)[0]
     review = await get_review(ctx.session, review_id=int(head)) if head.isdigit() else None
     found = (
@@ -426,7 +424,7 @@ def _edit_card(
     *,
     previous: Review | None = None,
 ) -> None:
-    t = _group_t(ctx)
+    t = group_t(ctx)
     grade = ctx.settings.rubric.grade(review.scores)
     text = card_text(
         t,
@@ -462,7 +460,7 @@ async def _reload(ctx: Context, review: Review) -> tuple[Review, Product, Busine
 async def _already_done(ctx: Context, review: Review, product: Product) -> None:
     """Tell a too-late presser who got there first, from a fresh read: under READ COMMITTED
     the review row read earlier in this update may predate the winner's commit."""
-    t = _group_t(ctx)
+    t = group_t(ctx)
     review, product, _business = await _reload(ctx, review)
     if review.decision is not None:
         ctx.reply(
@@ -480,7 +478,7 @@ async def _already_done(ctx: Context, review: Review, product: Product) -> None:
 
 
 async def _claim(ctx: Context, review: Review, product: Product, business: Business) -> None:
-    t = _group_t(ctx)
+    t = group_t(ctx)
     if review.decision is not None or product.status != S.submitted:
         await _already_done(ctx, review, product)
         return
@@ -505,7 +503,7 @@ async def _claim(ctx: Context, review: Review, product: Product, business: Busin
 async def _score(
     ctx: Context, review: Review, product: Product, business: Business, value: str
 ) -> None:
-    t = _group_t(ctx)
+    t = group_t(ctx)
     try:
         _id, code, raw = value.split(".")
         score = int(raw)
@@ -543,7 +541,7 @@ async def _approve(ctx: Context, review: Review, product: Product, business: Bus
 async def _toggle_reason(
     ctx: Context, review: Review, product: Product, business: Business, value: str
 ) -> None:
-    t = _group_t(ctx)
+    t = group_t(ctx)
     code = value.split(".", 1)[1] if "." in value else ""
     if ctx.flow != FLOW or ctx.data.get("review_id") != review.id or code not in REASONS:
         ctx.reply("", alert=t("Press Revise or Reject first."))
@@ -563,7 +561,7 @@ async def _toggle_reason(
 async def _ask_reason_text(
     ctx: Context, review: Review, *, step: str, grade: str | None = None
 ) -> None:
-    t = _group_t(ctx)
+    t = group_t(ctx)
     data = ctx.data if ctx.flow == FLOW and ctx.data.get("review_id") == review.id else {}
     ctx.goto(FLOW, step)
     ctx.update_data(
@@ -594,7 +592,7 @@ async def _ask_reason_text(
 
 
 async def _typed_reason(ctx: Context, raw: str) -> None:
-    t = _group_t(ctx)
+    t = group_t(ctx)
     review_id = ctx.data.get("review_id")
     review = (
         await get_review(ctx.session, review_id=review_id) if isinstance(review_id, int) else None
@@ -659,7 +657,7 @@ async def _typed_reason(ctx: Context, raw: str) -> None:
 async def _send_decision(
     ctx: Context, review: Review, product: Product, business: Business
 ) -> None:
-    t = _group_t(ctx)
+    t = group_t(ctx)
     if ctx.flow != FLOW or ctx.data.get("review_id") != review.id:
         ctx.reply("", alert=t("Press Revise or Reject first."))
         return
@@ -692,7 +690,7 @@ async def _finish(
     text: str | None,
     override: bool,
 ) -> None:
-    t = _group_t(ctx)
+    t = group_t(ctx)
     decided = await decide(
         ctx.session,
         review=review,
@@ -717,7 +715,7 @@ async def _finish(
 
 
 async def _release(ctx: Context, review: Review, product: Product, business: Business) -> None:
-    t = _group_t(ctx)
+    t = group_t(ctx)
     if not await release(
         ctx.session, review=review, product=product, actor_user_id=ctx.user.id, now=ctx.now
     ):
@@ -783,7 +781,7 @@ async def _tell_producer(
 
 async def queue(ctx: Context) -> None:
     """/antrian: waiting products per sector, oldest first with their age."""
-    t = _group_t(ctx)
+    t = group_t(ctx)
     sectors = _chat_sectors(ctx)
     products = await waiting(ctx.session, sectors=sectors or None)
     if not products:
@@ -806,7 +804,7 @@ async def queue(ctx: Context) -> None:
 
 async def my_stats(ctx: Context) -> None:
     """/statistik_saya: this curator's decisions over the last seven days."""
-    t = _group_t(ctx)
+    t = group_t(ctx)
     counts = await decisions_since(
         ctx.session, curator_user_id=ctx.user.id, since=ctx.now - timedelta(days=7)
     )
@@ -836,12 +834,9 @@ async def _target_user(ctx: Context, arg: str) -> str | None:
     return None
 
 
-async def _admin_target(ctx: Context, usage: str) -> tuple[Translate, str, str] | None:
-    """For curator commands: the admin check and whom the argument names (id, @username)."""
-    t = ctx.t if ctx.incoming.chat_type == "private" else _group_t(ctx)
-    if not ctx.is_admin:
-        ctx.reply(t("Only admins can manage curators."))
-        return None
+async def _named_target(ctx: Context, usage: str) -> tuple[Translate, str, str] | None:
+    """For curator commands: whom the argument names (a user id or @username)."""
+    t = ctx.t if ctx.incoming.chat_type == "private" else group_t(ctx)
     event = ctx.incoming.event
     arg = (event.args if isinstance(event, Command) else "").strip()
     target = await _target_user(ctx, arg)
@@ -853,8 +848,8 @@ async def _admin_target(ctx: Context, usage: str) -> tuple[Translate, str, str] 
 
 async def curator_add(ctx: Context) -> None:
     """/kurator_tambah ID|@username — in a review chat: for that chat; in private: every chat."""
-    t = ctx.t if ctx.incoming.chat_type == "private" else _group_t(ctx)
-    found = await _admin_target(
+    t = ctx.t if ctx.incoming.chat_type == "private" else group_t(ctx)
+    found = await _named_target(
         ctx,
         t(
             "Who? Use /kurator_tambah followed by a Telegram user id, or by @username "
@@ -882,8 +877,8 @@ async def curator_add(ctx: Context) -> None:
 
 
 async def curator_remove(ctx: Context) -> None:
-    t = ctx.t if ctx.incoming.chat_type == "private" else _group_t(ctx)
-    found = await _admin_target(
+    t = ctx.t if ctx.incoming.chat_type == "private" else group_t(ctx)
+    found = await _named_target(
         ctx, t("Who? Use /kurator_hapus followed by a Telegram user id or @username.")
     )
     if found is None:
@@ -898,10 +893,7 @@ async def curator_remove(ctx: Context) -> None:
 
 
 async def curator_list(ctx: Context) -> None:
-    t = ctx.t if ctx.incoming.chat_type == "private" else _group_t(ctx)
-    if not ctx.is_admin:
-        ctx.reply(t("Only admins can manage curators."))
-        return
+    t = ctx.t if ctx.incoming.chat_type == "private" else group_t(ctx)
     curators = await list_curators(ctx.session)
     if not curators:
         ctx.reply(t("No curators yet. Add one with /kurator_tambah."))
@@ -919,17 +911,6 @@ async def curator_list(ctx: Context) -> None:
         scope = c.chat_id or t("every review chat")
         lines.append(f"• {who} ({c.external_id}) — {scope}")
     ctx.reply("\n".join(lines))
-
-
-GROUP_COMMANDS = {
-    "antrian": queue,
-    "queue": queue,
-    "statistik_saya": my_stats,
-    "mystats": my_stats,
-    "kurator_tambah": curator_add,
-    "kurator_hapus": curator_remove,
-    "kurator": curator_list,
-}
 
 
 async def expire_claims(

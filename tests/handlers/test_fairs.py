@@ -172,9 +172,9 @@ async def test_the_same_fair_twice_is_not_saved_twice(admin: Chat, sessionmaker,
 
 async def test_non_admins_are_refused(chat: Chat, sessionmaker, clock) -> None:
     await chat.send("/pameran_baru")
-    assert "hanya admin" in chat.text
+    assert "hanya untuk admin" in chat.text
     await chat.send("/pameran_peminat")
-    assert "hanya admin" in chat.text
+    assert "hanya untuk admin" in chat.text
     await chat.send("INACRAFT 2027")  # no flow was opened
     assert await fairs_in_db(sessionmaker) == []
 
