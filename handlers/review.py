@@ -588,7 +588,8 @@ async def _ask_reason_text(
             id=review.product_id,
             n=MIN_REASON,
         )
-    ctx.reply(f"{_name(ctx)}: {question}", force_reply=True)
+    who = f"@{ctx.user.username}" if ctx.user.username else _name(ctx)
+    ctx.reply(f"{who}: {question}", force_reply=True)
 
 
 async def _typed_reason(ctx: Context, raw: str) -> None:

@@ -399,7 +399,9 @@ def _markup(reply: Reply) -> Markup | None:
     if reply.remove_keyboard:
         return ReplyKeyboardRemove()
     if reply.force_reply:
-        return ForceReply(selective=True)
+        # Not selective: the curator pressed a button, so there is no message of theirs to
+        # reply to; the question names them, and only their answer is taken.
+        return ForceReply(selective=False)
     return None
 
 
