@@ -11,6 +11,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.i18n import translator
 from bot.notify import Notifier
 from bot.runtime import Kurasi
+from db.reviews import route_unrouted
 from db.users import forget_processed_updates
 from handlers.events import Reply
 from handlers.review import expire_claims
@@ -34,6 +35,18 @@ async def release_stale_claims(app: Kurasi, *, claim_timeout: timedelta, languag
     return sum(1 for _a, r in out if r.edit_message_id is None)
 
 
+async def route_waiting_cards(app: Kurasi) -> int:
+    """Cards for submissions that found no review chat, once one is configured."""
+    settings = app.flow_settings
+    async with app.sessionmaker() as session, session.begin():
+        return await route_unrouted(
+            session,
+            chats=settings.review_chats,
+            channel=settings.review_channel,
+            now=app.clock(),
+        )
+
+
 async def forget_old_updates(app: Kurasi, *, keep: timedelta = timedelta(days=7)) -> int:
     """Update ids are kept to spot redeliveries; after a week none will come again."""
     async with app.sessionmaker() as session, session.begin():
@@ -51,6 +64,10 @@ def make_scheduler(
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=timezone)
 
+    def wake_poster() -> None:
+        if app.after_submit is not None:
+            app.after_submit()
+
     async def tick() -> None:
         try:
             released = await release_stale_claims(
@@ -59,6 +76,8 @@ def make_scheduler(
             if released:
                 log.info("claims returned to the queue", count=released)
             await forget_old_updates(app)
+            if await route_waiting_cards(app):
+                wake_poster()
             if notifier is not None:
                 sent = await notifier.tick()
                 if sent:

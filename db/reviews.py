@@ -370,3 +370,42 @@ async def product_with_business(
         )
     ).first()
     return (row[0], row[1]) if row else None
+
+
+async def route_unrouted(
+    session: AsyncSession,
+    *,
+    chats: Sequence[tuple[str, Sequence[str]]],
+    channel: str | None,
+    now: datetime,
+) -> int:
+    """Give a review chat to waiting rounds that had none (submitted before any chat was
+    configured for their sector) and queue their cards. Returns how many were routed."""
+    if channel is None or not chats:
+        return 0
+    rows = await session.execute(
+        select(Review, Product)
+        .join(Product, Product.id == Review.product_id)
+        .where(
+            Review.chat_id.is_(None),
+            Review.round == Product.round,
+            Product.status == ProductStatus.submitted,
+        )
+    )
+    routed = 0
+    for review, product in rows.all():
+        chat_id = route_chat(chats, product.sector)
+        if chat_id is None:
+            continue
+        review.channel, review.chat_id = channel, chat_id
+        session.add(
+            OutboxItem(
+                channel=channel,
+                chat_id=chat_id,
+                kind="review_card",
+                review_id=review.id,
+                created_at=now,
+            )
+        )
+        routed += 1
+    return routed

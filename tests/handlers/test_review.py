@@ -350,3 +350,23 @@ async def test_old_update_ids_are_forgotten_after_a_week(app: Kurasi, chat: Chat
     assert await forget_old_updates(app) == 0
     clock.advance(days=2)
     assert await forget_old_updates(app) == 1
+
+
+async def test_submissions_made_before_any_review_chat_get_their_card_later(
+    sessionmaker, clock, media_store, channel: RecordingChannel
+) -> None:
+    from bot.scheduler import route_waiting_cards
+
+    product = await submitted_product(sessionmaker, now=clock.now, store=media_store, chat_id=None)
+    configured = Kurasi(
+        sessionmaker=sessionmaker,
+        clock=clock,
+        media_store=media_store,
+        flow_settings=FlowSettings(review_chats=((FOOD_CHAT, ()),), review_channel="test"),
+    )
+    configured.add_channel(channel)
+    assert await route_waiting_cards(configured) == 1
+    assert await route_waiting_cards(configured) == 0
+    await ReviewPoster(configured).run_until_idle()
+    cards = [r.text for c, r in channel.sent if c == FOOD_CHAT and r.buttons]
+    assert len(cards) == 1 and f"#{product.id}" in cards[0]
