@@ -43,7 +43,7 @@ from handlers.labels import LEGAL_LABELS, SECTOR_LABELS, rupiah, thousands
 from handlers.parsing import clean_text
 from handlers.payload import Payload
 from handlers.precheck import BY_CODE
-from handlers.rubric import APPROVABLE, CRITERIA, CRITERION_LABELS, SCORES
+from handlers.rubric import APPROVABLE, CRITERIA, CRITERION_LABELS, CRITERION_SHORT, SCORES
 
 FLOW = "rv"
 MIN_REASON = 10
@@ -230,7 +230,7 @@ def held_buttons(t: Translate, review: Review) -> list[list[Button]]:
     rows: list[list[Button]] = []
     for code in CRITERIA:
         current = review.scores.get(code)
-        label = t(CRITERION_LABELS[code])[:14]
+        label = t(CRITERION_SHORT[code])
         row = [button(label, FLOW, "noop", str(review.id))]
         for score in SCORES:
             mark = f"•{score}•" if current == score else str(score)
@@ -774,6 +774,11 @@ async def _tell_producer(
             )
         case _:
             return
+    if what in ("approved", "revision_requested") and review.scores:
+        scores = ", ".join(
+            f"{t(CRITERION_LABELS[c])} {review.scores[c]}" for c in CRITERIA if c in review.scores
+        )
+        text += "\n\n" + t("Scores (1–3): {scores}", scores=scores)
     ctx.reply(text, buttons=buttons, to=to)
 
 

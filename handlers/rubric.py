@@ -25,6 +25,16 @@ CRITERION_LABELS = {
     "uniqueness": N_("Uniqueness"),
     "export": N_("Export readiness"),
 }
+# Short names for the score buttons (a keyboard row is narrow on a phone).
+CRITERION_SHORT = {
+    "legal": N_("Legal"),
+    "quality": N_("Quality"),
+    "packaging": N_("Packaging"),
+    "capacity": N_("Capacity"),
+    "price": N_("Price"),
+    "uniqueness": N_("Unique"),
+    "export": N_("Export"),
+}
 SCORES = (1, 2, 3)
 APPROVABLE = frozenset({"A", "B"})
 
