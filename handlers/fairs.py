@@ -37,7 +37,7 @@ from handlers.i18n import N_
 from handlers.labels import SECTOR_LABELS, match_label
 from handlers.parsing import clean_text, is_no_answer, split_list
 from handlers.payload import Payload
-from handlers.steps import Step, pressed, text_of
+from handlers.steps import Step, answers, pressed, text_of
 
 FLOW = "fair"
 MAX_SHOWN = 10  # fairs shown by /pameran, one message each
@@ -305,15 +305,6 @@ async def _keep(ctx: Context, next_step: str, **values: Any) -> None:
     ctx.update_data(fair={**_draft(ctx), **values})
     ctx.goto(FLOW, next_step)
     await prompt(ctx)
-
-
-async def _refuse(ctx: Context, message: str) -> None:
-    ctx.reply(message)
-    await prompt(ctx)
-
-
-async def _not_understood(ctx: Context) -> None:
-    await _refuse(ctx, ctx.t("I can't read that here. Please answer with a short text message."))
 
 
 def _stored_date(ctx: Context, key: str) -> date | None:
@@ -624,3 +615,6 @@ STEPS: dict[str, Step] = {
     "description": _skip_step("description", "confirm"),
     "confirm": Step(_prompt_confirm, _answer_confirm),
 }
+
+
+_refuse, _not_understood = answers(lambda ctx: prompt(ctx))

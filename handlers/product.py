@@ -58,7 +58,7 @@ from handlers.parsing import (
 from handlers.payload import Payload
 from handlers.photos import Hint, PhotoReport, Refusal, inspect_photo
 from handlers.precheck import Facts, precheck
-from handlers.steps import Step, pressed, text_of
+from handlers.steps import Step, answers, pressed, text_of
 
 log = structlog.get_logger(__name__)
 
@@ -270,16 +270,6 @@ async def advance(ctx: Context) -> None:
         ctx.goto(FLOW, "card")
     else:
         ctx.goto(FLOW, missing[0])
-    await prompt(ctx)
-
-
-async def _not_understood(ctx: Context) -> None:
-    ctx.reply(ctx.t("I can't read that here. Please answer with a short text message."))
-    await prompt(ctx)
-
-
-async def _refuse(ctx: Context, message: str) -> None:
-    ctx.reply(message)
     await prompt(ctx)
 
 
@@ -1089,3 +1079,6 @@ async def _answer_resume(ctx: Context, event: Event) -> None:
         await _start_new(ctx, business)
     else:
         await _refuse(ctx, ctx.t("Please press one of the buttons."))
+
+
+_refuse, _not_understood = answers(lambda ctx: prompt(ctx))

@@ -39,7 +39,7 @@ from handlers.parsing import (
     split_list,
 )
 from handlers.payload import Payload
-from handlers.steps import Step, pressed, text_of
+from handlers.steps import Step, answers, pressed, text_of
 
 FLOW = "reg"
 MAX_NAME = 100
@@ -154,16 +154,6 @@ async def advance(ctx: Context) -> None:
             ctx.goto(FLOW, "summary")
         else:
             ctx.goto(FLOW, missing[0])
-    await prompt(ctx)
-
-
-async def _not_understood(ctx: Context) -> None:
-    ctx.reply(ctx.t("I can't read that here. Please answer with a short text message."))
-    await prompt(ctx)
-
-
-async def _refuse(ctx: Context, message: str) -> None:
-    ctx.reply(message)
     await prompt(ctx)
 
 
@@ -637,3 +627,6 @@ STEPS: dict[str, Step] = {
     "export": Step(_prompt_export, _answer_export),
     "summary": Step(_prompt_summary, _answer_summary),
 }
+
+
+_refuse, _not_understood = answers(lambda ctx: prompt(ctx))

@@ -21,3 +21,20 @@ def text_of(event: Event) -> str | None:
 
 def pressed(event: Event) -> str | None:
     return event.payload if isinstance(event, ButtonPress) else None
+
+
+Ask = Callable[[Context], Awaitable[None]]
+
+
+def answers(ask: Ask) -> tuple[Callable[[Context, str], Awaitable[None]], Ask]:
+    """A flow's two ways of turning an answer down, each followed by its question again:
+    `refuse(ctx, why)` and `not_understood(ctx)` (a sticker, a voice note, a location...)."""
+
+    async def refuse(ctx: Context, message: str) -> None:
+        ctx.reply(message)
+        await ask(ctx)
+
+    async def not_understood(ctx: Context) -> None:
+        await refuse(ctx, ctx.t("I can't read that here. Please answer with a short text message."))
+
+    return refuse, not_understood
