@@ -24,6 +24,7 @@ from handlers.events import (
     Unsupported,
 )
 from handlers.payload import Payload
+from tests.handlers.test_registration import register
 from tests.support import Chat, RecordingChannel, make_photo
 
 ERROR = "Maaf, ada gangguan"  # the runtime's reply when a handler raised
@@ -78,9 +79,10 @@ def random_event(rng: random.Random, chat: Chat, files: dict[str, bytes]) -> Eve
     )
 
 
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("registered", [False, True])
+@pytest.mark.parametrize("seed", range(8))
 async def test_random_walks_always_get_an_answer(
-    sessionmaker, clock, media_store, seed: int
+    sessionmaker, clock, media_store, seed: int, registered: bool
 ) -> None:
     app = Kurasi(
         sessionmaker=sessionmaker,
@@ -91,7 +93,11 @@ async def test_random_walks_always_get_an_answer(
     )
     channel = RecordingChannel(app)
     rng = random.Random(seed)
-    chat = Chat(app, channel, user_id=f"fuzz-{seed}", language=rng.choice(["id", "en", None]))
+    chat = Chat(app, channel, user_id=f"fuzz-{seed}-{registered}", language="id")
+    if registered:  # start deep: a registered producer in the middle of a product
+        await register(chat)
+        await chat.send("/produk_baru")
+        await chat.send("Produk Uji")
     for _ in range(60):
         event = random_event(rng, chat, channel.files)
         replies = await chat.send_event(event)
