@@ -104,6 +104,8 @@ class Context:
         return copy.deepcopy(self.conversation.data)
 
     def goto(self, flow: str | None, step: str | None) -> None:
+        if flow != self.conversation.flow:
+            self.conversation.data = {}  # a new flow starts clean; keys mean different things
         self.conversation.flow = flow
         self.conversation.step = step
 

@@ -395,7 +395,7 @@ async def _answer_nib(ctx: Context, event: Event) -> None:
 
 
 async def _prompt_legal(ctx: Context) -> None:
-    chosen = list(ctx.data.get("legal", []))
+    chosen = list(ctx.data.get("legal") or [])
     ctx.reply(
         ctx.t(
             "Which legal documents does the business have? Tap each one you have, then "
