@@ -106,3 +106,62 @@ async def test_random_walks_always_get_an_answer(
             f"{event!r} broke a handler"
         )
         clock.advance(minutes=rng.choice([0, 1, 60, 60 * 24]))
+
+
+@pytest.mark.parametrize("seed", range(6))
+async def test_random_walks_in_a_review_chat(sessionmaker, clock, media_store, seed: int) -> None:
+    from bot.poster import ReviewPoster
+    from db.reviews import add_curator
+    from handlers import GROUP_COMMANDS
+    from handlers.context import FlowSettings
+    from tests.factories import submitted_product
+
+    app = Kurasi(
+        sessionmaker=sessionmaker,
+        clock=clock,
+        media_store=media_store,
+        flood=FloodGuard(limit=10_000),
+        flow_settings=FlowSettings(
+            review_chats=(("-100", ()),), review_channel="test", admin_ids=frozenset({"adm"})
+        ),
+    )
+    channel = RecordingChannel(app)
+    for _ in range(3):
+        await submitted_product(sessionmaker, now=clock.now, store=media_store, chat_id="-100")
+    async with sessionmaker() as session, session.begin():
+        for who in ("c1", "c2"):
+            await add_curator(
+                session, external_id=who, chat_id=None, added_by="t", now=clock.now, channel="test"
+            )
+    await ReviewPoster(app).run_until_idle()
+    rng = random.Random(seed)
+    people = [
+        Chat(app, channel, user_id=u, name=u, chat_id="-100") for u in ("c1", "c2", "adm", "x")
+    ]
+    for _ in range(80):
+        person = rng.choice(people)
+        roll = rng.random()
+        if roll < 0.6:
+            buttons = [
+                (str(i + 1), b.payload)
+                for i, (c, r) in enumerate(channel.sent)
+                if c == "-100"
+                for row in r.buttons
+                for b in row
+            ]
+            message_id, payload = rng.choice(buttons)
+            event: Event = ButtonPress(payload, message_id=message_id)
+        elif roll < 0.75:
+            event = ButtonPress(
+                Payload(
+                    "rv",
+                    rng.choice(["claim", "score", "approve", "send", "reason"]),
+                    rng.choice(["1", "1.legal.9", "x", "999", "2.photos"]),
+                ).pack()
+            )
+        elif roll < 0.9:
+            event = Command(rng.choice(sorted(GROUP_COMMANDS)), rng.choice(["", "c2", "@nobody"]))
+        else:
+            event = Text(rng.choice(TEXTS))
+        replies = await person.send_event(event)
+        assert not any(ERROR in (r.text + (r.alert or "")) for r in replies), f"{event!r} broke"
