@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ from db.media_store import MediaStore
 from db.products import remember_channel_ids
 from db.users import lock_conversation, mark_update_processed, upsert_user
 from handlers.context import DEFAULT_LANGUAGE, LANGUAGES, Context, FlowSettings
-from handlers.events import Incoming, Reply
+from handlers.events import Command, Contact, Document, Incoming, Photo, Reply, Text
 
 if TYPE_CHECKING:
     from bot.channels.base import Channel
@@ -86,6 +87,7 @@ class Kurasi:
 
     async def handle(self, incoming: Incoming, channel: Channel | None = None) -> list[Reply]:
         """Run one update in one transaction; return the replies, already committed."""
+        incoming = sanitize(incoming)
         sender = incoming.sender
         bound = log.bind(channel=sender.channel, update=incoming.update_key)
         language = _hint(incoming)
@@ -219,6 +221,37 @@ class Kurasi:
         task = asyncio.create_task(store())
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+
+_NUL_FREE = dict.fromkeys(range(0x00, 0x20), None)
+for _kept in (0x09, 0x0A, 0x0D):  # tab, newline, carriage return stay
+    del _NUL_FREE[_kept]
+
+
+def _scrub(text: str) -> str:
+    """Drop control characters: PostgreSQL cannot store NUL, and none is meant to be read."""
+    return text.translate(_NUL_FREE)
+
+
+def sanitize(incoming: Incoming) -> Incoming:
+    """The incoming event with control characters removed from everything a person typed."""
+    event = incoming.event
+    match event:
+        case Text(text=text):
+            event = replace(event, text=_scrub(text))
+        case Command(args=args):
+            event = replace(event, args=_scrub(args))
+        case Photo(caption=str() as caption) | Document(caption=str() as caption):
+            event = replace(event, caption=_scrub(caption))
+        case Contact(phone=phone):
+            event = replace(event, phone=_scrub(phone))
+    sender = incoming.sender
+    sender = replace(
+        sender,
+        display_name=_scrub(sender.display_name) if sender.display_name else None,
+        username=_scrub(sender.username) if sender.username else None,
+    )
+    return replace(incoming, event=event, sender=sender)
 
 
 def _hint(incoming: Incoming) -> str:
