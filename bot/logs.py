@@ -87,3 +87,4 @@ def setup_logging(*, level: str = "INFO", json: bool = False, secrets: Iterable[
     # aiogram logs every handled update at INFO; that is noise at our volume.
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
