@@ -58,7 +58,7 @@ from handlers.parsing import (
 from handlers.payload import Payload
 from handlers.photos import Hint, PhotoReport, Refusal, inspect_photo
 from handlers.precheck import Facts, precheck
-from handlers.steps import Step, answers, pressed, text_of
+from handlers.steps import Step, answers, pressed, text_of, typed_answer
 
 log = structlog.get_logger(__name__)
 
@@ -341,21 +341,7 @@ async def _prompt_price(ctx: Context) -> None:
     ctx.reply(ctx.t("What is the price in rupiah? For example 25000, 25.000, 25rb or 1,5 jt."))
 
 
-async def _answer_price(ctx: Context, event: Event) -> None:
-    text = text_of(event)
-    if text is None:
-        await _not_understood(ctx)
-        return
-    price = parse_price(text)
-    if price is None:
-        await _refuse(
-            ctx,
-            ctx.t(
-                "I couldn't read that as a price. Type an amount between Rp 1 and "
-                "Rp 1.000.000.000, for example 25000, Rp 25.000, 25rb or 1,5 jt."
-            ),
-        )
-        return
+async def _store_price(ctx: Context, price: int) -> None:
     ctx.reply(ctx.t("Price: {price} ✓", price=rupiah(price)))
     await _save(ctx, price=price)
 
@@ -386,35 +372,22 @@ def _amount_step(field: str, question: str) -> Step:
         unit = (product.unit if product else None) or "pcs"
         ctx.reply(ctx.t(question, unit=unit))
 
-    async def answer(ctx: Context, event: Event) -> None:
-        text = text_of(event)
-        if text is None:
-            await _not_understood(ctx)
-            return
-        parsed = parse_quantity(text)
-        if parsed is None:
-            await _refuse(ctx, ctx.t("Please type a whole number, for example 100."))
-            return
-        await _save(ctx, **{field: parsed[0]})
+    async def store(ctx: Context, quantity: tuple[int, str | None]) -> None:
+        await _save(ctx, **{field: quantity[0]})
 
-    return Step(ask, answer)
+    return Step(
+        ask,
+        typed_answer(
+            parse_quantity, N_("Please type a whole number, for example 100."), store, prompt
+        ),
+    )
 
 
 async def _prompt_shelf_life(ctx: Context) -> None:
     ctx.reply(ctx.t("How long does it keep (shelf life)? For example 6 bulan, 1 tahun or 30 hari."))
 
 
-async def _answer_shelf_life(ctx: Context, event: Event) -> None:
-    text = text_of(event)
-    if text is None:
-        await _not_understood(ctx)
-        return
-    days = parse_duration_days(text)
-    if days is None:
-        await _refuse(
-            ctx, ctx.t("Please give a number with hari, minggu, bulan or tahun, e.g. 6 bulan.")
-        )
-        return
+async def _store_shelf_life(ctx: Context, days: int) -> None:
     await _save(ctx, shelf_life_days=days)
 
 
@@ -1016,7 +989,18 @@ STEPS: dict[str, Step] = {
         max_len=MAX_DESCRIPTION,
         min_len=MIN_DESCRIPTION,
     ),
-    "price": Step(_prompt_price, _answer_price),
+    "price": Step(
+        _prompt_price,
+        typed_answer(
+            parse_price,
+            N_(
+                "I couldn't read that as a price. Type an amount between Rp 1 and "
+                "Rp 1.000.000.000, for example 25000, Rp 25.000, 25rb or 1,5 jt."
+            ),
+            _store_price,
+            prompt,
+        ),
+    ),
     "unit": Step(_prompt_unit, _answer_unit),
     "min_order": _amount_step(
         "min_order", N_("What is the minimum order, in {unit}? For example 10.")
@@ -1029,7 +1013,15 @@ STEPS: dict[str, Step] = {
         N_("What are the main materials? For example: tempe, coconut oil, salt."),
         max_len=MAX_MATERIALS,
     ),
-    "shelf_life": Step(_prompt_shelf_life, _answer_shelf_life),
+    "shelf_life": Step(
+        _prompt_shelf_life,
+        typed_answer(
+            parse_duration_days,
+            N_("Please give a number with hari, minggu, bulan or tahun, e.g. 6 bulan."),
+            _store_shelf_life,
+            prompt,
+        ),
+    ),
     "legal_docs": Step(_prompt_legal, _answer_legal),
     "photos": Step(_prompt_photos, _answer_photos),
     "card": Step(_prompt_card, _answer_card),

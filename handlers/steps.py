@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from handlers.context import Context
 from handlers.events import ButtonPress, Event, Text
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -38,3 +41,27 @@ def answers(ask: Ask) -> tuple[Callable[[Context, str], Awaitable[None]], Ask]:
         await refuse(ctx, ctx.t("I can't read that here. Please answer with a short text message."))
 
     return refuse, not_understood
+
+
+def typed_answer(
+    parse: Callable[[str], T | None],
+    refusal: str,
+    store: Callable[[Context, T], Awaitable[None]],
+    ask: Ask,
+) -> Callable[[Context, Event], Awaitable[None]]:
+    """The answer to a question typed as text: parse it, or say why not (`refusal`, marked
+    with N_) and ask again; anything but text gets the not-understood reply."""
+    refuse, not_understood = answers(ask)
+
+    async def answer(ctx: Context, event: Event) -> None:
+        text = text_of(event)
+        if text is None:
+            await not_understood(ctx)
+            return
+        value = parse(text)
+        if value is None:
+            await refuse(ctx, ctx.t(refusal))
+            return
+        await store(ctx, value)
+
+    return answer
