@@ -1073,4 +1073,4 @@ async def _answer_resume(ctx: Context, event: Event) -> None:
         await _refuse(ctx, ctx.t("Please press one of the buttons."))
 
 
-_refuse, _not_understood = answers(lambda ctx: prompt(ctx))
+_refuse, _not_understood = answers(prompt)

@@ -629,4 +629,4 @@ STEPS: dict[str, Step] = {
 }
 
 
-_refuse, _not_understood = answers(lambda ctx: prompt(ctx))
+_refuse, _not_understood = answers(prompt)
