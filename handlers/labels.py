@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from db.businesses import LEGAL_DOCS
 from handlers.context import LANGUAGES, Context, button
 from handlers.events import Button, Event
 from handlers.i18n import N_
 from handlers.parsing import is_no_answer, split_list
-from handlers.steps import pressed, text_of
+from handlers.steps import answers, pressed, text_of
 
 SECTOR_LABELS = {
     "food": N_("Food & beverage"),
@@ -99,3 +101,30 @@ def read_checklist(ctx: Context, event: Event, chosen: list[str]) -> list[str] |
     if not typed or None in typed:
         return None
     return [d for d in LEGAL_DOCS if d in typed]
+
+
+def checklist_answer(
+    flow: str,
+    save: Callable[[Context, list[str]], Awaitable[None]],
+    ask: Callable[[Context], Awaitable[None]],
+) -> Callable[[Context, Event], Awaitable[None]]:
+    """The answer step of a documents checklist: redraw on a tick, `save` the final list."""
+    refuse, _not_understood = answers(ask)
+
+    async def answer(ctx: Context, event: Event) -> None:
+        result = read_checklist(ctx, event, list(ctx.data.get("legal") or []))
+        if result == "toggled":
+            ctx.reply(
+                ctx.t("Tap each document you have, then “Done”."),
+                buttons=legal_buttons(ctx, flow, "legal_docs", ctx.data["legal"]),
+                edit=True,
+            )
+        elif isinstance(result, list):
+            ctx.update_data(legal=None)
+            await save(ctx, result)
+        else:
+            await refuse(
+                ctx, ctx.t("Please tap the documents you have, or type e.g. “PIRT, Halal”.")
+            )
+
+    return answer

@@ -41,10 +41,10 @@ from handlers.events import Photo as PhotoEvent
 from handlers.i18n import N_
 from handlers.labels import (
     SECTOR_LABELS,
+    checklist_answer,
     legal_buttons,
     legal_text,
     match_label,
-    read_checklist,
     rupiah,
     sector_buttons,
     thousands,
@@ -405,19 +405,8 @@ async def _prompt_legal(ctx: Context) -> None:
     )
 
 
-async def _answer_legal(ctx: Context, event: Event) -> None:
-    answer = read_checklist(ctx, event, list(ctx.data.get("legal") or []))
-    if answer == "toggled":
-        ctx.reply(
-            ctx.t("Tap each document you have, then “Done”."),
-            buttons=legal_buttons(ctx, FLOW, "legal_docs", ctx.data["legal"]),
-            edit=True,
-        )
-    elif isinstance(answer, list):
-        ctx.update_data(legal=None)
-        await _save(ctx, legal_docs=answer)
-    else:
-        await _refuse(ctx, ctx.t("Please tap the documents you have, or type e.g. “PIRT, Halal”."))
+async def _save_legal(ctx: Context, docs: list[str]) -> None:
+    await _save(ctx, legal_docs=docs)
 
 
 # --- photos -----------------------------------------------------------------------------
@@ -1022,7 +1011,7 @@ STEPS: dict[str, Step] = {
             prompt,
         ),
     ),
-    "legal_docs": Step(_prompt_legal, _answer_legal),
+    "legal_docs": Step(_prompt_legal, checklist_answer(FLOW, _save_legal, prompt)),
     "photos": Step(_prompt_photos, _answer_photos),
     "card": Step(_prompt_card, _answer_card),
     "edit_pick": Step(_prompt_edit_pick, _answer_edit_pick),

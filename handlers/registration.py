@@ -23,10 +23,10 @@ from handlers.events import ButtonPress, Contact, Event, Text
 from handlers.i18n import N_
 from handlers.labels import (
     SECTOR_LABELS,
+    checklist_answer,
     legal_buttons,
     legal_text,
     match_label,
-    read_checklist,
     sector_buttons,
     thousands,
 )
@@ -406,23 +406,8 @@ async def _prompt_legal(ctx: Context) -> None:
     )
 
 
-async def _answer_legal(ctx: Context, event: Event) -> None:
-    answer = read_checklist(ctx, event, list(ctx.data.get("legal") or []))
-    if answer == "toggled":
-        ctx.reply(
-            ctx.t("Tap each document you have, then “Done”."),
-            buttons=legal_buttons(ctx, FLOW, "legal_docs", ctx.data["legal"]),
-            edit=True,
-        )
-    elif isinstance(answer, list):
-        await _save_legal(ctx, answer)
-    else:
-        await _refuse(ctx, ctx.t("Please tap the documents you have, or type e.g. “PIRT, Halal”."))
-
-
 async def _save_legal(ctx: Context, chosen: list[str]) -> None:
     (await _business(ctx)).legal_docs = chosen
-    ctx.update_data(legal=[])
     await advance(ctx)
 
 
@@ -621,7 +606,7 @@ STEPS: dict[str, Step] = {
     "region": Step(_prompt_region, _answer_region),
     "sector": Step(_prompt_sector, _answer_sector),
     "nib": Step(_prompt_nib, _answer_nib),
-    "legal_docs": Step(_prompt_legal, _answer_legal),
+    "legal_docs": Step(_prompt_legal, checklist_answer(FLOW, _save_legal, prompt)),
     "capacity": Step(_prompt_capacity, _answer_capacity),
     "capacity_unit": Step(_prompt_capacity_unit, _answer_capacity_unit),
     "export": Step(_prompt_export, _answer_export),
