@@ -7,14 +7,26 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from handlers.parsing import (
+    REFUSAL_TEXT,
+    SECTOR_ALIASES,
+    Choice,
+    Price,
+    Quantity,
+    Reason,
+    Refused,
     clean_text,
+    fold,
     is_no_answer,
+    match_choice,
     parse_duration_days,
     parse_nib,
     parse_number,
     parse_phone,
     parse_price,
     parse_quantity,
+    read_price,
+    read_quantity,
+    refusal_text,
     split_list,
 )
 
@@ -297,7 +309,7 @@ def test_parse_number_round_trips_grouped(n: int) -> None:
         ("1000 kg perbulan", (1000, "kg")),
         ("1000 kg / bln", (1000, "kg")),
         ("200 bungkus sebulan", (200, "bungkus")),
-        ("50 lusin", (50, "lusin")),
+        ("50 lusin", (600, "pcs")),  # a dozen is 12 pieces
         ("300 liter per month", (300, "liter")),
         ("300 liters a month", (300, "liters")),
         ("300 bottles/month", (300, "bottles")),
@@ -423,7 +435,6 @@ def test_parse_price_valid(text: str, expected: int) -> None:
         "1M",  # miliar or million?
         "25 kg",
         "25.000/pcs",
-        "dua puluh ribu",
         "9" * 5000,
     ],
 )
@@ -533,3 +544,362 @@ def test_clean_text_properties(text: str, max_len: int) -> None:
 )
 def test_parse_duration_days(text: str, days: int | None) -> None:
     assert parse_duration_days(text) == days
+
+
+# --------------------------------------------------------------------------------------------
+# Numbers in words, prices with their unit, and the reasons for a refusal
+# --------------------------------------------------------------------------------------------
+
+_ID_DIGITS = ["", "satu", "dua", "tiga", "empat", "lima", "enam", "tujuh", "delapan", "sembilan"]
+_EN_SMALL = [
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen",
+]  # fmt: skip
+_EN_TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+
+
+def _id_below_1000(n: int) -> list[str]:
+    words: list[str] = []
+    hundreds, rest = divmod(n, 100)
+    if hundreds:
+        words += ["seratus"] if hundreds == 1 else [_ID_DIGITS[hundreds], "ratus"]
+    if rest == 10:
+        words.append("sepuluh")
+    elif rest == 11:
+        words.append("sebelas")
+    elif 12 <= rest <= 19:
+        words += [_ID_DIGITS[rest - 10], "belas"]
+    else:
+        tens, ones = divmod(rest, 10)
+        if tens:
+            words += [_ID_DIGITS[tens], "puluh"]
+        if ones:
+            words.append(_ID_DIGITS[ones])
+    return words
+
+
+def indonesian(n: int) -> str:
+    """Written the way it is said: 2.500.000 → "dua juta lima ratus ribu"."""
+    words: list[str] = []
+    for size, name in ((10**9, "miliar"), (10**6, "juta"), (10**3, "ribu")):
+        count, n = divmod(n, size)
+        if count == 1 and size == 1000:
+            words.append("seribu")
+        elif count:
+            words += [*_id_below_1000(count), name]
+    return " ".join(words + _id_below_1000(n))
+
+
+def _en_below_1000(n: int) -> list[str]:
+    words: list[str] = []
+    hundreds, rest = divmod(n, 100)
+    if hundreds:
+        words += [_EN_SMALL[hundreds], "hundred"]
+    if 0 < rest < 20:
+        words.append(_EN_SMALL[rest])
+    elif rest:
+        tens, ones = divmod(rest, 10)
+        words.append(_EN_TENS[tens] + (f"-{_EN_SMALL[ones]}" if ones else ""))
+    return words
+
+
+def english(n: int) -> str:
+    words: list[str] = []
+    for size, name in ((10**9, "billion"), (10**6, "million"), (10**3, "thousand")):
+        count, n = divmod(n, size)
+        if count:
+            words += [*_en_below_1000(count), name]
+    return " ".join(words + _en_below_1000(n))
+
+
+# A bare hundreds group after juta ("dua juta lima ratus") is ambiguous; everything else is not.
+_sayable = st.integers(min_value=1, max_value=999_999) | st.integers(
+    min_value=1, max_value=1_000_000
+).map(lambda n: n * 1000)
+
+
+@given(_sayable)
+def test_indonesian_number_words_round_trip(n: int) -> None:
+    assert read_price(indonesian(n)) == Price(n, None)
+    assert read_price("Rp " + indonesian(n).upper()) == Price(n, None)
+
+
+@given(_sayable)
+def test_english_number_words_round_trip(n: int) -> None:
+    assert read_price(english(n)) == Price(n, None)
+
+
+@given(st.integers(min_value=1, max_value=1000))
+def test_number_words_for_quantities(n: int) -> None:
+    assert read_quantity(indonesian(n) + " pcs per bulan") == Quantity(n, "pcs")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Rp 15.000/bungkus", Price(15_000, "bungkus")),
+        ("Rp 15.000 / Bungkus", Price(15_000, "bungkus")),
+        ("15 ribu per pack", Price(15_000, "pack")),
+        ("15rb/pcs", Price(15_000, "pcs")),
+        ("Rp 25.000,-/pcs", Price(25_000, "pcs")),
+        ("25.000 rupiah per botol", Price(25_000, "botol")),
+        ("Rp 12.500 perbungkus", Price(12_500, "bungkus")),
+        ("50rb tiap kotak", Price(50_000, "kotak")),
+        ("lima belas ribu", Price(15_000, None)),
+        ("Lima Belas Ribu per bungkus", Price(15_000, "bungkus")),
+        ("dua juta lima ratus ribu", Price(2_500_000, None)),
+        ("dua puluh ribu", Price(20_000, None)),
+        ("seratus ribu", Price(100_000, None)),
+        ("seribu lima ratus", Price(1_500, None)),
+        ("sejuta", Price(1_000_000, None)),
+        ("satu juta", Price(1_000_000, None)),
+        ("setengah juta", Price(500_000, None)),
+        ("2 juta lima ratus ribu", Price(2_500_000, None)),
+        ("fifteen thousand", Price(15_000, None)),
+        ("twenty-five thousand per pack", Price(25_000, "pack")),
+        ("one hundred and fifty thousand", Price(150_000, None)),
+        ("a hundred thousand", Price(100_000, None)),
+        ("25.000", Price(25_000, None)),
+    ],
+)
+def test_read_price(text: str, expected: Price) -> None:
+    assert read_price(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("0", Reason.TOO_SMALL),
+        ("Rp 0/pcs", Reason.TOO_SMALL),
+        ("nol", Reason.TOO_SMALL),
+        ("-5000", Reason.TOO_SMALL),
+        ("Rp -5.000", Reason.TOO_SMALL),
+        ("2 miliar", Reason.TOO_LARGE),
+        ("dua miliar", Reason.TOO_LARGE),
+        ("Rp 1.000.000.001", Reason.TOO_LARGE),
+        ("25.5", Reason.NOT_WHOLE),
+        ("Rp 25.000,50", Reason.NOT_WHOLE),
+        ("1.500 jt", Reason.AMBIGUOUS),
+        ("2 juta 500", Reason.AMBIGUOUS),
+        ("dua juta lima ratus", Reason.AMBIGUOUS),  # 2.000.500 or 2.500.000?
+        ("1M", Reason.AMBIGUOUS),
+        ("abc", Reason.NOT_A_NUMBER),
+        ("", Reason.NOT_A_NUMBER),
+        ("Rp", Reason.NOT_A_NUMBER),
+        ("25 kg", Reason.NOT_A_NUMBER),
+        ("25.000/rb", Reason.NOT_A_NUMBER),
+        ("lima lima", Reason.NOT_A_NUMBER),
+        ("ratus", Reason.NOT_A_NUMBER),
+        ("lima puluh ratus", Reason.NOT_A_NUMBER),  # parts must get smaller
+        ("lima ribu dua juta", Reason.NOT_A_NUMBER),
+        ("sebelas lima", Reason.NOT_A_NUMBER),
+        ("a", Reason.NOT_A_NUMBER),
+        ("9" * 5000, Reason.NOT_A_NUMBER),
+    ],
+)
+def test_read_price_says_why_not(text: str, reason: Reason) -> None:
+    result = read_price(text)
+    assert isinstance(result, Refused) and result.reason is reason
+
+
+def test_parse_price_keeps_a_typed_unit_from_being_lost() -> None:
+    assert parse_price("Rp 15.000/bungkus") is None  # the amount-only reader refuses it
+    assert parse_price("lima belas ribu") == 15_000
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("seratus", Quantity(100, None)),
+        ("Seratus pcs", Quantity(100, "pcs")),
+        ("2 lusin", Quantity(24, "pcs")),
+        ("dua lusin", Quantity(24, "pcs")),
+        ("1 kodi", Quantity(20, "pcs")),
+        ("lima ratus kg per bulan", Quantity(500, "kg")),
+        ("two hundred bottles a month", Quantity(200, "bottles")),
+        ("1", Quantity(1, None)),
+    ],
+)
+def test_read_quantity(text: str, expected: Quantity) -> None:
+    assert read_quantity(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("0", Reason.TOO_SMALL),  # a whole number, but the rule is "at least 1"
+        ("nol", Reason.TOO_SMALL),
+        ("0 kg", Reason.TOO_SMALL),
+        ("-5 kg", Reason.TOO_SMALL),
+        ("1,5 kg", Reason.NOT_WHOLE),
+        ("2.5 liter", Reason.NOT_WHOLE),
+        ("2 miliar pcs", Reason.TOO_LARGE),
+        ("1.500 rb", Reason.AMBIGUOUS),
+        ("500 kg beras", Reason.BAD_UNIT),
+        ("500 m2", Reason.BAD_UNIT),
+        ("1 " + "a" * 21, Reason.BAD_UNIT),
+        ("500 kg/minggu", Reason.NOT_MONTHLY),
+        ("500 pcs per hari", Reason.NOT_MONTHLY),
+        ("500 pcs seminggu", Reason.NOT_MONTHLY),
+        ("300 bottles a week", Reason.NOT_MONTHLY),
+        ("banyak", Reason.NOT_A_NUMBER),
+        ("", Reason.NOT_A_NUMBER),
+    ],
+)
+def test_read_quantity_says_why_not(text: str, reason: Reason) -> None:
+    result = read_quantity(text)
+    assert isinstance(result, Refused) and result.reason is reason
+
+
+def test_read_quantity_minimum_is_the_callers() -> None:
+    assert read_quantity("0", minimum=0) == Quantity(0, None)
+    assert read_quantity("4", minimum=5) == Refused(Reason.TOO_SMALL, minimum=5)
+
+
+@given(st.text(max_size=80))
+def test_read_price_and_quantity_never_raise(text: str) -> None:
+    price = read_price(text)
+    assert isinstance(price, Refused) or 1 <= price.amount <= 1_000_000_000
+    quantity = read_quantity(text)
+    assert isinstance(quantity, Refused) or 1 <= quantity.amount <= 1_000_000_000
+
+
+def _translator(catalog: dict[str, str]):
+    def t(message: str, **kwargs: object) -> str:
+        return catalog.get(message, message).format(**kwargs)
+
+    return t
+
+
+def test_refusal_text_says_the_rule_in_both_languages() -> None:
+    from babel.messages.pofile import read_po
+
+    from bot.i18n import source_locales_dir
+
+    with (source_locales_dir() / "id" / "LC_MESSAGES" / "kurasi.po").open("rb") as f:
+        indonesian_catalog = {m.id: m.string for m in read_po(f) if m.id and m.string}
+    zero = read_quantity("0")
+    assert isinstance(zero, Refused)
+    english_text = refusal_text(_translator({}), zero)
+    assert "at least 1" in english_text and "whole number" not in english_text
+    indonesian_text = refusal_text(_translator(indonesian_catalog), zero)
+    assert "minimal 1" in indonesian_text.lower() and "angka bulat" not in indonesian_text
+    for template in REFUSAL_TEXT.values():
+        assert indonesian_catalog.get(template), f"no Indonesian for {template!r}"
+    big = refusal_text(_translator({}), Refused(Reason.TOO_LARGE))
+    assert "1.000.000.000" in big
+    own = refusal_text(_translator({}), Refused(Reason.NOT_A_NUMBER), not_a_number="Harga?")
+    assert own == "Harga?"
+
+
+# --------------------------------------------------------------------------------------------
+# match_choice
+# --------------------------------------------------------------------------------------------
+
+# The sector labels as the catalogs have them, plus the aliases.
+_SECTOR_NAMES = {
+    "food": ("Food & beverage", "Makanan & minuman"),
+    "fashion": ("Fashion", "Fesyen"),
+    "handicraft": ("Handicraft", "Kerajinan tangan"),
+    "furniture": ("Furniture", "Mebel"),
+    "agribusiness": ("Agribusiness", "Agribisnis"),
+    "spa": ("Spa, herbal & cosmetics", "Spa, jamu & kosmetik"),
+    "other": ("Other", "Lainnya"),
+}
+SECTORS = {code: (code, *names, *SECTOR_ALIASES[code]) for code, names in _SECTOR_NAMES.items()}
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        ("makanan", "food"),
+        ("Makanan", "food"),
+        ("MAKANAN", "food"),
+        ("mknan", "food"),
+        ("makanan & minuman", "food"),
+        ("Makanan dan minuman", "food"),
+        ("makan", "food"),
+        ("minuman", "food"),
+        ("Food and beverage", "food"),
+        ("food", "food"),
+        ("fesyen", "fashion"),
+        ("Fésyen", "fashion"),
+        ("fashion", "fashion"),
+        ("fasion", "fashion"),
+        ("fesion", "fashion"),
+        ("kerajinan", "handicraft"),
+        ("krjinan", "handicraft"),
+        ("Kerajinan Tangan", "handicraft"),
+        ("handicraft", "handicraft"),
+        ("Mebel", "furniture"),
+        ("meubel", "furniture"),
+        ("mebl", "furniture"),
+        ("furnitur", "furniture"),
+        ("agribisnis", "agribusiness"),
+        ("pertanian", "agribusiness"),
+        ("jamu", "spa"),
+        ("kosmetik", "spa"),
+        ("Spa", "spa"),
+        ("cosmetics", "spa"),
+        ("lainnya", "other"),
+        ("Lain-lain", "other"),
+        ("  makanan.  ", "food"),
+    ],
+)
+def test_match_choice_sectors(typed: str, code: str) -> None:
+    assert match_choice(typed, SECTORS) == Choice(match=code)
+
+
+def test_match_choice_names_the_candidates_when_it_cannot_tell() -> None:
+    result = match_choice("batik", SECTORS)
+    assert result.match is None
+    assert set(result.candidates) == {"fashion", "handicraft"}
+
+
+@pytest.mark.parametrize("typed", ["", "   ", "xyz", "mobil", "12345", "a", "?!", "x" * 500])
+def test_match_choice_nothing_near(typed: str) -> None:
+    assert match_choice(typed, SECTORS) == Choice()
+
+
+def test_match_choice_prefers_exact_over_look_alike() -> None:
+    options = {"ya": ["Ya", "yes"], "yakin": ["yakin"]}
+    assert match_choice("ya", options) == Choice(match="ya")
+    assert match_choice("yakin", options) == Choice(match="yakin")
+
+
+def test_match_choice_any_hashable_key() -> None:
+    regencies = {3578: ["Kota Surabaya", "Surabaya"], 3507: ["Kabupaten Malang", "Malang"]}
+    assert match_choice("surabya", regencies) == Choice(match=3578)
+    assert match_choice("MALANG", regencies) == Choice(match=3507)
+
+
+_label = st.sampled_from([(code, name) for code, names in SECTORS.items() for name in names])
+
+
+@given(_label, st.randoms(use_true_random=False))
+def test_match_choice_ignores_case_and_accents(case: tuple[str, str], rnd) -> None:
+    code, name = case
+    accents = {"a": "á", "e": "é", "i": "í", "o": "ó", "u": "ü"}
+    typed = "".join(
+        (accents.get(ch, ch) if rnd.random() < 0.3 else ch).upper() if rnd.random() < 0.5 else ch
+        for ch in name
+    )
+    result = match_choice(typed, SECTORS)
+    assert code in ((result.match,) if result.match else result.candidates)
+
+
+@given(_label.filter(lambda c: len(fold(c[1])) >= 6), st.data())
+def test_match_choice_survives_one_missing_letter(case: tuple[str, str], data) -> None:
+    code, name = case
+    folded = fold(name)
+    i = data.draw(st.integers(min_value=1, max_value=len(folded) - 1))
+    result = match_choice(folded[:i] + folded[i + 1 :], SECTORS)
+    assert result.match == code or code in result.candidates
+
+
+@given(st.text(max_size=120))
+def test_match_choice_never_raises(text: str) -> None:
+    result = match_choice(text, SECTORS)
+    assert result.match is None or not result.candidates
+    assert result.match is None or result.match in SECTORS
