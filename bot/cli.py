@@ -241,5 +241,102 @@ def fairs_list(config: ConfigOption = None) -> None:
     typer.echo("\n".join(lines) if lines else "no fairs yet")
 
 
+def _cleared(value: str | None) -> str | None:
+    """An option's value for a column; "-" empties an optional column."""
+    return "" if value is not None and value.strip() == "-" else value
+
+
+def _told(count: int) -> str:
+    return f"told {count} interested producer{'' if count == 1 else 's'}"
+
+
+@fairs_cli.command("edit")
+def fairs_edit(
+    fair_id: Annotated[int, typer.Argument(help="The fair's id (see `kurasi fairs list`).")],
+    name: Annotated[str | None, typer.Option(help="New name.")] = None,
+    place: Annotated[str | None, typer.Option(help="New place.")] = None,
+    country: Annotated[str | None, typer.Option(help="New country.")] = None,
+    start: Annotated[
+        str | None, typer.Option(help="First day: 2027-04-21, 21/04/2027 or 21-04-2027.")
+    ] = None,
+    end: Annotated[str | None, typer.Option(help="Last day, in the same forms.")] = None,
+    deadline: Annotated[
+        str | None, typer.Option(help='Registration deadline; "-" for none announced.')
+    ] = None,
+    sectors: Annotated[
+        str | None, typer.Option(help='Sector codes separated by ";"; "-" for every sector.')
+    ] = None,
+    link: Annotated[str | None, typer.Option(help='Web address; "-" for none.')] = None,
+    description: Annotated[str | None, typer.Option(help='Description; "-" for none.')] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Change a fair; producers interested in it are told when its dates or place change."""
+    from db.base import utcnow
+    from db.fairs import FairChange, edit_fair
+
+    given = {
+        "name": name,
+        "place": place,
+        "country": country,
+        "start_date": start,
+        "end_date": end,
+        "registration_deadline": _cleared(deadline),
+        "sectors": _cleared(sectors),
+        "link": _cleared(link),
+        "description": _cleared(description),
+    }
+    changes = {column: value for column, value in given.items() if value is not None}
+    if not changes:
+        typer.echo("nothing to change: give at least one option (see --help)", err=True)
+        raise typer.Exit(2)
+    settings = _settings(config)
+    result = _with_session(
+        settings,
+        lambda session: edit_fair(session, fair_id=fair_id, changes=changes, now=utcnow()),
+    )
+    if result is None:
+        typer.echo(f"no fair {fair_id} (see `kurasi fairs list`)", err=True)
+        raise typer.Exit(1)
+    if not isinstance(result, FairChange):
+        for problem in result:
+            typer.echo(problem, err=True)
+        typer.echo(f"fair {fair_id} not changed", err=True)
+        raise typer.Exit(1)
+    if not result.changed:
+        typer.echo(f"fair {fair_id}: nothing changed")
+        return
+    typer.echo(f"fair {fair_id} changed: {', '.join(result.changed)}; {_told(len(result.told))}")
+
+
+@fairs_cli.command("delete")
+def fairs_delete(
+    fair_id: Annotated[int, typer.Argument(help="The fair's id (see `kurasi fairs list`).")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Delete a fair (cancelled); producers interested in it are told."""
+    from db.base import utcnow
+    from db.fairs import delete_fair, get_fair
+
+    settings = _settings(config)
+    if not yes:
+
+        async def describe(session: AsyncSession) -> str | None:
+            fair = await get_fair(session, fair_id=fair_id)
+            return None if fair is None else f"{fair.name} ({fair.start_date}, {fair.place})"
+
+        what = _with_session(settings, describe)
+        if what is not None and not typer.confirm(f"Delete fair {fair_id}, {what}?"):
+            typer.echo("nothing deleted")
+            raise typer.Exit(1)
+    result = _with_session(
+        settings, lambda session: delete_fair(session, fair_id=fair_id, now=utcnow())
+    )
+    if result is None:
+        typer.echo(f"no fair {fair_id} (see `kurasi fairs list`)", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"fair {fair_id} deleted; {_told(len(result.told))}")
+
+
 def main() -> None:
     cli()

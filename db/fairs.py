@@ -5,16 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.businesses import SECTORS
 from db.models import Business, Fair, FairInterest, User
+from db.notifications import plan
 from db.sql import insert_ignore
 
 FAIR_CSV_HEADER: tuple[str, ...] = (
@@ -35,7 +36,10 @@ MAX_COUNTRY = 100
 MAX_LINK = 500
 MAX_DESCRIPTION = 1000
 
-_ISO_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# The forms an Indonesian spreadsheet writes: 2027-04-21, 21/04/2027, 21-04-2027 (day first).
+_YMD_RE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+_DMY_RE = re.compile(r"([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})")
+DATE_FORMS = "2027-04-21, 21/04/2027 or 21-04-2027"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,20 +86,31 @@ def _required(value: str, column: str, max_len: int, problems: list[str]) -> str
     return value
 
 
-def _date(value: str, column: str, problems: list[str], *, optional: bool = False) -> date | None:
+def parse_fair_date(value: str) -> date | str:
+    """A date as spreadsheets write it (year first, or day first with / - or .), or why not."""
     value = value.strip()
-    if not value:
-        if not optional:
-            problems.append(f"{column} is required (YYYY-MM-DD)")
-        return None
-    if not _ISO_DATE_RE.fullmatch(value):
-        problems.append(f"{column} {value!r} is not a date in the form YYYY-MM-DD")
-        return None
+    if m := _YMD_RE.fullmatch(value):
+        year, month, day = (int(g) for g in m.groups())
+    elif m := _DMY_RE.fullmatch(value):
+        day, month, year = (int(g) for g in m.groups())
+    else:
+        return f"{value!r} is not a date like {DATE_FORMS}"
     try:
-        return date.fromisoformat(value)
+        return date(year, month, day)
     except ValueError:
-        problems.append(f"{column} {value!r} is not a real date")
+        return f"{value!r} is not a real date"
+
+
+def _date(value: str, column: str, problems: list[str], *, optional: bool = False) -> date | None:
+    if not value.strip():
+        if not optional:
+            problems.append(f"{column} is required (e.g. {DATE_FORMS})")
         return None
+    parsed = parse_fair_date(value)
+    if isinstance(parsed, str):
+        problems.append(f"{column} {parsed}")
+        return None
+    return parsed
 
 
 def _sectors(value: str, problems: list[str]) -> tuple[str, ...]:
@@ -110,8 +125,14 @@ def _sectors(value: str, problems: list[str]) -> tuple[str, ...]:
 
 
 def _row(cells: list[str], line: int) -> tuple[FairData | None, list[str]]:
+    return check_fair(dict(zip(FAIR_CSV_HEADER, cells, strict=True)), line=line)
+
+
+def check_fair(
+    values: Mapping[str, str], *, line: int | None = None
+) -> tuple[FairData | None, list[str]]:
+    """A fair from its columns as text (the CSV's header names), or every problem found."""
     problems: list[str] = []
-    values = dict(zip(FAIR_CSV_HEADER, cells, strict=True))
     name = _required(values["name"], "name", MAX_NAME, problems)
     place = _required(values["place"], "place", MAX_PLACE, problems)
     country = _required(values["country"], "country", MAX_COUNTRY, problems)
@@ -296,3 +317,161 @@ async def interested_users(
         .order_by(FairInterest.created_at, FairInterest.id)
     )
     return [(user, business) for user, business in rows.all()]
+
+
+# --- editing and cancelling -------------------------------------------------------------
+
+# What a producer is told about when it changes: the dates and the place.
+NOTIFIED_FIELDS = ("start_date", "end_date", "registration_deadline", "place")
+
+
+def fair_values(fair: Fair) -> dict[str, str]:
+    """A stored fair as the CSV's columns, so that an edit is checked like an import row."""
+    return {
+        "name": fair.name,
+        "place": fair.place,
+        "country": fair.country,
+        "start_date": fair.start_date.isoformat(),
+        "end_date": fair.end_date.isoformat(),
+        "registration_deadline": (
+            fair.registration_deadline.isoformat() if fair.registration_deadline else ""
+        ),
+        "sectors": ";".join(fair.sectors),
+        "link": fair.link or "",
+        "description": fair.description or "",
+    }
+
+
+def _summary(fair: Fair | FairData) -> dict[str, str | None]:
+    """What a notice needs to name a fair after it changed or was deleted."""
+    return {
+        "name": fair.name,
+        "place": fair.place,
+        "country": fair.country,
+        "start_date": fair.start_date.isoformat(),
+        "end_date": fair.end_date.isoformat(),
+        "registration_deadline": (
+            fair.registration_deadline.isoformat() if fair.registration_deadline else None
+        ),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class FairChange:
+    """An edit or a cancellation that was stored, and the producers told about it."""
+
+    fair_id: int
+    before: FairData
+    after: FairData | None  # None: the fair was deleted
+    told: tuple[User, ...] = ()
+
+    @property
+    def changed(self) -> tuple[str, ...]:
+        """The columns whose value changed (all of them for a deletion)."""
+        if self.after is None:
+            return FAIR_CSV_HEADER
+        return tuple(
+            name
+            for name in FAIR_CSV_HEADER
+            if getattr(self.before, name) != getattr(self.after, name)
+        )
+
+
+def _as_data(fair: Fair) -> FairData:
+    return FairData(
+        name=fair.name,
+        place=fair.place,
+        country=fair.country,
+        start_date=fair.start_date,
+        end_date=fair.end_date,
+        registration_deadline=fair.registration_deadline,
+        sectors=tuple(fair.sectors),
+        link=fair.link,
+        description=fair.description,
+    )
+
+
+async def _tell(
+    session: AsyncSession,
+    *,
+    fair_id: int,
+    kind: str,
+    payload: dict[str, object],
+    now: datetime,
+) -> tuple[User, ...]:
+    """Queue one notice of `kind` for everyone interested in the fair; returns them."""
+    users = [user for user, _business in await interested_users(session, fair_id=fair_id)]
+    for user in users:
+        await plan(
+            session,
+            kind=kind,
+            dedupe_key=f"{kind}:{fair_id}:{user.id}:{now.isoformat()}",
+            channel=user.channel,
+            chat_id=user.external_id,
+            user_id=user.id,
+            subject_id=fair_id,
+            payload=payload,
+            due_at=now,
+            now=now,
+        )
+    return tuple(users)
+
+
+async def edit_fair(
+    session: AsyncSession, *, fair_id: int, changes: Mapping[str, str], now: datetime
+) -> FairChange | list[str] | None:
+    """Change some columns of a fair (given as text, checked like a CSV row).
+
+    None when there is no such fair; the problems when the result would be invalid. When the
+    dates or the place changed, everyone interested is sent a notice (kind "fair_changed").
+    """
+    fair = await session.get(Fair, fair_id)
+    if fair is None:
+        return None
+    unknown = sorted(set(changes) - set(FAIR_CSV_HEADER))
+    if unknown:
+        return [f"unknown column {', '.join(unknown)}"]
+    before = _as_data(fair)
+    after, problems = check_fair({**fair_values(fair), **changes})
+    if after is None:
+        return problems
+    same_day = await session.scalars(
+        select(Fair).where(Fair.id != fair_id, Fair.start_date == after.start_date)
+    )
+    for other in same_day:
+        if other.name.casefold() == after.name.casefold():
+            return [f"fair {other.id} has the same name and start_date {after.start_date}"]
+    for name in FAIR_CSV_HEADER:
+        value = getattr(after, name)
+        setattr(fair, name, list(value) if name == "sectors" else value)
+    change = FairChange(fair_id=fair_id, before=before, after=after)
+    if not any(name in NOTIFIED_FIELDS for name in change.changed):
+        return change
+    told = await _tell(
+        session,
+        fair_id=fair_id,
+        kind="fair_changed",
+        payload={"before": _summary(before), "after": _summary(after)},
+        now=now,
+    )
+    return replace(change, told=told)
+
+
+async def delete_fair(session: AsyncSession, *, fair_id: int, now: datetime) -> FairChange | None:
+    """Delete a fair (its interests and pending reminders go with it) and queue a
+    cancellation notice (kind "fair_cancelled") for everyone who was interested."""
+    fair = await session.get(Fair, fair_id)
+    if fair is None:
+        return None
+    before = _as_data(fair)
+    told = await _tell(
+        session,
+        fair_id=fair_id,
+        kind="fair_cancelled",
+        payload={"before": _summary(before)},
+        now=now,
+    )
+    await session.execute(delete(FairInterest).where(FairInterest.fair_id == fair_id))
+    await session.delete(fair)
+    await session.flush()
+    return FairChange(fair_id=fair_id, before=before, after=None, told=told)

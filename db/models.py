@@ -314,6 +314,8 @@ class Notification(Base):
     channel: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[str] = mapped_column(String(64))
     subject_id: Mapped[int | None]  # the product or fair it is about
+    # What the message needs when its subject may be gone (a cancelled fair's name and dates).
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     due_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)

@@ -24,6 +24,7 @@ async def plan(
     now: datetime,
     user_id: int | None = None,
     subject_id: int | None = None,
+    payload: dict[str, Any] | None = None,
 ) -> bool:
     """Add a notification unless one with this key exists; True when it is new."""
     return await insert_ignore(
@@ -37,6 +38,7 @@ async def plan(
             "due_at": due_at,
             "user_id": user_id,
             "subject_id": subject_id,
+            "payload": payload,
             "attempts": 0,
             "created_at": now,
         },

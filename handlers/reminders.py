@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,7 +32,10 @@ GROUP_OF = {
     "fair_deadline": "fairs",
     "fair_start": "fairs",
 }
-PRODUCER_KINDS = frozenset(GROUP_OF)
+# News about a fair a producer said they were interested in: not switched off with the
+# reminders, but held during quiet hours like them.
+FAIR_NEWS_KINDS = frozenset({"fair_changed", "fair_cancelled"})
+PRODUCER_KINDS = frozenset(GROUP_OF) | FAIR_NEWS_KINDS
 
 
 # --- /pengingat -------------------------------------------------------------------------
@@ -135,7 +138,41 @@ async def render(
             if fair is None:
                 return None
             return _fair_reminder(t, fair, note.kind, now.astimezone(zone).date())
+        case "fair_changed" | "fair_cancelled":
+            return await _fair_news(session, t, note)
     return None
+
+
+async def _fair_news(session: AsyncSession, t: Translate, note: Notification) -> Reply | None:
+    """A fair the reader was interested in moved, or was cancelled."""
+    from handlers.fairs import date_range_text, fair_text
+
+    before = (note.payload or {}).get("before")
+    if not before:
+        return None
+    was = date_range_text(
+        t, date.fromisoformat(before["start_date"]), date.fromisoformat(before["end_date"])
+    )
+    if note.kind == "fair_cancelled":
+        return Reply(
+            t(
+                "❌ {name} ({dates}, {place}) has been cancelled. Other fairs for your sector: "
+                "/pameran.",
+                name=before["name"],
+                dates=was,
+                place=before["place"],
+            )
+        )
+    fair = await session.get(Fair, note.subject_id)
+    if fair is None:  # deleted since: the cancellation notice says so
+        return None
+    head = t(
+        "📅 {name} has changed (it was {dates}, {place}). Now:",
+        name=fair.name,
+        dates=was,
+        place=before["place"],
+    )
+    return Reply(f"{head}\n\n{fair_text(t, fair)}")
 
 
 async def _review_digest(
