@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
+
+if TYPE_CHECKING:
+    from db.models import User
 
 T = TypeVar("T")
 
@@ -87,7 +91,7 @@ def i18n_update() -> None:
     typer.echo(f"catalogs in {locales_dir}")
 
 
-curator_cli = typer.Typer(no_args_is_help=True, help="Curators (by Telegram user id).")
+curator_cli = typer.Typer(no_args_is_help=True, help="Curators (by Telegram user id or @username).")
 cli.add_typer(curator_cli, name="curator")
 
 
@@ -108,12 +112,59 @@ def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T
     return asyncio.run(go())
 
 
+CuratorArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="USER",
+        help="The curator's Telegram user id, or @username if they have written to the bot.",
+        show_default=False,
+    ),
+]
+_USER_RE = re.compile(r"[0-9]{1,20}|@[A-Za-z0-9_]{1,64}")
+
+
+def _who(user: User | None, external_id: str) -> str:
+    """12345 (Siti Aminah, @siti): how the CLI names a person."""
+    if user is None:
+        return external_id
+    names = [n for n in (user.display_name, f"@{user.username}" if user.username else None) if n]
+    return f"{external_id} ({', '.join(names)})" if names else external_id
+
+
+async def _curator_target(session: AsyncSession, who: str) -> tuple[str, User | None]:
+    """The Telegram user id `who` names, and their user row when they have written."""
+    from db.users import find_by_username, get_user
+
+    if not who.startswith("@"):
+        return who, await get_user(session, channel="telegram", external_id=who)
+    user = await find_by_username(session, channel="telegram", username=who)
+    if user is None:
+        typer.echo(
+            f"nobody called {who} has written to the bot yet: ask them to send /start to the "
+            "bot, or give their numeric Telegram user id",
+            err=True,
+        )
+        raise typer.Exit(1)
+    return user.external_id, user
+
+
+def _check_user_form(who: str) -> str:
+    who = who.strip()
+    if not _USER_RE.fullmatch(who):
+        typer.echo(f"{who!r} is neither a Telegram user id (digits) nor an @username", err=True)
+        raise typer.Exit(2)
+    return who
+
+
 @curator_cli.command("add")
 def curator_add(
-    user_id: Annotated[int, typer.Argument(help="The curator's Telegram user id.")],
+    user: CuratorArgument,
     chat: Annotated[
         int | None,
-        typer.Option("--chat", help="Only this review chat (default: every review chat)."),
+        typer.Option(
+            "--chat",
+            help="Only this review chat (one of [[review.chats]]; default: every review chat).",
+        ),
     ] = None,
     config: ConfigOption = None,
 ) -> None:
@@ -121,49 +172,66 @@ def curator_add(
     from db.base import utcnow
     from db.reviews import add_curator
 
+    who = _check_user_form(user)
     settings = _settings(config)
-    added = _with_session(
-        settings,
-        lambda session: add_curator(
+    configured = [c.chat_id for c in settings.review.chats]
+    if chat is not None and chat not in configured:
+        listing = ", ".join(map(str, configured)) or "none (add [[review.chats]] to the config)"
+        typer.echo(f"{chat} is not a configured review chat; configured: {listing}", err=True)
+        raise typer.Exit(2)
+
+    async def work(session: AsyncSession) -> tuple[str, bool]:
+        external_id, known = await _curator_target(session, who)
+        added = await add_curator(
             session,
-            external_id=str(user_id),
+            external_id=external_id,
             chat_id=str(chat) if chat is not None else None,
             added_by="cli",
             now=utcnow(),
-        ),
-    )
+        )
+        return _who(known, external_id), added
+
+    name, added = _with_session(settings, work)
     where = f"review chat {chat}" if chat is not None else "every review chat"
-    typer.echo(f"{user_id} {'is now' if added else 'was already'} a curator in {where}")
+    typer.echo(f"{name} {'is now' if added else 'was already'} a curator in {where}")
 
 
 @curator_cli.command("remove")
-def curator_remove(
-    user_id: Annotated[int, typer.Argument(help="The curator's Telegram user id.")],
-    config: ConfigOption = None,
-) -> None:
+def curator_remove(user: CuratorArgument, config: ConfigOption = None) -> None:
     """Stop a person curating (in every chat)."""
     from db.reviews import remove_curator
 
+    who = _check_user_form(user)
     settings = _settings(config)
-    removed = _with_session(
-        settings, lambda session: remove_curator(session, external_id=str(user_id))
-    )
-    typer.echo(f"{user_id} removed" if removed else f"{user_id} was not a curator")
+
+    async def work(session: AsyncSession) -> tuple[str, int]:
+        external_id, known = await _curator_target(session, who)
+        return _who(known, external_id), await remove_curator(session, external_id=external_id)
+
+    name, removed = _with_session(settings, work)
+    typer.echo(f"{name} removed" if removed else f"{name} was not a curator")
     if not removed:
         raise typer.Exit(1)
 
 
 @curator_cli.command("list")
 def curator_list(config: ConfigOption = None) -> None:
-    """Everyone who may curate, and where."""
-    from db.reviews import list_curators
+    """Everyone who may curate, and where: id, name, @username, review chat."""
+    from db.reviews import list_curators_named
 
     settings = _settings(config)
 
     async def rows(session: AsyncSession) -> list[str]:
         return [
-            f"{c.external_id}\t{c.chat_id or 'every review chat'}"
-            for c in await list_curators(session)
+            "\t".join(
+                (
+                    c.external_id,
+                    (u.display_name if u else None) or "-",
+                    f"@{u.username}" if u and u.username else "-",
+                    c.chat_id or "every review chat",
+                )
+            )
+            for c, u in await list_curators_named(session)
         ]
 
     lines = _with_session(settings, rows)

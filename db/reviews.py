@@ -19,6 +19,7 @@ from db.models import (
     Product,
     ProductStatus,
     Review,
+    User,
 )
 from db.products import change_status
 
@@ -137,6 +138,18 @@ async def remove_curator(
 
 async def list_curators(session: AsyncSession) -> list[Curator]:
     return list(await session.scalars(select(Curator).order_by(Curator.external_id, Curator.id)))
+
+
+async def list_curators_named(session: AsyncSession) -> list[tuple[Curator, User | None]]:
+    """Every curator with their user row (names, @username); None if they never wrote."""
+    rows = await session.execute(
+        select(Curator, User)
+        .outerjoin(
+            User, (User.channel == Curator.channel) & (User.external_id == Curator.external_id)
+        )
+        .order_by(Curator.external_id, Curator.id)
+    )
+    return [(curator, user) for curator, user in rows.all()]
 
 
 # --- review rounds ----------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Conversation, ProcessedUpdate, User
@@ -36,6 +36,19 @@ async def forget_processed_updates(session: AsyncSession, *, before: datetime) -
 async def get_user(session: AsyncSession, *, channel: str, external_id: str) -> User | None:
     return await session.scalar(
         select(User).where(User.channel == channel, User.external_id == external_id)
+    )
+
+
+async def find_by_username(session: AsyncSession, *, channel: str, username: str) -> User | None:
+    """The person who last wrote to the bot as @username (any case); None if nobody has."""
+    name = username.removeprefix("@").strip().lower()
+    if not name:
+        return None
+    return await session.scalar(
+        select(User)
+        .where(User.channel == channel, func.lower(User.username) == name)
+        .order_by(User.last_inbound_at.desc().nulls_last(), User.id.desc())
+        .limit(1)
     )
 
 

@@ -200,3 +200,13 @@ def test_interested_producers_hear_of_a_change_and_a_cancellation(
     assert len(sent) == 2
     assert "dibatalkan" in by_chat["p-id"] and "INACRAFT 2027" in by_chat["p-id"]
     assert "cancelled" in by_chat["p-en"] and "28 Apr – 2 May 2027" in by_chat["p-en"]
+
+
+def test_the_readme_example_imports(tmp_path: Path, config: Path) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    example = readme.split("```csv\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "readme.csv"
+    path.write_text(example, encoding="utf-8")
+    result = run(config, "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert "2027-04-21..2027-04-25\tINACRAFT 2027" in run(config, "list").stdout
