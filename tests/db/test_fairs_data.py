@@ -9,18 +9,22 @@ from sqlalchemy import func, select
 
 from db.fairs import (
     FAIR_CSV_HEADER,
+    FairChange,
     FairData,
     add_interest,
+    delete_fair,
+    edit_fair,
     find_stored,
     get_fair,
     import_fairs,
     interested_users,
     list_fairs,
+    parse_fair_date,
     parse_fairs_csv,
     upcoming_fairs,
     valid_link,
 )
-from db.models import FairInterest, User
+from db.models import Fair, FairInterest, Notification, User
 from tests.factories import producer
 from tests.support import FakeClock
 
@@ -210,3 +214,142 @@ async def test_interest_is_recorded_once_and_listed_with_the_business(
         (people[1][0].id, None),
     ]
     assert people[1][0].display_name == "Tanpa Usaha"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2027-04-21", date(2027, 4, 21)),
+        ("21/04/2027", date(2027, 4, 21)),
+        ("21-04-2027", date(2027, 4, 21)),
+        ("21.04.2027", date(2027, 4, 21)),
+        ("1/3/2027", date(2027, 3, 1)),
+        (" 2027-4-1 ", date(2027, 4, 1)),
+        ("29/02/2028", date(2028, 2, 29)),
+    ],
+)
+def test_fair_dates_as_spreadsheets_write_them(text: str, expected: date) -> None:
+    assert parse_fair_date(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("04/21/2027", "not a real date"),  # month first is not how Indonesia writes it
+        ("29/02/2027", "not a real date"),
+        ("21/04/27", "not a date like"),
+        ("21 April 2027", "not a date like"),
+        ("2027/04/21", "not a date like"),
+        ("", "not a date like"),
+    ],
+)
+def test_fair_dates_refused(text: str, problem: str) -> None:
+    result = parse_fair_date(text)
+    assert isinstance(result, str) and problem in result
+
+
+async def _fair_with_fans(sessionmaker, clock: FakeClock) -> tuple[int, list[int]]:
+    async with sessionmaker() as session, session.begin():
+        stored = await import_fairs(
+            session,
+            rows=[fair("INACRAFT", date(2027, 4, 21), date(2027, 4, 25), ("handicraft",))],
+            created_by=None,
+            now=clock.now,
+        )
+        fans = []
+        for n in range(3):
+            user, _business = await producer(session, now=clock.now)
+            if n < 2:
+                await add_interest(session, fair_id=stored[0].id, user_id=user.id, now=clock.now)
+                fans.append(user.id)
+        return stored[0].id, fans
+
+
+async def test_edit_tells_the_interested_when_dates_or_place_change(sessionmaker, clock) -> None:
+    fair_id, fans = await _fair_with_fans(sessionmaker, clock)
+    async with sessionmaker() as session, session.begin():
+        change = await edit_fair(
+            session,
+            fair_id=fair_id,
+            changes={"start_date": "28/04/2027", "end_date": "2027-05-02"},
+            now=clock.now,
+        )
+        assert isinstance(change, FairChange)
+        assert change.changed == ("start_date", "end_date")
+        assert sorted(u.id for u in change.told) == fans
+    async with sessionmaker() as session:
+        stored = await session.get(Fair, fair_id)
+        assert stored is not None and stored.start_date == date(2027, 4, 28)
+        notes = list(await session.scalars(select(Notification).order_by(Notification.user_id)))
+        assert [(n.kind, n.user_id, n.subject_id) for n in notes] == [
+            ("fair_changed", fans[0], fair_id),
+            ("fair_changed", fans[1], fair_id),
+        ]
+        assert notes[0].payload == {
+            "before": {
+                "name": "INACRAFT", "place": "JIExpo", "country": "Indonesia",
+                "start_date": "2027-04-21", "end_date": "2027-04-25",
+                "registration_deadline": None,
+            },
+            "after": {
+                "name": "INACRAFT", "place": "JIExpo", "country": "Indonesia",
+                "start_date": "2027-04-28", "end_date": "2027-05-02",
+                "registration_deadline": None,
+            },
+        }  # fmt: skip
+    clock.advance(minutes=1)
+    async with sessionmaker() as session, session.begin():
+        quiet = await edit_fair(
+            session, fair_id=fair_id, changes={"description": "Kriya"}, now=clock.now
+        )
+        assert isinstance(quiet, FairChange) and quiet.changed == ("description",)
+        assert quiet.told == ()
+        moved = await edit_fair(session, fair_id=fair_id, changes={"place": "JCC"}, now=clock.now)
+        assert isinstance(moved, FairChange) and len(moved.told) == 2
+    async with sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(Notification)) == 4
+
+
+async def test_an_edit_that_breaks_a_rule_changes_nothing(sessionmaker, clock) -> None:
+    fair_id, _fans = await _fair_with_fans(sessionmaker, clock)
+    async with sessionmaker() as session, session.begin():
+        await import_fairs(
+            session,
+            rows=[fair("TEI", date(2027, 10, 14), date(2027, 10, 18))],
+            created_by=None,
+            now=clock.now,
+        )
+        problems = await edit_fair(
+            session, fair_id=fair_id, changes={"end_date": "20/04/2027"}, now=clock.now
+        )
+        assert problems == ["end_date 2027-04-20 is before start_date 2027-04-21"]
+        clash = await edit_fair(
+            session,
+            fair_id=fair_id,
+            changes={"name": "tei", "start_date": "2027-10-14", "end_date": "2027-10-18"},
+            now=clock.now,
+        )
+        assert isinstance(clash, list) and "same name and start_date" in clash[0]
+        assert await edit_fair(session, fair_id=fair_id, changes={"colour": "x"}, now=clock.now)
+        assert await edit_fair(session, fair_id=999, changes={"name": "x"}, now=clock.now) is None
+    async with sessionmaker() as session:
+        stored = await session.get(Fair, fair_id)
+        assert stored is not None and stored.end_date == date(2027, 4, 25)
+        assert stored.name == "INACRAFT"
+        assert await session.scalar(select(func.count()).select_from(Notification)) == 0
+
+
+async def test_delete_tells_the_interested_and_forgets_the_fair(sessionmaker, clock) -> None:
+    fair_id, fans = await _fair_with_fans(sessionmaker, clock)
+    async with sessionmaker() as session, session.begin():
+        change = await delete_fair(session, fair_id=fair_id, now=clock.now)
+        assert change is not None and change.after is None
+        assert sorted(u.id for u in change.told) == fans
+    async with sessionmaker() as session, session.begin():
+        assert await session.get(Fair, fair_id) is None
+        assert await session.scalar(select(func.count()).select_from(FairInterest)) == 0
+        notes = list(await session.scalars(select(Notification)))
+        assert {n.kind for n in notes} == {"fair_cancelled"} and len(notes) == 2
+        assert notes[0].payload is not None
+        assert notes[0].payload["before"]["name"] == "INACRAFT"
+        assert await delete_fair(session, fair_id=fair_id, now=clock.now) is None
