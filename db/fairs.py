@@ -37,7 +37,7 @@ MAX_LINK = 500
 MAX_DESCRIPTION = 1000
 
 # The forms an Indonesian spreadsheet writes: 2027-04-21, 21/04/2027, 21-04-2027 (day first).
-_YMD_RE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+_YMD_RE = re.compile(r"([0-9]{4})[/.-]([0-9]{1,2})[/.-]([0-9]{1,2})")
 _DMY_RE = re.compile(r"([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})")
 DATE_FORMS = "2027-04-21, 21/04/2027 or 21-04-2027"
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from db.businesses import LEGAL_DOCS
 from handlers.context import LANGUAGES, Context, button
 from handlers.events import Button, Event
 from handlers.i18n import N_
-from handlers.parsing import is_no_answer, split_list
+from handlers.parsing import SECTOR_ALIASES, Choice, is_no_answer, match_choice, split_list
 from handlers.steps import answers, pressed, text_of
 
 SECTOR_LABELS = {
@@ -34,16 +34,39 @@ def sector_buttons(ctx: Context, flow: str, step: str) -> list[list[Button]]:
     return [items[i : i + 2] for i in range(0, len(items), 2)]
 
 
-def match_label(ctx: Context, text: str, labels: dict[str, str]) -> str | None:
-    """The code whose label (in any language) or code equals what was typed."""
-    wanted = text.strip().lower()
-    if not wanted:
-        return None
-    for code, label in labels.items():
-        names = {code, label.lower()} | {ctx.translator(lang)(label).lower() for lang in LANGUAGES}
-        if wanted in names:
-            return code
-    return None
+# Words people type for a legal document, beside its label (sectors: SECTOR_ALIASES).
+LEGAL_ALIASES: dict[str, tuple[str, ...]] = {
+    "pirt": ("p-irt", "spp-irt", "sppirt"),
+    "bpom": ("pom", "badan pom"),
+    "halal": ("sertifikat halal", "mui"),
+    "sni": ("standar nasional indonesia",),
+    "merek": ("merek", "merk", "hki", "haki", "trademark", "merek dagang"),
+}
+CHOICE_ALIASES: dict[str, tuple[str, ...]] = {**SECTOR_ALIASES, **LEGAL_ALIASES}
+
+
+def choice_options(ctx: Context, labels: Mapping[str, str]) -> dict[str, list[str]]:
+    """Every name of each code: the code, its label in every language, and its aliases."""
+    return {
+        code: [
+            code,
+            label,
+            *(ctx.translator(lang)(label) for lang in LANGUAGES),
+            *CHOICE_ALIASES.get(code, ()),
+        ]
+        for code, label in labels.items()
+    }
+
+
+def typed_choice(ctx: Context, text: str, labels: Mapping[str, str]) -> Choice[str]:
+    """What a typed answer chose among buttons (see `match_choice`): one code, or candidates."""
+    return match_choice(text, choice_options(ctx, labels))
+
+
+def match_label(ctx: Context, text: str, labels: Mapping[str, str]) -> str | None:
+    """The code whose label (in any language), code or alias was typed — case, accents and
+    small typos forgiven; None when nothing or several codes fit."""
+    return typed_choice(ctx, text, labels).match
 
 
 def legal_buttons(ctx: Context, flow: str, step: str, chosen: list[str]) -> list[list[Button]]:

@@ -226,6 +226,7 @@ async def test_interest_is_recorded_once_and_listed_with_the_business(
         ("1/3/2027", date(2027, 3, 1)),
         (" 2027-4-1 ", date(2027, 4, 1)),
         ("29/02/2028", date(2028, 2, 29)),
+        ("2027/04/21", date(2027, 4, 21)),
     ],
 )
 def test_fair_dates_as_spreadsheets_write_them(text: str, expected: date) -> None:
@@ -239,7 +240,6 @@ def test_fair_dates_as_spreadsheets_write_them(text: str, expected: date) -> Non
         ("29/02/2027", "not a real date"),
         ("21/04/27", "not a date like"),
         ("21 April 2027", "not a date like"),
-        ("2027/04/21", "not a date like"),
         ("", "not a date like"),
     ],
 )

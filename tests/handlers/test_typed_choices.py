@@ -1,0 +1,92 @@
+"""Choices offered as buttons can be typed instead, in either language, with small typos."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.runtime import FloodGuard, Kurasi
+from db.media_store import MediaStore
+from handlers.context import FlowSettings
+from tests.handlers.test_fairs import fairs_in_db
+from tests.handlers.test_registration import business_of, start_registration
+from tests.support import Chat, FakeClock, RecordingChannel
+
+ADMIN = "9000"
+
+
+async def up_to_the_sector(chat: Chat) -> None:
+    await start_registration(chat)
+    await chat.send("Keripik Tempe Bu Tini")
+    await chat.send("Tini Rahayu")
+    await chat.share_contact("6281234567890")
+    await chat.send("sby")
+    assert "sektor" in chat.text.lower()
+
+
+@pytest.mark.parametrize(
+    ("typed", "sector"),
+    [("makanan", "food"), ("Makanan", "food"), ("mknan", "food"), ("fesyen", "fashion"),
+     ("FASHION", "fashion"), ("Kerajinan", "handicraft"), ("jamu", "spa"), ("mebl", "furniture")],
+)  # fmt: skip
+async def test_a_typed_sector_in_registration(chat: Chat, sessionmaker, typed, sector) -> None:
+    await up_to_the_sector(chat)
+    await chat.send(typed)
+    assert "NIB" in chat.text  # the next question
+    business = await business_of(sessionmaker, chat.user_id)
+    assert business is not None and business.sector == sector
+
+
+async def test_a_sector_that_could_be_two_is_asked_again(chat: Chat, sessionmaker) -> None:
+    await up_to_the_sector(chat)
+    await chat.send("batik")  # fashion or handicraft?
+    assert "sektor" in chat.text.lower() and "NIB" not in chat.text
+    await chat.send("bukan sektor")
+    assert "NIB" not in chat.text
+    business = await business_of(sessionmaker, chat.user_id)
+    assert business is not None and business.sector is None
+
+
+async def test_typed_legal_documents_with_aliases(chat: Chat, sessionmaker) -> None:
+    await up_to_the_sector(chat)
+    await chat.send("makanan")
+    await chat.send("1234567890123")
+    await chat.send("p-irt, halal dan hki")
+    business = await business_of(sessionmaker, chat.user_id)
+    assert business is not None and business.legal_docs == ["pirt", "halal", "merek"]
+
+
+@pytest.fixture
+def app(sessionmaker, clock: FakeClock, media_store: MediaStore) -> Kurasi:
+    return Kurasi(
+        sessionmaker=sessionmaker,
+        clock=clock,
+        media_store=media_store,
+        flood=FloodGuard(limit=10_000),
+        flow_settings=FlowSettings(review_channel="test", admin_ids=frozenset({ADMIN})),
+    )
+
+
+async def test_an_english_admin_types_the_sectors_of_a_fair(
+    app: Kurasi, channel: RecordingChannel, sessionmaker
+) -> None:
+    admin = Chat(app, channel, user_id=ADMIN, name="Admin Dinas")
+    admin.language = "en"
+    await admin.send("/language")
+    await admin.press("English")
+    await admin.send("/pameran_baru")
+    await admin.send("SIAL Interfood 2027")
+    await admin.send("JIExpo Kemayoran")
+    await admin.press("Indonesia")
+    await admin.send("10/11/2027")
+    await admin.send("13/11/2027")
+    await admin.send("-")
+    await admin.send("Food and bevrage, fesion")
+    assert "sectors" not in admin.text.lower() or "link" in admin.text.lower()
+    await admin.send("-")
+    await admin.send("-")
+    await admin.press("Save")
+    (fair,) = await fairs_in_db(sessionmaker)
+    assert fair.sectors == ["food", "fashion"]
+    assert fair.start_date == date(2027, 11, 10)
