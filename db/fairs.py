@@ -378,17 +378,8 @@ class FairChange:
 
 
 def _as_data(fair: Fair) -> FairData:
-    return FairData(
-        name=fair.name,
-        place=fair.place,
-        country=fair.country,
-        start_date=fair.start_date,
-        end_date=fair.end_date,
-        registration_deadline=fair.registration_deadline,
-        sectors=tuple(fair.sectors),
-        link=fair.link,
-        description=fair.description,
-    )
+    columns = {name: getattr(fair, name) for name in FAIR_CSV_HEADER}
+    return FairData(**{**columns, "sectors": tuple(fair.sectors)})
 
 
 async def _tell(

@@ -6,14 +6,11 @@ from datetime import date
 
 import pytest
 
-from bot.runtime import FloodGuard, Kurasi
-from db.media_store import MediaStore
-from handlers.context import FlowSettings
-from tests.handlers.test_fairs import fairs_in_db
+from tests.handlers import test_fairs
 from tests.handlers.test_registration import business_of, start_registration
-from tests.support import Chat, FakeClock, RecordingChannel
+from tests.support import Chat
 
-ADMIN = "9000"
+app, admin = test_fairs.app, test_fairs.admin  # the fairs tests' runtime with an admin
 
 
 async def up_to_the_sector(chat: Chat) -> None:
@@ -57,21 +54,7 @@ async def test_typed_legal_documents_with_aliases(chat: Chat, sessionmaker) -> N
     assert business is not None and business.legal_docs == ["pirt", "halal", "merek"]
 
 
-@pytest.fixture
-def app(sessionmaker, clock: FakeClock, media_store: MediaStore) -> Kurasi:
-    return Kurasi(
-        sessionmaker=sessionmaker,
-        clock=clock,
-        media_store=media_store,
-        flood=FloodGuard(limit=10_000),
-        flow_settings=FlowSettings(review_channel="test", admin_ids=frozenset({ADMIN})),
-    )
-
-
-async def test_an_english_admin_types_the_sectors_of_a_fair(
-    app: Kurasi, channel: RecordingChannel, sessionmaker
-) -> None:
-    admin = Chat(app, channel, user_id=ADMIN, name="Admin Dinas")
+async def test_an_english_admin_types_the_sectors_of_a_fair(admin: Chat, sessionmaker) -> None:
     admin.language = "en"
     await admin.send("/language")
     await admin.press("English")
@@ -87,6 +70,6 @@ async def test_an_english_admin_types_the_sectors_of_a_fair(
     await admin.send("-")
     await admin.send("-")
     await admin.press("Save")
-    (fair,) = await fairs_in_db(sessionmaker)
+    (fair,) = await test_fairs.fairs_in_db(sessionmaker)
     assert fair.sectors == ["food", "fashion"]
     assert fair.start_date == date(2027, 11, 10)
