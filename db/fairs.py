@@ -298,6 +298,14 @@ async def add_interest(session: AsyncSession, *, fair_id: int, user_id: int, now
     )
 
 
+async def remove_interest(session: AsyncSession, *, fair_id: int, user_id: int) -> bool:
+    """Withdraw a producer's interest ("Batal tertarik"); False when there was none."""
+    result = await session.execute(
+        delete(FairInterest).where(FairInterest.fair_id == fair_id, FairInterest.user_id == user_id)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
 async def interested_fair_ids(session: AsyncSession, *, user_id: int) -> set[int]:
     result = await session.scalars(
         select(FairInterest.fair_id).where(FairInterest.user_id == user_id)

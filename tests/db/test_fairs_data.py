@@ -21,6 +21,7 @@ from db.fairs import (
     list_fairs,
     parse_fair_date,
     parse_fairs_csv,
+    remove_interest,
     upcoming_fairs,
     valid_link,
 )
@@ -353,3 +354,12 @@ async def test_delete_tells_the_interested_and_forgets_the_fair(sessionmaker, cl
         assert notes[0].payload is not None
         assert notes[0].payload["before"]["name"] == "INACRAFT"
         assert await delete_fair(session, fair_id=fair_id, now=clock.now) is None
+
+
+async def test_interest_can_be_withdrawn(sessionmaker, clock) -> None:
+    fair_id, fans = await _fair_with_fans(sessionmaker, clock)
+    async with sessionmaker() as session, session.begin():
+        assert await remove_interest(session, fair_id=fair_id, user_id=fans[0]) is True
+        assert await remove_interest(session, fair_id=fair_id, user_id=fans[0]) is False
+        assert [u.id for u, _b in await interested_users(session, fair_id=fair_id)] == fans[1:]
+        assert await add_interest(session, fair_id=fair_id, user_id=fans[0], now=clock.now)
