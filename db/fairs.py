@@ -333,35 +333,27 @@ async def interested_users(
 NOTIFIED_FIELDS = ("start_date", "end_date", "registration_deadline", "place")
 
 
+def _cell(value: object) -> str:
+    """A FairData value written as its CSV cell."""
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return ";".join(value)
+    return str(value)
+
+
 def fair_values(fair: Fair) -> dict[str, str]:
     """A stored fair as the CSV's columns, so that an edit is checked like an import row."""
-    return {
-        "name": fair.name,
-        "place": fair.place,
-        "country": fair.country,
-        "start_date": fair.start_date.isoformat(),
-        "end_date": fair.end_date.isoformat(),
-        "registration_deadline": (
-            fair.registration_deadline.isoformat() if fair.registration_deadline else ""
-        ),
-        "sectors": ";".join(fair.sectors),
-        "link": fair.link or "",
-        "description": fair.description or "",
-    }
+    data = _as_data(fair)
+    return {name: _cell(getattr(data, name)) for name in FAIR_CSV_HEADER}
 
 
-def _summary(fair: Fair | FairData) -> dict[str, str | None]:
+def _summary(data: FairData) -> dict[str, str | None]:
     """What a notice needs to name a fair after it changed or was deleted."""
-    return {
-        "name": fair.name,
-        "place": fair.place,
-        "country": fair.country,
-        "start_date": fair.start_date.isoformat(),
-        "end_date": fair.end_date.isoformat(),
-        "registration_deadline": (
-            fair.registration_deadline.isoformat() if fair.registration_deadline else None
-        ),
-    }
+    named = ("name", "place", "country", "start_date", "end_date", "registration_deadline")
+    return {name: _cell(getattr(data, name)) or None for name in named}
 
 
 @dataclass(frozen=True, slots=True)
