@@ -1167,6 +1167,12 @@ class FakeTelegram:
         username: str | None = None,
         language_code: str | None = "id",
     ) -> dict[str, Any]:
+        # Telegram's own limits (core.telegram.org, account.updateProfile / updateUsername):
+        # the longest a real update can carry, so tests cannot feed what never arrives.
+        if not 1 <= len(first_name) <= 64 or len(last_name or "") > 64:
+            raise ValueError("first_name is 1-64 characters, last_name 0-64")
+        if username is not None and not 5 <= len(username) <= 32:
+            raise ValueError("username is 5-32 characters")
         user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
         if last_name:
             user["last_name"] = last_name
