@@ -240,6 +240,26 @@ async def drop_database(server_url: str, database_url: str) -> None:
         await admin.dispose()
 
 
+def flat_png(width: int, height: int, mode: str = "RGB", level: int = 9) -> bytes:
+    """A decompression bomb: a real PNG of one colour, tiny on the wire, width x height
+    pixels; written row by row, so making it costs no memory."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body)
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    channels = {"L": (0, 1), "RGB": (2, 3)}[mode]
+    row = b"\x00" + b"\xc8" * (width * channels[1])
+    pack = zlib.compressobj(level)
+    batch = row * 256
+    body = b"".join(pack.compress(batch) for _ in range(height // 256))
+    body += pack.compress(row * (height % 256)) + pack.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, channels[0], 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+
+
 def make_photo(
     kind: str = "good", *, size: tuple[int, int] = (1200, 900), seed: int = 7, fmt: str = "JPEG"
 ) -> bytes:
