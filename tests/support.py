@@ -50,6 +50,7 @@ class RecordingChannel:
     sent: list[tuple[str, Reply]] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
     blocked: set[str] = field(default_factory=set)  # chats whose sends fail as blocked
+    erased: list[tuple[str, list[str]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.app.add_channel(self)
@@ -64,6 +65,9 @@ class RecordingChannel:
             raise Undeliverable(chat_id)
         self.sent.append((chat_id, reply))
         return [str(len(self.sent))]
+
+    async def erase(self, chat_id: str, message_ids: Sequence[str], *, notice: str) -> None:
+        self.erased.append((chat_id, list(message_ids)))
 
     async def fetch_media(self, media: MediaRef) -> bytes:
         return self.files[media.file_id]

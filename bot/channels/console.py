@@ -231,5 +231,8 @@ class ConsoleChannel:
         await self.deliver(chat_id, [reply])
         return [str(next(self._message_ids))]
 
+    async def erase(self, chat_id: str, message_ids: Sequence[str], *, notice: str) -> None:
+        self.write(f"[in chat {chat_id}] (messages {', '.join(message_ids)} deleted: {notice})")
+
     async def fetch_media(self, media: MediaRef) -> bytes:
         return await asyncio.to_thread(Path(media.file_id).read_bytes)
