@@ -18,19 +18,29 @@ from PIL import Image, ImageDraw
 
 from handlers.photos import PhotoLimits
 
-MEASURE = """
-import sys
-from pathlib import Path
-from handlers.photos import inspect_photo
-def peak():  # VmHWM, in KB: unlike ru_maxrss, not inherited from the parent process
+
+def measure(path: Path) -> tuple[str, int, int, int]:
+    """Check one file in this process: (verdict, width, height, rise of peak RSS in MB)."""
+    from handlers.photos import inspect_photo
+
+    data = path.read_bytes()
+    before = _peak_kb()
+    report = inspect_photo(data)
+    return report.refusal or "accepted", report.width, report.height, (_peak_kb() - before) // 1024
+
+
+def measure_apart(path: Path) -> tuple[str, int, int, int]:
+    """`measure` in a fresh process: peak RSS only ever grows."""
+    out = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, __file__, "measure", str(path)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return out[0], int(out[1]), int(out[2]), int(out[3])
+
+
+def _peak_kb() -> int:
+    # VmHWM: unlike ru_maxrss, not inherited from the parent process.
     status = Path("/proc/self/status").read_text()
     return int(status.split("VmHWM:")[1].split()[0])
-data = Path(sys.argv[1]).read_bytes()
-before = peak()
-report = inspect_photo(data)
-after = peak()
-print(report.refusal or "accepted", report.width, report.height, (after - before) // 1024)
-"""
 
 
 def _scene(width: int, height: int, mode: str = "RGB") -> Image.Image:
@@ -74,15 +84,12 @@ def cases(folder: Path) -> list[tuple[str, Path]]:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["measure"]:
+        print(*measure(Path(sys.argv[2])))
+        return
     with tempfile.TemporaryDirectory() as folder:
         for name, path in cases(Path(folder)):
-            out = subprocess.run(  # noqa: S603 - our own interpreter and script
-                [sys.executable, "-c", MEASURE, str(path)],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout.split()
-            verdict, width, height, mb = out
+            verdict, width, height, mb = measure_apart(path)
             print(f"{name}: {verdict} ({width}x{height}), peak RSS +{mb} MB")
 
 

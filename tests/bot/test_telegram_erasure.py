@@ -4,16 +4,16 @@ End to end through aiogram, the durable outbox and the fake Bot API."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from bot.config import Settings, load_settings
+from bot.config import Settings
 from bot.poster import ReviewPoster
 from db.media_store import MediaStore
 from db.models import OutboxItem, Product
+from tests.bot.conftest import bot_settings
 from tests.bot.telegram_driver import Person, running_bot
 from tests.factories import submitted_product
 from tests.fakes.telegram import FakeTelegram
@@ -25,26 +25,8 @@ NOTICE = "dihapus atas permintaan produsen"
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-async def fake(clock: FakeClock) -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(clock=lambda: clock.now.timestamp()) as server:
-        yield server
-
-
-@pytest.fixture
 def settings(fake: FakeTelegram, database_url: str, sessionmaker, tmp_path: Path) -> Settings:
-    return load_settings(
-        None,
-        database={"url": database_url},
-        telegram={"token": fake.token, "api_base": fake.base_url},
-        media={"dir": tmp_path / "media"},
-        limits={"flood_messages": 10_000},
-        review={"chats": [{"chat_id": GROUP, "sectors": []}]},
-    )
+    return bot_settings(fake, database_url, tmp_path, review={"chats": [{"chat_id": GROUP}]})
 
 
 async def post_cards(settings: Settings, sessionmaker, clock: FakeClock) -> list[Product]:
@@ -69,24 +51,27 @@ def group_messages(fake: FakeTelegram) -> dict[int, str]:
     return shown
 
 
-async def erase_producer(fake: FakeTelegram, tracker, runtime) -> None:
-    person = Person(fake, tracker, PRODUCER)
-    await person.say("/hapusdata")
-    await person.press("🗑")
-    assert await ReviewPoster(runtime.app).run_until_idle() == 1
+async def erase_after(
+    fake: FakeTelegram, settings: Settings, clock: FakeClock, *, hours: int
+) -> dict[int, str]:
+    """Post the cards, let `hours` pass, erase the producer; what the group showed before."""
+    async with running_bot(settings, fake, clock=clock) as (runtime, tracker):
+        assert await ReviewPoster(runtime.app).run_until_idle() == 2
+        before = group_messages(fake)
+        clock.advance(hours=hours)
+        person = Person(fake, tracker, PRODUCER)
+        await person.say("/hapusdata")
+        await person.press("🗑")
+        assert await ReviewPoster(runtime.app).run_until_idle() == 1
+    return before
 
 
 async def test_erased_producer_leaves_the_review_chat(
     fake: FakeTelegram, settings: Settings, sessionmaker, clock: FakeClock
 ) -> None:
     erased, kept = await post_cards(settings, sessionmaker, clock)
-    async with running_bot(settings, fake, clock=clock) as (runtime, tracker):
-        assert await ReviewPoster(runtime.app).run_until_idle() == 2
-        before = group_messages(fake)
-        assert len(before) == 5  # two photos and a card, one photo and a card
-        clock.advance(hours=47)  # still within Telegram's 48 hours
-        await erase_producer(fake, tracker, runtime)
-
+    before = await erase_after(fake, settings, clock, hours=47)  # within Telegram's 48 hours
+    assert len(before) == 5  # two photos and a card, one photo and a card
     after = group_messages(fake)
     assert len(fake.sent("deleteMessage", chat_id=GROUP)) == 3
     assert len(after) == 2 and not any(f"#{erased.id}" in text for text in after.values())
@@ -100,12 +85,7 @@ async def test_too_old_to_delete_the_card_says_erased_instead(
     fake: FakeTelegram, settings: Settings, sessionmaker, clock: FakeClock
 ) -> None:
     erased, kept = await post_cards(settings, sessionmaker, clock)
-    async with running_bot(settings, fake, clock=clock) as (runtime, tracker):
-        assert await ReviewPoster(runtime.app).run_until_idle() == 2
-        before = group_messages(fake)
-        clock.advance(hours=49)  # Telegram no longer lets the bot delete them
-        await erase_producer(fake, tracker, runtime)
-
+    before = await erase_after(fake, settings, clock, hours=49)  # too old to delete
     after = group_messages(fake)
     assert set(after) == set(before)  # nothing could be deleted...
     redacted = [i for i, text in after.items() if NOTICE in text]

@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.config import Settings, load_settings
+from bot.config import Settings
 from bot.poster import ReviewPoster
 from db.media_store import MediaStore
 from db.models import Review, User
+from tests.bot.conftest import bot_settings
 from tests.bot.telegram_driver import Tracker, running_bot
 from tests.factories import submitted_product
 from tests.fakes.telegram import FakeTelegram
@@ -37,13 +38,12 @@ APOLOGIES = ("something went wrong", "ada gangguan di sistem kami")
 
 @pytest.fixture
 def settings(fake: FakeTelegram, database_url: str, sessionmaker, tmp_path: Path) -> Settings:
-    return load_settings(
-        None,
-        database={"url": database_url},
-        telegram={"token": fake.token, "api_base": fake.base_url, "admin_ids": [ADMIN]},
-        media={"dir": tmp_path / "media"},
-        limits={"flood_messages": 10_000},
-        review={"chats": [{"chat_id": GROUP, "sectors": []}]},
+    return bot_settings(
+        fake,
+        database_url,
+        tmp_path,
+        telegram={"admin_ids": [ADMIN]},
+        review={"chats": [{"chat_id": GROUP}]},
     )
 
 
