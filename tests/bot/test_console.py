@@ -111,3 +111,12 @@ async def test_a_message_arriving_at_the_prompt_gets_its_own_lines(app: Kurasi) 
     assert f"{PROMPT}Kurasi" not in screen
     # Replies to what the person typed are not preceded by an extra blank line.
     assert f"{PROMPT}\n\n" not in screen
+
+
+async def test_erasure_is_shown_in_the_console_review_chat(app: Kurasi) -> None:
+    screen: list[str] = []
+    console = ConsoleChannel(app, read=scripted([]), write=screen.append)
+    await console.erase("review", ["3", "4"], notice="🗑 Data erased at the producer's request.")
+    assert screen == [
+        "[in chat review] (messages 3, 4 deleted: 🗑 Data erased at the producer's request.)"
+    ]
