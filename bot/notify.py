@@ -32,7 +32,10 @@ log = structlog.get_logger(__name__)
 
 MAX_ATTEMPTS = 5
 FAIR_GRACE = timedelta(days=1)  # a fair reminder more than a day late is no longer sent
-DIGEST_GRACE = timedelta(hours=2)  # a morning digest is not sent in the afternoon
+DIGEST_GRACE = timedelta(hours=2)  # a digest is not sent hours (or days) after its time
+# How far back the first tick after a start looks for a digest's time: a restart across it
+# still sends it, a first start later in the day or the week sends nothing.
+START_LOOKBACK = timedelta(minutes=5)
 
 
 class Notifier:
@@ -50,6 +53,7 @@ class Notifier:
         self.zone = ZoneInfo(timezone)
         self.admin_ids = admin_ids
         self.admin_channel = admin_channel
+        self._last_planned: datetime | None = None
 
     async def tick(self) -> int:
         await self.plan_due()
@@ -109,20 +113,30 @@ class Notifier:
                 )
             planned += await self._plan_digests(session, now)
             planned += await self._plan_fairs(session, now)
+        self._last_planned = now
         return planned
+
+    def _digest_due(self, due: datetime, now: datetime) -> bool:
+        """A digest goes out when its time passed since the previous planning (at most
+        DIGEST_GRACE ago), never to catch up on start."""
+        since = self._last_planned or now - START_LOOKBACK
+        return max(since, now - DIGEST_GRACE) < due <= now
 
     async def _plan_digests(self, session: AsyncSession, now: datetime) -> int:
         s = self.schedule
         today = now.astimezone(self.zone).date()
         planned = 0
-        due = self._at(today, s.review_digest_at)
         settings = self.app.flow_settings
-        if due <= now < due + DIGEST_GRACE and settings.review_channel:
+        # Yesterday too: a digest set for 23:00 is still due at 00:30.
+        for day in (today - timedelta(days=1), today):
+            due = self._at(day, s.review_digest_at)
+            if not (self._digest_due(due, now) and settings.review_channel):
+                continue
             for chat_id, _sectors in settings.review_chats:
                 planned += await plan(
                     session,
                     kind="review_digest",
-                    dedupe_key=f"digest:{chat_id}:{today.isoformat()}",
+                    dedupe_key=f"digest:{chat_id}:{day.isoformat()}",
                     channel=settings.review_channel,
                     chat_id=chat_id,
                     due_at=due,
@@ -130,7 +144,7 @@ class Notifier:
                 )
         week_start = today - timedelta(days=(today.weekday() - s.weekly_digest_day) % 7)
         due = self._at(week_start, s.weekly_digest_at)
-        if now >= due:
+        if self._digest_due(due, now):
             year, week, _ = week_start.isocalendar()
             for admin in await admins(
                 session, channel=self.admin_channel, external_ids=sorted(self.admin_ids)

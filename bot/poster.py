@@ -1,4 +1,5 @@
-"""Posts queued review cards into their chats, paced to the chat's budget, in order.
+"""Posts queued review cards into their chats, paced to the chat's budget, in order; and
+takes an erased producer's cards back out of them (outbox kind "erase").
 
 Telegram lets a bot send about 20 messages a minute into one group. The budget lives in the
 database (chat_budgets), so every worker shares it; the budget row's lock makes one worker
@@ -16,11 +17,13 @@ from datetime import datetime
 import structlog
 from sqlalchemy import func, select
 
+from bot.channels.base import Channel
 from bot.i18n import translator
 from bot.runtime import Kurasi
-from db.models import ChatBudget, OutboxItem
+from db.models import ChatBudget, OutboxItem, OutboxKind
 from db.reviews import get_review
 from db.sql import insert_ignore
+from handlers.context import Translate
 from handlers.review import card_replies
 from handlers.rubric import Rubric
 
@@ -134,8 +137,10 @@ class ReviewPoster:
 
     async def _send(self, session, t, budget: ChatBudget, item: OutboxItem) -> float:
         now = self.clock()
-        review = await get_review(session, review_id=item.review_id) if item.review_id else None
         channel = self.app.channels.get(item.channel)
+        if item.kind == OutboxKind.erase and channel is not None:
+            return await self._erase(t, budget, item, channel, now)
+        review = await get_review(session, review_id=item.review_id) if item.review_id else None
         if review is None or channel is None:
             item.failed_at = now
             item.last_error = "review gone" if review is None else f"no channel {item.channel}"
@@ -152,24 +157,53 @@ class ReviewPoster:
         stamp = now.timestamp()
         recent = sorted(x for x in budget.sent if x > stamp - WINDOW)
         if len(recent) + cost > self.rate:
-            # Wait until enough of the recent sends have left the window.
-            must_leave = len(recent) + cost - self.rate
-            return max(recent[must_leave - 1] + WINDOW - stamp, 0.001)
+            return self._wait(recent, cost, stamp)
         try:
-            if album.media:
-                await channel.post(item.chat_id, album)
+            album_ids = await channel.post(item.chat_id, album) if album.media else []
             ids = await channel.post(item.chat_id, card)
         except Exception as exc:
-            item.attempts += 1
-            item.last_error = f"{type(exc).__name__}: {exc}"[:300]
-            if item.attempts >= MAX_ATTEMPTS:
-                item.failed_at = now
-                log.error(
-                    "review card could not be posted", chat=item.chat_id, error=item.last_error
-                )
+            self._failed(item, exc, now)
             budget.sent = [*recent, stamp]
             return 0
         review.card_message_id = ids[-1] if ids else None
+        review.album_message_ids = album_ids
         item.sent_at = now
         budget.sent = [*recent, *([stamp] * cost)]
         return 0
+
+    async def _erase(
+        self, t: Translate, budget: ChatBudget, item: OutboxItem, channel: Channel, now: datetime
+    ) -> float:
+        """Remove an erased producer's card and photos from a review chat (or, where the
+        platform no longer allows that, replace them with a notice)."""
+        stamp = now.timestamp()
+        recent = sorted(x for x in budget.sent if x > stamp - WINDOW)
+        if len(recent) + 1 > self.rate:
+            return self._wait(recent, 1, stamp)
+        try:
+            await channel.erase(
+                item.chat_id,
+                [str(i) for i in (item.payload or {}).get("message_ids", [])],
+                notice=t("🗑 Data erased at the producer's request."),
+            )
+        except Exception as exc:
+            self._failed(item, exc, now)
+        else:
+            item.sent_at = now
+        budget.sent = [*recent, stamp]
+        return 0
+
+    def _wait(self, recent: list[float], cost: int, stamp: float) -> float:
+        """Seconds until enough of the recent sends have left the window for `cost` more."""
+        must_leave = len(recent) + cost - self.rate
+        return max(recent[must_leave - 1] + WINDOW - stamp, 0.001)
+
+    @staticmethod
+    def _failed(item: OutboxItem, exc: Exception, now: datetime) -> None:
+        item.attempts += 1
+        item.last_error = f"{type(exc).__name__}: {exc}"[:300]
+        if item.attempts >= MAX_ATTEMPTS:
+            item.failed_at = now
+            log.error(
+                "outbox item failed", kind=item.kind, chat=item.chat_id, error=item.last_error
+            )

@@ -11,6 +11,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import Base, JSONType, Timestamped, utcnow
 
+# Names come from the platforms. Telegram allows a first and a last name of 64 characters
+# each (shown joined by a space) and usernames of up to 32; longer values from any channel
+# are cut at the edge (db.users.clip), never refused: a name must not lock anyone out.
+DISPLAY_NAME_MAX = 129
+USERNAME_MAX = 64
+
 
 class User(Timestamped, Base):
     """One person on one channel (a Telegram account, a WhatsApp number, the console)."""
@@ -21,8 +27,8 @@ class User(Timestamped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str] = mapped_column(String(64))
-    display_name: Mapped[str | None] = mapped_column(String(128))
-    username: Mapped[str | None] = mapped_column(String(64))
+    display_name: Mapped[str | None] = mapped_column(String(DISPLAY_NAME_MAX))
+    username: Mapped[str | None] = mapped_column(String(USERNAME_MAX))
     # None until the person picks one; the channel's hint is used meanwhile.
     language: Mapped[str | None] = mapped_column(String(5))
     consented_at: Mapped[datetime | None]
@@ -197,7 +203,7 @@ class Review(Base):
     curator_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
-    curator_name: Mapped[str | None] = mapped_column(String(128))
+    curator_name: Mapped[str | None] = mapped_column(String(DISPLAY_NAME_MAX))
     claimed_at: Mapped[datetime | None]
     touched_at: Mapped[datetime | None]  # last claim or score: the claim timeout counts from it
     scores: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict)
@@ -208,6 +214,8 @@ class Review(Base):
     override: Mapped[bool] = mapped_column(default=False)
     decided_at: Mapped[datetime | None]
     card_message_id: Mapped[str | None] = mapped_column(String(32))
+    # The photo messages posted above the card, so erasing the producer can remove them too.
+    album_message_ids: Mapped[list[str]] = mapped_column(JSONType, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -234,6 +242,13 @@ class AuditEvent(Base):
     reason_text: Mapped[str | None] = mapped_column(Text)
 
 
+class OutboxKind(StrEnum):
+    review_card = "review_card"
+    # Remove a producer's messages from a review chat after they erased their data;
+    # `payload` = {"message_ids": [...]}: the review row is gone by then.
+    erase = "erase"
+
+
 class OutboxItem(Base):
     """A message waiting for its chat's send budget (review cards into paced group chats)."""
 
@@ -247,6 +262,7 @@ class OutboxItem(Base):
     review_id: Mapped[int | None] = mapped_column(
         ForeignKey("reviews.id", ondelete="CASCADE"), index=True
     )
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     failed_at: Mapped[datetime | None]

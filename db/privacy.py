@@ -8,8 +8,20 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.base import utcnow
 from db.businesses import get_business
-from db.models import AuditEvent, Business, Fair, FairInterest, Photo, Product, User
+from db.models import (
+    AuditEvent,
+    Business,
+    Fair,
+    FairInterest,
+    OutboxItem,
+    OutboxKind,
+    Photo,
+    Product,
+    Review,
+    User,
+)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -101,12 +113,17 @@ async def export_user_data(session: AsyncSession, *, user: User) -> dict[str, An
     return data
 
 
-async def erase_user(session: AsyncSession, *, user_id: int) -> list[str]:
+async def erase_user(
+    session: AsyncSession, *, user_id: int, now: datetime | None = None
+) -> list[str]:
     """Delete the person and everything that is theirs; return photo files no one else uses.
 
-    Rows go by the database's ON DELETE CASCADE. The session is emptied afterwards so that
-    no loaded object of the erased person is written back at commit.
+    Rows go by the database's ON DELETE CASCADE (cards not yet posted go with their review).
+    Cards and photos already in review chats are queued for removal in the same transaction.
+    The session is emptied afterwards so that no loaded object of the erased person is
+    written back at commit.
     """
+    await _queue_review_chat_erasure(session, user_id=user_id, now=now or utcnow())
     keys = set(
         await session.scalars(
             select(Photo.store_key)
@@ -130,3 +147,28 @@ async def erase_user(session: AsyncSession, *, user_id: int) -> list[str]:
         await session.scalars(select(Photo.store_key).where(Photo.store_key.in_(keys)))
     )
     return sorted(keys - still_used)
+
+
+async def _queue_review_chat_erasure(session: AsyncSession, *, user_id: int, now: datetime) -> None:
+    """One outbox item per review chat, naming the card and photo messages to remove."""
+    posted = await session.execute(
+        select(Review.channel, Review.chat_id, Review.album_message_ids, Review.card_message_id)
+        .join(Product, Review.product_id == Product.id)
+        .join(Business, Product.business_id == Business.id)
+        .where(Business.owner_id == user_id, Review.card_message_id.is_not(None))
+        .order_by(Review.id)
+    )
+    by_chat: dict[tuple[str, str], list[str]] = {}
+    for channel, chat_id, album_ids, card_id in posted.all():
+        if channel and chat_id and card_id:
+            by_chat.setdefault((channel, chat_id), []).extend([*(album_ids or []), card_id])
+    for (channel, chat_id), message_ids in by_chat.items():
+        session.add(
+            OutboxItem(
+                channel=channel,
+                chat_id=chat_id,
+                kind=OutboxKind.erase,
+                payload={"message_ids": message_ids},
+                created_at=now,
+            )
+        )

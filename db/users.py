@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Conversation, ProcessedUpdate, User
+from db.models import DISPLAY_NAME_MAX, USERNAME_MAX, Conversation, ProcessedUpdate, User
 from db.sql import insert_ignore
+
+_JOINERS = {"\u200d", "\ufe0e", "\ufe0f"}  # zero-width joiner, variation selectors
+
+
+def clip(text: str | None, limit: int) -> str | None:
+    """`text` cut to `limit` characters (as the column counts them), without leaving half an
+    emoji sequence or a lone accent at the cut; None for nothing left."""
+    if text is None:
+        return None
+    if len(text) > limit:
+        text = text[:limit]
+        while text and (text[-1] in _JOINERS or unicodedata.combining(text[-1])):
+            text = text[:-1]
+    return text.strip() or None
 
 
 async def mark_update_processed(
@@ -61,7 +76,12 @@ async def upsert_user(
     username: str | None,
     now: datetime,
 ) -> User:
-    """The sender's user row, created on first contact, names refreshed on every message."""
+    """The sender's user row, created on first contact, names refreshed on every message.
+
+    Names are cut to fit: whatever a platform allows (or a new one sends) is stored.
+    """
+    display_name = clip(display_name, DISPLAY_NAME_MAX)
+    username = clip(username, USERNAME_MAX)
     await insert_ignore(
         session,
         User,
@@ -79,9 +99,9 @@ async def upsert_user(
     user = await get_user(session, channel=channel, external_id=external_id)
     assert user is not None
     if display_name and user.display_name != display_name:
-        user.display_name = display_name[:128]
+        user.display_name = display_name
     if username != user.username:
-        user.username = username[:64] if username else None
+        user.username = username
     user.last_inbound_at = now
     user.blocked_at = None  # they wrote to us, so they have not blocked the bot
     return user

@@ -68,7 +68,8 @@ async def on_event(ctx: Context) -> None:
 async def _answer(ctx: Context, choice: str | None) -> None:
     if choice == "yes":
         t = ctx.translator(ctx.language)  # the user row is about to go
-        keys = await erase_user(ctx.session, user_id=ctx.user.id)
+        keys = await erase_user(ctx.session, user_id=ctx.user.id, now=ctx.now)
+        ctx.signals.add("outbox")  # their cards leave the review chats
         store = ctx.media_store
         if store is not None and keys:
 

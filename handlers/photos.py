@@ -6,15 +6,18 @@ hints are advice the producer may ignore, so their thresholds lean towards stayi
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import math
+import warnings
+import weakref
 from dataclasses import dataclass
 from enum import StrEnum
 
 from PIL import Image, ImageFilter, ImageStat
 
-__all__ = ["Hint", "PhotoLimits", "PhotoReport", "Refusal", "inspect_photo"]
+__all__ = ["Hint", "PhotoLimits", "PhotoReport", "Refusal", "check_photo", "inspect_photo"]
 
 
 @dataclass(frozen=True)
@@ -32,12 +35,21 @@ class PhotoLimits:
     # photo is not "blurred"), and a sharp product on a plain or bokeh background stays sharp.
     # Sharp photos score roughly 50-170; visibly out of focus, under 12.
     blur_below: float = 15.0
-    # Checked from the header before decoding; Pillow's own bomb check only starts at 89 MP.
-    max_pixels: int = 40_000_000
+    # Pixel limits, read from the header before anything is decoded. A baseline JPEG (what
+    # phone cameras write) is decoded at 1/8 scale for the checks, so even a 108 MP phone
+    # photo (12,000 x 9,000) stays cheap; 12,000 x 12,000 is no phone photo.
+    max_pixels: int = 110_000_000
+    # PNG, WebP and progressive JPEG are decoded at full size (4 bytes a pixel for colour),
+    # so they get less: 16 MP is a 4,608 x 3,456 camera photo saved lossless, a screenshot
+    # is under 6 MP. A 40 MP PNG of one colour (126 KB on the wire) is refused here.
+    max_pixels_full_decode: int = 16_000_000
+    # Photos decoded at once per process: bounds memory when many arrive together.
+    max_concurrent_decodes: int = 2
 
 
 class Refusal(StrEnum):
-    too_large = "too_large"
+    too_large = "too_large"  # the file's bytes
+    too_many_pixels = "too_many_pixels"  # its width x height (a decompression bomb, a poster)
     not_image = "not_image"
     unsupported_format = "unsupported_format"
     too_small = "too_small"
@@ -80,7 +92,12 @@ _ACCEPTED = {
 # Real images we can name but do not take. Only these formats are ever tried: Pillow would
 # otherwise guess header-less formats (TGA) from random bytes and hand EPS to Ghostscript.
 _RECOGNISED = ("GIF", "BMP", "TIFF", "AVIF")
+# Formats Pillow can decode at a fraction of their size (Image.draft).
+_SCALED_DECODE = frozenset({"JPEG", "MPO"})
 Image.init()
+# Pillow warns from 89 MP up; our own limits, checked from the header right after opening,
+# decide instead (a 108 MP phone photo is fine, a 40 MP PNG is not).
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 _OPEN_FORMATS = tuple(f for f in (*_ACCEPTED, *_RECOGNISED) if f in Image.OPEN)
 
 _ORIENTATION_TAG = 0x0112
@@ -88,6 +105,26 @@ _SWAPS_SIDES = {5, 6, 7, 8}  # EXIF orientations that rotate by 90 degrees
 _WORK_SIDE = 512
 _GRID = 4
 _LAPLACE = (0, 1, 0, 1, -4, 1, 0, 1, 0)
+
+
+async def check_photo(data: bytes, limits: PhotoLimits = PhotoLimits()) -> PhotoReport:
+    """`inspect_photo` in a worker thread, at most `max_concurrent_decodes` at a time."""
+    async with _decode_slots(limits.max_concurrent_decodes):
+        return await asyncio.to_thread(inspect_photo, data, limits)
+
+
+_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _decode_slots(size: int) -> asyncio.Semaphore:
+    # One semaphore per event loop: an asyncio.Semaphore belongs to the loop it first waits on.
+    loop = asyncio.get_running_loop()
+    slots = _slots.get(loop)
+    if slots is None:
+        slots = _slots[loop] = asyncio.Semaphore(size)
+    return slots
 
 
 def inspect_photo(data: bytes, limits: PhotoLimits = PhotoLimits()) -> PhotoReport:
@@ -100,26 +137,33 @@ def inspect_photo(data: bytes, limits: PhotoLimits = PhotoLimits()) -> PhotoRepo
     if size > limits.max_bytes:
         return refuse(Refusal.too_large)  # before any decoding
     try:
+        # Everything up to load() reads the header only.
         with Image.open(io.BytesIO(data), formats=_OPEN_FORMATS) as probe:
             width, height = probe.size
-            if width * height > limits.max_pixels:
-                return refuse(Refusal.too_large, width, height)
+            scaled = probe.format in _SCALED_DECODE and not probe.info.get("progressive")
+            cap = limits.max_pixels if scaled else limits.max_pixels_full_decode
+            if width * height > min(cap, limits.max_pixels):
+                return refuse(Refusal.too_many_pixels, width, height)
             if probe.format not in _ACCEPTED:
                 # Named by its header; never decoded, so its decoder never sees untrusted bytes.
                 return refuse(Refusal.unsupported_format, width, height)
+            mime, extension = _ACCEPTED[probe.format]
+            if min(width, height) < limits.min_side:  # a quarter turn keeps the short side
+                return PhotoReport(Refusal.too_small, digest, mime, extension, width, height, size)
             probe.verify()  # PNG chunk checksums; leaves the image unusable, hence the reopen
         with Image.open(io.BytesIO(data), formats=_OPEN_FORMATS) as img:
-            mime, extension = _ACCEPTED[img.format or ""]
-            # JPEG can decode straight to grayscale at 1/2..1/8 scale: most of the speed-up.
+            # JPEG decodes straight to grayscale at 1/2..1/8 scale: little memory, most of
+            # the speed-up. Other formats decode whole and are reduced at once.
             img.draft("L", (_WORK_SIDE, _WORK_SIDE))
             img.load()  # a truncated or corrupt body fails here
             if _orientation(img) in _SWAPS_SIDES:
                 width, height = height, width
-            if min(width, height) < limits.min_side:
-                return PhotoReport(Refusal.too_small, digest, mime, extension, width, height, size)
-            brightness, contrast, sharpness = _measure(_working_gray(img))
-    except Image.DecompressionBombError:  # Pillow's own limit, far above max_pixels
-        return refuse(Refusal.too_large)
+            small = _reduced(img)
+            if small is not img:
+                img.close()  # frees the full-size pixels before the conversions below
+            brightness, contrast, sharpness = _measure(_working_gray(small))
+    except Image.DecompressionBombError:  # Pillow's own limit, far above ours
+        return refuse(Refusal.too_many_pixels)
     except Exception:  # Pillow raises a zoo of types on hostile input; all mean "not a photo"
         return refuse(Refusal.not_image)
 
@@ -152,6 +196,33 @@ def _orientation(img: Image.Image) -> int:
         return int(img.getexif().get(_ORIENTATION_TAG, 1))
     except Exception:  # a mangled EXIF block should not sink an otherwise fine photo
         return 1
+
+
+# Modes Image.reduce averages correctly; not P, 1 or I;16.
+_REDUCIBLE = frozenset({"L", "LA", "RGB", "RGBA", "RGBX", "CMYK", "I", "F"})
+_STRIP_ROWS = 64  # output rows per strip when reducing an image with alpha
+
+
+def _reduced(img: Image.Image) -> Image.Image:
+    """Shrunk by a whole factor before any conversion makes a full-size copy: the same step
+    resize(reducing_gap=3) takes first, so the measurements do not change."""
+    factor = max(img.size) // (_WORK_SIDE * 3)
+    if factor <= 1:
+        return img
+    if img.mode == "P" or "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode not in _REDUCIBLE:
+        return img
+    if img.mode not in ("RGBA", "LA"):
+        return img.reduce(factor)
+    # With alpha, reduce() premultiplies into a full-size copy; strip by strip it doesn't.
+    width, height = img.size
+    out = Image.new(img.mode, (-(-width // factor), -(-height // factor)))
+    step = factor * _STRIP_ROWS
+    for top in range(0, height, step):
+        strip = img.crop((0, top, width, min(top + step, height))).reduce(factor)
+        out.paste(strip, (0, top // factor))
+    return out
 
 
 def _working_gray(img: Image.Image) -> Image.Image:

@@ -56,7 +56,7 @@ from handlers.parsing import (
     parse_quantity,
 )
 from handlers.payload import Payload
-from handlers.photos import Hint, PhotoReport, Refusal, inspect_photo
+from handlers.photos import Hint, PhotoReport, Refusal, check_photo
 from handlers.precheck import Facts, precheck
 from handlers.steps import Step, answers, pressed, text_of, typed_answer
 
@@ -474,6 +474,13 @@ def _refusal_text(
                 "(an ordinary phone photo is fine).",
                 mb=limits.max_bytes // (1024 * 1024),
             )
+        case Refusal.too_many_pixels:
+            return t(
+                "This image has too many pixels ({w}×{h}) to be a photo. Please send an "
+                "ordinary phone photo of the product.",
+                w=report.width if report else "?",
+                h=report.height if report else "?",
+            )
         case Refusal.too_small:
             return t(
                 "This photo is too small for curators to judge ({w}×{h} px). Please send one "
@@ -532,7 +539,7 @@ async def _receive_photo(ctx: Context, event: PhotoEvent | Document) -> None:
             log.warning("photo download failed", error=type(exc).__name__)
             refusal = "download"
         else:
-            report = await asyncio.to_thread(inspect_photo, data, limits)
+            report = await check_photo(data, limits)
             if report.refusal is not None:
                 refusal = report.refusal
             elif await has_photo(ctx.session, product_id=product.id, sha256=report.sha256):

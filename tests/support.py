@@ -50,6 +50,7 @@ class RecordingChannel:
     sent: list[tuple[str, Reply]] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
     blocked: set[str] = field(default_factory=set)  # chats whose sends fail as blocked
+    erased: list[tuple[str, list[str]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.app.add_channel(self)
@@ -64,6 +65,9 @@ class RecordingChannel:
             raise Undeliverable(chat_id)
         self.sent.append((chat_id, reply))
         return [str(len(self.sent))]
+
+    async def erase(self, chat_id: str, message_ids: Sequence[str], *, notice: str) -> None:
+        self.erased.append((chat_id, list(message_ids)))
 
     async def fetch_media(self, media: MediaRef) -> bytes:
         return self.files[media.file_id]
@@ -238,6 +242,26 @@ async def drop_database(server_url: str, database_url: str) -> None:
             await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         await admin.dispose()
+
+
+def flat_png(width: int, height: int, mode: str = "RGB", level: int = 9) -> bytes:
+    """A decompression bomb: a real PNG of one colour, tiny on the wire, width x height
+    pixels; written row by row, so making it costs no memory."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body)
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    channels = {"L": (0, 1), "RGB": (2, 3)}[mode]
+    row = b"\x00" + b"\xc8" * (width * channels[1])
+    pack = zlib.compressobj(level)
+    batch = row * 256
+    body = b"".join(pack.compress(batch) for _ in range(height // 256))
+    body += pack.compress(row * (height % 256)) + pack.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, channels[0], 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
 
 
 def make_photo(

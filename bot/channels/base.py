@@ -24,6 +24,12 @@ class Channel(Protocol):
         """Send one reply and return the ids of the messages it made (for later edits)."""
         ...
 
+    async def erase(self, chat_id: str, message_ids: Sequence[str], *, notice: str) -> None:
+        """Remove messages the bot sent (a producer erased their data). Where the platform
+        no longer allows deleting one, replace its text or caption with `notice`.
+        Errors propagate, so the caller (a queue) can try again."""
+        ...
+
     async def fetch_media(self, media: MediaRef) -> bytes:
         """Download a file the user sent, while the channel still holds it."""
         ...

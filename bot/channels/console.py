@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import mimetypes
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from itertools import count
@@ -41,6 +42,8 @@ Console chat with Kurasi. Type as you would in Telegram:
   :help                   this help
   :quit                   leave (Ctrl-D works too)"""
 
+PROMPT = "you › "
+
 Reader = Callable[[str], Awaitable[str | None]]
 Writer = Callable[[str], None]
 
@@ -56,6 +59,17 @@ def write_stdout(text: str) -> None:
     print(text, flush=True)
 
 
+def write_raw(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def erase_prompt_line() -> str:
+    """What moves output off a waiting prompt: on a terminal, wipe the prompt's line and
+    write over it; elsewhere (a pipe, a log) just start a new line."""
+    return "\r\x1b[K" if sys.stdout.isatty() else "\n"
+
+
 class ConsoleChannel:
     name = NAME
 
@@ -68,6 +82,8 @@ class ConsoleChannel:
         language_hint: str | None = "id",
         read: Reader = read_stdin,
         write: Writer = write_stdout,
+        write_raw: Writer = write_raw,
+        erase_line: str | None = None,
     ) -> None:
         self.app = app
         self.user_id = user_id
@@ -75,6 +91,11 @@ class ConsoleChannel:
         self.language_hint = language_hint
         self.read = read
         self.write = write
+        self.write_raw = write_raw
+        self.erase_line = erase_prompt_line() if erase_line is None else erase_line
+        # True while the prompt waits for a line: whatever arrives then (a digest, a notice,
+        # a debounced answer) came on its own and must not be glued to the prompt.
+        self._prompting = False
         self._buttons: list[str] = []
         self._message_ids = count(1)
         self.group_id: str | None = None  # None: the private chat
@@ -83,7 +104,11 @@ class ConsoleChannel:
     async def run(self) -> None:
         self.write(HELP)
         while True:
-            line = await self.read("you › ")
+            self._prompting = True
+            try:
+                line = await self.read(PROMPT)
+            finally:
+                self._prompting = False
             if line is None:
                 break
             line = line.strip()
@@ -161,25 +186,35 @@ class ConsoleChannel:
     async def deliver(
         self, chat_id: str, replies: Sequence[Reply], *, origin: Incoming | None = None
     ) -> None:
+        lines: list[str] = []
         for reply in replies:
             if reply.alert:
-                self.write(f"  (alert) {reply.alert}")
+                lines.append(f"  (alert) {reply.alert}")
             if reply.attachment is not None:
                 folder = Path(tempfile.mkdtemp(prefix="kurasi-"))
                 path = folder / reply.attachment.filename
                 path.write_bytes(reply.attachment.data)
-                self.write(f"📎 {path}")
-            if not reply.text:
-                continue
-            self.write(self.render(reply, chat_id=chat_id))
+                lines.append(f"📎 {path}")
+            if reply.text or reply.media or reply.buttons:
+                lines.append(self.render(reply, chat_id=chat_id))
+        if not lines:
+            return
+        unprompted = self._prompting
+        if unprompted:
+            self.write_raw(self.erase_line)
+        for line in lines:
+            self.write(line)
+        if unprompted:
+            self.write_raw(PROMPT)
 
     def render(self, reply: Reply, *, chat_id: str) -> str:
         lines = []
         if chat_id != (self.group_id or self.user_id):
             lines.append(f"[in chat {chat_id}]")
-        for item in reply.media:
+        for item in reply.media:  # an album without text is still shown, a line a photo
             lines.append(f"🖼  {item.path}" + (f" — {item.caption}" if item.caption else ""))
-        lines.append(f"Kurasi › {reply.text}")
+        if reply.text:
+            lines.append(f"Kurasi › {reply.text}")
         if reply.buttons:
             self._buttons = []
             for row in reply.buttons:
@@ -195,6 +230,9 @@ class ConsoleChannel:
     async def post(self, chat_id: str, reply: Reply) -> list[str]:
         await self.deliver(chat_id, [reply])
         return [str(next(self._message_ids))]
+
+    async def erase(self, chat_id: str, message_ids: Sequence[str], *, notice: str) -> None:
+        self.write(f"[in chat {chat_id}] (messages {', '.join(message_ids)} deleted: {notice})")
 
     async def fetch_media(self, media: MediaRef) -> bytes:
         return await asyncio.to_thread(Path(media.file_id).read_bytes)

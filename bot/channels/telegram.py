@@ -236,6 +236,38 @@ class TelegramChannel:
             raise Undeliverable(str(exc)) from exc
         return ids
 
+    async def erase(self, chat_id: str, message_ids: Sequence[str], *, notice: str) -> None:
+        """Delete each message; one Telegram keeps (sent over 48 hours ago, or the bot lost
+        its rights) gets the notice as its text, or its caption if it is a photo."""
+        for message_id in message_ids:
+            chat, message = int(chat_id), int(message_id)
+            try:
+                await self._call(partial(self.bot.delete_message, chat_id=chat, message_id=message))
+                continue
+            except TelegramBadRequest as exc:
+                if "not found" in str(exc):
+                    continue  # already gone (deleted by an admin, or by an earlier attempt)
+                log.info("message kept by telegram; redacting it", chat=chat_id, error=str(exc))
+            try:
+                await self._call(
+                    partial(
+                        self.bot.edit_message_text, text=notice, chat_id=chat, message_id=message
+                    )
+                )
+            except TelegramBadRequest as exc:
+                if "no text" not in str(exc):
+                    log.warning("message could not be redacted", chat=chat_id, error=str(exc))
+                    continue
+                with suppress(TelegramBadRequest):  # e.g. already redacted: not modified
+                    await self._call(
+                        partial(
+                            self.bot.edit_message_caption,
+                            chat_id=chat,
+                            message_id=message,
+                            caption=notice,
+                        )
+                    )
+
     async def _send_media(self, chat_id: str, reply: Reply) -> list[str]:
         """Photos before the text they illustrate: one photo, or albums of up to ten."""
         learned: dict[int, str] = {}

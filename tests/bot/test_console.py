@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
-from bot.channels.console import ConsoleChannel
+from bot.channels.console import PROMPT, ConsoleChannel
+from bot.poster import ReviewPoster
 from bot.runtime import Kurasi
 from db.businesses import get_business
 from db.users import get_user
+from handlers.events import Reply
+from tests.factories import submitted_product
 
 
 def scripted(lines: list[str]):
@@ -54,3 +58,65 @@ async def test_console_commands_and_files(app: Kurasi, tmp_path) -> None:
     assert console.parse(":sticker").kind == "sticker"
     assert console.parse("/profil").name == "profil"
     assert console.parse("7").text == "7"  # no button 7 shown: plain text
+
+
+async def test_review_chat_shows_the_album_a_line_a_photo(
+    app: Kurasi, sessionmaker, media_store, clock
+) -> None:
+    """The card's photos go out as a reply with media and no text: still on screen."""
+    screen: list[str] = []
+    ConsoleChannel(app, read=scripted([]), write=screen.append)
+    await submitted_product(
+        sessionmaker, now=clock.now, store=media_store, channel="console", photos=3
+    )
+    assert await ReviewPoster(app).run_until_idle() == 1
+    output = "\n".join(screen)
+    photo_lines = [line for line in output.splitlines() if line.startswith("🖼")]
+    assert len(photo_lines) == 3
+    assert all(".jpg" in line for line in photo_lines)
+    assert output.index("🖼") < output.index("Kurasi ›")  # the photos, then the card
+
+
+async def test_a_message_arriving_at_the_prompt_gets_its_own_lines(app: Kurasi) -> None:
+    """A digest or a notice while the person is at `you ›`: not glued to the prompt, and the
+    prompt is drawn again below it."""
+    terminal: list[str] = []
+    waiting = asyncio.Event()
+    go_on = asyncio.Event()
+    lines = iter(["/bantuan", ":quit"])
+
+    async def read(prompt: str) -> str | None:
+        terminal.append(prompt)  # what input() shows
+        line = next(lines, None)
+        if line == ":quit":
+            waiting.set()
+            await go_on.wait()
+        terminal.append(f"{line}\n")  # the terminal echoes what was typed
+        return line
+
+    console = ConsoleChannel(
+        app,
+        read=read,
+        write=lambda text: terminal.append(text + "\n"),
+        write_raw=terminal.append,
+        erase_line="\n",
+    )
+    running = asyncio.create_task(console.run())
+    await waiting.wait()
+    await console.post(console.user_id, Reply("☀️ Digest: 2 products waiting"))
+    go_on.set()
+    await running
+    screen = "".join(terminal)
+    assert f"{PROMPT}\nKurasi › ☀️ Digest: 2 products waiting\n{PROMPT}" in screen
+    assert f"{PROMPT}Kurasi" not in screen
+    # Replies to what the person typed are not preceded by an extra blank line.
+    assert f"{PROMPT}\n\n" not in screen
+
+
+async def test_erasure_is_shown_in_the_console_review_chat(app: Kurasi) -> None:
+    screen: list[str] = []
+    console = ConsoleChannel(app, read=scripted([]), write=screen.append)
+    await console.erase("review", ["3", "4"], notice="🗑 Data erased at the producer's request.")
+    assert screen == [
+        "[in chat review] (messages 3, 4 deleted: 🗑 Data erased at the producer's request.)"
+    ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -206,8 +206,63 @@ async def test_review_digest_every_morning_and_weekly_admin_digest(
     await run_hours(clock, notify, 24 * 2)  # Monday 10:00 → Wednesday 10:00
     digests = [t for t in texts_to(channel, CHAT) if "☀️" in t]
     assert len(digests) == 2  # Tuesday and Wednesday 08:00; Monday's 08:00 had passed
+    assert texts_to(channel, ADMIN) == []  # so had Monday's weekly one: no catching up
+    await run_hours(clock, notify, 24 * 5)  # → the next Monday 10:00
     weekly = texts_to(channel, ADMIN)
     assert len(weekly) == 1 and "1 submissions" in weekly[0]
+
+
+async def digest_days(sessionmaker) -> list[str]:
+    async with sessionmaker() as session:
+        keys = await session.scalars(
+            select(Notification.dedupe_key).where(Notification.kind == "review_digest")
+        )
+        return sorted(k.rsplit(":", 1)[1] for k in keys)
+
+
+async def test_first_start_midweek_sends_no_digest_until_its_time(
+    app, channel, sessionmaker, clock
+) -> None:
+    """A new database, first started on a Wednesday: the Monday digest waits for Monday."""
+    clock.now = jakarta(2026, 11, 4, 9, 30)  # Wednesday 09:30, after both digests' 08:00
+    async with sessionmaker() as session, session.begin():
+        session.add(User(channel="test", external_id=ADMIN, language="en", reminder_optouts=[]))
+    notify = notifier(app)
+    await notify.tick()  # the scheduler's first tick, right at start
+    assert texts_to(channel, ADMIN) == [] and texts_to(channel, CHAT) == []
+    while clock.now < jakarta(2026, 11, 9, 7, 30):  # to Monday 07:30, an hour a tick
+        clock.advance(hours=1)
+        await notify.tick()
+    assert texts_to(channel, ADMIN) == []
+    # Thursday to Sunday 08:00, none for Wednesday (empty queue: planned, nothing to say).
+    assert await digest_days(sessionmaker) == [
+        "2026-11-05",
+        "2026-11-06",
+        "2026-11-07",
+        "2026-11-08",
+    ]
+    for _ in range(3):  # then ten minutes a tick, to 08:00
+        clock.advance(minutes=10)
+        await notify.tick()
+    [weekly] = texts_to(channel, ADMIN)
+    assert "submissions" in weekly
+    async with sessionmaker() as session:
+        note = await session.scalar(
+            select(Notification).where(Notification.kind == "weekly_digest")
+        )
+    assert note.sent_at == jakarta(2026, 11, 9, 8)
+
+
+async def test_a_late_evening_digest_is_still_sent_after_midnight(app, sessionmaker, clock) -> None:
+    clock.now = jakarta(2026, 11, 2, 22)
+    notify = Notifier(
+        app, schedule=ReminderSchedule(review_digest_at=time(23, 50)), timezone=ZONE,
+        admin_ids=frozenset({ADMIN}), admin_channel="test",
+    )  # fmt: skip
+    await notify.tick()
+    clock.now = jakarta(2026, 11, 3, 0, 30)  # the 23:50 tick was missed (a busy machine)
+    await notify.tick()
+    assert await digest_days(sessionmaker) == ["2026-11-02"]
 
 
 async def test_fair_reminders_at_local_times_each_once(app, channel, sessionmaker, clock) -> None:

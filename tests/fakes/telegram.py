@@ -126,6 +126,7 @@ _DEFAULT_DESCRIPTIONS = {
     502: "Bad Gateway",
 }
 
+_DELETE_WINDOW = 48 * 3600  # seconds a bot's message stays deletable
 _MAX_UPLOAD = 50 * 1024 * 1024
 _MAX_DOWNLOAD = 20 * 1024 * 1024
 _DEFAULT_SCOPE = {"type": "default"}
@@ -324,6 +325,7 @@ class FakeTelegram:
         self._chats: dict[int, dict[str, Any]] = {}
         self._message_seq: dict[int, int] = {}
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self._sent_at: dict[tuple[int, int], float] = {}  # the bot's messages, by the clock
         self._file_seq = 0
         self._files: dict[str, _StoredFile] = {}
         self._files_by_path: dict[str, _StoredFile] = {}
@@ -845,6 +847,7 @@ class FakeTelegram:
             **content,
         }
         self._messages[(chat_id, message_id)] = message
+        self._sent_at[(chat_id, message_id)] = self._clock()
         return message
 
     def _text(self, text: Any, parse_mode: Any, *, limit: int, what: str) -> str:
@@ -977,10 +980,22 @@ class FakeTelegram:
         return self._apply_edit(target, {}, markup)
 
     def _delete_message(self, req: _Request) -> bool:
+        # Spec: chat_id (Integer or String) and message_id (Integer), both required; "a
+        # message can only be deleted if it was sent less than 48 hours ago".
         chat_id = self._chat_id(req.params)
-        key = (chat_id, int(req.params.get("message_id") or 0))
-        if self._messages.pop(key, None) is None and self.strict:
-            raise _bad("message to delete not found")
+        message_id = req.params.get("message_id")
+        if isinstance(message_id, bool) or not isinstance(message_id, int):
+            raise _bad("message identifier is not specified")
+        key = (chat_id, message_id)
+        if key not in self._messages:
+            if self.strict:
+                raise _bad("message to delete not found")
+            return True
+        sent = self._sent_at.get(key)
+        if sent is not None and self._clock() - sent >= _DELETE_WINDOW:
+            raise _bad("message can't be deleted for everyone")
+        del self._messages[key]
+        self._sent_at.pop(key, None)
         return True
 
     def _answer_callback_query(self, req: _Request) -> bool:
@@ -1167,6 +1182,12 @@ class FakeTelegram:
         username: str | None = None,
         language_code: str | None = "id",
     ) -> dict[str, Any]:
+        # Telegram's own limits (core.telegram.org, account.updateProfile / updateUsername):
+        # the longest a real update can carry, so tests cannot feed what never arrives.
+        if not 1 <= len(first_name) <= 64 or len(last_name or "") > 64:
+            raise ValueError("first_name is 1-64 characters, last_name 0-64")
+        if username is not None and not 5 <= len(username) <= 32:
+            raise ValueError("username is 5-32 characters")
         user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
         if last_name:
             user["last_name"] = last_name

@@ -354,3 +354,26 @@ async def test_strict_mode_rejects_what_telegram_rejects(fake: FakeTelegram, bot
     assert await bot.delete_message(1, ok.message_id)
     with pytest.raises(TelegramBadRequest, match="message to delete not found"):
         await bot.delete_message(1, ok.message_id)
+
+
+async def test_delete_message_follows_the_spec_48_hour_rule() -> None:
+    now = [1000.0]
+    async with FakeTelegram(clock=lambda: now[0]) as fake:
+        bot = _bot(fake)
+        try:
+            fresh = await bot.send_message(1, "baru")
+            old = await bot.send_message(1, "lama")
+            now[0] += 48 * 3600 - 1
+            assert await bot.delete_message(1, fresh.message_id)
+            now[0] += 1
+            with pytest.raises(TelegramBadRequest, match="can't be deleted"):
+                await bot.delete_message(1, old.message_id)
+            assert fake.message_in(1, old.message_id) is not None
+            # Editing has no time limit: what a bot does instead.
+            await bot.edit_message_text("dihapus", chat_id=1, message_id=old.message_id)
+        finally:
+            await bot.session.close()
+    with pytest.raises(ValueError, match="first_name"):
+        fake.user(2, first_name="x" * 65)
+    with pytest.raises(ValueError, match="username"):
+        fake.user(2, username="u" * 33)

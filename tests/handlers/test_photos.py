@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import random
 import struct
+import threading
 import time
 import zlib
 from functools import cache
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
 
-from handlers.photos import Hint, PhotoLimits, PhotoReport, Refusal, inspect_photo
+from bench.photo_memory import measure_apart
+from handlers import photos
+from handlers.photos import Hint, PhotoLimits, PhotoReport, Refusal, check_photo, inspect_photo
+from tests.support import flat_png
 
 LIMITS = PhotoLimits()
 
@@ -367,16 +373,83 @@ def test_max_bytes_is_inclusive() -> None:
     assert inspect_photo(data, PhotoLimits(max_bytes=len(data) - 1)).refusal is Refusal.too_large
 
 
-def test_too_many_pixels_is_too_large_before_decoding() -> None:
-    # 50 MP declared in a header of a few dozen bytes: refused on the header alone.
+def test_too_many_pixels_is_refused_as_such_before_decoding() -> None:
+    # 50 MP declared in a PNG header of a few dozen bytes: refused on the header alone.
     report = inspect_photo(png_header_only(7100, 7100))
-    assert report.refusal is Refusal.too_large
+    assert report.refusal is Refusal.too_many_pixels
     assert (report.width, report.height) == (7100, 7100)
 
 
-def test_pillow_decompression_bomb_is_too_large() -> None:
+def test_pillow_decompression_bomb_is_too_many_pixels() -> None:
     # 400 MP trips Pillow's own guard inside Image.open.
-    assert inspect_photo(png_header_only(20_000, 20_000)).refusal is Refusal.too_large
+    assert inspect_photo(png_header_only(20_000, 20_000)).refusal is Refusal.too_many_pixels
+
+
+def test_too_small_is_known_from_the_header() -> None:
+    report = inspect_photo(png_header_only(400, 3000))  # no pixels: never decoded
+    assert report.refusal is Refusal.too_small and report.mime == "image/png"
+
+
+def test_pixel_limits_fit_phone_photos_not_posters() -> None:
+    limits = PhotoLimits()
+    assert 12_000 * 9_000 <= limits.max_pixels < 12_000 * 12_000  # a 108 MP phone sensor
+    assert 4608 * 3456 <= limits.max_pixels_full_decode < 7720 * 5143
+
+
+def test_progressive_jpeg_is_held_to_the_full_decode_limit() -> None:
+    # libjpeg keeps a progressive file's whole coefficient buffer, whatever the scale.
+    small = PhotoLimits(max_pixels_full_decode=1_000_000)
+    assert inspect_photo(good_jpeg(), small).ok
+    progressive = encode(good(), progressive=True)
+    assert inspect_photo(progressive, small).refusal is Refusal.too_many_pixels
+    assert inspect_photo(progressive).ok
+
+
+def peak_rss_rise(data: bytes, tmp_path: Path) -> tuple[str, int]:
+    """What checking `data` costs in peak memory (MB), in a fresh process."""
+    path = tmp_path / "upload"
+    path.write_bytes(data)
+    verdict, _width, _height, mb = measure_apart(path)
+    return verdict, mb
+
+
+def test_small_png_of_40_megapixels_costs_no_memory(tmp_path: Path) -> None:
+    bomb = flat_png(7720, 5143)  # the outside probe's 126 KB, 39.7 MP PNG
+    assert len(bomb) < 130 * 1024
+    verdict, mb = peak_rss_rise(bomb, tmp_path)
+    assert verdict == "too_many_pixels" and mb < 20
+
+
+def test_large_phone_jpeg_is_checked_at_a_fraction_of_its_size(tmp_path: Path) -> None:
+    # 48 MP, as the newest phones save at full resolution: decoded at 1/8 scale.
+    img = Image.new("L", (8000, 6000), 120)
+    draw = ImageDraw.Draw(img)
+    for x in range(0, 8000, 200):
+        draw.line([(x, 0), (8000 - x, 6000)], fill=255, width=20)
+    data = encode(img, quality=70)
+    del img, draw
+    verdict, mb = peak_rss_rise(data, tmp_path)
+    assert verdict == "accepted" and mb < 40
+
+
+async def test_concurrent_decodes_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    running = peak = 0
+    lock = threading.Lock()
+
+    def slow_inspect(data: bytes, limits: PhotoLimits) -> str:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+        return "checked"
+
+    monkeypatch.setattr(photos, "inspect_photo", slow_inspect)
+    results = await asyncio.gather(*(check_photo(b"", PhotoLimits()) for _ in range(8)))
+    assert results == ["checked"] * 8
+    assert peak == PhotoLimits().max_concurrent_decodes == 2
 
 
 def test_header_without_pixels_is_not_an_image() -> None:

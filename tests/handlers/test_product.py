@@ -13,7 +13,7 @@ from db.media_store import MediaStore
 from db.models import Business, Photo, Product, User
 from handlers.events import Text
 from tests.handlers.test_registration import register
-from tests.support import Chat, FakeClock, RecordingChannel, make_photo
+from tests.support import Chat, FakeClock, RecordingChannel, flat_png, make_photo
 
 GOOD = make_photo("good", seed=1)
 GOOD_2 = make_photo("good", seed=2)
@@ -124,6 +124,11 @@ async def test_what_is_refused_and_what_is_accepted(producer: Chat, sessionmaker
     assert "10 MB" in producer.text
     await producer.send_photo(make_photo(size=(100, 100)))
     assert "100×100" in producer.text
+    # 400 KB that would decode to 81 MP: the reason is the pixels, not the bytes.
+    bomb = flat_png(9000, 9000, "L", level=1)
+    await producer.send_photo(bomb, as_document=True, mime="image/png", file_name="a.png")
+    assert "piksel" in producer.text and "9000×9000" in producer.text
+    assert "10 MB" not in producer.text
     await producer.send_photo(b"\x00\x00\x00\x18ftypmp42", as_document=True, mime="video/mp4")
     assert "video" in producer.text.lower()
     await producer.send_photo(GOOD)

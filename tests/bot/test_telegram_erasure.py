@@ -1,0 +1,96 @@
+"""/hapusdata reaches the review chats: the producer's card and photos leave the group
+(Telegram deleteMessage), or, once Telegram keeps them (over 48 hours), say they were erased.
+End to end through aiogram, the durable outbox and the fake Bot API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.config import Settings
+from bot.poster import ReviewPoster
+from db.media_store import MediaStore
+from db.models import OutboxItem, Product
+from tests.bot.conftest import bot_settings
+from tests.bot.telegram_driver import Person, running_bot
+from tests.factories import submitted_product
+from tests.fakes.telegram import FakeTelegram
+from tests.support import FakeClock
+
+GROUP = -100779
+PRODUCER = 5550077
+NOTICE = "dihapus atas permintaan produsen"
+
+
+@pytest.fixture
+def settings(fake: FakeTelegram, database_url: str, sessionmaker, tmp_path: Path) -> Settings:
+    return bot_settings(fake, database_url, tmp_path, review={"chats": [{"chat_id": GROUP}]})
+
+
+async def post_cards(settings: Settings, sessionmaker, clock: FakeClock) -> list[Product]:
+    store = MediaStore(settings.media.dir)
+    common = {"now": clock.now, "store": store, "chat_id": str(GROUP), "channel": "telegram"}
+    return [
+        await submitted_product(sessionmaker, owner=str(PRODUCER), photos=2, **common),
+        await submitted_product(sessionmaker, owner="5550078", photos=1, **common),
+    ]
+
+
+def group_messages(fake: FakeTelegram) -> dict[int, str]:
+    """What the group shows now: message id -> its text or caption."""
+    shown = {}
+    for call in fake.sent(chat_id=GROUP):
+        results = call.result if isinstance(call.result, list) else [call.result]
+        for result in results:
+            if isinstance(result, dict) and "message_id" in result:
+                message = fake.message_in(GROUP, result["message_id"])
+                if message is not None:
+                    shown[result["message_id"]] = message.get("text") or message.get("caption", "")
+    return shown
+
+
+async def erase_after(
+    fake: FakeTelegram, settings: Settings, clock: FakeClock, *, hours: int
+) -> dict[int, str]:
+    """Post the cards, let `hours` pass, erase the producer; what the group showed before."""
+    async with running_bot(settings, fake, clock=clock) as (runtime, tracker):
+        assert await ReviewPoster(runtime.app).run_until_idle() == 2
+        before = group_messages(fake)
+        clock.advance(hours=hours)
+        person = Person(fake, tracker, PRODUCER)
+        await person.say("/hapusdata")
+        await person.press("🗑")
+        assert await ReviewPoster(runtime.app).run_until_idle() == 1
+    return before
+
+
+async def test_erased_producer_leaves_the_review_chat(
+    fake: FakeTelegram, settings: Settings, sessionmaker, clock: FakeClock
+) -> None:
+    erased, kept = await post_cards(settings, sessionmaker, clock)
+    before = await erase_after(fake, settings, clock, hours=47)  # within Telegram's 48 hours
+    assert len(before) == 5  # two photos and a card, one photo and a card
+    after = group_messages(fake)
+    assert len(fake.sent("deleteMessage", chat_id=GROUP)) == 3
+    assert len(after) == 2 and not any(f"#{erased.id}" in text for text in after.values())
+    assert any(f"#{kept.id}" in text for text in after.values())  # the other producer's
+    async with sessionmaker() as session:
+        [item] = await session.scalars(select(OutboxItem).where(OutboxItem.kind == "erase"))
+    assert item.sent_at is not None and item.failed_at is None
+
+
+async def test_too_old_to_delete_the_card_says_erased_instead(
+    fake: FakeTelegram, settings: Settings, sessionmaker, clock: FakeClock
+) -> None:
+    erased, kept = await post_cards(settings, sessionmaker, clock)
+    before = await erase_after(fake, settings, clock, hours=49)  # too old to delete
+    after = group_messages(fake)
+    assert set(after) == set(before)  # nothing could be deleted...
+    redacted = [i for i, text in after.items() if NOTICE in text]
+    assert len(redacted) == 3  # ...so the card and both photos now say so
+    shown = "\n".join(after.values())
+    assert f"#{erased.id}" not in shown and f"#{kept.id}" in shown
+    card = fake.message_in(GROUP, max(redacted))
+    assert "reply_markup" not in card  # no buttons left to act on an erased product
