@@ -1,0 +1,281 @@
+"""The WhatsApp channel end to end: Meta's webhook into the HTTP app, the flows, and replies
+through pywa's async client to the fake Graph API (which checks every message against Meta's
+schema and WhatsApp's interactive limits)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func, select
+
+from bot.app import Runtime, build
+from bot.channels.base import Undeliverable
+from bot.channels.whatsapp import OutsideWindow, WhatsAppChannel
+from bot.config import load_settings
+from bot.http import WHATSAPP_WEBHOOK_PATH, make_http_app
+from db.models import ProcessedUpdate, User, WhatsAppMessage
+from handlers.events import MediaRef, Reply
+from tests.fakes.whatsapp import FakeWhatsApp, recorded
+
+WA = "6281234567890"
+VERIFY = "verify-me-please"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeWhatsApp]:
+    async with FakeWhatsApp() as server:
+        yield server
+
+
+@pytest.fixture
+async def runtime(
+    fake: FakeWhatsApp, database_url: str, sessionmaker: Any, tmp_path: Path
+) -> AsyncIterator[Runtime]:
+    settings = load_settings(
+        None,
+        database={"url": database_url},
+        whatsapp={
+            "phone_number_id": fake.phone_number_id,
+            "token": fake.token,
+            "app_secret": fake.app_secret,
+            "verify_token": VERIFY,
+            "graph_api_base": fake.base_url,
+        },
+        media={"dir": tmp_path / "media"},
+        limits={"flood_messages": 10_000},
+    )
+    runtime = await build(settings)
+    yield runtime
+    await runtime.close()
+
+
+@pytest.fixture
+def channel(runtime: Runtime) -> WhatsAppChannel:
+    assert runtime.whatsapp is not None
+    return runtime.whatsapp
+
+
+@pytest.fixture
+def slept(channel: WhatsAppChannel) -> list[float]:
+    pauses: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+
+    channel.sleep = sleep
+    return pauses
+
+
+@pytest.fixture
+async def client(runtime: Runtime) -> AsyncIterator[TestClient]:
+    app = make_http_app(runtime.engine, whatsapp=runtime.whatsapp)
+    async with TestClient(TestServer(app)) as test_client:
+        yield test_client
+
+
+async def post(client: TestClient, fake: FakeWhatsApp, payload: Any, **kw: Any) -> int:
+    status = await fake.post(str(client.make_url(WHATSAPP_WEBHOOK_PATH)), payload, **kw)
+    assert client.app is not None
+    return status
+
+
+async def say(
+    client: TestClient, fake: FakeWhatsApp, channel: WhatsAppChannel, message: dict[str, Any]
+) -> list[Any]:
+    """The producer sends one message; returns what the bot sent back to them."""
+    before = len(fake.messages(WA))
+    assert await post(client, fake, fake.webhook(WA, message)) == 200
+    await channel.idle()
+    return fake.messages(WA)[before:]
+
+
+async def count(sessionmaker: Any, model: Any) -> int:
+    async with sessionmaker() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+# --- the webhook's gate ---------------------------------------------------------------
+
+
+async def test_verify_challenge_needs_the_verify_token(client: TestClient) -> None:
+    query = {"hub.mode": "subscribe", "hub.challenge": "1158201444", "hub.verify_token": VERIFY}
+    answer = await client.get(WHATSAPP_WEBHOOK_PATH, params=query)
+    assert answer.status == 200 and await answer.text() == "1158201444"
+    for wrong in ({**query, "hub.verify_token": "guess"}, {"hub.challenge": "1"}):
+        refused = await client.get(WHATSAPP_WEBHOOK_PATH, params=wrong)
+        assert refused.status == 403
+        assert "1158201444" not in await refused.text()
+
+
+@pytest.mark.parametrize("signature", [None, "sha256=" + "0" * 64, "", "sha256=abc"])
+async def test_missing_or_wrong_signature_is_401_and_nothing_happens(
+    client: TestClient,
+    fake: FakeWhatsApp,
+    channel: WhatsAppChannel,
+    sessionmaker: Any,
+    signature: str | None,
+) -> None:
+    status = await post(client, fake, fake.webhook(WA, fake.text("/start")), signature=signature)
+    await channel.idle()
+    assert status == 401
+    assert await count(sessionmaker, User) == 0
+    assert await count(sessionmaker, ProcessedUpdate) == 0
+    assert fake.calls == []
+
+
+async def test_body_signed_with_another_secret_is_refused(
+    client: TestClient, fake: FakeWhatsApp, channel: WhatsAppChannel, sessionmaker: Any
+) -> None:
+    body = json.dumps(fake.webhook(WA, fake.text("/start"))).encode()
+    fake.app_secret, real = "someone-elses-secret", fake.app_secret
+    signature = fake.sign(body)
+    fake.app_secret = real
+    assert await post(client, fake, body, signature=signature) == 401
+    await channel.idle()
+    assert await count(sessionmaker, User) == 0 and fake.calls == []
+
+
+async def test_oversize_body_is_413_and_nothing_happens(
+    client: TestClient, fake: FakeWhatsApp, channel: WhatsAppChannel, sessionmaker: Any
+) -> None:
+    payload = fake.webhook(WA, fake.text("/start " + "x" * (1024 * 1024)))
+    assert await post(client, fake, payload) == 413
+    await channel.idle()
+    assert await count(sessionmaker, User) == 0 and fake.calls == []
+
+
+async def test_signed_body_that_is_not_json_is_400(client: TestClient, fake: FakeWhatsApp) -> None:
+    assert await post(client, fake, b"not json{") == 400
+
+
+# --- messages in, replies out ---------------------------------------------------------
+
+
+async def test_onboarding_starts_with_whatsapp_buttons_and_goes_on_by_press(
+    client: TestClient, fake: FakeWhatsApp, channel: WhatsAppChannel, sessionmaker: Any
+) -> None:
+    [welcome] = await say(client, fake, channel, fake.text("/start"))
+    assert welcome.type == "interactive"
+    assert "Pilih bahasa" in welcome.text
+    titles = dict(welcome.buttons)
+    assert set(titles) == {"Bahasa Indonesia", "English"}
+    replies = await say(client, fake, channel, fake.button_reply(titles["Bahasa Indonesia"]))
+    consent = replies[-1]
+    assert consent.type == "interactive" and len(consent.buttons) == 2  # agree / no
+    agree = consent.buttons[0][1]
+    replies = await say(client, fake, channel, fake.button_reply(agree))
+    assert "nama usaha" in replies[-1].text.lower()
+    # The sender is a WhatsApp user known by wa_id, and each message was marked read.
+    async with sessionmaker() as session:
+        user = await session.scalar(select(User))
+    assert (user.channel, user.external_id, user.language) == ("whatsapp", WA, "id")
+    assert user.consented_at is not None
+    assert len([c for c in fake.calls if c.kind == "read"]) == 3
+
+
+async def test_same_message_id_twice_is_handled_once(
+    client: TestClient, fake: FakeWhatsApp, channel: WhatsAppChannel, sessionmaker: Any
+) -> None:
+    payload = fake.webhook(WA, fake.text("/start"))
+    assert await post(client, fake, payload) == 200
+    assert await post(client, fake, payload) == 200  # Meta redelivers when unsure
+    await channel.idle()
+    assert len(fake.messages(WA)) == 1
+    assert await count(sessionmaker, ProcessedUpdate) == 1
+
+
+async def test_throughput_error_backs_off_and_each_message_goes_once(
+    client: TestClient, fake: FakeWhatsApp, channel: WhatsAppChannel, slept: list[float]
+) -> None:
+    fake.fail_next(130429, times=2)
+    [welcome] = await say(client, fake, channel, fake.text("/start"))
+    assert "Pilih bahasa" in welcome.text
+    assert slept == [1.0, 2.0]  # backed off, doubling
+    attempts = fake.messages(WA, include_failed=True)
+    assert [c.error.code if c.error else None for c in attempts] == [130429, 130429, None]
+
+
+@pytest.mark.parametrize("code", [131026, 131051])
+async def test_undeliverable_fails_once_without_retrying(
+    fake: FakeWhatsApp, channel: WhatsAppChannel, slept: list[float], code: int
+) -> None:
+    fake.fail_next(code)
+    with pytest.raises(Undeliverable):
+        await channel.post(WA, Reply("Produk Anda disetujui"))
+    assert len(fake.messages(WA, include_failed=True)) == 1 and slept == []
+
+
+async def test_outside_the_window_is_reported_not_retried(
+    fake: FakeWhatsApp, channel: WhatsAppChannel, slept: list[float]
+) -> None:
+    fake.fail_next(131047)
+    with pytest.raises(OutsideWindow):
+        await channel.post(WA, Reply("Kurator meminta perbaikan"))
+    assert len(fake.messages(WA, include_failed=True)) == 1 and slept == []
+
+
+async def test_status_webhooks_are_stored_on_the_sent_message(
+    client: TestClient, fake: FakeWhatsApp, channel: WhatsAppChannel, sessionmaker: Any
+) -> None:
+    [message_id] = await channel.post(WA, Reply("Produk Anda disetujui"))
+    await channel.idle()
+    for status in ("delivered", "sent"):  # late and out of order: delivered stays
+        assert await post(client, fake, fake.status(message_id, WA, status)) == 200
+        await channel.idle()
+    async with sessionmaker() as session:
+        row = await session.get(WhatsAppMessage, message_id)
+        assert (row.chat_id, row.status) == (WA, "delivered")
+    assert await post(client, fake, fake.status(message_id, WA, "failed")) == 200
+    await channel.idle()
+    async with sessionmaker() as session:
+        row = await session.get(WhatsAppMessage, message_id)
+        assert row.status == "failed" and row.error.startswith("131026")
+
+
+async def test_recorded_status_webhook_is_stored(
+    client: TestClient, fake: FakeWhatsApp, channel: WhatsAppChannel, sessionmaker: Any
+) -> None:
+    payload = recorded("status_delivered")
+    assert await post(client, fake, payload) == 200
+    await channel.idle()
+    async with sessionmaker() as session:
+        row = await session.scalar(select(WhatsAppMessage))
+    assert row.status == "delivered" and row.chat_id == "16505551234"
+
+
+async def test_media_is_resolved_and_downloaded_through_the_graph_api(
+    fake: FakeWhatsApp, channel: WhatsAppChannel
+) -> None:
+    image = fake.image(b"\xff\xd8\xff jpeg bytes", caption="Keripik")
+    ref = MediaRef(file_id=image["image"]["id"], mime="image/jpeg")
+    assert await channel.fetch_media(ref) == b"\xff\xd8\xff jpeg bytes"
+    assert [c.kind for c in fake.calls] == ["media_url", "download"]
+
+
+async def test_voice_notes_get_the_polite_what_i_expect_reply(
+    client: TestClient, fake: FakeWhatsApp, channel: WhatsAppChannel
+) -> None:
+    await say(client, fake, channel, fake.text("/start"))
+    voice = {"type": "audio", "audio": {"id": "1", "mime_type": "audio/ogg", "voice": True}}
+    replies = await say(client, fake, channel, voice)
+    assert replies and all(r.ok for r in replies)
+
+
+async def test_a_photo_reply_is_uploaded_and_sent_by_media_id(
+    fake: FakeWhatsApp, channel: WhatsAppChannel, tmp_path: Path
+) -> None:
+    from handlers.events import MediaOut
+
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(b"\xff\xd8\xff photo")
+    await channel.post(WA, Reply("Kartu produk", media=(MediaOut(str(photo), caption="Foto 1"),)))
+    upload = [c for c in fake.calls if c.kind == "upload"]
+    assert len(upload) == 1
+    image, text = fake.messages(WA)
+    assert image.body["image"] == {"id": upload[0].message_id, "caption": "Foto 1"}
+    assert text.text == "Kartu produk"
