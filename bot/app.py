@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import TelegramChannel, make_bot
-from bot.channels.whatsapp import WhatsAppChannel, make_client
+from bot.channels.whatsapp import Template, WhatsAppChannel, make_client
 from bot.config import Settings
 from bot.http import make_http_app
 from bot.notify import Notifier
@@ -44,19 +44,23 @@ class Runtime:
     async def background(self) -> AsyncIterator[None]:
         """The review-card poster and the scheduler's tick, for as long as the bot serves."""
         settings = self.settings
+        notifier = Notifier(
+            self.app,
+            schedule=settings.reminders.schedule(),
+            timezone=settings.scheduler.timezone,
+            admin_ids=self.app.flow_settings.admin_ids,
+            admin_channel=self.app.flow_settings.review_channel or "telegram",
+        )
+        if self.whatsapp is not None:
+            # A producer who writes reopens WhatsApp's window: what waited for it goes now.
+            self.whatsapp.after_inbound = notifier.send_due
         scheduler = make_scheduler(
             self.app,
             timezone=settings.scheduler.timezone,
             claim_timeout=settings.review.claim_timeout,
             language=settings.review.language,
             tick_seconds=settings.reminders.tick.total_seconds(),
-            notifier=Notifier(
-                self.app,
-                schedule=settings.reminders.schedule(),
-                timezone=settings.scheduler.timezone,
-                admin_ids=self.app.flow_settings.admin_ids,
-                admin_channel=self.app.flow_settings.review_channel or "telegram",
-            ),
+            notifier=notifier,
         )
         task = asyncio.create_task(self.poster.run())
         scheduler.start()
@@ -127,6 +131,10 @@ def _whatsapp(settings: Settings, app: Kurasi) -> WhatsAppChannel | None:
         app_secret=wa.app_secret.get_secret_value(),
         verify_token=wa.verify_token.get_secret_value(),
         messages_per_second=wa.messages_per_second,
+        templates={
+            kind: Template(t.name, t.language, tuple(t.parameters))
+            for kind, t in wa.templates.items()
+        },
     )
 
 

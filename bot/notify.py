@@ -6,6 +6,7 @@ sending claims rows with SELECT ... FOR UPDATE SKIP LOCKED (SQLite: one writer a
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -25,6 +26,8 @@ from db.notifications import (
     unclaimed_submissions,
     waiting_revisions,
 )
+from db.whatsapp import WAITING, template_values
+from handlers.events import Reply
 from handlers.reminders import GROUP_OF, PRODUCER_KINDS, render
 from handlers.schedule import ReminderSchedule
 
@@ -33,6 +36,7 @@ log = structlog.get_logger(__name__)
 MAX_ATTEMPTS = 5
 FAIR_GRACE = timedelta(days=1)  # a fair reminder more than a day late is no longer sent
 DIGEST_GRACE = timedelta(hours=2)  # a morning digest is not sent in the afternoon
+HOLD = timedelta(hours=6)  # a held notification is looked at again this often
 
 
 class Notifier:
@@ -227,7 +231,7 @@ class Notifier:
         if channel is None:
             return self._close(note, now, f"no channel {note.channel}")
         try:
-            await channel.post(note.chat_id, reply)
+            result = await self._deliver(session, channel, note, user, reply, now)
         except Undeliverable:
             if user is not None:
                 user.blocked_at = now  # every later reminder to them is skipped
@@ -239,8 +243,38 @@ class Notifier:
                 note.sent_at = now
                 log.error("notification failed", kind=note.kind, error=note.result)
             return 0
-        self._close(note, now, "sent")
+        if result is None:
+            # Held for WhatsApp's 24-hour window; released as soon as they write again.
+            note.result = WAITING
+            note.due_at = now + HOLD
+            return 0
+        self._close(note, now, result)
         return 1
+
+    async def _deliver(
+        self,
+        session: AsyncSession,
+        channel: Any,
+        note: Notification,
+        user: User | None,
+        reply: Reply,
+        now: datetime,
+    ) -> str | None:
+        """ "sent", "template", or None when the channel's rules say wait (WhatsApp's window)."""
+        notify = getattr(channel, "notify", None)
+        if notify is None or user is None:
+            await channel.post(note.chat_id, reply)
+            return "sent"
+        values = await template_values(session, kind=note.kind, subject_id=note.subject_id)
+        outcome: str | None = await notify(
+            note.chat_id,
+            reply,
+            kind=note.kind,
+            last_inbound_at=user.last_inbound_at,
+            now=now,
+            values=values,
+        )
+        return outcome
 
     @staticmethod
     def _close(note: Notification, now: datetime, result: str) -> int:

@@ -14,7 +14,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,10 +32,11 @@ from pywa.errors import (
 )
 from pywa_async import WhatsApp
 from pywa_async.types import Button, Section, SectionList, SectionRow
+from pywa_async.types.templates import TemplateLanguage
 
 from bot.channels.base import Undeliverable
 from bot.runtime import Kurasi
-from db.whatsapp import record_sent, record_status
+from db.whatsapp import record_sent, record_status, release_waiting
 from handlers.events import (
     Attachment,
     ButtonPress,
@@ -61,6 +62,7 @@ WEBHOOK_LIMIT = 1024 * 1024  # bytes of one webhook body
 DOWNLOAD_LIMIT = 100 * 1024 * 1024  # Meta's largest media (documents)
 MAX_RETRIES = 5
 LIST_LABEL = "Pilih / Choose"  # the list's button: both languages, the reply has no language
+WINDOW = timedelta(hours=24)  # free-form messages only this long after the person's last one
 T = TypeVar("T")
 
 
@@ -86,6 +88,16 @@ CAPABILITIES = Capabilities()
 
 class OutsideWindow(Exception):
     """Meta refused a free-form message: the person has not written within 24 hours (131047)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """An approved template for one notification kind; `parameters` name the values that fill
+    {{1}}, {{2}} ... of its body, in order."""
+
+    name: str
+    language: str = "id"
+    parameters: tuple[str, ...] = ()
 
 
 # --- rendering ------------------------------------------------------------------------
@@ -357,6 +369,7 @@ class WhatsAppChannel:
         app_secret: str,
         verify_token: str,
         messages_per_second: int = 80,
+        templates: dict[str, Template] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.app = app
@@ -364,7 +377,11 @@ class WhatsAppChannel:
         self.session = session
         self._app_secret = app_secret
         self._verify_token = verify_token
+        self.templates = templates or {}
         self.sleep = sleep
+        # Told after a person wrote and notifications held for them were released (the
+        # notifier sends them at once).
+        self.after_inbound: Callable[[], Awaitable[Any]] | None = None
         self.limiter = AsyncLimiter(messages_per_second, 1)
         self._chats: dict[str, _ChatLock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -437,6 +454,7 @@ class WhatsAppChannel:
         async with self._chat_lock(item.chat_id):
             press = self._typed_choice(item)
             await self.app.process(press or item, self)
+        await self._release(item.chat_id)
         if item.message_id:
             try:
                 await self._call(lambda: self.client.mark_message_as_read(item.message_id or ""))
@@ -470,6 +488,15 @@ class WhatsAppChannel:
             entry.users -= 1
             if entry.users == 0:
                 self._chats.pop(chat_id, None)
+
+    async def _release(self, chat_id: str) -> None:
+        """They wrote: the window is open, so what waited for it goes out now."""
+        async with self.app.sessionmaker() as session, session.begin():
+            released = await release_waiting(
+                session, channel=NAME, chat_id=chat_id, now=self.app.clock()
+            )
+        if released and self.after_inbound is not None:
+            await self.after_inbound()
 
     async def _store_status(self, status: StatusUpdate) -> None:
         if not status.message_id or not status.status:
@@ -522,6 +549,53 @@ class WhatsAppChannel:
                 # In the background: a caller may be sending from inside its own transaction.
                 self._spawn(self._remember(chat_id, ids))
         return ids
+
+    async def notify(
+        self,
+        chat_id: str,
+        reply: Reply,
+        *,
+        kind: str,
+        last_inbound_at: datetime | None,
+        now: datetime,
+        values: dict[str, str],
+    ) -> str | None:
+        """Deliver a notification within WhatsApp's 24-hour rule.
+
+        Returns "sent", "template" (outside the window, as the kind's approved template), or
+        None when it must wait for the person to write again (no template for this kind).
+        """
+        if last_inbound_at is not None and now - last_inbound_at < WINDOW:
+            try:
+                await self.post(chat_id, reply)
+                return "sent"
+            except OutsideWindow:
+                pass  # Meta counts the window itself; believe it
+        template = self.templates.get(kind)
+        if template is None:
+            return None
+        await self.send_template(chat_id, template, values)
+        return "template"
+
+    async def send_template(self, chat_id: str, template: Template, values: dict[str, str]) -> str:
+        body = [
+            {"type": "text", "text": (values.get(name) or "-")[:1000]}
+            for name in template.parameters
+        ]
+        params = [{"type": "body", "parameters": body}] if body else None
+        try:
+            sent = await self._call(
+                lambda: self.client.send_template(
+                    to=chat_id,
+                    name=template.name,
+                    language=TemplateLanguage(template.language),
+                    params=params,
+                )
+            )
+        except (MessageUndeliverable, UnsupportedMessageType) as exc:
+            raise Undeliverable(f"{exc.code}") from exc
+        self._spawn(self._remember(chat_id, [str(sent.id)]))
+        return str(sent.id)
 
     async def _send(self, chat_id: str, item: Outgoing) -> str:
         client = self.client

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +17,22 @@ from sqlalchemy import func, select
 
 from bot.app import Runtime, build
 from bot.channels.base import Undeliverable
-from bot.channels.whatsapp import OutsideWindow, WhatsAppChannel
+from bot.channels.whatsapp import OutsideWindow, Template, WhatsAppChannel
 from bot.config import load_settings
 from bot.http import WHATSAPP_WEBHOOK_PATH, make_http_app
-from db.models import ProcessedUpdate, User, WhatsAppMessage
+from bot.notify import Notifier
+from db.models import (
+    Notification,
+    ProcessedUpdate,
+    Product,
+    ProductStatus,
+    User,
+    WhatsAppMessage,
+)
+from db.notifications import plan
+from db.whatsapp import WAITING
 from handlers.events import MediaRef, Reply
+from tests.factories import submitted_product
 from tests.fakes.whatsapp import FakeWhatsApp, recorded
 
 WA = "6281234567890"
@@ -279,3 +292,99 @@ async def test_a_photo_reply_is_uploaded_and_sent_by_media_id(
     image, text = fake.messages(WA)
     assert image.body["image"] == {"id": upload[0].message_id, "caption": "Foto 1"}
     assert text.text == "Kartu produk"
+
+
+# --- WhatsApp's 24-hour window --------------------------------------------------------
+
+
+async def revision_waiting(runtime: Runtime, sessionmaker: Any, *, wrote_ago: timedelta) -> int:
+    """A WhatsApp producer whose product needs changes, last heard from `wrote_ago`, with the
+    revision reminder due now; returns the notification's id."""
+    now = runtime.app.clock()
+    assert runtime.app.media_store is not None
+    product = await submitted_product(
+        sessionmaker,
+        now=now - timedelta(days=6),
+        store=runtime.app.media_store,
+        channel="whatsapp",
+        owner=WA,
+        chat_id=None,
+        name="Keripik Tempe Sanan",
+    )
+    async with sessionmaker() as session, session.begin():
+        row = await session.get(Product, product.id)
+        row.status = ProductStatus.revision_requested
+        user = await session.scalar(select(User).where(User.external_id == WA))
+        user.last_inbound_at = now - wrote_ago
+        await plan(
+            session,
+            kind="revision",
+            dedupe_key=f"revision:{product.id}:1",
+            channel="whatsapp",
+            chat_id=WA,
+            user_id=user.id,
+            subject_id=product.id,
+            due_at=now,
+            now=now,
+        )
+        note = await session.scalar(select(Notification))
+        return note.id
+
+
+def notifier_for(runtime: Runtime) -> Notifier:
+    schedule = replace(runtime.settings.reminders.schedule(), quiet_hours=None)
+    return Notifier(runtime.app, schedule=schedule, timezone="Asia/Jakarta")
+
+
+async def test_outside_the_window_a_notification_goes_as_its_template(
+    runtime: Runtime, fake: FakeWhatsApp, channel: WhatsAppChannel, sessionmaker: Any
+) -> None:
+    fake.enforce_window = True  # Meta refuses free-form text 24 h after their last message
+    channel.templates = {"revision": Template("kurasi_revisi", "id", ("product",))}
+    note_id = await revision_waiting(runtime, sessionmaker, wrote_ago=timedelta(hours=30))
+    assert await notifier_for(runtime).send_due() == 1
+    [sent] = fake.messages(WA)
+    assert sent.type == "template"
+    assert sent.body["template"]["name"] == "kurasi_revisi"
+    assert sent.body["template"]["language"]["code"] == "id"
+    [component] = sent.body["template"]["components"]
+    assert component["parameters"] == [{"type": "text", "text": "Keripik Tempe Sanan"}]
+    async with sessionmaker() as session:
+        note = await session.get(Notification, note_id)
+    assert note.sent_at is not None and note.result == "template"
+
+
+async def test_without_a_template_it_waits_and_goes_right_after_they_write(
+    runtime: Runtime,
+    client: TestClient,
+    fake: FakeWhatsApp,
+    channel: WhatsAppChannel,
+    sessionmaker: Any,
+) -> None:
+    fake.enforce_window = True
+    notifier = notifier_for(runtime)
+    channel.after_inbound = notifier.send_due
+    note_id = await revision_waiting(runtime, sessionmaker, wrote_ago=timedelta(hours=30))
+    assert await notifier.send_due() == 0
+    assert fake.messages(WA, include_failed=True) == []  # not even tried: it would be refused
+    async with sessionmaker() as session:
+        note = await session.get(Notification, note_id)
+    assert note.sent_at is None and note.result == WAITING  # kept, and visible why
+    assert await notifier.send_due() == 0  # a tick in between changes nothing
+    # The producer writes: the reminder follows their answer at once, as a normal message.
+    replies = await say(client, fake, channel, fake.text("halo"))
+    assert any("Keripik Tempe Sanan" in r.text for r in replies)
+    assert all(r.type != "template" for r in replies)
+    async with sessionmaker() as session:
+        note = await session.get(Notification, note_id)
+    assert note.sent_at is not None and note.result == "sent"
+
+
+async def test_inside_the_window_a_notification_is_a_normal_message(
+    runtime: Runtime, fake: FakeWhatsApp, channel: WhatsAppChannel, sessionmaker: Any
+) -> None:
+    channel.templates = {"revision": Template("kurasi_revisi", "id", ("product",))}
+    await revision_waiting(runtime, sessionmaker, wrote_ago=timedelta(hours=2))
+    assert await notifier_for(runtime).send_due() == 1
+    [sent] = fake.messages(WA)
+    assert sent.type == "interactive" and "Keripik Tempe Sanan" in sent.text

@@ -90,7 +90,12 @@ def _closed_allof(node: Any) -> Any:
 
 def _validator() -> Draft202012Validator:
     # OpenAPI 3.1 schemas are JSON Schema 2020-12; refs point at #/components/schemas/...
-    doc = {"components": _closed_allof(SCHEMAS["components"])}
+    components = _closed_allof(SCHEMAS["components"])
+    # The spec lists a template language's "policy" as required, but its only value is the
+    # default ("deterministic"); Meta's own send-template examples and pywa leave it out.
+    language = components["schemas"]["LanguageObject"]
+    language["required"] = [r for r in language["required"] if r != "policy"]
+    doc = {"components": components}
     registry: Registry[Any] = Registry().with_resource(
         "urn:meta-openapi", Resource.from_contents(doc, default_specification=DRAFT202012)
     )
