@@ -349,4 +349,17 @@ class WhatsAppLink(Base):
     expires_at: Mapped[datetime]
     failures: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
+    declined: Mapped[bool] = mapped_column(default=False)  # "no, start fresh": not asked again
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UserAlias(Base):
+    """Another channel's identity of the same person: after linking, a WhatsApp number's
+    messages belong to the Telegram account's user (one profile, one set of products)."""
+
+    __tablename__ = "user_aliases"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

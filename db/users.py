@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Conversation, ProcessedUpdate, User
+from db.models import Conversation, ProcessedUpdate, User, UserAlias
 from db.sql import insert_ignore
 
 
@@ -48,7 +48,20 @@ async def upsert_user(
     username: str | None,
     now: datetime,
 ) -> User:
-    """The sender's user row, created on first contact, names refreshed on every message."""
+    """The sender's user row, created on first contact, names refreshed on every message.
+
+    An identity linked to another account (the same person on WhatsApp and Telegram) is that
+    account's user.
+    """
+    linked = await session.scalar(
+        select(User)
+        .join(UserAlias, UserAlias.user_id == User.id)
+        .where(UserAlias.channel == channel, UserAlias.external_id == external_id)
+    )
+    if linked is not None:
+        linked.last_inbound_at = now
+        linked.blocked_at = None
+        return linked
     await insert_ignore(
         session,
         User,

@@ -257,7 +257,12 @@ def incoming(value: dict[str, Any], message: dict[str, Any]) -> Incoming:
         if contact.get("wa_id") == wa_id:
             name = (contact.get("profile") or {}).get("name")
     return Incoming(
-        sender=Sender(channel=NAME, external_id=wa_id, display_name=name or None),
+        sender=Sender(
+            channel=NAME,
+            external_id=wa_id,
+            display_name=name or None,
+            phone=f"+{wa_id}" if wa_id.isdigit() else None,
+        ),
         chat_id=wa_id,
         event=event(message),
         update_key=str(message["id"])[:128],

@@ -32,8 +32,9 @@ from db.models import (
 from db.notifications import plan
 from db.whatsapp import WAITING
 from handlers.events import MediaRef, Reply
-from tests.factories import submitted_product
+from tests.factories import producer, submitted_product
 from tests.fakes.whatsapp import FakeWhatsApp, recorded
+from tests.support import FakeClock, RecordingChannel
 
 WA = "6281234567890"
 VERIFY = "verify-me-please"
@@ -47,7 +48,7 @@ async def fake() -> AsyncIterator[FakeWhatsApp]:
 
 @pytest.fixture
 async def runtime(
-    fake: FakeWhatsApp, database_url: str, sessionmaker: Any, tmp_path: Path
+    fake: FakeWhatsApp, database_url: str, sessionmaker: Any, tmp_path: Path, clock: FakeClock
 ) -> AsyncIterator[Runtime]:
     settings = load_settings(
         None,
@@ -62,7 +63,7 @@ async def runtime(
         media={"dir": tmp_path / "media"},
         limits={"flood_messages": 10_000},
     )
-    runtime = await build(settings)
+    runtime = await build(settings, clock=clock)
     yield runtime
     await runtime.close()
 
@@ -388,3 +389,84 @@ async def test_inside_the_window_a_notification_is_a_normal_message(
     assert await notifier_for(runtime).send_due() == 1
     [sent] = fake.messages(WA)
     assert sent.type == "interactive" and "Keripik Tempe Sanan" in sent.text
+
+
+# --- one person on two channels -------------------------------------------------------
+
+
+async def telegram_producer(runtime: Runtime, sessionmaker: Any) -> RecordingChannel:
+    """A producer registered on Telegram with this WhatsApp number; returns their Telegram chat."""
+    telegram = RecordingChannel(runtime.app, name="telegram")
+    async with sessionmaker() as session, session.begin():
+        _user, business = await producer(
+            session, channel="telegram", external_id="5551", now=runtime.app.clock()
+        )
+        business.phone = f"+{WA}"
+        business.name = "UD Sambal Bu Tini"
+    return telegram
+
+
+async def code_offer(
+    runtime: Runtime,
+    client: TestClient,
+    fake: FakeWhatsApp,
+    channel: WhatsAppChannel,
+    sessionmaker: Any,
+) -> tuple[RecordingChannel, str]:
+    telegram = await telegram_producer(runtime, sessionmaker)
+    [offer] = await say(client, fake, channel, fake.text("/start"))
+    assert "UD Sambal Bu Tini" in offer.text and len(offer.buttons) == 2
+    replies = await say(client, fake, channel, fake.button_reply(offer.buttons[0][1]))
+    assert "6" in replies[-1].text  # "a 6-digit code"
+    [(chat, note)] = telegram.sent
+    code = next(word for word in note.text.split() if word.isdigit() and len(word) == 6)
+    assert chat == "5551"
+    return telegram, code
+
+
+async def test_linking_by_a_code_sent_on_telegram_makes_one_user(
+    runtime: Runtime,
+    client: TestClient,
+    fake: FakeWhatsApp,
+    channel: WhatsAppChannel,
+    sessionmaker: Any,
+) -> None:
+    _telegram, code = await code_offer(runtime, client, fake, channel, sessionmaker)
+    replies = await say(client, fake, channel, fake.text(code))
+    assert "✅" in replies[-1].text
+    # From now on WhatsApp speaks as the Telegram account: the registered profile's menu.
+    replies = await say(client, fake, channel, fake.text("/start"))
+    assert any("UD Sambal Bu Tini" in r.text for r in replies)
+
+
+async def test_wrong_codes_are_throttled_five_tries_then_fifteen_minutes(
+    runtime: Runtime,
+    client: TestClient,
+    fake: FakeWhatsApp,
+    channel: WhatsAppChannel,
+    sessionmaker: Any,
+    clock: FakeClock,
+) -> None:
+    telegram, code = await code_offer(runtime, client, fake, channel, sessionmaker)
+    wrong = "000000" if code != "000000" else "111111"
+    answers = [(await say(client, fake, channel, fake.text(wrong)))[-1].text for _ in range(5)]
+    assert "4" in answers[0] and "1" in answers[3]
+    assert "15" in answers[4]  # locked: wait 15 minutes
+    # Even the right code is refused while locked.
+    locked = await say(client, fake, channel, fake.text(code))
+    assert "✅" not in locked[-1].text and "15" in locked[-1].text
+    clock.advance(minutes=16)
+    # The wait is over, and that code has expired meanwhile: ask for a new one.
+    [expired] = await say(client, fake, channel, fake.text(code))
+    await say(client, fake, channel, fake.button_reply(expired.buttons[0][1]))
+    new = telegram.sent[-1][1].text
+    code = next(word for word in new.split() if word.isdigit() and len(word) == 6)
+    replies = await say(client, fake, channel, fake.text(code))
+    assert "✅" in replies[-1].text
+
+
+async def test_no_offer_without_a_telegram_account_with_that_number(
+    client: TestClient, fake: FakeWhatsApp, channel: WhatsAppChannel
+) -> None:
+    [welcome] = await say(client, fake, channel, fake.text("/start"))
+    assert "Pilih bahasa" in welcome.text

@@ -1,4 +1,4 @@
-"""whatsapp: sent messages with their delivery status, link offers
+"""whatsapp: sent messages with their delivery status, link offers, linked identities
 
 Revision ID: 0007
 Revises: 0004
@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("expires_at", db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.Column("locked_until", db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("declined", sa.Boolean(), nullable=False),
         sa.Column("created_at", db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["whatsapp_user_id"],
@@ -55,9 +56,26 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("whatsapp_user_id", name=op.f("pk_whatsapp_links")),
     )
+    op.create_table(
+        "user_aliases",
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("external_id", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_user_aliases_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("channel", "external_id", name=op.f("pk_user_aliases")),
+    )
+    op.create_index(op.f("ix_user_aliases_user_id"), "user_aliases", ["user_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_user_aliases_user_id"), table_name="user_aliases")
+    op.drop_table("user_aliases")
     op.drop_table("whatsapp_links")
     op.drop_index(op.f("ix_whatsapp_messages_chat_id"), table_name="whatsapp_messages")
     op.drop_table("whatsapp_messages")
