@@ -211,7 +211,8 @@ class ConsoleChannel:
                 lines.append(f"🖼  {item.image.path}")
             if item.text:
                 lines.append(f"WhatsApp › {item.text}")
-            choices = [(t, p, None) for t, p in item.buttons] or list(item.rows)
+            choices: list[tuple[str, str, str | None]] = [(t, p, None) for t, p in item.buttons]
+            choices = choices or list(item.rows)
             if choices or item.numbered:
                 self._buttons = [p for _t, p, _d in choices] or list(item.numbered)
             if item.buttons:

@@ -32,6 +32,7 @@ from pywa.errors import (
 )
 from pywa_async import WhatsApp
 from pywa_async.types import Button, Section, SectionList, SectionRow
+from pywa_async.types.sent_update import SentMessage
 from pywa_async.types.templates import TemplateLanguage
 
 from bot.channels.base import Undeliverable
@@ -603,36 +604,40 @@ class WhatsAppChannel:
         return str(sent.id)
 
     async def _send(self, chat_id: str, item: Outgoing) -> str:
+        """Send one message; its WhatsApp message id (wamid)."""
         client = self.client
+        send: Callable[[], Awaitable[SentMessage]]
         if item.image is not None:
-            image = item.image
-            data = await asyncio.to_thread(Path(image.path).read_bytes)
-            media_id = await self._upload(data, "image/jpeg", "photo.jpg")
-            sent = await self._call(
-                lambda: client.send_image(to=chat_id, image=media_id, caption=item.text or None)
-            )
+            data = await asyncio.to_thread(Path(item.image.path).read_bytes)
+            image_id = await self._upload(data, "image/jpeg", "photo.jpg")
+            caption = item.text or None
+
+            def send() -> Awaitable[SentMessage]:
+                return client.send_image(to=chat_id, image=image_id, caption=caption)
+
         elif item.document is not None:
             doc = item.document
-            media_id = await self._upload(doc.data, doc.mime, doc.filename)
-            sent = await self._call(
-                lambda: client.send_document(to=chat_id, document=media_id, filename=doc.filename)
-            )
-        elif item.buttons:
-            buttons = [Button(title=t, callback_data=p) for t, p in item.buttons]
-            sent = await self._call(
-                lambda: client.send_message(to=chat_id, text=item.text, buttons=buttons)
-            )
-        elif item.rows:
-            rows = [SectionRow(title=t, callback_data=p, description=d) for t, p, d in item.rows]
-            listing = SectionList(
-                button_title=LIST_LABEL, sections=[Section(title=LIST_LABEL, rows=rows)]
-            )
-            sent = await self._call(
-                lambda: client.send_message(to=chat_id, text=item.text, buttons=listing)
-            )
+            doc_id = await self._upload(doc.data, doc.mime, doc.filename)
+
+            def send() -> Awaitable[SentMessage]:
+                return client.send_document(to=chat_id, document=doc_id, filename=doc.filename)
+
         else:
-            sent = await self._call(lambda: client.send_message(to=chat_id, text=item.text))
-        return str(sent.id)
+            keyboard: list[Button] | SectionList | None = None
+            if item.buttons:
+                keyboard = [Button(title=t, callback_data=p) for t, p in item.buttons]
+            elif item.rows:
+                rows = [
+                    SectionRow(title=t, callback_data=p, description=d) for t, p, d in item.rows
+                ]
+                keyboard = SectionList(
+                    button_title=LIST_LABEL, sections=[Section(title=LIST_LABEL, rows=rows)]
+                )
+
+            def send() -> Awaitable[SentMessage]:
+                return client.send_message(to=chat_id, text=item.text, buttons=keyboard)
+
+        return str((await self._call(send)).id)
 
     async def _upload(self, data: bytes, mime: str, filename: str) -> str:
         media = await self._call(
