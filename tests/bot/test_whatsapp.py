@@ -63,7 +63,7 @@ async def runtime(
         media={"dir": tmp_path / "media"},
         limits={"flood_messages": 10_000},
     )
-    runtime = await build(settings, clock=clock)
+    runtime = await build(settings, clock=clock, migrate=False)  # the session fixture did
     yield runtime
     await runtime.close()
 
