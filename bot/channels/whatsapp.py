@@ -54,6 +54,7 @@ from handlers.events import (
     Text,
     Unsupported,
 )
+from handlers.events import Button as Choice
 
 log = structlog.get_logger(__name__)
 
@@ -126,7 +127,12 @@ def render(reply: Reply, caps: Capabilities = CAPABILITIES) -> list[Outgoing]:
         out.append(Outgoing(document=reply.attachment))
     if not reply.text.strip():
         return out
-    choices = [b for row in reply.buttons for b in row]
+    # WhatsApp refuses two buttons or rows with one id: a choice offered twice shows once.
+    first: dict[str, Choice] = {}
+    for row in reply.buttons:
+        for b in row:
+            first.setdefault(b.payload, b)
+    choices = list(first.values())
     if not choices:
         return out + [Outgoing(text=chunk) for chunk in split_text(reply.text, caps.max_text)]
     if len(choices) > caps.list_rows:

@@ -4,6 +4,7 @@ schema and WhatsApp's interactive limits)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -23,6 +24,7 @@ from bot.http import WHATSAPP_WEBHOOK_PATH, make_http_app
 from bot.notify import Notifier
 from db.models import (
     Notification,
+    Photo,
     ProcessedUpdate,
     Product,
     ProductStatus,
@@ -34,7 +36,7 @@ from db.whatsapp import WAITING
 from handlers.events import MediaRef, Reply
 from tests.factories import producer, submitted_product
 from tests.fakes.whatsapp import FakeWhatsApp, recorded
-from tests.support import FakeClock, RecordingChannel
+from tests.support import FakeClock, RecordingChannel, make_photo
 
 WA = "6281234567890"
 VERIFY = "verify-me-please"
@@ -44,6 +46,9 @@ VERIFY = "verify-me-please"
 async def fake() -> AsyncIterator[FakeWhatsApp]:
     async with FakeWhatsApp() as server:
         yield server
+    # Whatever a test did, the bot never sent a message Meta would refuse.
+    refused = [c for c in server.calls if c.error and c.error.details != "injected by the test"]
+    assert not refused, [(c.body, c.error) for c in refused]
 
 
 @pytest.fixture
@@ -470,3 +475,59 @@ async def test_no_offer_without_a_telegram_account_with_that_number(
 ) -> None:
     [welcome] = await say(client, fake, channel, fake.text("/start"))
     assert "Pilih bahasa" in welcome.text
+
+
+# --- a product with photos, from WhatsApp ---------------------------------------------
+
+
+async def press(
+    client: TestClient, fake: FakeWhatsApp, channel: WhatsAppChannel, label: str
+) -> list[Any]:
+    """Tap the newest button or list row whose title contains `label`."""
+    for call in reversed(fake.messages(WA)):
+        for title, button_id in call.buttons:
+            if label in title:
+                return await say(client, fake, channel, fake.button_reply(button_id, title))
+    refused = [
+        (c.text[:80], str(c.error)) for c in fake.messages(WA, include_failed=True) if c.error
+    ]
+    raise AssertionError(f"no button {label!r} was shown; refused: {refused}")
+
+
+async def test_product_with_two_photos_from_whatsapp(
+    runtime: Runtime,
+    client: TestClient,
+    fake: FakeWhatsApp,
+    channel: WhatsAppChannel,
+    sessionmaker: Any,
+) -> None:
+    async with sessionmaker() as session, session.begin():
+        await producer(session, channel="whatsapp", external_id=WA, now=runtime.app.clock())
+    await say(client, fake, channel, fake.text("/produk_baru"))
+    await say(client, fake, channel, fake.text("Keripik Tempe Original"))
+    await press(client, fake, channel, "⭐")
+    await say(
+        client, fake, channel, fake.text("Keripik tempe tipis dan renyah dari kedelai lokal.")
+    )
+    await say(client, fake, channel, fake.text("25rb"))
+    await press(client, fake, channel, "pack")
+    for answer in ("10", "500", "tempe, minyak kelapa", "6 bulan"):
+        await say(client, fake, channel, fake.text(answer))
+    await press(client, fake, channel, "Selesai")
+    pictures = [make_photo(seed=s) for s in (31, 32)]
+    for picture in pictures:
+        await say(client, fake, channel, fake.image(picture))
+    await runtime.app.drain()  # the photos' acknowledgement waits out its debounce
+    assert "Foto 2" in fake.messages(WA)[-1].text
+    card = await press(client, fake, channel, "Selesai")
+    images = [c for c in card if c.type == "image"]
+    uploads = [c for c in fake.calls if c.kind == "upload"]
+    assert len(images) == 2 and {i.body["image"]["id"] for i in images} == {
+        u.message_id for u in uploads
+    }
+    assert "diajukan" in " ".join(c.text for c in await press(client, fake, channel, "Ajukan"))
+    async with sessionmaker() as session:
+        product = await session.scalar(select(Product))
+        stored = list(await session.scalars(select(Photo).order_by(Photo.position)))
+    assert product.status == "submitted"
+    assert [p.sha256 for p in stored] == [hashlib.sha256(p).hexdigest() for p in pictures]

@@ -83,6 +83,14 @@ def test_four_to_ten_choices_are_a_list(n: int) -> None:
     bodies(Reply("Pilih sektor", buttons=choices(n)))
 
 
+def test_a_choice_offered_twice_shows_once() -> None:
+    # The business's own sector first with a star, then again in the full list.
+    buttons = ((B("⭐ Makanan", "s:food"),), (B("Makanan", "s:food"),), *choices(3))
+    [item] = render(Reply("Sektor?", buttons=buttons))
+    assert [p for _t, p, _d in item.rows] == ["s:food", "p:1", "p:2", "p:3"]
+    assert item.rows[0][0] == "⭐ Makanan"
+
+
 def test_more_than_ten_choices_are_numbered_text() -> None:
     [item] = render(Reply("Pilih kabupaten", buttons=choices(38, "Kabupaten")))
     assert not item.buttons and not item.rows
