@@ -18,7 +18,13 @@ from sqlalchemy import func, select
 
 from bot.app import Runtime, build
 from bot.channels.base import Undeliverable
-from bot.channels.whatsapp import OutsideWindow, Template, WhatsAppChannel
+from bot.channels.whatsapp import (
+    OutsideWindow,
+    Template,
+    WhatsAppChannel,
+    incoming,
+    parse_webhook,
+)
 from bot.config import load_settings
 from bot.http import WHATSAPP_WEBHOOK_PATH, make_http_app
 from bot.notify import Notifier
@@ -33,7 +39,8 @@ from db.models import (
 )
 from db.notifications import plan
 from db.whatsapp import WAITING
-from handlers.events import MediaRef, Reply
+from handlers.events import Button as Choice
+from handlers.events import ButtonPress, MediaRef, Reply
 from tests.factories import producer, submitted_product
 from tests.fakes.whatsapp import FakeWhatsApp, recorded
 from tests.support import FakeClock, RecordingChannel, make_photo
@@ -531,3 +538,21 @@ async def test_product_with_two_photos_from_whatsapp(
         stored = list(await session.scalars(select(Photo).order_by(Photo.position)))
     assert product.status == "submitted"
     assert [p.sha256 for p in stored] == [hashlib.sha256(p).hexdigest() for p in pictures]
+
+
+async def test_a_number_typed_after_a_numbered_list_presses_that_choice(
+    fake: FakeWhatsApp, channel: WhatsAppChannel
+) -> None:
+    regencies = tuple((Choice(f"Kabupaten {i}", f"reg|pick|{i}"),) for i in range(1, 13))
+    await channel.post(WA, Reply("Pilih kabupaten:", buttons=regencies))
+    [listing] = fake.messages(WA)
+    assert listing.type == "text" and "12. Kabupaten 12" in listing.text
+    [(value, message)] = [
+        item for item in parse_webhook(fake.webhook(WA, fake.text("3"))) if isinstance(item, tuple)
+    ]
+    pressed = channel._typed_choice(incoming(value, message))
+    assert pressed is not None and pressed.event == ButtonPress(payload="reg|pick|3")
+    [(value, message)] = [
+        item for item in parse_webhook(fake.webhook(WA, fake.text("13"))) if isinstance(item, tuple)
+    ]
+    assert channel._typed_choice(incoming(value, message)) is None  # not on the list: text
