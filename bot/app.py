@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import TelegramChannel, make_bot
+from bot.channels.whatsapp import Template, WhatsAppChannel, make_client
 from bot.config import Settings
 from bot.http import make_http_app
 from bot.notify import Notifier
@@ -37,24 +38,29 @@ class Runtime:
     app: Kurasi
     telegram: TelegramChannel | None
     poster: ReviewPoster
+    whatsapp: WhatsAppChannel | None = None
 
     @asynccontextmanager
     async def background(self) -> AsyncIterator[None]:
         """The review-card poster and the scheduler's tick, for as long as the bot serves."""
         settings = self.settings
+        notifier = Notifier(
+            self.app,
+            schedule=settings.reminders.schedule(),
+            timezone=settings.scheduler.timezone,
+            admin_ids=self.app.flow_settings.admin_ids,
+            admin_channel=self.app.flow_settings.review_channel or "telegram",
+        )
+        if self.whatsapp is not None:
+            # A producer who writes reopens WhatsApp's window: what waited for it goes now.
+            self.whatsapp.after_inbound = notifier.send_due
         scheduler = make_scheduler(
             self.app,
             timezone=settings.scheduler.timezone,
             claim_timeout=settings.review.claim_timeout,
             language=settings.review.language,
             tick_seconds=settings.reminders.tick.total_seconds(),
-            notifier=Notifier(
-                self.app,
-                schedule=settings.reminders.schedule(),
-                timezone=settings.scheduler.timezone,
-                admin_ids=self.app.flow_settings.admin_ids,
-                admin_channel=self.app.flow_settings.review_channel or "telegram",
-            ),
+            notifier=notifier,
         )
         task = asyncio.create_task(self.poster.run())
         scheduler.start()
@@ -66,6 +72,8 @@ class Runtime:
             await asyncio.gather(task, return_exceptions=True)
 
     async def close(self) -> None:
+        if self.whatsapp is not None:
+            await self.whatsapp.close()
         await self.app.drain()
         if self.telegram is not None:
             await self.telegram.bot.session.close()
@@ -93,6 +101,7 @@ async def build(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tr
     if settings.telegram.token is not None:
         bot = make_bot(settings.telegram.token.get_secret_value(), settings.telegram.api_base)
         telegram = TelegramChannel(app, bot)
+    whatsapp = _whatsapp(settings, app)
     poster = ReviewPoster(
         app,
         rate_per_minute=settings.review.group_rate_per_minute,
@@ -100,12 +109,43 @@ async def build(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tr
         rubric=app.flow_settings.rubric,
     )
     app.after_submit = poster.wake
-    return Runtime(settings, engine, sessionmaker, app, telegram, poster)
+    return Runtime(settings, engine, sessionmaker, app, telegram, poster, whatsapp)
+
+
+def _whatsapp(settings: Settings, app: Kurasi) -> WhatsAppChannel | None:
+    wa = settings.whatsapp
+    if not wa.enabled or wa.token is None or wa.phone_number_id is None:
+        return None
+    if wa.app_secret is None or wa.verify_token is None:
+        raise SystemExit("config: whatsapp.app_secret and whatsapp.verify_token are required")
+    client, session = make_client(
+        phone_number_id=wa.phone_number_id,
+        token=wa.token.get_secret_value(),
+        api_version=wa.api_version,
+        graph_api_base=wa.graph_api_base,
+    )
+    return WhatsAppChannel(
+        app,
+        client,
+        session,
+        app_secret=wa.app_secret.get_secret_value(),
+        verify_token=wa.verify_token.get_secret_value(),
+        messages_per_second=wa.messages_per_second,
+        templates={
+            kind: Template(t.name, t.language, tuple(t.parameters))
+            for kind, t in wa.templates.items()
+        },
+    )
 
 
 async def serve(settings: Settings) -> None:
     runtime = await build(settings)
     try:
+        if runtime.telegram is None and runtime.whatsapp is not None:
+            log.info("whatsapp only: serving its webhook")
+            async with runtime.background():
+                await _serve_http_only(runtime)
+            return
         if runtime.telegram is None:
             log.info("no telegram.token configured: starting the terminal console")
             console = ConsoleChannel(
@@ -133,6 +173,7 @@ async def _start_http(runtime: Runtime, *, webhook: bool) -> web.AppRunner:
         runtime.engine,
         telegram=runtime.telegram if webhook else None,
         telegram_secret=secret.get_secret_value() if secret else None,
+        whatsapp=runtime.whatsapp,
     )
     runner = web.AppRunner(http_app, access_log=None)
     await runner.setup()
@@ -151,6 +192,23 @@ async def _serve_polling(runtime: Runtime) -> None:
         await runner.cleanup()
 
 
+async def _serve_http_only(runtime: Runtime) -> None:
+    runner = await _start_http(runtime, webhook=False)
+    try:
+        await _until_signal()
+    finally:
+        await runner.cleanup()
+
+
+async def _until_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
 async def _serve_webhook(runtime: Runtime) -> None:
     assert runtime.telegram is not None
     settings = runtime.settings.telegram
@@ -164,11 +222,6 @@ async def _serve_webhook(runtime: Runtime) -> None:
             allowed_updates=runtime.telegram.allowed_updates(),
         )
         log.info("telegram webhook set")
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
+        await _until_signal()
     finally:
         await runner.cleanup()

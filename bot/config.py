@@ -104,6 +104,59 @@ class TelegramSettings(Section):
         return value
 
 
+WHATSAPP_GRAPH_API = "https://graph.facebook.com"
+
+
+class WhatsAppTemplate(Section):
+    """An approved message template used outside the 24-hour window for one notification kind."""
+
+    name: str
+    language: str = "id"
+    # What fills the template's {{1}}, {{2}} ...: names the notification offers
+    # (e.g. "product", "decision", "fair", "date").
+    parameters: list[str] = Field(default_factory=list)
+
+
+class WhatsAppSettings(Section):
+    phone_number_id: str | None = None
+    token: SecretStr | None = None
+    app_secret: SecretStr | None = None
+    verify_token: SecretStr | None = None
+    graph_api_base: str = WHATSAPP_GRAPH_API
+    api_version: str = "23.0"
+    messages_per_second: int = Field(default=80, ge=1, le=1000)
+    # notification kind -> template (see config.example.toml for the bodies to register)
+    templates: dict[str, WhatsAppTemplate] = Field(default_factory=dict)
+
+    @field_validator("token", "app_secret", "verify_token")
+    @classmethod
+    def _empty_is_none(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        return value
+
+    @field_validator("phone_number_id")
+    @classmethod
+    def _digits(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.isdigit():
+            raise ValueError("the phone number id is digits (WhatsApp Manager › API setup)")
+        return value
+
+    @field_validator("api_version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        value = value.removeprefix("v")
+        if not re.fullmatch(r"\d+\.\d+", value):
+            raise ValueError('use a Graph API version like "23.0"')
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        return self.phone_number_id is not None and self.token is not None
+
+
 class HttpSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -278,6 +331,7 @@ class Settings(BaseSettings):
 
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    whatsapp: WhatsAppSettings = Field(default_factory=WhatsAppSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
@@ -344,7 +398,14 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Every secret value, for the log redactor."""
         found = []
-        for secret in (self.telegram.token, self.telegram.webhook_secret):
+        wa = self.whatsapp
+        for secret in (
+            self.telegram.token,
+            self.telegram.webhook_secret,
+            wa.token,
+            wa.app_secret,
+            wa.verify_token,
+        ):
             if secret is not None and secret.get_secret_value():
                 found.append(secret.get_secret_value())
         return found

@@ -1,4 +1,4 @@
-"""The HTTP side: health check and the Telegram webhook (WhatsApp's joins here later)."""
+"""The HTTP side: health check, the Telegram webhook and the WhatsApp webhook."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.telegram import TelegramChannel
+from bot.channels.whatsapp import WhatsAppChannel
 
 log = structlog.get_logger(__name__)
 
 TELEGRAM_WEBHOOK_PATH = "/telegram/webhook"
+WHATSAPP_WEBHOOK_PATH = "/whatsapp/webhook"
 
 
 def make_http_app(
@@ -20,6 +22,7 @@ def make_http_app(
     *,
     telegram: TelegramChannel | None = None,
     telegram_secret: str | None = None,
+    whatsapp: WhatsAppChannel | None = None,
 ) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
 
@@ -45,4 +48,8 @@ def make_http_app(
             secret_token=telegram_secret,
             handle_in_background=False,
         ).register(app, path=TELEGRAM_WEBHOOK_PATH)
+    if whatsapp is not None:
+        # Meta's verify challenge, and signed POSTs answered before they are handled.
+        app.router.add_get(WHATSAPP_WEBHOOK_PATH, whatsapp.verify)
+        app.router.add_post(WHATSAPP_WEBHOOK_PATH, whatsapp.receive)
     return app

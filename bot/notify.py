@@ -6,6 +6,7 @@ sending claims rows with SELECT ... FOR UPDATE SKIP LOCKED (SQLite: one writer a
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -25,6 +26,8 @@ from db.notifications import (
     unclaimed_submissions,
     waiting_revisions,
 )
+from db.whatsapp import WAITING, template_values
+from handlers.events import Reply
 from handlers.reminders import GROUP_OF, PRODUCER_KINDS, render
 from handlers.schedule import ReminderSchedule
 
@@ -36,6 +39,7 @@ DIGEST_GRACE = timedelta(hours=2)  # a digest is not sent hours (or days) after 
 # How far back the first tick after a start looks for a digest's time: a restart across it
 # still sends it, a first start later in the day or the week sends nothing.
 START_LOOKBACK = timedelta(minutes=5)
+HOLD = timedelta(hours=6)  # a held notification is looked at again this often
 
 
 class Notifier:
@@ -241,7 +245,7 @@ class Notifier:
         if channel is None:
             return self._close(note, now, f"no channel {note.channel}")
         try:
-            await channel.post(note.chat_id, reply)
+            result = await self._deliver(session, channel, note, user, reply, now)
         except Undeliverable:
             if user is not None:
                 user.blocked_at = now  # every later reminder to them is skipped
@@ -253,8 +257,38 @@ class Notifier:
                 note.sent_at = now
                 log.error("notification failed", kind=note.kind, error=note.result)
             return 0
-        self._close(note, now, "sent")
+        if result is None:
+            # Held for WhatsApp's 24-hour window; released as soon as they write again.
+            note.result = WAITING
+            note.due_at = now + HOLD
+            return 0
+        self._close(note, now, result)
         return 1
+
+    async def _deliver(
+        self,
+        session: AsyncSession,
+        channel: Any,
+        note: Notification,
+        user: User | None,
+        reply: Reply,
+        now: datetime,
+    ) -> str | None:
+        """ "sent", "template", or None when the channel's rules say wait (WhatsApp's window)."""
+        notify = getattr(channel, "notify", None)
+        if notify is None or user is None:
+            await channel.post(note.chat_id, reply)
+            return "sent"
+        values = await template_values(session, kind=note.kind, subject_id=note.subject_id)
+        outcome: str | None = await notify(
+            note.chat_id,
+            reply,
+            kind=note.kind,
+            last_inbound_at=user.last_inbound_at,
+            now=now,
+            values=values,
+        )
+        return outcome
 
     @staticmethod
     def _close(note: Notification, now: datetime, result: str) -> int:

@@ -337,3 +337,47 @@ class Notification(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     result: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WhatsAppMessage(Base):
+    """A message sent on WhatsApp and what Meta said of it since (sent, delivered, read, failed),
+    so an admin can see whether a notification arrived."""
+
+    __tablename__ = "whatsapp_messages"
+
+    message_id: Mapped[str] = mapped_column(String(128), primary_key=True)  # Meta's wamid
+    chat_id: Mapped[str] = mapped_column(String(64), index=True)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="accepted")
+    status_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(String(300))
+
+
+class WhatsAppLink(Base):
+    """A pending offer to join a WhatsApp number to the Telegram account with the same phone:
+    the code sent on Telegram, and the wrong tries typed on WhatsApp."""
+
+    __tablename__ = "whatsapp_links"
+
+    whatsapp_user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    telegram_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime]
+    failures: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    declined: Mapped[bool] = mapped_column(default=False)  # "no, start fresh": not asked again
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UserAlias(Base):
+    """Another channel's identity of the same person: after linking, a WhatsApp number's
+    messages belong to the Telegram account's user (one profile, one set of products)."""
+
+    __tablename__ = "user_aliases"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

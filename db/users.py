@@ -8,7 +8,14 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import DISPLAY_NAME_MAX, USERNAME_MAX, Conversation, ProcessedUpdate, User
+from db.models import (
+    DISPLAY_NAME_MAX,
+    USERNAME_MAX,
+    Conversation,
+    ProcessedUpdate,
+    User,
+    UserAlias,
+)
 from db.sql import insert_ignore
 
 _JOINERS = {"\u200d", "\ufe0e", "\ufe0f"}  # zero-width joiner, variation selectors
@@ -78,8 +85,19 @@ async def upsert_user(
 ) -> User:
     """The sender's user row, created on first contact, names refreshed on every message.
 
-    Names are cut to fit: whatever a platform allows (or a new one sends) is stored.
+    Names are cut to fit: whatever a platform allows (or a new one sends) is stored. An
+    identity linked to another account (the same person on WhatsApp and Telegram) is that
+    account's user.
     """
+    linked = await session.scalar(
+        select(User)
+        .join(UserAlias, UserAlias.user_id == User.id)
+        .where(UserAlias.channel == channel, UserAlias.external_id == external_id)
+    )
+    if linked is not None:
+        linked.last_inbound_at = now
+        linked.blocked_at = None
+        return linked
     display_name = clip(display_name, DISPLAY_NAME_MAX)
     username = clip(username, USERNAME_MAX)
     await insert_ignore(

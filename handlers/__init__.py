@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from handlers import common, fairs, mydata, product, registration, reminders, review
+from handlers import common, fairs, link, mydata, product, registration, reminders, review
 from handlers.context import Context
 from handlers.events import ButtonPress, Command
 from handlers.i18n import N_
@@ -72,6 +72,7 @@ BUTTONS: dict[str, ButtonHandler] = {
     mydata.FLOW: mydata.on_button,
     fairs.FLOW: fairs.on_button,
     reminders.FLOW: reminders.on_button,
+    link.FLOW: link.on_button,
 }
 
 FLOWS: dict[str, Handler] = {
@@ -79,6 +80,7 @@ FLOWS: dict[str, Handler] = {
     product.FLOW: product.on_event,
     mydata.FLOW: mydata.on_event,
     fairs.FLOW: fairs.on_event,
+    link.FLOW: link.on_event,
 }
 
 # Review chats (Telegram groups): curators' commands.
@@ -110,6 +112,7 @@ PROMPTS: dict[str, Handler] = {
     product.FLOW: product.prompt,
     mydata.FLOW: mydata.prompt,
     fairs.FLOW: fairs.prompt,
+    link.FLOW: link.prompt,
 }
 
 
@@ -131,6 +134,9 @@ async def dispatch(ctx: Context) -> None:
             await common.show_help(ctx)
             return
         if _refused(ctx, event):
+            return
+        # The same person already registered on another channel: offer to link first.
+        if event.name == "start" and await link.offer(ctx):
             return
         await handler(ctx)
         return

@@ -18,6 +18,7 @@ class Sender:
     display_name: str | None = None
     username: str | None = None
     language_hint: str | None = None  # the client's UI language, before the user chooses
+    phone: str | None = None  # E.164, where the channel knows it (WhatsApp: the sender's number)
 
 
 # --- what a user can send -------------------------------------------------------------

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from itertools import count
 from pathlib import Path
 
+from bot.channels import whatsapp
 from bot.runtime import Kurasi
 from handlers.events import (
     ButtonPress,
@@ -39,6 +40,7 @@ Console chat with Kurasi. Type as you would in Telegram:
   :as ID [NAME]           become another person (e.g. a curator: :as 2 Sari)
   :chat review            speak in the review group chat (where curators work)
   :chat me                back to your private chat with the bot
+  :channel whatsapp       be a WhatsApp user: 3 buttons, lists, no edits (:channel console back)
   :help                   this help
   :quit                   leave (Ctrl-D works too)"""
 
@@ -99,6 +101,7 @@ class ConsoleChannel:
         self._buttons: list[str] = []
         self._message_ids = count(1)
         self.group_id: str | None = None  # None: the private chat
+        self.plays = NAME  # or "whatsapp": speak as a WhatsApp user, see what they would
         app.add_channel(self)
 
     async def run(self) -> None:
@@ -122,12 +125,14 @@ class ConsoleChannel:
             await self.app.process(self.incoming(event), self)
 
     def incoming(self, event: Event) -> Incoming:
+        on_whatsapp = self.plays == whatsapp.NAME
         return Incoming(
             sender=Sender(
-                channel=NAME,
+                channel=self.plays,
                 external_id=self.user_id,
                 display_name=self.display_name,
-                language_hint=self.language_hint,
+                language_hint=None if on_whatsapp else self.language_hint,
+                phone=f"+{self.user_id}" if on_whatsapp and self.user_id.isdigit() else None,
             ),
             chat_id=self.group_id or self.user_id,
             chat_type="group" if self.group_id else "private",
@@ -158,6 +163,10 @@ class ConsoleChannel:
                     who, _, name = arg.partition(" ")
                     self.user_id, self.display_name = who, name.strip() or who
                     self.write(f"(you are now {self.display_name}, id {self.user_id})")
+                    return None
+                case "channel" if arg in (NAME, whatsapp.NAME):
+                    self.plays = arg
+                    self.write(f"(you are now a {arg} user, id {self.user_id})")
                     return None
                 case "chat" if arg:
                     self.group_id = None if arg in {"me", "private"} else arg
@@ -208,6 +217,8 @@ class ConsoleChannel:
             self.write_raw(PROMPT)
 
     def render(self, reply: Reply, *, chat_id: str) -> str:
+        if self.plays == whatsapp.NAME and chat_id == self.user_id:
+            return self._render_whatsapp(reply)
         lines = []
         if chat_id != (self.group_id or self.user_id):
             lines.append(f"[in chat {chat_id}]")
@@ -225,6 +236,30 @@ class ConsoleChannel:
                 lines.append("   " + "   ".join(cells))
         if reply.ask_contact:
             lines.append(f"   ({reply.ask_contact}: type  :contact YOUR-NUMBER)")
+        return "\n".join(lines)
+
+    def _render_whatsapp(self, reply: Reply) -> str:
+        """What a WhatsApp user would see: each message the channel would send."""
+        lines = []
+        for item in whatsapp.render(reply):
+            if item.image is not None:
+                lines.append(f"🖼  {item.image.path}")
+            if item.text:
+                lines.append(f"WhatsApp › {item.text}")
+            choices: list[tuple[str, str, str | None]] = [(t, p, None) for t, p in item.buttons]
+            choices = choices or list(item.rows)
+            if choices or item.numbered:
+                self._buttons = [p for _t, p, _d in choices] or list(item.numbered)
+            if item.buttons:
+                lines.append(
+                    "   " + "   ".join(f"[{i}] {t}" for i, (t, _p) in enumerate(item.buttons, 1))
+                )
+            if item.rows:
+                lines.append(f"   ☰ {whatsapp.LIST_LABEL}")
+                lines += [
+                    f"     [{i}] {t}" + (f" — {d}" if d else "")
+                    for i, (t, _p, d) in enumerate(item.rows, 1)
+                ]
         return "\n".join(lines)
 
     async def post(self, chat_id: str, reply: Reply) -> list[str]:

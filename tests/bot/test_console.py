@@ -120,3 +120,26 @@ async def test_erasure_is_shown_in_the_console_review_chat(app: Kurasi) -> None:
     assert screen == [
         "[in chat review] (messages 3, 4 deleted: 🗑 Data erased at the producer's request.)"
     ]
+
+
+async def test_console_plays_a_whatsapp_user_with_whatsapps_limits(
+    app: Kurasi, sessionmaker
+) -> None:
+    screen: list[str] = []
+    script = [
+        ":channel whatsapp", "/start", "1", "1", "Tempe Chips Bu Tini", "Tini",
+        ":contact 0812 3456 7890", "kota malang", "1", "9999", "1234567890123", "6", "500 pcs",
+        "1", "10", ":quit",
+    ]  # fmt: skip
+    console = ConsoleChannel(
+        app, user_id="6281234567890", read=scripted(script), write=screen.append
+    )
+    await console.run()
+    output = "\n".join(screen)
+    assert "WhatsApp › " in output and "Kurasi › " not in output
+    assert "[1] Bahasa Indonesia" in output
+    assert "☰ Pilih / Choose" in output  # 4-10 choices: a list message
+    async with sessionmaker() as session:
+        user = await get_user(session, channel="whatsapp", external_id="6281234567890")
+        business = await get_business(session, owner_id=user.id)
+    assert business.registered_at is not None and business.sector == "food"

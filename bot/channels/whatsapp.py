@@ -1,0 +1,692 @@
+"""WhatsApp Cloud API through pywa's async client: webhooks in, normalized events to the runtime,
+replies rendered within WhatsApp's limits out.
+
+WhatsApp differs from Telegram in what a message can carry (3 reply buttons, lists of 10 rows, no
+edits, 1024 characters beside buttons) and in who may be written to (only within 24 hours of the
+person's last message, otherwise approved templates). This module keeps those rules at the edge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import structlog
+from aiohttp import web
+from aiolimiter import AsyncLimiter
+from pywa import utils as pywa_utils
+from pywa.errors import (
+    MessageUndeliverable,
+    RateLimitHit,
+    ReEngagementMessage,
+    UnsupportedMessageType,
+    WhatsAppError,
+)
+from pywa_async import WhatsApp
+from pywa_async.types import Button, Section, SectionList, SectionRow
+from pywa_async.types.sent_update import SentMessage
+from pywa_async.types.templates import TemplateLanguage
+
+from bot.channels.base import Undeliverable
+from bot.runtime import Kurasi
+from db.whatsapp import record_sent, record_status, release_waiting
+from handlers.events import (
+    Attachment,
+    ButtonPress,
+    Command,
+    Contact,
+    Document,
+    Event,
+    Incoming,
+    MediaOut,
+    MediaRef,
+    Photo,
+    Reply,
+    Sender,
+    Text,
+    Unsupported,
+)
+from handlers.events import Button as Choice
+
+log = structlog.get_logger(__name__)
+
+NAME = "whatsapp"
+GRAPH_API = "https://graph.facebook.com"
+WEBHOOK_LIMIT = 1024 * 1024  # bytes of one webhook body
+DOWNLOAD_LIMIT = 100 * 1024 * 1024  # Meta's largest media (documents)
+MAX_RETRIES = 5
+LIST_LABEL = "Pilih / Choose"  # the list's button: both languages, the reply has no language
+WINDOW = timedelta(hours=24)  # free-form messages only this long after the person's last one
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What one WhatsApp message can show (DESIGN.md, Meta's Cloud API limits)."""
+
+    max_buttons: int = 3
+    button_title: int = 20
+    list_rows: int = 10
+    list_title: int = 24
+    list_description: int = 72
+    list_button: int = 20
+    edits: bool = False
+    max_text: int = 4096
+    max_body: int = 1024  # text of a message that carries buttons or a list
+    albums: bool = False
+    contact_button: bool = False
+
+
+CAPABILITIES = Capabilities()
+
+
+class OutsideWindow(Exception):
+    """Meta refused a free-form message: the person has not written within 24 hours (131047)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """An approved template for one notification kind; `parameters` name the values that fill
+    {{1}}, {{2}} ... of its body, in order."""
+
+    name: str
+    language: str = "id"
+    parameters: tuple[str, ...] = ()
+
+
+# --- rendering ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One WhatsApp message: text, reply buttons, a list, numbered choices, or a file."""
+
+    text: str = ""
+    buttons: tuple[tuple[str, str], ...] = ()  # (title, id)
+    rows: tuple[tuple[str, str, str | None], ...] = ()  # (title, id, description)
+    numbered: tuple[str, ...] = ()  # payloads answered by typing their number
+    image: MediaOut | None = None
+    document: Attachment | None = None
+
+
+def render(reply: Reply, caps: Capabilities = CAPABILITIES) -> list[Outgoing]:
+    """A reply as WhatsApp messages, in order. No edits exist: an edit is a new message."""
+    out: list[Outgoing] = []
+    if reply.alert and reply.alert != reply.text:
+        out.append(Outgoing(text=reply.alert))
+    out += [Outgoing(text=(m.caption or "")[: caps.max_body], image=m) for m in reply.media]
+    if reply.attachment is not None:
+        out.append(Outgoing(document=reply.attachment))
+    if not reply.text.strip():
+        return out
+    # WhatsApp refuses two buttons or rows with one id: a choice offered twice shows once.
+    first: dict[str, Choice] = {}
+    for row in reply.buttons:
+        for b in row:
+            first.setdefault(b.payload, b)
+    choices = list(first.values())
+    if not choices:
+        return out + [Outgoing(text=chunk) for chunk in split_text(reply.text, caps.max_text)]
+    if len(choices) > caps.list_rows:
+        listing = "\n".join(f"{i}. {b.label}" for i, b in enumerate(choices, 1))
+        chunks = split_text(f"{reply.text}\n\n{listing}", caps.max_text)
+        out += [Outgoing(text=chunk) for chunk in chunks[:-1]]
+        return [*out, Outgoing(text=chunks[-1], numbered=tuple(b.payload for b in choices))]
+    chunks = split_text(reply.text, caps.max_body)
+    out += [Outgoing(text=chunk) for chunk in chunks[:-1]]
+    if len(choices) <= caps.max_buttons:
+        titles = unique_titles([b.label for b in choices], caps.button_title)
+        buttons = tuple((t, b.payload) for t, b in zip(titles, choices, strict=True))
+        return [*out, Outgoing(text=chunks[-1], buttons=buttons)]
+    titles = unique_titles([b.label for b in choices], caps.list_title)
+    rows = tuple(
+        (t, b.payload, b.label[: caps.list_description] if t != b.label else None)
+        for t, b in zip(titles, choices, strict=True)
+    )
+    return [*out, Outgoing(text=chunks[-1], rows=rows)]
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` within `limit` characters, cut at a word boundary with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)  # leaves room for the ellipsis
+    head = text[:cut] if cut > limit // 3 else text[: limit - 1]
+    return head.rstrip(" ,.;:-") + "…"
+
+
+def unique_titles(labels: Sequence[str], limit: int) -> list[str]:
+    """Shortened titles, no two alike: a repeat gets a number ("Ubah…", "Ubah… 2")."""
+    titles: list[str] = []
+    for label in labels:
+        title = shorten(label, limit) or "…"
+        n = 2
+        while title in titles:
+            suffix = f" {n}"
+            title = shorten(label, limit - len(suffix)) + suffix
+            n += 1
+        titles.append(title)
+    return titles
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Pieces of at most `limit` characters, cut between paragraphs, else lines, else words."""
+    pieces: list[str] = []
+    current = ""
+    for part in _parts(text.strip(), limit):
+        joined = f"{current}\n\n{part}" if current else part
+        if len(joined) <= limit:
+            current = joined
+        else:
+            pieces.append(current)
+            current = part
+    if current or not pieces:
+        pieces.append(current)
+    return pieces
+
+
+def _parts(text: str, limit: int) -> Iterator[str]:
+    for paragraph in text.split("\n\n"):
+        paragraph = paragraph.strip("\n")
+        if not paragraph:
+            continue
+        while len(paragraph) > limit:
+            cut = paragraph.rfind("\n", 0, limit)
+            if cut <= 0:
+                cut = paragraph.rfind(" ", 0, limit)
+            if cut <= 0:
+                cut = limit
+            yield paragraph[:cut].rstrip()
+            paragraph = paragraph[cut:].lstrip()
+        if paragraph:
+            yield paragraph
+
+
+# --- incoming -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StatusUpdate:
+    message_id: str
+    chat_id: str
+    status: str
+    at: datetime
+    error: str | None = None
+
+
+def parse_webhook(payload: Any) -> Iterator[tuple[dict[str, Any], dict[str, Any]] | StatusUpdate]:
+    """Each message (with its change's value, for the sender's profile) and each status."""
+    if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
+        return
+    for entry in payload.get("entry") or []:
+        for change in entry.get("changes") or []:
+            value = change.get("value") or {}
+            if change.get("field") != "messages":
+                continue
+            for message in value.get("messages") or []:
+                if isinstance(message, dict) and message.get("id") and message.get("from"):
+                    yield value, message
+            for status in value.get("statuses") or []:
+                errors = status.get("errors") or []
+                error = None
+                if errors:
+                    first = errors[0]
+                    error = f"{first.get('code')}: {first.get('title') or first.get('message')}"
+                yield StatusUpdate(
+                    message_id=str(status.get("id", "")),
+                    chat_id=str(status.get("recipient_id", "")),
+                    status=str(status.get("status", "")),
+                    at=_timestamp(status.get("timestamp")),
+                    error=error,
+                )
+
+
+def _timestamp(value: Any) -> datetime:
+    try:
+        return datetime.fromtimestamp(int(value), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return datetime.now(UTC)
+
+
+def incoming(value: dict[str, Any], message: dict[str, Any]) -> Incoming:
+    wa_id = str(message["from"])
+    name = None
+    for contact in value.get("contacts") or []:
+        if contact.get("wa_id") == wa_id:
+            name = (contact.get("profile") or {}).get("name")
+    return Incoming(
+        sender=Sender(
+            channel=NAME,
+            external_id=wa_id,
+            display_name=name or None,
+            phone=f"+{wa_id}" if wa_id.isdigit() else None,
+        ),
+        chat_id=wa_id,
+        event=event(message),
+        update_key=str(message["id"])[:128],
+        message_id=str(message["id"]),
+    )
+
+
+def event(message: dict[str, Any]) -> Event:
+    kind = message.get("type")
+    body = message.get(kind) if isinstance(kind, str) else None
+    body = body if isinstance(body, dict) else {}
+    match kind:
+        case "text":
+            text = str(body.get("body", ""))
+            if text.startswith("/") and len(text) > 1:
+                head, _, args = text[1:].partition(" ")
+                return Command(name=head.lower(), args=args.strip())
+            return Text(text)
+        case "interactive":
+            reply = body.get("button_reply") or body.get("list_reply") or {}
+            context = message.get("context") or {}
+            return ButtonPress(payload=str(reply.get("id", "")), message_id=context.get("id"))
+        case "button":  # a template's quick-reply button
+            return ButtonPress(payload=str(body.get("payload", "")))
+        case "image":
+            return Photo(media=_ref(body), caption=body.get("caption"))
+        case "document":
+            return Document(media=_ref(body), caption=body.get("caption"))
+        case "contacts":
+            contacts = message.get("contacts") or []
+            phones = (contacts[0].get("phones") or []) if contacts else []
+            if phones:
+                phone = phones[0]
+                own = phone.get("wa_id") == message.get("from")
+                number = phone.get("phone") or phone.get("wa_id") or ""
+                return Contact(phone=str(number), is_own=own)
+            return Unsupported(kind="contacts")
+        case "audio":
+            return Unsupported(kind="voice" if body.get("voice") else "audio")
+    return Unsupported(kind=str(kind or "unknown"))
+
+
+def _ref(body: dict[str, Any]) -> MediaRef:
+    return MediaRef(
+        file_id=str(body.get("id", "")),
+        unique_id=body.get("sha256"),
+        mime=body.get("mime_type"),
+        file_name=body.get("filename"),
+    )
+
+
+# --- the client -----------------------------------------------------------------------
+
+
+class _Rebase(httpx.AsyncBaseTransport):
+    """Sends pywa's Graph API calls to another origin (the fake server in tests)."""
+
+    def __init__(self, base: str) -> None:
+        self.base = httpx.URL(base)
+        self.inner = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host == "graph.facebook.com":
+            request.url = request.url.copy_with(
+                scheme=self.base.scheme, host=self.base.host, port=self.base.port
+            )
+            request.headers["Host"] = request.url.netloc.decode()
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def make_client(
+    *, phone_number_id: str, token: str, api_version: str, graph_api_base: str = GRAPH_API
+) -> tuple[WhatsApp, httpx.AsyncClient]:
+    """pywa's async client and the HTTP session it uses (closed by the channel)."""
+    transport = None if graph_api_base.rstrip("/") == GRAPH_API else _Rebase(graph_api_base)
+    session = httpx.AsyncClient(timeout=httpx.Timeout(30.0), transport=transport)
+    client = WhatsApp(
+        phone_id=phone_number_id,
+        token=token,
+        session=session,
+        api_version=api_version,
+        validate_updates=False,  # the HTTP route checks the signature itself
+    )
+    return client, session
+
+
+# --- the channel ----------------------------------------------------------------------
+
+
+@dataclass
+class _ChatLock:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
+class WhatsAppChannel:
+    name = NAME
+    capabilities = CAPABILITIES
+
+    def __init__(
+        self,
+        app: Kurasi,
+        client: WhatsApp,
+        session: httpx.AsyncClient,
+        *,
+        app_secret: str,
+        verify_token: str,
+        messages_per_second: int = 80,
+        templates: dict[str, Template] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.app = app
+        self.client = client
+        self.session = session
+        self._app_secret = app_secret
+        self._verify_token = verify_token
+        self.templates = templates or {}
+        self.sleep = sleep
+        # Told after a person wrote and notifications held for them were released (the
+        # notifier sends them at once).
+        self.after_inbound: Callable[[], Awaitable[Any]] | None = None
+        self.limiter = AsyncLimiter(messages_per_second, 1)
+        self._chats: dict[str, _ChatLock] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        # Choices shown as a numbered list (more than a list can hold), per chat: the number
+        # typed next answers them. Kept in memory: after a restart the flow asks again.
+        self._numbered: dict[str, tuple[str, ...]] = {}
+        app.add_channel(self)
+
+    # --- HTTP ---------------------------------------------------------------------------
+
+    async def verify(self, request: web.Request) -> web.Response:
+        """Meta's subscription check: echo hub.challenge when the verify token matches."""
+        query = request.query
+        token = query.get("hub.verify_token", "")
+        ok = query.get("hub.mode") == "subscribe" and bool(self._verify_token)
+        if not ok or not _same(token, self._verify_token):
+            log.warning("whatsapp webhook verification refused")
+            return web.Response(status=403, text="Forbidden")
+        return web.Response(text=query.get("hub.challenge", ""))
+
+    async def receive(self, request: web.Request) -> web.Response:
+        """A signed webhook: checked, acknowledged at once, its messages handled in order."""
+        if request.content_length is not None and request.content_length > WEBHOOK_LIMIT:
+            return web.Response(status=413, text="Payload Too Large")
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return web.Response(status=413, text="Payload Too Large")
+        if len(body) > WEBHOOK_LIMIT:
+            return web.Response(status=413, text="Payload Too Large")
+        signature = request.headers.get("X-Hub-Signature-256", "")
+        if not signature or not pywa_utils.webhook_updates_validator(
+            app_secret=self._app_secret, request_body=body, x_hub_signature=signature
+        ):
+            log.warning("whatsapp webhook with a missing or wrong signature refused")
+            return web.Response(status=401, text="Unauthorized")
+        try:
+            payload = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            log.warning("whatsapp webhook body is not JSON")
+            return web.Response(status=400, text="Bad Request")
+        self.accept(payload)
+        return web.Response(text="ok")
+
+    def accept(self, payload: Any) -> None:
+        """Start handling every message and status of one webhook in the background."""
+        for item in parse_webhook(payload):
+            if isinstance(item, StatusUpdate):
+                self._spawn(self._store_status(item))
+            else:
+                self._spawn(self._handle(incoming(*item)))
+
+    def _spawn(self, job: Awaitable[None]) -> None:
+        async def run() -> None:
+            try:
+                await job
+            except Exception:
+                log.exception("whatsapp webhook job failed")
+
+        task = asyncio.create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def idle(self) -> None:
+        """Wait until every webhook received so far is handled (shutdown, tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _handle(self, item: Incoming) -> None:
+        async with self._chat_lock(item.chat_id):
+            press = self._typed_choice(item)
+            await self.app.process(press or item, self)
+        await self._release(item.chat_id)
+        if item.message_id:
+            try:
+                await self._call(lambda: self.client.mark_message_as_read(item.message_id or ""))
+            except (WhatsAppError, httpx.HTTPError) as exc:
+                log.info("whatsapp mark-as-read failed", error=type(exc).__name__)
+
+    def _typed_choice(self, item: Incoming) -> Incoming | None:
+        """A number typed after a numbered list presses that choice."""
+        choices = self._numbered.get(item.chat_id)
+        if not choices or not isinstance(item.event, Text):
+            return None
+        typed = item.event.text.strip().rstrip(".")
+        if typed.isdigit() and 1 <= int(typed) <= len(choices):
+            return Incoming(
+                sender=item.sender,
+                chat_id=item.chat_id,
+                event=ButtonPress(payload=choices[int(typed) - 1]),
+                update_key=item.update_key,
+                message_id=item.message_id,
+            )
+        return None
+
+    @asynccontextmanager
+    async def _chat_lock(self, chat_id: str) -> AsyncIterator[None]:
+        entry = self._chats.setdefault(chat_id, _ChatLock())
+        entry.users += 1
+        try:
+            async with entry.lock:
+                yield
+        finally:
+            entry.users -= 1
+            if entry.users == 0:
+                self._chats.pop(chat_id, None)
+
+    async def _release(self, chat_id: str) -> None:
+        """They wrote: the window is open, so what waited for it goes out now."""
+        async with self.app.sessionmaker() as session, session.begin():
+            released = await release_waiting(
+                session, channel=NAME, chat_id=chat_id, now=self.app.clock()
+            )
+        if released and self.after_inbound is not None:
+            await self.after_inbound()
+
+    async def _store_status(self, status: StatusUpdate) -> None:
+        if not status.message_id or not status.status:
+            return
+        async with self.app.sessionmaker() as session, session.begin():
+            await record_status(
+                session,
+                message_id=status.message_id,
+                chat_id=status.chat_id,
+                status=status.status,
+                at=status.at,
+                error=status.error,
+            )
+
+    # --- outgoing -----------------------------------------------------------------------
+
+    async def deliver(
+        self, chat_id: str, replies: Sequence[Reply], *, origin: Incoming | None = None
+    ) -> None:
+        for reply in replies:
+            try:
+                await self.post(chat_id, reply)
+            except (Undeliverable, OutsideWindow) as exc:
+                log.info("whatsapp message not delivered", reason=type(exc).__name__)
+                return
+            except (WhatsAppError, httpx.HTTPError) as exc:
+                # The update is committed; one failed message must not stop the others.
+                log.error("whatsapp send failed", error=type(exc).__name__)
+
+    async def post(self, chat_id: str, reply: Reply) -> list[str]:
+        """Send one reply; return the ids of the messages made.
+
+        Raises Undeliverable (not on WhatsApp, unsupported: 131026, 131051) and OutsideWindow
+        (131047); other errors propagate for the caller's queue to retry.
+        """
+        ids: list[str] = []
+        try:
+            for item in render(reply, self.capabilities):
+                ids.append(await self._send(chat_id, item))
+                if item.buttons or item.rows:
+                    self._numbered.pop(chat_id, None)
+                if item.numbered:
+                    self._numbered[chat_id] = item.numbered
+        except (MessageUndeliverable, UnsupportedMessageType) as exc:
+            raise Undeliverable(f"{exc.code}") from exc
+        except ReEngagementMessage as exc:
+            raise OutsideWindow(str(exc.code)) from exc
+        finally:
+            if ids:
+                # In the background: a caller may be sending from inside its own transaction.
+                self._spawn(self._remember(chat_id, ids))
+        return ids
+
+    async def notify(
+        self,
+        chat_id: str,
+        reply: Reply,
+        *,
+        kind: str,
+        last_inbound_at: datetime | None,
+        now: datetime,
+        values: dict[str, str],
+    ) -> str | None:
+        """Deliver a notification within WhatsApp's 24-hour rule.
+
+        Returns "sent", "template" (outside the window, as the kind's approved template), or
+        None when it must wait for the person to write again (no template for this kind).
+        """
+        if last_inbound_at is not None and now - last_inbound_at < WINDOW:
+            try:
+                await self.post(chat_id, reply)
+                return "sent"
+            except OutsideWindow:
+                pass  # Meta counts the window itself; believe it
+        template = self.templates.get(kind)
+        if template is None:
+            return None
+        await self.send_template(chat_id, template, values)
+        return "template"
+
+    async def send_template(self, chat_id: str, template: Template, values: dict[str, str]) -> str:
+        body = [
+            {"type": "text", "text": (values.get(name) or "-")[:1000]}
+            for name in template.parameters
+        ]
+        params = [{"type": "body", "parameters": body}] if body else None
+        try:
+            sent = await self._call(
+                lambda: self.client.send_template(
+                    to=chat_id,
+                    name=template.name,
+                    language=TemplateLanguage(template.language),
+                    params=params,
+                )
+            )
+        except (MessageUndeliverable, UnsupportedMessageType) as exc:
+            raise Undeliverable(f"{exc.code}") from exc
+        self._spawn(self._remember(chat_id, [str(sent.id)]))
+        return str(sent.id)
+
+    async def _send(self, chat_id: str, item: Outgoing) -> str:
+        """Send one message; its WhatsApp message id (wamid)."""
+        client = self.client
+        send: Callable[[], Awaitable[SentMessage]]
+        if item.image is not None:
+            data = await asyncio.to_thread(Path(item.image.path).read_bytes)
+            image_id = await self._upload(data, "image/jpeg", "photo.jpg")
+            caption = item.text or None
+
+            def send() -> Awaitable[SentMessage]:
+                return client.send_image(to=chat_id, image=image_id, caption=caption)
+
+        elif item.document is not None:
+            doc = item.document
+            doc_id = await self._upload(doc.data, doc.mime, doc.filename)
+
+            def send() -> Awaitable[SentMessage]:
+                return client.send_document(to=chat_id, document=doc_id, filename=doc.filename)
+
+        else:
+            keyboard: list[Button] | SectionList | None = None
+            if item.buttons:
+                keyboard = [Button(title=t, callback_data=p) for t, p in item.buttons]
+            elif item.rows:
+                rows = [
+                    SectionRow(title=t, callback_data=p, description=d) for t, p, d in item.rows
+                ]
+                keyboard = SectionList(
+                    button_title=LIST_LABEL, sections=[Section(title=LIST_LABEL, rows=rows)]
+                )
+
+            def send() -> Awaitable[SentMessage]:
+                return client.send_message(to=chat_id, text=item.text, buttons=keyboard)
+
+        return str((await self._call(send)).id)
+
+    async def _upload(self, data: bytes, mime: str, filename: str) -> str:
+        media = await self._call(
+            lambda: self.client.upload_media(media=data, mime_type=mime, filename=filename)
+        )
+        return str(media.id)
+
+    async def _call(self, make: Callable[[], Awaitable[T]]) -> T:
+        """One Graph API call within the number's throughput; 130429 backs off and retries."""
+        delay = 1.0
+        for attempt in range(MAX_RETRIES + 1):
+            async with self.limiter:
+                try:
+                    return await make()
+                except RateLimitHit:
+                    if attempt == MAX_RETRIES:
+                        raise
+            log.warning("whatsapp throughput limit hit, backing off", seconds=delay)
+            await self.sleep(delay)
+            delay = min(delay * 2, 30.0)
+        raise AssertionError("unreachable")
+
+    async def _remember(self, chat_id: str, ids: list[str]) -> None:
+        """Keep a row per sent message, for the status webhooks to fill in."""
+        async with self.app.sessionmaker() as session, session.begin():
+            await record_sent(session, message_ids=ids, chat_id=chat_id, now=self.app.clock())
+
+    async def erase(self, chat_id: str, message_ids: Sequence[str], *, notice: str) -> None:
+        """WhatsApp can neither delete nor edit what a business sent; review chats, the only
+        messages ever erased, live on Telegram. Logged so an operator sees it was asked."""
+        log.warning("whatsapp cannot erase sent messages", count=len(message_ids))
+
+    async def fetch_media(self, media: MediaRef) -> bytes:
+        """Resolve the media id and download it now: Meta's URL expires within minutes."""
+        url = await self._call(lambda: self.client.get_media_url(media.file_id))
+        if url.file_size and int(url.file_size) > DOWNLOAD_LIMIT:
+            raise ValueError("file too large to download")
+        return await self.client.get_media_bytes(url.url)
+
+    async def close(self) -> None:
+        await self.idle()
+        await self.session.aclose()
+
+
+def _same(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())

@@ -1,0 +1,103 @@
+"""WhatsApp's sent messages and the delivery statuses Meta reports for them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Fair, Notification, Product, WhatsAppMessage
+from db.sql import insert_ignore
+
+# The result of a notification held back by WhatsApp's 24-hour rule (no template for its kind).
+WAITING = "waiting: outside the 24-hour window, no template; sent when they write"
+
+# A status only moves forward (webhooks arrive late and out of order); "failed" is final.
+_RANK = {"accepted": 0, "sent": 1, "delivered": 2, "read": 3, "played": 3, "failed": 4}
+
+
+async def record_sent(
+    session: AsyncSession, *, message_ids: list[str], chat_id: str, now: datetime
+) -> None:
+    for message_id in message_ids:
+        await insert_ignore(
+            session,
+            WhatsAppMessage,
+            {"message_id": message_id, "chat_id": chat_id, "sent_at": now, "status": "accepted"},
+            conflict=["message_id"],
+        )
+
+
+async def record_status(
+    session: AsyncSession,
+    *,
+    message_id: str,
+    chat_id: str,
+    status: str,
+    at: datetime,
+    error: str | None = None,
+) -> None:
+    """Store a status webhook on the message's row (made here if the send is not stored yet)."""
+    await insert_ignore(
+        session,
+        WhatsAppMessage,
+        {
+            "message_id": message_id[:128],
+            "chat_id": chat_id[:64],
+            "sent_at": at,
+            "status": "accepted",
+        },
+        conflict=["message_id"],
+    )
+    row = await session.scalar(
+        select(WhatsAppMessage)
+        .where(WhatsAppMessage.message_id == message_id[:128])
+        .with_for_update()
+    )
+    assert row is not None
+    if _RANK.get(status, 0) <= _RANK.get(row.status, 0):
+        return
+    row.status = status[:16]
+    row.status_at = at
+    if error:
+        row.error = error[:300]
+
+
+async def message_status(session: AsyncSession, *, message_id: str) -> WhatsAppMessage | None:
+    return await session.get(WhatsAppMessage, message_id)
+
+
+async def release_waiting(
+    session: AsyncSession, *, channel: str, chat_id: str, now: datetime
+) -> int:
+    """Make the notifications held for this chat due now (the person just wrote)."""
+    result = await session.execute(
+        update(Notification)
+        .where(
+            Notification.channel == channel,
+            Notification.chat_id == chat_id,
+            Notification.sent_at.is_(None),
+            Notification.result == WAITING,
+        )
+        .values(due_at=now)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def template_values(
+    session: AsyncSession, *, kind: str, subject_id: int | None
+) -> dict[str, str]:
+    """What a notification's template can be filled with: product, fair, date, place."""
+    if subject_id is None:
+        return {}
+    if kind.startswith("fair"):
+        fair = await session.get(Fair, subject_id)
+        if fair is None:
+            return {}
+        day = fair.start_date
+        if kind == "fair_deadline" and fair.registration_deadline is not None:
+            day = fair.registration_deadline
+        return {"fair": fair.name, "date": day.strftime("%d-%m-%Y"), "place": fair.place}
+    product = await session.get(Product, subject_id)
+    return {"product": product.name or "-"} if product is not None else {}
