@@ -21,7 +21,7 @@ from bot.runtime import Kurasi
 from db.models import ChatBudget, OutboxItem
 from db.reviews import get_review
 from db.sql import insert_ignore
-from handlers.review import card_replies
+from handlers.review.card import card_replies
 from handlers.rubric import Rubric
 
 log = structlog.get_logger(__name__)

@@ -19,21 +19,9 @@ from db.models import (
     Product,
     ProductStatus,
     Review,
+    Verdict,
 )
-from db.products import change_status
-
-SNAPSHOT_FIELDS = (
-    "name",
-    "sector",
-    "description",
-    "price",
-    "unit",
-    "min_order",
-    "capacity",
-    "materials",
-    "shelf_life_days",
-    "legal_docs",
-)
+from db.products import SNAPSHOT_FIELDS, ProductField, change_status
 
 
 def route_chat(chats: Sequence[tuple[str, Sequence[str]]], sector: str | None) -> str | None:
@@ -44,14 +32,20 @@ def route_chat(chats: Sequence[tuple[str, Sequence[str]]], sector: str | None) -
     return None
 
 
+def _key(field: ProductField) -> str:
+    return field.column or field.value  # stored snapshots are keyed by column
+
+
 def snapshot(product: Product, photos: Sequence[Photo]) -> dict[str, Any]:
-    data: dict[str, Any] = {f: getattr(product, f) for f in SNAPSHOT_FIELDS}
+    data: dict[str, Any] = {
+        _key(f): getattr(product, f.column) for f in SNAPSHOT_FIELDS if f.column is not None
+    }
     data["photos"] = [p.sha256 for p in photos]
     return data
 
 
-def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    return [k for k in (*SNAPSHOT_FIELDS, "photos") if before.get(k) != after.get(k)]
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[ProductField]:
+    return [f for f in SNAPSHOT_FIELDS if before.get(_key(f)) != after.get(_key(f))]
 
 
 async def record(
@@ -268,7 +262,7 @@ async def decide(
     *,
     review: Review,
     product: Product,
-    action: str,
+    action: Verdict,
     actor_user_id: int,
     grade: str | None,
     reasons: list[str],
@@ -285,11 +279,7 @@ async def decide(
         now=now,
     ):
         return False
-    decision = {
-        "approve": "approved",
-        "revise": "revision_requested",
-        "reject": "rejected",
-    }[action]
+    decision = Verdict(action).decision
     await session.execute(
         update(Review)
         .where(Review.id == review.id)
@@ -351,7 +341,7 @@ async def decisions_since(
         .where(
             AuditEvent.actor_user_id == curator_user_id,
             AuditEvent.at >= since,
-            AuditEvent.action.in_(("approve", "revise", "reject")),
+            AuditEvent.action.in_(tuple(Verdict)),
         )
         .group_by(AuditEvent.action)
     )

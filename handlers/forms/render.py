@@ -1,0 +1,132 @@
+"""Choices drawn within a channel's capabilities, and typed answers read back into choices.
+
+A choice of n options becomes inline buttons where n fits, a list message where lists exist
+and n fits, else numbered lines. Every choice also accepts its number and its typed label
+(case- and accent-insensitive, in either language).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from handlers.events import Button, ListMenu, ListRow, Reply
+from handlers.forms.capabilities import Capabilities
+from handlers.i18n import N_
+from handlers.payload import Payload
+
+Translate = Callable[..., str]
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    value: str
+    label: str  # already translated
+    words: tuple[str, ...] = ()  # other typed answers that mean this option
+    description: str | None = None
+
+
+def normalize(text: str) -> str:
+    """Lower case, accents and emoji dropped, spaces collapsed: "⭐ Makanán!" -> "makanan"."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return re.sub(r"[^0-9a-z]+", " ", plain.casefold()).strip()
+
+
+def shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word boundary where one is near."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:-") + "…"
+
+
+def _unique(titles: list[str], limit: int) -> list[str]:
+    """Shortened titles, made distinct by a number where shortening made two equal."""
+    seen: set[str] = set()
+    out = []
+    for i, title in enumerate(titles, start=1):
+        short = shorten(title, limit)
+        if short in seen:
+            short = shorten(f"{i}. {title}", limit)
+        seen.add(short)
+        out.append(short)
+    return out
+
+
+def choice_reply(
+    caps: Capabilities,
+    t: Translate,
+    text: str,
+    options: Sequence[Option],
+    *,
+    flow: str,
+    step: str,
+    columns: int = 2,
+    edit: bool = False,
+    ask_contact: str | None = None,
+) -> Reply:
+    """`text` with `options` to choose from, drawn as this channel can."""
+    payloads = [Payload(flow, step, o.value).pack() for o in options]
+    if not options:
+        return Reply(text=_fit(caps, text), edit=edit and caps.edits, ask_contact=ask_contact)
+    if len(options) <= caps.max_buttons:
+        titles = _unique([o.label for o in options], caps.button_title)
+        per_row = max(1, min(columns, caps.buttons_per_row))
+        items = [Button(label=ti, payload=p) for ti, p in zip(titles, payloads, strict=True)]
+        rows = tuple(tuple(items[i : i + per_row]) for i in range(0, len(items), per_row))
+        return Reply(
+            text=_fit(caps, text), buttons=rows, edit=edit and caps.edits, ask_contact=ask_contact
+        )
+    if len(options) <= caps.list_rows:
+        titles = _unique([o.label for o in options], caps.list_title)
+        rows_ = tuple(
+            ListRow(
+                payload=p,
+                title=ti,
+                description=shorten(o.description, caps.list_description)
+                if o.description
+                else (shorten(o.label, caps.list_description) if ti != o.label else None),
+            )
+            for ti, p, o in zip(titles, payloads, options, strict=True)
+        )
+        menu = ListMenu(button=shorten(t(N_("Choose")), caps.list_button), rows=rows_)
+        return Reply(text=_fit(caps, text), menu=menu, ask_contact=ask_contact)
+    lines = [f"{i}. {o.label}" for i, o in enumerate(options, start=1)]
+    body = text + "\n\n" + "\n".join(lines) + "\n" + t(N_("Type the number of your choice."))
+    return Reply(text=_fit(caps, body), ask_contact=ask_contact)
+
+
+def _fit(caps: Capabilities, text: str) -> str:
+    return text if len(text) <= caps.max_text else shorten(text, caps.max_text)
+
+
+def pick(text: str, options: Sequence[Option]) -> str | None:
+    """The option a typed answer means: its number, its label or one of its words."""
+    wanted = normalize(text)
+    if not wanted:
+        return None
+    if wanted.isdigit() and 1 <= int(wanted) <= len(options):
+        return options[int(wanted) - 1].value
+    for option in options:
+        names = {normalize(option.label), normalize(option.value)}
+        names |= {normalize(w) for w in option.words}
+        if wanted in names:
+            return option.value
+    return None
+
+
+def pick_many(text: str, options: Sequence[Option]) -> list[str] | None:
+    """Several options typed at once: "1 3 4", "PIRT, Halal"; None if any part is unknown."""
+    parts = [p for p in re.split(r"[,;/\n]+|\s+dan\s+|\s+and\s+", text) if p.strip()]
+    if len(parts) == 1 and re.fullmatch(r"[0-9 ]+", parts[0].strip()):
+        parts = parts[0].split()
+    chosen = [pick(p, options) for p in parts]
+    if not chosen or any(c is None for c in chosen):
+        return None
+    return [c for c in chosen if c is not None]
