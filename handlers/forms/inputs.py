@@ -324,6 +324,8 @@ class CustomInput(Input):
     reader: Reader | None = None
 
     async def ask(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Reply]:
+        assert self.prompter is not None
+        await self.prompter(ctx, record)
         return []
 
     async def read(
