@@ -313,25 +313,40 @@ class Form:
         if text is not None and normalize(text) in BACK_WORDS:
             await self.back(ctx, record)
             return
+        numbered = self._numbered(ctx, field, record)
+        if text is not None and text.strip().isdigit() and 0 < int(text) <= len(numbered):
+            pressed = numbered[int(text) - 1].value  # a numbered line's number, typed
+            event, text = ButtonPress(pressed), None
         if field.skip is not None and (
             pressed == SKIP
             or (text is not None and (is_no_answer(text) or normalize(text) in {"skip", "lewati"}))
         ):
+            skipped = True
             outcome: Outcome = Got(field.skip.value)
         else:
+            skipped = False
             outcome = await field.input.read(ctx, self, field, record, event)
         if isinstance(outcome, Refuse):
             await self.refuse(ctx, outcome.message)
             return
         if isinstance(outcome, Stay):
             return
-        if field.check is not None:
+        if field.check is not None and not skipped:
             refusal = field.check(ctx, record, outcome.value)
             if refusal is not None:
                 await self.refuse(ctx, refusal)
                 return
         if await self.save(ctx, record, field, outcome.value):
             await self.advance(ctx)
+
+    def _numbered(self, ctx: Context, field: Field, record: Any) -> list[Option]:
+        """The options a text-only channel showed as numbered lines for this field."""
+        options = field.input.options(ctx, self, field, record)
+        if field.skip is not None:
+            options = [*options, Option(SKIP, "")]
+        caps = ctx.capabilities
+        fits = len(options) <= caps.max_buttons or len(options) <= caps.list_rows
+        return [] if fits else options
 
     async def _answer_summary(self, ctx: Context, record: Any, event: Event) -> None:
         options = self.edit_options(ctx, record) + self.summary_actions(ctx, record)
