@@ -15,6 +15,7 @@ from db.media_store import MediaStore
 from db.models import Conversation, User
 from handlers.events import Button, Incoming, MediaRef, Reply
 from handlers.forms.capabilities import Capabilities, for_channel
+from handlers.forms.render import fit
 from handlers.payload import Payload
 from handlers.photos import PhotoLimits
 from handlers.rubric import Rubric
@@ -102,8 +103,11 @@ class Context:
         return self.translator(self.language)
 
     def reply(self, text: str, **kwargs: Any) -> None:
+        """Answer; drawn within the capabilities of the channel it goes to."""
         buttons = kwargs.pop("buttons", ())
-        self.replies.append(Reply(text=text, buttons=_rows(buttons), **kwargs))
+        reply = Reply(text=text, buttons=_rows(buttons), **kwargs)
+        channel = reply.to.channel if reply.to else self.incoming.sender.channel
+        self.replies.append(fit(for_channel(channel), self.t, reply))
 
     # --- conversation state -------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from handlers.events import Button, ListMenu, ListRow, Reply
 from handlers.forms.capabilities import Capabilities
@@ -130,3 +130,32 @@ def pick_many(text: str, options: Sequence[Option]) -> list[str] | None:
     if not chosen or any(c is None for c in chosen):
         return None
     return [c for c in chosen if c is not None]
+
+
+def fit(caps: Capabilities, t: Translate, reply: Reply) -> Reply:
+    """Any reply made to fit the channel: too many buttons become a list (or numbered lines,
+    beyond a list's rows), long labels are shortened, an edit becomes a new message."""
+    buttons = [b for row in reply.buttons for b in row]
+    edit = reply.edit and caps.edits
+    if len(buttons) <= caps.max_buttons:
+        titles = _unique([b.label for b in buttons], caps.button_title)
+        if titles == [b.label for b in buttons] and edit == reply.edit:
+            return replace(reply, text=_fit(caps, reply.text))
+        it = iter(titles)
+        rows = tuple(tuple(Button(next(it), b.payload) for b in row) for row in reply.buttons)
+        return replace(reply, text=_fit(caps, reply.text), buttons=rows, edit=edit)
+    options = [Option(b.payload, b.label) for b in buttons]
+    if len(buttons) <= caps.list_rows:
+        titles = _unique([o.label for o in options], caps.list_title)
+        rows_ = tuple(
+            ListRow(
+                payload=o.value,
+                title=ti,
+                description=shorten(o.label, caps.list_description) if ti != o.label else None,
+            )
+            for ti, o in zip(titles, options, strict=True)
+        )
+        menu = ListMenu(button=shorten(t(N_("Choose")), caps.list_button), rows=rows_)
+        return replace(reply, text=_fit(caps, reply.text), buttons=(), menu=menu, edit=False)
+    lines = "\n".join(f"{i}. {o.label}" for i, o in enumerate(options, start=1))
+    return replace(reply, text=_fit(caps, f"{reply.text}\n\n{lines}"), buttons=(), edit=False)

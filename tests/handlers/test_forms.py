@@ -146,8 +146,8 @@ class Screen:
             incoming=incoming,
             user=self.user,
             conversation=self.conversation,
-            translator=lambda lang: lambda message, **values: (
-                message.format(**values) if values else message
+            translator=lambda lang: (
+                lambda message, **values: message.format(**values) if values else message
             ),
             now=datetime(2026, 11, 25, tzinfo=UTC),
         )
