@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.media_store import MediaStore
 from db.models import Conversation, User
 from handlers.events import Button, Incoming, MediaRef, Reply
-from handlers.forms.capabilities import Capabilities, for_channel
-from handlers.forms.render import fit
+from handlers.capabilities import Capabilities, for_channel
+from handlers.render import fit
 from handlers.payload import Payload
 from handlers.photos import PhotoLimits
 from handlers.rubric import Rubric

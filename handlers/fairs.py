@@ -42,7 +42,7 @@ from handlers.fairs_text import (
 from handlers.features import Feature
 from handlers.forms.engine import Field, Form, Skip
 from handlers.forms.inputs import ChecklistInput, TextInput
-from handlers.forms.render import Option
+from handlers.render import Option
 from handlers.i18n import N_
 from handlers.labels import SECTOR_LABELS, sector_options
 from handlers.payload import Payload

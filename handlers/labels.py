@@ -6,7 +6,7 @@ from db.businesses import LEGAL_DOCS, SECTORS
 from db.models import ProductStatus
 from db.products import ProductField
 from handlers.context import LANGUAGES, Context, Translate
-from handlers.forms.render import Option
+from handlers.render import Option
 from handlers.i18n import N_
 
 SECTOR_LABELS = {

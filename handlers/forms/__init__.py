@@ -21,9 +21,12 @@ Add a flow::
             ctx.update_data(gift={**record, field.name: value}); return True
         async def on_action(self, ctx, record, action): ...  # the summary's final buttons
 
-    FEATURE = Feature(commands={"hadiah": GIFT.start}, flows=[GIFT])
+    GIFT = GiftForm()
+    FEATURE = Feature(commands={"hadiah": GIFT.start}, forms=(GIFT,))
 
-and add FEATURE to the tuple in handlers/__init__.py. Modules: `capabilities` (what a
-channel can show), `render` (choices as buttons, lists or numbers), `inputs` (input
-kinds), `engine` (Field, Form).
+and add FEATURE to the tuple in handlers/__init__.py. Modules: `engine` (Field, Form, the
+outcomes Got/Refuse/Stay), `inputs` (TextInput, ChoiceInput, ChecklistInput, QuantityInput,
+ContactInput, SearchInput, CustomInput). What a channel can show is handlers/capabilities.py;
+handlers/render.py draws choices as buttons, a list or numbered lines, and `render.fit`
+makes every reply fit its channel.
 """

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from handlers.context import Context
 from handlers.events import ButtonPress, Event, Reply, Text
-from handlers.forms.render import Option, choice_reply, normalize, pick
+from handlers.render import Option, choice_reply, normalize, pick
 from handlers.i18n import N_
 from handlers.parsing import is_no_answer
 from handlers.payload import Payload

@@ -14,7 +14,7 @@ from handlers.context import Context
 from handlers.events import Document, Event, Photo
 from handlers.forms.engine import EDIT_PICK, Field, Form, Step, choice_of
 from handlers.forms.inputs import ChecklistInput, ChoiceInput, CustomInput, QuantityInput, TextInput
-from handlers.forms.render import Option, choice_reply
+from handlers.render import Option, choice_reply
 from handlers.i18n import N_
 from handlers.labels import PRODUCT_FIELD_LABELS, legal_options, rupiah, sector_options
 from handlers.parsing import parse_duration_days, parse_price

@@ -20,7 +20,7 @@ from handlers.events import (
     Text,
     Unsupported,
 )
-from handlers.forms.capabilities import CONSOLE, PLAIN, TELEGRAM, WHATSAPP, Capabilities
+from handlers.capabilities import CONSOLE, PLAIN, TELEGRAM, WHATSAPP, Capabilities
 from handlers.forms.engine import Field, Form, Got, Refuse, Skip, Stay
 from handlers.forms.inputs import (
     ChecklistInput,
@@ -31,7 +31,7 @@ from handlers.forms.inputs import (
     SearchInput,
     TextInput,
 )
-from handlers.forms.render import Option, normalize, pick_many, shorten
+from handlers.render import Option, normalize, pick_many, shorten
 from handlers.parsing import parse_phone, parse_price
 from handlers.payload import Payload
 

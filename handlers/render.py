@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from handlers.events import Button, ListMenu, ListRow, Reply
-from handlers.forms.capabilities import Capabilities
+from handlers.capabilities import Capabilities
 from handlers.i18n import N_
 from handlers.payload import Payload
 
