@@ -87,7 +87,9 @@ def missing_for_submit(
     product: Product, business: Business | None, *, photo_count: int
 ) -> list[str]:
     """What must be filled before curators may see the product ("profile": the business)."""
-    missing = [f for f in REQUIRED_FOR_SUBMIT if not answered(product, f, photo_count=photo_count)]
+    missing: list[str] = [
+        f for f in REQUIRED_FOR_SUBMIT if not answered(product, f, photo_count=photo_count)
+    ]
     if business is None or business.registered_at is None:
         missing.append("profile")
     return missing

@@ -7,6 +7,9 @@ Flows never call back up here: they ask `ctx.reprompt()` or `ctx.redirect(entry)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TypeVar
+
 from handlers import common, fairs, mydata, product, registration, reminders
 from handlers.common import MENU_COMMANDS
 from handlers.context import REPROMPT, Context
@@ -59,39 +62,27 @@ FEATURES: tuple[Feature, ...] = (
 )
 
 
-def _merge(maps: list[dict[str, object]], what: str) -> dict[str, object]:
-    merged: dict[str, object] = {}
-    for m in maps:
-        for key, value in m.items():
+T = TypeVar("T")
+
+
+def _merge(tables: list[Mapping[str, T]], what: str) -> dict[str, T]:
+    """One table from every feature's; a name registered twice is a startup error."""
+    merged: dict[str, T] = {}
+    for table in tables:
+        for key, value in table.items():
             if key in merged:
                 raise ValueError(f"{what} {key!r} is registered twice")
             merged[key] = value
     return merged
 
 
-COMMANDS: dict[str, Handler] = {}
-GROUP_COMMANDS: dict[str, Handler] = {}
-BUTTONS: dict[str, ButtonHandler] = {}
-FLOWS: dict[str, Flow] = {}
-ENTRIES: dict[str, Handler] = {}
-HINTS: dict[str, str] = {}
+COMMANDS: dict[str, Handler] = _merge([f.commands for f in FEATURES], "command")
+GROUP_COMMANDS: dict[str, Handler] = _merge([f.group_commands for f in FEATURES], "command")
+BUTTONS: dict[str, ButtonHandler] = _merge([f.buttons for f in FEATURES], "button")
+ENTRIES: dict[str, Handler] = _merge([f.entries for f in FEATURES], "entry")
+HINTS: dict[str, str] = _merge([f.hints for f in FEATURES], "hint")
+FLOWS: dict[str, Flow] = _merge([{x.flow: x for x in f.forms} for f in FEATURES], "flow")
 ADMIN_ONLY: frozenset[str] = frozenset().union(*(f.admin_only for f in FEATURES))
-for _feature in FEATURES:
-    for _table, _new, _what in (
-        (COMMANDS, _feature.commands, "command"),
-        (GROUP_COMMANDS, _feature.group_commands, "group command"),
-        (BUTTONS, _feature.buttons, "button"),
-        (ENTRIES, _feature.entries, "entry"),
-        (HINTS, _feature.hints, "hint"),
-    ):
-        for _key, _value in _new.items():
-            if _key in _table:
-                raise ValueError(f"{_what} {_key!r} is registered twice")
-            _table[_key] = _value  # type: ignore[index]
-    for _flow in _feature.forms:
-        if _flow.flow in FLOWS or _flow.flow in BUTTONS:
-            raise ValueError(f"flow {_flow.flow!r} is registered twice")
-        FLOWS[_flow.flow] = _flow
 
 
 async def reprompt(ctx: Context) -> None:
