@@ -42,10 +42,10 @@ from handlers.fairs_text import (
 from handlers.features import Feature
 from handlers.forms.engine import Field, Form, Skip
 from handlers.forms.inputs import ChecklistInput, TextInput
-from handlers.render import Option
 from handlers.i18n import N_
 from handlers.labels import SECTOR_LABELS, sector_options
 from handlers.payload import Payload
+from handlers.render import Option
 
 __all__ = ["FEATURE", "fair_text", "interest_button", "parse_date"]
 MAX_SHOWN = 10  # fairs shown by /pameran, one message each

@@ -6,8 +6,8 @@ from db.businesses import LEGAL_DOCS, SECTORS
 from db.models import ProductStatus
 from db.products import ProductField
 from handlers.context import LANGUAGES, Context, Translate
-from handlers.render import Option
 from handlers.i18n import N_
+from handlers.render import Option
 
 SECTOR_LABELS = {
     "food": N_("Food & beverage"),

@@ -32,10 +32,10 @@ from handlers.forms.inputs import (
     SearchInput,
     TextInput,
 )
-from handlers.render import Option
 from handlers.i18n import N_
 from handlers.labels import legal_options, legal_text, sector_options, sector_text, thousands
 from handlers.parsing import parse_nib, parse_phone, split_list
+from handlers.render import Option
 
 FLOW = "reg"
 MAX_NAME = 100

@@ -12,8 +12,8 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from handlers.events import Button, ListMenu, ListRow, Reply
 from handlers.capabilities import Capabilities
+from handlers.events import Button, ListMenu, ListRow, Reply
 from handlers.i18n import N_
 from handlers.payload import Payload
 

@@ -8,10 +8,10 @@ from typing import Any, ClassVar
 
 from handlers.context import Context
 from handlers.events import ButtonPress, Event, Reply, Text
-from handlers.render import Option, choice_reply, normalize, pick
 from handlers.i18n import N_
 from handlers.parsing import is_no_answer
 from handlers.payload import Payload
+from handlers.render import Option, choice_reply, normalize, pick
 
 SUMMARY = "summary"
 EDIT_PICK = "edit_pick"

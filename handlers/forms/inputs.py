@@ -9,9 +9,9 @@ from typing import Any
 from handlers.context import Context
 from handlers.events import ButtonPress, Contact, Event, Reply, Text
 from handlers.forms.engine import NOT_UNDERSTOOD, Field, Form, Got, Input, Outcome, Refuse, Stay
-from handlers.render import Option, choice_reply, normalize, pick, pick_many
 from handlers.i18n import N_
 from handlers.parsing import clean_text, is_no_answer, parse_quantity
+from handlers.render import Option, choice_reply, normalize, pick, pick_many
 
 Options = Callable[[Context, Any], list[Option]]
 TOO_LONG = N_("That is too long — at most {n} characters, please.")

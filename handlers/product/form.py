@@ -14,7 +14,6 @@ from handlers.context import Context
 from handlers.events import Document, Event, Photo
 from handlers.forms.engine import EDIT_PICK, Field, Form, Step, choice_of
 from handlers.forms.inputs import ChecklistInput, ChoiceInput, CustomInput, QuantityInput, TextInput
-from handlers.render import Option, choice_reply
 from handlers.i18n import N_
 from handlers.labels import PRODUCT_FIELD_LABELS, legal_options, rupiah, sector_options
 from handlers.parsing import parse_duration_days, parse_price
@@ -30,6 +29,7 @@ from handlers.product.card import (
 )
 from handlers.product.card import media as card_media
 from handlers.product.submit import CARD, CONFIRM, open_product, submit
+from handlers.render import Option, choice_reply
 
 F = ProductField
 UNITS = ("pcs", "pack", "kg", "liter", "set", "box", "botol", "lusin")

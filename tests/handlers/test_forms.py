@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import pytest
 
 from db.models import Conversation, User
+from handlers.capabilities import CONSOLE, PLAIN, TELEGRAM, WHATSAPP, Capabilities
 from handlers.context import Context
 from handlers.events import (
     ButtonPress,
@@ -20,7 +21,6 @@ from handlers.events import (
     Text,
     Unsupported,
 )
-from handlers.capabilities import CONSOLE, PLAIN, TELEGRAM, WHATSAPP, Capabilities
 from handlers.forms.engine import Field, Form, Got, Refuse, Skip, Stay
 from handlers.forms.inputs import (
     ChecklistInput,
@@ -31,9 +31,9 @@ from handlers.forms.inputs import (
     SearchInput,
     TextInput,
 )
-from handlers.render import Option, normalize, pick_many, shorten
 from handlers.parsing import parse_phone, parse_price
 from handlers.payload import Payload
+from handlers.render import Option, normalize, pick_many, shorten
 
 COLOURS = ("merah", "jingga", "kuning", "hijau", "biru", "nila", "ungu")
 TOWNS = {"35.73": "Kota Malang", "35.07": "Kabupaten Malang", "35.10": "Banyuwangi"}
