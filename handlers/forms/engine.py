@@ -87,15 +87,15 @@ class Field:
         return self.ask(ctx, record) if callable(self.ask) else ctx.t(self.ask)
 
 
-Hook = Callable[[Context], Awaitable[None]]
-
-
 @dataclass(frozen=True)
 class Step:
-    """A step of the form's own (outside the fields): its question and its answer."""
+    """A step of the form's own, outside the fields: a question, its options, and what a
+    choice does (a confirmation, "continue or start new", "which photo should go")."""
 
-    prompt: Hook
-    answer: Callable[[Context, Event], Awaitable[None]]
+    text: Callable[[Context, Any], str]
+    options: Callable[[Context, Any], list[Option]]
+    chosen: Callable[[Context, Any, str], Awaitable[None]]
+    columns: int = 2
 
 
 class Form:
@@ -192,17 +192,33 @@ class Form:
 
     # --- asking -----------------------------------------------------------------------
 
-    async def prompt(self, ctx: Context) -> None:
-        step = ctx.step or ""
-        if step in self.steps:
-            await self.steps[step].prompt(ctx)
-            return
+    async def _loaded(self, ctx: Context) -> Any | None:
         record = await self.record(ctx)
         if record is None:
             await self.lost(ctx)
+        return record
+
+    async def prompt(self, ctx: Context) -> None:
+        record = await self._loaded(ctx)
+        if record is None:
             return
+        step = ctx.step or ""
+        own = self.steps.get(step)
         field = self.by_name.get(step)
-        if field is not None:
+        if own is not None:
+            text, options = own.text(ctx, record), own.options(ctx, record)
+            ctx.replies.append(
+                choice_reply(
+                    ctx.capabilities,
+                    ctx.t,
+                    text,
+                    options,
+                    flow=self.flow,
+                    step=step,
+                    columns=own.columns,
+                )
+            )
+        elif field is not None:
             for reply in await field.input.ask(ctx, self, field, record):
                 ctx.replies.append(reply)
         elif step == EDIT_PICK:
@@ -285,16 +301,19 @@ class Form:
         await self.answer(ctx, ButtonPress(payload.value))
 
     async def answer(self, ctx: Context, event: Event) -> None:
-        step = ctx.step or ""
-        if step in self.steps:
-            await self.steps[step].answer(ctx, event)
-            return
-        record = await self.record(ctx)
+        record = await self._loaded(ctx)
         if record is None:
-            await self.lost(ctx)
             return
+        step = ctx.step or ""
+        own = self.steps.get(step)
         field = self.by_name.get(step)
-        if field is not None:
+        if own is not None:
+            choice = choice_of(event, own.options(ctx, record))
+            if choice is None:
+                await self.refuse(ctx, ctx.t("Please press one of the buttons."))
+            else:
+                await own.chosen(ctx, record, choice)
+        elif field is not None:
             await self._answer_field(ctx, record, field, event)
         elif step == EDIT_PICK:
             await self._answer_edit_pick(ctx, record, event)

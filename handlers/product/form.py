@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from db.businesses import get_business
 from db.models import Business
 from db.products import EDITABLE, ProductField, count_products, create_product
 from handlers.common import menu_buttons
 from handlers.context import Context
-from handlers.events import Document, Event, Photo
-from handlers.forms.engine import EDIT_PICK, Field, Form, Step, choice_of
+from handlers.events import Document, Photo
+from handlers.forms.engine import EDIT_PICK, Field, Form, Step
 from handlers.forms.inputs import ChecklistInput, ChoiceInput, CustomInput, QuantityInput, TextInput
 from handlers.i18n import N_
 from handlers.labels import PRODUCT_FIELD_LABELS, legal_options, rupiah, sector_options
@@ -144,13 +143,14 @@ class ProductForm(Form):
     def __init__(self) -> None:
         super().__init__()
         self.steps = {
-            RESUME: Step(self._ask_resume, self._answer_resume),
-            REMOVE_PICK: Step(self._ask_remove, self._answer_remove),
-            CONFIRM: Step(self._ask_confirm, self._answer_confirm),
+            RESUME: Step(self._resume_text, self._resume_options, self._resumed),
+            REMOVE_PICK: Step(self._remove_text, self._remove_options, self._removed, 5),
+            CONFIRM: Step(self._confirm_text, self._confirm_options, self._confirmed),
         }
 
     async def record(self, ctx: Context) -> Draft | None:
-        return await load(ctx, ctx.data.get("product_id"))
+        """The product being written (or, while asking whether to continue it, the draft)."""
+        return await load(ctx, ctx.data.get("product_id") or ctx.data.get("draft_id"))
 
     def answered(self, record: Draft, field: Field) -> bool:
         if field.name == F.photos:
@@ -243,107 +243,60 @@ class ProductForm(Form):
         if action == "submit":
             await submit(ctx, record, confirmed=False)
             return
+        if action == "remove_photo" and not record.photos:
+            action = "add_photos"
         step = {"edit": EDIT_PICK, "add_photos": F.photos, "remove_photo": REMOVE_PICK}[action]
         ctx.goto(FLOW, step)
         await self.prompt(ctx)
 
     # --- steps of its own -------------------------------------------------------------
 
-    async def _ask_remove(self, ctx: Context) -> None:
-        draft = await self.record(ctx)
-        if draft is None or not draft.photos:
-            ctx.goto(FLOW, F.photos)
-            await self.prompt(ctx)
-            return
-        options = [Option(str(p.id), str(p.position)) for p in draft.photos]
-        options.append(Option("back", ctx.t("↩️ Back to the card")))
-        ctx.replies.append(
-            choice_reply(
-                ctx.capabilities,
-                ctx.t,
-                ctx.t("Which photo should go? (numbered as on the card)"),
-                options,
-                flow=FLOW,
-                step=REMOVE_PICK,
-                columns=5,
-            )
-        )
+    def _remove_text(self, ctx: Context, draft: Draft) -> str:
+        return ctx.t("Which photo should go? (numbered as on the card)")
 
-    async def _answer_remove(self, ctx: Context, event: Event) -> None:
-        draft = await self.record(ctx)
-        if draft is None:
-            await self.lost(ctx)
-            return
-        options = [Option(str(p.id), str(p.position)) for p in draft.photos]
-        choice = choice_of(event, [*options, Option("back", "")])
-        if choice is None:
-            await self.refuse(ctx, ctx.t("Please choose a photo with the buttons."))
-            return
+    def _remove_options(self, ctx: Context, draft: Draft) -> list[Option]:
+        photos = [Option(str(p.id), str(p.position)) for p in draft.photos]
+        return [*photos, Option("back", ctx.t("↩️ Back to the card"))]
+
+    async def _removed(self, ctx: Context, draft: Draft, choice: str) -> None:
         if choice != "back":
             await media.remove(ctx, draft, int(choice))
         ctx.goto(FLOW, CARD)
         await self.prompt(ctx)
 
-    async def _ask_confirm(self, ctx: Context) -> None:
-        draft = await self.record(ctx)
-        if draft is None:
-            await self.lost(ctx)
-            return
+    def _confirm_text(self, ctx: Context, draft: Draft) -> str:
         t = ctx.t
-        text = (
-            t("Curators will probably ask about this:")
-            + "\n"
-            + warnings_text(ctx, precheck(draft.facts))
-            + "\n\n"
-            + t("Fixing it first saves a round. Submit anyway?")
-        )
-        options = [Option("yes", t("📤 Submit anyway")), Option("no", t("✏️ Fix first"))]
-        ctx.replies.append(
-            choice_reply(ctx.capabilities, t, text, options, flow=FLOW, step=CONFIRM)
+        warnings = warnings_text(ctx, precheck(draft.facts))
+        return f"{t('Curators will probably ask about this:')}\n{warnings}\n\n" + t(
+            "Fixing it first saves a round. Submit anyway?"
         )
 
-    async def _answer_confirm(self, ctx: Context, event: Event) -> None:
-        draft = await self.record(ctx)
-        if draft is None:
-            await self.lost(ctx)
-            return
-        choice = choice_of(event, [Option("yes", ctx.t("📤 Submit anyway")), Option("no", "")])
+    def _confirm_options(self, ctx: Context, draft: Draft) -> list[Option]:
+        return [Option("yes", ctx.t("📤 Submit anyway")), Option("no", ctx.t("✏️ Fix first"))]
+
+    async def _confirmed(self, ctx: Context, draft: Draft, choice: str) -> None:
         if choice == "yes":
             await submit(ctx, draft, confirmed=True)
-        elif choice == "no":
-            ctx.goto(FLOW, CARD)
-            await self.prompt(ctx)
-        else:
-            await self.refuse(ctx, ctx.t("Please press one of the buttons."))
-
-    async def _ask_resume(self, ctx: Context) -> None:
-        draft = await load(ctx, ctx.data.get("draft_id"))
-        if draft is None:
-            ctx.end_flow()
-            ctx.redirect("new_product")
             return
-        t = ctx.t
-        options = [Option("continue", t("▶️ Continue")), Option("new", t("➕ Start new"))]
-        text = t(
+        ctx.goto(FLOW, CARD)
+        await self.prompt(ctx)
+
+    def _resume_text(self, ctx: Context, draft: Draft) -> str:
+        return ctx.t(
             "You have an unfinished product, “{name}”. Continue it, or start a new one?",
-            name=draft.product.name or t("(no name yet)"),
+            name=draft.product.name or ctx.t("(no name yet)"),
         )
-        ctx.replies.append(choice_reply(ctx.capabilities, t, text, options, flow=FLOW, step=RESUME))
 
-    async def _answer_resume(self, ctx: Context, event: Event) -> None:
-        business = await get_business(ctx.session, owner_id=ctx.user.id)
-        if business is None:
-            await self.lost(ctx)
-            return
-        choice = choice_of(event, [Option("continue", ctx.t("▶️ Continue")), Option("new", "")])
+    def _resume_options(self, ctx: Context, draft: Draft) -> list[Option]:
+        return [Option("continue", ctx.t("▶️ Continue")), Option("new", ctx.t("➕ Start new"))]
+
+    async def _resumed(self, ctx: Context, draft: Draft, choice: str) -> None:
         if choice == "continue":
-            ctx.update_data(product_id=ctx.data.get("draft_id"), draft_id=None)
+            ctx.update_data(product_id=draft.product.id, draft_id=None)
             await self.advance(ctx)
-        elif choice == "new":
-            ctx.update_data(draft_id=None)
-            await self.start_new(ctx, business)
         else:
-            await self.refuse(ctx, ctx.t("Please press one of the buttons."))
+            ctx.update_data(draft_id=None)
+            await self.start_new(ctx, draft.business)
 
     async def start_new(self, ctx: Context, business: Business) -> None:
         limit = ctx.settings.max_products
