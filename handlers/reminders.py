@@ -232,15 +232,7 @@ async def expire_claims(
         await session.refresh(product)
         where = Address(review.channel, review.chat_id)
         if fresh.card_message_id:
-            text = card_text(
-                t,
-                product=product,
-                business=business,
-                review=fresh,
-                previous=None,
-                rubric_grade=None,
-                now=now,
-            )
+            text = card_text(t, (product, business), fresh, now)
             buttons = tuple(tuple(r) for r in waiting_buttons(t, fresh))
             out.append(
                 (where, Reply(text=text, buttons=buttons, edit_message_id=fresh.card_message_id))

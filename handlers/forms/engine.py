@@ -192,19 +192,18 @@ class Form:
 
     # --- asking -----------------------------------------------------------------------
 
-    async def _loaded(self, ctx: Context) -> Any | None:
+    async def _where(self, ctx: Context) -> tuple[Any | None, str, Step | None, Field | None]:
+        """The record (None, and the person told, when it is gone) and the current step."""
         record = await self.record(ctx)
         if record is None:
             await self.lost(ctx)
-        return record
+        step = ctx.step or ""
+        return record, step, self.steps.get(step), self.by_name.get(step)
 
     async def prompt(self, ctx: Context) -> None:
-        record = await self._loaded(ctx)
+        record, step, own, field = await self._where(ctx)
         if record is None:
             return
-        step = ctx.step or ""
-        own = self.steps.get(step)
-        field = self.by_name.get(step)
         if own is not None:
             text, options = own.text(ctx, record), own.options(ctx, record)
             ctx.replies.append(
@@ -301,12 +300,9 @@ class Form:
         await self.answer(ctx, ButtonPress(payload.value))
 
     async def answer(self, ctx: Context, event: Event) -> None:
-        record = await self._loaded(ctx)
+        record, step, own, field = await self._where(ctx)
         if record is None:
             return
-        step = ctx.step or ""
-        own = self.steps.get(step)
-        field = self.by_name.get(step)
         if own is not None:
             choice = choice_of(event, own.options(ctx, record))
             if choice is None:

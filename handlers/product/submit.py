@@ -44,14 +44,7 @@ async def submit(ctx: Context, draft: Draft, *, confirmed: bool) -> None:
         return
     product.precheck = [w.code for w in warnings]
     await ctx.session.flush()
-    moved = await change_status(
-        ctx.session,
-        product_id=product.id,
-        action="submit",
-        expected=product.status,
-        version=product.version,
-        now=ctx.now,
-    )
+    moved = await _move(ctx, product, "submit", expected=product.status)
     ctx.end_flow()
     if not moved:
         ctx.reply(t("This product changed in the meantime. Open it again with /produk."))
@@ -66,6 +59,18 @@ async def submit(ctx: Context, draft: Draft, *, confirmed: bool) -> None:
             round=product.round,
         ),
         buttons=menu_buttons(ctx),
+    )
+
+
+async def _move(ctx: Context, product: Product, action: str, *, expected: str) -> bool:
+    """The producer's status change, by compare-and-set on status and version."""
+    return await change_status(
+        ctx.session,
+        product_id=product.id,
+        action=action,
+        expected=expected,
+        version=product.version,
+        now=ctx.now,
     )
 
 
@@ -90,15 +95,7 @@ async def open_product(ctx: Context, product: Product) -> None:
 
 
 async def withdraw(ctx: Context, product: Product) -> None:
-    moved = await change_status(
-        ctx.session,
-        product_id=product.id,
-        action="withdraw",
-        expected=S.submitted,
-        version=product.version,
-        now=ctx.now,
-    )
-    if not moved:
+    if not await _move(ctx, product, "withdraw", expected=S.submitted):
         ctx.reply(ctx.t("A curator has already started on it, so it can't be withdrawn now."))
         return
     await ctx.session.refresh(product)

@@ -126,15 +126,8 @@ async def _show(
         if previous
         else None
     )
-    text = card_text(
-        t,
-        product=product,
-        business=business,
-        review=review,
-        previous=before,
-        rubric_grade=ctx.settings.rubric.grade(review.scores),
-        now=ctx.now,
-    )
+    grade = ctx.settings.rubric.grade(review.scores)
+    text = card_text(t, (product, business), review, ctx.now, previous=before, rubric_grade=grade)
     press = ctx.incoming.event
     if isinstance(press, ButtonPress) and press.message_id:
         ctx.reply(text, buttons=buttons, edit=True)

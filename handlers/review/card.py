@@ -118,14 +118,14 @@ def reason_text(t: Translate, review: Review) -> str:
 
 def card_text(
     t: Translate,
-    *,
-    product: Product,
-    business: Business,
+    found: tuple[Product, Business],
     review: Review,
-    previous: Review | None,
-    rubric_grade: str | None,
     now: datetime,
+    *,
+    previous: Review | None = None,
+    rubric_grade: str | None = None,
 ) -> str:
+    product, business = found
     region = get_region(business.region_code or "")
     unit = product.unit or ""
     nib = business.nib if business.has_nib else t("none yet")
@@ -256,7 +256,7 @@ async def card_replies(
     """What the poster sends for a new card: the photo album, then the card with its button."""
     found = await product_with_business(session, product_id=review.product_id)
     assert found is not None
-    product, business = found
+    product = found[0]
     photos = await photos_of(session, product_id=product.id)
     previous = await previous_review(session, product_id=product.id, round=review.round)
     album = Reply(
@@ -271,13 +271,5 @@ async def card_replies(
             for i, p in enumerate(photos)
         ),
     )
-    text = card_text(
-        t,
-        product=product,
-        business=business,
-        review=review,
-        previous=previous,
-        rubric_grade=None,
-        now=now,
-    )
+    text = card_text(t, found, review, now, previous=previous)
     return album, Reply(text=text, buttons=tuple(tuple(r) for r in waiting_buttons(t, review)))
