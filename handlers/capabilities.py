@@ -23,6 +23,7 @@ class Capabilities:
     max_text: int = 4096
     albums: bool = True
     contact_button: bool = True  # a one-tap "share my number" button
+    unique_titles: bool = False  # no two buttons (or rows) of a message may share a title
 
 
 TELEGRAM = Capabilities(
@@ -39,6 +40,7 @@ WHATSAPP = Capabilities(
     max_text=1024,
     albums=False,
     contact_button=False,
+    unique_titles=True,
 )
 # The terminal numbers every button itself ("1", "2" ... press them); it cannot edit.
 CONSOLE = Capabilities(

@@ -46,13 +46,13 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,.;:-") + "…"
 
 
-def _unique(titles: list[str], limit: int) -> list[str]:
-    """Shortened titles, made distinct by a number where shortening made two equal."""
+def _unique(titles: list[str], limit: int, *, distinct: bool = True) -> list[str]:
+    """Shortened titles; with `distinct`, made distinct by a number where two are equal."""
     seen: set[str] = set()
     out = []
     for i, title in enumerate(titles, start=1):
         short = shorten(title, limit)
-        if short in seen:
+        if distinct and short in seen:
             short = shorten(f"{i}. {title}", limit)
         seen.add(short)
         out.append(short)
@@ -76,7 +76,7 @@ def choice_reply(
     if not options:
         return Reply(text=_fit(caps, text), edit=edit and caps.edits, ask_contact=ask_contact)
     if len(options) <= caps.max_buttons:
-        titles = _unique([o.label for o in options], caps.button_title)
+        titles = _unique([o.label for o in options], caps.button_title, distinct=caps.unique_titles)
         per_row = max(1, min(columns, caps.buttons_per_row))
         items = [Button(label=ti, payload=p) for ti, p in zip(titles, payloads, strict=True)]
         rows = tuple(tuple(items[i : i + per_row]) for i in range(0, len(items), per_row))
@@ -138,7 +138,7 @@ def fit(caps: Capabilities, t: Translate, reply: Reply) -> Reply:
     buttons = [b for row in reply.buttons for b in row]
     edit = reply.edit and caps.edits
     if len(buttons) <= caps.max_buttons:
-        titles = _unique([b.label for b in buttons], caps.button_title)
+        titles = _unique([b.label for b in buttons], caps.button_title, distinct=caps.unique_titles)
         if titles == [b.label for b in buttons] and edit == reply.edit:
             return replace(reply, text=_fit(caps, reply.text))
         it = iter(titles)

@@ -392,3 +392,16 @@ def test_long_titles_are_shortened_at_words_and_kept_distinct() -> None:
     assert len(shorten("x" * 30, 20)) == 20
     assert pick_many("1 3", [Option("a", "A"), Option("b", "B"), Option("c", "C")]) == ["a", "c"]
     assert pick_many("A, zz", [Option("a", "A")]) is None
+
+
+def test_repeated_labels_stay_on_telegram_and_are_told_apart_on_whatsapp() -> None:
+    from handlers.events import Button
+    from handlers.render import fit
+
+    rows = tuple(
+        (Button("1", f"rv|score|1.c{i}.1"), Button("2", f"rv|score|1.c{i}.2")) for i in range(2)
+    )
+    reply = Reply(text="card", buttons=rows)
+    assert fit(TELEGRAM, lambda m, **v: m, reply).buttons == rows  # the score grid as it is
+    titles = [r.title for r in fit(WHATSAPP, lambda m, **v: m, reply).menu.rows]  # type: ignore[union-attr]
+    assert len(set(titles)) == 4
