@@ -64,7 +64,7 @@ def _export_markets(text: str) -> list[str] | None:
 
 def _own_name(ctx: Context) -> list[str]:
     own = ctx.incoming.sender.display_name or ctx.user.display_name
-    return [own[:40]] if own and len(own) <= MAX_NAME else []
+    return [own] if own and len(own) <= MAX_NAME else []
 
 
 def _b(record: Profile) -> Business:

@@ -104,10 +104,6 @@ class Form:
     flow: ClassVar[str]
     fields: ClassVar[tuple[Field, ...]]
     summary_step: ClassVar[str] = SUMMARY
-    resume_hint: ClassVar[str] = N_(
-        "Stopped. Everything you answered so far is kept — send /start to carry on "
-        "where you left off."
-    )
 
     def __init__(self) -> None:
         self.by_name = {f.name: f for f in self.fields}
