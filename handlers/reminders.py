@@ -19,6 +19,7 @@ from db.reviews import (
     stale_claims,
     waiting,
 )
+from handlers.capabilities import for_channel
 from handlers.context import Context, Translate, button
 from handlers.events import Address, Button, Reply
 from handlers.fairs_text import fair_text, interest_button
@@ -26,6 +27,7 @@ from handlers.features import Feature
 from handlers.i18n import N_
 from handlers.labels import SECTOR_LABELS
 from handlers.payload import Payload
+from handlers.render import fit
 from handlers.review.card import card_text, reason_text, waiting_buttons
 
 FLOW = "remind"
@@ -94,8 +96,23 @@ async def render(
     review_language: str,
     review_chats: tuple[tuple[str, tuple[str, ...]], ...],
 ) -> Reply | None:
-    """The message for a due notification, or None when it no longer applies."""
+    """The message for a due notification, or None when it no longer applies; drawn
+    within the capabilities of the recipient's channel."""
     t = translator(recipient.language or "id") if recipient else translator(review_language)
+    reply = await _render(session, note, t, now, zone, review_chats)
+    if reply is None or recipient is None:
+        return reply
+    return fit(for_channel(recipient.channel), t, reply)
+
+
+async def _render(
+    session: AsyncSession,
+    note: Notification,
+    t: Translate,
+    now: datetime,
+    zone: ZoneInfo,
+    review_chats: tuple[tuple[str, tuple[str, ...]], ...],
+) -> Reply | None:
     match note.kind:
         case "draft":
             product = await session.get(Product, note.subject_id)
