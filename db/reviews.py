@@ -204,6 +204,31 @@ async def get_review(session: AsyncSession, *, review_id: int) -> Review | None:
     )
 
 
+async def _move(
+    session: AsyncSession,
+    review: Review,
+    product: Product,
+    *,
+    transition: str,
+    expected: ProductStatus,
+    now: datetime,
+    **values: Any,
+) -> bool:
+    """The product's status by compare-and-set, then the review row; False if someone else
+    moved the product first (and then nothing is written)."""
+    if not await change_status(
+        session, product_id=product.id, action=transition, expected=expected, now=now
+    ):
+        return False
+    await session.execute(
+        update(Review)
+        .where(Review.id == review.id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return True
+
+
 async def claim(
     session: AsyncSession,
     *,
@@ -213,22 +238,20 @@ async def claim(
     curator_name: str,
     now: datetime,
 ) -> bool:
-    if not await change_status(
-        session, product_id=product.id, action="claim", expected=ProductStatus.submitted, now=now
+    if not await _move(
+        session,
+        review,
+        product,
+        transition="claim",
+        expected=ProductStatus.submitted,
+        now=now,
+        curator_user_id=curator_user_id,
+        curator_name=curator_name,
+        claimed_at=now,
+        touched_at=now,
+        scores={},
     ):
         return False
-    await session.execute(
-        update(Review)
-        .where(Review.id == review.id)
-        .values(
-            curator_user_id=curator_user_id,
-            curator_name=curator_name,
-            claimed_at=now,
-            touched_at=now,
-            scores={},
-        )
-        .execution_options(synchronize_session=False)
-    )
     await record(session, action="claim", product=product, actor_user_id=curator_user_id, now=now)
     return True
 
@@ -243,16 +266,17 @@ async def release(
     action: str = "release",
 ) -> bool:
     """Back to the queue (the curator let go, or the claim timed out)."""
-    if not await change_status(
-        session, product_id=product.id, action="release", expected=ProductStatus.in_review, now=now
+    holder = dict.fromkeys(("curator_user_id", "curator_name", "claimed_at", "touched_at"))
+    if not await _move(
+        session,
+        review,
+        product,
+        transition="release",
+        expected=ProductStatus.in_review,
+        now=now,
+        **holder,
     ):
         return False
-    await session.execute(
-        update(Review)
-        .where(Review.id == review.id)
-        .values(curator_user_id=None, curator_name=None, claimed_at=None, touched_at=None)
-        .execution_options(synchronize_session=False)
-    )
     await record(session, action=action, product=product, actor_user_id=actor_user_id, now=now)
     return True
 
@@ -271,28 +295,21 @@ async def decide(
     now: datetime,
 ) -> bool:
     """approve / revise / reject: exactly one of racing deciders gets True."""
-    if not await change_status(
+    if not await _move(
         session,
-        product_id=product.id,
-        action=action,
+        review,
+        product,
+        transition=action,
         expected=ProductStatus.in_review,
         now=now,
+        decision=Verdict(action).decision,
+        grade=grade,
+        reasons=reasons,
+        reason_text=reason_text,
+        override=override,
+        decided_at=now,
     ):
         return False
-    decision = Verdict(action).decision
-    await session.execute(
-        update(Review)
-        .where(Review.id == review.id)
-        .values(
-            decision=decision,
-            grade=grade,
-            reasons=reasons,
-            reason_text=reason_text,
-            override=override,
-            decided_at=now,
-        )
-        .execution_options(synchronize_session=False)
-    )
     review.grade = grade
     await record(
         session,
