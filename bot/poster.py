@@ -24,7 +24,7 @@ from db.models import ChatBudget, OutboxItem, OutboxKind
 from db.reviews import get_review
 from db.sql import insert_ignore
 from handlers.context import Translate
-from handlers.review import card_replies
+from handlers.review.card import card_replies
 from handlers.rubric import Rubric
 
 log = structlog.get_logger(__name__)

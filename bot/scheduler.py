@@ -14,7 +14,7 @@ from bot.runtime import Kurasi
 from db.reviews import route_unrouted
 from db.users import forget_processed_updates
 from handlers.events import Reply
-from handlers.review import expire_claims
+from handlers.reminders import expire_claims
 
 log = structlog.get_logger(__name__)
 

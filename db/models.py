@@ -185,6 +185,22 @@ class ReviewDecision(StrEnum):
     rejected = "rejected"
 
 
+class Verdict(StrEnum):
+    """A curator's decision as an action (the button, the audit trail, the transition)."""
+
+    approve = "approve"
+    revise = "revise"
+    reject = "reject"
+
+    @property
+    def decision(self) -> ReviewDecision:
+        return {
+            "approve": ReviewDecision.approved,
+            "revise": ReviewDecision.revision_requested,
+            "reject": ReviewDecision.rejected,
+        }[self.value]
+
+
 class Review(Base):
     """One round of one product in a review chat: who holds it, the scores, the decision."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -25,36 +26,53 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
 }
 EDITABLE = frozenset({S.draft, S.revision_requested})
 
-# Asked in this order; shelf life only for food and beverage.
-PRODUCT_FIELDS: tuple[str, ...] = (
-    "name",
-    "sector",
-    "description",
-    "price",
-    "unit",
-    "min_order",
-    "capacity",
-    "materials",
-    "shelf_life",
-    "legal_docs",
-    "photos",
+
+class ProductField(StrEnum):
+    """The product-field vocabulary, in the order a producer is asked: the form, the
+    producer's card, the curators' card and a round's snapshot all name fields by it."""
+
+    name = "name"
+    sector = "sector"
+    description = "description"
+    price = "price"
+    unit = "unit"
+    min_order = "min_order"
+    capacity = "capacity"
+    materials = "materials"
+    shelf_life = "shelf_life"
+    legal_docs = "legal_docs"
+    photos = "photos"
+
+    @property
+    def column(self) -> str | None:
+        """The Product column holding it (None: photos, which are rows of their own)."""
+        return {"shelf_life": "shelf_life_days", "photos": None}.get(self.value, self.value)
+
+
+F = ProductField
+PRODUCT_FIELDS: tuple[ProductField, ...] = tuple(ProductField)
+# What a round's snapshot compares (photos by their hashes).
+SNAPSHOT_FIELDS: tuple[ProductField, ...] = PRODUCT_FIELDS
+REQUIRED_FOR_SUBMIT: tuple[ProductField, ...] = (
+    F.name,
+    F.sector,
+    F.price,
+    F.unit,
+    F.capacity,
+    F.photos,
 )
-REQUIRED_FOR_SUBMIT: tuple[str, ...] = ("name", "sector", "price", "unit", "capacity", "photos")
 FOOD_SECTORS = frozenset({"food"})
 
 
 def applies(product: Product, field: str) -> bool:
-    return field != "shelf_life" or product.sector in FOOD_SECTORS
+    return field != F.shelf_life or product.sector in FOOD_SECTORS
 
 
 def answered(product: Product, field: str, *, photo_count: int) -> bool:
-    match field:
-        case "photos":
-            return photo_count > 0
-        case "shelf_life":
-            return product.shelf_life_days is not None
-        case _:
-            return getattr(product, field) is not None
+    column = ProductField(field).column
+    if column is None:
+        return photo_count > 0
+    return getattr(product, column) is not None
 
 
 def unanswered(product: Product, *, photo_count: int) -> list[str]:
@@ -69,7 +87,9 @@ def missing_for_submit(
     product: Product, business: Business | None, *, photo_count: int
 ) -> list[str]:
     """What must be filled before curators may see the product ("profile": the business)."""
-    missing = [f for f in REQUIRED_FOR_SUBMIT if not answered(product, f, photo_count=photo_count)]
+    missing: list[str] = [
+        f for f in REQUIRED_FOR_SUBMIT if not answered(product, f, photo_count=photo_count)
+    ]
     if business is None or business.registered_at is None:
         missing.append("profile")
     return missing

@@ -20,21 +20,9 @@ from db.models import (
     ProductStatus,
     Review,
     User,
+    Verdict,
 )
-from db.products import change_status
-
-SNAPSHOT_FIELDS = (
-    "name",
-    "sector",
-    "description",
-    "price",
-    "unit",
-    "min_order",
-    "capacity",
-    "materials",
-    "shelf_life_days",
-    "legal_docs",
-)
+from db.products import SNAPSHOT_FIELDS, ProductField, change_status
 
 
 def route_chat(chats: Sequence[tuple[str, Sequence[str]]], sector: str | None) -> str | None:
@@ -45,14 +33,20 @@ def route_chat(chats: Sequence[tuple[str, Sequence[str]]], sector: str | None) -
     return None
 
 
+def _key(field: ProductField) -> str:
+    return field.column or field.value  # stored snapshots are keyed by column
+
+
 def snapshot(product: Product, photos: Sequence[Photo]) -> dict[str, Any]:
-    data: dict[str, Any] = {f: getattr(product, f) for f in SNAPSHOT_FIELDS}
+    data: dict[str, Any] = {
+        _key(f): getattr(product, f.column) for f in SNAPSHOT_FIELDS if f.column is not None
+    }
     data["photos"] = [p.sha256 for p in photos]
     return data
 
 
-def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    return [k for k in (*SNAPSHOT_FIELDS, "photos") if before.get(k) != after.get(k)]
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[ProductField]:
+    return [f for f in SNAPSHOT_FIELDS if before.get(_key(f)) != after.get(_key(f))]
 
 
 async def record(
@@ -223,6 +217,31 @@ async def get_review(session: AsyncSession, *, review_id: int) -> Review | None:
     )
 
 
+async def _move(
+    session: AsyncSession,
+    review: Review,
+    product: Product,
+    *,
+    transition: str,
+    expected: ProductStatus,
+    now: datetime,
+    **values: Any,
+) -> bool:
+    """The product's status by compare-and-set, then the review row; False if someone else
+    moved the product first (and then nothing is written)."""
+    if not await change_status(
+        session, product_id=product.id, action=transition, expected=expected, now=now
+    ):
+        return False
+    await session.execute(
+        update(Review)
+        .where(Review.id == review.id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return True
+
+
 async def claim(
     session: AsyncSession,
     *,
@@ -232,22 +251,20 @@ async def claim(
     curator_name: str,
     now: datetime,
 ) -> bool:
-    if not await change_status(
-        session, product_id=product.id, action="claim", expected=ProductStatus.submitted, now=now
+    if not await _move(
+        session,
+        review,
+        product,
+        transition="claim",
+        expected=ProductStatus.submitted,
+        now=now,
+        curator_user_id=curator_user_id,
+        curator_name=curator_name,
+        claimed_at=now,
+        touched_at=now,
+        scores={},
     ):
         return False
-    await session.execute(
-        update(Review)
-        .where(Review.id == review.id)
-        .values(
-            curator_user_id=curator_user_id,
-            curator_name=curator_name,
-            claimed_at=now,
-            touched_at=now,
-            scores={},
-        )
-        .execution_options(synchronize_session=False)
-    )
     await record(session, action="claim", product=product, actor_user_id=curator_user_id, now=now)
     return True
 
@@ -262,16 +279,17 @@ async def release(
     action: str = "release",
 ) -> bool:
     """Back to the queue (the curator let go, or the claim timed out)."""
-    if not await change_status(
-        session, product_id=product.id, action="release", expected=ProductStatus.in_review, now=now
+    holder = dict.fromkeys(("curator_user_id", "curator_name", "claimed_at", "touched_at"))
+    if not await _move(
+        session,
+        review,
+        product,
+        transition="release",
+        expected=ProductStatus.in_review,
+        now=now,
+        **holder,
     ):
         return False
-    await session.execute(
-        update(Review)
-        .where(Review.id == review.id)
-        .values(curator_user_id=None, curator_name=None, claimed_at=None, touched_at=None)
-        .execution_options(synchronize_session=False)
-    )
     await record(session, action=action, product=product, actor_user_id=actor_user_id, now=now)
     return True
 
@@ -281,7 +299,7 @@ async def decide(
     *,
     review: Review,
     product: Product,
-    action: str,
+    action: Verdict,
     actor_user_id: int,
     grade: str | None,
     reasons: list[str],
@@ -290,32 +308,21 @@ async def decide(
     now: datetime,
 ) -> bool:
     """approve / revise / reject: exactly one of racing deciders gets True."""
-    if not await change_status(
+    if not await _move(
         session,
-        product_id=product.id,
-        action=action,
+        review,
+        product,
+        transition=action,
         expected=ProductStatus.in_review,
         now=now,
+        decision=Verdict(action).decision,
+        grade=grade,
+        reasons=reasons,
+        reason_text=reason_text,
+        override=override,
+        decided_at=now,
     ):
         return False
-    decision = {
-        "approve": "approved",
-        "revise": "revision_requested",
-        "reject": "rejected",
-    }[action]
-    await session.execute(
-        update(Review)
-        .where(Review.id == review.id)
-        .values(
-            decision=decision,
-            grade=grade,
-            reasons=reasons,
-            reason_text=reason_text,
-            override=override,
-            decided_at=now,
-        )
-        .execution_options(synchronize_session=False)
-    )
     review.grade = grade
     await record(
         session,
@@ -364,7 +371,7 @@ async def decisions_since(
         .where(
             AuditEvent.actor_user_id == curator_user_id,
             AuditEvent.at >= since,
-            AuditEvent.action.in_(("approve", "revise", "reject")),
+            AuditEvent.action.in_(tuple(Verdict)),
         )
         .group_by(AuditEvent.action)
     )

@@ -142,3 +142,11 @@ async def lock_conversation(session: AsyncSession, *, user_id: int) -> Conversat
     )
     assert conv is not None
     return conv
+
+
+async def get_user_by_id(session: AsyncSession, *, user_id: int) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def users_by_external_ids(session: AsyncSession, *, external_ids: list[str]) -> list[User]:
+    return list(await session.scalars(select(User).where(User.external_id.in_(external_ids))))

@@ -1,166 +1,154 @@
-"""The route table: commands, button payloads and open flows, each to the handler that owns it.
+"""The route table: each feature module's `FEATURE`, assembled; and `dispatch`.
 
 Every channel calls `dispatch` with a filled-in `Context`; nothing here knows which channel.
+Flows never call back up here: they ask `ctx.reprompt()` or `ctx.redirect(entry)`, and
+`dispatch` acts on it once the handler returns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Mapping
+from typing import TypeVar
 
-from handlers import common, fairs, link, mydata, product, registration, reminders, review
-from handlers.context import Context
+from handlers import common, fairs, link, mydata, product, registration, reminders
+from handlers.common import MENU_COMMANDS
+from handlers.context import REPROMPT, Context
 from handlers.events import ButtonPress, Command
+from handlers.features import ButtonHandler, Feature, Flow, Handler
 from handlers.i18n import N_
 from handlers.payload import Payload
+from handlers.review import FEATURE as REVIEW
+from handlers.review.access import group_t, is_review_chat
+from handlers.review.actions import on_group_button, on_group_message
 
-Handler = Callable[[Context], Awaitable[None]]
-ButtonHandler = Callable[[Context, Payload], Awaitable[None]]
+__all__ = ["COMMANDS", "GROUP_COMMANDS", "MENU_COMMANDS", "dispatch"]
 
-# Indonesian names first; English aliases so an English speaker's guess works too.
-COMMANDS: dict[str, Handler] = {
-    "start": registration.start,
-    "profil": registration.show_profile,
-    "profile": registration.show_profile,
-    "produk_baru": product.new_product,
-    "new_product": product.new_product,
-    "produk": product.list_my_products,
-    "products": product.list_my_products,
-    "datasaya": mydata.export_my_data,
-    "mydata": mydata.export_my_data,
-    "hapusdata": mydata.ask_erase,
-    "deletedata": mydata.ask_erase,
-    "kurator_tambah": review.curator_add,
-    "kurator_hapus": review.curator_remove,
-    "kurator": review.curator_list,
-    "pameran": fairs.show_fairs,
-    "fairs": fairs.show_fairs,
-    "pameran_baru": fairs.new_fair,
-    "newfair": fairs.new_fair,
-    "pameran_peminat": fairs.show_interested,
-    "fairinterest": fairs.show_interested,
-    "pengingat": reminders.show,
-    "reminders": reminders.show,
-    "bahasa": common.choose_language,
-    "language": common.choose_language,
-    "batal": common.cancel,
-    "cancel": common.cancel,
-    "bantuan": common.show_help,
-    "help": common.show_help,
-}
+MAX_NAVIGATION = 4  # redirects one update may chain (a loop would be a bug)
 
-# Shown in the client's command menu (setMyCommands), in this order.
-MENU_COMMANDS: tuple[tuple[str, str], ...] = (
-    ("start", N_("Start or return to the menu")),
-    ("produk_baru", N_("Add a product")),
-    ("produk", N_("My products and their curation status")),
-    ("profil", N_("Your business profile")),
-    ("pameran", N_("Upcoming export fairs")),
-    ("pengingat", N_("Choose which reminders you get")),
-    ("bahasa", N_("Language: Bahasa Indonesia / English")),
-    ("batal", N_("Stop the current step (answers are kept)")),
-    ("datasaya", N_("Download the data Kurasi holds about you")),
-    ("hapusdata", N_("Delete your data")),
-    ("bantuan", N_("Help")),
+
+async def cancel(ctx: Context) -> None:
+    if ctx.flow is None:
+        ctx.reply(ctx.t("There is nothing to stop right now."), buttons=common.menu_buttons(ctx))
+        return
+    hint = HINTS.get(ctx.flow, N_("send /start to carry on where you left off"))
+    ctx.end_flow()
+    ctx.reply(
+        ctx.t("Stopped. Everything you answered so far is kept — {hint}.", hint=ctx.t(hint)),
+        remove_keyboard=True,
+    )
+
+
+COMMON = Feature(
+    commands={
+        "bahasa": common.choose_language,
+        "language": common.choose_language,
+        "batal": cancel,
+        "cancel": cancel,
+        "bantuan": common.show_help,
+        "help": common.show_help,
+    },
+    buttons={common.MENU: common.on_menu_button, "lang": common.on_language_button},
+    entries={"help": common.show_help},
 )
 
-BUTTONS: dict[str, ButtonHandler] = {
-    "menu": common.on_menu_button,
-    "lang": common.on_language_button,
-    registration.FLOW: registration.on_button,
-    product.FLOW: product.on_button,
-    product.LIST: product.on_list_button,
-    mydata.FLOW: mydata.on_button,
-    fairs.FLOW: fairs.on_button,
-    reminders.FLOW: reminders.on_button,
-    link.FLOW: link.on_button,
-}
-
-FLOWS: dict[str, Handler] = {
-    registration.FLOW: registration.on_event,
-    product.FLOW: product.on_event,
-    mydata.FLOW: mydata.on_event,
-    fairs.FLOW: fairs.on_event,
-    link.FLOW: link.on_event,
-}
-
-# Review chats (Telegram groups): curators' commands.
-GROUP_COMMANDS: dict[str, Handler] = {
-    "antrian": review.queue,
-    "queue": review.queue,
-    "statistik_saya": review.my_stats,
-    "mystats": review.my_stats,
-    "kurator_tambah": review.curator_add,
-    "kurator_hapus": review.curator_remove,
-    "kurator": review.curator_list,
-}
-
-# The access rule, once: these commands answer admins only, in any chat.
-ADMIN_ONLY = frozenset(
-    {
-        "kurator_tambah",
-        "kurator_hapus",
-        "kurator",
-        "pameran_baru",
-        "newfair",
-        "pameran_peminat",
-        "fairinterest",
-    }
+FEATURES: tuple[Feature, ...] = (
+    COMMON,
+    registration.FEATURE,
+    product.FEATURE,
+    mydata.FEATURE,
+    fairs.FEATURE,
+    reminders.FEATURE,
+    link.FEATURE,
+    REVIEW,
 )
 
-PROMPTS: dict[str, Handler] = {
-    registration.FLOW: registration.prompt,
-    product.FLOW: product.prompt,
-    mydata.FLOW: mydata.prompt,
-    fairs.FLOW: fairs.prompt,
-    link.FLOW: link.prompt,
-}
+
+T = TypeVar("T")
+
+
+def _merge(tables: list[Mapping[str, T]], what: str) -> dict[str, T]:
+    """One table from every feature's; a name registered twice is a startup error."""
+    merged: dict[str, T] = {}
+    for table in tables:
+        for key, value in table.items():
+            if key in merged:
+                raise ValueError(f"{what} {key!r} is registered twice")
+            merged[key] = value
+    return merged
+
+
+COMMANDS: dict[str, Handler] = _merge([f.commands for f in FEATURES], "command")
+GROUP_COMMANDS: dict[str, Handler] = _merge([f.group_commands for f in FEATURES], "command")
+BUTTONS: dict[str, ButtonHandler] = _merge([f.buttons for f in FEATURES], "button")
+ENTRIES: dict[str, Handler] = _merge([f.entries for f in FEATURES], "entry")
+HINTS: dict[str, str] = _merge([f.hints for f in FEATURES], "hint")
+FLOWS: dict[str, Flow] = _merge([{x.flow: x for x in f.forms} for f in FEATURES], "flow")
+ADMIN_ONLY: frozenset[str] = frozenset().union(*(f.admin_only for f in FEATURES))
 
 
 async def reprompt(ctx: Context) -> None:
     """Ask the open flow's current question again."""
-    if ctx.flow in PROMPTS:
-        await PROMPTS[ctx.flow](ctx)
+    flow = FLOWS.get(ctx.flow or "")
+    if flow is not None:
+        await flow.prompt(ctx)
 
 
 async def dispatch(ctx: Context) -> None:
-    event = ctx.incoming.event
     if ctx.incoming.chat_type != "private":
         await _dispatch_group(ctx)
-        return
+    else:
+        await _dispatch_private(ctx)
+    for _ in range(MAX_NAVIGATION):
+        if not ctx.navigation:
+            return
+        target = ctx.navigation.pop(0)
+        if target == REPROMPT:
+            await reprompt(ctx)
+        else:
+            await ENTRIES[target](ctx)
+    ctx.navigation.clear()
+
+
+async def _dispatch_private(ctx: Context) -> None:
+    event = ctx.incoming.event
     if isinstance(event, Command):
         handler = COMMANDS.get(event.name)
         if handler is None:
             ctx.reply(ctx.t("I don't know that command."))
             await common.show_help(ctx)
-            return
-        if _refused(ctx, event):
-            return
+        elif _refused(ctx, event):
+            pass
         # The same person already registered on another channel: offer to link first.
-        if event.name == "start" and await link.offer(ctx):
-            return
-        await handler(ctx)
+        elif not (event.name == "start" and await link.offer(ctx)):
+            await handler(ctx)
         return
     if isinstance(event, ButtonPress):
         payload = Payload.unpack(event.payload)
+        flow = FLOWS.get(payload.flow) if payload else None
         button_handler = BUTTONS.get(payload.flow) if payload else None
-        if payload is None or button_handler is None:
+        if payload is not None and flow is not None:
+            await flow.on_button(ctx, payload)
+        elif payload is not None and button_handler is not None:
+            await button_handler(ctx, payload)
+        else:
             ctx.reply(ctx.t("That button is no longer valid."))
-            await (reprompt(ctx) if ctx.flow else common.nudge(ctx))
-            return
-        await button_handler(ctx, payload)
+            if ctx.flow:
+                ctx.reprompt()
+            else:
+                await common.nudge(ctx)
         return
-    flow = FLOWS.get(ctx.flow or "")
-    if flow is None:
+    open_flow = FLOWS.get(ctx.flow or "")
+    if open_flow is None:
         if ctx.flow is not None:
             ctx.end_flow()  # a flow that no longer exists (after an upgrade)
         await common.nudge(ctx)
         return
-    await flow(ctx)
+    await open_flow.on_event(ctx)
 
 
 async def _dispatch_group(ctx: Context) -> None:
     """Groups are review chats; in any other group the bot stays silent."""
-    if not review.is_review_chat(ctx):
+    if not is_review_chat(ctx):
         return
     event = ctx.incoming.event
     if isinstance(event, Command):
@@ -168,14 +156,14 @@ async def _dispatch_group(ctx: Context) -> None:
         if handler is not None and not _refused(ctx, event):
             await handler(ctx)
     elif isinstance(event, ButtonPress):
-        await review.on_group_button(ctx, event)
+        await on_group_button(ctx, event)
     else:
-        await review.on_group_message(ctx)
+        await on_group_message(ctx)
 
 
 def _refused(ctx: Context, command: Command) -> bool:
     if command.name in ADMIN_ONLY and not ctx.is_admin:
-        t = ctx.t if ctx.incoming.chat_type == "private" else review.group_t(ctx)
+        t = ctx.t if ctx.incoming.chat_type == "private" else group_t(ctx)
         ctx.reply(t("Sorry, /{command} is for admins only.", command=command.name))
         return True
     return False

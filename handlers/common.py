@@ -1,25 +1,28 @@
-"""Commands that work anywhere: help, cancel, language, the main menu, and the nudge."""
+"""Commands that work anywhere: help, language, the main menu, and the nudge."""
 
 from __future__ import annotations
 
 from db.businesses import get_business
 from handlers.context import LANGUAGES, Context, button
 from handlers.events import Button
+from handlers.i18n import N_
 from handlers.payload import Payload
 
 LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
+MENU = "menu"
+MENU_ENTRIES = ("new_product", "products", "profile", "help")
 
 
 def menu_buttons(ctx: Context) -> list[list[Button]]:
     t = ctx.t
     return [
         [
-            button(t("➕ New product"), "menu", "main", "new_product"),
-            button(t("📦 My products"), "menu", "main", "products"),
+            button(t("➕ New product"), MENU, "main", "new_product"),
+            button(t("📦 My products"), MENU, "main", "products"),
         ],
         [
-            button(t("👤 Business profile"), "menu", "main", "profile"),
-            button(t("❓ Help"), "menu", "main", "help"),
+            button(t("👤 Business profile"), MENU, "main", "profile"),
+            button(t("❓ Help"), MENU, "main", "help"),
         ],
     ]
 
@@ -46,28 +49,12 @@ def help_text(ctx: Context) -> str:
 async def show_help(ctx: Context) -> None:
     ctx.reply(help_text(ctx), buttons=menu_buttons(ctx))
     if ctx.flow is not None:
-        from handlers import reprompt  # the flow table lives in handlers/__init__
-
         ctx.reply(ctx.t("We were in the middle of something — answer below, or /batal to stop."))
-        await reprompt(ctx)
+        ctx.reprompt()
 
 
-async def cancel(ctx: Context) -> None:
-    if ctx.flow is None:
-        ctx.reply(ctx.t("There is nothing to stop right now."), buttons=menu_buttons(ctx))
-        return
-    ctx.end_flow()
-    ctx.reply(
-        ctx.t(
-            "Stopped. Everything you answered so far is kept — send /start to carry on "
-            "where you left off."
-        ),
-        remove_keyboard=True,
-    )
-
-
-def language_buttons(flow: str = "lang", step: str = "pick") -> list[list[Button]]:
-    return [[button(LANGUAGE_NAMES[code], flow, step, code) for code in LANGUAGES]]
+def language_buttons() -> list[list[Button]]:
+    return [[button(LANGUAGE_NAMES[code], "lang", "pick", code) for code in LANGUAGES]]
 
 
 async def choose_language(ctx: Context) -> None:
@@ -81,28 +68,14 @@ async def on_language_button(ctx: Context, payload: Payload) -> None:
     ctx.user.language = payload.value
     ctx.reply(ctx.t("Language set to English."), edit=True)
     if ctx.flow is not None:
-        from handlers import reprompt
-
-        await reprompt(ctx)
+        ctx.reprompt()
     else:
         ctx.reply(ctx.t("What would you like to do?"), buttons=menu_buttons(ctx))
 
 
 async def on_menu_button(ctx: Context, payload: Payload) -> None:
-    if payload.value == "help":
-        await show_help(ctx)
-    elif payload.value == "profile":
-        from handlers.registration import show_profile
-
-        await show_profile(ctx)
-    elif payload.value == "new_product":
-        from handlers.product import new_product
-
-        await new_product(ctx)
-    elif payload.value == "products":
-        from handlers.product import list_my_products
-
-        await list_my_products(ctx)
+    if payload.value in MENU_ENTRIES:
+        ctx.redirect(payload.value)
     else:
         ctx.reply(ctx.t("That button is no longer valid."), buttons=menu_buttons(ctx))
 
@@ -119,3 +92,18 @@ async def nudge(ctx: Context) -> None:
         )
         return
     ctx.reply(ctx.t("I didn't understand that. Here is what I can do:"), buttons=menu_buttons(ctx))
+
+
+MENU_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", N_("Start or return to the menu")),
+    ("produk_baru", N_("Add a product")),
+    ("produk", N_("My products and their curation status")),
+    ("profil", N_("Your business profile")),
+    ("pameran", N_("Upcoming export fairs")),
+    ("pengingat", N_("Choose which reminders you get")),
+    ("bahasa", N_("Language: Bahasa Indonesia / English")),
+    ("batal", N_("Stop the current step (answers are kept)")),
+    ("datasaya", N_("Download the data Kurasi holds about you")),
+    ("hapusdata", N_("Delete your data")),
+    ("bantuan", N_("Help")),
+)

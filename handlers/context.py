@@ -13,11 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.media_store import MediaStore
 from db.models import Conversation, User
+from handlers.capabilities import Capabilities, for_channel
 from handlers.events import Button, Incoming, MediaRef, Reply
 from handlers.payload import Payload
 from handlers.photos import PhotoLimits
+from handlers.render import fit
 from handlers.rubric import Rubric
 
+REPROMPT = "reprompt"  # a navigation request: ask the open flow's question again
 DEFAULT_LANGUAGE = "id"
 LANGUAGES = ("id", "en")
 
@@ -59,6 +62,21 @@ class Context:
     # What the update set in motion, for the runtime to act on after commit ("outbox": a
     # message was queued for a paced chat).
     signals: set[str] = field(default_factory=set)
+    # Where to go once the handler returns ("reprompt" or an entry point's name): flows ask,
+    # the dispatcher acts, so no flow imports the route table.
+    navigation: list[str] = field(default_factory=list)
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return for_channel(self.incoming.sender.channel)
+
+    def reprompt(self) -> None:
+        """Ask the open flow's current question again, after this handler's replies."""
+        self.navigation.append(REPROMPT)
+
+    def redirect(self, entry: str) -> None:
+        """Continue at a registered entry point (e.g. "start", "new_product")."""
+        self.navigation.append(entry)
 
     @property
     def language(self) -> str:
@@ -85,8 +103,11 @@ class Context:
         return self.translator(self.language)
 
     def reply(self, text: str, **kwargs: Any) -> None:
+        """Answer; drawn within the capabilities of the channel it goes to."""
         buttons = kwargs.pop("buttons", ())
-        self.replies.append(Reply(text=text, buttons=_rows(buttons), **kwargs))
+        reply = Reply(text=text, buttons=_rows(buttons), **kwargs)
+        channel = reply.to.channel if reply.to else self.incoming.sender.channel
+        self.replies.append(fit(for_channel(channel), self.t, reply))
 
     # --- conversation state -------------------------------------------------------------
 

@@ -130,9 +130,27 @@ class Address:
 
 
 @dataclass(frozen=True, slots=True)
+class ListRow:
+    """One row of a list message: `payload` comes back as a ButtonPress when it is chosen."""
+
+    payload: str
+    title: str
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListMenu:
+    """A list message (WhatsApp): a button opening rows to choose one from."""
+
+    button: str
+    rows: tuple[ListRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()  # rows of inline buttons
+    menu: ListMenu | None = None  # a list message, for channels that have them
     ask_contact: str | None = None  # label of a one-tap "share my number" keyboard button
     remove_keyboard: bool = False
     edit: bool = False  # replace the message whose button was pressed, instead of a new one

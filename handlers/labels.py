@@ -1,15 +1,14 @@
-"""Labels and small widgets shared by the flows: sectors, legal documents, money."""
+"""Labels shared by the flows: sectors, legal documents, money; and their choice options."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-
-from db.businesses import LEGAL_DOCS
-from handlers.context import LANGUAGES, Context, button
-from handlers.events import Button, Event
+from db.businesses import LEGAL_DOCS, SECTORS
+from db.models import ProductStatus
+from db.products import ProductField
+from handlers.context import LANGUAGES, Context, Translate
 from handlers.i18n import N_
-from handlers.parsing import SECTOR_ALIASES, Choice, is_no_answer, match_choice, split_list
-from handlers.steps import answers, pressed, text_of
+from handlers.parsing import SECTOR_ALIASES
+from handlers.render import Option
 
 SECTOR_LABELS = {
     "food": N_("Food & beverage"),
@@ -28,12 +27,6 @@ LEGAL_LABELS = {
     "merek": N_("Trademark (HKI)"),
 }
 
-
-def sector_buttons(ctx: Context, flow: str, step: str) -> list[list[Button]]:
-    items = [button(ctx.t(label), flow, step, code) for code, label in SECTOR_LABELS.items()]
-    return [items[i : i + 2] for i in range(0, len(items), 2)]
-
-
 # Words people type for a legal document, beside its label (sectors: SECTOR_ALIASES).
 LEGAL_ALIASES: dict[str, tuple[str, ...]] = {
     "pirt": ("p-irt", "spp-irt", "sppirt"),
@@ -42,54 +35,47 @@ LEGAL_ALIASES: dict[str, tuple[str, ...]] = {
     "sni": ("standar nasional indonesia",),
     "merek": ("merek", "merk", "hki", "haki", "trademark", "merek dagang"),
 }
-CHOICE_ALIASES: dict[str, tuple[str, ...]] = {**SECTOR_ALIASES, **LEGAL_ALIASES}
 
 
-def choice_options(ctx: Context, labels: Mapping[str, str]) -> dict[str, list[str]]:
-    """Every name of each code: the code, its label in every language, and its aliases."""
-    return {
-        code: [
+def _all_languages(ctx: Context, label: str) -> tuple[str, ...]:
+    return tuple(ctx.translator(lang)(label) for lang in LANGUAGES)
+
+
+def sector_options(ctx: Context, first: str | None = None) -> list[Option]:
+    """Every sector, `first` (the business's own) first and starred."""
+    order = [first, *[s for s in SECTORS if s != first]] if first in SECTORS else list(SECTORS)
+    return [
+        Option(
             code,
-            label,
-            *(ctx.translator(lang)(label) for lang in LANGUAGES),
-            *CHOICE_ALIASES.get(code, ()),
-        ]
-        for code, label in labels.items()
-    }
-
-
-def typed_choice(ctx: Context, text: str, labels: Mapping[str, str]) -> Choice[str]:
-    """What a typed answer chose among buttons (see `match_choice`): one code, or candidates."""
-    return match_choice(text, choice_options(ctx, labels))
-
-
-def match_label(ctx: Context, text: str, labels: Mapping[str, str]) -> str | None:
-    """The code whose label (in any language), code or alias was typed — case, accents and
-    small typos forgiven; None when nothing or several codes fit."""
-    return typed_choice(ctx, text, labels).match
-
-
-def legal_buttons(ctx: Context, flow: str, step: str, chosen: list[str]) -> list[list[Button]]:
-    """A checklist: tapping a document toggles its tick; the last button finishes."""
-    t = ctx.t
-    rows = [
-        [
-            button(("✅ " if doc in chosen else "▫️ ") + t(LEGAL_LABELS[doc]), flow, step, doc)
-            for doc in LEGAL_DOCS[i : i + 2]
-        ]
-        for i in range(0, len(LEGAL_DOCS), 2)
+            ("⭐ " if code == first else "") + ctx.t(SECTOR_LABELS[code]),
+            _all_languages(ctx, SECTOR_LABELS[code]) + SECTOR_ALIASES.get(code, ()),
+        )
+        for code in order
+        if code is not None
     ]
-    done = t("Done ✓") if chosen else t("None of these")
-    rows.append([button(done, flow, step, "done")])
-    return rows
 
 
-def legal_text(ctx: Context, docs: list[str] | None) -> str:
+def legal_options(ctx: Context) -> list[Option]:
+    return [
+        Option(
+            doc,
+            ctx.t(LEGAL_LABELS[doc]),
+            _all_languages(ctx, LEGAL_LABELS[doc]) + LEGAL_ALIASES.get(doc, ()),
+        )
+        for doc in LEGAL_DOCS
+    ]
+
+
+def legal_text(t: Translate, docs: list[str] | None) -> str:
     if docs is None:
         return "—"
     if not docs:
-        return ctx.t("none")
-    return ", ".join(ctx.t(LEGAL_LABELS[d]) for d in docs if d in LEGAL_LABELS)
+        return t("none")
+    return ", ".join(t(LEGAL_LABELS[d]) for d in docs if d in LEGAL_LABELS)
+
+
+def sector_text(t: Translate, sector: str | None) -> str:
+    return t(SECTOR_LABELS.get(sector or "other", SECTOR_LABELS["other"]))
 
 
 def thousands(n: int) -> str:
@@ -101,53 +87,25 @@ def rupiah(n: int) -> str:
     return f"Rp {thousands(n)}"
 
 
-def read_checklist(ctx: Context, event: Event, chosen: list[str]) -> list[str] | str | None:
-    """An answer to the documents checklist.
-
-    Returns the final list of documents when the person is done (a "Done" press, a typed
-    list, or "none"); the string "toggled" after a tick was flipped (stored in the
-    conversation as `legal`, and the checklist redrawn); None when it could not be read.
-    """
-    choice = pressed(event)
-    text = text_of(event)
-    if choice in LEGAL_DOCS:
-        chosen = [d for d in chosen if d != choice] if choice in chosen else [*chosen, choice]
-        ctx.update_data(legal=[d for d in LEGAL_DOCS if d in chosen])
-        return "toggled"
-    if choice == "done":
-        return chosen
-    if text is None:
-        return None
-    if is_no_answer(text):
-        return []
-    typed = [match_label(ctx, item, LEGAL_LABELS) for item in split_list(text)]
-    if not typed or None in typed:
-        return None
-    return [d for d in LEGAL_DOCS if d in typed]
-
-
-def checklist_answer(
-    flow: str,
-    save: Callable[[Context, list[str]], Awaitable[None]],
-    ask: Callable[[Context], Awaitable[None]],
-) -> Callable[[Context, Event], Awaitable[None]]:
-    """The answer step of a documents checklist: redraw on a tick, `save` the final list."""
-    refuse, _not_understood = answers(ask)
-
-    async def answer(ctx: Context, event: Event) -> None:
-        result = read_checklist(ctx, event, list(ctx.data.get("legal") or []))
-        if result == "toggled":
-            ctx.reply(
-                ctx.t("Tap each document you have, then “Done”."),
-                buttons=legal_buttons(ctx, flow, "legal_docs", ctx.data["legal"]),
-                edit=True,
-            )
-        elif isinstance(result, list):
-            ctx.update_data(legal=None)
-            await save(ctx, result)
-        else:
-            await refuse(
-                ctx, ctx.t("Please tap the documents you have, or type e.g. “PIRT, Halal”.")
-            )
-
-    return answer
+# The product-field vocabulary's labels (db/products.py's ProductField), on both cards.
+PRODUCT_FIELD_LABELS = {
+    ProductField.name: N_("Product name"),
+    ProductField.sector: N_("Sector"),
+    ProductField.description: N_("Description"),
+    ProductField.price: N_("Price"),
+    ProductField.unit: N_("Unit"),
+    ProductField.min_order: N_("Minimum order"),
+    ProductField.capacity: N_("Monthly capacity"),
+    ProductField.materials: N_("Main materials"),
+    ProductField.shelf_life: N_("Shelf life"),
+    ProductField.legal_docs: N_("Legal documents"),
+    ProductField.photos: N_("Photos"),
+}
+STATUS_LABELS = {
+    ProductStatus.draft: N_("draft"),
+    ProductStatus.submitted: N_("waiting for curation"),
+    ProductStatus.in_review: N_("being reviewed"),
+    ProductStatus.revision_requested: N_("needs revision"),
+    ProductStatus.approved: N_("approved"),
+    ProductStatus.rejected: N_("rejected"),
+}

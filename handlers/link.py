@@ -19,6 +19,7 @@ from db.links import (
 )
 from handlers.context import Context, button
 from handlers.events import Address, ButtonPress, Command, Text
+from handlers.features import Feature
 from handlers.payload import Payload
 
 FLOW = "link"
@@ -156,3 +157,15 @@ async def prompt(ctx: Context) -> None:
         ctx.reply(ctx.t("Type the 6-digit code I sent to your Telegram chat."))
     else:
         ctx.end_flow()
+
+
+class _Link:
+    """The code step as a flow, for the route table."""
+
+    flow = FLOW
+    on_event = staticmethod(on_event)
+    on_button = staticmethod(on_button)
+    prompt = staticmethod(prompt)
+
+
+FEATURE = Feature(forms=(_Link(),))

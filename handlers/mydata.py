@@ -9,8 +9,8 @@ from db.privacy import erase_user, export_user_data
 from handlers.common import menu_buttons
 from handlers.context import Context, button
 from handlers.events import Attachment
+from handlers.features import Feature
 from handlers.payload import Payload
-from handlers.steps import pressed
 
 FLOW = "mydata"
 
@@ -56,9 +56,7 @@ async def on_button(ctx: Context, payload: Payload) -> None:
     if ctx.flow != FLOW:
         ctx.reply(ctx.t("That button is from an earlier step."))
         return
-    from handlers.events import ButtonPress
-
-    await _answer(ctx, pressed(ButtonPress(payload.value)))
+    await _answer(ctx, payload.value)
 
 
 async def on_event(ctx: Context) -> None:
@@ -90,3 +88,23 @@ async def _answer(ctx: Context, choice: str | None) -> None:
         ctx.reply(ctx.t("Nothing was deleted."), buttons=menu_buttons(ctx))
     else:
         await prompt(ctx)
+
+
+class _Erase:
+    """The /hapusdata confirmation as a flow the route table can hold."""
+
+    flow = FLOW
+    on_event = staticmethod(on_event)
+    on_button = staticmethod(on_button)
+    prompt = staticmethod(prompt)
+
+
+FEATURE = Feature(
+    commands={
+        "datasaya": export_my_data,
+        "mydata": export_my_data,
+        "hapusdata": ask_erase,
+        "deletedata": ask_erase,
+    },
+    forms=(_Erase(),),
+)

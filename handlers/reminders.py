@@ -11,13 +11,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Fair, Notification, Product, ProductStatus, User
 from db.notifications import stats_between
-from db.reviews import latest_review, waiting
+from db.reviews import (
+    get_review,
+    latest_review,
+    product_with_business,
+    release,
+    stale_claims,
+    waiting,
+)
+from handlers.capabilities import for_channel
 from handlers.context import Context, Translate, button
-from handlers.events import Reply
+from handlers.events import Address, Button, Reply
+from handlers.fairs_text import date_range_text, fair_text, interest_button
+from handlers.features import Feature
 from handlers.i18n import N_
 from handlers.labels import SECTOR_LABELS
 from handlers.payload import Payload
-from handlers.review import reason_text
+from handlers.render import fit
+from handlers.review.card import card_text, reason_text, waiting_buttons
 
 FLOW = "remind"
 # Reminder kinds a producer can switch off, by group.
@@ -41,7 +52,7 @@ PRODUCER_KINDS = frozenset(GROUP_OF) | FAIR_NEWS_KINDS
 # --- /pengingat -------------------------------------------------------------------------
 
 
-def _switches(ctx: Context) -> list[list]:
+def _switches(ctx: Context) -> list[list[Button]]:
     off = set(ctx.user.reminder_optouts or [])
     return [
         [button(("🔕 " if g in off else "🔔 ") + ctx.t(label), FLOW, "toggle", g)]
@@ -88,8 +99,23 @@ async def render(
     review_language: str,
     review_chats: tuple[tuple[str, tuple[str, ...]], ...],
 ) -> Reply | None:
-    """The message for a due notification, or None when it no longer applies."""
+    """The message for a due notification, or None when it no longer applies; drawn
+    within the capabilities of the recipient's channel."""
     t = translator(recipient.language or "id") if recipient else translator(review_language)
+    reply = await _render(session, note, t, now, zone, review_chats)
+    if reply is None or recipient is None:
+        return reply
+    return fit(for_channel(recipient.channel), t, reply)
+
+
+async def _render(
+    session: AsyncSession,
+    note: Notification,
+    t: Translate,
+    now: datetime,
+    zone: ZoneInfo,
+    review_chats: tuple[tuple[str, tuple[str, ...]], ...],
+) -> Reply | None:
     match note.kind:
         case "draft":
             product = await session.get(Product, note.subject_id)
@@ -145,8 +171,6 @@ async def render(
 
 async def _fair_news(session: AsyncSession, t: Translate, note: Notification) -> Reply | None:
     """A fair the reader was interested in moved, or was cancelled."""
-    from handlers.fairs import date_range_text, fair_text
-
     before = (note.payload or {}).get("before")
     if not before:
         return None
@@ -223,9 +247,7 @@ async def _weekly_digest(session: AsyncSession, t: Translate, now: datetime) -> 
     )
 
 
-def _fair_reminder(t: Translate, fair: Fair, kind: str, today) -> Reply | None:
-    from handlers.fairs import fair_text, interest_button
-
+def _fair_reminder(t: Translate, fair: Fair, kind: str, today: date) -> Reply | None:
     if kind == "fair_deadline":
         if fair.registration_deadline is None or fair.registration_deadline < today:
             return None
@@ -237,3 +259,55 @@ def _fair_reminder(t: Translate, fair: Fair, kind: str, today) -> Reply | None:
         days = (fair.start_date - today).days
         head = t("🗓 {name} starts in {days} days.", name=fair.name, days=days)
     return Reply(f"{head}\n\n{fair_text(t, fair)}", buttons=((interest_button(t, fair.id),),))
+
+
+# --- the claim timeout (run by bot/scheduler.py beside the reminders) --------------------
+
+
+async def expire_claims(
+    session: AsyncSession, t: Translate, *, now: datetime, claim_timeout: timedelta
+) -> list[tuple[Address, Reply]]:
+    """Claims untouched for `claim_timeout` go back to the queue; their chats are told."""
+    out: list[tuple[Address, Reply]] = []
+    for review in await stale_claims(session, before=now - claim_timeout):
+        found = await product_with_business(session, product_id=review.product_id)
+        if found is None or review.channel is None or review.chat_id is None:
+            continue
+        product, business = found
+        holder = review.curator_name or "—"
+        if not await release(
+            session, review=review, product=product, actor_user_id=None, now=now, action="timeout"
+        ):
+            continue
+        fresh = await get_review(session, review_id=review.id)
+        assert fresh is not None
+        await session.refresh(product)
+        where = Address(review.channel, review.chat_id)
+        if fresh.card_message_id:
+            text = card_text(t, (product, business), fresh, now)
+            buttons = tuple(tuple(r) for r in waiting_buttons(t, fresh))
+            out.append(
+                (where, Reply(text=text, buttons=buttons, edit_message_id=fresh.card_message_id))
+            )
+        out.append(
+            (
+                where,
+                Reply(
+                    t(
+                        "⏰ #{id} {name} returns to the queue: {holder} held it for {hours} hours "
+                        "without a decision.",
+                        id=product.id,
+                        name=product.name,
+                        holder=holder,
+                        hours=int(claim_timeout.total_seconds() // 3600),
+                    )
+                ),
+            )
+        )
+    return out
+
+
+FEATURE = Feature(
+    commands={"pengingat": show, "reminders": show},
+    buttons={FLOW: on_button},
+)

@@ -1,0 +1,119 @@
+"""How fairs read: dates in Indonesian style, the fair as producers see it, its button.
+
+Shared by /pameran, the fair form and the fair reminders.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from db.fairs import FairData
+from db.models import Fair
+from handlers.context import Translate
+from handlers.events import Button
+from handlers.i18n import N_
+from handlers.labels import SECTOR_LABELS
+from handlers.payload import Payload
+
+FLOW = "fair"
+INTEREST = "interest"
+MESSAGE_BUDGET = 3500  # characters per message, well under Telegram's 4096
+
+MONTHS = (
+    N_("Jan"),
+    N_("Feb"),
+    N_("Mar"),
+    N_("Apr"),
+    N_("May"),
+    N_("Jun"),
+    N_("Jul"),
+    N_("Aug"),
+    N_("Sep"),
+    N_("Oct"),
+    N_("Nov"),
+    N_("Dec"),
+)
+
+_YMD_RE = re.compile(r"([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})")
+_DMY_RE = re.compile(r"([0-9]{1,2})[-/.]([0-9]{1,2})[-/.]([0-9]{4})")
+
+
+# --- shared pieces (the fair reminders use them too) -------------------------------------
+
+
+def parse_date(text: str) -> date | None:
+    """2027-04-21, 21-04-2027, 21/04/2027 or 21.04.2027; None when not a real date."""
+    s = text.strip()
+    if m := _YMD_RE.fullmatch(s):
+        year, month, day = (int(g) for g in m.groups())
+    elif m := _DMY_RE.fullmatch(s):
+        day, month, year = (int(g) for g in m.groups())
+    else:
+        return None
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def date_text(t: Translate, d: date) -> str:
+    return f"{d.day} {t(MONTHS[d.month - 1])} {d.year}"
+
+
+def date_range_text(t: Translate, start: date, end: date) -> str:
+    """21–25 Apr 2027; 28 Sep – 2 Oct 2027; one date for a one-day fair."""
+    if start == end:
+        return date_text(t, start)
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.day}–{date_text(t, end)}"
+    if start.year == end.year:
+        return f"{start.day} {t(MONTHS[start.month - 1])} – {date_text(t, end)}"
+    return f"{date_text(t, start)} – {date_text(t, end)}"
+
+
+def sectors_text(t: Translate, sectors: list[str] | tuple[str, ...]) -> str:
+    if not sectors:
+        return t("all sectors")
+    return ", ".join(t(SECTOR_LABELS[s]) for s in sectors if s in SECTOR_LABELS)
+
+
+def interest_button(t: Translate, fair_id: int) -> Button:
+    return Button(label=t("I'm interested"), payload=Payload(FLOW, INTEREST, str(fair_id)).pack())
+
+
+def fair_text(t: Translate, fair: Fair | FairData, *, today: date | None = None) -> str:
+    """A fair as producers see it: name, dates, place, deadline, sectors, link."""
+    lines = [
+        f"🌏 {fair.name}",
+        f"📅 {date_range_text(t, fair.start_date, fair.end_date)}",
+        f"📍 {fair.place}, {fair.country}",
+    ]
+    deadline = fair.registration_deadline
+    if deadline is None:
+        lines.append(t("⏳ Registration deadline: not announced"))
+    elif today is not None and deadline < today:
+        lines.append(t("⏳ Registration closed on {date}", date=date_text(t, deadline)))
+    else:
+        lines.append(t("⏳ Register by {date}", date=date_text(t, deadline)))
+    lines.append(t("🏷 Sectors: {sectors}", sectors=sectors_text(t, fair.sectors)))
+    if fair.link:
+        lines.append(f"🔗 {fair.link}")
+    if fair.description:
+        lines.append("")
+        lines.append(fair.description)
+    return "\n".join(lines)
+
+
+def chunks(lines: list[str]) -> list[str]:
+    """Lines joined into messages that each stay within the budget."""
+    chunks: list[str] = []
+    current = ""
+    for line in lines:
+        if current and len(current) + 1 + len(line) > MESSAGE_BUDGET:
+            chunks.append(current)
+            current = ""
+        current = f"{current}\n{line}" if current else line
+    if current:
+        chunks.append(current)
+    return chunks

@@ -1,0 +1,397 @@
+"""Fields, input kinds' common shape, and the Form whose methods run a guided flow."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from handlers.context import Context
+from handlers.events import ButtonPress, Event, Reply, Text
+from handlers.i18n import N_
+from handlers.parsing import is_no_answer
+from handlers.payload import Payload
+from handlers.render import Option, choice_reply, normalize, pick
+
+SUMMARY = "summary"
+EDIT_PICK = "edit_pick"
+SKIP = "skip"
+BACK = "back"
+BACK_WORDS = frozenset({"kembali", "back", "sebelumnya", "previous"})
+NOT_UNDERSTOOD = N_("I can't read that here. Please answer with a short text message.")
+
+
+@dataclass(frozen=True, slots=True)
+class Got:
+    """An answer read and accepted."""
+
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Refuse:
+    """An answer turned down; `message` (translated) says why, then the question comes again."""
+
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Stay:
+    """The input answered itself (a ticked box, a follow-up question): same field, no save."""
+
+
+Outcome = Got | Refuse | Stay
+
+
+class Input:
+    """An input kind: how a field's question is drawn and how an answer is read."""
+
+    columns: int = 2
+
+    def options(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Option]:
+        return []
+
+    async def ask(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Reply]:
+        return [form.question(ctx, field, record, self.options(ctx, form, field, record))]
+
+    async def read(
+        self, ctx: Context, form: Form, field: Field, record: Any, event: Event
+    ) -> Outcome:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """An optional field: a button (and typed "no"/"skip" words) that stores `value`."""
+
+    label: str  # N_-marked
+    value: Any = None
+
+
+Ask = str | Callable[[Context, Any], str]
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str  # the step id, the payload's step and the record's key
+    label: str  # N_-marked: on the summary and its edit buttons
+    ask: Ask  # N_-marked question, or a function of (ctx, record) giving the translated one
+    input: Input
+    applies: Callable[[Any], bool] | None = None  # e.g. shelf life only for food
+    show: Callable[[Context, Any], str] | None = None  # (ctx, record) -> value on the summary
+    skip: Skip | None = None
+    check: Callable[[Context, Any, Any], str | None] | None = None  # refusal, translated
+    editable: bool = True  # offered among the summary's edits
+
+    def question(self, ctx: Context, record: Any) -> str:
+        return self.ask(ctx, record) if callable(self.ask) else ctx.t(self.ask)
+
+
+@dataclass(frozen=True)
+class Step:
+    """A step of the form's own, outside the fields: a question, its options, and what a
+    choice does (a confirmation, "continue or start new", "which photo should go")."""
+
+    text: Callable[[Context, Any], str]
+    options: Callable[[Context, Any], list[Option]]
+    chosen: Callable[[Context, Any, str], Awaitable[None]]
+    columns: int = 2
+
+
+class Form:
+    """A guided flow. Subclasses declare `flow` and `fields` and implement the hooks."""
+
+    flow: ClassVar[str]
+    fields: ClassVar[tuple[Field, ...]]
+    summary_step: ClassVar[str] = SUMMARY
+
+    def __init__(self) -> None:
+        self.by_name = {f.name: f for f in self.fields}
+        self.steps: dict[str, Step] = {}
+
+    # --- hooks ------------------------------------------------------------------------
+
+    async def record(self, ctx: Context) -> Any | None:
+        """What the fields are read from and written to; None when it is gone."""
+        raise NotImplementedError
+
+    def answered(self, record: Any, field: Field) -> bool:
+        return getattr(record, field.name, None) is not None
+
+    async def save(self, ctx: Context, record: Any, field: Field, value: Any) -> bool:
+        """Store an accepted answer; False when the hook replied and the flow stops here."""
+        setattr(record, field.name, value)
+        return True
+
+    async def lost(self, ctx: Context) -> None:
+        ctx.end_flow()
+        ctx.reply(ctx.t("That is no longer available."))
+
+    def summary_heading(self, ctx: Context, record: Any) -> str:
+        return ctx.t("📋 Please check your answers")
+
+    def summary_text(self, ctx: Context, record: Any) -> str:
+        lines = []
+        for f in self.applicable(record):
+            if f.show is not None:
+                lines.append(f"{ctx.t(f.label)}: {f.show(ctx, record)}")
+        return "\n".join(lines)
+
+    def summary_actions(self, ctx: Context, record: Any) -> list[Option]:
+        """The summary's buttons after the field edits (e.g. Save)."""
+        return []
+
+    async def on_action(self, ctx: Context, record: Any, action: str) -> None:
+        """A summary button other than a field edit was chosen."""
+
+    # --- moving -----------------------------------------------------------------------
+
+    def applicable(self, record: Any) -> list[Field]:
+        return [f for f in self.fields if f.applies is None or f.applies(record)]
+
+    def unanswered(self, record: Any) -> list[Field]:
+        return [f for f in self.applicable(record) if not self.answered(record, f)]
+
+    async def start(self, ctx: Context) -> None:
+        ctx.goto(self.flow, None)
+        await self.advance(ctx)
+
+    async def advance(self, ctx: Context) -> None:
+        """After an answer: back to the summary when editing, else the next unanswered field."""
+        record = await self.record(ctx)
+        if record is None:
+            await self.lost(ctx)
+            return
+        missing = self.unanswered(record)
+        if ctx.data.get("editing") or not missing:
+            ctx.update_data(editing=False)
+            ctx.goto(self.flow, self.summary_step)
+        else:
+            ctx.goto(self.flow, missing[0].name)
+        await self.prompt(ctx)
+
+    async def edit(self, ctx: Context, name: str) -> None:
+        ctx.goto(self.flow, name)
+        ctx.update_data(editing=True)
+        await self.prompt(ctx)
+
+    async def back(self, ctx: Context, record: Any) -> None:
+        order = [f.name for f in self.applicable(record)]
+        here = order.index(ctx.step) if ctx.step in order else 0
+        editing = bool(ctx.data.get("editing"))
+        if editing or here == 0:
+            ctx.update_data(editing=False)
+            ctx.goto(self.flow, self.summary_step if editing else order[0])
+        else:
+            ctx.goto(self.flow, order[here - 1])
+        await self.prompt(ctx)
+
+    # --- asking -----------------------------------------------------------------------
+
+    async def _where(self, ctx: Context) -> tuple[Any | None, str, Step | None, Field | None]:
+        """The record (None, and the person told, when it is gone) and the current step."""
+        record = await self.record(ctx)
+        if record is None:
+            await self.lost(ctx)
+        step = ctx.step or ""
+        return record, step, self.steps.get(step), self.by_name.get(step)
+
+    async def prompt(self, ctx: Context) -> None:
+        record, step, own, field = await self._where(ctx)
+        if record is None:
+            return
+        if own is not None:
+            text, options = own.text(ctx, record), own.options(ctx, record)
+            ctx.replies.append(
+                choice_reply(
+                    ctx.capabilities,
+                    ctx.t,
+                    text,
+                    options,
+                    flow=self.flow,
+                    step=step,
+                    columns=own.columns,
+                )
+            )
+        elif field is not None:
+            for reply in await field.input.ask(ctx, self, field, record):
+                ctx.replies.append(reply)
+        elif step == EDIT_PICK:
+            self._ask_edit_pick(ctx, record)
+        elif step == self.summary_step:
+            await self.ask_summary(ctx, record)
+        else:
+            await self.advance(ctx)
+
+    def question(
+        self,
+        ctx: Context,
+        field: Field,
+        record: Any,
+        options: list[Option],
+        *,
+        text: str | None = None,
+        edit: bool = False,
+        ask_contact: str | None = None,
+    ) -> Reply:
+        """A field's question with its options (and its Skip), drawn for this channel."""
+        if field.skip is not None:
+            options = [*options, Option(SKIP, ctx.t(field.skip.label))]
+        return choice_reply(
+            ctx.capabilities,
+            ctx.t,
+            text if text is not None else field.question(ctx, record),
+            options,
+            flow=self.flow,
+            step=field.name,
+            columns=field.input.columns,
+            edit=edit,
+            ask_contact=ask_contact,
+        )
+
+    def edit_options(self, ctx: Context, record: Any) -> list[Option]:
+        return [
+            Option(f.name, "✏️ " + ctx.t(f.label), words=(ctx.t(f.label),))
+            for f in self.applicable(record)
+            if f.editable
+        ]
+
+    async def ask_summary(self, ctx: Context, record: Any) -> None:
+        options = self.edit_options(ctx, record) + self.summary_actions(ctx, record)
+        text = f"{self.summary_heading(ctx, record)}\n\n{self.summary_text(ctx, record)}"
+        ctx.replies.append(
+            choice_reply(
+                ctx.capabilities, ctx.t, text, options, flow=self.flow, step=self.summary_step
+            )
+        )
+
+    def _ask_edit_pick(self, ctx: Context, record: Any) -> None:
+        t = ctx.t
+        options = [o for o in self.edit_options(ctx, record)]
+        options = [Option(o.value, o.label.removeprefix("✏️ "), o.words) for o in options]
+        options.append(Option(BACK, t("↩️ Back to the card")))
+        ctx.replies.append(
+            choice_reply(
+                ctx.capabilities,
+                t,
+                t("Which field do you want to change?"),
+                options,
+                flow=self.flow,
+                step=EDIT_PICK,
+            )
+        )
+
+    # --- answers ----------------------------------------------------------------------
+
+    async def on_event(self, ctx: Context) -> None:
+        """Anything sent while this flow is open, other than a button press."""
+        await self.answer(ctx, ctx.incoming.event)
+
+    async def on_button(self, ctx: Context, payload: Payload) -> None:
+        if ctx.flow != self.flow or payload.step != ctx.step:
+            ctx.reply(ctx.t("That button is from an earlier step."))
+            if ctx.flow is not None:
+                ctx.reprompt()
+            return
+        await self.answer(ctx, ButtonPress(payload.value))
+
+    async def answer(self, ctx: Context, event: Event) -> None:
+        record, step, own, field = await self._where(ctx)
+        if record is None:
+            return
+        if own is not None:
+            choice = choice_of(event, own.options(ctx, record))
+            if choice is None:
+                await self.refuse(ctx, ctx.t("Please press one of the buttons."))
+            else:
+                await own.chosen(ctx, record, choice)
+        elif field is not None:
+            await self._answer_field(ctx, record, field, event)
+        elif step == EDIT_PICK:
+            await self._answer_edit_pick(ctx, record, event)
+        elif step == self.summary_step:
+            await self._answer_summary(ctx, record, event)
+        else:
+            await self.advance(ctx)
+
+    async def refuse(self, ctx: Context, message: str) -> None:
+        ctx.reply(message)
+        await self.prompt(ctx)
+
+    async def _answer_field(self, ctx: Context, record: Any, field: Field, event: Event) -> None:
+        text = event.text if isinstance(event, Text) else None
+        pressed = event.payload if isinstance(event, ButtonPress) else None
+        if text is not None and normalize(text) in BACK_WORDS:
+            await self.back(ctx, record)
+            return
+        numbered = self._numbered(ctx, field, record)
+        if text is not None and text.strip().isdigit() and 0 < int(text) <= len(numbered):
+            pressed = numbered[int(text) - 1].value  # a numbered line's number, typed
+            event, text = ButtonPress(pressed), None
+        if field.skip is not None and (
+            pressed == SKIP
+            or (text is not None and (is_no_answer(text) or normalize(text) in {"skip", "lewati"}))
+        ):
+            skipped = True
+            outcome: Outcome = Got(field.skip.value)
+        else:
+            skipped = False
+            outcome = await field.input.read(ctx, self, field, record, event)
+        if isinstance(outcome, Refuse):
+            await self.refuse(ctx, outcome.message)
+            return
+        if isinstance(outcome, Stay):
+            return
+        if field.check is not None and not skipped:
+            refusal = field.check(ctx, record, outcome.value)
+            if refusal is not None:
+                await self.refuse(ctx, refusal)
+                return
+        if await self.save(ctx, record, field, outcome.value):
+            await self.advance(ctx)
+
+    def _numbered(self, ctx: Context, field: Field, record: Any) -> list[Option]:
+        """The options a text-only channel showed as numbered lines for this field."""
+        options = field.input.options(ctx, self, field, record)
+        if field.skip is not None:
+            options = [*options, Option(SKIP, "")]
+        caps = ctx.capabilities
+        fits = len(options) <= caps.max_buttons or len(options) <= caps.list_rows
+        return [] if fits else options
+
+    async def _answer_summary(self, ctx: Context, record: Any, event: Event) -> None:
+        options = self.edit_options(ctx, record) + self.summary_actions(ctx, record)
+        choice = _choice(event, options)
+        if choice in self.by_name:
+            await self.edit(ctx, choice)
+        elif choice is not None and any(o.value == choice for o in options):
+            await self.on_action(ctx, record, choice)
+        else:
+            await self.refuse(
+                ctx, ctx.t("Please tap a field to change it, or the button at the end.")
+            )
+
+    async def _answer_edit_pick(self, ctx: Context, record: Any, event: Event) -> None:
+        options = [*self.edit_options(ctx, record), Option(BACK, "")]
+        choice = _choice(event, options)
+        if choice == BACK:
+            ctx.goto(self.flow, self.summary_step)
+            await self.prompt(ctx)
+        elif choice in self.by_name:
+            await self.edit(ctx, choice)
+        else:
+            await self.refuse(ctx, ctx.t("Please choose a field with the buttons."))
+
+
+def _choice(event: Event, options: list[Option]) -> str | None:
+    if isinstance(event, ButtonPress):
+        return event.payload
+    if isinstance(event, Text):
+        return pick(event.text, options)
+    return None
+
+
+def choice_of(event: Event, options: list[Option]) -> str | None:
+    """A pressed option, or the option a typed answer names (number, label, words)."""
+    chosen = _choice(event, options)
+    return chosen if chosen is None or any(o.value == chosen for o in options) else None

@@ -1,0 +1,335 @@
+"""The input kinds a field can declare: how its question looks and how an answer is read."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from handlers.context import Context
+from handlers.events import ButtonPress, Contact, Event, Reply, Text
+from handlers.forms.engine import NOT_UNDERSTOOD, Field, Form, Got, Input, Outcome, Refuse, Stay
+from handlers.i18n import N_
+from handlers.parsing import clean_text, is_no_answer, parse_quantity
+from handlers.render import Option, choice_reply, normalize, pick, pick_many
+
+Options = Callable[[Context, Any], list[Option]]
+TOO_LONG = N_("That is too long — at most {n} characters, please.")
+
+
+def _text(event: Event) -> str | None:
+    return event.text if isinstance(event, Text) else None
+
+
+def _pressed(event: Event) -> str | None:
+    return event.payload if isinstance(event, ButtonPress) else None
+
+
+@dataclass
+class TextInput(Input):
+    """Free text, cleaned; with `parse`, read into a value or refused with `refusal`.
+
+    `suggest` offers typed answers as buttons (e.g. the sender's own name)."""
+
+    max_len: int = 100
+    min_len: int = 1
+    parse: Callable[[str], Any | None] | None = None
+    refusal: str = ""  # N_-marked, when `parse` finds nothing
+    short: str = N_("Please type a name.")  # N_-marked, when nothing was typed
+    suggest: Callable[[Context], list[str]] = field(default=lambda ctx: [])
+
+    def options(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Option]:
+        return [Option(f"s{i}", s) for i, s in enumerate(self.suggest(ctx))]
+
+    async def read(
+        self, ctx: Context, form: Form, field: Field, record: Any, event: Event
+    ) -> Outcome:
+        raw = _text(event)
+        pressed = _pressed(event)
+        if pressed is not None and pressed.startswith("s") and pressed[1:].isdigit():
+            offered = self.suggest(ctx)
+            raw = offered[int(pressed[1:])] if int(pressed[1:]) < len(offered) else None
+        if raw is None:
+            return Refuse(ctx.t(NOT_UNDERSTOOD))
+        if self.parse is not None:
+            value = self.parse(raw)
+            return Refuse(ctx.t(self.refusal, n=self.max_len)) if value is None else Got(value)
+        cleaned = clean_text(raw, max_len=self.max_len)
+        if cleaned is None:
+            return Refuse(ctx.t(TOO_LONG, n=self.max_len) if raw.strip() else ctx.t(self.short))
+        if len(cleaned) < self.min_len:
+            return Refuse(
+                ctx.t("Please write a little more (at least {n} characters).", n=self.min_len)
+            )
+        return Got(cleaned)
+
+
+@dataclass
+class ChoiceInput(Input):
+    """One of a few options: pressed, or typed (its number, label or words)."""
+
+    choices: Options = field(default=lambda ctx, record: [])
+    refusal: str = N_("Please press one of the buttons.")
+    columns: int = 2
+    free_word: bool = False  # also accept any one word (a unit: "bungkus")
+
+    def options(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Option]:
+        return self.choices(ctx, record)
+
+    async def read(
+        self, ctx: Context, form: Form, field: Field, record: Any, event: Event
+    ) -> Outcome:
+        options = self.choices(ctx, record)
+        pressed = _pressed(event)
+        if pressed is not None:
+            ok = any(o.value == pressed for o in options)
+            return Got(pressed) if ok else Refuse(ctx.t("That button is no longer valid."))
+        text = _text(event)
+        if text is None:
+            return Refuse(ctx.t(NOT_UNDERSTOOD))
+        chosen = pick(text, options)
+        if chosen is not None:
+            return Got(chosen)
+        word = text.strip().lower()
+        if self.free_word and word.isalpha() and len(word) <= 20:
+            return Got(word)
+        return Refuse(ctx.t(self.refusal))
+
+
+DONE = "done"
+ALL = "all"
+
+
+@dataclass
+class ChecklistInput(Input):
+    """Several options ticked one by one, then Done; or typed at once ("1 3 4", "PIRT, Halal").
+
+    Ticks redraw the checklist: edited in place where the channel can edit, else re-sent."""
+
+    choices: Options = field(default=lambda ctx, record: [])
+    start: Callable[[Context, Any], list[str]] = field(default=lambda ctx, record: [])
+    refusal: str = N_("Please tap the options you want, then “Done”.")
+    toggled: str = N_("Tap each one that applies, then “Done”.")
+    all_label: str | None = None  # N_-marked: a button meaning "every one" (stored as [])
+    empty_done: str | None = None  # N_-marked label of Done while nothing is ticked
+
+    def _key(self, field: Field) -> str:
+        return f"ticked:{field.name}"
+
+    def ticked(self, ctx: Context, field: Field, record: Any) -> list[str]:
+        stored = ctx.data.get(self._key(field))
+        return list(stored) if isinstance(stored, list) else list(self.start(ctx, record))
+
+    def _options(self, ctx: Context, field: Field, record: Any) -> list[Option]:
+        chosen = self.ticked(ctx, field, record)
+        t = ctx.t
+        items = [
+            Option(o.value, ("✅ " if o.value in chosen else "▫️ ") + o.label, (o.label, *o.words))
+            for o in self.choices(ctx, record)
+        ]
+        if self.all_label is not None:
+            items.append(Option(ALL, t(self.all_label), ("semua", "all")))
+        done = t(self.empty_done) if self.empty_done and not chosen else t("Done ✓")
+        items.append(Option(DONE, done, ("selesai", "done")))
+        return items
+
+    async def ask(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Reply]:
+        text = field.question(ctx, record)
+        if not ctx.capabilities.edits:
+            text += "\n" + ctx.t("Or type their numbers, e.g. “1 3 4”.")
+        return [form.question(ctx, field, record, self._options(ctx, field, record), text=text)]
+
+    async def read(
+        self, ctx: Context, form: Form, field: Field, record: Any, event: Event
+    ) -> Outcome:
+        values = [o.value for o in self.choices(ctx, record)]
+        chosen = self.ticked(ctx, field, record)
+        pressed = _pressed(event)
+        text = _text(event)
+        if pressed in values:
+            chosen = (
+                [v for v in chosen if v != pressed] if pressed in chosen else [*chosen, pressed]
+            )
+            ctx.update_data(**{self._key(field): [v for v in values if v in chosen]})
+            reply = form.question(
+                ctx,
+                field,
+                record,
+                self._options(ctx, field, record),
+                text=ctx.t(self.toggled),
+                edit=True,
+            )
+            ctx.replies.append(reply)
+            return Stay()
+        if pressed == DONE:
+            result: list[str] | None = chosen
+        elif pressed == ALL:
+            result = []
+        elif pressed is not None:
+            return Refuse(ctx.t("That button is no longer valid."))
+        elif text is None:
+            return Refuse(ctx.t(NOT_UNDERSTOOD))
+        elif is_no_answer(text) or (
+            self.all_label is not None and normalize(text) in {"all", "semua"}
+        ):
+            result = []
+        elif normalize(text) in {"done", "selesai"}:
+            result = chosen
+        else:
+            typed = pick_many(text, self.choices(ctx, record))
+            result = [v for v in values if v in typed] if typed else None
+        if result is None:
+            return Refuse(ctx.t(self.refusal))
+        ctx.update_data(**{self._key(field): None})
+        return Got(result)
+
+
+@dataclass
+class QuantityInput(Input):
+    """A whole number with a unit ("500 pcs"); the unit is asked next when left out.
+
+    The value is (amount, unit); with `units` empty only the number is read (an int)."""
+
+    units: Sequence[str] = ()
+    refusal: str = N_("Please type a whole number and a unit, for example 500 pcs.")
+    unit_question: str = N_("{amount} of what? Choose a unit or type it (e.g. bungkus).")
+    columns: int = 4
+
+    def _pending(self, ctx: Context, field: Field) -> int | None:
+        amount = ctx.data.get(f"amount:{field.name}")
+        return amount if isinstance(amount, int) else None
+
+    def _unit_options(self) -> list[Option]:
+        return [Option(u, u) for u in self.units]
+
+    async def ask(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Reply]:
+        amount = self._pending(ctx, field)
+        if amount is None:
+            return await super().ask(ctx, form, field, record)
+        text = ctx.t(self.unit_question, amount=f"{amount:,}".replace(",", "."))
+        return [form.question(ctx, field, record, self._unit_options(), text=text)]
+
+    async def read(
+        self, ctx: Context, form: Form, field: Field, record: Any, event: Event
+    ) -> Outcome:
+        amount = self._pending(ctx, field)
+        if amount is not None:
+            unit = await ChoiceInput(
+                choices=lambda c, r: self._unit_options(),
+                refusal=N_("Please type the unit as one word, e.g. pcs, kg or bungkus."),
+                free_word=True,
+            ).read(ctx, form, field, record, event)
+            if not isinstance(unit, Got):
+                return unit
+            ctx.update_data(**{f"amount:{field.name}": None})
+            return Got((amount, unit.value))
+        text = _text(event)
+        if text is None:
+            return Refuse(ctx.t(NOT_UNDERSTOOD))
+        parsed = parse_quantity(text)
+        if parsed is None:
+            return Refuse(ctx.t(self.refusal))
+        number, unit_typed = parsed
+        if not self.units:
+            return Got(number)
+        if unit_typed is None:
+            ctx.update_data(**{f"amount:{field.name}": number})
+            await form.prompt(ctx)
+            return Stay()
+        return Got((number, unit_typed))
+
+
+@dataclass
+class ContactInput(Input):
+    """A phone number: shared with one tap where the channel has that button, or typed.
+
+    The value is (phone, is_own)."""
+
+    parse: Callable[[str], str | None] = field(default=lambda s: None)
+    refusal: str = ""
+    share_label: str = N_("📱 Share my number")
+
+    async def ask(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Reply]:
+        share = ctx.t(self.share_label) if ctx.capabilities.contact_button else None
+        return [form.question(ctx, field, record, [], ask_contact=share)]
+
+    async def read(
+        self, ctx: Context, form: Form, field: Field, record: Any, event: Event
+    ) -> Outcome:
+        if isinstance(event, Contact):
+            raw, own = event.phone, event.is_own
+        elif isinstance(event, Text):
+            raw, own = event.text, False
+        else:
+            return Refuse(ctx.t(NOT_UNDERSTOOD))
+        phone = self.parse(raw)
+        return Refuse(ctx.t(self.refusal)) if phone is None else Got((phone, own))
+
+
+@dataclass
+class SearchInput(Input):
+    """A name searched in a long list (the 38 regencies): one match is taken, a few are
+    offered to choose from, none or too many are refused with the reason."""
+
+    search: Callable[[str], list[Option]] = field(default=lambda q: [])
+    get: Callable[[str], Option | None] = field(default=lambda code: None)
+    not_found: str = ""  # N_-marked, may use {query}
+    too_many: str = N_("Many places match that. Please type more of the name.")
+    which: str = N_("Which one do you mean?")
+    confirm: str = ""  # N_-marked, {value}: said when one match was taken
+    max_choices: int = 8
+
+    async def read(
+        self, ctx: Context, form: Form, field: Field, record: Any, event: Event
+    ) -> Outcome:
+        pressed = _pressed(event)
+        if pressed is not None:
+            found = self.get(pressed)
+            return Got(found.value) if found else Refuse(ctx.t("That button is no longer valid."))
+        query = _text(event)
+        if query is None:
+            return Refuse(ctx.t(NOT_UNDERSTOOD))
+        matches = self.search(query[:200])
+        if len(matches) == 1:
+            if self.confirm:
+                ctx.reply(ctx.t(self.confirm, value=matches[0].label))
+            return Got(matches[0].value)
+        if not matches:
+            return Refuse(ctx.t(self.not_found, query=query.strip()[:40]))
+        if len(matches) > self.max_choices:
+            return Refuse(ctx.t(self.too_many))
+        ctx.replies.append(
+            choice_reply(
+                ctx.capabilities,
+                ctx.t,
+                ctx.t(self.which),
+                matches,
+                flow=form.flow,
+                step=field.name,
+                columns=1,
+            )
+        )
+        return Stay()
+
+
+Prompter = Callable[[Context, Any], Awaitable[None]]
+Reader = Callable[[Context, Any, Event], Awaitable[Outcome]]
+
+
+@dataclass
+class CustomInput(Input):
+    """A kind with its own question and reading, given as hooks (the product photos)."""
+
+    prompter: Prompter | None = None
+    reader: Reader | None = None
+
+    async def ask(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Reply]:
+        assert self.prompter is not None
+        await self.prompter(ctx, record)
+        return []
+
+    async def read(
+        self, ctx: Context, form: Form, field: Field, record: Any, event: Event
+    ) -> Outcome:
+        assert self.reader is not None
+        return await self.reader(ctx, record, event)

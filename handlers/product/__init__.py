@@ -1,0 +1,102 @@
+"""Products: /produk_baru (the form), /produk (the list) and what its buttons open.
+
+`form` is the guided flow, `card` the producer's card, `media` the photo collection,
+`submit` sending to the curators and taking back.
+"""
+
+from __future__ import annotations
+
+from db.businesses import get_business
+from db.models import Business
+from db.products import find_draft, get_product, list_products
+from handlers.common import MENU
+from handlers.context import Context, button
+from handlers.features import Feature
+from handlers.i18n import N_
+from handlers.payload import Payload
+from handlers.product.card import FLOW, status_text
+from handlers.product.form import FORM, RESUME
+from handlers.product.submit import LIST, open_product, withdraw
+
+__all__ = ["FEATURE", "FLOW", "LIST"]
+
+
+async def registered_business(ctx: Context) -> Business | None:
+    business = await get_business(ctx.session, owner_id=ctx.user.id)
+    if business is None or business.registered_at is None:
+        ctx.reply(ctx.t("First, let's register your business — it takes about three minutes."))
+        ctx.redirect("start")
+        return None
+    return business
+
+
+async def new_product(ctx: Context) -> None:
+    """/produk_baru: continue the open draft, or start a new product."""
+    business = await registered_business(ctx)
+    if business is None:
+        return
+    draft = await find_draft(ctx.session, business_id=business.id)
+    if draft is not None:
+        ctx.goto(FLOW, RESUME)
+        ctx.update_data(product_id=None, draft_id=draft.id, editing=False)
+        await FORM.prompt(ctx)
+        return
+    await FORM.start_new(ctx, business)
+
+
+async def list_my_products(ctx: Context) -> None:
+    """/produk: every product with its status, each openable."""
+    business = await registered_business(ctx)
+    if business is None:
+        return
+    products = await list_products(ctx.session, business_id=business.id)
+    new = button(ctx.t("➕ New product"), MENU, "main", "new_product")
+    if not products:
+        ctx.reply(
+            ctx.t("You have no products yet. Send /produk_baru to add your first one."),
+            buttons=[new],
+        )
+        return
+    t = ctx.t
+    lines = [t("Your products:")]
+    buttons = []
+    for i, product in enumerate(products, start=1):
+        name = product.name or t("(no name yet)")
+        lines.append(f"{i}. {name} — {status_text(ctx, product)}")
+        buttons.append(button(f"{i}. {name[:30]}", LIST, "open", str(product.id)))
+    buttons.append(new)
+    ctx.reply("\n".join(lines), buttons=buttons)
+
+
+async def on_list_button(ctx: Context, payload: Payload) -> None:
+    business = await registered_business(ctx)
+    if business is None:
+        return
+    product = (
+        await get_product(ctx.session, product_id=int(payload.value), business_id=business.id)
+        if payload.value.isdigit()
+        else None
+    )
+    if product is None:
+        ctx.reply(ctx.t("That product no longer exists."))
+        await list_my_products(ctx)
+    elif payload.step == "open":
+        await open_product(ctx, product)
+    elif payload.step == "withdraw":
+        await withdraw(ctx, product)
+    else:
+        ctx.reply(ctx.t("That button is no longer valid."))
+
+
+FEATURE = Feature(
+    commands={
+        "produk_baru": new_product,
+        "new_product": new_product,
+        "produk": list_my_products,
+        "products": list_my_products,
+    },
+    buttons={LIST: on_list_button},
+    forms=(FORM,),
+    entries={"new_product": new_product, "products": list_my_products},
+    hints={FLOW: N_("send /produk_baru to carry on with your product")},
+)

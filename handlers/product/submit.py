@@ -1,0 +1,109 @@
+"""Sending a product to the curators, taking it back, and opening one from /produk."""
+
+from __future__ import annotations
+
+from db.models import Product, ProductStatus
+from db.products import EDITABLE, ProductField, change_status, missing_for_submit, photos_of
+from db.reviews import close_unclaimed_round, record
+from handlers.common import menu_buttons
+from handlers.context import Context, button
+from handlers.labels import PRODUCT_FIELD_LABELS
+from handlers.precheck import precheck
+from handlers.product.card import FLOW, Draft, card_text, media
+from handlers.review.notices import submitted, withdrawn
+
+LIST = "plist"  # buttons of /produk's list, usable whatever conversation is open
+S = ProductStatus
+CONFIRM = "confirm"
+CARD = "card"
+
+
+async def submit(ctx: Context, draft: Draft, *, confirmed: bool) -> None:
+    product = draft.product
+    t = ctx.t
+    missing = missing_for_submit(product, draft.business, photo_count=len(draft.photos))
+    if missing:
+        names = [
+            t(PRODUCT_FIELD_LABELS[ProductField(f)])
+            if f in PRODUCT_FIELD_LABELS
+            else t("your business profile (/profil)")
+            for f in missing
+        ]
+        ctx.reply(
+            t("Before it can be submitted, please fill in: {fields}.", fields=", ".join(names))
+        )
+        first = next((f for f in missing if f in PRODUCT_FIELD_LABELS), None)
+        ctx.update_data(editing=False)
+        ctx.goto(FLOW, first or CARD)
+        ctx.reprompt()
+        return
+    warnings = precheck(draft.facts)
+    if warnings and not confirmed:
+        ctx.goto(FLOW, CONFIRM)
+        ctx.reprompt()
+        return
+    product.precheck = [w.code for w in warnings]
+    await ctx.session.flush()
+    moved = await _move(ctx, product, "submit", expected=product.status)
+    ctx.end_flow()
+    if not moved:
+        ctx.reply(t("This product changed in the meantime. Open it again with /produk."))
+        return
+    await ctx.session.refresh(product)
+    await submitted(ctx, product)
+    ctx.reply(
+        t(
+            "📤 “{name}” is submitted for curation (round {round}). A certified curator will "
+            "review it; I will tell you about every change. /produk shows its status.",
+            name=product.name,
+            round=product.round,
+        ),
+        buttons=menu_buttons(ctx),
+    )
+
+
+async def _move(ctx: Context, product: Product, action: str, *, expected: str) -> bool:
+    """The producer's status change, by compare-and-set on status and version."""
+    return await change_status(
+        ctx.session,
+        product_id=product.id,
+        action=action,
+        expected=expected,
+        version=product.version,
+        now=ctx.now,
+    )
+
+
+async def open_product(ctx: Context, product: Product) -> None:
+    """An editable product opens its card in the form; any other shows where it stands."""
+    if product.status in EDITABLE:
+        ctx.goto(FLOW, CARD)
+        ctx.update_data(product_id=product.id, editing=False, album=None)
+        ctx.reprompt()
+        return
+    photos = await photos_of(ctx.session, product_id=product.id)
+    text = card_text(ctx, product, photos)
+    buttons = []
+    if product.status == S.submitted:
+        text += "\n\n" + ctx.t("Waiting for a curator. You can withdraw it to make changes.")
+        buttons = [button(ctx.t("↩️ Withdraw to edit"), LIST, "withdraw", str(product.id))]
+    elif product.status == S.in_review:
+        text += "\n\n" + ctx.t("A curator is reviewing it now.")
+    if product.precheck and product.status in (S.submitted, S.in_review):
+        text += "\n" + ctx.t("Pre-check notes: {n}", n=len(product.precheck))
+    ctx.reply(text, buttons=buttons, media=media(ctx, photos))
+
+
+async def withdraw(ctx: Context, product: Product) -> None:
+    if not await _move(ctx, product, "withdraw", expected=S.submitted):
+        ctx.reply(ctx.t("A curator has already started on it, so it can't be withdrawn now."))
+        return
+    await ctx.session.refresh(product)
+    await record(
+        ctx.session, action="withdraw", product=product, actor_user_id=ctx.user.id, now=ctx.now
+    )
+    closed = await close_unclaimed_round(ctx.session, product_id=product.id)
+    if closed is not None:
+        withdrawn(ctx, closed)
+    ctx.reply(ctx.t("Withdrawn. It is a draft again — change what you need and submit it again."))
+    await open_product(ctx, product)

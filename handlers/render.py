@@ -1,0 +1,167 @@
+"""Choices drawn within a channel's capabilities, and typed answers read back into choices.
+
+A choice of n options becomes inline buttons where n fits, a list message where lists exist
+and n fits, else numbered lines. Every choice also accepts its number and its typed label
+(case- and accent-insensitive, in either language).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from handlers.capabilities import Capabilities
+from handlers.events import Button, ListMenu, ListRow, Reply
+from handlers.i18n import N_
+from handlers.parsing import match_choice
+from handlers.payload import Payload
+
+Translate = Callable[..., str]
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    value: str
+    label: str  # already translated
+    words: tuple[str, ...] = ()  # other typed answers that mean this option
+    description: str | None = None
+
+
+def normalize(text: str) -> str:
+    """Lower case, accents and emoji dropped, spaces collapsed: "⭐ Makanán!" -> "makanan"."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return re.sub(r"[^0-9a-z]+", " ", plain.casefold()).strip()
+
+
+def shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word boundary where one is near."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:-") + "…"
+
+
+def _unique(titles: list[str], limit: int, *, distinct: bool = True) -> list[str]:
+    """Shortened titles; with `distinct`, made distinct by a number where two are equal."""
+    seen: set[str] = set()
+    out = []
+    for i, title in enumerate(titles, start=1):
+        short = shorten(title, limit)
+        if distinct and short in seen:
+            short = shorten(f"{i}. {title}", limit)
+        seen.add(short)
+        out.append(short)
+    return out
+
+
+def choice_reply(
+    caps: Capabilities,
+    t: Translate,
+    text: str,
+    options: Sequence[Option],
+    *,
+    flow: str,
+    step: str,
+    columns: int = 2,
+    edit: bool = False,
+    ask_contact: str | None = None,
+) -> Reply:
+    """`text` with `options` to choose from, drawn as this channel can."""
+    payloads = [Payload(flow, step, o.value).pack() for o in options]
+    if not options:
+        return Reply(text=_fit(caps, text), edit=edit and caps.edits, ask_contact=ask_contact)
+    if len(options) <= caps.max_buttons:
+        titles = _unique([o.label for o in options], caps.button_title, distinct=caps.unique_titles)
+        per_row = max(1, min(columns, caps.buttons_per_row))
+        items = [Button(label=ti, payload=p) for ti, p in zip(titles, payloads, strict=True)]
+        rows = tuple(tuple(items[i : i + per_row]) for i in range(0, len(items), per_row))
+        return Reply(
+            text=_fit(caps, text), buttons=rows, edit=edit and caps.edits, ask_contact=ask_contact
+        )
+    if len(options) <= caps.list_rows:
+        titles = _unique([o.label for o in options], caps.list_title)
+        rows_ = tuple(
+            ListRow(
+                payload=p,
+                title=ti,
+                description=shorten(o.description, caps.list_description)
+                if o.description
+                else (shorten(o.label, caps.list_description) if ti != o.label else None),
+            )
+            for ti, p, o in zip(titles, payloads, options, strict=True)
+        )
+        menu = ListMenu(button=shorten(t(N_("Choose")), caps.list_button), rows=rows_)
+        return Reply(text=_fit(caps, text), menu=menu, ask_contact=ask_contact)
+    lines = [f"{i}. {o.label}" for i, o in enumerate(options, start=1)]
+    body = text + "\n\n" + "\n".join(lines) + "\n" + t(N_("Type the number of your choice."))
+    return Reply(text=_fit(caps, body), ask_contact=ask_contact)
+
+
+def _fit(caps: Capabilities, text: str) -> str:
+    return text if len(text) <= caps.max_text else shorten(text, caps.max_text)
+
+
+def pick(text: str, options: Sequence[Option]) -> str | None:
+    """The option a typed answer means: its number, its label or one of its words."""
+    wanted = normalize(text)
+    if not wanted:
+        return None
+    if wanted.isdigit() and 1 <= int(wanted) <= len(options):
+        return options[int(wanted) - 1].value
+    exact = {
+        option.value
+        for option in options
+        if wanted
+        in {normalize(option.label), normalize(option.value), *map(normalize, option.words)}
+    }
+    if exact:
+        return exact.pop() if len(exact) == 1 else None  # a word two options share: ask
+    # Small typos and words of a label ("mknan", "fesion"): one clear match, never a guess.
+    names_of = {o.value: (o.label, o.value, *o.words) for o in options}
+    return match_choice(text, names_of).match
+
+
+def pick_many(text: str, options: Sequence[Option]) -> list[str] | None:
+    """Several options typed at once: "1 3 4", "PIRT, Halal"; None if any part is unknown."""
+    parts = [p for p in re.split(r"[,;/\n]+|\s+dan\s+|\s+and\s+", text) if p.strip()]
+    if len(parts) == 1 and re.fullmatch(r"[0-9 ]+", parts[0].strip()):
+        parts = parts[0].split()
+    chosen = [pick(p, options) for p in parts]
+    if not chosen or any(c is None for c in chosen):
+        return None
+    return [c for c in chosen if c is not None]
+
+
+def fit(caps: Capabilities, t: Translate, reply: Reply) -> Reply:
+    """Any reply made to fit the channel: too many buttons become a list (or numbered lines,
+    beyond a list's rows), long labels are shortened, an edit becomes a new message."""
+    buttons = [b for row in reply.buttons for b in row]
+    edit = reply.edit and caps.edits
+    if len(buttons) <= caps.max_buttons:
+        titles = _unique([b.label for b in buttons], caps.button_title, distinct=caps.unique_titles)
+        if titles == [b.label for b in buttons] and edit == reply.edit:
+            return replace(reply, text=_fit(caps, reply.text))
+        it = iter(titles)
+        rows = tuple(tuple(Button(next(it), b.payload) for b in row) for row in reply.buttons)
+        return replace(reply, text=_fit(caps, reply.text), buttons=rows, edit=edit)
+    options = [Option(b.payload, b.label) for b in buttons]
+    if len(buttons) <= caps.list_rows:
+        titles = _unique([o.label for o in options], caps.list_title)
+        rows_ = tuple(
+            ListRow(
+                payload=o.value,
+                title=ti,
+                description=shorten(o.label, caps.list_description) if ti != o.label else None,
+            )
+            for ti, o in zip(titles, options, strict=True)
+        )
+        menu = ListMenu(button=shorten(t(N_("Choose")), caps.list_button), rows=rows_)
+        return replace(reply, text=_fit(caps, reply.text), buttons=(), menu=menu, edit=False)
+    lines = "\n".join(f"{i}. {o.label}" for i, o in enumerate(options, start=1))
+    return replace(reply, text=_fit(caps, f"{reply.text}\n\n{lines}"), buttons=(), edit=False)

@@ -1,0 +1,29 @@
+"""Curators in review chats: claim, score against the rubric, decide — in few taps.
+
+`card` renders the curators' card and its typed button payloads, `access` says who may act
+where, `actions` handles the card's buttons and typed reasons, `notices` tells the chat and
+the producer, `admin` holds the chat and curator commands.
+"""
+
+from __future__ import annotations
+
+from handlers.features import Feature
+from handlers.review import admin
+
+CURATOR_ADMIN = {
+    "kurator_tambah": admin.curator_add,
+    "kurator_hapus": admin.curator_remove,
+    "kurator": admin.curator_list,
+}
+
+FEATURE = Feature(
+    commands=CURATOR_ADMIN,
+    group_commands={
+        "antrian": admin.queue,
+        "queue": admin.queue,
+        "statistik_saya": admin.my_stats,
+        "mystats": admin.my_stats,
+        **CURATOR_ADMIN,
+    },
+    admin_only=frozenset(CURATOR_ADMIN),
+)

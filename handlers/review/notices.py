@@ -1,0 +1,97 @@
+"""What the review side tells others: the chat of a new or withdrawn round, the producer of
+a claim or a decision."""
+
+from __future__ import annotations
+
+from db.models import Business, Product, Review, ReviewDecision
+from db.products import photos_of
+from db.reviews import open_round, record, route_chat
+from db.users import get_user_by_id
+from handlers.context import Context, button
+from handlers.events import Address, Button
+from handlers.review.card import reason_text
+from handlers.rubric import CRITERIA, CRITERION_LABELS
+
+CLAIMED = "claimed"
+PRODUCT_LIST = "plist"  # the producer's /produk buttons (handlers/product)
+
+
+async def submitted(ctx: Context, product: Product) -> Review:
+    """Called when a producer submits: the round's review and its card, queued for the chat."""
+    settings = ctx.settings
+    chat_id = route_chat(settings.review_chats, product.sector)
+    photos = await photos_of(ctx.session, product_id=product.id)
+    ctx.signals.add("outbox")
+    await record(
+        ctx.session, action="submit", product=product, actor_user_id=ctx.user.id, now=ctx.now
+    )
+    return await open_round(
+        ctx.session,
+        product=product,
+        photos=photos,
+        channel=settings.review_channel if chat_id else None,
+        chat_id=chat_id,
+        now=ctx.now,
+    )
+
+
+def withdrawn(ctx: Context, review: Review) -> None:
+    """The producer took a waiting product back: its posted card says so."""
+    if review.card_message_id and review.channel and review.chat_id:
+        t = ctx.translator(ctx.settings.review_language)
+        ctx.reply(
+            t("↩️ #{id} was withdrawn by the producer before review.", id=review.product_id),
+            to=Address(review.channel, review.chat_id),
+            edit_message_id=review.card_message_id,
+        )
+
+
+async def tell_producer(
+    ctx: Context, business: Business, product: Product, what: str, review: Review
+) -> None:
+    """`what`: CLAIMED or a ReviewDecision."""
+    owner = await get_user_by_id(ctx.session, user_id=business.owner_id)
+    if owner is None:
+        return
+    t = ctx.translator(owner.language or "id")
+    to = Address(owner.channel, owner.external_id)
+    name = product.name or ""
+    buttons: list[Button] = []
+    match what:
+        case "claimed":
+            text = t(
+                "🔎 A curator is now reviewing “{name}” (round {round}).",
+                name=name,
+                round=review.round,
+            )
+        case ReviewDecision.approved:
+            text = t(
+                "🎉 “{name}” is approved by the curators with grade {grade}. It can now be "
+                "promoted on the export platform; I will tell you about fairs for it.",
+                name=name,
+                grade=review.grade or "—",
+            )
+        case ReviewDecision.revision_requested:
+            text = t(
+                "✏️ The curator asks for changes to “{name}” before approval:\n{reason}\n\n"
+                "Fix them and submit again — it goes back to the curators as round {round}.",
+                name=name,
+                reason=reason_text(t, review),
+                round=review.round + 1,
+            )
+            buttons = [button(t("✏️ Edit and resubmit"), PRODUCT_LIST, "open", str(product.id))]
+        case ReviewDecision.rejected:
+            text = t(
+                "“{name}” was not approved for export curation this time. The curator's "
+                "reason:\n{reason}",
+                name=name,
+                reason=reason_text(t, review),
+            )
+        case _:
+            return
+    if what in (ReviewDecision.approved, ReviewDecision.revision_requested) and review.scores:
+        scores = ", ".join(
+            f"{t(CRITERION_LABELS[c])} {review.scores[c]}" for c in CRITERIA if c in review.scores
+        )
+        text += "\n\n" + t("Scores (1–3): {scores}", scores=scores)
+    ctx.reply(text, buttons=buttons, to=to)
