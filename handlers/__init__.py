@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from handlers import common, fairs, mydata, product, registration, reminders, review
+from handlers import export as export_
+from handlers import stats as stats_
 from handlers.context import Context
 from handlers.events import ButtonPress, Command
 from handlers.i18n import N_
@@ -46,6 +48,10 @@ COMMANDS: dict[str, Handler] = {
     "cancel": common.cancel,
     "bantuan": common.show_help,
     "help": common.show_help,
+    "statistik": stats_.show,
+    "stats": stats_.show,
+    "ekspor": export_.start,
+    "export": export_.start,
 }
 
 # Shown in the client's command menu (setMyCommands), in this order.
@@ -72,6 +78,7 @@ BUTTONS: dict[str, ButtonHandler] = {
     mydata.FLOW: mydata.on_button,
     fairs.FLOW: fairs.on_button,
     reminders.FLOW: reminders.on_button,
+    export_.FLOW: export_.on_button,
 }
 
 FLOWS: dict[str, Handler] = {
@@ -102,6 +109,10 @@ ADMIN_ONLY = frozenset(
         "newfair",
         "pameran_peminat",
         "fairinterest",
+        "statistik",
+        "stats",
+        "ekspor",
+        "export",
     }
 )
 

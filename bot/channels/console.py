@@ -178,7 +178,12 @@ class ConsoleChannel:
         if chat_id != (self.group_id or self.user_id):
             lines.append(f"[in chat {chat_id}]")
         for item in reply.media:
-            lines.append(f"🖼  {item.path}" + (f" — {item.caption}" if item.caption else ""))
+            path = item.path
+            if item.data is not None:  # made in memory (a chart): saved so it can be opened
+                target = Path(tempfile.mkdtemp(prefix="kurasi-")) / (item.path or "image.png")
+                target.write_bytes(item.data)
+                path = str(target)
+            lines.append(f"🖼  {path}" + (f" — {item.caption}" if item.caption else ""))
         lines.append(f"Kurasi › {reply.text}")
         if reply.buttons:
             self._buttons = []
