@@ -15,12 +15,12 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display; must come before pyplot is imported
 
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.figure import Figure
 
-from db.regions import get_region  # noqa: E402
-from db.stats import Stats  # noqa: E402
-from handlers.context import Translate  # noqa: E402
-from handlers.labels import SECTOR_LABELS  # noqa: E402
+from db.regions import get_region
+from db.stats import Stats
+from handlers.context import Translate
+from handlers.labels import SECTOR_LABELS
 
 KINDS = ("clusters", "decisions", "backlog")
 WIDTH, HEIGHT, DPI = 8.0, 5.0, 110  # 880 × 550 px: readable on a phone, small to send
