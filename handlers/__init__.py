@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from handlers import catalogue as catalogue_
 from handlers import common, fairs, mydata, product, registration, reminders, review
 from handlers import export as export_
 from handlers import stats as stats_
@@ -79,6 +80,7 @@ BUTTONS: dict[str, ButtonHandler] = {
     fairs.FLOW: fairs.on_button,
     reminders.FLOW: reminders.on_button,
     export_.FLOW: export_.on_button,
+    catalogue_.FLOW: catalogue_.on_button,
 }
 
 FLOWS: dict[str, Handler] = {
@@ -86,6 +88,7 @@ FLOWS: dict[str, Handler] = {
     product.FLOW: product.on_event,
     mydata.FLOW: mydata.on_event,
     fairs.FLOW: fairs.on_event,
+    catalogue_.FLOW: catalogue_.on_event,
 }
 
 # Review chats (Telegram groups): curators' commands.
@@ -121,6 +124,7 @@ PROMPTS: dict[str, Handler] = {
     product.FLOW: product.prompt,
     mydata.FLOW: mydata.prompt,
     fairs.FLOW: fairs.prompt,
+    catalogue_.FLOW: catalogue_.prompt,
 }
 
 

@@ -36,6 +36,7 @@ from db.reviews import (
     stale_claims,
     waiting,
 )
+from handlers import catalogue
 from handlers.context import Context, Translate, button
 from handlers.events import Address, Button, ButtonPress, Command, MediaOut, Reply, Text
 from handlers.i18n import N_
@@ -779,7 +780,12 @@ async def _tell_producer(
             f"{t(CRITERION_LABELS[c])} {review.scores[c]}" for c in CRITERIA if c in review.scores
         )
         text += "\n\n" + t("Scores (1–3): {scores}", scores=scores)
-    ctx.reply(text, buttons=buttons, to=to)
+    rows: list[list[Button]] = [[b] for b in buttons]
+    if what == "approved":  # the export catalogue's questions (handlers/catalogue.py)
+        extra, extra_rows = catalogue.approval_extras(t, product, business)
+        text += f"\n\n{extra}" if extra else ""
+        rows += extra_rows
+    ctx.reply(text, buttons=rows, to=to)
 
 
 # --- group commands ---------------------------------------------------------------------
