@@ -97,9 +97,9 @@ def document(
 
 def resize(data: bytes, max_side: int) -> bytes:
     """A JPEG no larger than `max_side` on its longer side, turned upright."""
-    with Image.open(io.BytesIO(data)) as img:
-        img.draft("RGB", (max_side, max_side))  # JPEG: decode at a reduced scale directly
-        img = ImageOps.exif_transpose(img).convert("RGB")
+    with Image.open(io.BytesIO(data)) as original:
+        original.draft("RGB", (max_side, max_side))  # JPEG: decode at a reduced scale
+        img = ImageOps.exif_transpose(original).convert("RGB")
         img.thumbnail((max_side, max_side))
         out = io.BytesIO()
         img.save(out, "JPEG", quality=85, optimize=True, progressive=True)
@@ -200,7 +200,7 @@ class Catalogue:
             sector_label=lambda code: t(SECTOR_LABELS.get(code, SECTOR_LABELS["other"])),
             sectors=[(code, t(label)) for code, label in SECTOR_LABELS.items()],
             regions=[(r.code, r.label) for r in all_regions()],
-            legal=lambda code: t(LEGAL_LABELS.get(code, code)),
+            legal=lambda code: t(LEGAL_LABELS.get(code) or str(code)),
             thumb=lambda e: self._photo_urls(e, "thumb"),
             full=lambda e: self._photo_urls(e, "full"),
             rupiah=lambda n: f"Rp {n:,}".replace(",", ".") if n is not None else "—",

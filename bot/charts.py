@@ -16,6 +16,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display; must come before pyplot is imported
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from db.regions import get_region
 from db.stats import Stats
@@ -126,7 +127,7 @@ def _decisions(fig: Figure, stats: Stats, t: Translate) -> None:
     )
     ax.set_xticks(xs, labels, rotation=30)
     ax.set_title(t("Decisions per week and the backlog"))
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
 
@@ -137,6 +138,6 @@ def _backlog(fig: Figure, labels: list[str], counts: list[int], t: Translate) ->
     ax.plot(range(len(counts)), counts, marker="o", color=_COLOURS["backlog"])
     ax.set_xticks(range(len(labels)), labels, rotation=30)
     ax.set_ylim(bottom=0)
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(t("Products waiting for a decision"))
     fig.tight_layout()

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import IO, Any, Literal
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Executable, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuditEvent, Business, Photo, Product, ProductStatus, Review
@@ -126,7 +126,7 @@ def columns(what: What, *, phones: bool = False) -> list[str]:
     ]
 
 
-def _query(what: What) -> Select[Any]:
+def _query(what: What) -> Executable:
     if what == "businesses":
         return select(Business).order_by(Business.id)
     if what == "products":

@@ -22,9 +22,11 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    type_coerce,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import Float
 
 from db.base import UTCDateTime
 from db.models import AuditEvent, Business, Product, ProductStatus, Review, User
@@ -34,10 +36,10 @@ WAITING = (ProductStatus.submitted, ProductStatus.in_review)
 UNROUTED = "-"  # the review-chat key of rounds no chat took yet
 # Inlined constants: PostgreSQL matches GROUP BY to SELECT by text, and bound parameters
 # would get different numbers in each.
-_OTHER = literal_column("'other'")
-_UNKNOWN = literal_column("'?'")
-_NONE = literal_column("'-'")
-_UNROUTED = literal_column(f"'{UNROUTED}'")
+_OTHER: ColumnElement[str] = literal_column("'other'")
+_UNKNOWN: ColumnElement[str] = literal_column("'?'")
+_NONE: ColumnElement[str] = literal_column("'-'")
+_UNROUTED: ColumnElement[str] = literal_column(f"'{UNROUTED}'")
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -48,7 +50,7 @@ def seconds_between(session: AsyncSession, later: Any, earlier: Any) -> ColumnEl
     """`later - earlier` in seconds."""
     if _dialect(session) == "sqlite":
         return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-    return func.extract("epoch", later - earlier)
+    return type_coerce(func.extract("epoch", later - earlier), Float())
 
 
 def local_week(session: AsyncSession, column: Any, offset_hours: int) -> ColumnElement[Any]:
@@ -323,7 +325,7 @@ async def backlog_trend(
         .outerjoin(Review, join)
         .group_by(moments.c.i)
     )
-    counts = dict(rows.all())
+    counts: dict[int, int] = {int(i): int(n) for i, n in rows.all()}
     return [int(counts.get(i, 0)) for i in range(len(points))]
 
 
@@ -353,7 +355,7 @@ async def curator_load(session: AsyncSession, *, since: datetime) -> list[Curato
         .group_by(AuditEvent.actor_user_id, User.display_name)
     )
     loads = [
-        CuratorLoad(uid, name or (f"#{uid}" if uid else _UNKNOWN), int(a), int(r), int(j))
+        CuratorLoad(uid, str(name or (f"#{uid}" if uid else "?")), int(a), int(r), int(j))
         for uid, name, a, r, j in rows.all()
     ]
     return sorted(loads, key=lambda c: (-c.total, c.name))
