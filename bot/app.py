@@ -117,8 +117,16 @@ async def serve(settings: Settings) -> None:
                 user_id=settings.console.user_id,
                 display_name=settings.console.name,
             )
-            async with runtime.background():
-                await console.run()
+            # The catalogue page can be looked at from the console too (catalogue.enabled).
+            runner = (
+                await _start_http(runtime, webhook=False) if settings.catalogue.enabled else None
+            )
+            try:
+                async with runtime.background():
+                    await console.run()
+            finally:
+                if runner is not None:
+                    await runner.cleanup()
             return
         await runtime.telegram.register_commands()
         async with runtime.background():
