@@ -100,7 +100,9 @@ def _clusters(fig: Figure, stats: Stats, t: Translate) -> None:
             if value:
                 colour = "white" if value > peak / 2 else "black"
                 ax.text(x, y, str(value), ha="center", va="center", color=colour, fontsize=8)
-    fig.colorbar(image, ax=ax, shrink=0.8)
+    bar = fig.colorbar(image, ax=ax, shrink=0.8)
+    bar.locator = MaxNLocator(integer=True)
+    bar.update_ticks()
     fig.tight_layout()
 
 
@@ -126,6 +128,8 @@ def _decisions(fig: Figure, stats: Stats, t: Translate) -> None:
         label=t("waiting at week's end"),
     )
     ax.set_xticks(xs, labels, rotation=30)
+    peak = max([*bottom, *(n for _, n in stats.backlog_trend), 0])
+    ax.set_ylim(0, peak + 1)  # room above the tallest bar for the legend
     ax.set_title(t("Decisions per week and the backlog"))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(loc="upper left", fontsize=8)
