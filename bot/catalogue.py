@@ -25,6 +25,7 @@ from PIL import Image, ImageOps
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import translator
+from db.base import utcnow
 from db.exports import CatalogueEntry, catalogue_entries, catalogue_photo
 from db.media_store import MediaStore
 from db.regions import all_regions
@@ -183,8 +184,6 @@ class Catalogue:
 
     async def json(self, request: web.Request) -> web.Response:
         entries, _filters = await self._entries(request)
-        from db.base import utcnow
-
         doc = document(entries, {e.id: self._photo_urls(e, "full") for e in entries}, utcnow())
         return web.json_response(doc, headers={"Cache-Control": "public, max-age=300"})
 

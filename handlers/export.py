@@ -6,7 +6,7 @@ import io
 
 from db.exports import FORMATS, MIME, What, audit_phone_export, filename, write_export
 from handlers.context import Context, button
-from handlers.events import Attachment
+from handlers.events import Attachment, Command
 from handlers.i18n import N_
 from handlers.payload import Payload
 
@@ -23,8 +23,6 @@ async def start(ctx: Context) -> None:
     """/ekspor [what]: offer the exports, or send one named in the command."""
     t = ctx.t
     arg = ""
-    from handlers.events import Command
-
     if isinstance(ctx.incoming.event, Command):
         arg = ctx.incoming.event.args.strip().lower()
     aliases = {
