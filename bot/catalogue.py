@@ -175,8 +175,9 @@ class Catalogue:
                 sector=filters["sector"] or None,
                 region_code=filters["region"] or None,
                 query=filters["q"] or None,
+                limit=_PAGE_LIMIT,
             )
-        return entries[:_PAGE_LIMIT], filters
+        return entries, filters
 
     @staticmethod
     def _photo_urls(entry: CatalogueEntry, size: str) -> list[str]:

@@ -333,6 +333,7 @@ async def catalogue_entries(
     sector: str | None = None,
     region_code: str | None = None,
     query: str | None = None,
+    limit: int | None = None,
 ) -> list[CatalogueEntry]:
     """Approved products only, newest approval first; filters by sector, regency and a
     search in the name and both descriptions (Indonesian and English)."""
@@ -361,6 +362,8 @@ async def catalogue_entries(
                 Product.description.icontains(q, autoescape=True),
             )
         )
+    if limit is not None:
+        stmt = stmt.limit(limit)
     found = (await session.execute(stmt)).all()
     ids = [p.id for p, _b, _r in found]
     photos: dict[int, list[CataloguePhoto]] = {i: [] for i in ids}
