@@ -6,13 +6,15 @@ import asyncio
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import structlog
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot import charts
+from bot.catalogue import Catalogue
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import TelegramChannel, make_bot
 from bot.channels.whatsapp import Template, WhatsAppChannel, make_client
@@ -90,7 +92,9 @@ async def build(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tr
     app = Kurasi(
         sessionmaker=sessionmaker,
         clock=clock,
-        flow_settings=settings.flow_settings(review_channel=review_channel),
+        flow_settings=replace(
+            settings.flow_settings(review_channel=review_channel), charts=charts.render
+        ),
         media_store=MediaStore(settings.media.dir),
         flood=FloodGuard(
             limit=settings.limits.flood_messages,
@@ -153,8 +157,16 @@ async def serve(settings: Settings) -> None:
                 user_id=settings.console.user_id,
                 display_name=settings.console.name,
             )
-            async with runtime.background():
-                await console.run()
+            # The catalogue page can be looked at from the console too (catalogue.enabled).
+            runner = (
+                await _start_http(runtime, webhook=False) if settings.catalogue.enabled else None
+            )
+            try:
+                async with runtime.background():
+                    await console.run()
+            finally:
+                if runner is not None:
+                    await runner.cleanup()
             return
         await runtime.telegram.register_commands()
         async with runtime.background():
@@ -169,11 +181,19 @@ async def serve(settings: Settings) -> None:
 async def _start_http(runtime: Runtime, *, webhook: bool) -> web.AppRunner:
     settings = runtime.settings
     secret = settings.telegram.webhook_secret
+    catalogue = None
+    if settings.catalogue.enabled:
+        catalogue = Catalogue(
+            runtime.sessionmaker,
+            MediaStore(settings.media.dir),
+            thumbs=settings.media.dir / "thumbs",
+        )
     http_app = make_http_app(
         runtime.engine,
         telegram=runtime.telegram if webhook else None,
         telegram_secret=secret.get_secret_value() if secret else None,
         whatsapp=runtime.whatsapp,
+        catalogue=catalogue,
     )
     runner = web.AppRunner(http_app, access_log=None)
     await runner.setup()

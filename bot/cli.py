@@ -406,5 +406,107 @@ def fairs_delete(
     typer.echo(f"fair {fair_id} deleted; {_told(len(result.told))}")
 
 
+@cli.command("stats")
+def stats_command(
+    fmt: Annotated[
+        str, typer.Option("--format", help="text (for people) or json (for programs).")
+    ] = "text",
+    config: ConfigOption = None,
+) -> None:
+    """The /statistik figures: clusters, statuses, decisions, timings, backlog, curators."""
+    import json
+
+    from bot.i18n import translator
+    from db.base import utcnow
+    from db.stats import collect
+    from handlers.stats import stats_text
+
+    if fmt not in ("text", "json"):
+        typer.echo("--format is text or json", err=True)
+        raise typer.Exit(2)
+    settings = _settings(config)
+    stats = _with_session(
+        settings,
+        lambda session: collect(session, now=utcnow(), timezone=settings.scheduler.timezone),
+    )
+    if fmt == "json":
+        typer.echo(json.dumps(stats.to_json(), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(stats_text(translator("en"), stats))
+
+
+export_cli = typer.Typer(
+    help="Export the database (CSV/XLSX), or the approved products as a catalogue.",
+    invoke_without_command=True,
+)
+cli.add_typer(export_cli, name="export")
+
+
+@export_cli.callback()
+def export_command(
+    ctx: typer.Context,
+    what: Annotated[
+        str | None, typer.Option("--what", help="businesses, products or reviews.")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or xlsx.")] = "csv",
+    out: Annotated[Path | None, typer.Option("--out", help="The file to write.")] = None,
+    phones: Annotated[
+        bool,
+        typer.Option("--phones", help="Include phone numbers (businesses; audited)."),
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Write one export file, streamed in batches (memory stays flat)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from db.base import utcnow
+    from db.exports import FORMATS, WHATS, audit_phone_export, write_export
+
+    if what not in WHATS or fmt not in FORMATS or out is None:
+        typer.echo(
+            "usage: kurasi export --what businesses|products|reviews --format csv|xlsx "
+            "--out FILE  (or: kurasi export catalogue --out DIR)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    if phones and what != "businesses":
+        typer.echo("--phones goes with --what businesses", err=True)
+        raise typer.Exit(2)
+    settings = _settings(config)
+    partial = out.with_name(out.name + ".part")
+
+    async def work(session: AsyncSession) -> int:
+        if phones:
+            await audit_phone_export(session, actor_user_id=None, via="cli", now=utcnow())
+        with partial.open("wb") as fh:
+            return await write_export(session, what, fmt, fh, phones=phones)
+
+    try:
+        count = _with_session(settings, work)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(out)  # a reader never sees half a file
+    typer.echo(f"{count} {what} rows written to {out}")
+
+
+@export_cli.command("catalogue")
+def export_catalogue(
+    out: Annotated[Path, typer.Option("--out", help="Directory for catalogue.json and photos.")],
+    config: ConfigOption = None,
+) -> None:
+    """Every approved product as catalogue.json (+ its JSON Schema) and photos ≤ 1600 px."""
+    from bot.catalogue import write_catalogue
+    from db.base import utcnow
+    from db.media_store import MediaStore
+
+    settings = _settings(config)
+    store = MediaStore(settings.media.dir)
+    count = _with_session(
+        settings, lambda session: write_catalogue(session, store, out, now=utcnow())
+    )
+    typer.echo(f"{count} approved products written to {out / 'catalogue.json'}")
+
+
 def main() -> None:
     cli()

@@ -162,6 +162,11 @@ class HttpSettings(Section):
     port: int = Field(default=8080, ge=0, le=65535)
 
 
+class CatalogueSettings(Section):
+    # The public catalogue page /katalog and /katalog.json on the HTTP app.
+    enabled: bool = False
+
+
 class SchedulerSettings(Section):
     timezone: str = "Asia/Jakarta"
 
@@ -333,6 +338,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     whatsapp: WhatsAppSettings = Field(default_factory=WhatsAppSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
+    catalogue: CatalogueSettings = Field(default_factory=CatalogueSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
     products: ProductSettings = Field(default_factory=ProductSettings)

@@ -8,6 +8,7 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.catalogue import Catalogue
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import WhatsAppChannel
 
@@ -23,6 +24,7 @@ def make_http_app(
     telegram: TelegramChannel | None = None,
     telegram_secret: str | None = None,
     whatsapp: WhatsAppChannel | None = None,
+    catalogue: Catalogue | None = None,
 ) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
 
@@ -36,6 +38,8 @@ def make_http_app(
         return web.json_response({"status": "ok", "database": "up"})
 
     app.router.add_get("/healthz", healthz)
+    if catalogue is not None:  # the public read-only catalogue (config catalogue.enabled)
+        catalogue.register(app)
 
     if telegram is not None:
         if not telegram_secret:

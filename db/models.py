@@ -64,6 +64,8 @@ class Business(Timestamped, Base):
     # [] = no export experience yet.
     export_markets: Mapped[list[str] | None] = mapped_column(JSONType)
     registered_at: Mapped[datetime | None]
+    # May buyers of the public catalogue contact the producer on WhatsApp? None = not asked.
+    contact_consent: Mapped[bool | None]
 
     owner: Mapped[User] = relationship(back_populates="business")
     products: Mapped[list[Product]] = relationship(
@@ -93,6 +95,8 @@ class Product(Timestamped, Base):
     name: Mapped[str | None] = mapped_column(String(100))
     sector: Mapped[str | None] = mapped_column(String(16), index=True)
     description: Mapped[str | None] = mapped_column(Text)
+    # Optional, by the producer, for the export catalogue's foreign buyers.
+    description_en: Mapped[str | None] = mapped_column(Text)
     price: Mapped[int | None] = mapped_column(BigInteger)  # whole rupiah
     unit: Mapped[str | None] = mapped_column(String(20))
     min_order: Mapped[int | None]

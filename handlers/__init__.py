@@ -10,7 +10,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TypeVar
 
-from handlers import common, fairs, link, mydata, product, registration, reminders
+from handlers import (
+    catalogue,
+    common,
+    export,
+    fairs,
+    link,
+    mydata,
+    product,
+    registration,
+    reminders,
+    stats,
+)
 from handlers.common import MENU_COMMANDS
 from handlers.context import REPROMPT, Context
 from handlers.events import ButtonPress, Command
@@ -59,6 +70,9 @@ FEATURES: tuple[Feature, ...] = (
     fairs.FEATURE,
     reminders.FEATURE,
     link.FEATURE,
+    stats.FEATURE,
+    export.FEATURE,
+    catalogue.FEATURE,
     REVIEW,
 )
 

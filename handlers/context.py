@@ -29,6 +29,10 @@ class Translate(Protocol):
     def __call__(self, message: str, /, **values: Any) -> str: ...
 
 
+class ChartMaker(Protocol):
+    async def __call__(self, kind: str, data: Any, t: Translate, /) -> bytes: ...
+
+
 @dataclass(frozen=True, slots=True)
 class FlowSettings:
     """The slice of configuration the flows need, so handlers/ never imports bot/."""
@@ -43,6 +47,9 @@ class FlowSettings:
     rubric: Rubric = field(default_factory=Rubric)
     admin_ids: frozenset[str] = frozenset()  # external ids on the review channel
     timezone: str = "Asia/Jakarta"  # whose calendar "today" and local times are read in
+    # Draws a named chart of the statistics as PNG bytes, off the event loop (bot/charts.py);
+    # None: statistics come as text only.
+    charts: ChartMaker | None = None
 
 
 @dataclass

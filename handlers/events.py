@@ -104,12 +104,14 @@ class Button:
 
 @dataclass(frozen=True, slots=True)
 class MediaOut:
-    """An image to show, read from `path`; `cached_id` is the channel's id for it, if known."""
+    """An image to show, read from `path` (or given as PNG/JPEG `data`, e.g. a chart);
+    `cached_id` is the channel's id for it, if known."""
 
     path: str
     photo_id: int | None = None  # our Photo row, so the channel can report the id it got
     cached_id: str | None = None
     caption: str | None = None
+    data: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -224,6 +224,9 @@ async def _review_digest(
                 days=oldest,
             )
         )
+    from handlers.stats import chat_trend_line
+
+    lines.append(await chat_trend_line(session, t, chat_id=chat_id, now=now))
     lines.append(t("/antrian shows them all."))
     return Reply("\n".join(lines))
 

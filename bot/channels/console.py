@@ -222,8 +222,13 @@ class ConsoleChannel:
         lines = []
         if chat_id != (self.group_id or self.user_id):
             lines.append(f"[in chat {chat_id}]")
-        for item in reply.media:  # an album without text is still shown, a line a photo
-            lines.append(f"🖼  {item.path}" + (f" — {item.caption}" if item.caption else ""))
+        for item in reply.media:
+            path = item.path
+            if item.data is not None:  # made in memory (a chart): saved so it can be opened
+                target = Path(tempfile.mkdtemp(prefix="kurasi-")) / (item.path or "image.png")
+                target.write_bytes(item.data)
+                path = str(target)
+            lines.append(f"🖼  {path}" + (f" — {item.caption}" if item.caption else ""))
         if reply.text:
             lines.append(f"Kurasi › {reply.text}")
         if reply.buttons:

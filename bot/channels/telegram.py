@@ -361,7 +361,9 @@ class TelegramChannel:
             await self.dispatcher.stop_polling()
 
 
-def _photo_input(item: MediaOut) -> str | FSInputFile:
+def _photo_input(item: MediaOut) -> str | FSInputFile | BufferedInputFile:
+    if item.data is not None:
+        return BufferedInputFile(item.data, filename=item.path or "image.png")
     return item.cached_id or FSInputFile(item.path)
 
 

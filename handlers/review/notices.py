@@ -7,6 +7,7 @@ from db.models import Business, Product, Review, ReviewDecision
 from db.products import photos_of
 from db.reviews import open_round, record, route_chat
 from db.users import get_user_by_id
+from handlers import catalogue
 from handlers.context import Context, button
 from handlers.events import Address, Button
 from handlers.review.card import reason_text
@@ -94,4 +95,9 @@ async def tell_producer(
             f"{t(CRITERION_LABELS[c])} {review.scores[c]}" for c in CRITERIA if c in review.scores
         )
         text += "\n\n" + t("Scores (1–3): {scores}", scores=scores)
-    ctx.reply(text, buttons=buttons, to=to)
+    rows: list[list[Button]] = [[b] for b in buttons]
+    if what == ReviewDecision.approved:  # the export catalogue's questions
+        extra, extra_rows = catalogue.approval_extras(t, product, business)
+        text += f"\n\n{extra}" if extra else ""
+        rows += extra_rows
+    ctx.reply(text, buttons=rows, to=to)

@@ -1,0 +1,123 @@
+"""After approval: may buyers contact the producer (yes/no, stored on the business), and an
+optional English description for the export catalogue."""
+
+from __future__ import annotations
+
+from db.models import Business, Product, ProductStatus
+from handlers.context import Context, Translate, button
+from handlers.events import Button, Text
+from handlers.features import Feature
+from handlers.payload import Payload
+
+FLOW = "catalog"
+MAX_DESCRIPTION = 1000
+
+
+def approval_extras(
+    t: Translate, product: Product, business: Business
+) -> tuple[str, list[list[Button]]]:
+    """Text and buttons appended to the producer's approval message."""
+    lines = []
+    rows: list[list[Button]] = []
+    if business.contact_consent is None:
+        lines.append(
+            t(
+                "May buyers who see your product in the public export catalogue contact you "
+                "on WhatsApp?"
+            )
+        )
+        rows.append(
+            [
+                button(t("✅ Yes, they may"), FLOW, "consent", f"yes.{product.id}"),
+                button(t("No"), FLOW, "consent", f"no.{product.id}"),
+            ]
+        )
+    if not product.description_en:
+        lines.append(t("Tip: an English description helps foreign buyers. You can add one now."))
+        rows.append([button(t("✍️ Add an English description"), FLOW, "en", str(product.id))])
+    return "\n\n".join(lines), rows
+
+
+async def _own_product(ctx: Context, raw: str) -> tuple[Product, Business] | None:
+    if not raw.isdigit():
+        return None
+    product = await ctx.session.get(Product, int(raw))
+    if product is None:
+        return None
+    business = await ctx.session.get(Business, product.business_id)
+    if business is None or business.owner_id != ctx.user.id:
+        return None
+    return product, business
+
+
+async def on_button(ctx: Context, payload: Payload) -> None:
+    t = ctx.t
+    choice, _, product_id = payload.value.partition(".")
+    if payload.step == "consent" and choice in ("yes", "no"):
+        owned = await _own_product(ctx, product_id)
+        if owned is None:
+            ctx.reply(t("That button is no longer valid."))
+            return
+        owned[1].contact_consent = choice == "yes"
+        ctx.reply(
+            t("Thank you. Buyers will see a WhatsApp button on the catalogue.")
+            if choice == "yes"
+            else t("Understood. Your number will not be shown on the catalogue."),
+            edit=True,
+        )
+        return
+    if payload.step == "en":
+        owned = await _own_product(ctx, payload.value)
+        if owned is None or owned[0].status != ProductStatus.approved:
+            ctx.reply(t("That button is no longer valid."))
+            return
+        ctx.goto(FLOW, "en")
+        ctx.update_data(product_id=owned[0].id)
+        await prompt(ctx)
+        return
+    ctx.reply(t("That button is no longer valid."))
+
+
+async def prompt(ctx: Context) -> None:
+    ctx.reply(
+        ctx.t(
+            "Write the product's description in English (up to {n} characters), or /batal.",
+            n=MAX_DESCRIPTION,
+        )
+    )
+
+
+async def on_event(ctx: Context) -> None:
+    event = ctx.incoming.event
+    text = event.text.strip() if isinstance(event, Text) else ""
+    if not text:
+        await prompt(ctx)
+        return
+    if len(text) > MAX_DESCRIPTION:
+        ctx.reply(
+            ctx.t(
+                "That is {n} characters; please keep it under {max}.",
+                n=len(text),
+                max=MAX_DESCRIPTION,
+            )
+        )
+        return
+    owned = await _own_product(ctx, str(ctx.data.get("product_id", "")))
+    ctx.end_flow()
+    if owned is None:
+        ctx.reply(ctx.t("That product is no longer available."))
+        return
+    owned[0].description_en = text
+    ctx.reply(ctx.t("Saved. The English description is shown on the catalogue."))
+
+
+class _EnglishDescription:
+    """Typing the English description asked for after an approval."""
+
+    flow = FLOW
+    on_event = staticmethod(on_event)
+    on_button = staticmethod(on_button)
+    prompt = staticmethod(prompt)
+
+
+FEATURE = Feature(forms=(_EnglishDescription(),))

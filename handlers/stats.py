@@ -1,0 +1,176 @@
+"""/statistik: the UMKM database by cluster, as a short text and charts (admins only)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.regions import get_region
+from db.stats import UNROUTED, Backlog, Stats, Timing, backlog_trend, collect
+from handlers.context import Context, Translate
+from handlers.events import MediaOut
+from handlers.features import Feature
+from handlers.labels import SECTOR_LABELS, STATUS_LABELS
+
+TOP_CLUSTERS = 10
+CHARTS = ("clusters", "decisions")
+_SPARKS = "▁▂▃▄▅▆▇█"
+
+
+async def show(ctx: Context) -> None:
+    """Numbers first as text; the charts ride on the same message as photos."""
+    stats = await collect(ctx.session, now=ctx.now, timezone=ctx.settings.timezone)
+    t = ctx.t
+    media: list[MediaOut] = []
+    if ctx.settings.charts is not None:
+        captions = {
+            "clusters": t("Producers by sector × regency"),
+            "decisions": t("Decisions per week and the backlog"),
+        }
+        for kind in CHARTS:
+            png = await ctx.settings.charts(kind, stats, t)
+            media.append(MediaOut(path=f"{kind}.png", data=png, caption=captions[kind]))
+    ctx.reply(stats_text(t, stats), media=tuple(media))
+
+
+def duration(t: Translate, seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    hours = seconds / 3600
+    if hours < 1:
+        return t("{n} min", n=round(seconds / 60))
+    if hours < 48:
+        return t("{n} h", n=round(hours))
+    return t("{n} days", n=round(hours / 24))
+
+
+def regency(code: str) -> str:
+    region = get_region(code)
+    return region.label if region else code
+
+
+def _sector(t: Translate, code: str) -> str:
+    return t(SECTOR_LABELS.get(code, SECTOR_LABELS["other"]))
+
+
+def _timing(t: Translate, label: str, timing: Timing) -> str:
+    if not timing.count:
+        return t("{label}: no rounds yet", label=label)
+    return t(
+        "{label}: median {median}, 90% within {p90} ({n} rounds)",
+        label=label,
+        median=duration(t, timing.median),
+        p90=duration(t, timing.p90),
+        n=timing.count,
+    )
+
+
+def _backlog_line(t: Translate, name: str, b: Backlog) -> str:
+    return t(
+        "• {name}: {n} waiting ({unclaimed} unclaimed), oldest {age}",
+        name=name,
+        n=b.waiting,
+        unclaimed=b.unclaimed,
+        age=duration(t, b.oldest_seconds),
+    )
+
+
+def stats_text(t: Translate, stats: Stats) -> str:
+    """The figures of `stats` in a few short paragraphs, in the reader's language."""
+    lines = [
+        t("📊 Kurasi statistics, {day}", day=stats.generated_at.date().isoformat()),
+        t(
+            "{producers} producers registered; {products} products submitted.",
+            producers=stats.totals.get("producers", 0),
+            products=stats.totals.get("products", 0),
+        ),
+        "",
+        t("Products by status:"),
+        ", ".join(
+            f"{t(label)} {stats.statuses.get(status.value, 0)}"
+            for status, label in STATUS_LABELS.items()
+        ),
+        "",
+        t("Largest clusters (sector × regency):"),
+    ]
+    ranked = sorted(stats.clusters, key=lambda c: (-c.producers, -c.products, c.sector))
+    for c in ranked[:TOP_CLUSTERS]:
+        lines.append(
+            t(
+                "• {sector} · {regency}: {producers} producers, {products} products",
+                sector=_sector(t, c.sector),
+                regency=regency(c.region_code),
+                producers=c.producers,
+                products=c.products,
+            )
+        )
+    if not ranked:
+        lines.append(t("• none yet"))
+    elif len(ranked) > TOP_CLUSTERS:
+        lines.append(t("… and {n} more", n=len(ranked) - TOP_CLUSTERS))
+    lines += ["", t("Decisions per week (approved / revision / rejected):")]
+    for week in stats.weeks:
+        lines.append(
+            f"• {week.start.strftime('%d %b')}: {week.approve} / {week.revise} / {week.reject}"
+        )
+    if stats.grades:
+        grades = ", ".join(
+            f"{g if g != '-' else t('no grade')} {n}" for g, n in sorted(stats.grades.items())
+        )
+        lines.append(t("Grades given: {grades}", grades=grades))
+    lines += [
+        "",
+        _timing(t, t("Submission to first claim"), stats.to_first_claim),
+        _timing(t, t("Submission to decision"), stats.to_decision),
+        "",
+        t("Backlog by sector:"),
+    ]
+    lines += [_backlog_line(t, _sector(t, b.key), b) for b in stats.backlog_by_sector] or [
+        t("• nothing waiting")
+    ]
+    lines.append(t("Backlog by review chat:"))
+    lines += [
+        _backlog_line(t, t("not routed") if b.key == UNROUTED else b.key, b)
+        for b in stats.backlog_by_chat
+    ] or [t("• nothing waiting")]
+    lines += ["", t("Curators' decisions since {day}:", day=stats.month_start.isoformat())]
+    lines += [
+        f"• {c.name}: {c.total} ({c.approve} / {c.revise} / {c.reject})" for c in stats.curators
+    ] or [t("• none yet")]
+    return "\n".join(lines)
+
+
+def sparkline(counts: list[int]) -> str:
+    peak = max(counts, default=0)
+    if peak == 0:
+        return _SPARKS[0] * len(counts)
+    return "".join(_SPARKS[round(n / peak * (len(_SPARKS) - 1))] for n in counts)
+
+
+async def chat_trend_line(
+    session: AsyncSession,
+    t: Translate,
+    *,
+    chat_id: str,
+    now: datetime,
+    days: int = 7,
+) -> str:
+    """A review chat's own backlog at this hour on each of the last `days` days."""
+    points = [now - timedelta(days=d) for d in range(days - 1, -1, -1)]
+    counts = await backlog_trend(session, points=points, chat_id=chat_id)
+    change = counts[-1] - counts[0]
+    return t(
+        "Backlog over {days} days: {spark} ({first} → {last}, {change:+d})",
+        days=days,
+        spark=sparkline(counts),
+        first=counts[0],
+        last=counts[-1],
+        change=change,
+    )
+
+
+FEATURE = Feature(
+    commands={"statistik": show, "stats": show},
+    admin_only=frozenset({"statistik", "stats"}),
+)

@@ -1,0 +1,156 @@
+"""/statistik and /ekspor: admins get text, charts and files; anyone else is refused."""
+
+from __future__ import annotations
+
+import csv
+import io
+import struct
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.charts import render
+from bot.runtime import FloodGuard, Kurasi
+from db.media_store import MediaStore
+from db.models import AuditEvent
+from handlers.context import FlowSettings
+from tests.support import Chat, FakeClock, RecordingChannel
+from tests.world import NOW, build_world
+
+ADMIN = "9001"
+
+
+@pytest.fixture
+def admin_app(sessionmaker: async_sessionmaker[AsyncSession], media_store: MediaStore) -> Kurasi:
+    return Kurasi(
+        sessionmaker=sessionmaker,
+        clock=FakeClock(NOW),
+        media_store=media_store,
+        flow_settings=FlowSettings(
+            review_channel="test", admin_ids=frozenset({ADMIN}), charts=render
+        ),
+        debounce_seconds=60,
+        flood=FloodGuard(limit=10_000),
+    )
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert data[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+async def test_statistik_sends_numbers_and_charts_to_an_admin(
+    admin_app: Kurasi, sessionmaker: async_sessionmaker[AsyncSession], media_store: MediaStore
+) -> None:
+    await build_world(sessionmaker, media_store)
+    channel = RecordingChannel(admin_app)
+    admin = Chat(admin_app, channel, user_id=ADMIN, language="en")
+    [reply] = await admin.send("/statistik")
+    assert "7 producers registered; 5 products submitted." in reply.text
+    assert "Food & beverage · Kabupaten Malang: 2 producers, 1 products" in reply.text
+    assert "Submission to first claim: median 2 h, 90% within 10 h (5 rounds)" in reply.text
+    assert "Submission to decision: median 5 h, 90% within 30 h (4 rounds)" in reply.text
+    assert "review-b: 1 waiting (0 unclaimed), oldest 2 days" in reply.text
+    assert "Ani: 2 (1 / 1 / 0)" in reply.text
+    assert [m.path for m in reply.media] == ["clusters.png", "decisions.png"]
+    for item in reply.media:
+        assert item.data is not None
+        width, height = _png_size(item.data)
+        assert (600, 400) <= (width, height) <= (1600, 1200)
+        assert 10_000 < len(item.data) < 500_000
+
+
+async def test_statistik_in_indonesian(
+    admin_app: Kurasi, sessionmaker: async_sessionmaker[AsyncSession], media_store: MediaStore
+) -> None:
+    await build_world(sessionmaker, media_store)
+    admin = Chat(admin_app, RecordingChannel(admin_app), user_id=ADMIN, language="id")
+    [reply] = await admin.send("/statistik")
+    assert "7 produsen terdaftar" in reply.text
+
+
+@pytest.mark.parametrize("command", ["/statistik", "/ekspor", "/ekspor produk"])
+async def test_non_admin_is_refused(
+    admin_app: Kurasi,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    media_store: MediaStore,
+    command: str,
+) -> None:
+    await build_world(sessionmaker, media_store)
+    someone = Chat(admin_app, RecordingChannel(admin_app), user_id="1234", language="en")
+    [reply] = await someone.send(command)
+    assert "for admins only" in reply.text
+    assert not reply.media and reply.attachment is None
+
+
+async def test_forged_export_button_is_refused(admin_app: Kurasi) -> None:
+    someone = Chat(admin_app, RecordingChannel(admin_app), user_id="1234", language="en")
+    [reply] = await someone.press_payload("export|what|phones")
+    assert "for admins only" in reply.text
+
+
+async def test_ekspor_sends_csv_and_xlsx_with_the_same_rows_and_no_phones(
+    admin_app: Kurasi, sessionmaker: async_sessionmaker[AsyncSession], media_store: MediaStore
+) -> None:
+    await build_world(sessionmaker, media_store)
+    admin = Chat(admin_app, RecordingChannel(admin_app), user_id=ADMIN, language="en")
+    await admin.send("/ekspor")
+    replies = await admin.press("Businesses")
+    files = [r.attachment for r in replies if r.attachment]
+    assert [f.filename.rsplit(".", 1)[1] for f in files] == ["csv", "xlsx"]
+    csv_rows = list(csv.reader(io.StringIO(files[0].data.decode("utf-8-sig"))))
+    sheet = load_workbook(io.BytesIO(files[1].data), read_only=True).active
+    width = len(csv_rows[0])  # a sheet keeps no trailing empty cells
+    xlsx_rows = [
+        (["" if v is None else str(v) for v in row] + [""] * width)[:width]
+        for row in sheet.iter_rows(values_only=True)
+    ]
+    assert csv_rows == xlsx_rows
+    assert len(csv_rows) == 1 + 8  # header + every business (the half-registered one too)
+    assert "phone" not in csv_rows[0]
+    assert not any("+62" in v for row in csv_rows for v in row)
+    assert "9 rows" not in replies[-1].text and "8 rows exported." in replies[-1].text
+    async with sessionmaker() as session:
+        assert (
+            await session.scalar(select(AuditEvent).where(AuditEvent.action == "export_phones"))
+            is None
+        )
+
+
+async def test_phone_export_is_audited(
+    admin_app: Kurasi, sessionmaker: async_sessionmaker[AsyncSession], media_store: MediaStore
+) -> None:
+    await build_world(sessionmaker, media_store)
+    admin = Chat(admin_app, RecordingChannel(admin_app), user_id=ADMIN, language="en")
+    await admin.send("/ekspor")
+    replies = await admin.press("phone numbers")
+    data = next(r.attachment for r in replies if r.attachment).data.decode("utf-8-sig")
+    header, first = list(csv.reader(io.StringIO(data)))[:2]
+    assert first[header.index("phone")] == "+6281234567890"
+    assert "audit trail" in replies[-1].text
+    async with sessionmaker() as session:
+        event = await session.scalar(select(AuditEvent).where(AuditEvent.action == "export_phones"))
+    assert event is not None and event.actor_user_id is not None
+
+
+async def test_products_and_reviews_exports(
+    admin_app: Kurasi, sessionmaker: async_sessionmaker[AsyncSession], media_store: MediaStore
+) -> None:
+    world = await build_world(sessionmaker, media_store)
+    admin = Chat(admin_app, RecordingChannel(admin_app), user_id=ADMIN, language="en")
+    replies = await admin.send("/ekspor produk")
+    data = next(r.attachment for r in replies if r.attachment).data.decode("utf-8-sig")
+    table = list(csv.DictReader(io.StringIO(data)))
+    assert len(table) == 6
+    p2 = next(r for r in table if r["product_id"] == str(world.products["P2"]))
+    assert (p2["status"], p2["round"], p2["grade"]) == ("approved", "2", "B")
+    replies = await admin.send("/ekspor review")
+    data = next(r.attachment for r in replies if r.attachment).data.decode("utf-8-sig")
+    decisions = [r["decision"] for r in csv.DictReader(io.StringIO(data))]
+    assert sorted(decisions) == sorted(
+        ["approved", "revision_requested", "approved", "rejected", "", ""]
+    )
