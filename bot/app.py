@@ -17,6 +17,7 @@ from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import TelegramChannel, make_bot
 from bot.config import Settings
 from bot.http import make_http_app
+from bot.metrics import TelegramSendMetrics, count_round_trips, instrument
 from bot.notify import Notifier
 from bot.poster import ReviewPoster
 from bot.runtime import Clock, FloodGuard, Kurasi
@@ -78,6 +79,7 @@ async def build(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tr
     if migrate:
         await upgrade(engine)
     sessionmaker = make_sessionmaker(engine)
+    count_round_trips(engine)
     review_channel = "telegram" if settings.telegram.token is not None else "console"
     app = Kurasi(
         sessionmaker=sessionmaker,
@@ -89,9 +91,11 @@ async def build(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tr
             window=timedelta(seconds=settings.limits.flood_seconds),
         ),
     )
+    instrument(app)
     telegram = None
     if settings.telegram.token is not None:
         bot = make_bot(settings.telegram.token.get_secret_value(), settings.telegram.api_base)
+        bot.session.middleware(TelegramSendMetrics())
         telegram = TelegramChannel(app, bot)
     poster = ReviewPoster(
         app,
@@ -133,6 +137,9 @@ async def _start_http(runtime: Runtime, *, webhook: bool) -> web.AppRunner:
         runtime.engine,
         telegram=runtime.telegram if webhook else None,
         telegram_secret=secret.get_secret_value() if secret else None,
+        metrics_token=(
+            settings.http.metrics_token.get_secret_value() if settings.http.metrics_token else None
+        ),
     )
     runner = web.AppRunner(http_app, access_log=None)
     await runner.setup()

@@ -107,6 +107,8 @@ class TelegramSettings(Section):
 class HttpSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    # /metrics answers loopback clients; anyone else needs "Authorization: Bearer <token>".
+    metrics_token: SecretStr | None = None
 
 
 class SchedulerSettings(Section):
@@ -344,7 +346,11 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Every secret value, for the log redactor."""
         found = []
-        for secret in (self.telegram.token, self.telegram.webhook_secret):
+        for secret in (
+            self.telegram.token,
+            self.telegram.webhook_secret,
+            self.http.metrics_token,
+        ):
             if secret is not None and secret.get_secret_value():
                 found.append(secret.get_secret_value())
         return found

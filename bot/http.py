@@ -1,4 +1,4 @@
-"""The HTTP side: health check and the Telegram webhook (WhatsApp's joins here later)."""
+"""The HTTP side: health check, metrics and the Telegram webhook (WhatsApp's joins here later)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.telegram import TelegramChannel
+from bot.metrics import metrics_handler
+from db.engine import make_sessionmaker
 
 log = structlog.get_logger(__name__)
 
@@ -20,6 +22,7 @@ def make_http_app(
     *,
     telegram: TelegramChannel | None = None,
     telegram_secret: str | None = None,
+    metrics_token: str | None = None,
 ) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
 
@@ -33,6 +36,8 @@ def make_http_app(
         return web.json_response({"status": "ok", "database": "up"})
 
     app.router.add_get("/healthz", healthz)
+    # Prometheus: loopback only, or with the bearer token (see README "Metrics").
+    app.router.add_get("/metrics", metrics_handler(make_sessionmaker(engine), token=metrics_token))
 
     if telegram is not None:
         if not telegram_secret:
