@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -114,6 +115,9 @@ def mark_duplicate() -> None:
         stats.outcome = "duplicate"
 
 
+_counted_engines: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
 def count_round_trips(engine: AsyncEngine) -> None:
     """Count each statement, BEGIN, COMMIT and ROLLBACK against the update being handled.
 
@@ -135,8 +139,9 @@ def count_round_trips(engine: AsyncEngine) -> None:
             if stats.outcome == "ok":
                 stats.outcome = "error"
 
-    if event.contains(sync, "before_cursor_execute", bump):  # pragma: no cover - idempotent
+    if sync in _counted_engines:
         return
+    _counted_engines.add(sync)
     event.listen(sync, "before_cursor_execute", bump)
     event.listen(sync, "commit", bump)
     event.listen(sync, "rollback", rolled_back)

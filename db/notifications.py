@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Integer, Select, String, cast, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +13,10 @@ from sqlalchemy.sql.expression import ColumnElement
 from db.base import UTCDateTime
 from db.models import Business, Fair, Notification, Product, ProductStatus, Review, User
 from db.sql import add_seconds, insert_for, insert_ignore
+
+if TYPE_CHECKING:
+    # A SELECT of any columns (the rows an INSERT ... SELECT copies).
+    RowsSelect = Select[*tuple[Any, ...]]
 
 
 async def plan(
@@ -56,6 +60,13 @@ async def claim_due(
     """Due, unsent notifications, locked for this transaction; other workers skip them.
 
     `skip_kinds` stay queued (quiet hours hold producers' reminders back)."""
+    stmt = claim_due_query(now=now, limit=limit, skip_kinds=skip_kinds)
+    return list(await session.scalars(stmt))
+
+
+def claim_due_query(
+    *, now: datetime, limit: int, skip_kinds: Collection[str]
+) -> Select[Notification]:
     stmt = (
         select(Notification)
         .where(Notification.sent_at.is_(None), Notification.due_at <= now)
@@ -65,7 +76,7 @@ async def claim_due(
     )
     if skip_kinds:
         stmt = stmt.where(Notification.kind.not_in(sorted(skip_kinds)))
-    return list(await session.scalars(stmt))
+    return stmt
 
 
 # --- set-based planning: one INSERT ... SELECT ... ON CONFLICT DO NOTHING per kind ----------
@@ -94,18 +105,22 @@ def _key(*parts: Any) -> ColumnElement[str]:
     return cast(out, String)
 
 
-async def _insert_from(session: AsyncSession, query: Select[Any]) -> int:
-    insert = insert_for(session.get_bind().dialect.name)
-    stmt = (
+def _insert_statement(dialect_name: str, query: RowsSelect) -> Any:
+    insert = insert_for(dialect_name)
+    return (
         insert(Notification)
         .from_select(list(_COLUMNS), query)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
     )
+
+
+async def _insert_from(session: AsyncSession, query: RowsSelect) -> int:
+    stmt = _insert_statement(session.get_bind().dialect.name, query)
     result: Any = await session.execute(stmt)
     return int(result.rowcount or 0)
 
 
-def draft_nudges_query(*, now: datetime, idle: timedelta, nudge: int, last: bool) -> Select[Any]:
+def draft_nudges_query(*, now: datetime, idle: timedelta, nudge: int, last: bool) -> RowsSelect:
     """Drafts idle for at least `nudge` periods (and, unless it is the last nudge, fewer
     than `nudge + 1`): the nudge number is the whole periods idle, capped at the last."""
     conditions = [
@@ -142,7 +157,7 @@ async def plan_draft_nudges(
     return planned
 
 
-def revisions_query(*, now: datetime, idle: timedelta) -> Select[Any]:
+def revisions_query(*, now: datetime, idle: timedelta) -> RowsSelect:
     """Revision requests left unanswered for `idle` since the decision."""
     return (
         select(
@@ -152,7 +167,7 @@ def revisions_query(*, now: datetime, idle: timedelta) -> Select[Any]:
             User.external_id,
             User.id,
             Product.id,
-            add_seconds(Review.decided_at, idle.total_seconds()),  # type: ignore[arg-type]
+            add_seconds(Review.decided_at, idle.total_seconds()),
             literal(0),
             literal(now, UTCDateTime()),
         )
@@ -170,7 +185,7 @@ async def plan_revisions(session: AsyncSession, *, now: datetime, idle: timedelt
     return await _insert_from(session, revisions_query(now=now, idle=idle))
 
 
-def unclaimed_query(*, now: datetime, wait: timedelta, admin_channel: str) -> Select[Any]:
+def unclaimed_query(*, now: datetime, wait: timedelta, admin_channel: str) -> RowsSelect:
     """Submissions nobody claimed for `wait`, told to their review chat."""
     return select(
         literal("unclaimed"),
@@ -179,7 +194,7 @@ def unclaimed_query(*, now: datetime, wait: timedelta, admin_channel: str) -> Se
         Review.chat_id,
         literal(None, Integer),
         Product.id,
-        add_seconds(Product.submitted_at, wait.total_seconds()),  # type: ignore[arg-type]
+        add_seconds(Product.submitted_at, wait.total_seconds()),
         literal(0),
         literal(now, UTCDateTime()),
     ).where(
@@ -199,13 +214,17 @@ async def plan_unclaimed(
     )
 
 
+def fairs_ending_after_query(*, today: date) -> Select[Fair]:
+    return select(Fair).where(Fair.end_date >= today)
+
+
 async def fairs_ending_after(session: AsyncSession, *, today: date) -> list[Fair]:
-    return list(await session.scalars(select(Fair).where(Fair.end_date >= today)))
+    return list(await session.scalars(fairs_ending_after_query(today=today)))
 
 
 def fair_producers_query(
     *, fair_id: int, sectors: Sequence[str], kind: str, n: int, due_at: datetime, now: datetime
-) -> Select[Any]:
+) -> RowsSelect:
     """Producers with an approved product in one of the fair's sectors (all, if none set)."""
     owners = select(Business.owner_id).join(Product, Product.business_id == Business.id)
     owners = owners.where(Product.status == ProductStatus.approved)
@@ -239,16 +258,17 @@ async def plan_fair_occasion(
     return await _insert_from(session, query)
 
 
-async def admins(session: AsyncSession, *, channel: str, external_ids: Sequence[str]) -> list[User]:
-    result = await session.scalars(
-        select(User).where(
-            or_(
-                User.is_admin.is_(True),
-                (User.channel == channel) & User.external_id.in_(list(external_ids)),
-            )
+def admins_query(*, channel: str, external_ids: Sequence[str]) -> Select[User]:
+    return select(User).where(
+        or_(
+            User.is_admin,  # (the partial index ix_users_admins has this very predicate)
+            (User.channel == channel) & User.external_id.in_(list(external_ids)),
         )
     )
-    return list(result)
+
+
+async def admins(session: AsyncSession, *, channel: str, external_ids: Sequence[str]) -> list[User]:
+    return list(await session.scalars(admins_query(channel=channel, external_ids=external_ids)))
 
 
 async def stats_between(session: AsyncSession, *, start: datetime, end: datetime) -> dict[str, Any]:
@@ -293,11 +313,19 @@ async def load_for_sending(session: AsyncSession, batch: Sequence[Notification])
     notification finds them in the session instead of asking one by one."""
     user_ids = {n.user_id for n in batch if n.user_id is not None}
     if user_ids:
-        await session.scalars(select(User).where(User.id.in_(sorted(user_ids))))
+        await session.scalars(load_users_query(sorted(user_ids)))
     product_ids = {
         n.subject_id
         for n in batch
         if n.subject_id is not None and n.kind in ("draft", "revision", "unclaimed")
     }
     if product_ids:
-        await session.scalars(select(Product).where(Product.id.in_(sorted(product_ids))))
+        await session.scalars(load_products_query(sorted(product_ids)))
+
+
+def load_users_query(ids: Sequence[int]) -> Select[User]:
+    return select(User).where(User.id.in_(list(ids)))
+
+
+def load_products_query(ids: Sequence[int]) -> Select[Product]:
+    return select(Product).where(Product.id.in_(list(ids)))

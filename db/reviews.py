@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
@@ -317,8 +317,8 @@ async def decide(
     return True
 
 
-async def stale_claims(session: AsyncSession, *, before: datetime) -> list[Review]:
-    result = await session.scalars(
+def stale_claims_query(*, before: datetime) -> Select[Review]:
+    return (
         select(Review)
         .join(Product, Product.id == Review.product_id)
         .where(
@@ -328,7 +328,10 @@ async def stale_claims(session: AsyncSession, *, before: datetime) -> list[Revie
         )
         .order_by(Review.touched_at)
     )
-    return list(result)
+
+
+async def stale_claims(session: AsyncSession, *, before: datetime) -> list[Review]:
+    return list(await session.scalars(stale_claims_query(before=before)))
 
 
 async def waiting(session: AsyncSession, *, sectors: Sequence[str] | None) -> list[Product]:
@@ -372,6 +375,18 @@ async def product_with_business(
     return (row[0], row[1]) if row else None
 
 
+def unrouted_query() -> Select[Review, Product]:
+    return (
+        select(Review, Product)
+        .join(Product, Product.id == Review.product_id)
+        .where(
+            Review.chat_id.is_(None),
+            Review.round == Product.round,
+            Product.status == ProductStatus.submitted,
+        )
+    )
+
+
 async def route_unrouted(
     session: AsyncSession,
     *,
@@ -383,15 +398,7 @@ async def route_unrouted(
     configured for their sector) and queue their cards. Returns how many were routed."""
     if channel is None or not chats:
         return 0
-    rows = await session.execute(
-        select(Review, Product)
-        .join(Product, Product.id == Review.product_id)
-        .where(
-            Review.chat_id.is_(None),
-            Review.round == Product.round,
-            Product.status == ProductStatus.submitted,
-        )
-    )
+    rows = await session.execute(unrouted_query())
     routed = 0
     for review, product in rows.all():
         chat_id = route_chat(chats, product.sector)

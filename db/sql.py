@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,12 +40,12 @@ class add_seconds(ColumnElement[datetime]):
     inherit_cache = True
     type = UTCDateTime()
     # Both parts take part in the statement cache key (a different interval, different SQL).
-    _traverse_internals: ClassVar[Any] = [
+    _traverse_internals = [  # noqa: RUF012 - SQLAlchemy's own declaration
         ("moment", InternalTraversal.dp_clauseelement),
         ("seconds", InternalTraversal.dp_plain_obj),
     ]
 
-    def __init__(self, moment: ColumnElement[Any], seconds: float) -> None:
+    def __init__(self, moment: Any, seconds: float) -> None:
         self.moment = moment
         self.seconds = seconds
 

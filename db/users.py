@@ -15,13 +15,15 @@ from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import UTCDateTime
-from db.models import Conversation, ProcessedUpdate, User
+from db.businesses import business_loaded
+from db.models import Business, Conversation, ProcessedUpdate, User
 
 # last_inbound_at is for "active in the last N days"; one write a minute is plenty.
 INBOUND_RESOLUTION = timedelta(minutes=1)
 
 _USER_COLUMNS = [c.name for c in User.__table__.columns]
 _CONVERSATION_COLUMNS = [c.name for c in Conversation.__table__.columns]
+_BUSINESS_COLUMNS = [c.name for c in Business.__table__.columns]
 
 
 def _cols(alias: str, names: list[str]) -> str:
@@ -80,8 +82,10 @@ c AS (
     ON CONFLICT (user_id) DO UPDATE SET flow = conv.flow
     RETURNING {_cols("conv", _CONVERSATION_COLUMNS)}
 )
-SELECT {_cols("usr", _USER_COLUMNS)}, {_cols("c", _CONVERSATION_COLUMNS)}
-FROM fresh LEFT JOIN usr ON true LEFT JOIN c ON c.user_id = usr.id"""  # noqa: S608 - names only
+SELECT {_cols("usr", _USER_COLUMNS)}, {_cols("c", _CONVERSATION_COLUMNS)},
+       {_cols("b", _BUSINESS_COLUMNS)}
+FROM fresh LEFT JOIN usr ON true LEFT JOIN c ON c.user_id = usr.id
+LEFT JOIN businesses AS b ON b.owner_id = usr.id"""  # noqa: S608 - names only
 
 
 def _pg_statement(fresh: str) -> Any:
@@ -89,9 +93,13 @@ def _pg_statement(fresh: str) -> Any:
         bindparam("now", type_=UTCDateTime()),
         bindparam("stale", type_=UTCDateTime()),
     )
-    textual = sql.columns(*User.__table__.columns, *Conversation.__table__.columns)
+    textual = sql.columns(
+        *User.__table__.columns, *Conversation.__table__.columns, *Business.__table__.columns
+    )
     return (
-        select(User, Conversation).from_statement(textual).execution_options(populate_existing=True)
+        select(User, Conversation, Business)
+        .from_statement(textual)
+        .execution_options(populate_existing=True)
     )
 
 
@@ -116,8 +124,9 @@ _SQLITE_CONVERSATION = text(
     "ON CONFLICT (user_id) DO NOTHING"
 ).bindparams(bindparam("now", type_=UTCDateTime()))
 _LOAD = (
-    select(User, Conversation)
+    select(User, Conversation, Business)
     .join(Conversation, Conversation.user_id == User.id)
+    .outerjoin(Business, Business.owner_id == User.id)
     .where(User.channel == bindparam("channel"), User.external_id == bindparam("external_id"))
     .execution_options(populate_existing=True)
 )
@@ -154,8 +163,9 @@ async def begin_update(
         rows = (await session.execute(stmt, {**params, "stale": now - INBOUND_RESOLUTION})).all()
         if not rows:
             return None  # a redelivery
-        user, conversation = rows[0]
+        user, conversation, business = rows[0]
         if user is not None and conversation is not None:
+            business_loaded(session, user.id, business)
             return user, conversation
         # The race described above: the update is recorded; the rows exist now.
         return await _load_or_create(session, params)
@@ -181,7 +191,11 @@ _PG_CONVERSATION = text(
 ).bindparams(bindparam("now", type_=UTCDateTime()))
 _PORTABLE = {
     "sqlite": (_SQLITE_USER, _SQLITE_CONVERSATION, _LOAD),
-    "postgresql": (_PG_USER, _PG_CONVERSATION, _LOAD.with_for_update(of=Conversation)),
+    "postgresql": (
+        _PG_USER,
+        _PG_CONVERSATION,
+        _LOAD.with_for_update(of=Conversation),
+    ),
 }
 
 
@@ -193,7 +207,8 @@ async def _load_or_create(
     await session.execute(insert_user, params)
     await session.execute(insert_conversation, params)
     keys = {"channel": params["channel"], "external_id": params["external_id"]}
-    user, conversation = (await session.execute(load, keys)).one()
+    user, conversation, business = (await session.execute(load, keys)).one()
+    business_loaded(session, user.id, business)
     now: datetime = params["now"]
     if params["display_name"] and user.display_name != params["display_name"]:
         user.display_name = params["display_name"]
