@@ -26,6 +26,7 @@ from db.notifications import (
     plan_fair_occasion,
     plan_revisions,
     plan_unclaimed,
+    tune_for_planning,
 )
 from handlers.reminders import GROUP_OF, PRODUCER_KINDS, render
 from handlers.schedule import ReminderSchedule
@@ -70,6 +71,7 @@ class Notifier:
         s = self.schedule
         planned = 0
         async with self.app.sessionmaker() as session, session.begin():
+            await tune_for_planning(session)
             if s.draft_nudges:
                 planned += await plan_draft_nudges(
                     session, now=now, idle=s.draft_idle, nudges=s.draft_nudges
@@ -166,7 +168,7 @@ class Notifier:
                 )
                 if not batch:
                     break
-                await load_for_sending(session, batch)
+                _kept = await load_for_sending(session, batch)  # held while sending
                 for note in batch:
                     sent += await self._send_one(session, note, now)
         return sent

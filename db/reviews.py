@@ -317,7 +317,11 @@ async def decide(
     return True
 
 
-def stale_claims_query(*, before: datetime) -> Select[Review]:
+# Claims released per tick at most (each is told to its chat); the rest go next tick.
+STALE_CLAIMS_PER_TICK = 100
+
+
+def stale_claims_query(*, before: datetime, limit: int = STALE_CLAIMS_PER_TICK) -> Select[Review]:
     return (
         select(Review)
         .join(Product, Product.id == Review.product_id)
@@ -327,6 +331,7 @@ def stale_claims_query(*, before: datetime) -> Select[Review]:
             Review.touched_at < before,
         )
         .order_by(Review.touched_at)
+        .limit(limit)
     )
 
 
