@@ -25,6 +25,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,7 +42,10 @@ class BenchTelegram(FakeTelegram):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(token=TOKEN, **kwargs)
-        self.waiters: dict[str, asyncio.Future[Call]] = {}
+        # Per chat, the askers waiting for an answer, oldest first.
+        self.waiters: dict[str, deque[asyncio.Future[Call]]] = defaultdict(deque)
+        # How an update reaches the bot: queued for getUpdates, or posted to a webhook.
+        self.deliver: Callable[[dict[str, Any]], Awaitable[None]] | None = None
         self._seen = 0
         self._callbacks: dict[str, str] = {}
 
@@ -60,16 +65,22 @@ class BenchTelegram(FakeTelegram):
             chat = call.params.get("chat_id")
             if chat is None and method == "answercallbackquery":
                 chat = self._callbacks.pop(str(call.params.get("callback_query_id")), None)
-            waiter = self.waiters.pop(str(chat), None)
-            if waiter is not None and not waiter.done():
-                waiter.set_result(call)
+            queue = self.waiters.get(str(chat))
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(call)
+                    break
 
     async def ask(self, chat: int, update: dict[str, Any], timeout: float = 30) -> Call:  # noqa: ASYNC109
         waiter: asyncio.Future[Call] = asyncio.get_running_loop().create_future()
-        self.waiters[str(chat)] = waiter
+        self.waiters[str(chat)].append(waiter)
         if "callback_query" in update:
             self._callbacks[str(update["callback_query"]["id"])] = str(chat)
-        self.push_update(update)
+        if self.deliver is None:
+            self.push_update(update)
+        else:
+            await self.deliver(update)
         return await asyncio.wait_for(waiter, timeout)
 
 
@@ -144,6 +155,9 @@ async def run_target(name: str, command: list[str], args: argparse.Namespace) ->
     async with BenchTelegram() as fake:
         env = {**os.environ, "KURASI_CONFIG": ""}
         cmd = [part.replace("{API}", fake.base_url) for part in command]
+        for part in cmd:
+            if part.endswith(".toml"):  # the config names the fake's address too
+                _fill_in(Path(part), fake.base_url)
         proc = await asyncio.create_subprocess_exec(
             *cmd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=env
         )
@@ -185,6 +199,10 @@ async def run_target(name: str, command: list[str], args: argparse.Namespace) ->
             if proc.returncode not in (0, -15, 143) and err:
                 print(err.decode(errors="replace")[-2000:], file=sys.stderr)
     return result
+
+
+def _fill_in(config: Path, api_base: str) -> None:
+    config.write_text(config.read_text().replace("{API}", api_base))
 
 
 def kurasi_command(database_url: str, media: Path) -> list[str]:
