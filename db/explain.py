@@ -35,6 +35,7 @@ def scheduler_queries(
     unclaimed: timedelta = timedelta(days=3),
     claim_timeout: timedelta = timedelta(hours=48),
     producer_kinds: Sequence[str] = ("draft", "revision", "fair_deadline", "fair_start"),
+    fair_sectors: Sequence[str] = ("crafts",),
 ) -> dict[str, Executable]:
     """Every statement one tick runs whose cost grows with the data, as the tick runs it."""
     queries: dict[str, Executable] = {
@@ -59,7 +60,7 @@ def scheduler_queries(
     queries["plan: fair producers"] = _insert_statement(
         "postgresql",
         fair_producers_query(
-            fair_id=1, sectors=["food"], kind="fair_start", n=7, due_at=now, now=now
+            fair_id=1, sectors=fair_sectors, kind="fair_start", n=7, due_at=now, now=now
         ),
     )
     queries["plan: admins"] = admins_query(channel="telegram", external_ids=["1"])
