@@ -20,6 +20,7 @@ from bot.channels.telegram import TelegramChannel, make_bot
 from bot.channels.whatsapp import Template, WhatsAppChannel, make_client
 from bot.config import Settings
 from bot.http import make_http_app
+from bot.metrics import TelegramSendMetrics, count_round_trips, instrument
 from bot.notify import Notifier
 from bot.poster import ReviewPoster
 from bot.runtime import Clock, FloodGuard, Kurasi
@@ -88,6 +89,7 @@ async def build(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tr
     if migrate:
         await upgrade(engine)
     sessionmaker = make_sessionmaker(engine)
+    count_round_trips(engine)
     review_channel = "telegram" if settings.telegram.token is not None else "console"
     app = Kurasi(
         sessionmaker=sessionmaker,
@@ -101,9 +103,11 @@ async def build(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tr
             window=timedelta(seconds=settings.limits.flood_seconds),
         ),
     )
+    instrument(app)
     telegram = None
     if settings.telegram.token is not None:
         bot = make_bot(settings.telegram.token.get_secret_value(), settings.telegram.api_base)
+        bot.session.middleware(TelegramSendMetrics())
         telegram = TelegramChannel(app, bot)
     whatsapp = _whatsapp(settings, app)
     poster = ReviewPoster(
@@ -194,6 +198,9 @@ async def _start_http(runtime: Runtime, *, webhook: bool) -> web.AppRunner:
         telegram_secret=secret.get_secret_value() if secret else None,
         whatsapp=runtime.whatsapp,
         catalogue=catalogue,
+        metrics_token=(
+            settings.http.metrics_token.get_secret_value() if settings.http.metrics_token else None
+        ),
     )
     runner = web.AppRunner(http_app, access_log=None)
     await runner.setup()

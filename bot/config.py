@@ -160,6 +160,8 @@ class WhatsAppSettings(Section):
 class HttpSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    # /metrics answers loopback clients; anyone else needs "Authorization: Bearer <token>".
+    metrics_token: SecretStr | None = None
 
 
 class CatalogueSettings(Section):
@@ -411,6 +413,7 @@ class Settings(BaseSettings):
             wa.token,
             wa.app_secret,
             wa.verify_token,
+            self.http.metrics_token,
         ):
             if secret is not None and secret.get_secret_value():
                 found.append(secret.get_secret_value())

@@ -1,4 +1,4 @@
-"""The HTTP side: health check, the Telegram webhook and the WhatsApp webhook."""
+"""The HTTP side: health check, metrics, the Telegram and WhatsApp webhooks, the catalogue."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.catalogue import Catalogue
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import WhatsAppChannel
+from bot.metrics import metrics_handler
+from db.engine import make_sessionmaker
 
 log = structlog.get_logger(__name__)
 
@@ -25,6 +27,7 @@ def make_http_app(
     telegram_secret: str | None = None,
     whatsapp: WhatsAppChannel | None = None,
     catalogue: Catalogue | None = None,
+    metrics_token: str | None = None,
 ) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
 
@@ -40,6 +43,8 @@ def make_http_app(
     app.router.add_get("/healthz", healthz)
     if catalogue is not None:  # the public read-only catalogue (config catalogue.enabled)
         catalogue.register(app)
+    # Prometheus: loopback only, or with the bearer token (see README "Metrics").
+    app.router.add_get("/metrics", metrics_handler(make_sessionmaker(engine), token=metrics_token))
 
     if telegram is not None:
         if not telegram_secret:

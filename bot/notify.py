@@ -6,6 +6,7 @@ sending claims rows with SELECT ... FOR UPDATE SKIP LOCKED (SQLite: one writer a
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,11 +21,13 @@ from db.notifications import (
     admins,
     claim_due,
     fairs_ending_after,
-    idle_drafts,
+    load_for_sending,
     plan,
-    producers_for_fair,
-    unclaimed_submissions,
-    waiting_revisions,
+    plan_draft_nudges,
+    plan_fair_occasion,
+    plan_revisions,
+    plan_unclaimed,
+    tune_for_planning,
 )
 from db.whatsapp import WAITING, template_values
 from handlers.events import Reply
@@ -51,6 +54,7 @@ class Notifier:
         timezone: str,
         admin_ids: frozenset[str] = frozenset(),
         admin_channel: str = "telegram",
+        batch_size: int = 50,
     ) -> None:
         self.app = app
         self.schedule = schedule
@@ -58,10 +62,11 @@ class Notifier:
         self.admin_ids = admin_ids
         self.admin_channel = admin_channel
         self._last_planned: datetime | None = None
+        self.batch_size = batch_size
 
-    async def tick(self) -> int:
+    async def tick(self, *, budget: timedelta | None = None) -> int:
         await self.plan_due()
-        return await self.send_due()
+        return await self.send_due(budget=budget)
 
     # --- planning -----------------------------------------------------------------------
 
@@ -69,52 +74,20 @@ class Notifier:
         return datetime.combine(day, moment, tzinfo=self.zone)
 
     async def plan_due(self) -> int:
+        """Plan what has fallen due: a few set-based statements, however many rows."""
         now = self.app.clock()
         s = self.schedule
         planned = 0
         async with self.app.sessionmaker() as session, session.begin():
+            await tune_for_planning(session)
             if s.draft_nudges:
-                for product, user in await idle_drafts(session, before=now - s.draft_idle):
-                    idle = now - product.updated_at
-                    k = min(int(idle / s.draft_idle), s.draft_nudges)
-                    planned += await plan(
-                        session,
-                        kind="draft",
-                        dedupe_key=f"draft:{product.id}:{k}",
-                        channel=user.channel,
-                        chat_id=user.external_id,
-                        user_id=user.id,
-                        subject_id=product.id,
-                        due_at=product.updated_at + k * s.draft_idle,
-                        now=now,
-                    )
-            for product, user, review in await waiting_revisions(
-                session, decided_before=now - s.revision_idle
-            ):
-                planned += await plan(
-                    session,
-                    kind="revision",
-                    dedupe_key=f"revision:{product.id}:{product.round}",
-                    channel=user.channel,
-                    chat_id=user.external_id,
-                    user_id=user.id,
-                    subject_id=product.id,
-                    due_at=(review.decided_at or now) + s.revision_idle,
-                    now=now,
+                planned += await plan_draft_nudges(
+                    session, now=now, idle=s.draft_idle, nudges=s.draft_nudges
                 )
-            for product, review in await unclaimed_submissions(
-                session, submitted_before=now - s.unclaimed
-            ):
-                planned += await plan(
-                    session,
-                    kind="unclaimed",
-                    dedupe_key=f"unclaimed:{product.id}:{product.round}",
-                    channel=review.channel or self.admin_channel,
-                    chat_id=review.chat_id or "",
-                    subject_id=product.id,
-                    due_at=(product.submitted_at or now) + s.unclaimed,
-                    now=now,
-                )
+            planned += await plan_revisions(session, now=now, idle=s.revision_idle)
+            planned += await plan_unclaimed(
+                session, now=now, wait=s.unclaimed, admin_channel=self.admin_channel
+            )
             planned += await self._plan_digests(session, now)
             planned += await self._plan_fairs(session, now)
         self._last_planned = now
@@ -186,40 +159,37 @@ class Notifier:
                 ("fair_start", n, self._at(fair.start_date - timedelta(days=n), s.fair_reminder_at))
                 for n in s.fair_start_days
             ]
-            due_now = [(k, n, at) for k, n, at in occasions if at <= now < at + FAIR_GRACE]
-            if not due_now:
-                continue
-            for user in await producers_for_fair(session, fair=fair):
-                for kind, n, at in due_now:
-                    planned += await plan(
-                        session,
-                        kind=kind,
-                        dedupe_key=f"fair:{fair.id}:{user.id}:{kind}:{n}",
-                        channel=user.channel,
-                        chat_id=user.external_id,
-                        user_id=user.id,
-                        subject_id=fair.id,
-                        due_at=at,
-                        now=now,
+            for kind, n, at in occasions:
+                if at <= now < at + FAIR_GRACE:
+                    planned += await plan_fair_occasion(
+                        session, fair=fair, kind=kind, n=n, due_at=at, now=now
                     )
         return planned
 
     # --- sending ------------------------------------------------------------------------
 
-    async def send_due(self) -> int:
-        """Send what is due; producers' messages wait out quiet hours. Returns how many sent."""
+    async def send_due(self, *, budget: timedelta | None = None) -> int:
+        """Send what is due, a batch per transaction, until nothing is due or `budget` is
+        spent (the rest waits for the next tick). Producers' messages wait out quiet hours.
+        Returns how many were sent."""
         sent = 0
-        while True:
+        started = monotonic()
+        while budget is None or monotonic() - started < budget.total_seconds():
             now = self.app.clock()
             quiet = self.schedule.is_quiet(now, self.zone)
             async with self.app.sessionmaker() as session, session.begin():
-                batch = await claim_due(session, now=now)
-                if quiet:
-                    batch = [n for n in batch if n.kind not in PRODUCER_KINDS]
+                batch = await claim_due(
+                    session,
+                    now=now,
+                    limit=self.batch_size,
+                    skip_kinds=PRODUCER_KINDS if quiet else (),
+                )
                 if not batch:
-                    return sent
+                    break
+                _kept = await load_for_sending(session, batch)  # held while sending
                 for note in batch:
                     sent += await self._send_one(session, note, now)
+        return sent
 
     async def _send_one(self, session: AsyncSession, note: Notification, now: datetime) -> int:
         user = await session.get(User, note.user_id) if note.user_id else None

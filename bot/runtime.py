@@ -14,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import handlers
 from bot.i18n import translator
+from bot.metrics import mark_duplicate
 from db.base import utcnow
 from db.media_store import MediaStore
 from db.products import remember_channel_ids
-from db.users import lock_conversation, mark_update_processed, upsert_user
+from db.users import begin_update
 from handlers.context import DEFAULT_LANGUAGE, LANGUAGES, Context, FlowSettings
 from handlers.events import Command, Contact, Document, Incoming, Photo, Reply, Text
 
@@ -95,20 +96,21 @@ class Kurasi:
         try:
             async with self.sessionmaker() as session, session.begin():
                 now = self.clock()
-                if incoming.update_key is not None and not await mark_update_processed(
-                    session, channel=sender.channel, update_key=incoming.update_key, now=now
-                ):
-                    bound.info("duplicate update ignored")
-                    return []
-                user = await upsert_user(
+                started = await begin_update(
                     session,
                     channel=sender.channel,
+                    update_key=incoming.update_key,
                     external_id=sender.external_id,
                     display_name=sender.display_name,
                     username=sender.username,
                     now=now,
                 )
-                conversation = await lock_conversation(session, user_id=user.id)
+                if started is None:
+                    mark_duplicate()
+                    bound.info("duplicate update ignored")
+                    return []
+                user, conversation = started
+                structlog.contextvars.bind_contextvars(user_id=user.id)
                 ctx = Context(
                     session=session,
                     incoming=incoming,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import timedelta
+from time import monotonic
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.i18n import translator
+from bot.metrics import TICK_SECONDS, tick_phase
 from bot.notify import Notifier
 from bot.runtime import Kurasi
 from db.reviews import route_unrouted
@@ -69,21 +71,33 @@ def make_scheduler(
             app.after_submit()
 
     async def tick() -> None:
+        started = monotonic()
         try:
-            released = await release_stale_claims(
-                app, claim_timeout=claim_timeout, language=language
-            )
+            async with tick_phase("release_claims"):
+                released = await release_stale_claims(
+                    app, claim_timeout=claim_timeout, language=language
+                )
             if released:
                 log.info("claims returned to the queue", count=released)
-            await forget_old_updates(app)
-            if await route_waiting_cards(app):
+            async with tick_phase("forget_updates"):
+                await forget_old_updates(app)
+            async with tick_phase("route_cards"):
+                routed = await route_waiting_cards(app)
+            if routed:
                 wake_poster()
             if notifier is not None:
-                sent = await notifier.tick()
+                async with tick_phase("plan"):
+                    await notifier.plan_due()
+                # Sending stops in time for the next tick; what is left waits for it.
+                budget = timedelta(seconds=max(tick_seconds * 0.8 - (monotonic() - started), 1))
+                async with tick_phase("send"):
+                    sent = await notifier.send_due(budget=budget)
                 if sent:
                     log.info("reminders sent", count=sent)
         except Exception:
             log.exception("scheduler tick failed")
+        finally:
+            TICK_SECONDS.labels("total").observe(monotonic() - started)
 
     # One job instance at a time; a late tick is coalesced rather than run twice.
     scheduler.add_job(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Business
@@ -52,7 +52,22 @@ def missing_fields(business: Business) -> list[str]:
     return [f for f in PROFILE_FIELDS if not answered(business, f)]
 
 
+_LOADED = "kurasi.business_of"
+
+
+def business_loaded(session: AsyncSession, owner_id: int, business: Business | None) -> None:
+    """Keep the business the update's first statement loaded with its owner (held here,
+    so the session's weak identity map cannot drop it) for `get_business`."""
+    if business is not None:
+        session.info.setdefault(_LOADED, {})[owner_id] = business
+
+
 async def get_business(session: AsyncSession, *, owner_id: int) -> Business | None:
+    known: Business | None = session.info.get(_LOADED, {}).get(owner_id)
+    if known is not None:
+        state = inspect(known)
+        if state.persistent and not state.deleted and known.owner_id == owner_id:
+            return known  # loaded with the update's first statement: no second query
     return await session.scalar(select(Business).where(Business.owner_id == owner_id))
 
 

@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,10 +19,19 @@ def alembic_config() -> Config:
     return cfg
 
 
+# pg_advisory_xact_lock key: "kurasi migrate" (any constant; it only has to be ours).
+MIGRATION_LOCK = 0x6B75726173690001
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Bring the schema to `revision`. Workers starting together on PostgreSQL queue on an
+    advisory lock held for the upgrade's transaction: the first migrates, the others then
+    find nothing to do. (SQLite's BEGIN IMMEDIATE already lets one writer in at a time.)"""
     cfg = alembic_config()
 
     def run(connection: Connection) -> None:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import Base, JSONType, Timestamped, utcnow
@@ -18,11 +18,19 @@ DISPLAY_NAME_MAX = 129
 USERNAME_MAX = 64
 
 
+def _where(condition: str) -> dict[str, Any]:
+    """A partial index's condition, for both backends."""
+    return {"postgresql_where": text(condition), "sqlite_where": text(condition)}
+
+
 class User(Timestamped, Base):
     """One person on one channel (a Telegram account, a WhatsApp number, the console)."""
 
     __tablename__ = "users"
-    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        Index("ix_users_admins", "id", **_where("is_admin")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -86,7 +94,11 @@ class Product(Timestamped, Base):
     """A product card. Fields fill in as the producer answers; status moves by compare-and-set."""
 
     __tablename__ = "products"
-    __table_args__ = (Index("ix_products_status_submitted", "status", "submitted_at"),)
+    __table_args__ = (
+        Index("ix_products_status_submitted", "status", "submitted_at"),
+        # Drafts idle since, revisions waiting since: the scheduler's planning queries.
+        Index("ix_products_status_updated", "status", "updated_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     business_id: Mapped[int] = mapped_column(
@@ -209,7 +221,12 @@ class Review(Base):
     """One round of one product in a review chat: who holds it, the scores, the decision."""
 
     __tablename__ = "reviews"
-    __table_args__ = (UniqueConstraint("product_id", "round"),)
+    __table_args__ = (
+        UniqueConstraint("product_id", "round"),
+        Index("ix_reviews_open_touched", "touched_at", **_where("decision IS NULL")),
+        Index("ix_reviews_decided_at", "decided_at"),
+        Index("ix_reviews_created_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(
@@ -273,7 +290,10 @@ class OutboxItem(Base):
     """A message waiting for its chat's send budget (review cards into paced group chats)."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "channel", "chat_id", "sent_at", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "channel", "chat_id", "sent_at", "id"),
+        Index("ix_outbox_waiting", "id", **_where("sent_at IS NULL AND failed_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -305,6 +325,7 @@ class Fair(Base):
     """An export or trade fair, entered by an admin (never hard-coded)."""
 
     __tablename__ = "fairs"
+    __table_args__ = (Index("ix_fairs_end_date", "end_date"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -339,7 +360,11 @@ class Notification(Base):
     """
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_pending", "sent_at", "due_at"),)
+    __table_args__ = (
+        Index("ix_notifications_pending", "sent_at", "due_at"),
+        # What is left to send, oldest first: the claim query walks only unsent rows.
+        Index("ix_notifications_due", "due_at", "id", **_where("sent_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))

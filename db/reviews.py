@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
@@ -337,8 +337,12 @@ async def decide(
     return True
 
 
-async def stale_claims(session: AsyncSession, *, before: datetime) -> list[Review]:
-    result = await session.scalars(
+# Claims released per tick at most (each is told to its chat); the rest go next tick.
+STALE_CLAIMS_PER_TICK = 100
+
+
+def stale_claims_query(*, before: datetime, limit: int = STALE_CLAIMS_PER_TICK) -> Select[Review]:
+    return (
         select(Review)
         .join(Product, Product.id == Review.product_id)
         .where(
@@ -347,8 +351,12 @@ async def stale_claims(session: AsyncSession, *, before: datetime) -> list[Revie
             Review.touched_at < before,
         )
         .order_by(Review.touched_at)
+        .limit(limit)
     )
-    return list(result)
+
+
+async def stale_claims(session: AsyncSession, *, before: datetime) -> list[Review]:
+    return list(await session.scalars(stale_claims_query(before=before)))
 
 
 async def waiting(session: AsyncSession, *, sectors: Sequence[str] | None) -> list[Product]:
@@ -392,6 +400,18 @@ async def product_with_business(
     return (row[0], row[1]) if row else None
 
 
+def unrouted_query() -> Select[Review, Product]:
+    return (
+        select(Review, Product)
+        .join(Product, Product.id == Review.product_id)
+        .where(
+            Review.chat_id.is_(None),
+            Review.round == Product.round,
+            Product.status == ProductStatus.submitted,
+        )
+    )
+
+
 async def route_unrouted(
     session: AsyncSession,
     *,
@@ -403,15 +423,7 @@ async def route_unrouted(
     configured for their sector) and queue their cards. Returns how many were routed."""
     if channel is None or not chats:
         return 0
-    rows = await session.execute(
-        select(Review, Product)
-        .join(Product, Product.id == Review.product_id)
-        .where(
-            Review.chat_id.is_(None),
-            Review.round == Product.round,
-            Product.status == ProductStatus.submitted,
-        )
-    )
+    rows = await session.execute(unrouted_query())
     routed = 0
     for review, product in rows.all():
         chat_id = route_chat(chats, product.sector)

@@ -1,7 +1,7 @@
 """notifications carry what they must say when their subject is gone (a cancelled fair)
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0010
 Create Date: 2026-11-26 02:30:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0012"
-down_revision: str | None = "0008"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

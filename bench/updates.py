@@ -1,0 +1,282 @@
+"""Updates per second, latency, CPU and memory: Kurasi (PostgreSQL, SQLite) vs a bare echo bot.
+
+    .venv/bin/python -m bench.updates [--users 60] [--rate 100] [--seconds 10]
+        [--url postgresql+asyncpg://postgres@127.0.0.1:5432/test]
+
+Each bot runs as its own process, long polling the fake Bot API of tests/fakes/telegram.py
+on 127.0.0.1 (run here, in the benchmark's process, so the bot's CPU is its own).
+
+1. Throughput: --users people at once, each going through /start, two button presses
+   (language, consent), two registration answers, /bantuan and a free text, waiting for
+   the bot's answer before the next step (7 updates a person). For the echo bot the same
+   updates are sent; it echoes text and answers button presses.
+2. Latency: /bantuan from the now-known people, paced at --rate updates/s for --seconds;
+   time from the update being offered to the first answer; p50/p95/p99.
+CPU ms per update is the bot process's user+system time over phase 1; RSS is read from
+/proc before phase 1 (idle, after start) and after phase 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.fakes.telegram import Call, FakeTelegram
+
+TOKEN = "123456789:AAbenchmarkTOKENbenchmarkTOKENbench"  # noqa: S105 - the fake's
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class BenchTelegram(FakeTelegram):
+    """The fake, telling waiters about the first finished answer into their chat."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(token=TOKEN, **kwargs)
+        # Per chat, the askers waiting for an answer, oldest first.
+        self.waiters: dict[str, deque[asyncio.Future[Call]]] = defaultdict(deque)
+        # How an update reaches the bot: queued for getUpdates, or posted to a webhook.
+        self.deliver: Callable[[dict[str, Any]], Awaitable[None]] | None = None
+        self._seen = 0
+        self._callbacks: dict[str, str] = {}
+
+    def _notify_calls(self) -> None:
+        super()._notify_calls()
+        calls = self.calls
+        # Answers finish out of order: look at the recent ones for a result just set.
+        for call in calls[max(0, len(calls) - 64) :]:
+            if call.result is None and call.error is None:
+                continue
+            if getattr(call, "_bench_seen", False):
+                continue
+            call._bench_seen = True  # type: ignore[attr-defined]
+            method = call.method.lower()
+            if method == "getupdates":
+                continue
+            chat = call.params.get("chat_id")
+            if chat is None and method == "answercallbackquery":
+                chat = self._callbacks.pop(str(call.params.get("callback_query_id")), None)
+            queue = self.waiters.get(str(chat))
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(call)
+                    break
+
+    async def ask(self, chat: int, update: dict[str, Any], timeout: float = 30) -> Call:  # noqa: ASYNC109
+        waiter: asyncio.Future[Call] = asyncio.get_running_loop().create_future()
+        self.waiters[str(chat)].append(waiter)
+        if "callback_query" in update:
+            self._callbacks[str(update["callback_query"]["id"])] = str(chat)
+        if self.deliver is None:
+            self.push_update(update)
+        else:
+            await self.deliver(update)
+        return await asyncio.wait_for(waiter, timeout)
+
+
+def first_button(fake: FakeTelegram, chat: int) -> str:
+    """The callback data of the first button on the bot's latest keyboard in the chat."""
+    for call in reversed(fake.sent(chat_id=chat)):
+        markup = call.params.get("reply_markup") or {}
+        rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
+        if rows:
+            return str(rows[0][0].get("callback_data"))
+    return "noop"
+
+
+async def person(fake: BenchTelegram, n: int) -> int:
+    chat = 500_000 + n
+    steps = 0
+
+    async def say(text: str) -> None:
+        nonlocal steps
+        await fake.ask(chat, fake.message(chat, text, first_name=f"Budi{n}"))
+        steps += 1
+
+    async def press() -> None:
+        nonlocal steps
+        await fake.ask(chat, fake.callback(chat, first_button(fake, chat), first_name=f"Budi{n}"))
+        steps += 1
+
+    await say("/start")
+    await press()  # the first language
+    await press()  # consent
+    await say(f"Keripik Tempe {n}")
+    await say(f"Ibu Tini {n}")
+    await say("/bantuan")
+    await say("halo, apa kabar?")
+    return steps
+
+
+def proc_stats(pid: int) -> tuple[float, float]:
+    """(CPU seconds so far, RSS in MB) of a process, from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    with open(f"/proc/{pid}/status") as f:
+        rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    return cpu, rss / 1024
+
+
+@dataclass
+class Result:
+    name: str
+    updates: int = 0
+    seconds: float = 0.0
+    cpu_ms: float = 0.0
+    rss_idle: float = 0.0
+    rss_after: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    missed: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.updates / self.seconds if self.seconds else 0.0
+
+    def pct(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+async def run_target(name: str, command: list[str], args: argparse.Namespace) -> Result:
+    result = Result(name)
+    async with BenchTelegram() as fake:
+        env = {**os.environ, "KURASI_CONFIG": ""}
+        cmd = [part.replace("{API}", fake.base_url) for part in command]
+        for part in cmd:
+            if part.endswith(".toml"):  # the config names the fake's address too
+                _fill_in(Path(part), fake.base_url)
+        proc = await asyncio.create_subprocess_exec(
+            *cmd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=env
+        )
+        try:
+            await fake.wait_for("getUpdates", timeout=180)
+            await asyncio.sleep(1.0)  # let start-up settle
+            _cpu, result.rss_idle = proc_stats(proc.pid)
+            cpu_before, _ = proc_stats(proc.pid)
+            started = time.perf_counter()
+            counts = await asyncio.gather(*(person(fake, n) for n in range(args.users)))
+            result.seconds = time.perf_counter() - started
+            result.updates = sum(counts)
+            cpu_after, _ = proc_stats(proc.pid)
+            result.cpu_ms = (cpu_after - cpu_before) * 1000 / max(result.updates, 1)
+
+            async def one(n: int) -> None:
+                chat = 500_000 + n % args.users
+                t0 = time.perf_counter()
+                try:
+                    await fake.ask(chat, fake.message(chat, "/bantuan", first_name=f"Budi{n}"))
+                    result.latencies.append(time.perf_counter() - t0)
+                except TimeoutError:
+                    result.missed += 1
+
+            tasks = []
+            interval = 1 / args.rate
+            t0 = time.perf_counter()
+            # One person asks at a time per chat: spread over the known people in turn.
+            for i in range(int(args.rate * args.seconds)):
+                delay = t0 + i * interval - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(one(i)))
+            await asyncio.gather(*tasks)
+            _cpu, result.rss_after = proc_stats(proc.pid)
+        finally:
+            proc.terminate()
+            _out, err = await proc.communicate()
+            if proc.returncode not in (0, -15, 143) and err:
+                print(err.decode(errors="replace")[-2000:], file=sys.stderr)
+    return result
+
+
+def _fill_in(config: Path, api_base: str) -> None:
+    config.write_text(config.read_text().replace("{API}", api_base))
+
+
+def kurasi_command(database_url: str, media: Path) -> list[str]:
+    config = media / "bench.toml"
+    config.write_text(
+        f'[database]\nurl = "{database_url}"\n'
+        f'[telegram]\ntoken = "{TOKEN}"\napi_base = "{{API}}"\nmode = "polling"\n'
+        f'[http]\nport = 0\n[media]\ndir = "{media / "media"}"\n'
+        '[limits]\nflood_messages = 100000\n[log]\nlevel = "WARNING"\n'
+    )
+    return [sys.executable, "-m", "bot", "run", "--config", str(config)]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--users", type=int, default=60)
+    parser.add_argument("--rate", type=float, default=100)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--only", default="echo,postgresql,sqlite")
+    args = parser.parse_args()
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from db.engine import make_engine
+
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        targets: list[tuple[str, list[str]]] = []
+        if "echo" in args.only:
+            targets.append(
+                ("bare aiogram echo", [sys.executable, "-m", "bench.echo", TOKEN, "{API}"])
+            )
+        database = None
+        admin = make_engine(args.url, isolation_level="AUTOCOMMIT")
+        if "postgresql" in args.only:
+            database = f"kurasi_bench_{uuid.uuid4().hex[:8]}"
+            async with admin.connect() as conn:
+                await conn.execute(text(f'CREATE DATABASE "{database}"'))
+            pg = make_url(args.url).set(database=database).render_as_string(hide_password=False)
+            (base / "pg").mkdir()
+            targets.append(("Kurasi on PostgreSQL", kurasi_command(pg, base / "pg")))
+        if "sqlite" in args.only:
+            (base / "lite").mkdir()
+            lite = f"sqlite+aiosqlite:///{base / 'lite' / 'kurasi.db'}"
+            targets.append(("Kurasi on SQLite", kurasi_command(lite, base / "lite")))
+        try:
+            for name, command in targets:
+                print(f"running {name} ...", flush=True)
+                results.append(await run_target(name, command, args))
+        finally:
+            if database:
+                async with admin.connect() as conn:
+                    await conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            await admin.dispose()
+
+    echo = next((r for r in results if "echo" in r.name), None)
+    print(
+        f"\n{args.users} people x 7 updates (closed loop); then /bantuan paced at "
+        f"{args.rate:g}/s for {args.seconds:g} s. Machine: {os.cpu_count()} cores, shared."
+    )
+    print(
+        f"{'':24} {'updates/s':>9} {'vs echo':>8} {'CPU ms/upd':>10} "
+        f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'missed':>6} {'RSS idle':>9} {'RSS after':>9}"
+    )
+    for r in results:
+        ratio = r.rate / echo.rate if echo and echo.rate else float("nan")
+        print(
+            f"{r.name:24} {r.rate:9.0f} {ratio:8.2f} {r.cpu_ms:10.1f} "
+            f"{r.pct(0.50):7.1f} {r.pct(0.95):7.1f} {r.pct(0.99):7.1f} {r.missed:6d} "
+            f"{r.rss_idle:8.0f}M {r.rss_after:8.0f}M"
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
