@@ -88,6 +88,7 @@ async def build(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tr
             limit=settings.limits.flood_messages,
             window=timedelta(seconds=settings.limits.flood_seconds),
         ),
+        db_retries=settings.runtime.db_retries,
     )
     telegram = None
     if settings.telegram.token is not None:
@@ -99,7 +100,7 @@ async def build(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tr
         language=settings.review.language,
         rubric=app.flow_settings.rubric,
     )
-    app.after_submit = poster.wake
+    app.outbox_wake = poster.wake
     return Runtime(settings, engine, sessionmaker, app, telegram, poster)
 
 
@@ -133,8 +134,14 @@ async def _start_http(runtime: Runtime, *, webhook: bool) -> web.AppRunner:
         runtime.engine,
         telegram=runtime.telegram if webhook else None,
         telegram_secret=secret.get_secret_value() if secret else None,
+        concurrency=settings.runtime.concurrency(settings.database.url),
     )
-    runner = web.AppRunner(http_app, access_log=None)
+    # On shutdown, requests in flight get this long to finish.
+    runner = web.AppRunner(
+        http_app,
+        access_log=None,
+        shutdown_timeout=settings.runtime.shutdown_timeout.total_seconds(),
+    )
     await runner.setup()
     await web.TCPSite(runner, settings.http.host, settings.http.port).start()
     log.info("http listening", host=settings.http.host, port=settings.http.port)
@@ -146,7 +153,11 @@ async def _serve_polling(runtime: Runtime) -> None:
     runner = await _start_http(runtime, webhook=False)
     try:
         log.info("telegram long polling started")
-        await runtime.telegram.run_polling()
+        runtime_settings = runtime.settings.runtime
+        await runtime.telegram.run_polling(
+            concurrency=runtime_settings.concurrency(runtime.settings.database.url),
+            shutdown_timeout=runtime_settings.shutdown_timeout.total_seconds(),
+        )
     finally:
         await runner.cleanup()
 
@@ -162,6 +173,7 @@ async def _serve_webhook(runtime: Runtime) -> None:
             settings.webhook_url,
             secret_token=settings.webhook_secret.get_secret_value(),
             allowed_updates=runtime.telegram.allowed_updates(),
+            max_connections=runtime.settings.runtime.concurrency(runtime.settings.database.url),
         )
         log.info("telegram webhook set")
         stop = asyncio.Event()

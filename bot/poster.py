@@ -1,9 +1,11 @@
-"""Posts queued review cards into their chats, paced to the chat's budget, in order.
+"""Sends the outbox: every message to someone other than the sender (review cards into
+paced group chats, decisions and notices to producers), per chat in order, paced to the
+chat's budget, retried with backoff until it goes through or the recipient is gone.
 
-Telegram lets a bot send about 20 messages a minute into one group. The budget lives in the
-database (chat_budgets), so every worker shares it; the budget row's lock makes one worker
-at a time the sender for a chat, which also keeps that chat's cards in submission order.
-aiolimiter would pace one process only, so it is not used here.
+Telegram lets a bot send about 20 messages a minute into one group and about one a second
+into a private chat. The budget lives in the database (chat_budgets), so every worker
+shares it; the budget row's lock makes one worker at a time the sender for a chat, which
+also keeps that chat's messages in order. aiolimiter would pace one process only.
 """
 
 from __future__ import annotations
@@ -14,20 +16,23 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels.base import Undeliverable, reply_from_payload
 from bot.i18n import translator
 from bot.runtime import Kurasi
+from db import outbox
 from db.models import ChatBudget, OutboxItem
 from db.reviews import get_review
-from db.sql import insert_ignore
+from handlers.context import Translate
+from handlers.events import Reply
 from handlers.review import card_replies
 from handlers.rubric import Rubric
 
 log = structlog.get_logger(__name__)
 
 WINDOW = 60.0  # seconds the per-chat rate is counted over
-MAX_ATTEMPTS = 5
+PRIVATE_RATE = 60  # messages a minute into one person's chat
 
 
 class ReviewPoster:
@@ -41,9 +46,15 @@ class ReviewPoster:
         clock: Callable[[], datetime] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         idle_seconds: float = 5.0,
+        private_rate_per_minute: int = PRIVATE_RATE,
+        max_attempts: int = outbox.MAX_ATTEMPTS,
+        kinds: frozenset[str] | None = None,
     ) -> None:
         self.app = app
         self.rate = rate_per_minute
+        self.private_rate = private_rate_per_minute
+        self.max_attempts = max_attempts
+        self.kinds = kinds  # None: every kind
         self.language = language
         self.rubric = rubric or Rubric()
         self.clock = clock or app.clock
@@ -86,90 +97,105 @@ class ReviewPoster:
         return sent
 
     async def send_next(self) -> float | None:
-        """Send one card if some chat's budget allows: 0 when sent, else seconds to wait,
-        None when nothing is queued."""
+        """Send one message if some chat's budget allows: 0 when sent (or given up), else
+        seconds to wait, None when nothing is queued."""
         t = translator(self.language)
+        now = self.clock()
         async with self.app.sessionmaker() as session, session.begin():
-            chats = (
-                await session.execute(
-                    select(OutboxItem.channel, OutboxItem.chat_id)
-                    .where(OutboxItem.sent_at.is_(None), OutboxItem.failed_at.is_(None))
-                    .group_by(OutboxItem.channel, OutboxItem.chat_id)
-                    .order_by(func.min(OutboxItem.id))
-                )
-            ).all()
             soonest: float | None = None
-            for channel_name, chat_id in chats:
-                await insert_ignore(
-                    session,
-                    ChatBudget,
-                    {"channel": channel_name, "chat_id": chat_id, "sent": []},
-                    conflict=["channel", "chat_id"],
-                )
-                budget = await session.scalar(
-                    select(ChatBudget)
-                    .where(ChatBudget.channel == channel_name, ChatBudget.chat_id == chat_id)
-                    .with_for_update(skip_locked=True)
-                )
+            for channel_name, chat_id in await outbox.due_chats(session, now=now, kinds=self.kinds):
+                budget = await outbox.claim_chat(session, channel=channel_name, chat_id=chat_id)
                 if budget is None:
                     continue  # another worker is sending into this chat right now
-                item = await session.scalar(
-                    select(OutboxItem)
-                    .where(
-                        OutboxItem.channel == channel_name,
-                        OutboxItem.chat_id == chat_id,
-                        OutboxItem.sent_at.is_(None),
-                        OutboxItem.failed_at.is_(None),
-                    )
-                    .order_by(OutboxItem.id)
-                    .limit(1)
+                item = await outbox.head(
+                    session, channel=channel_name, chat_id=chat_id, kinds=self.kinds
                 )
                 if item is None:
                     continue
+                if item.next_attempt_at is not None and item.next_attempt_at > now:
+                    continue  # the head waits out a failure; the chat keeps its order
                 wait = await self._send(session, t, budget, item)
                 if wait == 0:
                     return 0
                 soonest = wait if soonest is None else min(soonest, wait)
+            retry = await outbox.next_retry(session, now=now, kinds=self.kinds)
+            if retry is not None:
+                until = max((retry - now).total_seconds(), 0.001)
+                soonest = until if soonest is None else min(soonest, until)
             return soonest
 
-    async def _send(self, session, t, budget: ChatBudget, item: OutboxItem) -> float:
-        now = self.clock()
+    def _rate(self, item: OutboxItem) -> int:
+        review_chats = {chat for chat, _sectors in self.app.flow_settings.review_chats}
+        if item.kind == outbox.CARD or item.chat_id in review_chats:
+            return self.rate
+        return self.private_rate
+
+    async def _replies(
+        self, session: AsyncSession, t: Translate, item: OutboxItem, now: datetime
+    ) -> list[Reply] | str:
+        """What to send for the item, or why it cannot be sent at all."""
+        if item.kind != outbox.CARD:
+            if item.payload is None:
+                return "no payload"
+            return [reply_from_payload(item.payload)]
         review = await get_review(session, review_id=item.review_id) if item.review_id else None
-        channel = self.app.channels.get(item.channel)
-        if review is None or channel is None:
-            item.failed_at = now
-            item.last_error = "review gone" if review is None else f"no channel {item.channel}"
-            return 0
+        if review is None:
+            return "review gone"
         album, card = await card_replies(
-            session,
-            t,
-            review=review,
-            now=now,
-            channel=item.channel,
-            store=self.app.media_store,
+            session, t, review=review, now=now, channel=item.channel, store=self.app.media_store
         )
-        cost = len(album.media) + 1
+        return [album, card] if album.media else [card]
+
+    async def _send(
+        self, session: AsyncSession, t: Translate, budget: ChatBudget, item: OutboxItem
+    ) -> float:
+        now = self.clock()
+        channel = self.app.channels.get(item.channel)
+        replies = await self._replies(session, t, item, now) if channel is not None else None
+        if channel is None or isinstance(replies, str) or replies is None:
+            outbox.mark_failed(item, now=now, error=replies or f"no channel {item.channel}")
+            return 0
+        cost = sum(len(r.media) for r in replies) + sum(1 for r in replies if r.text)
         stamp = now.timestamp()
-        recent = sorted(x for x in budget.sent if x > stamp - WINDOW)
-        if len(recent) + cost > self.rate:
+        recent = outbox.recent_sends(budget, now=stamp, window=WINDOW)
+        rate = self._rate(item)
+        if recent and len(recent) + cost > rate:
             # Wait until enough of the recent sends have left the window.
-            must_leave = len(recent) + cost - self.rate
+            must_leave = min(len(recent) + cost - rate, len(recent))
             return max(recent[must_leave - 1] + WINDOW - stamp, 0.001)
+        ids: list[str] = []
         try:
-            if album.media:
-                await channel.post(item.chat_id, album)
-            ids = await channel.post(item.chat_id, card)
+            for reply in replies:
+                ids = await channel.post(item.chat_id, reply)
+        except Undeliverable as exc:
+            outbox.mark_failed(item, now=now, error=f"undeliverable: {exc}")
+            log.info("outbox recipient unreachable", chat=item.chat_id, kind=item.kind)
+            return 0
+        except (ValueError, TypeError, LookupError) as exc:
+            # A message that cannot be built or addressed: a bug, not a blip.
+            outbox.mark_failed(item, now=now, error=f"{type(exc).__name__}: {exc}")
+            log.error("outbox message unsendable", chat=item.chat_id, kind=item.kind)
+            return 0
         except Exception as exc:
-            item.attempts += 1
-            item.last_error = f"{type(exc).__name__}: {exc}"[:300]
-            if item.attempts >= MAX_ATTEMPTS:
-                item.failed_at = now
-                log.error(
-                    "review card could not be posted", chat=item.chat_id, error=item.last_error
-                )
+            gave_up = outbox.record_failure(
+                item,
+                now=now,
+                error=f"{type(exc).__name__}: {exc}",
+                max_attempts=self.max_attempts,
+            )
+            log.warning(
+                "outbox send failed" + ("; given up" if gave_up else "; will retry"),
+                chat=item.chat_id,
+                kind=item.kind,
+                attempts=item.attempts,
+                error=type(exc).__name__,
+            )
             budget.sent = [*recent, stamp]
             return 0
-        review.card_message_id = ids[-1] if ids else None
-        item.sent_at = now
+        if item.kind == outbox.CARD:
+            review = await get_review(session, review_id=item.review_id) if item.review_id else None
+            if review is not None:
+                review.card_message_id = ids[-1] if ids else None
+        outbox.mark_sent(item, now=now)
         budget.sent = [*recent, *([stamp] * cost)]
         return 0

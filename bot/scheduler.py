@@ -65,8 +65,8 @@ def make_scheduler(
     scheduler = AsyncIOScheduler(timezone=timezone)
 
     def wake_poster() -> None:
-        if app.after_submit is not None:
-            app.after_submit()
+        if app.outbox_wake is not None:
+            app.outbox_wake()
 
     async def tick() -> None:
         try:

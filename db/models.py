@@ -235,7 +235,8 @@ class AuditEvent(Base):
 
 
 class OutboxItem(Base):
-    """A message waiting for its chat's send budget (review cards into paced group chats)."""
+    """A message to someone other than the sender, waiting for its chat's send budget:
+    review cards (rendered when sent) and notices (`payload`: the reply, as sent)."""
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_pending", "channel", "chat_id", "sent_at", "id"),)
@@ -252,6 +253,8 @@ class OutboxItem(Base):
     failed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(300))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    next_attempt_at: Mapped[datetime | None]  # after a failed send: not before then
 
 
 class ChatBudget(Base):
