@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
+from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -27,6 +28,10 @@ from db.media_store import MediaStore
 from db.migrate import upgrade
 
 log = structlog.get_logger(__name__)
+
+
+class StartupError(Exception):
+    """The bot cannot start: the one line to print (no traceback) and exit code 2."""
 
 
 @dataclass
@@ -117,7 +122,7 @@ async def serve(settings: Settings) -> None:
             async with runtime.background():
                 await console.run()
             return
-        await runtime.telegram.register_commands()
+        await _reach_telegram(runtime.telegram, settings.telegram.api_base)
         async with runtime.background():
             if settings.telegram.mode == "webhook":
                 await _serve_webhook(runtime)
@@ -125,6 +130,18 @@ async def serve(settings: Settings) -> None:
                 await _serve_polling(runtime)
     finally:
         await runtime.close()
+
+
+async def _reach_telegram(telegram: TelegramChannel, api_base: str) -> None:
+    """The first calls to Telegram; failing them is a start-up error, said in one line."""
+    try:
+        await telegram.register_commands()
+    except TelegramUnauthorizedError:
+        raise StartupError(f"telegram {api_base}: the bot token was refused") from None
+    except (TelegramAPIError, OSError, TimeoutError) as exc:
+        raise StartupError(
+            f"telegram {api_base} unreachable: {type(exc).__name__}: {exc}"
+        ) from None
 
 
 async def _start_http(runtime: Runtime, *, webhook: bool) -> web.AppRunner:

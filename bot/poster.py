@@ -151,9 +151,12 @@ class ReviewPoster:
     ) -> float:
         now = self.clock()
         channel = self.app.channels.get(item.channel)
-        replies = await self._replies(session, t, item, now) if channel is not None else None
-        if channel is None or isinstance(replies, str) or replies is None:
-            outbox.mark_failed(item, now=now, error=replies or f"no channel {item.channel}")
+        if channel is None:
+            outbox.mark_failed(item, now=now, error=f"no channel {item.channel}")
+            return 0
+        replies = await self._replies(session, t, item, now)
+        if isinstance(replies, str):
+            outbox.mark_failed(item, now=now, error=replies)
             return 0
         cost = sum(len(r.media) for r in replies) + sum(1 for r in replies if r.text)
         stamp = now.timestamp()

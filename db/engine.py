@@ -80,3 +80,37 @@ def _sqlstate(orig: BaseException | None) -> str | None:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def masked_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def connection_problem(exc: BaseException) -> str | None:
+    """One line saying why the database could not be reached, or None when `exc` is not
+    about reaching it (a bug, which deserves its traceback)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBAPIError):
+            orig = current.orig
+            text = str(orig).strip().splitlines()[0] if str(orig).strip() else ""
+            source = getattr(orig, "__cause__", None) or orig  # the driver's own error
+            name = type(source).__name__ if source is not None else type(current).__name__
+            state = _sqlstate(orig)
+            # 08: cannot connect; 3D000: no such database; 28: refused login; 57P03: starting
+            if (
+                current.connection_invalidated
+                or (state and state.startswith(("08", "3D", "28", "57P")))
+                or "unable to open database" in text
+            ):
+                return f"{name}: {text}" if text else name
+            return None
+        if isinstance(current, OSError | TimeoutError):
+            return f"{type(current).__name__}: {current}".rstrip(": ")
+        name = type(current).__name__
+        if name in ("InvalidCatalogNameError", "InvalidPasswordError", "CannotConnectNowError"):
+            return f"{name}: {current}"
+        current = current.__cause__ or current.__context__
+    return None
