@@ -73,9 +73,9 @@ class BotProcess:
     def kill(self) -> None:
         self.signal(signal.SIGKILL)
 
-    async def wait(self, timeout: float = 30) -> int:
+    async def wait(self, within: float = 30) -> int:
         assert self.proc is not None
-        return await asyncio.wait_for(self.proc.wait(), timeout)
+        return await asyncio.wait_for(self.proc.wait(), within)
 
     async def stop(self) -> None:
         if self.proc is not None and self.proc.returncode is None:
@@ -92,7 +92,8 @@ async def processed(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
         return int(await session.scalar(select(func.count()).select_from(ProcessedUpdate)) or 0)
 
 
-async def wait_until(check: Any, *, timeout: float = 60, every: float = 0.1) -> None:
-    async with asyncio.timeout(timeout):
-        while not await check():
+async def wait_until(check: Any, *, within: float = 60, every: float = 0.1) -> None:
+    """Poll `check` (the database, another process's doing) until it holds."""
+    async with asyncio.timeout(within):
+        while not await check():  # noqa: ASYNC110 (state in another process)
             await asyncio.sleep(every)

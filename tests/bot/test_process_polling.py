@@ -54,13 +54,13 @@ async def test_stopped_mid_burst_then_restarted_handles_every_update_once(
     bot = BotProcess(config(tmp_path, fake, database_url), tmp_path / "bot.log")
     await bot.start()
     try:
-        await wait_until(lambda: _at_least(sessionmaker, 200), timeout=90)
+        await wait_until(lambda: _at_least(sessionmaker, 200), within=90)
         if how == "kill -9":
             bot.kill()
             await bot.wait()
         else:
             bot.signal(signal.SIGTERM)
-            assert await bot.wait(timeout=30) == 0, bot.stderr[-3000:]
+            assert await bot.wait(within=30) == 0, bot.stderr[-3000:]
         at_stop = await processed(sessionmaker)
         # Nothing handled is still queued at Telegram without also being recorded as
         # handled: Telegram forgot (was confirmed) only what committed.
@@ -70,11 +70,11 @@ async def test_stopped_mid_burst_then_restarted_handles_every_update_once(
         again = BotProcess(bot.config, tmp_path / "bot2.log")
         await again.start()
         try:
-            await wait_until(lambda: _at_least(sessionmaker, TOTAL), timeout=120)
-            await wait_until(lambda: _no_pending(fake), timeout=60)
+            await wait_until(lambda: _at_least(sessionmaker, TOTAL), within=120)
+            await wait_until(lambda: _no_pending(fake), within=60)
         finally:
             again.signal(signal.SIGTERM)
-            assert await again.wait(timeout=30) == 0, again.stderr[-3000:]
+            assert await again.wait(within=30) == 0, again.stderr[-3000:]
     finally:
         await bot.stop()
     lost = TOTAL - await processed(sessionmaker)
