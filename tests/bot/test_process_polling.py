@@ -12,7 +12,7 @@ import pytest
 from tests.bot.processes import BotProcess, free_port, processed, wait_until, write_config
 from tests.fakes.telegram import FakeTelegram
 
-USERS = 100
+USERS = 60
 PER_USER = 5
 TOTAL = USERS * PER_USER
 FIRST_USER = 880_000
@@ -54,7 +54,7 @@ async def test_stopped_mid_burst_then_restarted_handles_every_update_once(
     bot = BotProcess(config(tmp_path, fake, database_url), tmp_path / "bot.log")
     await bot.start()
     try:
-        await wait_until(lambda: _at_least(sessionmaker, 200), within=90)
+        await wait_until(lambda: _at_least(sessionmaker, 120), within=90)
         if how == "kill -9":
             bot.kill()
             await bot.wait()
