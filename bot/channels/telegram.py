@@ -19,8 +19,10 @@ from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
+    TelegramNetworkError,
     TelegramNotFound,
     TelegramRetryAfter,
+    TelegramServerError,
 )
 from aiogram.types import (
     BotCommand,
@@ -293,6 +295,8 @@ class TelegramChannel:
         )
 
     async def _call(self, make: Callable[[], Awaitable[T]]) -> T:
+        """One Bot API call, waiting out flood control and retrying a brief outage (a 5xx
+        or a network error) a few times; other errors propagate."""
         for attempt in range(MAX_RETRIES + 1):
             try:
                 return await make()
@@ -301,6 +305,11 @@ class TelegramChannel:
                     raise
                 log.warning("telegram flood control", retry_after=exc.retry_after)
                 await self.sleep(exc.retry_after)
+            except (TelegramServerError, TelegramNetworkError) as exc:
+                if attempt == MAX_RETRIES:
+                    raise
+                log.warning("telegram call failed; retrying", error=type(exc).__name__)
+                await self.sleep(0.5 * 2**attempt)
         raise AssertionError("unreachable")
 
     async def fetch_media(self, media: MediaRef) -> bytes:
