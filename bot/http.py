@@ -12,11 +12,11 @@ from aiogram import Bot
 from aiogram.types import Update
 from aiohttp import web
 from pydantic import ValidationError
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.telegram import TelegramChannel
 from bot.runtime import NotCommitted
+from db.engine import ping
 
 log = structlog.get_logger(__name__)
 
@@ -35,8 +35,7 @@ def make_http_app(
 
     async def healthz(_request: web.Request) -> web.Response:
         try:
-            async with engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+            await ping(engine)
         except Exception as exc:  # any failure to reach the database means unhealthy
             log.warning("health check failed", error=type(exc).__name__)
             return web.json_response({"status": "unavailable", "database": "down"}, status=503)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -114,3 +114,9 @@ def connection_problem(exc: BaseException) -> str | None:
             return f"{name}: {current}"
         current = current.__cause__ or current.__context__
     return None
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """One round trip; raises when the database cannot be reached."""
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
