@@ -41,6 +41,17 @@ def write_config(path: Path, sections: dict[str, dict[str, Any]]) -> Path:
     return path
 
 
+def webhook_section(fake: Any, secret: str) -> dict[str, Any]:
+    """[telegram] for webhook mode against the fake Bot API server."""
+    return {
+        "token": fake.token,
+        "api_base": fake.base_url,
+        "mode": "webhook",
+        "webhook_url": "https://kurasi.example/telegram/webhook",
+        "webhook_secret": secret,
+    }
+
+
 class BotProcess:
     """One `kurasi run`; its stderr goes to a file the test reads afterwards."""
 
@@ -76,6 +87,14 @@ class BotProcess:
     async def wait(self, within: float = 30) -> int:
         assert self.proc is not None
         return await asyncio.wait_for(self.proc.wait(), within)
+
+    async def terminate(self, within: float = 30) -> int:
+        """SIGTERM, as systemd stops a service; the exit code (killed if it hangs)."""
+        self.signal(signal.SIGTERM)
+        try:
+            return await self.wait(within)
+        finally:
+            await self.stop()
 
     async def stop(self) -> None:
         if self.proc is not None and self.proc.returncode is None:

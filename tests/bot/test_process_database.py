@@ -4,7 +4,6 @@ webhook burst; every update is handled exactly once, nobody is told "try again".
 from __future__ import annotations
 
 import asyncio
-import signal
 from collections import Counter
 from pathlib import Path
 
@@ -15,7 +14,14 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from db.engine import is_sqlite, make_sessionmaker
-from tests.bot.processes import BotProcess, free_port, processed, wait_until, write_config
+from tests.bot.processes import (
+    BotProcess,
+    free_port,
+    processed,
+    wait_until,
+    webhook_section,
+    write_config,
+)
 from tests.fakes.telegram import FakeTelegram
 
 SECRET = "webhook-Secret-for-db-blips"
@@ -46,13 +52,7 @@ async def test_killed_connections_during_a_webhook_burst_lose_nothing(
         tmp_path / "config.toml",
         {
             "database": {"url": database_url},
-            "telegram": {
-                "token": fake.token,
-                "api_base": fake.base_url,
-                "mode": "webhook",
-                "webhook_url": "https://kurasi.example/telegram/webhook",
-                "webhook_secret": SECRET,
-            },
+            "telegram": webhook_section(fake, SECRET),
             "http": {"port": port},
             "media": {"dir": str(tmp_path / "media")},
             "limits": {"flood_messages": 10_000},
@@ -109,9 +109,7 @@ async def test_killed_connections_during_a_webhook_burst_lose_nothing(
             await asyncio.gather(blips(), *(telegram_side(session) for _ in range(8)))
         handled = await processed(observe)
     finally:
-        bot.signal(signal.SIGTERM)
-        await bot.wait(within=30)
-        await bot.stop()
+        await bot.terminate()
         await observer.dispose()
     apologies = [
         c

@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 from pathlib import Path
 
 import aiohttp
 from sqlalchemy.engine import make_url
 
 from db.engine import is_sqlite
-from tests.bot.processes import BotProcess, free_port, wait_until, write_config
+from tests.bot.processes import (
+    BotProcess,
+    free_port,
+    wait_until,
+    webhook_section,
+    write_config,
+)
 from tests.fakes.telegram import FakeTelegram
 
 TOKEN = "5550001234:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
@@ -84,9 +89,7 @@ async def test_polling_through_telegram_errors_and_network_loss_leaks_nothing(
         fake.push_update(fake.message(42, "halo"))
         await fake.wait_for("sendMessage", count=2, timeout=60)
     finally:
-        bot.signal(signal.SIGTERM)
-        code = await bot.wait(within=30)
-        await bot.stop()
+        code = await bot.terminate()
         await fake.stop()
     assert code == 0, bot.stderr[-3000:]
     stderr = bot.stderr
@@ -104,13 +107,7 @@ async def test_webhook_json_log_is_one_object_per_line_and_leaks_nothing(
         tmp_path / "config.toml",
         {
             "database": {"url": _with_password(database_url)},
-            "telegram": {
-                "token": TOKEN,
-                "api_base": fake.base_url,
-                "mode": "webhook",
-                "webhook_url": "https://kurasi.example/telegram/webhook",
-                "webhook_secret": SECRET,
-            },
+            "telegram": webhook_section(fake, SECRET),
             "http": {"port": port},
             "media": {"dir": str(tmp_path / "media")},
             "log": {"json": True},
@@ -132,9 +129,7 @@ async def test_webhook_json_log_is_one_object_per_line_and_leaks_nothing(
             async with session.post(url, json=update, headers={}) as response:
                 assert response.status == 401
     finally:
-        bot.signal(signal.SIGTERM)
-        code = await bot.wait(within=30)
-        await bot.stop()
+        code = await bot.terminate()
         await fake.stop()
     assert code == 0, bot.stderr[-3000:]
     stderr = bot.stderr

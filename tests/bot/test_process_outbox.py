@@ -3,7 +3,6 @@ people go through the durable outbox and are retried, each delivered once."""
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -72,9 +71,7 @@ async def test_every_producer_hears_every_decision_once_despite_failing_sends(
             assert product.id
         await wait_until(lambda: _told(fake), within=90)
     finally:
-        bot.signal(signal.SIGTERM)
-        await bot.wait(within=30)
-        await bot.stop()
+        await bot.terminate()
     for producer in PRODUCERS:
         texts = [c.params["text"] for c in fake.sent("sendMessage", chat_id=producer)]
         failed = fake.sent("sendMessage", chat_id=producer, include_failed=True)
