@@ -124,3 +124,5 @@ def setup_logging(*, level: str = "INFO", json: bool = False, secrets: Iterable[
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # Python's last resort for errors inside logging: never a raw dump on stderr.
     logging.raiseExceptions = False
+    # Library warnings (e.g. aiogram's "unknown update type") become log lines too.
+    logging.captureWarnings(True)

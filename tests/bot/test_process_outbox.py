@@ -113,12 +113,17 @@ async def _press(fake: FakeTelegram, markup: dict[str, Any], step: str, message_
 
 async def _push_press(fake: FakeTelegram, data: str, message_id: int) -> None:
     before = len(fake.sent("answerCallbackQuery"))
+    edits = len(fake.sent("editMessageText", chat_id=GROUP))
     fake.push_update(
         fake.callback(CURATOR, data, message_id=message_id, chat_id=GROUP, chat_type="supergroup")
     )
 
     async def answered() -> bool:
-        return len(fake.sent("answerCallbackQuery")) > before
+        # Answered, and the card edited to show the press (claim, score, decision).
+        return (
+            len(fake.sent("answerCallbackQuery")) > before
+            and len(fake.sent("editMessageText", chat_id=GROUP)) > edits
+        )
 
     await wait_until(answered, within=30, every=0.05)
 
