@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import charts
 from bot.catalogue import Catalogue
+from bot.channels.base import ChannelUnavailable
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import TelegramChannel, make_bot
 from bot.channels.whatsapp import Template, WhatsAppChannel, make_client
@@ -31,6 +32,10 @@ from db.media_store import MediaStore
 from db.migrate import upgrade
 
 log = structlog.get_logger(__name__)
+
+
+class StartupError(Exception):
+    """The bot cannot start: the one line to print (no traceback) and exit code 2."""
 
 
 @dataclass
@@ -102,6 +107,7 @@ async def build(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tr
             limit=settings.limits.flood_messages,
             window=timedelta(seconds=settings.limits.flood_seconds),
         ),
+        db_retries=settings.runtime.db_retries,
     )
     instrument(app)
     telegram = None
@@ -116,7 +122,7 @@ async def build(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tr
         language=settings.review.language,
         rubric=app.flow_settings.rubric,
     )
-    app.after_submit = poster.wake
+    app.outbox_wake = poster.wake
     return Runtime(settings, engine, sessionmaker, app, telegram, poster, whatsapp)
 
 
@@ -172,7 +178,7 @@ async def serve(settings: Settings) -> None:
                 if runner is not None:
                     await runner.cleanup()
             return
-        await runtime.telegram.register_commands()
+        await _reach_telegram(runtime.telegram, settings.telegram.api_base)
         async with runtime.background():
             if settings.telegram.mode == "webhook":
                 await _serve_webhook(runtime)
@@ -180,6 +186,14 @@ async def serve(settings: Settings) -> None:
                 await _serve_polling(runtime)
     finally:
         await runtime.close()
+
+
+async def _reach_telegram(telegram: TelegramChannel, api_base: str) -> None:
+    """The first calls to Telegram; failing them is a start-up error, said in one line."""
+    try:
+        await telegram.reach(api_base)
+    except ChannelUnavailable as exc:
+        raise StartupError(str(exc)) from None
 
 
 async def _start_http(runtime: Runtime, *, webhook: bool) -> web.AppRunner:
@@ -201,8 +215,14 @@ async def _start_http(runtime: Runtime, *, webhook: bool) -> web.AppRunner:
         metrics_token=(
             settings.http.metrics_token.get_secret_value() if settings.http.metrics_token else None
         ),
+        concurrency=settings.runtime.concurrency(settings.database.url),
     )
-    runner = web.AppRunner(http_app, access_log=None)
+    # On shutdown, requests in flight get this long to finish.
+    runner = web.AppRunner(
+        http_app,
+        access_log=None,
+        shutdown_timeout=settings.runtime.shutdown_timeout.total_seconds(),
+    )
     await runner.setup()
     await web.TCPSite(runner, settings.http.host, settings.http.port).start()
     log.info("http listening", host=settings.http.host, port=settings.http.port)
@@ -214,7 +234,11 @@ async def _serve_polling(runtime: Runtime) -> None:
     runner = await _start_http(runtime, webhook=False)
     try:
         log.info("telegram long polling started")
-        await runtime.telegram.run_polling()
+        runtime_settings = runtime.settings.runtime
+        await runtime.telegram.run_polling(
+            concurrency=runtime_settings.concurrency(runtime.settings.database.url),
+            shutdown_timeout=runtime_settings.shutdown_timeout.total_seconds(),
+        )
     finally:
         await runner.cleanup()
 
@@ -247,6 +271,7 @@ async def _serve_webhook(runtime: Runtime) -> None:
             settings.webhook_url,
             secret_token=settings.webhook_secret.get_secret_value(),
             allowed_updates=runtime.telegram.allowed_updates(),
+            max_connections=runtime.settings.runtime.concurrency(runtime.settings.database.url),
         )
         log.info("telegram webhook set")
         await _until_signal()

@@ -7,7 +7,7 @@ import contextlib
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,14 +47,37 @@ def _settings(config: Path | None) -> Settings:
     return settings
 
 
+def _fail(message: str, settings: Settings) -> NoReturn:
+    """A start that cannot go on: one line saying why (secrets masked), exit code 2."""
+    from bot.logs import Redactor
+
+    typer.echo(Redactor(settings.secrets())(message), err=True)
+    raise typer.Exit(2)
+
+
+def _database_failed(settings: Settings, exc: BaseException) -> None:
+    """Exit with one line when `exc` means the database could not be reached."""
+    from db.engine import connection_problem, masked_url
+
+    problem = connection_problem(exc)
+    if problem is not None:
+        _fail(f"database {masked_url(settings.database.url)} unreachable: {problem}", settings)
+
+
 @cli.command()
 def run(config: ConfigOption = None) -> None:
     """Apply migrations and serve: Telegram when a token is configured, else the terminal."""
-    from bot.app import serve
+    from bot.app import StartupError, serve
 
     settings = _settings(config)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(settings))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(settings))
+    except StartupError as exc:
+        _fail(str(exc), settings)
+    except Exception as exc:
+        _database_failed(settings, exc)
+        raise
 
 
 @db_cli.command("upgrade")
@@ -73,7 +96,12 @@ def db_upgrade(config: ConfigOption = None) -> None:
         finally:
             await engine.dispose()
 
-    typer.echo(f"database at revision {asyncio.run(go())}")
+    try:
+        revision = asyncio.run(go())
+    except Exception as exc:
+        _database_failed(settings, exc)
+        raise
+    typer.echo(f"database at revision {revision}")
 
 
 i18n_cli = typer.Typer(no_args_is_help=True, help="Translation catalogs.")
@@ -109,7 +137,11 @@ def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T
         finally:
             await engine.dispose()
 
-    return asyncio.run(go())
+    try:
+        return asyncio.run(go())
+    except Exception as exc:
+        _database_failed(settings, exc)
+        raise
 
 
 CuratorArgument = Annotated[

@@ -25,6 +25,7 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from sqlalchemy.engine import make_url
 
 from db.businesses import SECTORS
 from handlers.context import FlowSettings
@@ -318,6 +319,24 @@ class LimitSettings(Section):
     flood_seconds: float = Field(default=10.0, gt=0)
 
 
+class RuntimeSettings(Section):
+    # Updates handled at once by one process; the rest wait at Telegram (polling) or in
+    # the webhook's connection limit. 0: sized to the database pool.
+    max_concurrent_updates: int = Field(default=0, ge=0, le=1000)
+    # On SIGTERM: stop taking updates, give those in flight this long to finish.
+    shutdown_timeout: Duration = timedelta(seconds=20)
+    # A transient database error (connection lost, serialization failure, deadlock)
+    # reruns the whole update this many more times before giving up on it for now.
+    db_retries: int = Field(default=3, ge=0, le=10)
+
+    def concurrency(self, database_url: str) -> int:
+        if self.max_concurrent_updates:
+            return self.max_concurrent_updates
+        # SQLite has one writer; PostgreSQL's pool holds 15 (5 + 10 overflow), a few of
+        # them kept free for the outbox sender, the scheduler and the health check.
+        return 4 if database_url.startswith("sqlite") else 10
+
+
 class ConsoleSettings(Section):
     user_id: str = "console-user"
     name: str = "Console"
@@ -347,6 +366,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = Field(default_factory=LimitSettings)
     review: ReviewSettings = Field(default_factory=ReviewSettings)
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
+    runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 
@@ -404,19 +424,22 @@ class Settings(BaseSettings):
         )
 
     def secrets(self) -> list[str]:
-        """Every secret value, for the log redactor."""
-        found = []
-        wa = self.whatsapp
-        for secret in (
-            self.telegram.token,
-            self.telegram.webhook_secret,
-            wa.token,
-            wa.app_secret,
-            wa.verify_token,
-            self.http.metrics_token,
-        ):
-            if secret is not None and secret.get_secret_value():
-                found.append(secret.get_secret_value())
+        """Every secret value, for the log redactor: each SecretStr of every section (so
+        a section added later is covered too) and the database password."""
+        found: list[str] = []
+
+        def walk(model: BaseModel) -> None:
+            for name in type(model).model_fields:
+                value = getattr(model, name)
+                if isinstance(value, SecretStr) and value.get_secret_value():
+                    found.append(value.get_secret_value())
+                elif isinstance(value, BaseModel):
+                    walk(value)
+
+        walk(self)
+        password = make_url(self.database.url).password
+        if password:
+            found.append(str(password))
         return found
 
 

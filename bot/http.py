@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+import hmac
+from typing import Any
+
 import structlog
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.catalogue import Catalogue
-from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram import TelegramChannel, parse_update
 from bot.channels.whatsapp import WhatsAppChannel
 from bot.metrics import metrics_handler
-from db.engine import make_sessionmaker
+from bot.runtime import NotCommitted
+from db.engine import make_sessionmaker, ping
 
 log = structlog.get_logger(__name__)
 
 TELEGRAM_WEBHOOK_PATH = "/telegram/webhook"
 WHATSAPP_WEBHOOK_PATH = "/whatsapp/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 
 
 def make_http_app(
@@ -28,13 +32,13 @@ def make_http_app(
     whatsapp: WhatsAppChannel | None = None,
     catalogue: Catalogue | None = None,
     metrics_token: str | None = None,
+    concurrency: int = 10,
 ) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
 
     async def healthz(_request: web.Request) -> web.Response:
         try:
-            async with engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+            await ping(engine)
         except Exception as exc:  # any failure to reach the database means unhealthy
             log.warning("health check failed", error=type(exc).__name__)
             return web.json_response({"status": "unavailable", "database": "down"}, status=503)
@@ -49,16 +53,42 @@ def make_http_app(
     if telegram is not None:
         if not telegram_secret:
             raise ValueError("telegram.webhook_secret is required in webhook mode")
-        # aiogram checks X-Telegram-Bot-Api-Secret-Token with secrets.compare_digest and
-        # answers 401 otherwise. Handling before answering lets a failure be redelivered.
-        SimpleRequestHandler(
-            dispatcher=telegram.dispatcher,
-            bot=telegram.bot,
-            secret_token=telegram_secret,
-            handle_in_background=False,
-        ).register(app, path=TELEGRAM_WEBHOOK_PATH)
+        app.router.add_post(
+            TELEGRAM_WEBHOOK_PATH, _telegram_webhook(telegram, telegram_secret, concurrency)
+        )
     if whatsapp is not None:
         # Meta's verify challenge, and signed POSTs answered before they are handled.
         app.router.add_get(WHATSAPP_WEBHOOK_PATH, whatsapp.verify)
         app.router.add_post(WHATSAPP_WEBHOOK_PATH, whatsapp.receive)
     return app
+
+
+def _telegram_webhook(telegram: TelegramChannel, secret: str, concurrency: int) -> Any:
+    expected = secret.encode()
+    # Telegram opens at most setWebhook's max_connections (set to the same number); this
+    # holds any extra request before it touches the database.
+    slots = asyncio.Semaphore(concurrency)
+
+    async def handle(request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, expected):
+            return web.Response(status=401, text="unauthorized")
+        body = await request.read()
+        update, problem = parse_update(body, telegram.bot)
+        if update is None:
+            # Telegram would redeliver a 5xx for hours; a body that is no Update never
+            # becomes one. Logged briefly: no body (it may hold personal data).
+            log.warning("webhook body is not an update", reason=problem, size=len(body))
+            return web.Response(status=400, text=f"not a Telegram update: {problem}")
+        async with slots:
+            try:
+                await telegram.feed(update)
+            except NotCommitted:
+                # Not recorded as handled: Telegram delivers it again later.
+                return web.Response(status=503, text="try again")
+            except Exception:
+                # Past the transaction (committed, or the person got an apology).
+                log.exception("update handling failed", update=update.update_id)
+        return web.Response(status=200)
+
+    return handle

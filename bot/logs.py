@@ -1,12 +1,19 @@
-"""structlog set-up, with every known secret (and anything shaped like a bot token) masked."""
+"""structlog set-up, with every known secret (and anything shaped like a bot token) masked.
+
+Every line, from structlog or from a library's stdlib logger, tracebacks included, goes
+through one `ProcessorFormatter`; the redactor runs twice: over the event's values (so a
+JSON line stays valid) and over the finished line (so nothing rendered later escapes it).
+"""
 
 from __future__ import annotations
 
+import json as jsonlib
 import logging
 import re
 import sys
 from collections.abc import Iterable, MutableMapping
 from typing import Any
+from urllib.parse import quote
 
 import structlog
 
@@ -17,29 +24,47 @@ MASK = "***"
 
 class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        found: set[str] = set()
+        for secret in secrets:
+            if not secret or len(secret) < 4:
+                continue
+            found.add(secret)
+            # As it appears inside a JSON string, and percent-encoded inside a URL.
+            found.add(jsonlib.dumps(secret)[1:-1])
+            found.add(quote(secret, safe=""))
+        self.secrets = sorted(found, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, MASK)
         return _TOKEN_RE.sub(MASK, text)
 
+    def value(self, value: Any) -> Any:
+        """Mask strings anywhere inside a logged value (dicts, lists, exceptions' text)."""
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, dict):
+            return {k: self.value(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.value(v) for v in value]
+        if isinstance(value, int | float | bool) or value is None:
+            return value
+        return self(str(value))
 
-class _RedactingFilter(logging.Filter):
-    def __init__(self, redact: Redactor) -> None:
-        super().__init__()
+
+class RedactingFormatter(structlog.stdlib.ProcessorFormatter):
+    """The rendered line, masked once more: the last word on what reaches the stream."""
+
+    def __init__(self, redact: Redactor, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.redact = redact
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self.redact(record.getMessage())
-        record.args = None
-        if record.exc_info:
-            # Render the traceback now, masked, so a token in an exception text never leaks.
-            formatted = logging.Formatter().formatException(record.exc_info)
-            record.msg = f"{record.msg}\n{self.redact(formatted)}"
-            record.exc_info = None
-            record.exc_text = None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        try:
+            line = super().format(record)
+        except Exception as exc:  # a log call must never print "--- Logging error ---"
+            line = f"unformattable log record from {record.name}: {type(exc).__name__}"
+        return self.redact(line)
 
 
 def setup_logging(*, level: str = "INFO", json: bool = False, secrets: Iterable[str] = ()) -> None:
@@ -48,21 +73,29 @@ def setup_logging(*, level: str = "INFO", json: bool = False, secrets: Iterable[
     def redact_event(
         _logger: Any, _name: str, event: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
-        return {k: redact(v) if isinstance(v, str) else v for k, v in event.items()}
+        for key, value in list(event.items()):
+            if key.startswith("_") or key == "exc_info":
+                continue  # structlog's own bookkeeping (the stdlib record) and raw exc_info
+            event[key] = redact.value(value)
+        return event
 
     renderer: Any = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
     )
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
+    # JSON lines carry the traceback as one string field; the console prints it as usual.
+    tracebacks: list[Any] = [structlog.processors.format_exc_info] if json else []
     structlog.configure(
         processors=[
             *shared,
-            structlog.processors.format_exc_info,
-            redact_event,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -70,11 +103,12 @@ def setup_logging(*, level: str = "INFO", json: bool = False, secrets: Iterable[
         cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(_RedactingFilter(redact))
     handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
+        RedactingFormatter(
+            redact,
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                *tracebacks,
                 redact_event,
                 renderer,
             ],
@@ -88,3 +122,7 @@ def setup_logging(*, level: str = "INFO", json: bool = False, secrets: Iterable[
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Python's last resort for errors inside logging: never a raw dump on stderr.
+    logging.raiseExceptions = False
+    # Library warnings (e.g. aiogram's "unknown update type") become log lines too.
+    logging.captureWarnings(True)

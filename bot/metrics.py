@@ -178,9 +178,9 @@ def instrument(app: Kurasi) -> None:
     if getattr(inner, "_kurasi_instrumented", False):
         return
 
-    async def handle(incoming: Incoming, channel: Any = None) -> list[Reply]:
+    async def handle(incoming: Incoming, channel: Any = None, **options: Any) -> list[Reply]:
         async with tracking_update(incoming.sender.channel, incoming.update_key):
-            return await inner(incoming, channel)
+            return await inner(incoming, channel, **options)
 
     handle._kurasi_instrumented = True  # type: ignore[attr-defined]
     app.handle = handle  # type: ignore[method-assign]

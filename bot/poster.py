@@ -1,10 +1,12 @@
-"""Posts queued review cards into their chats, paced to the chat's budget, in order; and
-takes an erased producer's cards back out of them (outbox kind "erase").
+"""Sends the outbox: every message to someone other than the sender (review cards into
+paced group chats, decisions and notices to producers), per chat in order, paced to the
+chat's budget, retried with backoff until it goes through or the recipient is gone; and an
+erased producer's cards taken back out of the review chats (kind "erase").
 
-Telegram lets a bot send about 20 messages a minute into one group. The budget lives in the
-database (chat_budgets), so every worker shares it; the budget row's lock makes one worker
-at a time the sender for a chat, which also keeps that chat's cards in submission order.
-aiolimiter would pace one process only, so it is not used here.
+Telegram lets a bot send about 20 messages a minute into one group and about one a second
+into a private chat. The budget lives in the database (chat_budgets), so every worker
+shares it; the budget row's lock makes one worker at a time the sender for a chat, which
+also keeps that chat's messages in order. aiolimiter would pace one process only.
 """
 
 from __future__ import annotations
@@ -15,22 +17,23 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.base import Channel
+from bot.channels.base import Channel, Undeliverable, reply_from_payload
 from bot.i18n import translator
 from bot.runtime import Kurasi
-from db.models import ChatBudget, OutboxItem, OutboxKind
+from db import outbox
+from db.models import ChatBudget, OutboxItem
 from db.reviews import get_review
-from db.sql import insert_ignore
 from handlers.context import Translate
+from handlers.events import Reply
 from handlers.review.card import card_replies
 from handlers.rubric import Rubric
 
 log = structlog.get_logger(__name__)
 
 WINDOW = 60.0  # seconds the per-chat rate is counted over
-MAX_ATTEMPTS = 5
+PRIVATE_RATE = 60  # messages a minute into one person's chat
 
 
 class ReviewPoster:
@@ -44,9 +47,15 @@ class ReviewPoster:
         clock: Callable[[], datetime] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         idle_seconds: float = 5.0,
+        private_rate_per_minute: int = PRIVATE_RATE,
+        max_attempts: int = outbox.MAX_ATTEMPTS,
+        kinds: frozenset[str] | None = None,
     ) -> None:
         self.app = app
         self.rate = rate_per_minute
+        self.private_rate = private_rate_per_minute
+        self.max_attempts = max_attempts
+        self.kinds = kinds  # None: every kind
         self.language = language
         self.rubric = rubric or Rubric()
         self.clock = clock or app.clock
@@ -89,85 +98,113 @@ class ReviewPoster:
         return sent
 
     async def send_next(self) -> float | None:
-        """Send one card if some chat's budget allows: 0 when sent, else seconds to wait,
-        None when nothing is queued."""
+        """Send one message if some chat's budget allows: 0 when sent (or given up), else
+        seconds to wait, None when nothing is queued."""
         t = translator(self.language)
+        now = self.clock()
         async with self.app.sessionmaker() as session, session.begin():
-            chats = (
-                await session.execute(
-                    select(OutboxItem.channel, OutboxItem.chat_id)
-                    .where(OutboxItem.sent_at.is_(None), OutboxItem.failed_at.is_(None))
-                    .group_by(OutboxItem.channel, OutboxItem.chat_id)
-                    .order_by(func.min(OutboxItem.id))
-                )
-            ).all()
             soonest: float | None = None
-            for channel_name, chat_id in chats:
-                await insert_ignore(
-                    session,
-                    ChatBudget,
-                    {"channel": channel_name, "chat_id": chat_id, "sent": []},
-                    conflict=["channel", "chat_id"],
-                )
-                budget = await session.scalar(
-                    select(ChatBudget)
-                    .where(ChatBudget.channel == channel_name, ChatBudget.chat_id == chat_id)
-                    .with_for_update(skip_locked=True)
-                )
+            for channel_name, chat_id in await outbox.due_chats(session, now=now, kinds=self.kinds):
+                budget = await outbox.claim_chat(session, channel=channel_name, chat_id=chat_id)
                 if budget is None:
                     continue  # another worker is sending into this chat right now
-                item = await session.scalar(
-                    select(OutboxItem)
-                    .where(
-                        OutboxItem.channel == channel_name,
-                        OutboxItem.chat_id == chat_id,
-                        OutboxItem.sent_at.is_(None),
-                        OutboxItem.failed_at.is_(None),
-                    )
-                    .order_by(OutboxItem.id)
-                    .limit(1)
+                item = await outbox.head(
+                    session, channel=channel_name, chat_id=chat_id, kinds=self.kinds
                 )
                 if item is None:
                     continue
+                if item.next_attempt_at is not None and item.next_attempt_at > now:
+                    continue  # the head waits out a failure; the chat keeps its order
                 wait = await self._send(session, t, budget, item)
                 if wait == 0:
                     return 0
                 soonest = wait if soonest is None else min(soonest, wait)
+            retry = await outbox.next_retry(session, now=now, kinds=self.kinds)
+            if retry is not None:
+                until = max((retry - now).total_seconds(), 0.001)
+                soonest = until if soonest is None else min(soonest, until)
             return soonest
 
-    async def _send(self, session, t, budget: ChatBudget, item: OutboxItem) -> float:
+    def _rate(self, item: OutboxItem) -> int:
+        review_chats = {chat for chat, _sectors in self.app.flow_settings.review_chats}
+        if item.kind == outbox.CARD or item.chat_id in review_chats:
+            return self.rate
+        return self.private_rate
+
+    async def _replies(
+        self, session: AsyncSession, t: Translate, item: OutboxItem, now: datetime
+    ) -> list[Reply] | str:
+        """What to send for the item, or why it cannot be sent at all."""
+        if item.kind != outbox.CARD:
+            if item.payload is None:
+                return "no payload"
+            return [reply_from_payload(item.payload)]
+        review = await get_review(session, review_id=item.review_id) if item.review_id else None
+        if review is None:
+            return "review gone"
+        album, card = await card_replies(
+            session, t, review=review, now=now, channel=item.channel, store=self.app.media_store
+        )
+        return [album, card] if album.media else [card]
+
+    async def _send(
+        self, session: AsyncSession, t: Translate, budget: ChatBudget, item: OutboxItem
+    ) -> float:
         now = self.clock()
         channel = self.app.channels.get(item.channel)
-        if item.kind == OutboxKind.erase and channel is not None:
-            return await self._erase(t, budget, item, channel, now)
-        review = await get_review(session, review_id=item.review_id) if item.review_id else None
-        if review is None or channel is None:
-            item.failed_at = now
-            item.last_error = "review gone" if review is None else f"no channel {item.channel}"
+        if channel is None:
+            outbox.mark_failed(item, now=now, error=f"no channel {item.channel}")
             return 0
-        album, card = await card_replies(
-            session,
-            t,
-            review=review,
-            now=now,
-            channel=item.channel,
-            store=self.app.media_store,
-        )
-        cost = len(album.media) + 1
+        if item.kind == outbox.ERASE:
+            return await self._erase(t, budget, item, channel, now)
+        replies = await self._replies(session, t, item, now)
+        if isinstance(replies, str):
+            outbox.mark_failed(item, now=now, error=replies)
+            return 0
+        cost = sum(len(r.media) for r in replies) + sum(1 for r in replies if r.text)
         stamp = now.timestamp()
-        recent = sorted(x for x in budget.sent if x > stamp - WINDOW)
-        if len(recent) + cost > self.rate:
-            return self._wait(recent, cost, stamp)
+        recent = outbox.recent_sends(budget, now=stamp, window=WINDOW)
+        rate = self._rate(item)
+        if recent and len(recent) + cost > rate:
+            # Wait until enough of the recent sends have left the window.
+            must_leave = min(len(recent) + cost - rate, len(recent))
+            return max(recent[must_leave - 1] + WINDOW - stamp, 0.001)
+        sent: list[list[str]] = []
         try:
-            album_ids = await channel.post(item.chat_id, album) if album.media else []
-            ids = await channel.post(item.chat_id, card)
+            for reply in replies:
+                sent.append(await channel.post(item.chat_id, reply))
+        except Undeliverable as exc:
+            outbox.mark_failed(item, now=now, error=f"undeliverable: {exc}")
+            log.info("outbox recipient unreachable", chat=item.chat_id, kind=item.kind)
+            return 0
+        except (ValueError, TypeError, LookupError) as exc:
+            # A message that cannot be built or addressed: a bug, not a blip.
+            outbox.mark_failed(item, now=now, error=f"{type(exc).__name__}: {exc}")
+            log.error("outbox message unsendable", chat=item.chat_id, kind=item.kind)
+            return 0
         except Exception as exc:
-            self._failed(item, exc, now)
+            gave_up = outbox.record_failure(
+                item,
+                now=now,
+                error=f"{type(exc).__name__}: {exc}",
+                max_attempts=self.max_attempts,
+            )
+            log.warning(
+                "outbox send failed" + ("; given up" if gave_up else "; will retry"),
+                chat=item.chat_id,
+                kind=item.kind,
+                attempts=item.attempts,
+                error=type(exc).__name__,
+            )
             budget.sent = [*recent, stamp]
             return 0
-        review.card_message_id = ids[-1] if ids else None
-        review.album_message_ids = album_ids
-        item.sent_at = now
+        if item.kind == outbox.CARD:
+            review = await get_review(session, review_id=item.review_id) if item.review_id else None
+            if review is not None:
+                review.card_message_id = sent[-1][-1] if sent and sent[-1] else None
+                # The album's ids too, so an erasure can take the photos back out.
+                review.album_message_ids = sent[0] if len(sent) > 1 else []
+        outbox.mark_sent(item, now=now)
         budget.sent = [*recent, *([stamp] * cost)]
         return 0
 
@@ -177,9 +214,11 @@ class ReviewPoster:
         """Remove an erased producer's card and photos from a review chat (or, where the
         platform no longer allows that, replace them with a notice)."""
         stamp = now.timestamp()
-        recent = sorted(x for x in budget.sent if x > stamp - WINDOW)
-        if len(recent) + 1 > self.rate:
-            return self._wait(recent, 1, stamp)
+        recent = outbox.recent_sends(budget, now=stamp, window=WINDOW)
+        rate = self._rate(item)
+        if recent and len(recent) + 1 > rate:
+            must_leave = min(len(recent) + 1 - rate, len(recent))
+            return max(recent[must_leave - 1] + WINDOW - stamp, 0.001)
         try:
             await channel.erase(
                 item.chat_id,
@@ -187,23 +226,11 @@ class ReviewPoster:
                 notice=t("🗑 Data erased at the producer's request."),
             )
         except Exception as exc:
-            self._failed(item, exc, now)
+            outbox.record_failure(
+                item, now=now, error=f"{type(exc).__name__}: {exc}", max_attempts=self.max_attempts
+            )
+            log.warning("outbox erase failed", chat=item.chat_id, error=type(exc).__name__)
         else:
-            item.sent_at = now
+            outbox.mark_sent(item, now=now)
         budget.sent = [*recent, stamp]
         return 0
-
-    def _wait(self, recent: list[float], cost: int, stamp: float) -> float:
-        """Seconds until enough of the recent sends have left the window for `cost` more."""
-        must_leave = len(recent) + cost - self.rate
-        return max(recent[must_leave - 1] + WINDOW - stamp, 0.001)
-
-    @staticmethod
-    def _failed(item: OutboxItem, exc: Exception, now: datetime) -> None:
-        item.attempts += 1
-        item.last_error = f"{type(exc).__name__}: {exc}"[:300]
-        if item.attempts >= MAX_ATTEMPTS:
-            item.failed_at = now
-            log.error(
-                "outbox item failed", kind=item.kind, chat=item.chat_id, error=item.last_error
-            )

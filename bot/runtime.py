@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -13,19 +14,29 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import handlers
+from bot.channels.base import reply_payload
 from bot.i18n import translator
 from bot.metrics import mark_duplicate
 from db.base import utcnow
+from db.engine import is_transient
 from db.media_store import MediaStore
+from db.outbox import NOTICE, enqueue
 from db.products import remember_channel_ids
 from db.users import begin_update
 from handlers.context import DEFAULT_LANGUAGE, LANGUAGES, Context, FlowSettings
-from handlers.events import Command, Contact, Document, Incoming, Photo, Reply, Text
+from handlers.events import Address, Command, Contact, Document, Incoming, Photo, Reply, Text
 
 if TYPE_CHECKING:
     from bot.channels.base import Channel
 
 log = structlog.get_logger(__name__)
+
+
+class NotCommitted(Exception):
+    """An update whose transaction kept failing on transient database errors: it is not
+    recorded as handled, so the platform must deliver it again (webhook 5xx, polling
+    offset not confirmed)."""
+
 
 Clock = Callable[[], datetime]
 
@@ -68,6 +79,7 @@ class Kurasi:
         media_store: MediaStore | None = None,
         debounce_seconds: float = 1.5,
         flood: FloodGuard | None = None,
+        db_retries: int = 3,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.clock = clock
@@ -76,8 +88,9 @@ class Kurasi:
         self.debounce_seconds = debounce_seconds
         self.flood = flood or FloodGuard()
         self.channels: dict[str, Channel] = {}
-        # Told after an update that submitted a product is committed (wakes the poster).
-        self.after_submit: Callable[[], None] | None = None
+        # Told after an update queued messages in the outbox (wakes the outbox sender).
+        self.outbox_wake: Callable[[], None] | None = None
+        self.db_retries = db_retries
         self._background: set[asyncio.Task[None]] = set()
         self._debounced: dict[
             tuple[str, str, str], tuple[asyncio.Task[None], Channel, str, Reply]
@@ -86,76 +99,146 @@ class Kurasi:
     def add_channel(self, channel: Channel) -> None:
         self.channels[channel.name] = channel
 
-    async def handle(self, incoming: Incoming, channel: Channel | None = None) -> list[Reply]:
-        """Run one update in one transaction; return the replies, already committed."""
+    async def handle(
+        self,
+        incoming: Incoming,
+        channel: Channel | None = None,
+        *,
+        redeliverable: bool = False,
+    ) -> list[Reply]:
+        """Run one update in one transaction; return the replies to the sender, committed.
+
+        Replies to anyone else are written to the outbox in the same transaction. A
+        transient database error reruns the whole transaction (with backoff); when it keeps
+        failing, `redeliverable` callers get `NotCommitted` (the platform sends the update
+        again), the others an apology. A bug in a flow always ends in an apology.
+        """
         incoming = sanitize(incoming)
         sender = incoming.sender
         bound = log.bind(channel=sender.channel, update=incoming.update_key)
-        language = _hint(incoming)
-        after_commit: list[Callable[[], Awaitable[None]]] = []
-        try:
-            async with self.sessionmaker() as session, session.begin():
-                now = self.clock()
-                started = await begin_update(
-                    session,
-                    channel=sender.channel,
-                    update_key=incoming.update_key,
-                    external_id=sender.external_id,
-                    display_name=sender.display_name,
-                    username=sender.username,
-                    now=now,
+        # The console is one local person typing or pasting: no flood to guard against.
+        flooding = sender.channel != "console" and self.flood.hit(
+            f"{sender.channel}:{sender.external_id}", self.clock()
+        )
+        attempt = 0
+        while True:
+            after_commit: list[Callable[[], Awaitable[None]]] = []
+            language = _hint(incoming)
+            try:
+                outcome = await self._transaction(
+                    incoming, channel, after_commit=after_commit, flooding=flooding
                 )
-                if started is None:
-                    mark_duplicate()
-                    bound.info("duplicate update ignored")
-                    return []
-                user, conversation = started
-                structlog.contextvars.bind_contextvars(user_id=user.id)
-                ctx = Context(
-                    session=session,
-                    incoming=incoming,
-                    user=user,
-                    conversation=conversation,
-                    translator=translator,
-                    now=now,
-                    settings=self.flow_settings,
-                    fetch_media=channel.fetch_media if channel is not None else None,
-                    media_store=self.media_store,
-                    after_commit=after_commit,
-                )
-                language = ctx.language
-                # The console is one local person typing or pasting: no flood to guard against.
-                if sender.channel != "console" and self.flood.hit(
-                    f"{sender.channel}:{sender.external_id}", now
-                ):
-                    ctx.reply(
-                        ctx.t(
-                            "You are sending messages very fast. I am working through them "
-                            "in order — please wait a moment before sending more."
-                        )
+            except Exception as exc:
+                if is_transient(exc) and attempt < self.db_retries:
+                    attempt += 1
+                    delay = 0.05 * 4 ** (attempt - 1) * (0.5 + random.random())  # noqa: S311 (jitter)
+                    bound.warning(
+                        "database error, running the update again",
+                        error=type(exc).__name__,
+                        attempt=attempt,
                     )
-                await handlers.dispatch(ctx)
-                replies = ctx.replies
-                signals = ctx.signals
-        except Exception:
-            # The transaction rolled back, the update stays unmarked; the person is told.
-            bound.exception("update failed")
-            t = translator(language)
-            return [
-                Reply(t("Sorry, something went wrong on our side. Please try again in a moment."))
-            ]
+                    await asyncio.sleep(delay)
+                    continue
+                if is_transient(exc):
+                    bound.error("update not committed", error=type(exc).__name__)
+                    if redeliverable:
+                        raise NotCommitted(incoming.update_key) from None
+                else:
+                    # The transaction rolled back, the update stays unmarked; the person is
+                    # told. Only ids in this line: bound SQL parameters are hidden.
+                    bound.exception("update failed", user=sender.external_id)
+                t = translator(language)
+                return [
+                    Reply(
+                        t("Sorry, something went wrong on our side. Please try again in a moment.")
+                    )
+                ]
+            break
+        if outcome is None:
+            return []
+        replies, signals, queued = outcome
         for job in after_commit:
             try:
                 await job()
             except Exception:
                 bound.exception("after-commit job failed")
-        if "outbox" in signals and self.after_submit is not None:
-            self.after_submit()
+        if (queued or "outbox" in signals) and self.outbox_wake is not None:
+            self.outbox_wake()
         return replies
 
-    async def process(self, incoming: Incoming, channel: Channel) -> None:
+    async def _transaction(
+        self,
+        incoming: Incoming,
+        channel: Channel | None,
+        *,
+        after_commit: list[Callable[[], Awaitable[None]]],
+        flooding: bool,
+    ) -> tuple[list[Reply], set[str], int] | None:
+        sender = incoming.sender
+        async with self.sessionmaker() as session, session.begin():
+            now = self.clock()
+            started = await begin_update(
+                session,
+                channel=sender.channel,
+                update_key=incoming.update_key,
+                external_id=sender.external_id,
+                display_name=sender.display_name,
+                username=sender.username,
+                now=now,
+            )
+            if started is None:
+                mark_duplicate()
+                log.info("duplicate update ignored", update=incoming.update_key)
+                return None
+            user, conversation = started
+            structlog.contextvars.bind_contextvars(user_id=user.id)
+            ctx = Context(
+                session=session,
+                incoming=incoming,
+                user=user,
+                conversation=conversation,
+                translator=translator,
+                now=now,
+                settings=self.flow_settings,
+                fetch_media=channel.fetch_media if channel is not None else None,
+                media_store=self.media_store,
+                after_commit=after_commit,
+            )
+            if flooding:
+                ctx.reply(
+                    ctx.t(
+                        "You are sending messages very fast. I am working through them "
+                        "in order — please wait a moment before sending more."
+                    )
+                )
+            await handlers.dispatch(ctx)
+            here: list[Reply] = []
+            queued = 0
+            for reply in ctx.replies:
+                if (
+                    reply.to is not None
+                    and reply.debounce is None
+                    and not _same_chat(reply.to, incoming)
+                ):
+                    # To someone else: durable, delivered (and retried) by the outbox sender.
+                    await enqueue(
+                        session,
+                        channel=reply.to.channel,
+                        chat_id=reply.to.chat_id,
+                        kind=NOTICE,
+                        payload=reply_payload(reply),
+                        now=now,
+                    )
+                    queued += 1
+                else:
+                    here.append(reply)
+            return here, set(ctx.signals), queued
+
+    async def process(
+        self, incoming: Incoming, channel: Channel, *, redeliverable: bool = False
+    ) -> None:
         """Handle an update and send its replies: to the sender's chat, or where they say."""
-        replies = await self.handle(incoming, channel)
+        replies = await self.handle(incoming, channel, redeliverable=redeliverable)
         here: list[Reply] = []
         elsewhere: dict[tuple[str, str], list[Reply]] = defaultdict(list)
         for reply in replies:
@@ -254,6 +337,10 @@ def sanitize(incoming: Incoming) -> Incoming:
         username=_scrub(sender.username) if sender.username else None,
     )
     return replace(incoming, event=event, sender=sender)
+
+
+def _same_chat(address: Address, incoming: Incoming) -> bool:
+    return address.channel == incoming.sender.channel and address.chat_id == incoming.chat_id
 
 
 def _hint(incoming: Incoming) -> str:

@@ -2,38 +2,44 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import timedelta
 from time import monotonic
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.channels.base import reply_payload
 from bot.i18n import translator
 from bot.metrics import TICK_SECONDS, tick_phase
 from bot.notify import Notifier
 from bot.runtime import Kurasi
+from db.outbox import NOTICE, enqueue
 from db.reviews import route_unrouted
 from db.users import forget_processed_updates
-from handlers.events import Reply
 from handlers.reminders import expire_claims
 
 log = structlog.get_logger(__name__)
 
 
 async def release_stale_claims(app: Kurasi, *, claim_timeout: timedelta, language: str) -> int:
-    """Return untouched claims to the queue and tell their review chats."""
+    """Return untouched claims to the queue and tell their review chats (via the outbox,
+    in the same transaction, so a Telegram hiccup cannot lose the notice)."""
+    now = app.clock()
     async with app.sessionmaker() as session, session.begin():
         out = await expire_claims(
-            session, translator(language), now=app.clock(), claim_timeout=claim_timeout
+            session, translator(language), now=now, claim_timeout=claim_timeout
         )
-    batches: dict[tuple[str, str], list[Reply]] = defaultdict(list)
-    for address, reply in out:
-        batches[(address.channel, address.chat_id)].append(reply)
-    for (channel_name, chat_id), replies in batches.items():
-        channel = app.channels.get(channel_name)
-        if channel is not None:
-            await channel.deliver(chat_id, replies)
+        for address, reply in out:
+            await enqueue(
+                session,
+                channel=address.channel,
+                chat_id=address.chat_id,
+                kind=NOTICE,
+                payload=reply_payload(reply),
+                now=now,
+            )
+    if out and app.outbox_wake is not None:
+        app.outbox_wake()
     return sum(1 for _a, r in out if r.edit_message_id is None)
 
 
@@ -67,8 +73,8 @@ def make_scheduler(
     scheduler = AsyncIOScheduler(timezone=timezone)
 
     def wake_poster() -> None:
-        if app.after_submit is not None:
-            app.after_submit()
+        if app.outbox_wake is not None:
+            app.outbox_wake()
 
     async def tick() -> None:
         started = monotonic()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -20,6 +21,7 @@ def is_sqlite(url: str) -> bool:
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if is_sqlite(url):
+        kwargs.setdefault("hide_parameters", True)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -40,8 +42,81 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    # No pre-ping (a round trip per checkout): a connection found dead makes the statement
+    # fail as a disconnect, SQLAlchemy recycles the pool, and the caller retries the whole
+    # transaction (see `is_transient`). Bound parameters (names, phone numbers) never go
+    # into error messages, so never into logs.
+    kwargs.setdefault("hide_parameters", True)
+    return create_async_engine(url, **kwargs)
+
+
+# Connection lost (class 08), server shutting down or backend killed (57P01-57P03),
+# serialization failure (40001), deadlock (40P01): the same transaction may well succeed
+# when run again.
+_TRANSIENT_STATES = ("40001", "40P01", "57P01", "57P02", "57P03")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for database errors that running the whole transaction again may cure."""
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        state = _sqlstate(exc.orig)
+        if state and (state in _TRANSIENT_STATES or state.startswith("08")):
+            return True
+        text = str(exc.orig).lower()
+        return "connection is closed" in text or "database is locked" in text
+    return isinstance(exc, DisconnectionError | ConnectionError)
+
+
+def _sqlstate(orig: BaseException | None) -> str | None:
+    for source in (orig, getattr(orig, "__cause__", None)):
+        for attr in ("sqlstate", "pgcode"):
+            value = getattr(source, attr, None)
+            if isinstance(value, str):
+                return value
+    return None
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def masked_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def connection_problem(exc: BaseException) -> str | None:
+    """One line saying why the database could not be reached, or None when `exc` is not
+    about reaching it (a bug, which deserves its traceback)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBAPIError):
+            orig = current.orig
+            text = str(orig).strip().splitlines()[0] if str(orig).strip() else ""
+            source = getattr(orig, "__cause__", None) or orig  # the driver's own error
+            name = type(source).__name__ if source is not None else type(current).__name__
+            state = _sqlstate(orig)
+            # 08: cannot connect; 3D000: no such database; 28: refused login; 57P03: starting
+            if (
+                current.connection_invalidated
+                or (state and state.startswith(("08", "3D", "28", "57P")))
+                or "unable to open database" in text
+            ):
+                return f"{name}: {text}" if text else name
+            return None
+        if isinstance(current, OSError | TimeoutError):
+            return f"{type(current).__name__}: {current}".rstrip(": ")
+        name = type(current).__name__
+        if name in ("InvalidCatalogNameError", "InvalidPasswordError", "CannotConnectNowError"):
+            return f"{name}: {current}"
+        current = current.__cause__ or current.__context__
+    return None
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """One round trip; raises when the database cannot be reached."""
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))

@@ -281,13 +281,15 @@ class AuditEvent(Base):
 
 class OutboxKind(StrEnum):
     review_card = "review_card"
+    notice = "notice"  # any message to another person; `payload` is the reply
     # Remove a producer's messages from a review chat after they erased their data;
     # `payload` = {"message_ids": [...]}: the review row is gone by then.
     erase = "erase"
 
 
 class OutboxItem(Base):
-    """A message waiting for its chat's send budget (review cards into paced group chats)."""
+    """A message to someone other than the sender, waiting for its chat's send budget:
+    review cards (rendered when sent) and notices (`payload`: the reply, as sent)."""
 
     __tablename__ = "outbox"
     __table_args__ = (
@@ -308,6 +310,7 @@ class OutboxItem(Base):
     failed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(300))
+    next_attempt_at: Mapped[datetime | None]  # after a failed send: not before then
 
 
 class ChatBudget(Base):

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
-from handlers.events import Incoming, MediaRef, Reply
+from handlers.events import Attachment, Button, Incoming, MediaOut, MediaRef, Reply
 
 
 class Undeliverable(Exception):
-    """The recipient cannot be reached any more (blocked the bot, left, deleted account)."""
+    """The recipient cannot be reached any more (blocked the bot, left, deleted account),
+    or the platform refuses this message for good: sending it again would not help."""
+
+
+class ChannelUnavailable(Exception):
+    """The platform cannot be used at start (unreachable, or the credentials refused);
+    the message is one line for the operator, with no secret in it."""
 
 
 class Channel(Protocol):
@@ -21,7 +28,10 @@ class Channel(Protocol):
         """Send replies into one chat, in order. `origin` is the event they answer, if any."""
 
     async def post(self, chat_id: str, reply: Reply) -> list[str]:
-        """Send one reply and return the ids of the messages it made (for later edits)."""
+        """Send one reply and return the ids of the messages it made (for later edits).
+
+        Failures raise (the outbox retries); a recipient gone for good raises
+        `Undeliverable`."""
         ...
 
     async def erase(self, chat_id: str, message_ids: Sequence[str], *, notice: str) -> None:
@@ -33,3 +43,57 @@ class Channel(Protocol):
     async def fetch_media(self, media: MediaRef) -> bytes:
         """Download a file the user sent, while the channel still holds it."""
         ...
+
+
+# --- a reply at rest: queued in the outbox (JSON) until a channel sends it ---------------
+
+
+def reply_payload(reply: Reply) -> dict[str, Any]:
+    """A reply as JSON, for the outbox; `to` is the outbox row's chat, `debounce` and
+    `edit` (the sender's pressed message) do not apply to a queued message."""
+    data: dict[str, Any] = {"text": reply.text}
+    if reply.buttons:
+        data["buttons"] = [[[b.label, b.payload] for b in row] for row in reply.buttons]
+    for flag in ("ask_contact", "edit_message_id", "alert"):
+        if (value := getattr(reply, flag)) is not None:
+            data[flag] = value
+    for flag in ("remove_keyboard", "force_reply"):
+        if getattr(reply, flag):
+            data[flag] = True
+    if reply.media:
+        data["media"] = [
+            {"path": m.path, "photo_id": m.photo_id, "cached_id": m.cached_id, "caption": m.caption}
+            for m in reply.media
+        ]
+    if reply.attachment is not None:
+        a = reply.attachment
+        data["attachment"] = {
+            "filename": a.filename,
+            "mime": a.mime,
+            "data": base64.b64encode(a.data).decode("ascii"),
+        }
+    return data
+
+
+def reply_from_payload(data: dict[str, Any]) -> Reply:
+    attachment = data.get("attachment")
+    return Reply(
+        text=data.get("text", ""),
+        buttons=tuple(
+            tuple(Button(label, payload) for label, payload in row)
+            for row in data.get("buttons", ())
+        ),
+        ask_contact=data.get("ask_contact"),
+        remove_keyboard=bool(data.get("remove_keyboard")),
+        edit_message_id=data.get("edit_message_id"),
+        force_reply=bool(data.get("force_reply")),
+        alert=data.get("alert"),
+        media=tuple(MediaOut(**m) for m in data.get("media", ())),
+        attachment=Attachment(
+            filename=attachment["filename"],
+            mime=attachment["mime"],
+            data=base64.b64decode(attachment["data"]),
+        )
+        if attachment
+        else None,
+    )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from functools import partial
@@ -18,7 +20,11 @@ from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramNotFound,
     TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
 )
 from aiogram.types import (
     BotCommand,
@@ -39,10 +45,11 @@ from aiogram.types import (
     ReplyKeyboardRemove,
     Update,
 )
+from pydantic import ValidationError
 
-from bot.channels.base import Undeliverable
+from bot.channels.base import ChannelUnavailable, Undeliverable
 from bot.i18n import translator
-from bot.runtime import Kurasi
+from bot.runtime import Kurasi, NotCommitted
 from handlers import MENU_COMMANDS
 from handlers.events import (
     ButtonPress,
@@ -95,6 +102,7 @@ class TelegramChannel:
         self.bot = bot
         self.sleep = sleep
         self._chat_locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._polling: _Poller | None = None
         router = Router(name="kurasi")
         router.message.register(self._on_message)
         router.callback_query.register(self._on_callback)
@@ -136,7 +144,7 @@ class TelegramChannel:
     async def _process(self, incoming: Incoming) -> None:
         # One chat's updates in arrival order; different chats run concurrently.
         async with self._chat_lock(incoming.chat_id):
-            await self.app.process(incoming, self)
+            await self.app.process(incoming, self, redeliverable=True)
 
     @asynccontextmanager
     async def _chat_lock(self, chat_id: str) -> AsyncIterator[None]:
@@ -223,16 +231,23 @@ class TelegramChannel:
         return ids
 
     async def post(self, chat_id: str, reply: Reply) -> list[str]:
-        """Send one reply (photos and/or text) and return the ids of the messages made.
+        """Send one reply (photos, file and/or text, or an edit) and return the ids of the
+        messages made.
 
-        Errors propagate: the caller (a queue) keeps the item and tries again; a recipient
-        who blocked the bot raises Undeliverable.
+        Errors propagate: the caller (the outbox) keeps the item and tries again; a
+        recipient who blocked the bot raises Undeliverable.
         """
         try:
             ids = await self._send_media(chat_id, reply) if reply.media else []
-            if reply.text:
+            if reply.attachment is not None:
+                await self._send_attachment(chat_id, reply)
+            if reply.text and reply.edit_message_id:
+                await self._edit(chat_id, reply.edit_message_id, reply)
+                ids.append(reply.edit_message_id)
+            elif reply.text:
                 ids += await self._send(chat_id, reply)
-        except TelegramForbiddenError as exc:
+        except (TelegramForbiddenError, TelegramBadRequest, TelegramNotFound) as exc:
+            # Blocked, chat gone, or a message Telegram will never take: retrying won't help.
             raise Undeliverable(str(exc)) from exc
         return ids
 
@@ -315,6 +330,8 @@ class TelegramChannel:
         )
 
     async def _call(self, make: Callable[[], Awaitable[T]]) -> T:
+        """One Bot API call, waiting out flood control and retrying a brief outage (a 5xx
+        or a network error) a few times; other errors propagate."""
         for attempt in range(MAX_RETRIES + 1):
             try:
                 return await make()
@@ -323,6 +340,11 @@ class TelegramChannel:
                     raise
                 log.warning("telegram flood control", retry_after=exc.retry_after)
                 await self.sleep(exc.retry_after)
+            except (TelegramServerError, TelegramNetworkError) as exc:
+                if attempt == MAX_RETRIES:
+                    raise
+                log.warning("telegram call failed; retrying", error=type(exc).__name__)
+                await self.sleep(0.5 * 2**attempt)
         raise AssertionError("unreachable")
 
     async def fetch_media(self, media: MediaRef) -> bytes:
@@ -333,6 +355,18 @@ class TelegramChannel:
         return buf.getvalue()
 
     # --- lifecycle ----------------------------------------------------------------------
+
+    async def reach(self, api_base: str) -> None:
+        """The first calls to Telegram (the command menus): ChannelUnavailable, in one line,
+        when the token is refused or Telegram cannot be reached."""
+        try:
+            await self.register_commands()
+        except TelegramUnauthorizedError:
+            raise ChannelUnavailable(f"telegram {api_base}: the bot token was refused") from None
+        except (TelegramAPIError, OSError, TimeoutError) as exc:
+            raise ChannelUnavailable(
+                f"telegram {api_base} unreachable: {type(exc).__name__}: {exc}"
+            ) from None
 
     async def register_commands(self) -> None:
         """The command menu, in Indonesian by default and English for English clients."""
@@ -346,19 +380,211 @@ class TelegramChannel:
     def allowed_updates(self) -> list[str]:
         return self.dispatcher.resolve_used_update_types()
 
-    async def run_polling(self, *, polling_timeout: int = 30, handle_signals: bool = True) -> None:
+    async def run_polling(
+        self,
+        *,
+        polling_timeout: int = 30,
+        handle_signals: bool = True,
+        concurrency: int = 10,
+        shutdown_timeout: float = 20.0,
+    ) -> None:
+        """Long polling that loses nothing: an update's offset is confirmed to Telegram
+        only once its transaction committed. At most `concurrency` updates run at once
+        (one chat's in order); the rest stay unfetched at Telegram. SIGTERM/SIGINT (or
+        `stop_polling`) stops fetching and lets the updates in flight finish, for up to
+        `shutdown_timeout` seconds; whatever is unconfirmed is fetched again next time.
+        """
         await self.bot.delete_webhook(drop_pending_updates=False)
-        await self.dispatcher.start_polling(
-            self.bot,
+        self._polling = poller = _Poller(
+            self,
             polling_timeout=polling_timeout,
-            allowed_updates=self.allowed_updates(),
-            handle_signals=handle_signals,
-            close_bot_session=False,
+            concurrency=concurrency,
+            shutdown_timeout=shutdown_timeout,
         )
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGINT, signal.SIGTERM) if handle_signals else ()
+        for sig in signals:
+            with suppress(NotImplementedError):
+                loop.add_signal_handler(sig, poller.stop)
+        try:
+            await poller.run()
+        finally:
+            for sig in signals:
+                with suppress(NotImplementedError):
+                    loop.remove_signal_handler(sig)
+            self._polling = None
 
     async def stop_polling(self) -> None:
-        with suppress(RuntimeError):  # polling was not running
-            await self.dispatcher.stop_polling()
+        if self._polling is not None:
+            self._polling.stop()
+
+    async def feed(self, update: Update) -> None:
+        """Run one update through aiogram to the runtime; raises NotCommitted when the
+        update must be delivered again."""
+        await self.dispatcher.feed_update(self.bot, update)
+
+
+class _Poller:
+    """getUpdates driven by hand: the offset sent is the lowest update id not yet
+    committed, so Telegram forgets an update only after it is safely handled."""
+
+    def __init__(
+        self,
+        channel: TelegramChannel,
+        *,
+        polling_timeout: int,
+        concurrency: int,
+        shutdown_timeout: float,
+    ) -> None:
+        self.channel = channel
+        self.bot = channel.bot
+        self.polling_timeout = polling_timeout
+        self.concurrency = max(concurrency, 1)
+        self.shutdown_timeout = shutdown_timeout
+        self.stopping = asyncio.Event()
+        self.changed = asyncio.Event()
+        self.running: dict[int, asyncio.Task[None]] = {}
+        self.finished: set[int] = set()  # committed, but an older one is still running
+        self.retry: set[int] = set()  # not committed: fetch it again
+        self.high: int | None = None  # the highest update id fetched
+        self.sent_offset: int | None = None
+
+    def stop(self) -> None:
+        if not self.stopping.is_set():
+            log.info("stopping: no new updates; finishing those in flight")
+        self.stopping.set()
+
+    def confirmable(self) -> int | None:
+        """Every update below this id is committed."""
+        pending = set(self.running) | self.retry
+        if pending:
+            return min(pending)
+        return self.high + 1 if self.high is not None else None
+
+    async def run(self) -> None:
+        backoff = 1.0
+        allowed = self.channel.allowed_updates()
+        try:
+            while not self.stopping.is_set():
+                free = self.concurrency - len(self.running)
+                offset = self.confirmable()
+                known = {
+                    i for i in (*self.running, *self.finished) if offset is None or i >= offset
+                }
+                if free <= 0 or len(known) + free > 100:
+                    await self._wait_for_change()
+                    continue
+                try:
+                    updates = await self._fetch(offset, len(known) + free, allowed)
+                except asyncio.CancelledError:
+                    if self.stopping.is_set():
+                        break
+                    raise
+                except Exception as exc:
+                    log.warning(
+                        "telegram getUpdates failed; trying again",
+                        error=type(exc).__name__,
+                        detail=str(exc)[:200],
+                        wait=backoff,
+                    )
+                    await self._sleep(backoff)
+                    backoff = min(backoff * 2, 30.0)
+                    continue
+                backoff = 1.0
+                if offset is not None:  # Telegram forgot everything below it: so can we
+                    self.finished = {i for i in self.finished if i >= offset}
+                fresh = [u for u in updates if u.update_id not in known]
+                for update in fresh:
+                    update_id = update.update_id
+                    self.retry.discard(update_id)
+                    self.high = max(self.high or update_id, update_id)
+                    self.running[update_id] = asyncio.create_task(self._handle(update))
+                if not fresh and self.running:
+                    await self._wait_for_change()  # only ones we hold came back
+        finally:
+            await self._finish(allowed)
+
+    async def _fetch(self, offset: int | None, limit: int, allowed: list[str]) -> list[Update]:
+        # Anything of ours unconfirmed makes Telegram answer at once; else a long poll.
+        timeout = 0 if self.running else self.polling_timeout
+        self.sent_offset = offset
+        fetch = asyncio.ensure_future(
+            self.bot.get_updates(
+                offset=offset,
+                limit=limit,
+                timeout=timeout,
+                allowed_updates=allowed,
+                request_timeout=int((self.bot.session.timeout or 60) + timeout),
+            )
+        )
+        stop = asyncio.ensure_future(self.stopping.wait())
+        try:
+            await asyncio.wait({fetch, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if not fetch.done():
+            fetch.cancel()
+            with suppress(asyncio.CancelledError, Exception):
+                await fetch
+            raise asyncio.CancelledError
+        return fetch.result()
+
+    async def _handle(self, update: Update) -> None:
+        update_id = update.update_id
+        try:
+            await self.channel.feed(update)
+        except NotCommitted:
+            await self._sleep(1.0)  # the database is struggling: pace the next try
+            self.retry.add(update_id)
+        except Exception:
+            # Past the transaction (committed, or the person got an apology): not again.
+            log.exception("update handling failed", update=update_id)
+            self.finished.add(update_id)
+        else:
+            self.finished.add(update_id)
+        finally:
+            del self.running[update_id]
+            self.changed.set()
+
+    async def _wait_for_change(self) -> None:
+        self.changed.clear()
+        if not self.running:
+            return
+        waiter = asyncio.ensure_future(self.changed.wait())
+        stop = asyncio.ensure_future(self.stopping.wait())
+        try:
+            await asyncio.wait({waiter, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            stop.cancel()
+
+    async def _sleep(self, seconds: float) -> None:
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), seconds)
+
+    async def _finish(self, allowed: list[str]) -> None:
+        """Let the updates in flight finish (bounded), then confirm what committed."""
+        if self.running:
+            log.info("waiting for updates in flight", count=len(self.running))
+            _done, late = await asyncio.wait(
+                list(self.running.values()), timeout=self.shutdown_timeout
+            )
+            for task in late:
+                task.cancel()
+            if late:
+                log.warning(
+                    "updates unfinished at shutdown; fetched again next start", count=len(late)
+                )
+                await asyncio.gather(*late, return_exceptions=True)
+        offset = self.confirmable()
+        if offset is None or offset == self.sent_offset:
+            return
+        try:
+            # Telegram confirms on the offset of a call; the update this returns (if any)
+            # is not confirmed by it and comes again next time.
+            await self.bot.get_updates(offset=offset, limit=1, timeout=0, allowed_updates=allowed)
+        except Exception as exc:
+            log.warning("could not confirm the last updates", error=type(exc).__name__)
 
 
 def _photo_input(item: MediaOut) -> str | FSInputFile | BufferedInputFile:
@@ -449,3 +675,23 @@ def _chunks(text: str, limit: int) -> list[str]:
         text = text[cut:].lstrip("\n")
     chunks.append(text)
     return chunks
+
+
+def parse_update(body: bytes, bot: Bot) -> tuple[Update | None, str]:
+    """A webhook body as an Update, or None and why not (never the body itself)."""
+    try:
+        data = json.loads(body)
+    except RecursionError:
+        return None, "nested too deeply"
+    except ValueError:
+        return None, "not JSON"
+    if not isinstance(data, dict):
+        return None, f"JSON {type(data).__name__}, not an object"
+    update_id = data.get("update_id")
+    if not isinstance(update_id, int) or isinstance(update_id, bool):
+        return None, "no integer update_id"
+    try:
+        return Update.model_validate(data, context={"bot": bot}), ""
+    except (ValidationError, RecursionError) as exc:
+        count = exc.error_count() if isinstance(exc, ValidationError) else 1
+        return None, f"invalid update ({count} problems)"

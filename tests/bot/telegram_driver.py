@@ -9,7 +9,9 @@ from typing import Any
 
 from bot.app import Runtime, build
 from bot.config import Settings
+from bot.poster import ReviewPoster
 from bot.runtime import Clock
+from db.outbox import NOTICE
 from handlers.events import Incoming
 from tests.fakes.telegram import Call, FakeTelegram
 
@@ -21,10 +23,13 @@ class Tracker:
         self.done: set[str] = set()
         self.changed = asyncio.Condition()
         original = runtime.app.process
+        notices = ReviewPoster(runtime.app, kinds=frozenset({NOTICE}))
 
-        async def process(incoming: Incoming, channel: Any) -> None:
+        async def process(incoming: Incoming, channel: Any, **kwargs: Any) -> None:
             try:
-                await original(incoming, channel)
+                await original(incoming, channel, **kwargs)
+                # Notices to others wait in the outbox: send them before the test looks.
+                await notices.run_until_idle()
             finally:
                 async with self.changed:
                     self.done.add(incoming.update_key or "")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
+from structlog.testing import capture_logs
 
 from bot.app import Runtime, build
 from bot.config import load_settings
@@ -102,3 +103,48 @@ async def test_healthz_reports_the_database(client: TestClient, tmp_path: Path) 
 def test_webhook_mode_needs_a_secret(runtime: Runtime) -> None:
     with pytest.raises(ValueError, match="webhook_secret"):
         make_http_app(runtime.engine, telegram=runtime.telegram, telegram_secret=None)
+
+
+NOT_UPDATES = {
+    "not JSON": b"{this is not json",
+    "a list": b"[]",
+    "null": b"null",
+    "an empty object": b"{}",
+    "a string update_id": b'{"update_id": "12", "message": {}}',
+    "a boolean update_id": b'{"update_id": true}',
+    "a broken message": b'{"update_id": 12, "message": {"text": 5}}',
+    "100,000-deep nesting": b'{"update_id": 1, "message": '
+    + b"[" * 100_000
+    + b"]" * 100_000
+    + b"}",
+    "100,000-deep objects": b'{"a": ' * 100_000 + b"1" + b"}" * 100_000,
+}
+
+
+@pytest.mark.parametrize("body", NOT_UPDATES.values(), ids=NOT_UPDATES.keys())
+async def test_a_body_that_is_not_an_update_gets_400_and_is_logged_once(
+    client: TestClient, fake: FakeTelegram, sessionmaker, body: bytes
+) -> None:
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
+    with capture_logs() as logs:
+        response = await client.post(TELEGRAM_WEBHOOK_PATH, data=body, headers=headers)
+    assert response.status == 400
+    assert await users(sessionmaker) == 0
+    assert not fake.sent("sendMessage")
+    assert [e["event"] for e in logs] == ["webhook body is not an update"]
+    assert len(str(logs[0])) < 300  # brief: the reason, never the body
+
+
+async def test_a_valid_update_the_bot_does_not_handle_gets_200(
+    client: TestClient, fake: FakeTelegram, sessionmaker
+) -> None:
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    edited = {**fake.message(USER, "halo")["message"], "edit_date": 1_700_000_000}
+    for update in (
+        {"update_id": 91, "edited_message": edited},
+        {"update_id": 92},
+        {"update_id": 93, "some_future_kind": {"x": 1}},
+    ):
+        response = await client.post(TELEGRAM_WEBHOOK_PATH, json=update, headers=headers)
+        assert response.status == 200, update
+    assert await users(sessionmaker) == 0

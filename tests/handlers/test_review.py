@@ -273,6 +273,7 @@ async def test_claim_timeout_returns_the_product(
     clock.advance(hours=2)
     assert await release_stale_claims(app, claim_timeout=timedelta(hours=48), language="id") == 1
     assert await product_status(sessionmaker, product.id) == "submitted"
+    await poster.run_until_idle()  # the review chat hears through the outbox
     note = [r.text for c, r in channel.sent if c == FOOD_CHAT][-1]
     assert "antrian" in note.lower() and "Sari" in note
     edited = [r for c, r in channel.sent if c == FOOD_CHAT and r.edit_message_id]

@@ -1,7 +1,7 @@
 """names sized to Telegram's limits; what erasing a producer removes from review chats
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-26 02:00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0006"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -32,13 +32,9 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("album_message_ids", _JSON, nullable=False, server_default=sa.text("'[]'"))
         )
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("payload", _JSON, nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.drop_column("payload")
     with op.batch_alter_table("reviews", schema=None) as batch_op:
         batch_op.drop_column("album_message_ids")
         batch_op.alter_column(

@@ -1,0 +1,139 @@
+"""The outbox: every message to someone other than the sender, queued in the sender's
+transaction and sent later, per chat in order, paced to the chat's budget and retried.
+
+Claiming works across workers: a chat's budget row, locked FOR UPDATE SKIP LOCKED, makes
+one worker at a time the sender for that chat.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import ChatBudget, OutboxItem, OutboxKind
+from db.sql import insert_ignore
+
+# After the n-th failed send an item waits BACKOFF_BASE * 2**(n-1), capped at BACKOFF_MAX;
+# after MAX_ATTEMPTS it is given up (about a day of trying).
+BACKOFF_BASE = timedelta(seconds=2)
+BACKOFF_MAX = timedelta(minutes=30)
+MAX_ATTEMPTS = 60
+CARD = OutboxKind.review_card
+NOTICE = OutboxKind.notice
+ERASE = OutboxKind.erase
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    channel: str,
+    chat_id: str,
+    kind: str,
+    now: datetime,
+    payload: dict[str, Any] | None = None,
+    review_id: int | None = None,
+) -> OutboxItem:
+    item = OutboxItem(
+        channel=channel,
+        chat_id=chat_id,
+        kind=kind,
+        payload=payload,
+        review_id=review_id,
+        created_at=now,
+    )
+    session.add(item)
+    return item
+
+
+def _pending(kinds: frozenset[str] | None = None) -> tuple[Any, ...]:
+    where = (OutboxItem.sent_at.is_(None), OutboxItem.failed_at.is_(None))
+    return where if kinds is None else (*where, OutboxItem.kind.in_(sorted(kinds)))
+
+
+async def due_chats(
+    session: AsyncSession, *, now: datetime, kinds: frozenset[str] | None = None
+) -> list[tuple[str, str]]:
+    """Chats with a message ready to go, the longest-waiting first."""
+    rows = await session.execute(
+        select(OutboxItem.channel, OutboxItem.chat_id)
+        .where(
+            *_pending(kinds),
+            or_(OutboxItem.next_attempt_at.is_(None), OutboxItem.next_attempt_at <= now),
+        )
+        .group_by(OutboxItem.channel, OutboxItem.chat_id)
+        .order_by(func.min(OutboxItem.id))
+    )
+    return [(channel, chat_id) for channel, chat_id in rows.all()]
+
+
+async def next_retry(
+    session: AsyncSession, *, now: datetime, kinds: frozenset[str] | None = None
+) -> datetime | None:
+    """When the soonest message waiting out a failure may be tried again."""
+    soonest: datetime | None = await session.scalar(
+        select(func.min(OutboxItem.next_attempt_at)).where(
+            *_pending(kinds), OutboxItem.next_attempt_at > now
+        )
+    )
+    return soonest
+
+
+async def claim_chat(session: AsyncSession, *, channel: str, chat_id: str) -> ChatBudget | None:
+    """Lock the chat's budget for this transaction; None while another worker holds it."""
+    await insert_ignore(
+        session,
+        ChatBudget,
+        {"channel": channel, "chat_id": chat_id, "sent": []},
+        conflict=["channel", "chat_id"],
+    )
+    budget: ChatBudget | None = await session.scalar(
+        select(ChatBudget)
+        .where(ChatBudget.channel == channel, ChatBudget.chat_id == chat_id)
+        .with_for_update(skip_locked=True)
+    )
+    return budget
+
+
+async def head(
+    session: AsyncSession, *, channel: str, chat_id: str, kinds: frozenset[str] | None = None
+) -> OutboxItem | None:
+    """The chat's oldest unsent message: messages into one chat go out in order."""
+    item: OutboxItem | None = await session.scalar(
+        select(OutboxItem)
+        .where(OutboxItem.channel == channel, OutboxItem.chat_id == chat_id, *_pending(kinds))
+        .order_by(OutboxItem.id)
+        .limit(1)
+    )
+    return item
+
+
+def mark_sent(item: OutboxItem, *, now: datetime) -> None:
+    item.sent_at = now
+    item.next_attempt_at = None
+
+
+def mark_failed(item: OutboxItem, *, now: datetime, error: str) -> None:
+    """Given up: the recipient cannot be reached, or the message cannot be built."""
+    item.failed_at = now
+    item.last_error = error[:300]
+
+
+def record_failure(
+    item: OutboxItem, *, now: datetime, error: str, max_attempts: int = MAX_ATTEMPTS
+) -> bool:
+    """One failed send: wait longer before the next; True when given up for good."""
+    item.attempts += 1
+    item.last_error = error[:300]
+    if item.attempts >= max_attempts:
+        item.failed_at = now
+        return True
+    delay = min(BACKOFF_BASE * 2 ** (item.attempts - 1), BACKOFF_MAX)
+    item.next_attempt_at = now + delay
+    return False
+
+
+def recent_sends(budget: ChatBudget, *, now: float, window: float) -> list[float]:
+    return sorted(x for x in budget.sent if x > now - window)
