@@ -8,13 +8,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import structlog
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.broadcast import BroadcastSender
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import TelegramChannel, make_bot
+from bot.channels.telegram_announce import TelegramAnnouncer
 from bot.config import Settings
 from bot.http import make_http_app
 from bot.notify import Notifier
@@ -37,6 +40,7 @@ class Runtime:
     app: Kurasi
     telegram: TelegramChannel | None
     poster: ReviewPoster
+    sender: BroadcastSender
 
     @asynccontextmanager
     async def background(self) -> AsyncIterator[None]:
@@ -57,13 +61,15 @@ class Runtime:
             ),
         )
         task = asyncio.create_task(self.poster.run())
+        sending = asyncio.create_task(self.sender.run())
         scheduler.start()
         try:
             yield
         finally:
             scheduler.shutdown(wait=False)
             self.poster.stop()
-            await asyncio.gather(task, return_exceptions=True)
+            self.sender.stop()
+            await asyncio.gather(task, sending, return_exceptions=True)
 
     async def close(self) -> None:
         await self.app.drain()
@@ -100,7 +106,27 @@ async def build(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tr
         rubric=app.flow_settings.rubric,
     )
     app.after_submit = poster.wake
-    return Runtime(settings, engine, sessionmaker, app, telegram, poster)
+    sender = make_sender(settings, app, telegram)
+    app.after_broadcast = sender.wake
+    return Runtime(settings, engine, sessionmaker, app, telegram, poster, sender)
+
+
+def make_sender(
+    settings: Settings, app: Kurasi, telegram: TelegramChannel | None, **overrides: Any
+) -> BroadcastSender:
+    """The broadcast sender as configured (the bot's, or a `kurasi broadcast work` worker)."""
+    b = settings.broadcast
+    options: dict[str, Any] = {
+        "telegram_rate": b.telegram_rate,
+        "paid": b.paid,
+        "paid_rate": b.paid_rate,
+        "whatsapp_template": b.whatsapp_template,
+        "max_attempts": b.max_attempts,
+        "schedule": settings.reminders.schedule(),
+        "timezone": settings.scheduler.timezone,
+        "announcers": {"telegram": TelegramAnnouncer(telegram.bot)} if telegram else {},
+    }
+    return BroadcastSender(app, **{**options, **overrides})
 
 
 async def serve(settings: Settings) -> None:

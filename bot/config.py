@@ -258,6 +258,17 @@ class LimitSettings(Section):
     flood_seconds: float = Field(default=10.0, gt=0)
 
 
+class BroadcastSettings(Section):
+    # Messages a second across every worker; Telegram's bulk ceiling is about 30.
+    telegram_rate: float = Field(default=25.0, gt=0, le=30)
+    # Telegram paid broadcast (allow_paid_broadcast, 0.1 Star a message): up to paid_rate.
+    paid: bool = False
+    paid_rate: float = Field(default=1000.0, gt=0, le=1000)
+    # The approved WhatsApp template for recipients outside the 24-hour window.
+    whatsapp_template: str | None = None
+    max_attempts: int = Field(default=5, ge=1, le=20)  # network errors / 5xx, then failed
+
+
 class ConsoleSettings(Section):
     user_id: str = "console-user"
     name: str = "Console"
@@ -286,6 +297,7 @@ class Settings(BaseSettings):
     review: ReviewSettings = Field(default_factory=ReviewSettings)
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    broadcast: BroadcastSettings = Field(default_factory=BroadcastSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 
     @classmethod
@@ -329,6 +341,9 @@ class Settings(BaseSettings):
             ),
             admin_ids=frozenset(admins),
             timezone=self.scheduler.timezone,
+            broadcast_rate=self.broadcast.paid_rate
+            if self.broadcast.paid
+            else self.broadcast.telegram_rate,
             max_photos=media.max_photos,
             max_products=self.products.max_per_business,
             photo_limits=PhotoLimits(

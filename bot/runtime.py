@@ -77,6 +77,8 @@ class Kurasi:
         self.channels: dict[str, Channel] = {}
         # Told after an update that submitted a product is committed (wakes the poster).
         self.after_submit: Callable[[], None] | None = None
+        # Told after an update that started, paused or resumed a broadcast (wakes the sender).
+        self.after_broadcast: Callable[[], None] | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._debounced: dict[
             tuple[str, str, str], tuple[asyncio.Task[None], Channel, str, Reply]
@@ -149,6 +151,8 @@ class Kurasi:
                 bound.exception("after-commit job failed")
         if "outbox" in signals and self.after_submit is not None:
             self.after_submit()
+        if "broadcast" in signals and self.after_broadcast is not None:
+            self.after_broadcast()
         return replies
 
     async def process(self, incoming: Incoming, channel: Channel) -> None:

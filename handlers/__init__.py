@@ -7,7 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from handlers import common, fairs, mydata, product, registration, reminders, review
+from handlers import (
+    admin,
+    broadcast,
+    common,
+    fairs,
+    mydata,
+    product,
+    registration,
+    reminders,
+    review,
+)
 from handlers.context import Context
 from handlers.events import ButtonPress, Command
 from handlers.i18n import N_
@@ -46,6 +56,13 @@ COMMANDS: dict[str, Handler] = {
     "cancel": common.cancel,
     "bantuan": common.show_help,
     "help": common.show_help,
+    "siaran": broadcast.start,
+    "broadcast": broadcast.start,
+    "siaran_daftar": broadcast.list_recent,
+    "broadcasts": broadcast.list_recent,
+    "admin_tambah": admin.admin_add,
+    "admin_hapus": admin.admin_remove,
+    "admin": admin.admin_list,
 }
 
 # Shown in the client's command menu (setMyCommands), in this order.
@@ -72,6 +89,8 @@ BUTTONS: dict[str, ButtonHandler] = {
     mydata.FLOW: mydata.on_button,
     fairs.FLOW: fairs.on_button,
     reminders.FLOW: reminders.on_button,
+    broadcast.FLOW: broadcast.on_button,
+    broadcast.CONTROL: broadcast.on_control,
 }
 
 FLOWS: dict[str, Handler] = {
@@ -79,6 +98,7 @@ FLOWS: dict[str, Handler] = {
     product.FLOW: product.on_event,
     mydata.FLOW: mydata.on_event,
     fairs.FLOW: fairs.on_event,
+    broadcast.FLOW: broadcast.on_event,
 }
 
 # Review chats (Telegram groups): curators' commands.
@@ -102,6 +122,8 @@ ADMIN_ONLY = frozenset(
         "newfair",
         "pameran_peminat",
         "fairinterest",
+        *("siaran", "broadcast", "siaran_daftar", "broadcasts"),
+        *("admin_tambah", "admin_hapus", "admin"),
     }
 )
 
@@ -110,6 +132,7 @@ PROMPTS: dict[str, Handler] = {
     product.FLOW: product.prompt,
     mydata.FLOW: mydata.prompt,
     fairs.FLOW: fairs.prompt,
+    broadcast.FLOW: broadcast.prompt,
 }
 
 

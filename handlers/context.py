@@ -40,6 +40,7 @@ class FlowSettings:
     rubric: Rubric = field(default_factory=Rubric)
     admin_ids: frozenset[str] = frozenset()  # external ids on the review channel
     timezone: str = "Asia/Jakarta"  # whose calendar "today" and local times are read in
+    broadcast_rate: float = 25.0  # messages a second, for a broadcast's estimated duration
 
 
 @dataclass
