@@ -86,11 +86,14 @@ class RateBudget:
         self.paused_until = 0.0
         self._slots: deque[float] = deque()
         self._lock = asyncio.Lock()
+        self._waiting = 0  # lanes queued for a slot: how many the next reservation takes
 
     async def acquire(self) -> None:
         """Wait for this worker's next slot; a late or paused slot is dropped, never used."""
         while True:
+            self._waiting += 1
             async with self._lock:
+                self._waiting -= 1
                 now = self.wallclock()
                 while self._slots and (
                     self._slots[0] < now - self.tolerance or self._slots[0] < self.paused_until
@@ -108,17 +111,18 @@ class RateBudget:
 
     async def _reserve(self, now: float) -> None:
         async with self.sessionmaker() as session, session.begin():
+            count = min(self.chunk, self._waiting + 1)
             first, paused_until = await data.reserve_slots(
                 session,
                 key=self.key,
-                count=self.chunk,
+                count=count,
                 interval=self.interval,
                 now=now + self.lead,
             )
         took = self.wallclock() - now
         self.lead = min(0.2, 0.8 * self.lead + 0.2 * 2 * took)
         self.paused_until = max(self.paused_until, paused_until)
-        self._slots.extend(first + i * self.interval for i in range(self.chunk))
+        self._slots.extend(first + i * self.interval for i in range(count))
 
     async def pause(self, seconds: float) -> None:
         """Honour a 429 for the whole bot: every worker waits `seconds` from now."""
