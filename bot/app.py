@@ -122,6 +122,7 @@ def make_sender(
         "paid_rate": b.paid_rate,
         "whatsapp_template": b.whatsapp_template,
         "max_attempts": b.max_attempts,
+        "lease": b.lease,
         "schedule": settings.reminders.schedule(),
         "timezone": settings.scheduler.timezone,
         "announcers": {"telegram": TelegramAnnouncer(telegram.bot)} if telegram else {},

@@ -22,7 +22,7 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -87,6 +87,8 @@ class RateBudget:
         self._slots: deque[float] = deque()
         self._lock = asyncio.Lock()
         self._waiting = 0  # lanes queued for a slot: how many the next reservation takes
+        self.dropped = 0  # slots given up (late or paused): capacity lost, for diagnostics
+        self._prefetch: asyncio.Task[None] | None = None
 
     async def acquire(self) -> None:
         """Wait for this worker's next slot; a late or paused slot is dropped, never used."""
@@ -99,19 +101,33 @@ class RateBudget:
                     self._slots[0] < now - self.tolerance or self._slots[0] < self.paused_until
                 ):
                     self._slots.popleft()
+                    self.dropped += 1
                 if not self._slots:
-                    await self._reserve(now)
+                    await self._reserve(now, self._waiting + 1)
                 slot = self._slots.popleft()
+                if len(self._slots) < self.chunk // 2 and self._prefetch is None:
+                    # Reserve the next slots while these are used, so no slot time is lost
+                    # to the reservation's round trip.
+                    self._prefetch = asyncio.create_task(self._reserve_ahead())
             wait = slot - self.wallclock()
             if wait > 0:
                 await self.sleep(wait)
             await self.limiter.acquire()
             if self.wallclock() - slot <= self.tolerance and slot >= self.paused_until:
                 return
+            self.dropped += 1
 
-    async def _reserve(self, now: float) -> None:
+    async def _reserve_ahead(self) -> None:
+        try:
+            await self._reserve(self.wallclock(), self.chunk)
+        except Exception:
+            log.exception("send slots not reserved ahead")
+        finally:
+            self._prefetch = None
+
+    async def _reserve(self, now: float, wanted: int) -> None:
         async with self.sessionmaker() as session, session.begin():
-            count = min(self.chunk, self._waiting + 1)
+            count = min(self.chunk, wanted)
             first, paused_until = await data.reserve_slots(
                 session,
                 key=self.key,
@@ -164,7 +180,7 @@ class BroadcastSender:
         paid_rate: float = 1000.0,
         whatsapp_template: str | None = None,
         worker_id: str | None = None,
-        batch_size: int = 100,
+        batch_size: int = 500,
         concurrency: int = 8,
         lease: timedelta = timedelta(minutes=2),
         max_attempts: int = 5,
@@ -207,6 +223,9 @@ class BroadcastSender:
         self._outcomes: list[tuple[tuple[Any, ...], asyncio.Future[None]]] = []
         self._flushing = False
         self._flusher: asyncio.Task[None] | None = None
+        self._held: set[int] = set()  # rows of the current batch still leased to us
+        self._lease_until = datetime.min.replace(tzinfo=UTC)
+        self._renew_lock = asyncio.Lock()
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -288,7 +307,8 @@ class BroadcastSender:
                     await self._progress(session, broadcast, held=True)
                     return
                 message = self._message(broadcast)
-                limit = max(self.concurrency, min(self.batch_size, int(self._max_rate() * 2)))
+                # About ten seconds of sending: few batch boundaries, a quick hand-over.
+                limit = max(self.concurrency, min(self.batch_size, int(self._max_rate() * 10)))
                 rows = await data.claim(
                     session,
                     broadcast_id=broadcast_id,
@@ -342,6 +362,8 @@ class BroadcastSender:
         inbound: dict[int, datetime | None],
     ) -> None:
         queue: deque[Item] = deque(items)
+        self._held = {i.id for i in items}
+        self._lease_until = self.app.clock() + self.lease
         media_ids = dict(broadcast.media_ids)
         stop = asyncio.Event()
         last_check = [self.wallclock()]
@@ -357,7 +379,10 @@ class BroadcastSender:
                 if not queue:
                     return
                 item = queue.popleft()
-                await self._deliver(broadcast.id, message, media_ids, item, inbound)
+                try:
+                    await self._deliver(broadcast.id, message, media_ids, item, inbound)
+                finally:
+                    self._held.discard(item.id)
 
         lanes = [asyncio.create_task(lane()) for _ in range(min(self.concurrency, len(items)))]
         try:
@@ -394,6 +419,8 @@ class BroadcastSender:
         budget = self.budget(item.channel)
         while True:
             await budget.acquire()
+            if not await self._still_held(item):
+                return  # our lease ran out (a long 429 pause) and another worker took it
             needs_upload = (
                 message.media_kind is not None
                 and item.channel not in media_ids
@@ -417,6 +444,26 @@ class BroadcastSender:
             if retry_after is None:
                 return
             await budget.pause(retry_after)
+
+    async def _still_held(self, item: Item) -> bool:
+        """True while this worker's lease on the row is good; renews the batch's lease when
+        half of it has gone, so a worker that waited long does not send what it lost."""
+        now = self.app.clock()
+        if now < self._lease_until - self.lease / 2:
+            return item.id in self._held
+        async with self._renew_lock:
+            if now >= self._lease_until - self.lease / 2:
+                async with self.app.sessionmaker() as session, session.begin():
+                    kept = await data.renew(
+                        session,
+                        ids=sorted(self._held),
+                        owner=self.worker_id,
+                        now=now,
+                        lease=self.lease,
+                    )
+                self._held &= kept
+                self._lease_until = now + self.lease
+        return item.id in self._held
 
     async def _send_and_record(
         self, announcer: Announcer, message: Announcement, item: Item
