@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import signal
 import sys
 import tempfile
@@ -179,13 +180,22 @@ async def phase_two(fake: CeilingTelegram, url: str, config: Path, args: Any) ->
     await new_broadcast(url, "Bench 2")
     workers = await start_workers(config, args.workers)
     await fake.wait_for("sendMessage", count=args.recipients // 2, timeout=24 * 3600)
+    # A crash comes at any moment, not just as a request arrives.
+    await asyncio.sleep(random.uniform(0, 1))  # noqa: S311 - timing jitter, not security
     for w in workers:
         w.send_signal(signal.SIGKILL)
     await asyncio.gather(*(w.wait() for w in workers))
     at_kill = len(fake.sent("sendMessage"))
+    kill_at = time.monotonic()
     workers = await start_workers(config, args.workers)
     await asyncio.gather(*(w.wait() for w in workers))
     lost, duplicated = report(fake, args.recipients)
+    if os.environ.get("BENCH_DEBUG"):
+        got = fake.received()
+        dups = sorted(c for c, n in got.items() if n > 1)[:5]
+        for chat in dups:
+            print(chat, [round(c.at, 2) for c in fake.sent("sendMessage", chat)])
+        print("kill at", round(kill_at, 2))
     print(f"phase 2: SIGKILL after {at_kill} sends, resumed by {args.workers} new workers")
     print(f"  lost {lost}, duplicated {duplicated}, 429 answers {fake.limited}")
 
