@@ -31,25 +31,10 @@ async def admin_add(ctx: Context) -> None:
     found = await _target(
         ctx, ctx.t("Who? Use /admin_tambah followed by a Telegram user id or @username.")
     )
-    if found is None:
-        return
-    external_id, who = found
-    changed = await data.set_admin(
-        ctx.session, channel=ctx.user.channel, external_id=external_id, admin=True, now=ctx.now
-    )
-    if changed:
-        await data.audit(
-            ctx.session,
-            action="admin_added",
-            actor_user_id=ctx.user.id,
-            detail=f"{ctx.user.channel}:{external_id}",
-            now=ctx.now,
-        )
-    ctx.reply(
-        ctx.t("{who} is now an admin.", who=who)
-        if changed
-        else ctx.t("{who} is already an admin.", who=who)
-    )
+    if found is not None and await _change(ctx, found[0], admin=True):
+        ctx.reply(ctx.t("{who} is now an admin.", who=found[1]))
+    elif found is not None:
+        ctx.reply(ctx.t("{who} is already an admin.", who=found[1]))
 
 
 async def admin_remove(ctx: Context) -> None:
@@ -62,23 +47,26 @@ async def admin_remove(ctx: Context) -> None:
     settings = ctx.settings
     if ctx.user.channel == settings.review_channel and external_id in settings.admin_ids:
         ctx.reply(ctx.t("{who} is an admin in the configuration; remove them there.", who=who))
-        return
+    elif await _change(ctx, external_id, admin=False):
+        ctx.reply(ctx.t("{who} is no longer an admin.", who=who))
+    else:
+        ctx.reply(ctx.t("{who} was not an admin.", who=who))
+
+
+async def _change(ctx: Context, external_id: str, *, admin: bool) -> bool:
+    """Store the role; an actual change goes into the audit trail."""
     changed = await data.set_admin(
-        ctx.session, channel=ctx.user.channel, external_id=external_id, admin=False, now=ctx.now
+        ctx.session, channel=ctx.user.channel, external_id=external_id, admin=admin, now=ctx.now
     )
     if changed:
         await data.audit(
             ctx.session,
-            action="admin_removed",
+            action="admin_added" if admin else "admin_removed",
             actor_user_id=ctx.user.id,
             detail=f"{ctx.user.channel}:{external_id}",
             now=ctx.now,
         )
-    ctx.reply(
-        ctx.t("{who} is no longer an admin.", who=who)
-        if changed
-        else ctx.t("{who} was not an admin.", who=who)
-    )
+    return changed
 
 
 async def admin_list(ctx: Context) -> None:
