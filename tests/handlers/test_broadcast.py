@@ -350,3 +350,57 @@ def test_estimate_and_when_parsing() -> None:
     assert parse_when("31/2 08:00", now=now, zone=zone) is None
     assert parse_when("besok", now=now, zone=zone) is None
     assert timedelta(0) < timedelta(1)
+
+
+class WhatsAppDouble:
+    """A channel that can announce: records each message, template or not."""
+
+    name = "whatsapp"
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str | None]] = []
+
+    async def announce(self, chat_id: str, message):  # type: ignore[no-untyped-def]
+        from bot.channels.base import Announced
+
+        self.sent.append((chat_id, message.template))
+        return Announced(str(len(self.sent)))
+
+
+async def test_whatsapp_window_template_or_needs_a_template(app: Kurasi, clock: FakeClock) -> None:
+    from sqlalchemy import update
+
+    inside = await person(app, "62811", channel="whatsapp")
+    await person(app, "62822", channel="whatsapp")  # never wrote: outside the window
+    async with app.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(User).where(User.id == inside).values(last_inbound_at=clock.now)
+        )
+
+    async def broadcast_once(template: str | None) -> data.Report:
+        async with app.sessionmaker() as session, session.begin():
+            b = await data.create_broadcast(
+                session,
+                text="Info",
+                html=False,
+                audience=data.Audience(channels=("whatsapp",)),
+                created_by=None,
+                now=clock.now,
+                urgent=True,
+            )
+        await sender(app, announcers={"whatsapp": double}, whatsapp_template=template).tick()
+        async with app.sessionmaker() as session:
+            found = await data.get_broadcast(session, b.id)
+            assert found is not None
+            return await data.report(session, found)
+
+    double = WhatsAppDouble()
+    report = await broadcast_once(None)
+    assert double.sent == [("62811", None)]
+    assert report.counts == {"sent": 1, "needs_template": 1}
+    assert report.errors == {"needs a template": 1}
+
+    double.sent.clear()
+    report = await broadcast_once("kurasi_pengumuman")
+    assert sorted(double.sent) == [("62811", None), ("62822", "kurasi_pengumuman")]
+    assert report.counts == {"sent": 2}
