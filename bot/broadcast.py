@@ -74,8 +74,9 @@ class RateBudget:
         self.rate = rate
         self.interval = (1 + guard) / rate
         # A slot is used at most `tolerance` late: then no window of one second holds more
-        # than `rate` sends (the window sees slots from 1 + tolerance <= 1 + guard seconds).
-        self.tolerance = guard
+        # than `rate` sends (it sees slots from 1 + tolerance < 1 + guard seconds), and the
+        # other half of the guard absorbs jitter on the way to the server.
+        self.tolerance = guard / 2
         self.lead = 0.01  # reserve this far ahead: the reservation's own round trip, measured
         # Slots reserved per visit to the budget row: enough for the lanes in flight, at most
         # half a second's worth (a dead worker wastes no more than that).

@@ -148,8 +148,11 @@ async def test_rate_across_two_senders_stays_under_the_limit(
     rate = 40.0
     chats = await seed(app, 160)
     await start_broadcast(app)
-    one = sender(app, announcer, telegram_rate=rate, concurrency=4, batch_size=20)
-    two = sender(app, announcer, telegram_rate=rate, concurrency=4, batch_size=20)
+    # A wide guard: the fake's clock sees arrivals, and on a busy test machine the way there
+    # can take 100 ms longer for one request than for the next.
+    options = {"telegram_rate": rate, "concurrency": 4, "batch_size": 20, "rate_guard": 0.2}
+    one = sender(app, announcer, **options)
+    two = sender(app, announcer, **options)
 
     await asyncio.gather(one.run_until_idle(), two.run_until_idle())
 
@@ -158,7 +161,7 @@ async def test_rate_across_two_senders_stays_under_the_limit(
     calls = fake.sent("sendMessage")
     assert max_per_window(calls) <= rate  # from the fake server's own clock
     elapsed = max(c.at for c in calls) - min(c.at for c in calls)
-    assert elapsed < len(chats) / rate * 1.3  # and close to it, not far below
+    assert elapsed < len(chats) / rate * 1.5  # and close to it, not far below
 
 
 async def test_killed_sender_is_taken_over_without_duplicates(
