@@ -8,16 +8,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Any
 
 import structlog
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import charts
+from bot.broadcast import BroadcastSender
 from bot.catalogue import Catalogue
 from bot.channels.base import ChannelUnavailable
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import TelegramChannel, make_bot
+from bot.channels.telegram_announce import TelegramAnnouncer
 from bot.channels.whatsapp import Template, WhatsAppChannel, make_client
 from bot.config import Settings
 from bot.http import make_http_app
@@ -46,6 +49,7 @@ class Runtime:
     app: Kurasi
     telegram: TelegramChannel | None
     poster: ReviewPoster
+    sender: BroadcastSender
     whatsapp: WhatsAppChannel | None = None
 
     @asynccontextmanager
@@ -71,13 +75,15 @@ class Runtime:
             notifier=notifier,
         )
         task = asyncio.create_task(self.poster.run())
+        sending = asyncio.create_task(self.sender.run())
         scheduler.start()
         try:
             yield
         finally:
             scheduler.shutdown(wait=False)
             self.poster.stop()
-            await asyncio.gather(task, return_exceptions=True)
+            self.sender.stop()
+            await asyncio.gather(task, sending, return_exceptions=True)
 
     async def close(self) -> None:
         if self.whatsapp is not None:
@@ -123,7 +129,9 @@ async def build(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tr
         rubric=app.flow_settings.rubric,
     )
     app.outbox_wake = poster.wake
-    return Runtime(settings, engine, sessionmaker, app, telegram, poster, whatsapp)
+    sender = make_sender(settings, app, telegram)
+    app.after_broadcast = sender.wake
+    return Runtime(settings, engine, sessionmaker, app, telegram, poster, sender, whatsapp)
 
 
 def _whatsapp(settings: Settings, app: Kurasi) -> WhatsAppChannel | None:
@@ -150,6 +158,25 @@ def _whatsapp(settings: Settings, app: Kurasi) -> WhatsAppChannel | None:
             for kind, t in wa.templates.items()
         },
     )
+
+
+def make_sender(
+    settings: Settings, app: Kurasi, telegram: TelegramChannel | None, **overrides: Any
+) -> BroadcastSender:
+    """The broadcast sender as configured (the bot's, or a `kurasi broadcast work` worker)."""
+    b = settings.broadcast
+    options: dict[str, Any] = {
+        "telegram_rate": b.telegram_rate,
+        "paid": b.paid,
+        "paid_rate": b.paid_rate,
+        "whatsapp_template": b.whatsapp_template,
+        "max_attempts": b.max_attempts,
+        "lease": b.lease,
+        "schedule": settings.reminders.schedule(),
+        "timezone": settings.scheduler.timezone,
+        "announcers": {"telegram": TelegramAnnouncer(telegram.bot)} if telegram else {},
+    }
+    return BroadcastSender(app, **{**options, **overrides})
 
 
 async def serve(settings: Settings) -> None:

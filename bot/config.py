@@ -337,6 +337,19 @@ class RuntimeSettings(Section):
         return 4 if database_url.startswith("sqlite") else 10
 
 
+class BroadcastSettings(Section):
+    # Messages a second across every worker; Telegram's bulk ceiling is about 30.
+    telegram_rate: float = Field(default=25.0, gt=0, le=30)
+    # Telegram paid broadcast (allow_paid_broadcast, 0.1 Star a message): up to paid_rate.
+    paid: bool = False
+    paid_rate: float = Field(default=1000.0, gt=0, le=1000)
+    # The approved WhatsApp template for recipients outside the 24-hour window.
+    whatsapp_template: str | None = None
+    max_attempts: int = Field(default=5, ge=1, le=20)  # network errors / 5xx, then failed
+    # How long a worker holds claimed recipients; a crashed worker's are taken over after it.
+    lease: Duration = timedelta(minutes=2)
+
+
 class ConsoleSettings(Section):
     user_id: str = "console-user"
     name: str = "Console"
@@ -368,6 +381,7 @@ class Settings(BaseSettings):
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    broadcast: BroadcastSettings = Field(default_factory=BroadcastSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 
     @classmethod
@@ -411,6 +425,9 @@ class Settings(BaseSettings):
             ),
             admin_ids=frozenset(admins),
             timezone=self.scheduler.timezone,
+            broadcast_rate=self.broadcast.paid_rate
+            if self.broadcast.paid
+            else self.broadcast.telegram_rate,
             max_photos=media.max_photos,
             max_products=self.products.max_per_business,
             photo_limits=PhotoLimits(

@@ -91,6 +91,8 @@ class Kurasi:
         # Told after an update queued messages in the outbox (wakes the outbox sender).
         self.outbox_wake: Callable[[], None] | None = None
         self.db_retries = db_retries
+        # Told after an update that started, paused or resumed a broadcast (wakes the sender).
+        self.after_broadcast: Callable[[], None] | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._debounced: dict[
             tuple[str, str, str], tuple[asyncio.Task[None], Channel, str, Reply]
@@ -164,6 +166,8 @@ class Kurasi:
                 bound.exception("after-commit job failed")
         if (queued or "outbox" in signals) and self.outbox_wake is not None:
             self.outbox_wake()
+        if "broadcast" in signals and self.after_broadcast is not None:
+            self.after_broadcast()
         return replies
 
     async def _transaction(

@@ -429,3 +429,85 @@ class UserAlias(Base):
     external_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BroadcastState(StrEnum):
+    scheduled = "scheduled"  # waits for scheduled_at
+    running = "running"  # deliveries exist; senders work through them
+    paused = "paused"
+    done = "done"
+    cancelled = "cancelled"
+
+
+class Broadcast(Base):
+    """An admin's announcement to a segment. The audience is snapshotted into deliveries
+    when it starts; `filters` says who it was for (see db/broadcasts.Audience)."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    text: Mapped[str] = mapped_column(Text)
+    html: Mapped[bool] = mapped_column(default=False)  # text is Telegram HTML
+    media_kind: Mapped[str | None] = mapped_column(String(16))  # photo | document
+    media_path: Mapped[str | None] = mapped_column(String(500))  # a local file to upload
+    media_name: Mapped[str | None] = mapped_column(String(200))
+    # {"telegram": "<file_id>"}: uploaded once, re-sent by id.
+    media_ids: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
+    filters: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    urgent: Mapped[bool] = mapped_column(default=False)  # sent during quiet hours too
+    state: Mapped[str] = mapped_column(String(16), default=BroadcastState.scheduled, index=True)
+    scheduled_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    total: Mapped[int] = mapped_column(default=0)
+    # Where the live progress message is (the admin's chat), once posted.
+    report_channel: Mapped[str | None] = mapped_column(String(16))
+    report_chat_id: Mapped[str | None] = mapped_column(String(64))
+    report_message_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class DeliveryState(StrEnum):
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"
+    blocked = "blocked"
+    needs_template = "needs_template"  # WhatsApp outside 24 h with no template configured
+
+
+class BroadcastDelivery(Base):
+    """One recipient of one broadcast. A sender leases pending rows (lease_owner,
+    lease_until) after claiming them with FOR UPDATE SKIP LOCKED; a dead sender's lease runs
+    out and another takes the rows over."""
+
+    __tablename__ = "broadcast_deliveries"
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "user_id"),
+        Index("ix_broadcast_deliveries_work", "broadcast_id", "state", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default=DeliveryState.pending)
+    message_id: Mapped[str | None] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    next_attempt_at: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+
+
+class SendBudget(Base):
+    """A channel's bulk send rate, shared by every worker: the next free send slot (unix
+    time) and a pause every worker honours after a 429 retry_after."""
+
+    __tablename__ = "send_budgets"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_slot: Mapped[float] = mapped_column(default=0.0)
+    paused_until: Mapped[float] = mapped_column(default=0.0)

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from typing import TypeVar
 
 from handlers import (
+    admin,
+    broadcast,
     catalogue,
     common,
     export,
@@ -73,6 +75,8 @@ FEATURES: tuple[Feature, ...] = (
     stats.FEATURE,
     export.FEATURE,
     catalogue.FEATURE,
+    broadcast.FEATURE,
+    admin.FEATURE,
     REVIEW,
 )
 

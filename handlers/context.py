@@ -50,6 +50,7 @@ class FlowSettings:
     # Draws a named chart of the statistics as PNG bytes, off the event loop (bot/charts.py);
     # None: statistics come as text only.
     charts: ChartMaker | None = None
+    broadcast_rate: float = 25.0  # messages a second, for a broadcast's estimated duration
 
 
 @dataclass

@@ -27,6 +27,7 @@ class Sender:
 @dataclass(frozen=True, slots=True)
 class Text:
     text: str
+    html: str | None = None  # the text with its formatting as Telegram HTML, when it has any
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,3 +166,4 @@ class Reply:
     # Replies with the same key, sent to one chat in quick succession, collapse into the
     # last one (an album's photos arrive as separate messages but get one answer).
     debounce: str | None = None
+    html: bool = False  # text (or the photo's caption) is Telegram HTML

@@ -36,6 +36,7 @@ GROUPS = {
     "drafts": N_("Unfinished drafts"),
     "revisions": N_("Revisions the curators asked for"),
     "fairs": N_("Export fairs"),
+    "announcements": N_("Announcements from the organisers"),  # broadcasts (db.broadcasts)
 }
 GROUP_OF = {
     "draft": "drafts",

@@ -224,7 +224,11 @@ class TelegramChannel:
             markup = _markup(reply) if i == len(chunks) - 1 else None
             message = await self._call(
                 partial(
-                    self.bot.send_message, chat_id=int(chat_id), text=chunk, reply_markup=markup
+                    self.bot.send_message,
+                    chat_id=int(chat_id),
+                    text=chunk,
+                    reply_markup=markup,
+                    parse_mode="HTML" if reply.html else None,
                 )
             )
             ids.append(str(message.message_id))
@@ -298,6 +302,7 @@ class TelegramChannel:
                         chat_id=int(chat_id),
                         photo=_photo_input(item),
                         caption=(item.caption or "")[:CAPTION_LIMIT] or None,
+                        parse_mode="HTML" if reply.html and item.caption else None,
                     )
                 )
                 messages = [sent]
@@ -608,7 +613,7 @@ def _event(message: Message) -> Event:
         if message.text.startswith("/") and len(message.text) > 1:
             head, _, args = message.text[1:].partition(" ")
             return Command(name=head.split("@", 1)[0].lower(), args=args.strip())
-        return Text(message.text)
+        return Text(message.text, html=message.html_text if message.entities else None)
     if message.contact is not None:
         own = message.from_user is not None and message.contact.user_id == message.from_user.id
         return Contact(phone=message.contact.phone_number, is_own=own)

@@ -1,0 +1,663 @@
+"""The broadcast sender: works through a broadcast's delivery rows at the channel's bulk rate.
+
+Any number of workers (tasks or processes) may run one; they share the work and the rate:
+- rows are claimed in batches with FOR UPDATE SKIP LOCKED and leased to one worker; each
+  row's outcome is written right after its send (the send and its write are shielded from
+  task cancellation), so a restart resumes where it stopped;
+- the rate is a shared budget in the database (`send_budgets`): workers reserve send slots
+  spaced (1 + guard) / rate seconds apart, so all workers together stay under the rate in
+  any one-second window; aiolimiter caps each process on top;
+- a 429 pauses the budget for retry_after, for every worker; a 403 marks the user blocked;
+  network errors and 5xx are retried with backoff up to `max_attempts`, then the row fails;
+- a photo or document is uploaded by the first send (under the broadcast's row lock) and
+  re-sent by its file id to everyone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+from aiolimiter import AsyncLimiter
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.base import (
+    Announced,
+    Announcement,
+    Announcer,
+    RateLimited,
+    Rejected,
+    TemporaryFailure,
+    Undeliverable,
+)
+from bot.i18n import translator
+from bot.runtime import Kurasi
+from db import broadcasts as data
+from db.models import Broadcast, BroadcastState, DeliveryState
+from handlers.broadcast import final_reply, progress_reply
+from handlers.events import Reply
+from handlers.schedule import ReminderSchedule
+
+log = structlog.get_logger(__name__)
+
+# Channels that only take free-form messages within a window after the user last wrote.
+WINDOWS = {"whatsapp": timedelta(hours=24)}
+NEEDS_TEMPLATE = "needs a template"
+
+
+class RateBudget:
+    """Send slots for one channel, reserved from the shared budget row a chunk at a time."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        key: str,
+        rate: float,
+        *,
+        wallclock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        guard: float = 0.03,
+        chunk_seconds: float = 0.5,
+        chunk_max: int = 16,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.key = key
+        self.rate = rate
+        self.interval = (1 + guard) / rate
+        # A slot is used at most `tolerance` late: then no window of one second holds more
+        # than `rate` sends (it sees slots from 1 + tolerance < 1 + guard seconds), and the
+        # other half of the guard absorbs jitter on the way to the server.
+        self.tolerance = guard / 2
+        self.lead = 0.01  # reserve this far ahead: the reservation's own round trip, measured
+        # Slots reserved per visit to the budget row: enough for the lanes in flight, at most
+        # half a second's worth (a dead worker wastes no more than that).
+        self.chunk = max(1, min(int(rate * chunk_seconds), chunk_max))
+        self.wallclock = wallclock
+        self.sleep = sleep
+        self.limiter = AsyncLimiter(rate, 1)
+        self.paused_until = 0.0
+        self._slots: deque[float] = deque()
+        self._lock = asyncio.Lock()
+        self._waiting = 0  # lanes queued for a slot: how many the next reservation takes
+        self.dropped = 0  # slots given up (late or paused): capacity lost, for diagnostics
+        self._prefetch: asyncio.Task[None] | None = None
+
+    async def acquire(self) -> None:
+        """Wait for this worker's next slot; a late or paused slot is dropped, never used."""
+        while True:
+            self._waiting += 1
+            async with self._lock:
+                self._waiting -= 1
+                now = self.wallclock()
+                while self._slots and (
+                    self._slots[0] < now - self.tolerance or self._slots[0] < self.paused_until
+                ):
+                    self._slots.popleft()
+                    self.dropped += 1
+                if not self._slots:
+                    await self._reserve(now, self._waiting + 1)
+                slot = self._slots.popleft()
+                if len(self._slots) < self.chunk // 2 and self._prefetch is None:
+                    # Reserve the next slots while these are used, so no slot time is lost
+                    # to the reservation's round trip.
+                    self._prefetch = asyncio.create_task(self._reserve_ahead())
+            wait = slot - self.wallclock()
+            if wait > 0:
+                await self.sleep(wait)
+            await self.limiter.acquire()
+            if self.wallclock() - slot <= self.tolerance and slot >= self.paused_until:
+                return
+            self.dropped += 1
+
+    async def _reserve_ahead(self) -> None:
+        try:
+            await self._reserve(self.wallclock(), self.chunk)
+        except Exception:
+            log.exception("send slots not reserved ahead")
+        finally:
+            self._prefetch = None
+
+    async def _reserve(self, now: float, wanted: int) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            count = min(self.chunk, wanted)
+            first, paused_until = await data.reserve_slots(
+                session,
+                key=self.key,
+                count=count,
+                interval=self.interval,
+                now=now + self.lead,
+            )
+        took = self.wallclock() - now
+        self.lead = min(0.2, 0.8 * self.lead + 0.2 * 2 * took)
+        self.paused_until = max(self.paused_until, paused_until)
+        self._slots.extend(first + i * self.interval for i in range(count))
+
+    async def pause(self, seconds: float) -> None:
+        """Honour a 429 for the whole bot: every worker waits `seconds` from now."""
+        until = self.wallclock() + seconds
+        self.paused_until = max(self.paused_until, until)
+        self._slots.clear()
+        async with self.sessionmaker() as session, session.begin():
+            await data.pause_budget(session, key=self.key, until=until)
+
+
+class PostAnnouncer:
+    """Any channel with `post` (the console, test channels) as a broadcast channel."""
+
+    def __init__(self, channel: Any) -> None:
+        self.channel = channel
+        self.name = channel.name
+
+    async def announce(self, chat_id: str, message: Announcement) -> Announced:
+        ids = await self.channel.post(chat_id, Reply(message.text))
+        return Announced(ids[-1] if ids else None)
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    id: int
+    user_id: int | None
+    channel: str
+    chat_id: str
+
+
+class BroadcastSender:
+    def __init__(
+        self,
+        app: Kurasi,
+        *,
+        telegram_rate: float = 25.0,
+        other_rate: float = 20.0,
+        paid: bool = False,
+        paid_rate: float = 1000.0,
+        whatsapp_template: str | None = None,
+        worker_id: str | None = None,
+        batch_size: int = 500,
+        concurrency: int = 8,
+        lease: timedelta = timedelta(minutes=2),
+        max_attempts: int = 5,
+        retry_base: timedelta = timedelta(seconds=5),
+        schedule: ReminderSchedule | None = None,
+        timezone: str = "Asia/Jakarta",
+        progress_every: float = 3.0,
+        idle_seconds: float = 5.0,
+        wallclock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        announcers: dict[str, Announcer] | None = None,
+        rate_guard: float = 0.03,
+    ) -> None:
+        self.app = app
+        self.paid = paid
+        self.whatsapp_template = whatsapp_template
+        self.worker_id = worker_id or uuid.uuid4().hex[:16]
+        self.batch_size = batch_size
+        self.concurrency = concurrency
+        self.lease = lease
+        self.max_attempts = max_attempts
+        self.retry_base = retry_base
+        self.schedule = schedule
+        self.zone = ZoneInfo(timezone)
+        self.progress_every = progress_every
+        self.idle_seconds = idle_seconds
+        self.wallclock = wallclock
+        self.sleep = sleep
+        self.announcers: dict[str, Announcer] = dict(announcers or {})
+        tg_rate = paid_rate if paid else telegram_rate
+        self._rates = {"telegram": tg_rate}
+        self._other_rate = other_rate
+        self._rate_guard = rate_guard
+        self._budgets: dict[str, RateBudget] = {}
+        self._upload_lock = asyncio.Lock()
+        self._last_progress: dict[int, float] = {}
+        self._sent_log: deque[float] = deque(maxlen=2000)  # this worker's send times, for rate
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._outcomes: list[tuple[tuple[Any, ...], asyncio.Future[None]]] = []
+        self._flushing = False
+        self._flusher: asyncio.Task[None] | None = None
+        self._held: set[int] = set()  # rows of the current batch still leased to us
+        self._lease_until = datetime.min.replace(tzinfo=UTC)
+        self._renew_lock = asyncio.Lock()
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        while not self._stopping:
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("broadcast sender failed; retrying")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
+
+    async def run_until_idle(self, *, poll: float = 0.2, wait_scheduled: bool = False) -> None:
+        """Send until no running broadcast has anything pending (retries waited out); with
+        `wait_scheduled`, until scheduled ones have run too."""
+        while not self._stopping:
+            await self.tick()
+            async with self.app.sessionmaker() as session:
+                left = await data.unfinished(session)
+                if not wait_scheduled:
+                    left -= len(await data.scheduled_ids(session))
+            if left <= 0:
+                return
+            await self.sleep(poll)
+
+    async def tick(self) -> None:
+        """Start what is due, then work through every running broadcast's claimable rows."""
+        async with self.app.sessionmaker() as session, session.begin():
+            await data.start_due(session, now=self.app.clock())
+            running = [b.id for b in await data.active_broadcasts(session)]
+        for broadcast_id in running:
+            if self._stopping:
+                return
+            await self.work(broadcast_id)
+
+    # --- one broadcast ------------------------------------------------------------------
+
+    def budget(self, channel: str) -> RateBudget:
+        if channel not in self._budgets:
+            rate = self._rates.get(channel, self._other_rate)
+            self._budgets[channel] = RateBudget(
+                self.app.sessionmaker,
+                f"bulk:{channel}",
+                rate,
+                wallclock=self.wallclock,
+                sleep=self.sleep,
+                guard=self._rate_guard,
+                chunk_max=2 * self.concurrency,
+            )
+        return self._budgets[channel]
+
+    def announcer(self, channel: str) -> Announcer | None:
+        if channel in self.announcers:
+            return self.announcers[channel]
+        found = self.app.channels.get(channel)
+        if found is None:
+            return None
+        if hasattr(found, "announce"):
+            return found  # type: ignore[return-value]
+        return PostAnnouncer(found)
+
+    async def work(self, broadcast_id: int) -> None:
+        """Send this broadcast's claimable rows, batch by batch, while it stays running."""
+        while not self._stopping:
+            now = self.app.clock()
+            async with self.app.sessionmaker() as session, session.begin():
+                broadcast = await data.get_broadcast(session, broadcast_id)
+                if broadcast is None or broadcast.state != BroadcastState.running:
+                    return
+                if self.held(broadcast, now):
+                    await self._progress(session, broadcast, held=True)
+                    return
+                message = self._message(broadcast)
+                # About ten seconds of sending: few batch boundaries, a quick hand-over.
+                limit = max(self.concurrency, min(self.batch_size, int(self._max_rate() * 10)))
+                rows = await data.claim(
+                    session,
+                    broadcast_id=broadcast_id,
+                    owner=self.worker_id,
+                    now=now,
+                    lease=self.lease,
+                    limit=limit,
+                )
+                items = [Item(r.id, r.user_id, r.channel, r.chat_id) for r in rows]
+                windowed = [i.user_id for i in items if i.channel in WINDOWS and i.user_id]
+                inbound = await data.last_inbound(session, windowed)
+            if not items:
+                async with self.app.sessionmaker() as session, session.begin():
+                    if await data.finish_if_done(session, broadcast_id, now=now):
+                        done = await data.get_broadcast(session, broadcast_id)
+                        assert done is not None
+                        await self._progress(session, done, final=True)
+                return
+            await self._send_batch(broadcast, message, items, inbound)
+            async with self.app.sessionmaker() as session, session.begin():
+                current = await data.get_broadcast(session, broadcast_id)
+                if current is not None:
+                    await self._progress(session, current)
+
+    def held(self, broadcast: Broadcast, now: datetime) -> bool:
+        """Quiet hours hold a non-urgent broadcast (its recipients are producers)."""
+        return (
+            not broadcast.urgent
+            and self.schedule is not None
+            and self.schedule.is_quiet(now, self.zone)
+        )
+
+    def _max_rate(self) -> float:
+        return max([*self._rates.values(), self._other_rate])
+
+    def _message(self, broadcast: Broadcast) -> Announcement:
+        return Announcement(
+            text=broadcast.text,
+            html=broadcast.html,
+            media_kind=broadcast.media_kind,
+            media_path=broadcast.media_path,
+            media_name=broadcast.media_name,
+            paid=self.paid,
+        )
+
+    async def _send_batch(
+        self,
+        broadcast: Broadcast,
+        message: Announcement,
+        items: list[Item],
+        inbound: dict[int, datetime | None],
+    ) -> None:
+        queue: deque[Item] = deque(items)
+        self._held = {i.id for i in items}
+        self._lease_until = self.app.clock() + self.lease
+        media_ids = dict(broadcast.media_ids)
+        stop = asyncio.Event()
+        last_check = [self.wallclock()]
+
+        async def lane() -> None:
+            while queue and not stop.is_set():
+                if self.wallclock() - last_check[0] > 1.0:
+                    last_check[0] = self.wallclock()
+                    async with self.app.sessionmaker() as session:
+                        if await data.state_of(session, broadcast.id) != BroadcastState.running:
+                            stop.set()
+                            return
+                if not queue:
+                    return
+                item = queue.popleft()
+                try:
+                    await self._deliver(broadcast.id, message, media_ids, item, inbound)
+                finally:
+                    self._held.discard(item.id)
+
+        lanes = [asyncio.create_task(lane()) for _ in range(min(self.concurrency, len(items)))]
+        try:
+            await asyncio.gather(*lanes)
+        finally:
+            for task in lanes:
+                task.cancel()
+            left = [i.id for i in queue]
+            if left:
+                with contextlib.suppress(Exception):
+                    async with self.app.sessionmaker() as session, session.begin():
+                        await data.release(session, ids=left, owner=self.worker_id)
+
+    async def _deliver(
+        self,
+        broadcast_id: int,
+        message: Announcement,
+        media_ids: dict[str, str],
+        item: Item,
+        inbound: dict[int, datetime | None],
+    ) -> None:
+        now = self.app.clock()
+        announcer = self.announcer(item.channel)
+        if announcer is None:
+            await self._record(item, DeliveryState.failed, error=f"no channel {item.channel}")
+            return
+        if item.channel in WINDOWS:
+            last = inbound.get(item.user_id or 0)
+            if last is None or now - last > WINDOWS[item.channel]:
+                if not self.whatsapp_template:
+                    await self._record(item, DeliveryState.needs_template, error=NEEDS_TEMPLATE)
+                    return
+                message = replace(message, template=self.whatsapp_template)
+        budget = self.budget(item.channel)
+        while True:
+            await budget.acquire()
+            if not await self._still_held(item):
+                return  # our lease ran out (a long 429 pause) and another worker took it
+            needs_upload = (
+                message.media_kind is not None
+                and item.channel not in media_ids
+                and message.media_path is not None
+            )
+            if needs_upload:
+                async with self._upload_lock:
+                    if item.channel not in media_ids:
+                        outcome = await asyncio.shield(
+                            self._upload_and_record(broadcast_id, announcer, message, item)
+                        )
+                        if isinstance(outcome, str):
+                            media_ids[item.channel] = outcome
+                            return
+                        if outcome is None:
+                            return
+                        await budget.pause(outcome)
+                        continue
+            send = replace(message, media_id=media_ids.get(item.channel))
+            retry_after = await asyncio.shield(self._send_and_record(announcer, send, item))
+            if retry_after is None:
+                return
+            await budget.pause(retry_after)
+
+    async def _still_held(self, item: Item) -> bool:
+        """True while this worker's lease on the row is good; renews the batch's lease when
+        half of it has gone, so a worker that waited long does not send what it lost."""
+        now = self.app.clock()
+        if now < self._lease_until - self.lease / 2:
+            return item.id in self._held
+        async with self._renew_lock:
+            if now >= self._lease_until - self.lease / 2:
+                async with self.app.sessionmaker() as session, session.begin():
+                    kept = await data.renew(
+                        session,
+                        ids=sorted(self._held),
+                        owner=self.worker_id,
+                        now=now,
+                        lease=self.lease,
+                    )
+                self._held &= kept
+                self._lease_until = now + self.lease
+        return item.id in self._held
+
+    async def _send_and_record(
+        self, announcer: Announcer, message: Announcement, item: Item
+    ) -> float | None:
+        """One send and its outcome written; the retry_after of a 429, else None."""
+        try:
+            result = await announcer.announce(item.chat_id, message)
+        except RateLimited as exc:
+            log.warning("broadcast flood control", retry_after=exc.retry_after)
+            return exc.retry_after
+        except Exception as exc:
+            await self._failure(item, exc)
+            return None
+        self._sent_log.append(self.wallclock())
+        await self._record(item, DeliveryState.sent, message_id=result.message_id)
+        return None
+
+    async def _upload_and_record(
+        self, broadcast_id: int, announcer: Announcer, message: Announcement, item: Item
+    ) -> str | float | None:
+        """The first send of a file, under the broadcast's row lock so only one worker
+        uploads: the file id learned (str), a 429's retry_after (float), or None."""
+        async with self.app.sessionmaker() as session, session.begin():
+            broadcast = await session.get(Broadcast, broadcast_id, with_for_update=True)
+            known = broadcast.media_ids.get(item.channel) if broadcast else None
+            if known is not None:
+                # Another worker uploaded meanwhile: send by its id, outside this lock.
+                pass
+            else:
+                try:
+                    result = await announcer.announce(item.chat_id, message)
+                except RateLimited as exc:
+                    return exc.retry_after
+                except Exception as exc:
+                    await self._failure(item, exc, session=session)
+                    return None
+                self._sent_log.append(self.wallclock())
+                await self._record(
+                    item, DeliveryState.sent, message_id=result.message_id, session=session
+                )
+                if result.media_id and broadcast is not None:
+                    broadcast.media_ids = {**broadcast.media_ids, item.channel: result.media_id}
+                return result.media_id or None
+        send = replace(message, media_id=known)
+        retry_after = await self._send_and_record(announcer, send, item)
+        if retry_after is not None:
+            return retry_after
+        return known
+
+    async def _failure(
+        self, item: Item, exc: Exception, session: AsyncSession | None = None
+    ) -> None:
+        error = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, Undeliverable):
+            await self._record(
+                item, DeliveryState.blocked, error=error, blocked=True, session=session
+            )
+        elif isinstance(exc, TemporaryFailure | TimeoutError | OSError):
+            await self._record(
+                item, DeliveryState.pending, error=error, retry=True, session=session
+            )
+        elif isinstance(exc, Rejected):
+            await self._record(item, DeliveryState.failed, error=error, session=session)
+        else:
+            log.exception("broadcast send failed", delivery=item.id)
+            await self._record(
+                item, DeliveryState.pending, error=error, retry=True, session=session
+            )
+
+    async def _record(
+        self,
+        item: Item,
+        state: str,
+        *,
+        message_id: str | None = None,
+        error: str | None = None,
+        retry: bool = False,
+        blocked: bool = False,
+        session: AsyncSession | None = None,
+    ) -> None:
+        args = (item, state, message_id, error, retry, blocked)
+        if session is not None:
+            await self._write(session, *args)
+            return
+        # Group commit: outcomes that arrive while a commit is running share the next one.
+        # Each caller still returns only once its own outcome is committed.
+        done = asyncio.get_running_loop().create_future()
+        self._outcomes.append((args, done))
+        if not self._flushing:
+            self._flushing = True
+            self._flusher = asyncio.create_task(self._flush())
+        await done
+
+    async def _flush(self) -> None:
+        try:
+            while self._outcomes:
+                batch, self._outcomes = self._outcomes, []
+                try:
+                    async with self.app.sessionmaker() as session, session.begin():
+                        sent = [a for a, _ in batch if a[1] == DeliveryState.sent]
+                        await data.record_sent(
+                            session,
+                            owner=self.worker_id,
+                            sent=[(a[0].id, a[2]) for a in sent],
+                            now=self.app.clock(),
+                        )
+                        for args, _ in batch:
+                            if args[1] != DeliveryState.sent:
+                                await self._write(session, *args)
+                except Exception as exc:
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(exc)
+                else:
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_result(None)
+        finally:
+            self._flushing = False
+
+    async def _write(
+        self,
+        session: AsyncSession,
+        item: Item,
+        state: str,
+        message_id: str | None,
+        error: str | None,
+        retry: bool,
+        blocked: bool,
+    ) -> None:
+        now = self.app.clock()
+        retry_at = None
+        if retry:
+            attempts = await data.attempts_of(session, item.id)
+            if attempts + 1 >= self.max_attempts:
+                state = DeliveryState.failed
+            else:
+                retry_at = now + self.retry_base * (2**attempts)
+        await data.record(
+            session,
+            delivery_id=item.id,
+            owner=self.worker_id,
+            state=state,
+            now=now,
+            message_id=message_id,
+            error=error,
+            retry_at=retry_at,
+        )
+        if blocked:
+            await data.mark_blocked(session, user_id=item.user_id, now=now)
+
+    # --- progress -----------------------------------------------------------------------
+
+    def rate(self) -> float:
+        """This worker's send rate over the last ten seconds."""
+        now = self.wallclock()
+        recent = [t for t in self._sent_log if t > now - 10]
+        return len(recent) / 10 if recent else 0.0
+
+    async def _progress(
+        self,
+        session: AsyncSession,
+        broadcast: Broadcast,
+        *,
+        held: bool = False,
+        final: bool = False,
+    ) -> None:
+        """Edit the admin's progress message (every few seconds, and once at the end)."""
+        if not broadcast.report_chat_id or not broadcast.report_channel:
+            return
+        channel = self.app.channels.get(broadcast.report_channel)
+        if channel is None:
+            return
+        now = self.wallclock()
+        if not final and now - self._last_progress.get(broadcast.id, 0.0) < self.progress_every:
+            return
+        self._last_progress[broadcast.id] = now
+        report = await data.report(session, broadcast)
+        t = translator(await data.language_of(session, broadcast.created_by))
+        if final:
+            reply = final_reply(t, broadcast, report)
+        else:
+            rate = self.rate() or self._rates.get("telegram", self._other_rate)
+            reply = progress_reply(t, broadcast, report, rate=rate, held=held)
+        try:
+            if broadcast.report_message_id:
+                await channel.deliver(
+                    broadcast.report_chat_id,
+                    [replace(reply, edit_message_id=broadcast.report_message_id)],
+                )
+            else:
+                ids = await channel.post(broadcast.report_chat_id, reply)
+                if ids:
+                    broadcast.report_message_id = ids[-1]
+        except Exception as exc:
+            log.warning("broadcast progress not shown", error=str(exc))

@@ -1,0 +1,622 @@
+"""Broadcast data rules: who is in a segment (set-based SQL), the audience snapshot, claiming
+deliveries for senders, the shared send budget, and the counts a report shows.
+
+Claiming: `claim` locks pending rows with FOR UPDATE SKIP LOCKED (on SQLite the whole
+transaction is the single writer: BEGIN IMMEDIATE) and leases them to one sender. A sender
+that dies leaves its lease to run out; the rows are then claimable again. Each row's result is
+written in its own short transaction right after its send, so a crash can repeat at most the
+one message per sender whose send had returned but whose result was not yet written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Select
+
+from db.models import (
+    AuditEvent,
+    Broadcast,
+    BroadcastDelivery,
+    BroadcastState,
+    Business,
+    DeliveryState,
+    Product,
+    ProductStatus,
+    SendBudget,
+    User,
+)
+from db.sql import insert_ignore
+
+OPT_OUT = "announcements"  # the /pengingat switch that turns broadcasts off
+# Product status filters: what "has a product in this state" means.
+STATUSES: dict[str, tuple[str, ...]] = {
+    "approved": (ProductStatus.approved,),
+    "in_review": (ProductStatus.submitted, ProductStatus.in_review),
+    "draft": (ProductStatus.draft,),
+}
+NO_PRODUCT = "no_product"  # registered, no product at all
+STATUS_CHOICES = (*STATUSES, NO_PRODUCT)
+FINAL_STATES = (BroadcastState.done, BroadcastState.cancelled)
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """A segment. Kinds combine with AND; values inside one kind with OR; empty = any."""
+
+    sectors: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()  # regency/city codes
+    statuses: tuple[str, ...] = ()  # STATUS_CHOICES
+    languages: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Audience:
+        return cls(**{k: tuple(data.get(k) or ()) for k in cls.__dataclass_fields__})
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {k: list(getattr(self, k)) for k in self.__dataclass_fields__ if getattr(self, k)}
+
+    @property
+    def everyone(self) -> bool:
+        return not self.to_dict()
+
+
+def audience_query(audience: Audience) -> Select[int, str, str]:
+    """(user id, channel, chat id) of everyone the segment reaches: consented, not blocked,
+    not opted out of announcements."""
+    has_product = exists().where(Product.business_id == Business.id)
+    stmt: Select[int, str, str] = (
+        select(User.id, User.channel, User.external_id)
+        .outerjoin(Business, Business.owner_id == User.id)
+        .where(
+            User.consented_at.is_not(None),
+            User.blocked_at.is_(None),
+            # JSON list of switches that are off; the same text test on PostgreSQL and SQLite.
+            ~func.coalesce(cast(User.reminder_optouts, String), "").contains(f'"{OPT_OUT}"'),
+        )
+    )
+    if audience.sectors:
+        stmt = stmt.where(Business.sector.in_(audience.sectors))
+    if audience.regions:
+        stmt = stmt.where(Business.region_code.in_(audience.regions))
+    if audience.languages:
+        stmt = stmt.where(func.coalesce(User.language, "id").in_(audience.languages))
+    if audience.channels:
+        stmt = stmt.where(User.channel.in_(audience.channels))
+    if audience.statuses:
+        wanted = []
+        for status in audience.statuses:
+            if status == NO_PRODUCT:
+                wanted.append(and_(Business.registered_at.is_not(None), ~has_product))
+            elif status in STATUSES:
+                wanted.append(
+                    exists().where(
+                        Product.business_id == Business.id, Product.status.in_(STATUSES[status])
+                    )
+                )
+        stmt = stmt.where(or_(*wanted))
+    return stmt
+
+
+async def count_audience(session: AsyncSession, audience: Audience) -> int:
+    sub = audience_query(audience).subquery()
+    return int(await session.scalar(select(func.count()).select_from(sub)) or 0)
+
+
+async def audience_users(session: AsyncSession, audience: Audience) -> list[int]:
+    return sorted(row[0] for row in await session.execute(audience_query(audience)))
+
+
+# --- broadcasts -------------------------------------------------------------------------
+
+
+async def create_broadcast(
+    session: AsyncSession,
+    *,
+    text: str,
+    html: bool,
+    audience: Audience,
+    created_by: int | None,
+    now: datetime,
+    media_kind: str | None = None,
+    media_path: str | None = None,
+    media_name: str | None = None,
+    media_ids: dict[str, str] | None = None,
+    urgent: bool = False,
+    scheduled_at: datetime | None = None,
+    report_to: tuple[str, str] | None = None,
+) -> Broadcast:
+    """A broadcast due at `scheduled_at` (None: now); `start` snapshots its audience."""
+    broadcast = Broadcast(
+        created_by=created_by,
+        created_at=now,
+        text=text,
+        html=html,
+        media_kind=media_kind,
+        media_path=media_path,
+        media_name=media_name,
+        media_ids=dict(media_ids or {}),
+        filters=audience.to_dict(),
+        urgent=urgent,
+        state=BroadcastState.scheduled,
+        scheduled_at=scheduled_at or now,
+        report_channel=report_to[0] if report_to else None,
+        report_chat_id=report_to[1] if report_to else None,
+    )
+    session.add(broadcast)
+    await session.flush()
+    return broadcast
+
+
+async def start_due(session: AsyncSession, *, now: datetime) -> list[int]:
+    """Start every scheduled broadcast whose time has come: one delivery row per recipient,
+    written set-based in the transaction that moves it to running (so it happens once)."""
+    due = list(
+        await session.scalars(
+            select(Broadcast)
+            .where(Broadcast.state == BroadcastState.scheduled, Broadcast.scheduled_at <= now)
+            .order_by(Broadcast.id)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for broadcast in due:
+        await snapshot(session, broadcast, now=now)
+    return [b.id for b in due]
+
+
+async def snapshot(session: AsyncSession, broadcast: Broadcast, *, now: datetime) -> int:
+    audience = audience_query(Audience.from_dict(broadcast.filters)).subquery()
+    await session.execute(
+        insert(BroadcastDelivery).from_select(
+            ["broadcast_id", "user_id", "channel", "chat_id", "state", "attempts"],
+            select(
+                literal(broadcast.id),
+                audience.c.id,
+                audience.c.channel,
+                audience.c.external_id,
+                literal(DeliveryState.pending.value),
+                literal(0),
+            ),
+        )
+    )
+    broadcast.total = int(
+        await session.scalar(
+            select(func.count())
+            .select_from(BroadcastDelivery)
+            .where(BroadcastDelivery.broadcast_id == broadcast.id)
+        )
+        or 0
+    )
+    broadcast.state = BroadcastState.running
+    broadcast.started_at = now
+    return broadcast.total
+
+
+async def get_broadcast(session: AsyncSession, broadcast_id: int) -> Broadcast | None:
+    return await session.get(Broadcast, broadcast_id)
+
+
+async def recent_broadcasts(session: AsyncSession, *, limit: int = 10) -> list[Broadcast]:
+    return list(await session.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(limit)))
+
+
+async def active_broadcasts(session: AsyncSession) -> list[Broadcast]:
+    return list(
+        await session.scalars(
+            select(Broadcast)
+            .where(Broadcast.state == BroadcastState.running)
+            .order_by(Broadcast.id)
+        )
+    )
+
+
+TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "pause": ((BroadcastState.running, BroadcastState.scheduled), BroadcastState.paused),
+    "resume": ((BroadcastState.paused,), BroadcastState.running),
+    "cancel": (
+        (BroadcastState.running, BroadcastState.scheduled, BroadcastState.paused),
+        BroadcastState.cancelled,
+    ),
+}
+
+
+async def change_state(
+    session: AsyncSession, broadcast_id: int, action: str, *, now: datetime
+) -> Broadcast | None:
+    """pause / resume / cancel by compare-and-set; None when the broadcast is not in a state
+    that allows it (or does not exist)."""
+    sources, target = TRANSITIONS[action]
+    broadcast = await session.scalar(
+        select(Broadcast).where(Broadcast.id == broadcast_id).with_for_update()
+    )
+    if broadcast is None or broadcast.state not in sources:
+        return None
+    if action == "resume" and broadcast.started_at is None:
+        target = BroadcastState.scheduled  # paused before it started: wait for its time again
+    broadcast.state = target
+    if target == BroadcastState.cancelled:
+        broadcast.finished_at = now
+    return broadcast
+
+
+async def finish_if_done(session: AsyncSession, broadcast_id: int, *, now: datetime) -> bool:
+    """Mark a running broadcast done once no delivery is pending; True when it just ended."""
+    pending = await session.scalar(
+        select(func.count())
+        .select_from(BroadcastDelivery)
+        .where(
+            BroadcastDelivery.broadcast_id == broadcast_id,
+            BroadcastDelivery.state == DeliveryState.pending,
+        )
+    )
+    if pending:
+        return False
+    result: Any = await session.execute(
+        update(Broadcast)
+        .where(Broadcast.id == broadcast_id, Broadcast.state == BroadcastState.running)
+        .values(state=BroadcastState.done, finished_at=now)
+    )
+    return bool(result.rowcount)
+
+
+@dataclass
+class Report:
+    broadcast_id: int
+    state: str
+    total: int
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)  # failure reason -> how many
+
+    @property
+    def left(self) -> int:
+        return self.counts.get(DeliveryState.pending, 0)
+
+    @property
+    def done(self) -> int:
+        return self.total - self.left
+
+
+async def report(session: AsyncSession, broadcast: Broadcast) -> Report:
+    rows = await session.execute(
+        select(BroadcastDelivery.state, func.count())
+        .where(BroadcastDelivery.broadcast_id == broadcast.id)
+        .group_by(BroadcastDelivery.state)
+    )
+    counts = {state: int(n) for state, n in rows.all()}
+    reasons = await session.execute(
+        select(BroadcastDelivery.last_error, func.count())
+        .where(
+            BroadcastDelivery.broadcast_id == broadcast.id,
+            BroadcastDelivery.state.in_((DeliveryState.failed, DeliveryState.needs_template)),
+        )
+        .group_by(BroadcastDelivery.last_error)
+    )
+    errors = {str(reason or "?"): int(n) for reason, n in reasons.all()}
+    return Report(broadcast.id, broadcast.state, broadcast.total, counts, errors)
+
+
+# --- claiming ---------------------------------------------------------------------------
+
+
+async def claim(
+    session: AsyncSession,
+    *,
+    broadcast_id: int,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+) -> list[BroadcastDelivery]:
+    """Lease up to `limit` pending deliveries to `owner`: rows nobody holds (or whose holder's
+    lease ran out) and whose retry time has come. Other senders skip the locked rows."""
+    rows = list(
+        await session.scalars(
+            select(BroadcastDelivery)
+            .where(
+                BroadcastDelivery.broadcast_id == broadcast_id,
+                BroadcastDelivery.state == DeliveryState.pending,
+                or_(BroadcastDelivery.lease_until.is_(None), BroadcastDelivery.lease_until < now),
+                or_(
+                    BroadcastDelivery.next_attempt_at.is_(None),
+                    BroadcastDelivery.next_attempt_at <= now,
+                ),
+            )
+            .order_by(BroadcastDelivery.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for row in rows:
+        row.lease_owner = owner
+        row.lease_until = now + lease
+    return rows
+
+
+async def renew(
+    session: AsyncSession, *, ids: Sequence[int], owner: str, now: datetime, lease: timedelta
+) -> set[int]:
+    """Extend this sender's lease on rows still pending and still its own; returns them."""
+    if not ids:
+        return set()
+    result = await session.execute(
+        update(BroadcastDelivery)
+        .where(
+            BroadcastDelivery.id.in_(list(ids)),
+            BroadcastDelivery.lease_owner == owner,
+            BroadcastDelivery.state == DeliveryState.pending,
+        )
+        .values(lease_until=now + lease)
+        .returning(BroadcastDelivery.id)
+    )
+    return {row[0] for row in result.all()}
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    delivery_id: int,
+    owner: str,
+    state: str,
+    now: datetime,
+    message_id: str | None = None,
+    error: str | None = None,
+    retry_at: datetime | None = None,
+    count_attempt: bool = True,
+) -> bool:
+    """Write one send's outcome, if the row is still this sender's; False if it was not
+    (its lease ran out and someone else took it)."""
+    values: dict[str, Any] = {"state": state, "lease_owner": None, "lease_until": None}
+    if count_attempt:
+        values["attempts"] = BroadcastDelivery.attempts + 1
+    if state == DeliveryState.sent:
+        values.update(message_id=message_id, sent_at=now, last_error=None)
+    if error is not None:
+        values["last_error"] = error[:300]
+    if retry_at is not None:
+        values["next_attempt_at"] = retry_at
+    table: Table = BroadcastDelivery.__table__  # type: ignore[assignment]
+    conn = await session.connection()
+    result: Any = await conn.execute(
+        update(table)
+        .where(
+            table.c.id == delivery_id,
+            table.c.lease_owner == owner,
+            table.c.state == DeliveryState.pending,
+        )
+        .values(**values)
+    )
+    return bool(result.rowcount)
+
+
+async def record_sent(
+    session: AsyncSession, *, owner: str, sent: Sequence[tuple[int, str | None]], now: datetime
+) -> None:
+    """Many sends' success in one statement (executemany): (delivery id, message id)."""
+    if not sent:
+        return
+    table: Table = BroadcastDelivery.__table__  # type: ignore[assignment]
+    conn = await session.connection()
+    await conn.execute(
+        update(table)
+        .where(
+            table.c.id == bindparam("delivery"),
+            table.c.lease_owner == owner,
+            table.c.state == DeliveryState.pending,
+        )
+        .values(
+            state=DeliveryState.sent,
+            message_id=bindparam("message"),
+            sent_at=now,
+            attempts=table.c.attempts + 1,
+            lease_owner=None,
+            lease_until=None,
+            last_error=None,
+        ),
+        [{"delivery": d, "message": m} for d, m in sent],
+    )
+
+
+async def mark_blocked(session: AsyncSession, *, user_id: int | None, now: datetime) -> None:
+    if user_id is not None:
+        await session.execute(
+            update(User).where(User.id == user_id, User.blocked_at.is_(None)).values(blocked_at=now)
+        )
+
+
+async def remember_media_id(
+    session: AsyncSession, *, broadcast_id: int, channel: str, media_id: str
+) -> None:
+    broadcast = await session.get(Broadcast, broadcast_id, with_for_update=True)
+    if broadcast is not None and channel not in broadcast.media_ids:
+        broadcast.media_ids = {**broadcast.media_ids, channel: media_id}
+
+
+# --- the shared send budget -------------------------------------------------------------
+
+
+async def reserve_slots(
+    session: AsyncSession, *, key: str, count: int, interval: float, now: float
+) -> tuple[float, float]:
+    """Reserve `count` send slots `interval` seconds apart on the shared budget; returns the
+    unix time of the first one and the budget's pause. Slots never overlap across workers
+    (the row is locked), and none falls inside a pause set after a 429."""
+    await insert_ignore(
+        session,
+        SendBudget,
+        {"key": key, "next_slot": 0.0, "paused_until": 0.0},
+        conflict=["key"],
+    )
+    budget = await session.scalar(select(SendBudget).where(SendBudget.key == key).with_for_update())
+    assert budget is not None
+    first = max(now, budget.next_slot, budget.paused_until)
+    budget.next_slot = first + count * interval
+    return first, budget.paused_until
+
+
+async def pause_budget(session: AsyncSession, *, key: str, until: float) -> None:
+    """After a 429: no worker sends on this budget before `until` (unix time)."""
+    await insert_ignore(
+        session,
+        SendBudget,
+        {"key": key, "next_slot": 0.0, "paused_until": 0.0},
+        conflict=["key"],
+    )
+    await session.execute(
+        update(SendBudget)
+        .where(SendBudget.key == key)
+        .values(
+            paused_until=case(
+                (SendBudget.paused_until < until, until), else_=SendBudget.paused_until
+            )
+        )
+    )
+
+
+async def budget_pause(session: AsyncSession, *, key: str) -> float:
+    return float(
+        await session.scalar(select(SendBudget.paused_until).where(SendBudget.key == key)) or 0.0
+    )
+
+
+# --- audit ------------------------------------------------------------------------------
+
+
+async def audit(
+    session: AsyncSession, *, action: str, actor_user_id: int | None, detail: str, now: datetime
+) -> None:
+    """An admin action in the audit trail: who, when, what."""
+    session.add(
+        AuditEvent(at=now, action=action[:24], actor_user_id=actor_user_id, reason_text=detail)
+    )
+
+
+async def set_admin(
+    session: AsyncSession, *, channel: str, external_id: str, admin: bool, now: datetime
+) -> bool:
+    """Make a person an admin (or not); their user row is created if they never wrote. True
+    when something changed."""
+    await insert_ignore(
+        session,
+        User,
+        {
+            "channel": channel,
+            "external_id": external_id,
+            "reminder_optouts": [],
+            "created_at": now,
+            "updated_at": now,
+        },
+        conflict=["channel", "external_id"],
+    )
+    result: Any = await session.execute(
+        update(User)
+        .where(User.channel == channel, User.external_id == external_id, User.is_admin != admin)
+        .values(is_admin=admin)
+    )
+    return bool(result.rowcount)
+
+
+async def stored_admins(session: AsyncSession) -> list[User]:
+    return list(await session.scalars(select(User).where(User.is_admin.is_(True))))
+
+
+async def user_by_username(session: AsyncSession, *, channel: str, username: str) -> User | None:
+    return await session.scalar(
+        select(User).where(User.channel == channel, User.username.ilike(username))
+    )
+
+
+async def release(session: AsyncSession, *, ids: Sequence[int], owner: str) -> None:
+    """Give leased rows back unsent (a pause or cancel stopped the batch)."""
+    if ids:
+        await session.execute(
+            update(BroadcastDelivery)
+            .where(BroadcastDelivery.id.in_(list(ids)), BroadcastDelivery.lease_owner == owner)
+            .values(lease_owner=None, lease_until=None)
+        )
+
+
+async def last_inbound(
+    session: AsyncSession, user_ids: Sequence[int]
+) -> dict[int, datetime | None]:
+    """When each user last wrote to us (WhatsApp's 24-hour window counts from it)."""
+    if not user_ids:
+        return {}
+    rows = await session.execute(
+        select(User.id, User.last_inbound_at).where(User.id.in_(list(user_ids)))
+    )
+    return {uid: at for uid, at in rows.all()}
+
+
+async def state_of(session: AsyncSession, broadcast_id: int) -> str | None:
+    return await session.scalar(select(Broadcast.state).where(Broadcast.id == broadcast_id))
+
+
+async def claim_report_message(session: AsyncSession, *, broadcast_id: int) -> Broadcast | None:
+    """The broadcast, locked, when its progress message is still to be posted."""
+    broadcast = await session.get(Broadcast, broadcast_id, with_for_update=True)
+    if broadcast is None or broadcast.report_message_id or not broadcast.report_chat_id:
+        return None
+    return broadcast
+
+
+async def attempts_of(session: AsyncSession, delivery_id: int) -> int:
+    return int(
+        await session.scalar(
+            select(BroadcastDelivery.attempts).where(BroadcastDelivery.id == delivery_id)
+        )
+        or 0
+    )
+
+
+async def language_of(session: AsyncSession, user_id: int | None) -> str:
+    """The user's language, for messages to an admin outside an update ("id" if unknown)."""
+    if user_id is None:
+        return "id"
+    return (await session.scalar(select(User.language).where(User.id == user_id))) or "id"
+
+
+async def unfinished(session: AsyncSession) -> int:
+    """Pending deliveries of running broadcasts plus broadcasts still scheduled."""
+    pending = await session.scalar(
+        select(func.count())
+        .select_from(BroadcastDelivery)
+        .join(Broadcast, Broadcast.id == BroadcastDelivery.broadcast_id)
+        .where(
+            Broadcast.state == BroadcastState.running,
+            BroadcastDelivery.state == DeliveryState.pending,
+        )
+    )
+    scheduled = await session.scalar(
+        select(func.count())
+        .select_from(Broadcast)
+        .where(Broadcast.state == BroadcastState.scheduled)
+    )
+    return int(pending or 0) + int(scheduled or 0)
+
+
+async def scheduled_ids(session: AsyncSession) -> list[int]:
+    return list(
+        await session.scalars(
+            select(Broadcast.id).where(Broadcast.state == BroadcastState.scheduled)
+        )
+    )
