@@ -148,7 +148,7 @@ class Kurasi:
                 else:
                     # The transaction rolled back, the update stays unmarked; the person is
                     # told. Only ids in this line: bound SQL parameters are hidden.
-                    bound.exception("update failed", user=sender.external_id)
+                    bound.exception("update failed")
                 t = translator(language)
                 return [
                     Reply(
