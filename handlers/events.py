@@ -165,3 +165,6 @@ class Reply:
     # Replies with the same key, sent to one chat in quick succession, collapse into the
     # last one (an album's photos arrive as separate messages but get one answer).
     debounce: str | None = None
+    # Payloads of choices shown as numbered lines (more than the channel can show as buttons
+    # or a list): a number typed next presses that choice (remembered in the conversation).
+    numbered: tuple[str, ...] = ()
