@@ -585,7 +585,14 @@ async def test_plain_words_are_commands_in_both_languages(
     async with sessionmaker_of(runtime)() as session:
         product = await session.scalar(select(Product))
     assert product.name == "Profil"
-    # ...but "batal" stops it, and "menú" (any case, any accent) shows the menu as a list.
+    # ...but "menu" stops it (the draft is kept) and shows the menu as a list...
+    [menu] = await say(client, fake, channel, fake.text("menu"))
+    assert menu.body["interactive"]["type"] == "list"
+    async with sessionmaker_of(runtime)() as session:
+        conversation = await session.scalar(select(Conversation))
+        assert conversation.flow is None and await session.scalar(select(Product)) is not None
+    # ...and so does "batal"; "menú" (any case, any accent) shows the menu too.
+    await say(client, fake, channel, fake.text("produk baru"))
     replies = await say(client, fake, channel, fake.text("BATAL"))
     assert "dihentikan" in replies[-1].text.lower() or "berhenti" in replies[-1].text.lower()
     [menu] = await say(client, fake, channel, fake.text("Menú"))
