@@ -112,6 +112,21 @@ class Curator:
         self.tg, self.tracker = tg, tracker
         self.chat = Person(tg, tracker, GROUP)  # finds buttons in the group's messages
 
+    @classmethod
+    async def appointed(
+        cls, tg: FakeTelegram, tracker: Tracker, sessionmaker: Any, clock: FakeClock
+    ) -> Curator:
+        async with sessionmaker() as session, session.begin():
+            await add_curator(
+                session,
+                external_id=str(CURATOR),
+                chat_id=None,
+                added_by="1",
+                now=clock.now,
+                channel="telegram",
+            )
+        return cls(tg, tracker)
+
     async def press(self, label: str) -> None:
         message_id, data = self.chat.find_button(label)
         await self.press_data(data, message_id)
@@ -210,16 +225,7 @@ async def test_a_whatsapp_producer_is_curated_on_telegram_from_start_to_approval
         assert "Keripik Tempe Original" in card.params["text"]
         assert "Keripik Tempe Bu Tini" in card.params["text"]
 
-        async with sessionmaker() as session, session.begin():
-            await add_curator(
-                session,
-                external_id=str(CURATOR),
-                chat_id=None,
-                added_by="1",
-                now=clock.now,
-                channel="telegram",
-            )
-        curator = Curator(tg, tracker)
+        curator = await Curator.appointed(tg, tracker, sessionmaker, clock)
         await curator.press("Ambil")
         await curator.press("Revisi")
         await curator.press("Foto kurang jelas")
@@ -297,16 +303,8 @@ async def test_a_revision_requested_30_hours_after_they_wrote_goes_as_the_templa
         user = await session.scalar(select(User).where(User.external_id == WA))
         user.channel = "whatsapp"  # the producer writes from WhatsApp
         user.last_inbound_at = clock.now - timedelta(hours=30)
-        await add_curator(
-            session,
-            external_id=str(CURATOR),
-            chat_id=None,
-            added_by="1",
-            now=clock.now,
-            channel="telegram",
-        )
     assert await ReviewPoster(runtime.app).run_until_idle() == 1
-    curator = Curator(tg, tracker)
+    curator = await Curator.appointed(tg, tracker, sessionmaker, clock)
     await curator.press("Ambil")
     await curator.press("Revisi")
     await curator.press("Foto kurang jelas")
