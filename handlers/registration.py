@@ -91,6 +91,12 @@ class PhoneInput(ContactInput):
 
     async def ask(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Reply]:
         known = _known_phone(ctx)
+        if known is None and not ctx.capabilities.contact_button:  # no button to press
+            text = ctx.t(
+                "What phone number can buyers and curators reach the business on? "
+                "Type it, e.g. 0812 3456 7890."
+            )
+            return [form.question(ctx, field, record, [], text=text)]
         if known is None:
             return await super().ask(ctx, form, field, record)
         text = ctx.t(

@@ -610,3 +610,22 @@ async def test_plain_words_are_commands_in_both_languages(
 
 def sessionmaker_of(runtime: Runtime) -> Any:
     return runtime.app.sessionmaker
+
+
+async def test_a_number_that_is_not_indonesian_is_asked_for_without_a_button_to_press(
+    client: TestClient, fake: FakeWhatsApp, channel: WhatsAppChannel
+) -> None:
+    abroad = "16505551234"  # WhatsApp knows it, but buyers in Indonesia need a local number
+
+    async def say_abroad(message: dict[str, Any]) -> Any:
+        assert await post(client, fake, fake.webhook(abroad, message)) == 200
+        await channel.idle()
+        return fake.messages(abroad)[-1]
+
+    welcome = await say_abroad(fake.text("daftar"))
+    consent = await say_abroad(fake.button_reply(dict(welcome.buttons)["Bahasa Indonesia"]))
+    await say_abroad(fake.button_reply(consent.buttons[0][1]))
+    await say_abroad(fake.text("Batik Tulis Bu Sri"))
+    question = await say_abroad(fake.text("Sri Wahyuni"))
+    assert "Ketik nomornya" in question.text and "Tekan tombol" not in question.text
+    assert "1650" not in question.text  # not offered
