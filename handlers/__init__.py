@@ -8,6 +8,7 @@ Flows never call back up here: they ask `ctx.reprompt()` or `ctx.redirect(entry)
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TypeVar
 
 from handlers import (
@@ -26,7 +27,7 @@ from handlers import (
 )
 from handlers.common import MENU_COMMANDS
 from handlers.context import REPROMPT, Context
-from handlers.events import ButtonPress, Command
+from handlers.events import ButtonPress, Command, Text
 from handlers.features import ButtonHandler, Feature, Flow, Handler
 from handlers.i18n import N_
 from handlers.payload import Payload
@@ -37,6 +38,9 @@ from handlers.review.actions import on_group_button, on_group_message
 __all__ = ["COMMANDS", "GROUP_COMMANDS", "MENU_COMMANDS", "dispatch"]
 
 MAX_NAVIGATION = 4  # redirects one update may chain (a loop would be a bug)
+# In the conversation row: the payloads of the choices last shown as numbered lines, so the
+# number typed next presses that choice, even after a restart.
+NUMBERED = "_numbered"
 
 
 async def cancel(ctx: Context) -> None:
@@ -59,9 +63,15 @@ COMMON = Feature(
         "cancel": cancel,
         "bantuan": common.show_help,
         "help": common.show_help,
+        "menu": common.show_menu,
     },
     buttons={common.MENU: common.on_menu_button, "lang": common.on_language_button},
-    entries={"help": common.show_help},
+    entries={
+        "help": common.show_help,
+        "language": common.choose_language,
+        "fairs": fairs.FEATURE.commands["pameran"],
+        "reminders": reminders.FEATURE.commands["pengingat"],
+    },
 )
 
 FEATURES: tuple[Feature, ...] = (
@@ -115,16 +125,45 @@ async def dispatch(ctx: Context) -> None:
     if ctx.incoming.chat_type != "private":
         await _dispatch_group(ctx)
     else:
+        _read_typed_words(ctx)
         await _dispatch_private(ctx)
     for _ in range(MAX_NAVIGATION):
         if not ctx.navigation:
-            return
+            break
         target = ctx.navigation.pop(0)
         if target == REPROMPT:
             await reprompt(ctx)
         else:
             await ENTRIES[target](ctx)
     ctx.navigation.clear()
+    if ctx.incoming.chat_type == "private":
+        _remember_numbered(ctx)
+
+
+def _read_typed_words(ctx: Context) -> None:
+    """Typed text that means a press or a command: a number answering the numbered choices
+    shown last, or a plain word such as "produk baru" (only "batal"/"menu" inside a flow)."""
+    data = ctx.conversation.data or {}
+    numbered = data.get(NUMBERED)
+    if numbered is not None:  # they answer the last message only; flows never see the key
+        ctx.conversation.data = {k: v for k, v in data.items() if k != NUMBERED}
+    event = ctx.incoming.event
+    if not isinstance(event, Text):
+        return
+    typed = event.text.strip().rstrip(".")
+    if isinstance(numbered, list) and typed.isdigit() and 1 <= int(typed) <= len(numbered):
+        press = ButtonPress(payload=str(numbered[int(typed) - 1]))
+        ctx.incoming = replace(ctx.incoming, event=press)
+        return
+    command = common.word_command(event, in_flow=ctx.flow is not None)
+    if command is not None:
+        ctx.incoming = replace(ctx.incoming, event=command)
+
+
+def _remember_numbered(ctx: Context) -> None:
+    shown = [r.numbered for r in ctx.replies if r.to is None and r.numbered]
+    if shown:
+        ctx.update_data(**{NUMBERED: list(shown[-1])})
 
 
 async def _dispatch_private(ctx: Context) -> None:

@@ -20,10 +20,12 @@ class Capabilities:
     list_description: int = 72
     list_button: int = 20
     edits: bool = True  # a sent message can be replaced (a checklist ticks in place)
-    max_text: int = 4096
+    max_text: int = 4096  # characters of one text message (longer text is split by the channel)
+    max_body: int = 4096  # characters of the text that carries buttons or a list
     albums: bool = True
     contact_button: bool = True  # a one-tap "share my number" button
-    unique_titles: bool = False  # no two buttons (or rows) of a message may share a title
+    unique_titles: bool = False  # no two buttons (or rows) of a message may share a title or id
+    command_menu: bool = True  # the app lists the bot's commands (else the menu shows them all)
 
 
 TELEGRAM = Capabilities(
@@ -37,10 +39,11 @@ WHATSAPP = Capabilities(
     buttons_per_row=1,
     list_rows=10,
     edits=False,
-    max_text=1024,
+    max_body=1024,
     albums=False,
     contact_button=False,
     unique_titles=True,
+    command_menu=False,
 )
 # The terminal numbers every button itself ("1", "2" ... press them); it cannot edit.
 CONSOLE = Capabilities(
@@ -48,7 +51,13 @@ CONSOLE = Capabilities(
 )
 # A text-only channel (SMS-like): choices become numbered lines, answered by their number.
 PLAIN = Capabilities(
-    "plain", max_buttons=0, button_title=0, buttons_per_row=1, list_rows=0, edits=False
+    "plain",
+    max_buttons=0,
+    button_title=0,
+    buttons_per_row=1,
+    list_rows=0,
+    edits=False,
+    command_menu=False,
 )
 
 BY_CHANNEL = {c.name: c for c in (TELEGRAM, WHATSAPP, CONSOLE, PLAIN)}

@@ -4,18 +4,64 @@ from __future__ import annotations
 
 from db.businesses import get_business
 from handlers.context import LANGUAGES, Context, button
-from handlers.events import Button
+from handlers.events import Button, Command, Text
 from handlers.i18n import N_
 from handlers.payload import Payload
+from handlers.render import normalize
 
 LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
 MENU = "menu"
-MENU_ENTRIES = ("new_product", "products", "profile", "help")
+MENU_ENTRIES = ("new_product", "products", "profile", "fairs", "reminders", "language", "help")
+
+# Plain words that work as commands on every channel (WhatsApp has no command menu and no
+# slash habit), matched case- and accent-insensitively: the phrase -> the command's name.
+WORDS: dict[str, str] = {
+    "daftar": "start",
+    "register": "start",
+    "start": "start",
+    "mulai": "start",
+    "menu": "menu",
+    "produk": "produk",
+    "products": "produk",
+    "produk saya": "produk",
+    "my products": "produk",
+    "produk baru": "produk_baru",
+    "new product": "produk_baru",
+    "profil": "profil",
+    "profile": "profil",
+    "pameran": "pameran",
+    "fairs": "pameran",
+    "pengingat": "pengingat",
+    "reminders": "pengingat",
+    "bantuan": "bantuan",
+    "help": "bantuan",
+    "batal": "batal",
+    "cancel": "batal",
+    "data saya": "datasaya",
+    "my data": "datasaya",
+    "hapus data": "hapusdata",
+    "delete data": "hapusdata",
+    "bahasa": "bahasa",
+    "language": "bahasa",
+}
+# Inside a flow a typed answer belongs to the flow (a product may be called "Profil"): only
+# these words stop it.
+INTERRUPTS = frozenset({"batal", "cancel", "menu"})
+
+
+def word_command(text: Text, *, in_flow: bool) -> Command | None:
+    """The command a plain word stands for ("Produk Baru" -> /produk_baru), if any."""
+    words = normalize(text.text)
+    if in_flow and words not in INTERRUPTS:
+        return None
+    name = WORDS.get(words)
+    return Command(name=name) if name else None
 
 
 def menu_buttons(ctx: Context) -> list[list[Button]]:
+    """The main menu; where the app has no command menu (WhatsApp), everything is in it."""
     t = ctx.t
-    return [
+    rows = [
         [
             button(t("➕ New product"), MENU, "main", "new_product"),
             button(t("📦 My products"), MENU, "main", "products"),
@@ -25,6 +71,22 @@ def menu_buttons(ctx: Context) -> list[list[Button]]:
             button(t("❓ Help"), MENU, "main", "help"),
         ],
     ]
+    if not ctx.capabilities.command_menu:
+        rows.insert(
+            -1,
+            [
+                button(t("🗓 Export fairs"), MENU, "main", "fairs"),
+                button(t("🔔 Reminders"), MENU, "main", "reminders"),
+                button(t("🌐 Language"), MENU, "main", "language"),
+            ],
+        )
+    return rows
+
+
+async def show_menu(ctx: Context) -> None:
+    """The word "menu": stop what is open (answers are kept) and show what can be done."""
+    ctx.end_flow()
+    ctx.redirect("start")
 
 
 def help_text(ctx: Context) -> str:
@@ -42,7 +104,9 @@ def help_text(ctx: Context) -> str:
         "/hapusdata – delete your data\n"
         "/bahasa – choose Bahasa Indonesia or English\n"
         "/batal – stop what you are doing (your answers are kept)\n"
-        "/bantuan – this help"
+        "/bantuan – this help\n\n"
+        "You can also type the words without the slash (produk baru, produk, profil, pameran, "
+        "pengingat, batal, bantuan, menu), in Indonesian or English."
     )
 
 
@@ -74,7 +138,7 @@ async def on_language_button(ctx: Context, payload: Payload) -> None:
 
 
 async def on_menu_button(ctx: Context, payload: Payload) -> None:
-    if payload.value in MENU_ENTRIES:
+    if payload.value in (*MENU_ENTRIES, "start"):
         ctx.redirect(payload.value)
     else:
         ctx.reply(ctx.t("That button is no longer valid."), buttons=menu_buttons(ctx))
@@ -84,11 +148,16 @@ async def nudge(ctx: Context) -> None:
     """Input outside any conversation: never silence, always a way forward."""
     business = await get_business(ctx.session, owner_id=ctx.user.id)
     if business is None or business.registered_at is None:
+        t = ctx.t
         ctx.reply(
-            ctx.t(
+            t(
                 "Hello! I am Kurasi, the curation assistant for East Java producers. "
-                "Send /start to register your business."
-            )
+                "Send /start (or type daftar) to register your business."
+            ),
+            buttons=[
+                [button(t("📝 Register"), MENU, "main", "start")],
+                [button(t("❓ Help"), MENU, "main", "help")],
+            ],
         )
         return
     ctx.reply(ctx.t("I didn't understand that. Here is what I can do:"), buttons=menu_buttons(ctx))

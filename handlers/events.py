@@ -167,3 +167,6 @@ class Reply:
     # last one (an album's photos arrive as separate messages but get one answer).
     debounce: str | None = None
     html: bool = False  # text (or the photo's caption) is Telegram HTML
+    # Payloads of choices shown as numbered lines (more than the channel can show as buttons
+    # or a list): a number typed next presses that choice (remembered in the conversation).
+    numbered: tuple[str, ...] = ()

@@ -22,8 +22,9 @@ from db.models import Business, User
 from db.regions import get_region, search_regions
 from handlers.common import LANGUAGE_NAMES, menu_buttons
 from handlers.context import LANGUAGES, Context
+from handlers.events import ButtonPress, Event, Reply, Text
 from handlers.features import Feature
-from handlers.forms.engine import Field, Form, Skip
+from handlers.forms.engine import Field, Form, Got, Outcome, Skip, Stay
 from handlers.forms.inputs import (
     ChecklistInput,
     ChoiceInput,
@@ -35,7 +36,7 @@ from handlers.forms.inputs import (
 from handlers.i18n import N_
 from handlers.labels import legal_options, legal_text, sector_options, sector_text, thousands
 from handlers.parsing import parse_nib, parse_phone, split_list
-from handlers.render import Option
+from handlers.render import Option, pick
 
 FLOW = "reg"
 MAX_NAME = 100
@@ -65,6 +66,63 @@ def _export_markets(text: str) -> list[str] | None:
 def _own_name(ctx: Context) -> list[str]:
     own = ctx.incoming.sender.display_name or ctx.user.display_name
     return [own] if own and len(own) <= MAX_NAME else []
+
+
+KNOWN, OTHER = "known", "other"
+
+
+def _known_phone(ctx: Context) -> str | None:
+    """The sender's own number where the channel tells it (WhatsApp's wa_id), if Indonesian."""
+    phone = ctx.incoming.sender.phone
+    return parse_phone(phone) if phone else None
+
+
+@dataclass
+class PhoneInput(ContactInput):
+    """The business phone. Where the channel already knows the sender's number (WhatsApp),
+    it is offered with one tap ("Use this number?") instead of asked; else shared or typed."""
+
+    def _offer(self, ctx: Context) -> list[Option]:
+        t = ctx.t
+        return [
+            Option(KNOWN, t("✅ Use this number"), ("ya", "yes", "pakai", "iya")),
+            Option(OTHER, t("📝 Another number"), ("lain", "other", "tidak", "no")),
+        ]
+
+    async def ask(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Reply]:
+        known = _known_phone(ctx)
+        if known is None and not ctx.capabilities.contact_button:  # no button to press
+            text = ctx.t(
+                "What phone number can buyers and curators reach the business on? "
+                "Type it, e.g. 0812 3456 7890."
+            )
+            return [form.question(ctx, field, record, [], text=text)]
+        if known is None:
+            return await super().ask(ctx, form, field, record)
+        text = ctx.t(
+            "What phone number can buyers and curators reach the business on?\n\n"
+            "Use this number: {phone}?",
+            phone=known,
+        )
+        return [form.question(ctx, field, record, self._offer(ctx), text=text)]
+
+    async def read(
+        self, ctx: Context, form: Form, field: Field, record: Any, event: Event
+    ) -> Outcome:
+        known = _known_phone(ctx)
+        if known is not None:
+            typed = event.text if isinstance(event, Text) else None
+            if typed is not None and (phone := self.parse(typed)) is not None:
+                return Got((phone, phone == known))
+            choice = event.payload if isinstance(event, ButtonPress) else None
+            if typed is not None:
+                choice = pick(typed, self._offer(ctx))
+            if choice == KNOWN:
+                return Got((known, True))
+            if choice == OTHER:
+                ctx.reply(ctx.t("Type the number, e.g. 0812 3456 7890."))
+                return Stay()
+        return await super().read(ctx, form, field, record, event)
 
 
 def _b(record: Profile) -> Business:
@@ -160,7 +218,7 @@ FIELDS = (
             "What phone number can buyers and curators reach the business on? "
             "Press the button to share this phone's number, or type it (e.g. 0812 3456 7890)."
         ),
-        ContactInput(
+        PhoneInput(
             parse=parse_phone,
             refusal=N_(
                 "That doesn't look like an Indonesian phone number. "

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from handlers.capabilities import Capabilities
 from handlers.events import Button, ListMenu, ListRow, Reply
@@ -73,6 +74,8 @@ def choice_reply(
     ask_contact: str | None = None,
 ) -> Reply:
     """`text` with `options` to choose from, drawn as this channel can."""
+    if caps.unique_titles:
+        options = _distinct(options, key=lambda o: o.value)
     payloads = [Payload(flow, step, o.value).pack() for o in options]
     if not options:
         return Reply(text=_fit(caps, text), edit=edit and caps.edits, ask_contact=ask_contact)
@@ -101,6 +104,21 @@ def choice_reply(
     lines = [f"{i}. {o.label}" for i, o in enumerate(options, start=1)]
     body = text + "\n\n" + "\n".join(lines) + "\n" + t(N_("Type the number of your choice."))
     return Reply(text=_fit(caps, body), ask_contact=ask_contact)
+
+
+T = TypeVar("T")
+
+
+def _distinct(items: Sequence[T], key: Callable[[T], str]) -> list[T]:
+    """Each choice once: a platform that refuses repeated ids shows the first of a repeat
+    (the business's own sector, starred, before the full list)."""
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        if key(item) not in seen:
+            seen.add(key(item))
+            out.append(item)
+    return out
 
 
 def _fit(caps: Capabilities, text: str) -> str:
@@ -142,6 +160,9 @@ def fit(caps: Capabilities, t: Translate, reply: Reply) -> Reply:
     """Any reply made to fit the channel: too many buttons become a list (or numbered lines,
     beyond a list's rows), long labels are shortened, an edit becomes a new message."""
     buttons = [b for row in reply.buttons for b in row]
+    if caps.unique_titles and len(_distinct(buttons, key=lambda b: b.payload)) < len(buttons):
+        buttons = _distinct(buttons, key=lambda b: b.payload)
+        reply = replace(reply, buttons=tuple((b,) for b in buttons))
     edit = reply.edit and caps.edits
     if len(buttons) <= caps.max_buttons:
         titles = _unique([b.label for b in buttons], caps.button_title, distinct=caps.unique_titles)
@@ -164,4 +185,6 @@ def fit(caps: Capabilities, t: Translate, reply: Reply) -> Reply:
         menu = ListMenu(button=shorten(t(N_("Choose")), caps.list_button), rows=rows_)
         return replace(reply, text=_fit(caps, reply.text), buttons=(), menu=menu, edit=False)
     lines = "\n".join(f"{i}. {o.label}" for i, o in enumerate(options, start=1))
-    return replace(reply, text=_fit(caps, f"{reply.text}\n\n{lines}"), buttons=(), edit=False)
+    body = f"{reply.text}\n\n{lines}\n{t(N_('Type the number of your choice.'))}"
+    numbered = tuple(o.value for o in options)
+    return replace(reply, text=_fit(caps, body), buttons=(), edit=False, numbered=numbered)

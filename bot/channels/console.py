@@ -246,6 +246,8 @@ class ConsoleChannel:
     def _render_whatsapp(self, reply: Reply) -> str:
         """What a WhatsApp user would see: each message the channel would send."""
         lines = []
+        if reply.numbered:
+            self._buttons = []  # the typed number goes to the bot, as on WhatsApp
         for item in whatsapp.render(reply):
             if item.image is not None:
                 lines.append(f"🖼  {item.image.path}")
@@ -253,14 +255,14 @@ class ConsoleChannel:
                 lines.append(f"WhatsApp › {item.text}")
             choices: list[tuple[str, str, str | None]] = [(t, p, None) for t, p in item.buttons]
             choices = choices or list(item.rows)
-            if choices or item.numbered:
-                self._buttons = [p for _t, p, _d in choices] or list(item.numbered)
+            if choices:
+                self._buttons = [p for _t, p, _d in choices]
             if item.buttons:
                 lines.append(
                     "   " + "   ".join(f"[{i}] {t}" for i, (t, _p) in enumerate(item.buttons, 1))
                 )
             if item.rows:
-                lines.append(f"   ☰ {whatsapp.LIST_LABEL}")
+                lines.append(f"   ☰ {item.list_button}")
                 lines += [
                     f"     [{i}] {t}" + (f" — {d}" if d else "")
                     for i, (t, _p, d) in enumerate(item.rows, 1)

@@ -38,6 +38,7 @@ from pywa_async.types.templates import TemplateLanguage
 from bot.channels.base import Undeliverable
 from bot.runtime import Kurasi
 from db.whatsapp import record_sent, record_status, release_waiting
+from handlers.capabilities import WHATSAPP, Capabilities
 from handlers.events import (
     Attachment,
     ButtonPress,
@@ -54,7 +55,7 @@ from handlers.events import (
     Text,
     Unsupported,
 )
-from handlers.events import Button as Choice
+from handlers.render import fit
 
 log = structlog.get_logger(__name__)
 
@@ -66,26 +67,6 @@ MAX_RETRIES = 5
 LIST_LABEL = "Pilih / Choose"  # the list's button: both languages, the reply has no language
 WINDOW = timedelta(hours=24)  # free-form messages only this long after the person's last one
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Capabilities:
-    """What one WhatsApp message can show (DESIGN.md, Meta's Cloud API limits)."""
-
-    max_buttons: int = 3
-    button_title: int = 20
-    list_rows: int = 10
-    list_title: int = 24
-    list_description: int = 72
-    list_button: int = 20
-    edits: bool = False
-    max_text: int = 4096
-    max_body: int = 1024  # text of a message that carries buttons or a list
-    albums: bool = False
-    contact_button: bool = False
-
-
-CAPABILITIES = Capabilities()
 
 
 class OutsideWindow(Exception):
@@ -107,18 +88,49 @@ class Template:
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """One WhatsApp message: text, reply buttons, a list, numbered choices, or a file."""
+    """One WhatsApp message: text, reply buttons, a list, or a file."""
 
     text: str = ""
     buttons: tuple[tuple[str, str], ...] = ()  # (title, id)
     rows: tuple[tuple[str, str, str | None], ...] = ()  # (title, id, description)
-    numbered: tuple[str, ...] = ()  # payloads answered by typing their number
+    list_button: str = LIST_LABEL
     image: MediaOut | None = None
     document: Attachment | None = None
 
 
-def render(reply: Reply, caps: Capabilities = CAPABILITIES) -> list[Outgoing]:
-    """A reply as WhatsApp messages, in order. No edits exist: an edit is a new message."""
+# Said by the rules' own words where a reply reached the channel without being fitted for
+# WhatsApp (no recipient language is known here): both languages.
+_NEUTRAL = {
+    "Choose": LIST_LABEL,
+    "Type the number of your choice.": "Ketik nomor pilihan / Type the number of your choice.",
+}
+
+
+def _neutral(message: str, /, **values: Any) -> str:
+    return _NEUTRAL.get(message, message).format(**values)
+
+
+def fitted(reply: Reply, caps: Capabilities = WHATSAPP) -> bool:
+    """Whether the reply's choices are already within WhatsApp's limits (render.fit's rules)."""
+    buttons = [b for row in reply.buttons for b in row]
+    return (
+        len(buttons) <= caps.max_buttons
+        and all(len(b.label) <= caps.button_title for b in buttons)
+        and len({b.label for b in buttons}) == len({b.payload for b in buttons}) == len(buttons)
+        and not (reply.edit and not caps.edits)
+    )
+
+
+def render(reply: Reply, caps: Capabilities = WHATSAPP) -> list[Outgoing]:
+    """A reply as WhatsApp messages, in order. No edits exist: an edit is a new message.
+
+    Which choices become buttons, a list or numbered lines is decided once, by `render.fit`
+    (Context.reply fits every reply for its recipient's channel); this maps the result onto
+    WhatsApp's messages and splits long text at paragraphs. A reply built elsewhere that does
+    not fit yet is fitted here by the same rules.
+    """
+    if not fitted(reply, caps):
+        reply = fit(caps, _neutral, reply)
     out: list[Outgoing] = []
     if reply.alert and reply.alert != reply.text:
         out.append(Outgoing(text=reply.alert))
@@ -127,55 +139,17 @@ def render(reply: Reply, caps: Capabilities = CAPABILITIES) -> list[Outgoing]:
         out.append(Outgoing(document=reply.attachment))
     if not reply.text.strip():
         return out
-    # WhatsApp refuses two buttons or rows with one id: a choice offered twice shows once.
-    first: dict[str, Choice] = {}
-    for row in reply.buttons:
-        for b in row:
-            first.setdefault(b.payload, b)
-    choices = list(first.values())
-    if not choices:
+    buttons = tuple((b.label, b.payload) for row in reply.buttons for b in row)
+    menu = reply.menu if caps.list_rows else None
+    if not buttons and menu is None:
         return out + [Outgoing(text=chunk) for chunk in split_text(reply.text, caps.max_text)]
-    if len(choices) > caps.list_rows:
-        listing = "\n".join(f"{i}. {b.label}" for i, b in enumerate(choices, 1))
-        chunks = split_text(f"{reply.text}\n\n{listing}", caps.max_text)
-        out += [Outgoing(text=chunk) for chunk in chunks[:-1]]
-        return [*out, Outgoing(text=chunks[-1], numbered=tuple(b.payload for b in choices))]
     chunks = split_text(reply.text, caps.max_body)
     out += [Outgoing(text=chunk) for chunk in chunks[:-1]]
-    if len(choices) <= caps.max_buttons:
-        titles = unique_titles([b.label for b in choices], caps.button_title)
-        buttons = tuple((t, b.payload) for t, b in zip(titles, choices, strict=True))
+    if buttons:
         return [*out, Outgoing(text=chunks[-1], buttons=buttons)]
-    titles = unique_titles([b.label for b in choices], caps.list_title)
-    rows = tuple(
-        (t, b.payload, b.label[: caps.list_description] if t != b.label else None)
-        for t, b in zip(titles, choices, strict=True)
-    )
-    return [*out, Outgoing(text=chunks[-1], rows=rows)]
-
-
-def shorten(text: str, limit: int) -> str:
-    """`text` within `limit` characters, cut at a word boundary with an ellipsis."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text.rfind(" ", 0, limit)  # leaves room for the ellipsis
-    head = text[:cut] if cut > limit // 3 else text[: limit - 1]
-    return head.rstrip(" ,.;:-") + "…"
-
-
-def unique_titles(labels: Sequence[str], limit: int) -> list[str]:
-    """Shortened titles, no two alike: a repeat gets a number ("Ubah…", "Ubah… 2")."""
-    titles: list[str] = []
-    for label in labels:
-        title = shorten(label, limit) or "…"
-        n = 2
-        while title in titles:
-            suffix = f" {n}"
-            title = shorten(label, limit - len(suffix)) + suffix
-            n += 1
-        titles.append(title)
-    return titles
+    assert menu is not None
+    rows = tuple((r.title, r.payload, r.description) for r in menu.rows)
+    return [*out, Outgoing(text=chunks[-1], rows=rows, list_button=menu.button)]
 
 
 def split_text(text: str, limit: int) -> list[str]:
@@ -370,7 +344,7 @@ class _ChatLock:
 
 class WhatsAppChannel:
     name = NAME
-    capabilities = CAPABILITIES
+    capabilities = WHATSAPP
 
     def __init__(
         self,
@@ -397,9 +371,6 @@ class WhatsAppChannel:
         self.limiter = AsyncLimiter(messages_per_second, 1)
         self._chats: dict[str, _ChatLock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        # Choices shown as a numbered list (more than a list can hold), per chat: the number
-        # typed next answers them. Kept in memory: after a restart the flow asks again.
-        self._numbered: dict[str, tuple[str, ...]] = {}
         app.add_channel(self)
 
     # --- HTTP ---------------------------------------------------------------------------
@@ -464,30 +435,13 @@ class WhatsAppChannel:
 
     async def _handle(self, item: Incoming) -> None:
         async with self._chat_lock(item.chat_id):
-            press = self._typed_choice(item)
-            await self.app.process(press or item, self)
+            await self.app.process(item, self)
         await self._release(item.chat_id)
         if item.message_id:
             try:
                 await self._call(lambda: self.client.mark_message_as_read(item.message_id or ""))
             except (WhatsAppError, httpx.HTTPError) as exc:
                 log.info("whatsapp mark-as-read failed", error=type(exc).__name__)
-
-    def _typed_choice(self, item: Incoming) -> Incoming | None:
-        """A number typed after a numbered list presses that choice."""
-        choices = self._numbered.get(item.chat_id)
-        if not choices or not isinstance(item.event, Text):
-            return None
-        typed = item.event.text.strip().rstrip(".")
-        if typed.isdigit() and 1 <= int(typed) <= len(choices):
-            return Incoming(
-                sender=item.sender,
-                chat_id=item.chat_id,
-                event=ButtonPress(payload=choices[int(typed) - 1]),
-                update_key=item.update_key,
-                message_id=item.message_id,
-            )
-        return None
 
     @asynccontextmanager
     async def _chat_lock(self, chat_id: str) -> AsyncIterator[None]:
@@ -548,10 +502,6 @@ class WhatsAppChannel:
         try:
             for item in render(reply, self.capabilities):
                 ids.append(await self._send(chat_id, item))
-                if item.buttons or item.rows:
-                    self._numbered.pop(chat_id, None)
-                if item.numbered:
-                    self._numbered[chat_id] = item.numbered
         except (MessageUndeliverable, UnsupportedMessageType) as exc:
             raise Undeliverable(f"{exc.code}") from exc
         except ReEngagementMessage as exc:
@@ -637,7 +587,8 @@ class WhatsAppChannel:
                     SectionRow(title=t, callback_data=p, description=d) for t, p, d in item.rows
                 ]
                 keyboard = SectionList(
-                    button_title=LIST_LABEL, sections=[Section(title=LIST_LABEL, rows=rows)]
+                    button_title=item.list_button,
+                    sections=[Section(title=item.list_button, rows=rows)],
                 )
 
             def send() -> Awaitable[SentMessage]:

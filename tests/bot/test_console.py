@@ -138,7 +138,7 @@ async def test_console_plays_a_whatsapp_user_with_whatsapps_limits(
     output = "\n".join(screen)
     assert "WhatsApp › " in output and "Kurasi › " not in output
     assert "[1] Bahasa Indonesia" in output
-    assert "☰ Pilih / Choose" in output  # 4-10 choices: a list message
+    assert "☰ Pilih" in output  # 4-10 choices: a list message
     async with sessionmaker() as session:
         user = await get_user(session, channel="whatsapp", external_id="6281234567890")
         business = await get_business(session, owner_id=user.id)

@@ -22,14 +22,13 @@ from bot.channels.whatsapp import (
     OutsideWindow,
     Template,
     WhatsAppChannel,
-    incoming,
-    parse_webhook,
 )
 from bot.config import load_settings
 from bot.http import WHATSAPP_WEBHOOK_PATH, make_http_app
 from bot.notify import Notifier
 from bot.poster import ReviewPoster
 from db.models import (
+    Conversation,
     Notification,
     Photo,
     ProcessedUpdate,
@@ -41,8 +40,7 @@ from db.models import (
 from db.notifications import plan
 from db.outbox import NOTICE
 from db.whatsapp import WAITING
-from handlers.events import Button as Choice
-from handlers.events import ButtonPress, MediaRef, Reply
+from handlers.events import MediaRef, Reply
 from tests.factories import producer, submitted_product
 from tests.fakes.whatsapp import FakeWhatsApp, recorded
 from tests.support import FakeClock, RecordingChannel, make_photo
@@ -546,18 +544,93 @@ async def test_product_with_two_photos_from_whatsapp(
 
 
 async def test_a_number_typed_after_a_numbered_list_presses_that_choice(
-    fake: FakeWhatsApp, channel: WhatsAppChannel
+    runtime: Runtime,
+    client: TestClient,
+    fake: FakeWhatsApp,
+    channel: WhatsAppChannel,
+    sessionmaker: Any,
 ) -> None:
-    regencies = tuple((Choice(f"Kabupaten {i}", f"reg|pick|{i}"),) for i in range(1, 13))
-    await channel.post(WA, Reply("Pilih kabupaten:", buttons=regencies))
-    [listing] = fake.messages(WA)
-    assert listing.type == "text" and "12. Kabupaten 12" in listing.text
-    [(value, message)] = [
-        item for item in parse_webhook(fake.webhook(WA, fake.text("3"))) if isinstance(item, tuple)
-    ]
-    pressed = channel._typed_choice(incoming(value, message))
-    assert pressed is not None and pressed.event == ButtonPress(payload="reg|pick|3")
-    [(value, message)] = [
-        item for item in parse_webhook(fake.webhook(WA, fake.text("13"))) if isinstance(item, tuple)
-    ]
-    assert channel._typed_choice(incoming(value, message)) is None  # not on the list: text
+    """More choices than a list holds are numbered lines; the number typed next presses one.
+    The numbers are remembered in the conversation row, so a restart in between loses
+    nothing, and they answer only the message that showed them."""
+    async with sessionmaker() as session, session.begin():
+        _user, business = await producer(
+            session, channel="whatsapp", external_id=WA, now=runtime.app.clock()
+        )
+        session.add_all(
+            Product(business_id=business.id, name=f"Produk {i:02}", sector="food")
+            for i in range(1, 13)
+        )
+    [listing] = await say(client, fake, channel, fake.text("produk"))
+    assert listing.type == "text" and "12. Produk 12" in listing.text
+    async with sessionmaker() as session:
+        conversation = await session.scalar(select(Conversation))
+    assert len(conversation.data["_numbered"]) == 13  # 12 products and "new product"
+    replies = await say(client, fake, channel, fake.text("3"))
+    assert "Produk 03" in replies[0].text
+    # The number answered that list only: once something else was said, "3" is text again.
+    await say(client, fake, channel, fake.text("batal"))
+    [nudge] = await say(client, fake, channel, fake.text("3"))
+    assert "Produk 03" not in nudge.text and nudge.body["interactive"]["type"] == "list"
+
+
+async def test_plain_words_are_commands_in_both_languages(
+    runtime: Runtime, client: TestClient, fake: FakeWhatsApp, channel: WhatsAppChannel
+) -> None:
+    async with sessionmaker_of(runtime)() as session, session.begin():
+        await producer(session, channel="whatsapp", external_id=WA, now=runtime.app.clock())
+    [help_] = await say(client, fake, channel, fake.text("Bantuan"))
+    assert "/produk_baru" in help_.text
+    [fairs] = await say(client, fake, channel, fake.text("PAMERAN"))
+    assert "pameran" in fairs.text.lower()
+    replies = await say(client, fake, channel, fake.text("  Produk   Baru! "))
+    assert "nama produk" in replies[-1].text.lower()
+    # Inside a flow, plain words are answers: a product may well be called "Profil".
+    replies = await say(client, fake, channel, fake.text("Profil"))
+    async with sessionmaker_of(runtime)() as session:
+        product = await session.scalar(select(Product))
+    assert product.name == "Profil"
+    # ...but "menu" stops it (the draft is kept) and shows the menu as a list...
+    [menu] = await say(client, fake, channel, fake.text("menu"))
+    assert menu.body["interactive"]["type"] == "list"
+    async with sessionmaker_of(runtime)() as session:
+        conversation = await session.scalar(select(Conversation))
+        assert conversation.flow is None and await session.scalar(select(Product)) is not None
+    # ...and so does "batal"; "menú" (any case, any accent) shows the menu too.
+    await say(client, fake, channel, fake.text("produk baru"))
+    replies = await say(client, fake, channel, fake.text("BATAL"))
+    assert "dihentikan" in replies[-1].text.lower() or "berhenti" in replies[-1].text.lower()
+    [menu] = await say(client, fake, channel, fake.text("Menú"))
+    assert menu.type == "interactive" and menu.body["interactive"]["type"] == "list"
+    assert len(menu.buttons) == 7
+    # An unknown message outside a flow gets the menu, as a list message.
+    [nudge] = await say(client, fake, channel, fake.text("apa kabar?"))
+    assert nudge.body["interactive"]["type"] == "list"
+    # English words, and the menu's rows lead where they say.
+    [reminders] = await say(client, fake, channel, fake.text("reminders"))
+    assert reminders.type == "interactive"
+    replies = await press(client, fake, channel, "Profil")
+    assert any("Keripik" in r.text or "profil" in r.text.lower() for r in replies)
+
+
+def sessionmaker_of(runtime: Runtime) -> Any:
+    return runtime.app.sessionmaker
+
+
+async def test_a_number_that_is_not_indonesian_is_asked_for_without_a_button_to_press(
+    client: TestClient, fake: FakeWhatsApp, channel: WhatsAppChannel
+) -> None:
+    abroad = "16505551234"  # WhatsApp knows it, but buyers in Indonesia need a local number
+
+    async def say_abroad(message: dict[str, Any]) -> Any:
+        assert await post(client, fake, fake.webhook(abroad, message)) == 200
+        await channel.idle()
+        return fake.messages(abroad)[-1]
+
+    welcome = await say_abroad(fake.text("daftar"))
+    consent = await say_abroad(fake.button_reply(dict(welcome.buttons)["Bahasa Indonesia"]))
+    await say_abroad(fake.button_reply(consent.buttons[0][1]))
+    await say_abroad(fake.text("Batik Tulis Bu Sri"))
+    question = await say_abroad(fake.text("Sri Wahyuni"))
+    assert "Ketik nomornya" in question.text and "Tekan tombol" not in question.text
+    assert "1650" not in question.text  # not offered

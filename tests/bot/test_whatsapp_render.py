@@ -7,25 +7,26 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.channels.whatsapp import (
-    CAPABILITIES,
     incoming,
     parse_webhook,
     render,
-    shorten,
     split_text,
-    unique_titles,
 )
+from handlers.capabilities import WHATSAPP
 from handlers.events import Button as B
 from handlers.events import (
     ButtonPress,
     Command,
     Contact,
     Document,
+    ListMenu,
+    ListRow,
     Photo,
     Reply,
     Text,
     Unsupported,
 )
+from handlers.render import fit, shorten
 from tests.fakes.whatsapp import FakeWhatsApp, GraphError, recorded
 
 WA = "6281234567890"
@@ -55,8 +56,8 @@ def bodies(reply: Reply) -> list[dict]:
                 {"id": p, "title": t, **({"description": d} if d else {})} for t, p, d in item.rows
             ]
             action = {
-                "button": "Pilih / Choose",
-                "sections": [{"title": "Pilih / Choose", "rows": rows}],
+                "button": item.list_button,
+                "sections": [{"title": item.list_button, "rows": rows}],
             }
             body = {
                 "type": "interactive",
@@ -92,22 +93,37 @@ def test_a_choice_offered_twice_shows_once() -> None:
 
 
 def test_more_than_ten_choices_are_numbered_text() -> None:
-    [item] = render(Reply("Pilih kabupaten", buttons=choices(38, "Kabupaten")))
+    reply = Reply("Pilih kabupaten", buttons=choices(38, "Kabupaten"))
+    [item] = render(reply)
     assert not item.buttons and not item.rows
     assert "1. Kabupaten 1" in item.text and "38. Kabupaten 38" in item.text
-    assert item.numbered[37] == "p:38"
+    # The payloads ride on the fitted reply, for the conversation to remember.
+    assert fit(WHATSAPP, lambda m, **v: m, reply).numbered[37] == "p:38"
+
+
+def test_a_fitted_list_is_sent_as_it_is_not_fitted_again() -> None:
+    """render.fit decides (Context.reply fits every reply); the channel only maps it."""
+    rows = tuple(ListRow(f"p:{i}", f"Baris {i}", f"Keterangan {i}") for i in range(1, 6))
+    reply = Reply("Menu:", menu=ListMenu("Pilih", rows))
+    [item] = render(reply)
+    assert item.list_button == "Pilih"
+    assert item.rows == tuple((r.title, r.payload, r.description) for r in rows)
+    assert fit(WHATSAPP, lambda m, **v: m, reply) == reply  # fitting twice changes nothing
+    bodies(reply)
 
 
 def test_long_titles_shorten_at_words_and_stay_unique() -> None:
     labels = ["✏️ Ubah nama usaha Anda", "✏️ Ubah nama pemilik usaha", "Lanjut"]
-    titles = unique_titles(labels, 20)
+    reply = Reply(
+        "Ubah apa?", buttons=tuple((B(label, f"e:{i}"),) for i, label in enumerate(labels))
+    )
+    [item] = render(reply)
+    titles = [t for t, _p in item.buttons]
     assert all(len(t) <= 20 for t in titles)
     assert len(set(titles)) == 3
     assert titles[0] == "✏️ Ubah nama usaha…"
     assert shorten("Supercalifragilisticexpialidocious", 10) == "Supercali…"
-    bodies(
-        Reply("Ubah apa?", buttons=tuple((B(label, f"e:{i}"),) for i, label in enumerate(labels)))
-    )
+    bodies(reply)
 
 
 def test_list_rows_keep_the_full_label_as_description() -> None:
@@ -122,7 +138,7 @@ def test_long_text_splits_at_paragraphs_and_buttons_ride_the_last_piece() -> Non
     reply = Reply("\n\n".join(paragraphs), buttons=choices(2))
     items = render(reply)
     assert len(items) > 1
-    assert all(len(i.text) <= CAPABILITIES.max_body for i in items)
+    assert all(len(i.text) <= WHATSAPP.max_body for i in items)
     assert all(i.text.startswith("Paragraf") for i in items)  # no paragraph cut in two
     assert items[-1].buttons and not any(i.buttons for i in items[:-1])
     bodies(reply)
@@ -142,8 +158,10 @@ def test_split_text_never_exceeds_the_limit_or_loses_words(text: str, limit: int
 
 @given(st.lists(st.text(min_size=1, max_size=40), min_size=1, max_size=10))
 def test_titles_always_fit_and_never_repeat(labels: list[str]) -> None:
-    titles = unique_titles(labels, 20)
-    assert all(1 <= len(t) <= 20 for t in titles)
+    [item] = render(Reply("?", buttons=tuple((B(x, f"p:{i}"),) for i, x in enumerate(labels))))
+    titles = [t for t, _p in item.buttons] or [t for t, _p, _d in item.rows]
+    limit = 20 if item.buttons else 24
+    assert all(1 <= len(t) <= limit for t in titles)
     assert len(set(titles)) == len(titles)
 
 
