@@ -14,17 +14,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.base import Channel, Undeliverable, reply_from_payload
+from bot.channels.base import Channel, Undeliverable, WindowedChannel, reply_from_payload
 from bot.i18n import translator
 from bot.runtime import Kurasi
 from db import outbox
 from db.models import ChatBudget, OutboxItem
 from db.reviews import get_review
+from db.users import get_user
+from db.whatsapp import template_values
 from handlers.context import Translate
 from handlers.events import Reply
 from handlers.review.card import card_replies
@@ -33,6 +35,7 @@ from handlers.rubric import Rubric
 log = structlog.get_logger(__name__)
 
 WINDOW = 60.0  # seconds the per-chat rate is counted over
+HOLD = timedelta(hours=6)  # a notice held for a messaging window is looked at again then
 PRIVATE_RATE = 60  # messages a minute into one person's chat
 
 
@@ -80,17 +83,23 @@ class ReviewPoster:
                 wait = self.idle_seconds
             if wait == 0:
                 continue
-            if wait is None:
+            if wait is None or wait > self.idle_seconds:
+                # Nothing soon (a held notice waits for hours): a wake-up (new messages, a
+                # person who wrote again) or the idle interval, whichever comes first.
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
             else:
                 await self.sleep(wait)
 
-    async def run_until_idle(self) -> int:
-        """Send everything queued, waiting out budgets with `sleep`; returns cards sent."""
+    async def run_until_idle(self, *, patience: float = 3600.0) -> int:
+        """Send everything queued, waiting out budgets and retries with `sleep`; returns
+        messages sent. What waits longer than `patience` (a notice held for a messaging
+        window) is left for later."""
         sent = 0
         while (wait := await self.send_next()) is not None:
+            if wait > patience:
+                break
             if wait == 0:
                 sent += 1
             else:
@@ -109,7 +118,7 @@ class ReviewPoster:
                 if budget is None:
                     continue  # another worker is sending into this chat right now
                 item = await outbox.head(
-                    session, channel=channel_name, chat_id=chat_id, kinds=self.kinds
+                    session, channel=channel_name, chat_id=chat_id, now=now, kinds=self.kinds
                 )
                 if item is None:
                     continue
@@ -171,6 +180,8 @@ class ReviewPoster:
             return max(recent[must_leave - 1] + WINDOW - stamp, 0.001)
         sent: list[list[str]] = []
         try:
+            if item.kind == outbox.NOTICE and isinstance(channel, WindowedChannel):
+                return await self._notify(session, budget, item, channel, replies, now)
             for reply in replies:
                 sent.append(await channel.post(item.chat_id, reply))
         except Undeliverable as exc:
@@ -233,4 +244,38 @@ class ReviewPoster:
         else:
             outbox.mark_sent(item, now=now)
         budget.sent = [*recent, stamp]
+        return 0
+
+    async def _notify(
+        self,
+        session: AsyncSession,
+        budget: ChatBudget,
+        item: OutboxItem,
+        channel: WindowedChannel,
+        replies: list[Reply],
+        now: datetime,
+    ) -> float:
+        """A notice on a platform with a messaging window: a normal message inside it, the
+        kind's template outside it, or held until the person writes again (no template).
+        Errors propagate to `_send`'s handling (retry, or failed when undeliverable)."""
+        recipient = await get_user(session, channel=item.channel, external_id=item.chat_id)
+        last_inbound = recipient.last_inbound_at if recipient is not None else None
+        for reply in replies:
+            kind = reply.notice_kind or "notice"
+            values = await template_values(session, kind=kind, subject_id=reply.subject_id)
+            outcome = await channel.notify(
+                item.chat_id,
+                reply,
+                kind=kind,
+                last_inbound_at=last_inbound,
+                now=now,
+                values=values,
+            )
+            if outcome is None:
+                outbox.hold(item, until=now + HOLD, reason=f"waiting for the window ({kind})")
+                log.info("outbox notice held for the messaging window", kind=kind)
+                return 0
+        outbox.mark_sent(item, now=now)
+        stamp = now.timestamp()
+        budget.sent = [*outbox.recent_sends(budget, now=stamp, window=WINDOW), stamp]
         return 0

@@ -311,6 +311,9 @@ class OutboxItem(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(300))
     next_attempt_at: Mapped[datetime | None]  # after a failed send: not before then
+    # A notice the recipient's platform takes only once they write again (WhatsApp's window,
+    # no template): later messages to them may pass it; released when they write.
+    held_until: Mapped[datetime | None]
 
 
 class ChatBudget(Base):

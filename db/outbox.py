@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ChatBudget, OutboxItem, OutboxKind
@@ -62,6 +62,7 @@ async def due_chats(
         .where(
             *_pending(kinds),
             or_(OutboxItem.next_attempt_at.is_(None), OutboxItem.next_attempt_at <= now),
+            _not_held(now),
         )
         .group_by(OutboxItem.channel, OutboxItem.chat_id)
         .order_by(func.min(OutboxItem.id))
@@ -72,13 +73,16 @@ async def due_chats(
 async def next_retry(
     session: AsyncSession, *, now: datetime, kinds: frozenset[str] | None = None
 ) -> datetime | None:
-    """When the soonest message waiting out a failure may be tried again."""
-    soonest: datetime | None = await session.scalar(
+    """When the soonest message waiting out a failure (or held) may be tried again."""
+    retry: datetime | None = await session.scalar(
         select(func.min(OutboxItem.next_attempt_at)).where(
             *_pending(kinds), OutboxItem.next_attempt_at > now
         )
     )
-    return soonest
+    held: datetime | None = await session.scalar(
+        select(func.min(OutboxItem.held_until)).where(*_pending(kinds), OutboxItem.held_until > now)
+    )
+    return min((t for t in (retry, held) if t is not None), default=None)
 
 
 async def claim_chat(session: AsyncSession, *, channel: str, chat_id: str) -> ChatBudget | None:
@@ -97,13 +101,28 @@ async def claim_chat(session: AsyncSession, *, channel: str, chat_id: str) -> Ch
     return budget
 
 
+def _not_held(now: datetime) -> Any:
+    return or_(OutboxItem.held_until.is_(None), OutboxItem.held_until <= now)
+
+
 async def head(
-    session: AsyncSession, *, channel: str, chat_id: str, kinds: frozenset[str] | None = None
+    session: AsyncSession,
+    *,
+    channel: str,
+    chat_id: str,
+    now: datetime,
+    kinds: frozenset[str] | None = None,
 ) -> OutboxItem | None:
-    """The chat's oldest unsent message: messages into one chat go out in order."""
+    """The chat's oldest unsent message: messages into one chat go out in order (a held
+    notice excepted: it lets later ones pass)."""
     item: OutboxItem | None = await session.scalar(
         select(OutboxItem)
-        .where(OutboxItem.channel == channel, OutboxItem.chat_id == chat_id, *_pending(kinds))
+        .where(
+            OutboxItem.channel == channel,
+            OutboxItem.chat_id == chat_id,
+            *_pending(kinds),
+            _not_held(now),
+        )
         .order_by(OutboxItem.id)
         .limit(1)
     )
@@ -137,3 +156,26 @@ def record_failure(
 
 def recent_sends(budget: ChatBudget, *, now: float, window: float) -> list[float]:
     return sorted(x for x in budget.sent if x > now - window)
+
+
+def hold(item: OutboxItem, *, until: datetime, reason: str) -> None:
+    """Not now, and not a failure: the recipient's platform only allows it once they write
+    again (or a template is configured). Looked at again at `until`, or when released."""
+    item.held_until = until
+    item.last_error = reason[:300]
+
+
+async def release_held(session: AsyncSession, *, channel: str, chat_id: str, now: datetime) -> int:
+    """The person wrote: whatever waits for them is due now."""
+    result = await session.execute(
+        update(OutboxItem)
+        .where(
+            OutboxItem.channel == channel,
+            OutboxItem.chat_id == chat_id,
+            OutboxItem.sent_at.is_(None),
+            OutboxItem.failed_at.is_(None),
+            OutboxItem.held_until > now,
+        )
+        .values(held_until=None)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

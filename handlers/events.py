@@ -170,3 +170,7 @@ class Reply:
     # Payloads of choices shown as numbered lines (more than the channel can show as buttons
     # or a list): a number typed next presses that choice (remembered in the conversation).
     numbered: tuple[str, ...] = ()
+    # A notification to someone else: its kind ("approved", "revision", ...) and the product or
+    # fair it is about, so a platform with a messaging window can send the kind's template.
+    notice_kind: str | None = None
+    subject_id: int | None = None

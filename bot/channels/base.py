@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
 
 from handlers.events import Attachment, Button, Incoming, MediaOut, MediaRef, Reply
 
@@ -18,6 +19,26 @@ class Undeliverable(Exception):
 class ChannelUnavailable(Exception):
     """The platform cannot be used at start (unreachable, or the credentials refused);
     the message is one line for the operator, with no secret in it."""
+
+
+@runtime_checkable
+class WindowedChannel(Protocol):
+    """A platform that lets a business write freely only for a while after the person last
+    wrote (WhatsApp's 24 hours); outside it only a notification kind's approved template."""
+
+    async def notify(
+        self,
+        chat_id: str,
+        reply: Reply,
+        *,
+        kind: str,
+        last_inbound_at: datetime | None,
+        now: datetime,
+        values: dict[str, str],
+    ) -> str | None:
+        """ "sent", "template", or None: no template for this kind, so it must wait until
+        the person writes again."""
+        ...
 
 
 class Channel(Protocol):
@@ -55,10 +76,10 @@ def reply_payload(reply: Reply) -> dict[str, Any]:
     data: dict[str, Any] = {"text": reply.text}
     if reply.buttons:
         data["buttons"] = [[[b.label, b.payload] for b in row] for row in reply.buttons]
-    for flag in ("ask_contact", "edit_message_id", "alert"):
+    for flag in ("ask_contact", "edit_message_id", "alert", "notice_kind", "subject_id"):
         if (value := getattr(reply, flag)) is not None:
             data[flag] = value
-    for flag in ("remove_keyboard", "force_reply"):
+    for flag in ("remove_keyboard", "force_reply", "html"):
         if getattr(reply, flag):
             data[flag] = True
     if reply.media:
@@ -89,6 +110,9 @@ def reply_from_payload(data: dict[str, Any]) -> Reply:
         edit_message_id=data.get("edit_message_id"),
         force_reply=bool(data.get("force_reply")),
         alert=data.get("alert"),
+        html=bool(data.get("html")),
+        notice_kind=data.get("notice_kind"),
+        subject_id=data.get("subject_id"),
         media=tuple(MediaOut(**m) for m in data.get("media", ())),
         attachment=Attachment(
             filename=attachment["filename"],

@@ -37,6 +37,7 @@ from pywa_async.types.templates import TemplateLanguage
 
 from bot.channels.base import Undeliverable
 from bot.runtime import Kurasi
+from db.outbox import release_held
 from db.whatsapp import record_sent, record_status, release_waiting
 from handlers.capabilities import WHATSAPP, Capabilities
 from handlers.events import (
@@ -457,12 +458,14 @@ class WhatsAppChannel:
 
     async def _release(self, chat_id: str) -> None:
         """They wrote: the window is open, so what waited for it goes out now."""
+        now = self.app.clock()
         async with self.app.sessionmaker() as session, session.begin():
-            released = await release_waiting(
-                session, channel=NAME, chat_id=chat_id, now=self.app.clock()
-            )
+            released = await release_waiting(session, channel=NAME, chat_id=chat_id, now=now)
+            held = await release_held(session, channel=NAME, chat_id=chat_id, now=now)
         if released and self.after_inbound is not None:
             await self.after_inbound()
+        if held and self.app.outbox_wake is not None:
+            self.app.outbox_wake()
 
     async def _store_status(self, status: StatusUpdate) -> None:
         if not status.message_id or not status.status:

@@ -47,6 +47,15 @@ def withdrawn(ctx: Context, review: Review) -> None:
         )
 
 
+# What each notice is called in the notification vocabulary (WhatsApp templates are per kind).
+NOTICE_KINDS = {
+    "claimed": "claimed",
+    ReviewDecision.approved: "approved",
+    ReviewDecision.revision_requested: "revision",
+    ReviewDecision.rejected: "rejected",
+}
+
+
 async def tell_producer(
     ctx: Context, business: Business, product: Product, what: str, review: Review
 ) -> None:
@@ -100,4 +109,5 @@ async def tell_producer(
         extra, extra_rows = catalogue.approval_extras(t, product, business)
         text += f"\n\n{extra}" if extra else ""
         rows += extra_rows
-    ctx.reply(text, buttons=rows, to=to)
+    kind = NOTICE_KINDS.get(what, "notice")
+    ctx.reply(text, buttons=rows, to=to, notice_kind=kind, subject_id=product.id)

@@ -22,6 +22,7 @@ from bot.config import load_settings
 from bot.http import WHATSAPP_WEBHOOK_PATH, make_http_app
 from bot.poster import ReviewPoster
 from db.models import Business, Photo, Product, User
+from db.outbox import NOTICE
 from db.reviews import add_curator
 from tests.bot.telegram_driver import Person, Tracker, running_bot
 from tests.factories import submitted_product
@@ -272,12 +273,6 @@ async def _settle(runtime: Runtime) -> None:
     await asyncio.sleep(0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Decision notices to others still go on the immediate path (Kurasi.process -> "
-    "WhatsAppChannel.deliver): outside the window Meta refuses them (131047) and they are "
-    "dropped. The durable outbox must send them with WhatsAppChannel.notify(kind='revision').",
-)
 async def test_a_revision_requested_30_hours_after_they_wrote_goes_as_the_template(
     bot: tuple[Runtime, Tracker],
     tg: FakeTelegram,
@@ -316,3 +311,48 @@ async def test_a_revision_requested_30_hours_after_they_wrote_goes_as_the_templa
     assert sent.type == "template" and sent.body["template"]["name"] == "kurasi_revisi"
     [component] = sent.body["template"]["components"]
     assert component["parameters"] == [{"type": "text", "text": "Keripik Tempe Sanan"}]
+
+
+async def test_without_a_template_the_revision_waits_for_the_producer_to_write(
+    bot: tuple[Runtime, Tracker],
+    tg: FakeTelegram,
+    wa: FakeWhatsApp,
+    sessionmaker: Any,
+    clock: FakeClock,
+) -> None:
+    runtime, tracker = bot
+    assert runtime.whatsapp is not None and runtime.app.media_store is not None
+    runtime.whatsapp.templates = {}
+    wa.enforce_window = True
+    wa.last_inbound[WA] = (clock.now - timedelta(hours=30)).timestamp()
+    product = await submitted_product(
+        sessionmaker,
+        now=clock.now,
+        store=runtime.app.media_store,
+        channel="telegram",  # the review chat's
+        owner=WA,
+        chat_id=str(GROUP),
+        name="Keripik Tempe Sanan",
+    )
+    async with sessionmaker() as session, session.begin():
+        user = await session.scalar(select(User).where(User.external_id == WA))
+        user.channel = "whatsapp"  # the producer writes from WhatsApp
+        user.last_inbound_at = clock.now - timedelta(hours=30)
+    assert await ReviewPoster(runtime.app).run_until_idle() == 1
+    curator = await Curator.appointed(tg, tracker, sessionmaker, clock)
+    await curator.press("Ambil")
+    await curator.press("Revisi")
+    await curator.press("Foto kurang jelas")
+    await curator.press("Kirim")
+    await _settle(runtime)
+    async with sessionmaker() as session:
+        assert (await session.get(Product, product.id)).status == "revision_requested"
+    assert wa.messages(WA) == []  # outside the window, no template: held, not lost
+    app = make_http_app(runtime.engine, whatsapp=runtime.whatsapp)
+    async with TestClient(TestServer(app)) as client:
+        await Producer(client, wa, runtime.whatsapp).say("halo")
+    await ReviewPoster(runtime.app, kinds=frozenset({NOTICE})).run_until_idle()
+    texts = [call.text for call in wa.messages(WA)]
+    # Writing opens the window: the held notices go out as ordinary messages, in order.
+    assert any("Foto kurang jelas" in text or "foto" in text.lower() for text in texts), texts
+    assert sum("Keripik Tempe Sanan" in text for text in texts) >= 2, texts  # claimed + revision

@@ -24,9 +24,11 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("next_attempt_at", db.base.UTCDateTime(timezone=True), nullable=True)
         )
+        batch.add_column(sa.Column("held_until", db.base.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("held_until")
         batch.drop_column("next_attempt_at")
         batch.drop_column("payload")
