@@ -10,7 +10,7 @@ from handlers.context import Context
 from handlers.events import ButtonPress, Contact, Event, Reply, Text
 from handlers.forms.engine import NOT_UNDERSTOOD, Field, Form, Got, Input, Outcome, Refuse, Stay
 from handlers.i18n import N_
-from handlers.parsing import clean_text, is_no_answer, parse_quantity
+from handlers.parsing import Refused, clean_text, is_no_answer, read_quantity, refusal_text
 from handlers.render import Option, choice_reply, normalize, pick, pick_many
 
 Options = Callable[[Context, Any], list[Option]]
@@ -188,10 +188,12 @@ class ChecklistInput(Input):
 class QuantityInput(Input):
     """A whole number with a unit ("500 pcs"); the unit is asked next when left out.
 
-    The value is (amount, unit); with `units` empty only the number is read (an int)."""
+    The value is (amount, unit); with `units` empty only the number is read (an int).
+    Digits or words ("seratus", "2 lusin"); below `minimum` is refused with that rule."""
 
     units: Sequence[str] = ()
     refusal: str = N_("Please type a whole number and a unit, for example 500 pcs.")
+    minimum: int = 1
     unit_question: str = N_("{amount} of what? Choose a unit or type it (e.g. bungkus).")
     columns: int = 4
 
@@ -226,9 +228,9 @@ class QuantityInput(Input):
         text = _text(event)
         if text is None:
             return Refuse(ctx.t(NOT_UNDERSTOOD))
-        parsed = parse_quantity(text)
-        if parsed is None:
-            return Refuse(ctx.t(self.refusal))
+        parsed = read_quantity(text, minimum=self.minimum)
+        if isinstance(parsed, Refused):
+            return Refuse(refusal_text(ctx.t, parsed, not_a_number=self.refusal))
         number, unit_typed = parsed
         if not self.units:
             return Got(number)
