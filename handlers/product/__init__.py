@@ -7,18 +7,18 @@
 from __future__ import annotations
 
 from db.businesses import get_business
-from db.models import Business
+from db.models import Business, ProductStatus
 from db.products import find_draft, get_product, list_products
 from handlers.common import MENU
 from handlers.context import Context, button
 from handlers.features import Feature
-from handlers.i18n import N_
 from handlers.payload import Payload
-from handlers.product.card import FLOW, status_text
+from handlers.product.card import FLOW, load, status_text
 from handlers.product.form import FORM, RESUME
 from handlers.product.submit import LIST, open_product, withdraw
 
 __all__ = ["FEATURE", "FLOW", "LIST"]
+S = ProductStatus
 
 
 async def registered_business(ctx: Context) -> Business | None:
@@ -88,6 +88,18 @@ async def on_list_button(ctx: Context, payload: Payload) -> None:
         ctx.reply(ctx.t("That button is no longer valid."))
 
 
+async def resume_hint(ctx: Context) -> str:
+    """/batal's hint: /produk_baru resumes a draft; a product sent back for revision is
+    opened again from /produk."""
+    draft = await load(ctx, ctx.data.get("product_id"))
+    if draft is not None and draft.product.status == S.revision_requested:
+        return ctx.t(
+            "open “{name}” in /produk to carry on with your changes",
+            name=draft.product.name or ctx.t("(no name yet)"),
+        )
+    return ctx.t("send /produk_baru to carry on with your product")
+
+
 FEATURE = Feature(
     commands={
         "produk_baru": new_product,
@@ -98,5 +110,5 @@ FEATURE = Feature(
     buttons={LIST: on_list_button},
     forms=(FORM,),
     entries={"new_product": new_product, "products": list_my_products},
-    hints={FLOW: N_("send /produk_baru to carry on with your product")},
+    hints={FLOW: resume_hint},
 )
