@@ -80,7 +80,7 @@ async def tell_producer(
                 reason=reason_text(t, review),
                 round=review.round + 1,
             )
-            buttons = [button(t("✏️ Edit and resubmit"), PRODUCT_LIST, "open", str(product.id))]
+            buttons = [button(t("✏️ Edit and resubmit"), PRODUCT_LIST, "edit", str(product.id))]
         case ReviewDecision.rejected:
             text = t(
                 "“{name}” was not approved for export curation this time. The curator's "
