@@ -23,6 +23,7 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "approve": (frozenset({S.in_review}), S.approved),
     "revise": (frozenset({S.in_review}), S.revision_requested),
     "reject": (frozenset({S.in_review}), S.rejected),
+    "undo": (frozenset({S.approved, S.rejected}), S.in_review),  # the curator's 30 s undo
 }
 EDITABLE = frozenset({S.draft, S.revision_requested})
 

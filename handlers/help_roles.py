@@ -18,9 +18,11 @@ async def role_help(ctx: Context) -> str:
         sections.append(
             t(
                 "For curators, in a review chat:\n"
+                "/ambil – take the oldest waiting product of this chat\n"
                 "/antrian – the products waiting in this chat\n"
                 "/statistik_saya – your decisions\n"
-                "On a card: take it, score each criterion 1–3, then approve, revise or reject."
+                "On a card: take it, score each criterion 1–3, then approve, revise or reject; "
+                "an approval or a rejection can be undone for 30 seconds."
             )
         )
     if ctx.is_admin:

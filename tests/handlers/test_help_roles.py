@@ -36,7 +36,7 @@ async def test_a_curator_sees_the_curator_commands(
     await make_curator(sessionmaker, clock, "c1")
     sari = Chat(app, channel, user_id="c1", name="Sari")
     text = await help_for(sari, lang)
-    assert CURATOR[lang] in text and "/antrian" in text and "/statistik_saya" in text
+    assert CURATOR[lang] in text and "/antrian" in text and "/ambil" in text
     assert ADMINS[lang] not in text and "/ekspor" not in text
 
 
