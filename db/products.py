@@ -35,6 +35,7 @@ class ProductField(StrEnum):
     name = "name"
     sector = "sector"
     description = "description"
+    description_en = "description_en"  # optional; "" when skipped
     price = "price"
     unit = "unit"
     min_order = "min_order"

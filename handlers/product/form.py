@@ -20,6 +20,7 @@ from handlers.forms.engine import (
     Input,
     Outcome,
     Refuse,
+    Skip,
     Step,
 )
 from handlers.forms.inputs import ChecklistInput, ChoiceInput, CustomInput, QuantityInput, TextInput
@@ -99,6 +100,15 @@ FIELDS = (
             "what makes it special."
         ),
         TextInput(max_len=1000, min_len=10),
+    ),
+    _field(
+        F.description_en,
+        N_(
+            "Optional: the same description in English, for foreign buyers. It is shown on "
+            "the export catalogue. Type it, or press “Skip”."
+        ),
+        TextInput(max_len=1000, min_len=10),
+        skip=Skip(N_("Skip"), ""),
     ),
     _field(
         F.price,

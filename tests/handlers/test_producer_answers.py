@@ -16,6 +16,7 @@ async def up_to_the_price(chat: Chat) -> None:
     await chat.send("Keripik Tempe Original")
     await chat.press("⭐")
     await chat.send("Keripik tempe tipis dan renyah dari kedelai lokal Malang, digoreng kering.")
+    await chat.send("-")  # no English description
 
 
 async def english(chat: Chat) -> None:
@@ -86,3 +87,45 @@ async def test_a_price_that_is_no_number_says_so(producer: Chat, lang: str) -> N
     assert "25rb" in producer.text
     await producer.send("0")
     assert ("minimal 1" if lang == "id" else "at least 1") in producer.text.lower()
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+async def test_the_english_description_is_asked_shown_and_catalogued(
+    producer: Chat, sessionmaker, lang: str
+) -> None:
+    from sqlalchemy import update
+
+    from db.exports import catalogue_entries
+    from db.models import Product
+
+    if lang == "en":
+        await english(producer)
+    await producer.send("/produk_baru")
+    await producer.send("Keripik Tempe Original")
+    await producer.press("⭐")
+    await producer.send("Keripik tempe tipis dan renyah dari kedelai lokal Malang.")
+    assert ("bahasa Inggris" if lang == "id" else "in English") in producer.text
+    assert ("Lewati" if lang == "id" else "Skip") in producer.labels()
+    await producer.send("Thin, crispy tempeh chips from local Malang soybeans.")
+    product = await the_product(sessionmaker)
+    assert product.description_en == "Thin, crispy tempeh chips from local Malang soybeans."
+    await producer.send("/produk")
+    await producer.press("1.")
+    label = "Deskripsi bahasa Inggris" if lang == "id" else "English description"
+    assert f"{label}: Thin, crispy tempeh chips" in producer.text
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            update(Product).where(Product.id == product.id).values(status="approved")
+        )
+    async with sessionmaker() as session:
+        (entry,) = await catalogue_entries(session)
+    assert entry.description_en == "Thin, crispy tempeh chips from local Malang soybeans."
+
+
+async def test_a_skipped_english_description_is_not_asked_again(
+    producer: Chat, sessionmaker
+) -> None:
+    await up_to_the_price(producer)
+    assert "harga" in producer.text.lower()
+    product = await the_product(sessionmaker)
+    assert product.description_en == ""
