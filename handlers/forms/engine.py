@@ -304,7 +304,7 @@ class Form:
             choice = choice_of(event, options)
             if choice is not None:
                 await own.chosen(ctx, record, choice)
-            elif not self._offer(ctx, step, event, options):
+            elif not self.offer(ctx, step, event, options):
                 await self.refuse(ctx, ctx.t("Please press one of the buttons."))
         elif field is not None:
             await self._answer_field(ctx, record, field, event)
@@ -315,7 +315,7 @@ class Form:
         else:
             await self.advance(ctx)
 
-    def _offer(self, ctx: Context, step: str, event: Event, options: list[Option]) -> bool:
+    def offer(self, ctx: Context, step: str, event: Event, options: list[Option]) -> bool:
         """A typed answer that could mean several options: offer those as buttons."""
         could_be = candidates(event.text, options) if isinstance(event, Text) else []
         if len(could_be) < 2:
@@ -388,7 +388,7 @@ class Form:
             await self.edit(ctx, choice)
         elif choice is not None and any(o.value == choice for o in options):
             await self.on_action(ctx, record, choice)
-        elif choice is None and self._offer(ctx, self.summary_step, event, options):
+        elif choice is None and self.offer(ctx, self.summary_step, event, options):
             return
         else:
             await self.refuse(
@@ -403,7 +403,7 @@ class Form:
             await self.prompt(ctx)
         elif choice in self.by_name:
             await self.edit(ctx, choice)
-        elif choice is None and self._offer(ctx, EDIT_PICK, event, options):
+        elif choice is None and self.offer(ctx, EDIT_PICK, event, options):
             return
         else:
             await self.refuse(ctx, ctx.t("Please choose a field with the buttons."))

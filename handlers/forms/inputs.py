@@ -11,7 +11,7 @@ from handlers.events import ButtonPress, Contact, Event, Reply, Text
 from handlers.forms.engine import NOT_UNDERSTOOD, Field, Form, Got, Input, Outcome, Refuse, Stay
 from handlers.i18n import N_
 from handlers.parsing import Refused, clean_text, is_no_answer, read_quantity, refusal_text
-from handlers.render import Option, candidates, choice_reply, normalize, pick, pick_many
+from handlers.render import Option, choice_reply, normalize, pick, pick_many
 
 Options = Callable[[Context, Any], list[Option]]
 TOO_LONG = N_("That is too long — at most {n} characters, please.")
@@ -93,31 +93,9 @@ class ChoiceInput(Input):
         word = text.strip().lower()
         if self.free_word and word.isalpha() and len(word) <= 20:
             return Got(word)
-        return offer_candidates(ctx, form, field, text, options) or Refuse(ctx.t(self.refusal))
-
-
-def offer_candidates(
-    ctx: Context, form: Form, field: Field, text: str, options: list[Option]
-) -> Stay | None:
-    """A typed answer that could mean several options: those, as buttons of this step."""
-    could_be = candidates(text, options)
-    if len(could_be) < 2:
-        return None
-    ctx.replies.append(
-        choice_reply(
-            ctx.capabilities,
-            ctx.t,
-            ctx.t(
-                "“{typed}” could be more than one of these. Which one do you mean?",
-                typed=text.strip()[:40],
-            ),
-            could_be,
-            flow=form.flow,
-            step=field.name,
-            columns=1,
-        )
-    )
-    return Stay()
+        if form.offer(ctx, field.name, event, options):
+            return Stay()
+        return Refuse(ctx.t(self.refusal))
 
 
 DONE = "done"

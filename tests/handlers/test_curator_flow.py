@@ -8,19 +8,18 @@ import pytest
 from sqlalchemy import select
 
 from bot.poster import ReviewPoster
-from bot.runtime import FloodGuard, Kurasi
+from bot.runtime import Kurasi
 from db.media_store import MediaStore
 from db.models import AuditEvent, Notification, Product, Review
-from handlers.context import FlowSettings
 from tests.factories import submitted_product
 from tests.handlers.test_review import (
-    ADMIN,
     FOOD_CHAT,
     after_undo_window,
     app,
     curator,
     make_curator,
     poster,
+    review_app,
 )
 from tests.support import Chat, FakeClock, RecordingChannel
 
@@ -58,6 +57,19 @@ def to(channel: RecordingChannel, chat_id: str) -> list[str]:
     return [r.text for c, r in channel.sent if c == chat_id]
 
 
+async def approved_by_sari(
+    app: Kurasi, channel: RecordingChannel, poster, sessionmaker, clock, media_store
+) -> tuple[Chat, Product]:
+    """Two products wait; Sari takes the oldest with /ambil, scores it all 3s, approves."""
+    first, _second = await two_waiting(sessionmaker, clock, media_store, poster)
+    await make_curator(sessionmaker, clock, "c1")
+    sari = curator(app, channel, "c1", "Sari")
+    await sari.send("/ambil")
+    await scored(sari, channel)
+    await sari.press("Setujui")
+    return sari, first
+
+
 async def test_ambil_claims_the_oldest_then_next_after_a_decision(
     app: Kurasi, channel: RecordingChannel, poster: ReviewPoster, sessionmaker, clock, media_store
 ) -> None:
@@ -82,12 +94,7 @@ async def test_ambil_claims_the_oldest_then_next_after_a_decision(
 async def test_undo_within_30_seconds_restores_claim_and_scores(
     app: Kurasi, channel: RecordingChannel, poster: ReviewPoster, sessionmaker, clock, media_store
 ) -> None:
-    first, _second = await two_waiting(sessionmaker, clock, media_store, poster)
-    await make_curator(sessionmaker, clock, "c1")
-    sari = curator(app, channel, "c1", "Sari")
-    await sari.send("/ambil")
-    await scored(sari, channel)
-    await sari.press("Setujui")
+    sari, first = await approved_by_sari(app, channel, poster, sessionmaker, clock, media_store)
     assert (await state(sessionmaker, first.id))[0] == "approved"
     told_before = len(to(channel, "p1"))
     clock.advance(seconds=20)
@@ -117,12 +124,7 @@ async def test_undo_within_30_seconds_restores_claim_and_scores(
 async def test_undo_after_the_window_is_too_late(
     app: Kurasi, channel: RecordingChannel, poster: ReviewPoster, sessionmaker, clock, media_store
 ) -> None:
-    first, _second = await two_waiting(sessionmaker, clock, media_store, poster)
-    await make_curator(sessionmaker, clock, "c1")
-    sari = curator(app, channel, "c1", "Sari")
-    await sari.send("/ambil")
-    await scored(sari, channel)
-    await sari.press("Setujui")
+    sari, first = await approved_by_sari(app, channel, poster, sessionmaker, clock, media_store)
     assert await after_undo_window(app, clock) == 1
     assert "disetujui" in to(channel, "p1")[-1]
     await sari.press("Urungkan")
@@ -133,33 +135,16 @@ async def test_undo_after_the_window_is_too_late(
 async def test_only_the_decider_may_undo(
     app: Kurasi, channel: RecordingChannel, poster: ReviewPoster, sessionmaker, clock, media_store
 ) -> None:
-    first, _second = await two_waiting(sessionmaker, clock, media_store, poster)
-    await make_curator(sessionmaker, clock, "c1")
+    _sari, first = await approved_by_sari(app, channel, poster, sessionmaker, clock, media_store)
     await make_curator(sessionmaker, clock, "c2")
-    sari = curator(app, channel, "c1", "Sari")
     budi = curator(app, channel, "c2", "Budi")
-    await sari.send("/ambil")
-    await scored(sari, channel)
-    await sari.press("Setujui")
     await budi.press("Urungkan")
     assert (await state(sessionmaker, first.id))[0] == "approved"
 
 
 @pytest.fixture
 def english_app(sessionmaker, clock: FakeClock, media_store: MediaStore) -> Kurasi:
-    return Kurasi(
-        sessionmaker=sessionmaker,
-        clock=clock,
-        media_store=media_store,
-        debounce_seconds=60,
-        flood=FloodGuard(limit=10_000),
-        flow_settings=FlowSettings(
-            review_chats=((FOOD_CHAT, ("food",)),),
-            review_channel="test",
-            review_language="en",
-            admin_ids=frozenset({ADMIN}),
-        ),
-    )
+    return review_app(sessionmaker, clock, media_store, review_language="en")
 
 
 async def test_a_typed_reason_is_shown_before_it_is_sent_in_english(

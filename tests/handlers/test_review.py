@@ -27,8 +27,9 @@ CRAFT_CHAT = "-1002"
 ADMIN = "9000"
 
 
-@pytest.fixture
-def app(sessionmaker, clock: FakeClock, media_store: MediaStore) -> Kurasi:
+def review_app(
+    sessionmaker, clock: FakeClock, media_store: MediaStore, *, review_language: str = "id"
+) -> Kurasi:
     return Kurasi(
         sessionmaker=sessionmaker,
         clock=clock,
@@ -38,9 +39,15 @@ def app(sessionmaker, clock: FakeClock, media_store: MediaStore) -> Kurasi:
         flow_settings=FlowSettings(
             review_chats=((FOOD_CHAT, ("food",)), (CRAFT_CHAT, ())),
             review_channel="test",
+            review_language=review_language,
             admin_ids=frozenset({ADMIN}),
         ),
     )
+
+
+@pytest.fixture
+def app(sessionmaker, clock: FakeClock, media_store: MediaStore) -> Kurasi:
+    return review_app(sessionmaker, clock, media_store)
 
 
 @pytest.fixture
