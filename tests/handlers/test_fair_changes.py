@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from db.models import Fair, Notification
 from tests.handlers.test_fairs import admin, app, data, interests, store
+from tests.handlers.test_producer_answers import english
 from tests.handlers.test_registration import register
 from tests.support import Chat
 
@@ -30,9 +31,7 @@ async def notices(sessionmaker, kind: str) -> list[Notification]:
 async def test_a_producer_withdraws_interest(chat: Chat, sessionmaker, clock, lang: str) -> None:
     await register(chat)
     if lang == "en":
-        chat.language = "en"
-        await chat.send("/language")
-        await chat.press("English")
+        await english(chat)
     await store(sessionmaker, clock, data("Kuliner", date(2027, 3, 1), date(2027, 3, 3)))
     interested, withdraw, done = LABELS[lang]
     await chat.send("/pameran")

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from bot.poster import ReviewPoster
 from db.models import Photo, Product
+from tests.handlers.test_producer_answers import english
 from tests.handlers.test_review import (  # the review chats' runtime
     app,
     curator,
@@ -35,12 +36,6 @@ async def open_first(chat: Chat) -> None:
 
 def assert_not_a_dead_end(chat: Chat) -> None:
     assert chat.labels(), "the page has no buttons"
-
-
-async def english(chat: Chat) -> None:
-    chat.language = "en"
-    await chat.send("/language")
-    await chat.press("English")
 
 
 @pytest.mark.parametrize("lang", ["id", "en"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.handlers.test_producer_answers import english
 from tests.handlers.test_registration import register, start_registration
 from tests.support import Chat
 
@@ -30,9 +31,7 @@ async def test_an_unfinished_registration_resumes_with_start(chat: Chat, lang: s
 async def test_a_profile_edit_resumes_with_profil(chat: Chat, lang: str) -> None:
     await register(chat)
     if lang == "en":
-        chat.language = "en"
-        await chat.send("/language")
-        await chat.press("English")
+        await english(chat)
     await chat.send("/profil")
     await chat.press("Owner" if lang == "en" else "Pemilik")
     await chat.send("/batal")
@@ -46,9 +45,7 @@ async def test_a_profile_edit_resumes_with_profil(chat: Chat, lang: str) -> None
 async def test_a_product_resumes_with_produk_baru(chat: Chat, lang: str) -> None:
     await register(chat)
     if lang == "en":
-        chat.language = "en"
-        await chat.send("/language")
-        await chat.press("English")
+        await english(chat)
     await chat.send("/produk_baru")
     await chat.send("Keripik Tempe Original")
     await chat.send("/batal")
