@@ -115,7 +115,7 @@ async def test_undo_within_30_seconds_restores_claim_and_scores(
     assert await after_undo_window(app, clock) == 1
     rejected = [r for c, r in channel.sent if c == "p1"][-1]
     assert "belum lolos" in rejected.text
-    assert "Buat produk baru dari ini" in [b.label for row in rejected.buttons for b in row]
+    assert "📄 Buat produk baru dari ini" in [b.label for row in rejected.buttons for b in row]
     async with sessionmaker() as session:
         actions = list(await session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
         notes = list(await session.scalars(select(Notification.result)))
