@@ -278,7 +278,7 @@ FIELDS = (
         "country",
         N_("Country"),
         N_("In which country? Type it, or press the button."),
-        TextInput(max_len=MAX_COUNTRY, suggest=lambda ctx: ["Indonesia"]),
+        TextInput(max_len=MAX_COUNTRY, suggest=lambda ctx: ["Indonesia"], snap=True),
     ),
     _date(
         "start",

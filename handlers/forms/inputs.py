@@ -10,10 +10,18 @@ from handlers.context import Context
 from handlers.events import ButtonPress, Contact, Event, Reply, Text
 from handlers.forms.engine import NOT_UNDERSTOOD, Field, Form, Got, Input, Outcome, Refuse, Stay
 from handlers.i18n import N_
-from handlers.parsing import Refused, clean_text, is_no_answer, read_quantity, refusal_text
+from handlers.parsing import (
+    Refused,
+    clean_text,
+    is_no_answer,
+    match_choice,
+    read_quantity,
+    refusal_text,
+)
 from handlers.render import Option, choice_reply, normalize, pick, pick_many
 
 Options = Callable[[Context, Any], list[Option]]
+SNAP_CUTOFF = 0.85  # "indonesa" is Indonesia; "India" is not
 TOO_LONG = N_("That is too long — at most {n} characters, please.")
 
 
@@ -37,6 +45,7 @@ class TextInput(Input):
     refusal: str = ""  # N_-marked, when `parse` finds nothing
     short: str = N_("Please type a name.")  # N_-marked, when nothing was typed
     suggest: Callable[[Context], list[str]] = field(default=lambda ctx: [])
+    snap: bool = False  # a typed answer close to a suggestion ("indonesa") is taken as it
 
     def options(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Option]:
         return [Option(f"s{i}", s) for i, s in enumerate(self.suggest(ctx))]
@@ -51,6 +60,10 @@ class TextInput(Input):
             raw = offered[int(pressed[1:])] if int(pressed[1:]) < len(offered) else None
         if raw is None:
             return Refuse(ctx.t(NOT_UNDERSTOOD))
+        if self.snap and pressed is None:
+            offered = self.suggest(ctx)
+            near = match_choice(raw, {s: (s,) for s in offered}, cutoff=SNAP_CUTOFF).match
+            raw = near if near is not None else raw
         if self.parse is not None:
             value = self.parse(raw)
             return Refuse(ctx.t(self.refusal, n=self.max_len)) if value is None else Got(value)

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from db.models import Fair, Notification
+from db.models import Conversation, Fair, Notification
 from tests.handlers.test_fairs import admin, app, data, interests, store
 from tests.handlers.test_producer_answers import english
 from tests.handlers.test_registration import register
@@ -97,3 +97,16 @@ async def test_an_admin_deletes_a_fair_and_the_interested_are_told(
         assert await session.scalar(select(func.count()).select_from(Fair)) == 0
     (note,) = await notices(sessionmaker, "fair_cancelled")
     assert note.chat_id == chat.user_id
+
+
+@pytest.mark.parametrize(("typed", "stored"), [("indonesa", "Indonesia"), ("India", "India")])
+async def test_a_typed_country_near_the_button_is_the_button(
+    admin: Chat, sessionmaker, typed: str, stored: str
+) -> None:
+    await admin.send("/pameran_baru")
+    await admin.send("Trade Expo Indonesia")
+    await admin.send("ICE BSD")
+    await admin.send(typed)
+    async with sessionmaker() as session:
+        conversation = await session.scalar(select(Conversation))
+    assert conversation.data["fair"]["country"] == stored
