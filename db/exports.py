@@ -380,7 +380,7 @@ async def catalogue_entries(
             name=p.name or "",
             sector=p.sector or "other",
             description_id=p.description,
-            description_en=p.description_en,
+            description_en=p.description_en or None,  # "" when the producer skipped it
             price_idr=p.price,
             unit=p.unit,
             min_order=p.min_order,

@@ -52,6 +52,27 @@ async def plan(
     )
 
 
+async def cancel_pending(
+    session: AsyncSession, *, kind: str, subject_id: int, now: datetime
+) -> list[Notification]:
+    """Close the unsent notifications of `kind` about `subject_id` (waiting out a sender's
+    claim on them) and return them. None sent already is touched."""
+    notes = await session.scalars(
+        select(Notification)
+        .where(
+            Notification.kind == kind,
+            Notification.subject_id == subject_id,
+            Notification.sent_at.is_(None),
+        )
+        .with_for_update()
+    )
+    cancelled = list(notes)
+    for note in cancelled:
+        note.sent_at, note.result = now, "cancelled"
+    await session.flush()
+    return cancelled
+
+
 async def claim_due(
     session: AsyncSession,
     *,

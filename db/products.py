@@ -23,6 +23,7 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "approve": (frozenset({S.in_review}), S.approved),
     "revise": (frozenset({S.in_review}), S.revision_requested),
     "reject": (frozenset({S.in_review}), S.rejected),
+    "undo": (frozenset({S.approved, S.rejected}), S.in_review),  # the curator's 30 s undo
 }
 EDITABLE = frozenset({S.draft, S.revision_requested})
 
@@ -34,6 +35,7 @@ class ProductField(StrEnum):
     name = "name"
     sector = "sector"
     description = "description"
+    description_en = "description_en"  # optional; "" when skipped
     price = "price"
     unit = "unit"
     min_order = "min_order"

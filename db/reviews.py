@@ -19,6 +19,7 @@ from db.models import (
     Product,
     ProductStatus,
     Review,
+    ReviewDecision,
     User,
     Verdict,
 )
@@ -334,6 +335,33 @@ async def decide(
         reasons=reasons,
         reason_text=reason_text,
     )
+    return True
+
+
+async def undo_decision(
+    session: AsyncSession, *, review: Review, product: Product, actor_user_id: int, now: datetime
+) -> bool:
+    """Take back an approval or rejection: the product is in review again, held by the same
+    curator with the same scores. False when it moved in the meantime."""
+    if review.decision not in (ReviewDecision.approved, ReviewDecision.rejected):
+        return False
+    if not await _move(
+        session,
+        review,
+        product,
+        transition="undo",
+        expected=ProductStatus(review.decision),
+        now=now,
+        decision=None,
+        grade=None,
+        reasons=[],
+        reason_text=None,
+        override=False,
+        decided_at=None,
+        touched_at=now,
+    ):
+        return False
+    await record(session, action="undo", product=product, actor_user_id=actor_user_id, now=now)
     return True
 
 

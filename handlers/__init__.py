@@ -28,7 +28,7 @@ from handlers import (
 from handlers.common import MENU_COMMANDS
 from handlers.context import REPROMPT, Context
 from handlers.events import ButtonPress, Command, Text
-from handlers.features import ButtonHandler, Feature, Flow, Handler
+from handlers.features import ButtonHandler, Feature, Flow, Handler, Hint
 from handlers.i18n import N_
 from handlers.payload import Payload
 from handlers.review import FEATURE as REVIEW
@@ -47,10 +47,11 @@ async def cancel(ctx: Context) -> None:
     if ctx.flow is None:
         ctx.reply(ctx.t("There is nothing to stop right now."), buttons=common.menu_buttons(ctx))
         return
-    hint = HINTS.get(ctx.flow, N_("send /start to carry on where you left off"))
+    hint = HINTS.get(ctx.flow, N_("send /bantuan to see what you can do next"))
+    said = await hint(ctx) if callable(hint) else ctx.t(hint)
     ctx.end_flow()
     ctx.reply(
-        ctx.t("Stopped. Everything you answered so far is kept — {hint}.", hint=ctx.t(hint)),
+        ctx.t("Stopped. Everything you answered so far is kept — {hint}.", hint=said),
         remove_keyboard=True,
     )
 
@@ -109,7 +110,7 @@ COMMANDS: dict[str, Handler] = _merge([f.commands for f in FEATURES], "command")
 GROUP_COMMANDS: dict[str, Handler] = _merge([f.group_commands for f in FEATURES], "command")
 BUTTONS: dict[str, ButtonHandler] = _merge([f.buttons for f in FEATURES], "button")
 ENTRIES: dict[str, Handler] = _merge([f.entries for f in FEATURES], "entry")
-HINTS: dict[str, str] = _merge([f.hints for f in FEATURES], "hint")
+HINTS: dict[str, Hint] = _merge([f.hints for f in FEATURES], "hint")
 FLOWS: dict[str, Flow] = _merge([{x.flow: x for x in f.forms} for f in FEATURES], "flow")
 ADMIN_ONLY: frozenset[str] = frozenset().union(*(f.admin_only for f in FEATURES))
 

@@ -7,6 +7,7 @@ from db.models import Business, Product, ProductStatus
 from handlers.context import Context, Translate, button
 from handlers.events import Button, Text
 from handlers.features import Feature
+from handlers.i18n import N_
 from handlers.payload import Payload
 
 FLOW = "catalog"
@@ -120,4 +121,7 @@ class _EnglishDescription:
     prompt = staticmethod(prompt)
 
 
-FEATURE = Feature(forms=(_EnglishDescription(),))
+FEATURE = Feature(
+    forms=(_EnglishDescription(),),
+    hints={FLOW: N_("open the product in /produk to add the English description later")},
+)

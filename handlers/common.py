@@ -5,6 +5,7 @@ from __future__ import annotations
 from db.businesses import get_business
 from handlers.context import LANGUAGES, Context, button
 from handlers.events import Button, Command, Text
+from handlers.help_roles import role_help
 from handlers.i18n import N_
 from handlers.payload import Payload
 from handlers.render import normalize
@@ -111,7 +112,7 @@ def help_text(ctx: Context) -> str:
 
 
 async def show_help(ctx: Context) -> None:
-    ctx.reply(help_text(ctx), buttons=menu_buttons(ctx))
+    ctx.reply(help_text(ctx) + await role_help(ctx), buttons=menu_buttons(ctx))
     if ctx.flow is not None:
         ctx.reply(ctx.t("We were in the middle of something — answer below, or /batal to stop."))
         ctx.reprompt()

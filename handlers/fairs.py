@@ -16,19 +16,23 @@ from db.fairs import (
     MAX_PLACE,
     FairData,
     add_interest,
+    delete_fair,
+    edit_fair,
+    fair_values,
     find_stored,
     get_fair,
     import_fairs,
     interested_fair_ids,
     interested_users,
+    remove_interest,
     sectors_in_order,
     upcoming_fairs,
     valid_link,
 )
 from db.models import Fair
 from db.regions import get_region
-from handlers.context import Context
-from handlers.events import Command
+from handlers.context import Context, button
+from handlers.events import Button, Command, Text
 from handlers.fairs_text import (
     FLOW,
     INTEREST,
@@ -40,7 +44,7 @@ from handlers.fairs_text import (
     parse_date,
 )
 from handlers.features import Feature
-from handlers.forms.engine import Field, Form, Skip
+from handlers.forms.engine import Field, Form, Skip, Step
 from handlers.forms.inputs import ChecklistInput, TextInput
 from handlers.i18n import N_
 from handlers.labels import SECTOR_LABELS, sector_options
@@ -49,6 +53,12 @@ from handlers.render import Option
 
 __all__ = ["FEATURE", "fair_text", "interest_button", "parse_date"]
 MAX_SHOWN = 10  # fairs shown by /pameran, one message each
+UNINTEREST = "uninterest"
+CHANGE = "change"
+DELETE = "delete"
+CHANGE_PICK = "change_pick"
+CHANGE_VALUE = "change_value"
+DELETE_CONFIRM = "delete_confirm"
 
 
 def _command_args(ctx: Context) -> str:
@@ -87,11 +97,46 @@ async def show_fairs(ctx: Context) -> None:
         text = fair_text(t, fair, today=today)
         if fair.id in mine:
             text += "\n\n" + t("✅ You are on the list for this fair.")
-        ctx.reply(text, buttons=[interest_button(t, fair.id)])
+        ctx.reply(text, buttons=_fair_buttons(ctx, fair.id, interested=fair.id in mine))
     if len(fairs) > MAX_SHOWN:
         ctx.reply(
             t("Those are the first {shown} of {total} fairs.", shown=MAX_SHOWN, total=len(fairs))
         )
+
+
+def _fair_buttons(ctx: Context, fair_id: int, *, interested: bool) -> list[list[Button]]:
+    """Under a fair: "I'm interested" or "Not interested any more"; for admins, also
+    Edit and Delete."""
+    t = ctx.t
+    rows = [
+        [button(t("❌ Not interested any more"), FLOW, UNINTEREST, str(fair_id))]
+        if interested
+        else [interest_button(t, fair_id)]
+    ]
+    if ctx.is_admin:
+        rows.append(
+            [
+                button(t("✏️ Edit"), FLOW, CHANGE, str(fair_id)),
+                button(t("🗑 Delete"), FLOW, DELETE, str(fair_id)),
+            ]
+        )
+    return rows
+
+
+async def _uninterest(ctx: Context, value: str) -> None:
+    t = ctx.t
+    fair = await get_fair(ctx.session, fair_id=int(value)) if value.isdigit() else None
+    if fair is None:
+        ctx.reply(t("That fair is no longer on the list."))
+    elif await remove_interest(ctx.session, fair_id=fair.id, user_id=ctx.user.id):
+        ctx.reply(
+            t("Done: you are no longer on the list for “{name}”.", name=fair.name),
+            buttons=[interest_button(t, fair.id)],
+        )
+    else:
+        ctx.reply(t("You were not on the list for “{name}”.", name=fair.name))
+    if ctx.flow is not None:
+        ctx.reprompt()
 
 
 async def _interest(ctx: Context, value: str) -> None:
@@ -107,7 +152,8 @@ async def _interest(ctx: Context, value: str) -> None:
                 "✅ Noted: you are interested in “{name}”. The Kurasi team can see you on "
                 "the list for this fair.",
                 name=fair.name,
-            )
+            ),
+            buttons=[button(t("❌ Not interested any more"), FLOW, UNINTEREST, str(fair.id))],
         )
     else:
         ctx.reply(t("You are already on the list for “{name}”.", name=fair.name))
@@ -232,7 +278,7 @@ FIELDS = (
         "country",
         N_("Country"),
         N_("In which country? Type it, or press the button."),
-        TextInput(max_len=MAX_COUNTRY, suggest=lambda ctx: ["Indonesia"]),
+        TextInput(max_len=MAX_COUNTRY, suggest=lambda ctx: ["Indonesia"], snap=True),
     ),
     _date(
         "start",
@@ -314,9 +360,28 @@ def fair_data(record: dict[str, Any]) -> FairData | None:
         return None
 
 
+CHANGEABLE = {
+    "name": N_("Name"),
+    "place": N_("Place"),
+    "country": N_("Country"),
+    "start_date": N_("Start"),
+    "end_date": N_("End"),
+    "registration_deadline": N_("Registration deadline"),
+    "link": N_("Link"),
+    "description": N_("Description"),
+}
+
+
 class FairForm(Form):
     flow: ClassVar[str] = FLOW
     fields: ClassVar[tuple[Field, ...]] = FIELDS
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps = {
+            CHANGE_PICK: Step(self._change_text, self._change_options, self._change_chosen),
+            DELETE_CONFIRM: Step(self._delete_text, self._delete_options, self._delete_chosen),
+        }
 
     async def record(self, ctx: Context) -> dict[str, Any]:
         draft = ctx.data.get("fair")
@@ -335,7 +400,131 @@ class FairForm(Form):
         if payload.step == INTEREST:  # under a fair, whatever conversation is open
             await _interest(ctx, payload.value)
             return
+        if payload.step == UNINTEREST:
+            await _uninterest(ctx, payload.value)
+            return
+        if payload.step in (CHANGE, DELETE):
+            await self.open_change(ctx, payload.step, payload.value)
+            return
         await super().on_button(ctx, payload)
+
+    # --- an admin changes or deletes a stored fair ("Ubah" / "Hapus" under /pameran) ----
+
+    async def open_change(self, ctx: Context, what: str, value: str) -> None:
+        t = ctx.t
+        if not ctx.is_admin:
+            ctx.reply(t("Sorry, only admins can change fairs."))
+            return
+        fair = await get_fair(ctx.session, fair_id=int(value)) if value.isdigit() else None
+        if fair is None:
+            ctx.reply(t("That fair is no longer on the list."))
+            return
+        ctx.goto(FLOW, CHANGE_PICK if what == CHANGE else DELETE_CONFIRM)
+        ctx.update_data(fair_id=fair.id, fair_name=fair.name)
+        await self.prompt(ctx)
+
+    def _change_text(self, ctx: Context, record: dict[str, Any]) -> str:
+        return ctx.t("What should change in “{name}”?", name=ctx.data.get("fair_name", ""))
+
+    def _change_options(self, ctx: Context, record: dict[str, Any]) -> list[Option]:
+        t = ctx.t
+        return [
+            *(Option(column, t(label), (t(label),)) for column, label in CHANGEABLE.items()),
+            Option("back", t("Cancel"), ("batal", "cancel")),
+        ]
+
+    async def _change_chosen(self, ctx: Context, record: dict[str, Any], choice: str) -> None:
+        if choice not in CHANGEABLE:
+            ctx.end_flow()
+            ctx.reply(ctx.t("Nothing was changed."))
+            return
+        ctx.goto(FLOW, CHANGE_VALUE)
+        ctx.update_data(column=choice)
+        await self.prompt(ctx)
+
+    def _delete_text(self, ctx: Context, record: dict[str, Any]) -> str:
+        return ctx.t(
+            "Delete “{name}”? Producers who said they are interested will be told it is cancelled.",
+            name=ctx.data.get("fair_name", ""),
+        )
+
+    def _delete_options(self, ctx: Context, record: dict[str, Any]) -> list[Option]:
+        t = ctx.t
+        return [
+            Option("yes", t("🗑 Yes, delete it"), ("ya", "yes", "hapus", "delete")),
+            Option("no", t("Keep it"), ("tidak", "no")),
+        ]
+
+    async def _delete_chosen(self, ctx: Context, record: dict[str, Any], choice: str) -> None:
+        fair_id = ctx.data.get("fair_id")
+        ctx.end_flow()
+        if choice != "yes" or not isinstance(fair_id, int):
+            ctx.reply(ctx.t("Nothing was deleted."))
+            return
+        change = await delete_fair(ctx.session, fair_id=fair_id, now=ctx.now)
+        if change is None:
+            ctx.reply(ctx.t("That fair is no longer on the list."))
+            return
+        ctx.reply(
+            ctx.t(
+                "🗑 “{name}” is deleted. Interested producers told: {n}.",
+                name=change.before.name,
+                n=len(change.told),
+            )
+        )
+
+    async def prompt(self, ctx: Context) -> None:
+        if ctx.flow == FLOW and ctx.step == CHANGE_VALUE:
+            column = str(ctx.data.get("column", ""))
+            fair_id = ctx.data.get("fair_id")
+            fair = (
+                await get_fair(ctx.session, fair_id=fair_id) if isinstance(fair_id, int) else None
+            )
+            if fair is None or column not in CHANGEABLE:
+                ctx.end_flow()
+                ctx.reply(ctx.t("That fair is no longer on the list."))
+                return
+            now = fair_values(fair)[column] or "—"
+            ctx.reply(
+                ctx.t(
+                    "Type the new {field} (now: {value}). Dates like 21-04-2027.",
+                    field=ctx.t(CHANGEABLE[column]).lower(),
+                    value=now,
+                )
+            )
+            return
+        await super().prompt(ctx)
+
+    async def on_event(self, ctx: Context) -> None:
+        if ctx.step != CHANGE_VALUE:
+            await super().on_event(ctx)
+            return
+        event = ctx.incoming.event
+        fair_id = ctx.data.get("fair_id")
+        column = str(ctx.data.get("column", ""))
+        if not isinstance(event, Text) or not isinstance(fair_id, int) or not ctx.is_admin:
+            await self.prompt(ctx)
+            return
+        result = await edit_fair(
+            ctx.session, fair_id=fair_id, changes={column: event.text.strip()}, now=ctx.now
+        )
+        if result is None:
+            ctx.end_flow()
+            ctx.reply(ctx.t("That fair is no longer on the list."))
+        elif isinstance(result, list):
+            ctx.reply(ctx.t("That was not accepted: {problems}", problems="; ".join(result)))
+            await self.prompt(ctx)
+        else:
+            ctx.end_flow()
+            if result.told:
+                ctx.reply(
+                    ctx.t(
+                        "✅ Fair {id} is changed. Interested producers told: {n}.",
+                        id=result.fair_id,
+                        n=len(result.told),
+                    ),
+                    buttons=_fair_buttons(ctx, result.fair_id, interested=False)[1:],
+                )
 
     def summary_heading(self, ctx: Context, record: dict[str, Any]) -> str:
         return ctx.t("Please check the fair:")
@@ -405,6 +594,12 @@ async def new_fair(ctx: Context) -> None:
     await FORM.advance(ctx)
 
 
+async def resume_hint(ctx: Context) -> str:
+    if ctx.step in (CHANGE_PICK, CHANGE_VALUE, DELETE_CONFIRM):
+        return ctx.t("nothing was changed; send /pameran to choose the fair again")
+    return ctx.t("send /pameran_baru to start the fair again")
+
+
 FEATURE = Feature(
     commands={
         "pameran": show_fairs,
@@ -416,5 +611,5 @@ FEATURE = Feature(
     },
     admin_only=frozenset({"pameran_baru", "newfair", "pameran_peminat", "fairinterest"}),
     forms=(FORM,),
-    hints={FLOW: N_("send /pameran_baru to start the fair again")},
+    hints={FLOW: resume_hint},
 )

@@ -12,6 +12,9 @@ from handlers.payload import Payload
 
 Handler = Callable[[Context], Awaitable[None]]
 ButtonHandler = Callable[[Context, Payload], Awaitable[None]]
+# What /batal says resumes a flow: an N_ text, or (ctx) -> the translated text, asked before
+# the flow is left (the right command can depend on where it was).
+Hint = str | Callable[[Context], Awaitable[str]]
 
 
 class Flow(Protocol):
@@ -35,4 +38,4 @@ class Feature:
     buttons: Mapping[str, ButtonHandler] = field(default_factory=dict)  # payload flow -> handler
     forms: tuple[Flow, ...] = ()  # flows whose buttons, events and prompts route here
     entries: Mapping[str, Handler] = field(default_factory=dict)  # `ctx.redirect` targets
-    hints: Mapping[str, str] = field(default_factory=dict)  # flow -> N_ "how to carry on"
+    hints: Mapping[str, Hint] = field(default_factory=dict)  # flow -> "how to carry on"

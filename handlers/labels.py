@@ -92,6 +92,7 @@ PRODUCT_FIELD_LABELS = {
     ProductField.name: N_("Product name"),
     ProductField.sector: N_("Sector"),
     ProductField.description: N_("Description"),
+    ProductField.description_en: N_("English description"),
     ProductField.price: N_("Price"),
     ProductField.unit: N_("Unit"),
     ProductField.min_order: N_("Minimum order"),

@@ -20,6 +20,7 @@ from db.links import (
 from handlers.context import Context, button
 from handlers.events import Address, ButtonPress, Command, Text
 from handlers.features import Feature
+from handlers.i18n import N_
 from handlers.payload import Payload
 
 FLOW = "link"
@@ -168,4 +169,4 @@ class _Link:
     prompt = staticmethod(prompt)
 
 
-FEATURE = Feature(forms=(_Link(),))
+FEATURE = Feature(forms=(_Link(),), hints={FLOW: N_("send /start to carry on where you left off")})

@@ -10,6 +10,7 @@ from handlers.common import menu_buttons
 from handlers.context import Context, button
 from handlers.events import Attachment
 from handlers.features import Feature
+from handlers.i18n import N_
 from handlers.payload import Payload
 
 FLOW = "mydata"
@@ -107,4 +108,5 @@ FEATURE = Feature(
         "deletedata": ask_erase,
     },
     forms=(_Erase(),),
+    hints={FLOW: N_("nothing was deleted; send /hapusdata to ask again")},
 )

@@ -449,9 +449,18 @@ async def show_profile(ctx: Context) -> None:
     await FORM.prompt(ctx)
 
 
+async def resume_hint(ctx: Context) -> str:
+    """/batal's hint: a registered producer was changing the profile (/profil resumes it);
+    anyone else was registering (/start resumes it)."""
+    business = await get_business(ctx.session, owner_id=ctx.user.id)
+    if business is not None and business.registered_at is not None:
+        return ctx.t("send /profil to carry on with your profile")
+    return ctx.t("send /start to carry on where you left off")
+
+
 FEATURE = Feature(
     commands={"start": start, "profil": show_profile, "profile": show_profile},
     entries={"start": start, "profile": show_profile},
     forms=(FORM,),
-    hints={FLOW: N_("send /start to carry on where you left off")},
+    hints={FLOW: resume_hint},
 )

@@ -28,6 +28,7 @@ from handlers.i18n import N_
 from handlers.labels import SECTOR_LABELS
 from handlers.payload import Payload
 from handlers.render import fit
+from handlers.review import notices
 from handlers.review.card import card_text, reason_text, waiting_buttons
 
 FLOW = "remind"
@@ -167,7 +168,24 @@ async def _render(
             return _fair_reminder(t, fair, note.kind, now.astimezone(zone).date())
         case "fair_changed" | "fair_cancelled":
             return await _fair_news(session, t, note)
+        case notices.DECISION:
+            return await _decision(session, t, note)
     return None
+
+
+async def _decision(session: AsyncSession, t: Translate, note: Notification) -> Reply | None:
+    """An approval or rejection whose undo window has closed (None: it was taken back)."""
+    review_id = (note.payload or {}).get("review_id")
+    review = await get_review(session, review_id=review_id) if isinstance(review_id, int) else None
+    found = await product_with_business(session, product_id=review.product_id) if review else None
+    if review is None or found is None or review.decision != found[0].status:
+        return None
+    product, business = found
+    notice = notices.producer_notice(t, business, product, review.decision or "", review)
+    if notice is None:
+        return None
+    text, rows = notice
+    return Reply(text, buttons=tuple(tuple(row) for row in rows))
 
 
 async def _fair_news(session: AsyncSession, t: Translate, note: Notification) -> Reply | None:

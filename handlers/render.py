@@ -145,6 +145,26 @@ def pick(text: str, options: Sequence[Option]) -> str | None:
     return match_choice(text, names_of).match
 
 
+def candidates(text: str, options: Sequence[Option]) -> list[Option]:
+    """The options a typed answer could equally mean ("batik": fashion or handicraft), to
+    offer as buttons; empty when it means one option or none."""
+    wanted = normalize(text)
+    if not wanted or (wanted.isdigit() and 1 <= int(wanted) <= len(options)):
+        return []
+    exact = [
+        o
+        for o in options
+        if wanted in {normalize(o.label), normalize(o.value), *map(normalize, o.words)}
+    ]
+    if len(exact) > 1:
+        return exact
+    if exact:
+        return []
+    names_of = {o.value: (o.label, o.value, *o.words) for o in options}
+    found = set(match_choice(text, names_of).candidates)
+    return [o for o in options if o.value in found]
+
+
 def pick_many(text: str, options: Sequence[Option]) -> list[str] | None:
     """Several options typed at once: "1 3 4", "PIRT, Halal"; None if any part is unknown."""
     parts = [p for p in re.split(r"[,;/\n]+|\s+dan\s+|\s+and\s+", text) if p.strip()]

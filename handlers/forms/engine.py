@@ -11,7 +11,7 @@ from handlers.events import ButtonPress, Event, Reply, Text
 from handlers.i18n import N_
 from handlers.parsing import is_no_answer
 from handlers.payload import Payload
-from handlers.render import Option, choice_reply, normalize, pick
+from handlers.render import Option, candidates, choice_reply, normalize, pick
 
 SUMMARY = "summary"
 EDIT_PICK = "edit_pick"
@@ -300,11 +300,12 @@ class Form:
         if record is None:
             return
         if own is not None:
-            choice = choice_of(event, own.options(ctx, record))
-            if choice is None:
-                await self.refuse(ctx, ctx.t("Please press one of the buttons."))
-            else:
+            options = own.options(ctx, record)
+            choice = choice_of(event, options)
+            if choice is not None:
                 await own.chosen(ctx, record, choice)
+            elif not self.offer(ctx, step, event, options):
+                await self.refuse(ctx, ctx.t("Please press one of the buttons."))
         elif field is not None:
             await self._answer_field(ctx, record, field, event)
         elif step == EDIT_PICK:
@@ -313,6 +314,27 @@ class Form:
             await self._answer_summary(ctx, record, event)
         else:
             await self.advance(ctx)
+
+    def offer(self, ctx: Context, step: str, event: Event, options: list[Option]) -> bool:
+        """A typed answer that could mean several options: offer those as buttons."""
+        could_be = candidates(event.text, options) if isinstance(event, Text) else []
+        if len(could_be) < 2:
+            return False
+        ctx.replies.append(
+            choice_reply(
+                ctx.capabilities,
+                ctx.t,
+                ctx.t(
+                    "“{typed}” could be more than one of these. Which one do you mean?",
+                    typed=event.text.strip()[:40] if isinstance(event, Text) else "",
+                ),
+                could_be,
+                flow=self.flow,
+                step=step,
+                columns=1,
+            )
+        )
+        return True
 
     async def refuse(self, ctx: Context, message: str) -> None:
         ctx.reply(message)
@@ -366,6 +388,8 @@ class Form:
             await self.edit(ctx, choice)
         elif choice is not None and any(o.value == choice for o in options):
             await self.on_action(ctx, record, choice)
+        elif choice is None and self.offer(ctx, self.summary_step, event, options):
+            return
         else:
             await self.refuse(
                 ctx, ctx.t("Please tap a field to change it, or the button at the end.")
@@ -379,6 +403,8 @@ class Form:
             await self.prompt(ctx)
         elif choice in self.by_name:
             await self.edit(ctx, choice)
+        elif choice is None and self.offer(ctx, EDIT_PICK, event, options):
+            return
         else:
             await self.refuse(ctx, ctx.t("Please choose a field with the buttons."))
 

@@ -10,10 +10,18 @@ from handlers.context import Context
 from handlers.events import ButtonPress, Contact, Event, Reply, Text
 from handlers.forms.engine import NOT_UNDERSTOOD, Field, Form, Got, Input, Outcome, Refuse, Stay
 from handlers.i18n import N_
-from handlers.parsing import clean_text, is_no_answer, parse_quantity
+from handlers.parsing import (
+    Refused,
+    clean_text,
+    is_no_answer,
+    match_choice,
+    read_quantity,
+    refusal_text,
+)
 from handlers.render import Option, choice_reply, normalize, pick, pick_many
 
 Options = Callable[[Context, Any], list[Option]]
+SNAP_CUTOFF = 0.85  # "indonesa" is Indonesia; "India" is not
 TOO_LONG = N_("That is too long — at most {n} characters, please.")
 
 
@@ -37,6 +45,7 @@ class TextInput(Input):
     refusal: str = ""  # N_-marked, when `parse` finds nothing
     short: str = N_("Please type a name.")  # N_-marked, when nothing was typed
     suggest: Callable[[Context], list[str]] = field(default=lambda ctx: [])
+    snap: bool = False  # a typed answer close to a suggestion ("indonesa") is taken as it
 
     def options(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Option]:
         return [Option(f"s{i}", s) for i, s in enumerate(self.suggest(ctx))]
@@ -51,6 +60,10 @@ class TextInput(Input):
             raw = offered[int(pressed[1:])] if int(pressed[1:]) < len(offered) else None
         if raw is None:
             return Refuse(ctx.t(NOT_UNDERSTOOD))
+        if self.snap and pressed is None:
+            offered = self.suggest(ctx)
+            near = match_choice(raw, {s: (s,) for s in offered}, cutoff=SNAP_CUTOFF).match
+            raw = near if near is not None else raw
         if self.parse is not None:
             value = self.parse(raw)
             return Refuse(ctx.t(self.refusal, n=self.max_len)) if value is None else Got(value)
@@ -93,6 +106,8 @@ class ChoiceInput(Input):
         word = text.strip().lower()
         if self.free_word and word.isalpha() and len(word) <= 20:
             return Got(word)
+        if form.offer(ctx, field.name, event, options):
+            return Stay()
         return Refuse(ctx.t(self.refusal))
 
 
@@ -188,10 +203,12 @@ class ChecklistInput(Input):
 class QuantityInput(Input):
     """A whole number with a unit ("500 pcs"); the unit is asked next when left out.
 
-    The value is (amount, unit); with `units` empty only the number is read (an int)."""
+    The value is (amount, unit); with `units` empty only the number is read (an int).
+    Digits or words ("seratus", "2 lusin"); below `minimum` is refused with that rule."""
 
     units: Sequence[str] = ()
     refusal: str = N_("Please type a whole number and a unit, for example 500 pcs.")
+    minimum: int = 1
     unit_question: str = N_("{amount} of what? Choose a unit or type it (e.g. bungkus).")
     columns: int = 4
 
@@ -226,9 +243,9 @@ class QuantityInput(Input):
         text = _text(event)
         if text is None:
             return Refuse(ctx.t(NOT_UNDERSTOOD))
-        parsed = parse_quantity(text)
-        if parsed is None:
-            return Refuse(ctx.t(self.refusal))
+        parsed = read_quantity(text, minimum=self.minimum)
+        if isinstance(parsed, Refused):
+            return Refuse(refusal_text(ctx.t, parsed, not_a_number=self.refusal))
         number, unit_typed = parsed
         if not self.units:
             return Got(number)

@@ -7,18 +7,20 @@
 from __future__ import annotations
 
 from db.businesses import get_business
-from db.models import Business
-from db.products import find_draft, get_product, list_products
+from db.models import Business, Product, ProductStatus
+from db.products import count_products, find_draft, get_product, list_products
+from db.reviews import latest_review
 from handlers.common import MENU
 from handlers.context import Context, button
 from handlers.features import Feature
-from handlers.i18n import N_
 from handlers.payload import Payload
-from handlers.product.card import FLOW, status_text
+from handlers.product import pages
+from handlers.product.card import FLOW, load, status_text
 from handlers.product.form import FORM, RESUME
 from handlers.product.submit import LIST, open_product, withdraw
 
 __all__ = ["FEATURE", "FLOW", "LIST"]
+S = ProductStatus
 
 
 async def registered_business(ctx: Context) -> Business | None:
@@ -62,10 +64,29 @@ async def list_my_products(ctx: Context) -> None:
     buttons = []
     for i, product in enumerate(products, start=1):
         name = product.name or t("(no name yet)")
-        lines.append(f"{i}. {name} — {status_text(ctx, product)}")
+        review = await latest_review(ctx.session, product_id=product.id)
+        step = await pages.next_step(ctx, product, review)
+        lines.append(f"{i}. {name} — {status_text(ctx, product)}\n   {step}")
         buttons.append(button(f"{i}. {name[:30]}", LIST, "open", str(product.id)))
     buttons.append(new)
     ctx.reply("\n".join(lines), buttons=buttons)
+
+
+async def copy_product(ctx: Context, product: Product, business: Business) -> None:
+    """A rejected product's answers and photos as a new draft, opened on its card."""
+    limit = ctx.settings.max_products
+    if await count_products(ctx.session, business_id=business.id) >= limit:
+        ctx.reply(
+            ctx.t(
+                "You have reached the limit of {n} products. Withdraw or finish one first.",
+                n=limit,
+            ),
+            buttons=[pages.back_row(ctx)],
+        )
+        return
+    new = await pages.copy_as_draft(ctx, product, business)
+    ctx.reply(ctx.t("A new draft with the same answers and photos. Change what you need."))
+    await open_product(ctx, new)
 
 
 async def on_list_button(ctx: Context, payload: Payload) -> None:
@@ -82,10 +103,26 @@ async def on_list_button(ctx: Context, payload: Payload) -> None:
         await list_my_products(ctx)
     elif payload.step == "open":
         await open_product(ctx, product)
+    elif payload.step == "edit":
+        await open_product(ctx, product, edit=True)
+    elif payload.step == "copy":
+        await copy_product(ctx, product, business)
     elif payload.step == "withdraw":
         await withdraw(ctx, product)
     else:
         ctx.reply(ctx.t("That button is no longer valid."))
+
+
+async def resume_hint(ctx: Context) -> str:
+    """/batal's hint: /produk_baru resumes a draft; a product sent back for revision is
+    opened again from /produk."""
+    draft = await load(ctx, ctx.data.get("product_id"))
+    if draft is not None and draft.product.status == S.revision_requested:
+        return ctx.t(
+            "open “{name}” in /produk to carry on with your changes",
+            name=draft.product.name or ctx.t("(no name yet)"),
+        )
+    return ctx.t("send /produk_baru to carry on with your product")
 
 
 FEATURE = Feature(
@@ -98,5 +135,5 @@ FEATURE = Feature(
     buttons={LIST: on_list_button},
     forms=(FORM,),
     entries={"new_product": new_product, "products": list_my_products},
-    hints={FLOW: N_("send /produk_baru to carry on with your product")},
+    hints={FLOW: resume_hint},
 )

@@ -61,6 +61,7 @@ def field_text(ctx: Context, product: Product, field: ProductField, photos: list
         ProductField.name: p.name,
         ProductField.sector: sector_text(t, p.sector) if p.sector else None,
         ProductField.description: p.description,
+        ProductField.description_en: p.description_en,
         ProductField.price: f"{rupiah(p.price)} / {unit}".rstrip(" /") if p.price else None,
         ProductField.unit: p.unit,
         ProductField.min_order: f"{thousands(p.min_order)} {unit}" if p.min_order else None,

@@ -10,12 +10,23 @@ from db.models import Business
 from db.products import EDITABLE, ProductField, count_products, create_product
 from handlers.common import menu_buttons
 from handlers.context import Context
-from handlers.events import Document, Photo
-from handlers.forms.engine import EDIT_PICK, Field, Form, Step
+from handlers.events import Document, Event, Photo, Text
+from handlers.forms.engine import (
+    EDIT_PICK,
+    NOT_UNDERSTOOD,
+    Field,
+    Form,
+    Got,
+    Input,
+    Outcome,
+    Refuse,
+    Skip,
+    Step,
+)
 from handlers.forms.inputs import ChecklistInput, ChoiceInput, CustomInput, QuantityInput, TextInput
 from handlers.i18n import N_
 from handlers.labels import PRODUCT_FIELD_LABELS, legal_options, rupiah, sector_options
-from handlers.parsing import parse_duration_days, parse_price
+from handlers.parsing import Price, Refused, parse_duration_days, read_price, refusal_text
 from handlers.precheck import precheck
 from handlers.product import media
 from handlers.product.card import (
@@ -35,6 +46,10 @@ UNITS = ("pcs", "pack", "kg", "liter", "set", "box", "botol", "lusin")
 RESUME = "resume"
 REMOVE_PICK = "remove_pick"
 WHOLE_NUMBER = N_("Please type a whole number, for example 100.")
+PRICE_EXAMPLE = N_(
+    "I couldn't read that as a price. Type an amount between Rp 1 and "
+    "Rp 1.000.000.000, for example 25000, Rp 25.000, 25rb or 1,5 jt."
+)
 
 
 def _with_unit(question: str) -> Any:
@@ -50,6 +65,22 @@ def _field(name: ProductField, ask: Any, input_: Any, **kw: Any) -> Field:
         show=lambda ctx, d: field_text(ctx, d.product, name, d.photos),
         **kw,
     )
+
+
+class PriceInput(Input):
+    """A rupiah amount, digits or words; the unit too when typed with it ("Rp 15.000/bungkus").
+
+    The value is a `Price`; its unit, when given, answers the unit question as well."""
+
+    async def read(
+        self, ctx: Context, form: Form, field: Field, record: Any, event: Event
+    ) -> Outcome:
+        if not isinstance(event, Text):
+            return Refuse(ctx.t(NOT_UNDERSTOOD))
+        price = read_price(event.text)
+        if isinstance(price, Refused):
+            return Refuse(refusal_text(ctx.t, price, not_a_number=PRICE_EXAMPLE))
+        return Got(price)
 
 
 FIELDS = (
@@ -71,15 +102,21 @@ FIELDS = (
         TextInput(max_len=1000, min_len=10),
     ),
     _field(
-        F.price,
-        N_("What is the price in rupiah? For example 25000, 25.000, 25rb or 1,5 jt."),
-        TextInput(
-            parse=parse_price,
-            refusal=N_(
-                "I couldn't read that as a price. Type an amount between Rp 1 and "
-                "Rp 1.000.000.000, for example 25000, Rp 25.000, 25rb or 1,5 jt."
-            ),
+        F.description_en,
+        N_(
+            "Optional: the same description in English, for foreign buyers. It is shown on "
+            "the export catalogue. Type it, or press “Skip”."
         ),
+        TextInput(max_len=1000, min_len=10),
+        skip=Skip(N_("Skip"), ""),
+    ),
+    _field(
+        F.price,
+        N_(
+            "What is the price in rupiah, and per what? For example 25000, 25rb, "
+            "Rp 15.000/bungkus or lima belas ribu."
+        ),
+        PriceInput(),
     ),
     _field(
         F.unit,
@@ -177,7 +214,14 @@ class ProductForm(Form):
             ctx.reply(ctx.t("This product is with the curators now and can't be changed."))
             return False
         if field.name == F.price:
-            ctx.reply(ctx.t("Price: {price} ✓", price=rupiah(value)))
+            price: Price = value
+            value = price.amount
+            if price.unit is not None:
+                product.unit = price.unit
+                shown = f"{rupiah(price.amount)} / {price.unit}"
+            else:
+                shown = rupiah(price.amount)
+            ctx.reply(ctx.t("Price: {price} ✓", price=shown))
         column = F(field.name).column
         if column is not None:
             setattr(product, column, value)

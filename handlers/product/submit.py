@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from db.businesses import get_business
 from db.models import Product, ProductStatus
-from db.products import EDITABLE, ProductField, change_status, missing_for_submit, photos_of
+from db.products import EDITABLE, ProductField, change_status, missing_for_submit
 from db.reviews import close_unclaimed_round, record
 from handlers.common import menu_buttons
-from handlers.context import Context, button
+from handlers.context import Context
 from handlers.labels import PRODUCT_FIELD_LABELS
 from handlers.precheck import precheck
-from handlers.product.card import FLOW, Draft, card_text, media
+from handlers.product import pages
+from handlers.product.card import FLOW, Draft
 from handlers.review.notices import submitted, withdrawn
 
 LIST = "plist"  # buttons of /produk's list, usable whatever conversation is open
@@ -74,24 +76,17 @@ async def _move(ctx: Context, product: Product, action: str, *, expected: str) -
     )
 
 
-async def open_product(ctx: Context, product: Product) -> None:
-    """An editable product opens its card in the form; any other shows where it stands."""
-    if product.status in EDITABLE:
+async def open_product(ctx: Context, product: Product, *, edit: bool = False) -> None:
+    """A draft (or, with `edit`, a product sent back for revision) opens its card in the
+    form; any other shows where it stands and what to do next."""
+    if product.status == S.draft or (edit and product.status in EDITABLE):
         ctx.goto(FLOW, CARD)
         ctx.update_data(product_id=product.id, editing=False, album=None)
         ctx.reprompt()
         return
-    photos = await photos_of(ctx.session, product_id=product.id)
-    text = card_text(ctx, product, photos)
-    buttons = []
-    if product.status == S.submitted:
-        text += "\n\n" + ctx.t("Waiting for a curator. You can withdraw it to make changes.")
-        buttons = [button(ctx.t("↩️ Withdraw to edit"), LIST, "withdraw", str(product.id))]
-    elif product.status == S.in_review:
-        text += "\n\n" + ctx.t("A curator is reviewing it now.")
-    if product.precheck and product.status in (S.submitted, S.in_review):
-        text += "\n" + ctx.t("Pre-check notes: {n}", n=len(product.precheck))
-    ctx.reply(text, buttons=buttons, media=media(ctx, photos))
+    business = await get_business(ctx.session, owner_id=ctx.user.id)
+    if business is not None:
+        await pages.show(ctx, product, business)
 
 
 async def withdraw(ctx: Context, product: Product) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from handlers.features import Feature
 from handlers.review import admin
+from handlers.review.actions import claim_next
 
 CURATOR_ADMIN = {
     "kurator_tambah": admin.curator_add,
@@ -19,6 +20,8 @@ CURATOR_ADMIN = {
 FEATURE = Feature(
     commands=CURATOR_ADMIN,
     group_commands={
+        "ambil": claim_next,
+        "take": claim_next,
         "antrian": admin.queue,
         "queue": admin.queue,
         "statistik_saya": admin.my_stats,

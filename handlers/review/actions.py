@@ -7,13 +7,26 @@ old card, a second curator or a forged button can never change anything.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from db.models import Business, Product, ProductStatus, Review, ReviewDecision, Verdict
-from db.reviews import claim, decide, get_review, previous_review, product_with_business, release
+from db.notifications import cancel_pending
+from db.reviews import (
+    claim,
+    decide,
+    get_review,
+    latest_review,
+    previous_review,
+    product_with_business,
+    release,
+    undo_decision,
+    waiting,
+)
 from handlers.context import Context
 from handlers.events import Address, Button, ButtonPress, Text
 from handlers.parsing import clean_text
 from handlers.payload import Payload
-from handlers.review.access import display_name, group_t, refusal
+from handlers.review.access import chat_sectors, display_name, group_t, refusal
 from handlers.review.card import (
     DECISION_LABELS,
     FLOW,
@@ -25,7 +38,7 @@ from handlers.review.card import (
     reason_buttons,
     waiting_buttons,
 )
-from handlers.review.notices import CLAIMED, tell_producer
+from handlers.review.notices import CLAIMED, DECISION, UNDO_SECONDS, tell_producer
 from handlers.rubric import APPROVABLE
 
 MIN_REASON = 10
@@ -76,6 +89,12 @@ async def on_button(ctx: Context, payload: ReviewPayload) -> None:
         return
     if payload.act == Act.claim:
         await _claim(ctx, review, product, business)
+        return
+    if payload.act == Act.next:
+        await claim_next(ctx)
+        return
+    if payload.act == Act.undo:
+        await _undo(ctx, review, product, business)
         return
     if review.decision is not None or product.status != S.in_review:
         await _already_done(ctx, review, product)
@@ -129,7 +148,10 @@ async def _show(
     grade = ctx.settings.rubric.grade(review.scores)
     text = card_text(t, (product, business), review, ctx.now, previous=before, rubric_grade=grade)
     press = ctx.incoming.event
-    if isinstance(press, ButtonPress) and press.message_id:
+    pressed = press.message_id if isinstance(press, ButtonPress) else None
+    # Pressed elsewhere (a typed reason's preview, the previous card): the card is edited.
+    on_card = bool(pressed) and review.card_message_id in (None, pressed)
+    if on_card:
         ctx.reply(text, buttons=buttons, edit=True)
     elif review.card_message_id:
         where = Address(ctx.incoming.sender.channel, ctx.incoming.chat_id)
@@ -275,9 +297,29 @@ async def _typed_reason(ctx: Context, raw: str) -> None:
             ctx, review, product, business, Verdict.approve, reasons=[], text=text, override=True
         )
         return
+    # A typed revision or rejection reason is shown back first, and sent with "Send".
     action = Verdict(ctx.data.get("action", Verdict.revise))
     reasons = list(ctx.data.get("reasons") or [])
-    await _finish(ctx, review, product, business, action, reasons=reasons, text=text)
+    ctx.goto(FLOW, REASONS_STEP)
+    ctx.update_data(review_id=review.id, action=action.value, reasons=reasons, text=text)
+    await _show(ctx, review, product, business, reason_buttons(t, review, reasons, action))
+    send = t("📨 Send revision request") if action == Verdict.revise else t("📨 Send rejection")
+    ctx.reply(
+        t(
+            "#{id}: this is what the producer will read:\n\n{text}\n\n"
+            "Press “{send}” to send it, or write it again.",
+            id=review.product_id,
+            text=text,
+            send=send,
+        ),
+        buttons=[
+            [ReviewPayload(Act.send, review.id).button(send)],
+            [
+                ReviewPayload(Act.write, review.id).button(t("✍️ Write again")),
+                ReviewPayload(Act.back, review.id).button(t("↩️ Back")),
+            ],
+        ],
+    )
 
 
 async def _send_decision(
@@ -288,11 +330,13 @@ async def _send_decision(
         ctx.reply("", alert=t("Press Revise or Reject first."))
         return
     reasons = list(ctx.data.get("reasons") or [])
-    if not reasons:
+    typed = ctx.data.get("text")
+    text = typed if isinstance(typed, str) and typed else None
+    if not reasons and text is None:
         ctx.reply("", alert=t("Choose at least one reason, or write one."))
         return
     action = Verdict(ctx.data.get("action", Verdict.revise))
-    await _finish(ctx, review, product, business, action, reasons=reasons, text=None)
+    await _finish(ctx, review, product, business, action, reasons=reasons, text=text)
 
 
 async def _finish(
@@ -324,9 +368,99 @@ async def _finish(
     if not decided:
         await _already_done(ctx, review, product)
         return
-    ctx.reply("", alert=t("Decision sent to the producer."))
-    await _show(ctx, review, product, business, [])
+    next_row = [ReviewPayload(Act.next, review.id).button(t("⏭ Take the next one"))]
+    if action == Verdict.revise:
+        ctx.reply("", alert=t("Decision sent to the producer."))
+        buttons = [next_row]
+    else:
+        ctx.reply(
+            "",
+            alert=t(
+                "Decided. The producer is told in {n} seconds, unless you undo it.",
+                n=UNDO_SECONDS,
+            ),
+        )
+        undo = ReviewPayload(Act.undo, review.id).button(t("↩️ Undo ({n} s)", n=UNDO_SECONDS))
+        buttons = [[undo], next_row]
+    _close_preview(ctx, review)
+    await _show(ctx, review, product, business, buttons)
     await tell_producer(ctx, business, product, review.decision or "", review)
+
+
+def _close_preview(ctx: Context, review: Review) -> None:
+    """A decision sent from a typed reason's preview: the preview loses its buttons."""
+    press = ctx.incoming.event
+    if isinstance(press, ButtonPress) and press.message_id not in (None, review.card_message_id):
+        t = group_t(ctx)
+        ctx.reply(t("📨 Sent."), edit=True)
+
+
+async def _undo(ctx: Context, review: Review, product: Product, business: Business) -> None:
+    """Take back an approval or rejection while the producer has not been told."""
+    t = group_t(ctx)
+    mine = review.curator_user_id == ctx.user.id or ctx.is_admin
+    if review.decision not in (ReviewDecision.approved, ReviewDecision.rejected) or not mine:
+        ctx.reply("", alert=t("There is nothing of yours to undo here."))
+        return
+    decided = review.decided_at
+    if decided is not None and decided.tzinfo is None:
+        decided = decided.replace(tzinfo=ctx.now.tzinfo)
+    late = decided is None or ctx.now > decided + timedelta(seconds=UNDO_SECONDS)
+    held = (
+        []
+        if late
+        else await cancel_pending(ctx.session, kind=DECISION, subject_id=product.id, now=ctx.now)
+    )
+    undone = bool(held) and await undo_decision(
+        ctx.session, review=review, product=product, actor_user_id=ctx.user.id, now=ctx.now
+    )
+    if not undone:
+        for note in held:
+            note.sent_at = note.result = None  # the decision stands: it is still told
+        ctx.reply("", alert=t("Too late to undo: the producer has been told."))
+        return
+    review, product, business = await _reload(ctx, review)
+    ctx.reply("", alert=t("Undone. It is yours again, with your scores."))
+    await _show(ctx, review, product, business, held_buttons(t, review))
+
+
+async def claim_next(ctx: Context) -> None:
+    """/ambil, and "Take the next one" after a decision: the oldest waiting product whose
+    card is in this chat, claimed."""
+    t = group_t(ctx)
+    sectors = chat_sectors(ctx)
+    chat = (ctx.incoming.sender.channel, ctx.incoming.chat_id)
+    for product in await waiting(ctx.session, sectors=sectors or None):
+        review = await latest_review(ctx.session, product_id=product.id)
+        if (
+            review is None
+            or review.decision is not None
+            or (review.channel, review.chat_id) != chat
+        ):
+            continue
+        loaded = await _load(ctx, review.id)
+        if loaded is None:
+            continue
+        review, product, business = loaded
+        refused = await refusal(ctx, review, product, business)
+        if refused is not None:
+            _say(ctx, refused)
+            return
+        await _claim(ctx, review, product, business)
+        if not isinstance(ctx.incoming.event, ButtonPress):
+            ctx.reply(
+                t("#{id} {name} is yours: its card is above.", id=product.id, name=product.name)
+            )
+        return
+    _say(ctx, t("The queue is empty. 🎉"))
+
+
+def _say(ctx: Context, text: str) -> None:
+    """An alert on a button press; a message after a command."""
+    if isinstance(ctx.incoming.event, ButtonPress):
+        ctx.reply("", alert=text)
+    else:
+        ctx.reply(text)
 
 
 async def _release(ctx: Context, review: Review, product: Product, business: Business) -> None:

@@ -58,6 +58,8 @@ class Act(StrEnum):
     send = "send"
     back = "back"
     release = "release"
+    undo = "undo"  # take back an approval or rejection within UNDO_SECONDS
+    next = "next"  # claim the oldest waiting product of this chat
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,12 +3,15 @@ a claim or a decision."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from db.models import Business, Product, Review, ReviewDecision
+from db.notifications import plan
 from db.products import photos_of
 from db.reviews import open_round, record, route_chat
 from db.users import get_user_by_id
 from handlers import catalogue
-from handlers.context import Context, button
+from handlers.context import Context, Translate, button
 from handlers.events import Address, Button
 from handlers.review.card import reason_text
 from handlers.rubric import CRITERIA, CRITERION_LABELS
@@ -54,17 +57,49 @@ NOTICE_KINDS = {
     ReviewDecision.revision_requested: "revision",
     ReviewDecision.rejected: "rejected",
 }
+UNDO_SECONDS = 30  # an approval or rejection can be taken back this long; then it is told
+DECISION = "decision"  # the notification kind of a told approval or rejection
 
 
 async def tell_producer(
     ctx: Context, business: Business, product: Product, what: str, review: Review
 ) -> None:
-    """`what`: CLAIMED or a ReviewDecision."""
+    """`what`: CLAIMED or a ReviewDecision. An approval or a rejection is told once the
+    curator's undo window has closed (a notification due then); the rest at once."""
     owner = await get_user_by_id(ctx.session, user_id=business.owner_id)
     if owner is None:
         return
+    if what in (ReviewDecision.approved, ReviewDecision.rejected):
+        await plan(
+            ctx.session,
+            kind=DECISION,
+            dedupe_key=f"{DECISION}:{review.id}:{ctx.now.isoformat()}",
+            channel=owner.channel,
+            chat_id=owner.external_id,
+            user_id=owner.id,
+            subject_id=product.id,
+            payload={"review_id": review.id},
+            due_at=ctx.now + timedelta(seconds=UNDO_SECONDS),
+            now=ctx.now,
+        )
+        return
     t = ctx.translator(owner.language or "id")
-    to = Address(owner.channel, owner.external_id)
+    notice = producer_notice(t, business, product, what, review)
+    if notice is not None:
+        text, rows = notice
+        ctx.reply(
+            text,
+            buttons=rows,
+            to=Address(owner.channel, owner.external_id),
+            notice_kind=NOTICE_KINDS.get(what, "notice"),
+            subject_id=product.id,
+        )
+
+
+def producer_notice(
+    t: Translate, business: Business, product: Product, what: str, review: Review
+) -> tuple[str, list[list[Button]]] | None:
+    """What the producer is told of a claim or a decision: the text and its buttons."""
     name = product.name or ""
     buttons: list[Button] = []
     match what:
@@ -89,7 +124,7 @@ async def tell_producer(
                 reason=reason_text(t, review),
                 round=review.round + 1,
             )
-            buttons = [button(t("✏️ Edit and resubmit"), PRODUCT_LIST, "open", str(product.id))]
+            buttons = [button(t("✏️ Edit and resubmit"), PRODUCT_LIST, "edit", str(product.id))]
         case ReviewDecision.rejected:
             text = t(
                 "“{name}” was not approved for export curation this time. The curator's "
@@ -97,8 +132,11 @@ async def tell_producer(
                 name=name,
                 reason=reason_text(t, review),
             )
+            buttons = [
+                button(t("📄 New product from this one"), PRODUCT_LIST, "copy", str(product.id))
+            ]
         case _:
-            return
+            return None
     if what in (ReviewDecision.approved, ReviewDecision.revision_requested) and review.scores:
         scores = ", ".join(
             f"{t(CRITERION_LABELS[c])} {review.scores[c]}" for c in CRITERIA if c in review.scores
@@ -109,5 +147,4 @@ async def tell_producer(
         extra, extra_rows = catalogue.approval_extras(t, product, business)
         text += f"\n\n{extra}" if extra else ""
         rows += extra_rows
-    kind = NOTICE_KINDS.get(what, "notice")
-    ctx.reply(text, buttons=rows, to=to, notice_kind=kind, subject_id=product.id)
+    return text, rows

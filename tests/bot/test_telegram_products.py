@@ -21,6 +21,7 @@ async def product_details(tini: Person) -> None:
     await tini.say("Keripik Tempe Original")
     await tini.press("⭐")
     await tini.say("Keripik tempe tipis dan renyah dari kedelai lokal, digoreng kering.")
+    await tini.press("Lewati")  # the English description
     await tini.say("25rb")
     await tini.press("pack")
     for answer in ("10", "500", "tempe, minyak kelapa", "6 bulan"):

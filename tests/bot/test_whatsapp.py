@@ -519,6 +519,7 @@ async def test_product_with_two_photos_from_whatsapp(
     await say(
         client, fake, channel, fake.text("Keripik tempe tipis dan renyah dari kedelai lokal.")
     )
+    await press(client, fake, channel, "Lewati")  # the English description
     await say(client, fake, channel, fake.text("25rb"))
     await press(client, fake, channel, "pack")
     for answer in ("10", "500", "tempe, minyak kelapa", "6 bulan"):

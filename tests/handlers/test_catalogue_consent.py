@@ -14,7 +14,13 @@ from bot.runtime import Kurasi
 from db.models import Business, Notification, Product
 from handlers.reminders import render
 from tests.handlers import test_review
-from tests.handlers.test_review import FOOD_CHAT, curator, make_curator, submit_via_chat
+from tests.handlers.test_review import (
+    FOOD_CHAT,
+    after_undo_window,
+    curator,
+    make_curator,
+    submit_via_chat,
+)
 from tests.support import Chat, RecordingChannel
 from tests.world import NOW, build_world
 
@@ -34,6 +40,7 @@ async def _approve(
         rows = [r for c, r in channel.sent if c == FOOD_CHAT][-1].buttons
         await sari.press_payload_in_chat(rows[criterion][3].payload)
     await sari.press("Setujui")
+    assert await after_undo_window(app, clock) == 1
 
 
 async def test_producer_consents_and_writes_an_english_description(

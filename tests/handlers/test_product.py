@@ -46,6 +46,7 @@ async def fill_details(chat: Chat, *, food_docs: tuple[str, ...] = ("PIRT",)) ->
     assert chat.labels()[0].startswith("⭐ Makanan")  # the business's sector comes first
     await chat.press("⭐")
     await chat.send("Keripik tempe tipis dan renyah dari kedelai lokal Malang, digoreng kering.")
+    await chat.press("Lewati")  # the English description is optional
     await chat.send("Rp 25.000")
     await chat.press("pack")
     await chat.send("10")
@@ -191,7 +192,9 @@ async def test_draft_is_offered_again_and_survives_restart(
     fresh = Kurasi(sessionmaker=sessionmaker, clock=clock, media_store=media_store)
     again = Chat(fresh, RecordingChannel(fresh), user_id=producer.user_id)
     await again.send("Kopi robusta petik merah dari lereng Semeru, disangrai sedang.")
-    assert "harga" in again.text.lower()  # carried on where it was
+    assert "bahasa inggris" in again.text.lower()  # carried on where it was
+    await again.press("Lewati")
+    assert "harga" in again.text.lower()
     await again.send("/batal")
     await again.send("/produk_baru")
     assert "Kopi Robusta Dampit" in again.text

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from bot.notify import Notifier
 from bot.poster import ReviewPoster
 from bot.runtime import FloodGuard, Kurasi
 from bot.scheduler import release_stale_claims
@@ -15,6 +16,7 @@ from db.media_store import MediaStore
 from db.models import AuditEvent, Product, Review
 from db.reviews import add_curator
 from handlers.context import FlowSettings
+from handlers.schedule import ReminderSchedule
 from tests.factories import submitted_product
 from tests.handlers.test_product import GOOD, GOOD_2, fill_details
 from tests.handlers.test_registration import register
@@ -25,8 +27,9 @@ CRAFT_CHAT = "-1002"
 ADMIN = "9000"
 
 
-@pytest.fixture
-def app(sessionmaker, clock: FakeClock, media_store: MediaStore) -> Kurasi:
+def review_app(
+    sessionmaker, clock: FakeClock, media_store: MediaStore, *, review_language: str = "id"
+) -> Kurasi:
     return Kurasi(
         sessionmaker=sessionmaker,
         clock=clock,
@@ -36,9 +39,15 @@ def app(sessionmaker, clock: FakeClock, media_store: MediaStore) -> Kurasi:
         flow_settings=FlowSettings(
             review_chats=((FOOD_CHAT, ("food",)), (CRAFT_CHAT, ())),
             review_channel="test",
+            review_language=review_language,
             admin_ids=frozenset({ADMIN}),
         ),
     )
+
+
+@pytest.fixture
+def app(sessionmaker, clock: FakeClock, media_store: MediaStore) -> Kurasi:
+    return review_app(sessionmaker, clock, media_store)
 
 
 @pytest.fixture
@@ -62,6 +71,13 @@ async def make_curator(sessionmaker, clock: FakeClock, user_id: str, chat: str |
             now=clock.now,
             channel="test",
         )
+
+
+async def after_undo_window(app: Kurasi, clock: FakeClock) -> int:
+    """Let the 30-second undo window close and send what is due (the producer's notice)."""
+    clock.advance(seconds=31)
+    notifier = Notifier(app, schedule=ReminderSchedule(), timezone="Asia/Jakarta")
+    return await notifier.send_due()
 
 
 async def product_status(sessionmaker, product_id: int) -> str:
@@ -102,6 +118,8 @@ async def test_submit_claim_score_approve_and_the_producer_is_told(
     await sari.press("Setujui")
     product_id = (await the_only_product(sessionmaker)).id
     assert await product_status(sessionmaker, product_id) == "approved"
+    assert "Urungkan" in " ".join(b.label for row in sari.last[-1].buttons for b in row)
+    assert await after_undo_window(app, clock) == 1
     told = [r.text for c, r in channel.sent if c == chat.user_id][-1]
     assert "disetujui" in told and "A" in told
     async with sessionmaker() as session:
@@ -145,7 +163,10 @@ async def test_revise_then_resubmit_shows_what_changed(
     await sari.press("Tulis alasan")
     assert sari.last[-1].force_reply
     await sari.send("terlalu pendek")
-    assert "10" in sari.text  # at least 10 characters — but this is 14: accepted
+    # Shown back before it goes: nothing is sent yet.
+    assert "terlalu pendek" in sari.text and "Kirim permintaan revisi" in sari.text
+    assert (await the_only_product(sessionmaker)).status == "in_review"
+    await sari.press("Kirim permintaan revisi")
     product = await the_only_product(sessionmaker)
     assert product.status == "revision_requested"
     told = [r for c, r in channel.sent if c == chat.user_id][-1]

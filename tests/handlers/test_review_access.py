@@ -132,6 +132,7 @@ async def test_a_typed_reason_in_another_chat_decides_nothing(
     await elsewhere.send_event(Text("Foto kurang terang, mohon foto ulang di siang hari."))
     assert await product_status(sessionmaker, review.product_id) == "in_review"
     await sari.send_event(Text("Foto kurang terang, mohon foto ulang di siang hari."))
+    await sari.press("Kirim permintaan revisi")
     assert await product_status(sessionmaker, review.product_id) == "revision_requested"
 
 

@@ -1,0 +1,40 @@
+"""/bantuan's extra sections: curators' commands to curators, admins' to admins."""
+
+from __future__ import annotations
+
+from db.reviews import find_curators
+from handlers.context import Context
+
+
+async def role_help(ctx: Context) -> str:
+    """The commands of the reader's roles beyond a producer's ("" for a producer)."""
+    t = ctx.t
+    sender = ctx.incoming.sender
+    sections = []
+    curator = await find_curators(
+        ctx.session, channel=sender.channel, external_id=sender.external_id
+    )
+    if curator or ctx.is_admin:
+        sections.append(
+            t(
+                "For curators, in a review chat:\n"
+                "/ambil – take the oldest waiting product of this chat\n"
+                "/antrian – the products waiting in this chat\n"
+                "/statistik_saya – your decisions\n"
+                "On a card: take it, score each criterion 1–3, then approve, revise or reject; "
+                "an approval or a rejection can be undone for 30 seconds."
+            )
+        )
+    if ctx.is_admin:
+        sections.append(
+            t(
+                "For admins:\n"
+                "/pameran_baru – add an export fair\n"
+                "/pameran – fairs, each with Edit and Delete\n"
+                "/pameran_peminat – who is interested in each fair\n"
+                "/statistik – statistics and charts\n"
+                "/ekspor – export the data as CSV or XLSX\n"
+                "/kurator_tambah, /kurator_hapus, /kurator – manage curators"
+            )
+        )
+    return "".join("\n\n" + s for s in sections)
