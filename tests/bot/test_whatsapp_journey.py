@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from bot.app import Runtime
 from bot.channels.whatsapp import Template, WhatsAppChannel
 from bot.config import load_settings
 from bot.http import WHATSAPP_WEBHOOK_PATH, make_http_app
+from bot.notify import Notifier
 from bot.poster import ReviewPoster
 from db.models import Business, Photo, Product, User
 from db.outbox import NOTICE
@@ -179,6 +181,7 @@ async def submit_product(p: Producer, runtime: Runtime) -> None:
     await p.say("Keripik Tempe Original")
     await p.press("⭐")
     await p.say("Keripik tempe tipis dan renyah dari kedelai lokal.")
+    await p.press("Lewati")  # the English description is optional
     await p.say("25rb")
     await p.press("pack")
     for answer in ("10", "500", "tempe, minyak kelapa", "6 bulan"):
@@ -256,6 +259,11 @@ async def test_a_whatsapp_producer_is_curated_on_telegram_from_start_to_approval
         await curator.score_all(column=3)
         heard = len(wa.messages(WA))
         await curator.press("Setujui")
+        # The approval is told once the curator's 30-second undo window has closed.
+        clock.advance(seconds=31)
+        schedule = replace(runtime.settings.reminders.schedule(), quiet_hours=None)
+        notifier = Notifier(runtime.app, schedule=schedule, timezone="Asia/Jakarta")
+        assert await notifier.send_due() == 1
         await _settle(runtime)
         told = wa.messages(WA)[heard:]
         assert told and "disetujui" in told[-1].text.lower(), [t.text for t in told]

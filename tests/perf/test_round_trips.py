@@ -49,10 +49,11 @@ def is_postgresql(engine: AsyncEngine) -> bool:
 async def test_an_update_from_a_known_user_is_one_statement_between_begin_and_commit(
     app: Kurasi, chat: Chat, engine: AsyncEngine, is_postgresql: bool
 ) -> None:
-    await chat.send("/bantuan")
+    await chat.send("/bahasa")
     async with counted(engine) as statements:
-        # A known user, nothing of theirs changes (the outbox sender is not part of it).
-        await chat.send_event(Command("bantuan"), drain=False)
+        # A known user, nothing of theirs changes (the outbox sender is not part of it;
+        # /bahasa reads nothing more: /bantuan now also looks up the reader's roles).
+        await chat.send_event(Command("bahasa"), drain=False)
     # PostgreSQL: BEGIN, the one statement that records the update, refreshes the user
     # and locks the conversation (and loads their business), COMMIT. The old code took 9.
     assert trips(statements) == (3 if is_postgresql else 6), statements
