@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from db.models import (
     AuditEvent,
@@ -399,6 +400,19 @@ async def waiting(session: AsyncSession, *, sectors: Sequence[str] | None) -> li
     return list(await session.scalars(stmt))
 
 
+def not_undone() -> Any:
+    """For a query over decision events: the decision still stands (no "undo" of the same
+    product and round came after it; a decision made again after an undo counts)."""
+    undo = aliased(AuditEvent)
+    return ~exists().where(
+        undo.action == "undo",
+        undo.product_id == AuditEvent.product_id,
+        undo.round == AuditEvent.round,
+        undo.at >= AuditEvent.at,
+        undo.id > AuditEvent.id,
+    )
+
+
 async def decisions_since(
     session: AsyncSession, *, curator_user_id: int, since: datetime
 ) -> Counter[str]:
@@ -408,6 +422,7 @@ async def decisions_since(
             AuditEvent.actor_user_id == curator_user_id,
             AuditEvent.at >= since,
             AuditEvent.action.in_(tuple(Verdict)),
+            not_undone(),
         )
         .group_by(AuditEvent.action)
     )

@@ -30,6 +30,7 @@ from sqlalchemy.types import Float
 
 from db.base import UTCDateTime
 from db.models import AuditEvent, Business, Product, ProductStatus, Review, User
+from db.reviews import not_undone
 
 DECISIONS = ("approve", "revise", "reject")
 WAITING = (ProductStatus.submitted, ProductStatus.in_review)
@@ -148,7 +149,12 @@ async def decisions_per_week(
             week,
             *(func.sum(case((AuditEvent.action == a, 1), else_=0)) for a in DECISIONS),
         )
-        .where(AuditEvent.action.in_(DECISIONS), AuditEvent.at >= since, AuditEvent.at < until)
+        .where(
+            AuditEvent.action.in_(DECISIONS),
+            not_undone(),
+            AuditEvent.at >= since,
+            AuditEvent.at < until,
+        )
         .group_by(week)
     )
     found = {_as_date(w): (int(a), int(r), int(j)) for w, a, r, j in rows.all()}
@@ -172,7 +178,12 @@ async def grades(session: AsyncSession, *, since: datetime, until: datetime) -> 
     grade = func.coalesce(AuditEvent.grade, _NONE)
     rows = await session.execute(
         select(grade, func.count())
-        .where(AuditEvent.action.in_(DECISIONS), AuditEvent.at >= since, AuditEvent.at < until)
+        .where(
+            AuditEvent.action.in_(DECISIONS),
+            not_undone(),
+            AuditEvent.at >= since,
+            AuditEvent.at < until,
+        )
         .group_by(grade)
         .order_by(grade)
     )
@@ -351,7 +362,7 @@ async def curator_load(session: AsyncSession, *, since: datetime) -> list[Curato
     rows = await session.execute(
         select(AuditEvent.actor_user_id, User.display_name, *counts)
         .outerjoin(User, User.id == AuditEvent.actor_user_id)
-        .where(AuditEvent.action.in_(DECISIONS), AuditEvent.at >= since)
+        .where(AuditEvent.action.in_(DECISIONS), not_undone(), AuditEvent.at >= since)
         .group_by(AuditEvent.actor_user_id, User.display_name)
     )
     loads = [

@@ -4,6 +4,8 @@ approve and reject can be undone for 30 seconds (the producer is told only after
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -11,6 +13,7 @@ from bot.poster import ReviewPoster
 from bot.runtime import Kurasi
 from db.media_store import MediaStore
 from db.models import AuditEvent, Notification, Product, Review
+from db.stats import curator_load, decisions_per_week, grades
 from tests.factories import submitted_product
 from tests.handlers.test_review import (
     FOOD_CHAT,
@@ -121,6 +124,21 @@ async def test_undo_within_30_seconds_restores_claim_and_scores(
         notes = list(await session.scalars(select(Notification.result)))
     assert actions[-3:] == ["approve", "undo", "reject"]
     assert sorted(n or "" for n in notes) == ["cancelled", "sent"]
+    # The statistics count the decision that stands, not the one taken back.
+    async with sessionmaker() as session:
+        weeks = await decisions_per_week(
+            session,
+            since=clock.now - timedelta(days=1),
+            until=clock.now + timedelta(days=1),
+            offset_hours=7,
+        )
+        given = await grades(
+            session, since=clock.now - timedelta(days=1), until=clock.now + timedelta(days=1)
+        )
+        [load] = await curator_load(session, since=clock.now - timedelta(days=1))
+    assert [(w.approve, w.reject) for w in weeks if w.approve or w.reject] == [(0, 1)]
+    assert sum(given.values()) == 1
+    assert (load.approve, load.reject) == (0, 1)
 
 
 async def test_undo_after_the_window_is_too_late(
