@@ -186,12 +186,12 @@ class ReviewPoster:
                 sent.append(await channel.post(item.chat_id, reply))
         except Undeliverable as exc:
             outbox.mark_failed(item, now=now, error=f"undeliverable: {exc}")
-            log.info("outbox recipient unreachable", chat=item.chat_id, kind=item.kind)
+            log.info("outbox recipient unreachable", item=item.id, kind=item.kind)
             return 0
         except (ValueError, TypeError, LookupError) as exc:
             # A message that cannot be built or addressed: a bug, not a blip.
             outbox.mark_failed(item, now=now, error=f"{type(exc).__name__}: {exc}")
-            log.error("outbox message unsendable", chat=item.chat_id, kind=item.kind)
+            log.error("outbox message unsendable", item=item.id, kind=item.kind)
             return 0
         except Exception as exc:
             gave_up = outbox.record_failure(
@@ -202,7 +202,7 @@ class ReviewPoster:
             )
             log.warning(
                 "outbox send failed" + ("; given up" if gave_up else "; will retry"),
-                chat=item.chat_id,
+                item=item.id,
                 kind=item.kind,
                 attempts=item.attempts,
                 error=type(exc).__name__,
@@ -240,7 +240,7 @@ class ReviewPoster:
             outbox.record_failure(
                 item, now=now, error=f"{type(exc).__name__}: {exc}", max_attempts=self.max_attempts
             )
-            log.warning("outbox erase failed", chat=item.chat_id, error=type(exc).__name__)
+            log.warning("outbox erase failed", item=item.id, error=type(exc).__name__)
         else:
             outbox.mark_sent(item, now=now)
         budget.sent = [*recent, stamp]

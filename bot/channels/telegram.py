@@ -184,11 +184,11 @@ class TelegramChannel:
                 else:
                     await self._send(chat_id, reply)
             except TelegramForbiddenError:
-                log.info("chat blocked the bot", chat=chat_id)
+                log.info("chat blocked the bot", chat=loggable_chat(chat_id))
                 return
             except TelegramAPIError as exc:
                 # The update is committed; one failed message must not stop the others.
-                log.error("telegram send failed", chat=chat_id, error=str(exc))
+                log.error("telegram send failed", chat=loggable_chat(chat_id), error=str(exc))
 
     async def _ack(self, ack_id: str, alert: str | None) -> None:
         try:
@@ -266,7 +266,11 @@ class TelegramChannel:
             except TelegramBadRequest as exc:
                 if "not found" in str(exc):
                     continue  # already gone (deleted by an admin, or by an earlier attempt)
-                log.info("message kept by telegram; redacting it", chat=chat_id, error=str(exc))
+                log.info(
+                    "message kept by telegram; redacting it",
+                    chat=loggable_chat(chat_id),
+                    error=str(exc),
+                )
             try:
                 await self._call(
                     partial(
@@ -275,7 +279,9 @@ class TelegramChannel:
                 )
             except TelegramBadRequest as exc:
                 if "no text" not in str(exc):
-                    log.warning("message could not be redacted", chat=chat_id, error=str(exc))
+                    log.warning(
+                        "message could not be redacted", chat=loggable_chat(chat_id), error=str(exc)
+                    )
                     continue
                 with suppress(TelegramBadRequest):  # e.g. already redacted: not modified
                     await self._call(
@@ -700,3 +706,9 @@ def parse_update(body: bytes, bot: Bot) -> tuple[Update | None, str]:
     except (ValidationError, RecursionError) as exc:
         count = exc.error_count() if isinstance(exc, ValidationError) else 1
         return None, f"invalid update ({count} problems)"
+
+
+def loggable_chat(chat_id: str) -> str:
+    """A chat as logs may name it: a group's id (a review chat), never a person's (a private
+    chat's id is the person's Telegram id)."""
+    return chat_id if chat_id.startswith("-") else "private"
