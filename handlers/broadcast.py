@@ -17,7 +17,7 @@ from db.models import Broadcast, BroadcastState, DeliveryState
 from db.regions import get_region, search_regions
 from handlers.context import Context, Translate, button
 from handlers.events import Button, ButtonPress, Command, Document, MediaOut, Photo, Reply, Text
-from handlers.features import Feature
+from handlers.features import Feature, SimpleFlow
 from handlers.i18n import N_
 from handlers.labels import SECTOR_LABELS
 from handlers.payload import Payload
@@ -590,15 +590,6 @@ def _untranslated(message: str, /, **values: Any) -> str:
     return message.format(**values)
 
 
-class _Composer:
-    """The /siaran composer as a flow, for the route table."""
-
-    flow = FLOW
-    on_event = staticmethod(on_event)
-    on_button = staticmethod(on_button)
-    prompt = staticmethod(prompt)
-
-
 FEATURE = Feature(
     commands={
         "siaran": start,
@@ -608,5 +599,5 @@ FEATURE = Feature(
     },
     admin_only=frozenset({"siaran", "broadcast", "siaran_daftar", "broadcasts"}),
     buttons={CONTROL: on_control},
-    forms=(_Composer(),),
+    forms=(SimpleFlow(FLOW, on_event, on_button, prompt),),
 )

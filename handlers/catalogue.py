@@ -6,7 +6,7 @@ from __future__ import annotations
 from db.models import Business, Product, ProductStatus
 from handlers.context import Context, Translate, button
 from handlers.events import Button, Text
-from handlers.features import Feature
+from handlers.features import Feature, SimpleFlow
 from handlers.i18n import N_
 from handlers.payload import Payload
 
@@ -112,16 +112,7 @@ async def on_event(ctx: Context) -> None:
     ctx.reply(ctx.t("Saved. The English description is shown on the catalogue."))
 
 
-class _EnglishDescription:
-    """Typing the English description asked for after an approval."""
-
-    flow = FLOW
-    on_event = staticmethod(on_event)
-    on_button = staticmethod(on_button)
-    prompt = staticmethod(prompt)
-
-
 FEATURE = Feature(
-    forms=(_EnglishDescription(),),
+    forms=(SimpleFlow(FLOW, on_event, on_button, prompt),),
     hints={FLOW: N_("open the product in /produk to add the English description later")},
 )

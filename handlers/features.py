@@ -31,6 +31,25 @@ class Flow(Protocol):
 
 
 @dataclass(frozen=True)
+class SimpleFlow:
+    """A flow made of three plain functions, for a module that is not a `Form`."""
+
+    flow: str
+    event_handler: Handler
+    button_handler: ButtonHandler
+    prompt_handler: Handler
+
+    async def on_event(self, ctx: Context) -> None:
+        await self.event_handler(ctx)
+
+    async def on_button(self, ctx: Context, payload: Payload) -> None:
+        await self.button_handler(ctx, payload)
+
+    async def prompt(self, ctx: Context) -> None:
+        await self.prompt_handler(ctx)
+
+
+@dataclass(frozen=True)
 class Feature:
     commands: Mapping[str, Handler] = field(default_factory=dict)  # private chats
     group_commands: Mapping[str, Handler] = field(default_factory=dict)  # review chats

@@ -19,7 +19,7 @@ from db.links import (
 )
 from handlers.context import Context, button
 from handlers.events import Address, ButtonPress, Command, Text
-from handlers.features import Feature
+from handlers.features import Feature, SimpleFlow
 from handlers.i18n import N_
 from handlers.payload import Payload
 
@@ -160,13 +160,7 @@ async def prompt(ctx: Context) -> None:
         ctx.end_flow()
 
 
-class _Link:
-    """The code step as a flow, for the route table."""
-
-    flow = FLOW
-    on_event = staticmethod(on_event)
-    on_button = staticmethod(on_button)
-    prompt = staticmethod(prompt)
-
-
-FEATURE = Feature(forms=(_Link(),), hints={FLOW: N_("send /start to carry on where you left off")})
+FEATURE = Feature(
+    forms=(SimpleFlow(FLOW, on_event, on_button, prompt),),
+    hints={FLOW: N_("send /start to carry on where you left off")},
+)

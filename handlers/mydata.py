@@ -9,7 +9,7 @@ from db.privacy import erase_user, export_user_data
 from handlers.common import menu_buttons
 from handlers.context import Context, button
 from handlers.events import Attachment
-from handlers.features import Feature
+from handlers.features import Feature, SimpleFlow
 from handlers.i18n import N_
 from handlers.payload import Payload
 
@@ -91,15 +91,6 @@ async def _answer(ctx: Context, choice: str | None) -> None:
         await prompt(ctx)
 
 
-class _Erase:
-    """The /hapusdata confirmation as a flow the route table can hold."""
-
-    flow = FLOW
-    on_event = staticmethod(on_event)
-    on_button = staticmethod(on_button)
-    prompt = staticmethod(prompt)
-
-
 FEATURE = Feature(
     commands={
         "datasaya": export_my_data,
@@ -107,6 +98,6 @@ FEATURE = Feature(
         "hapusdata": ask_erase,
         "deletedata": ask_erase,
     },
-    forms=(_Erase(),),
+    forms=(SimpleFlow(FLOW, on_event, on_button, prompt),),
     hints={FLOW: N_("nothing was deleted; send /hapusdata to ask again")},
 )
