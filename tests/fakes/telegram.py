@@ -425,7 +425,7 @@ class FakeTelegram:
         if self.spec_violations:
             listed = "\n".join(f"  {v}" for v in self.spec_violations)
             raise AssertionError(
-                f"{len(self.spec_violations)} call(s) broke the Telegram Bot API "
+                f"{len(self.spec_violations)} call(s) broke the Telegram "
                 f"{self.spec.version} spec:\n{listed}"
             )
 
@@ -687,7 +687,7 @@ class FakeTelegram:
             )
         except SpecError as err:
             params = {k: v for k, v in req.params.items() if k != "timeout"}
-            self.spec_violations.append(f"{method} {params!r:.300}: {err}")
+            self.spec_violations.append(f"{method}: {err} (params {params!r:.200})")
             if method.lower() not in self.spec.methods:
                 raise _ApiError(404, "Not Found: method not found") from None
             raise _bad(str(err)) from None

@@ -117,7 +117,7 @@ class BotApiSpec:
         """
         found = self.methods.get(method.lower())
         if found is None:
-            raise SpecError(f"method {method!r} is not in the Bot API {self.version}")
+            raise SpecError(f"method {method!r} is not in {self.version}")
         name, fields = found
         extras = LIBRARY_EXTRAS.get(name, frozenset())
         checker = _Checker(self, files, plain_text)
@@ -226,7 +226,7 @@ class _Checker:
             raise SpecError(f"{path} expected {kind}, got {type(value).__name__}", path)
         fields = self.spec.types.get(kind)
         if fields is None:
-            raise SpecError(f"{path}: type {kind} is not in the Bot API {self.spec.version}", path)
+            raise SpecError(f"{path}: type {kind} is not in {self.spec.version}", path)
         for key, item in value.items():
             if key not in fields:
                 raise SpecError(f"{path}: unknown field {key!r} of {kind}", f"{path}.{key}")

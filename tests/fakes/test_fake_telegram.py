@@ -320,7 +320,7 @@ async def test_raw_protocol_encodings(fake: FakeTelegram) -> None:
     assert query.params == {"chat_id": 8, "text": "hai"}
     assert fake.sent("getUpdates")[0].params == {"timeout": 0}
     # The unknown method is the one call the spec refused; teardown would fail on it.
-    assert [v.split(" ", 1)[0] for v in fake.spec_violations] == ["noSuchMethod"]
+    assert [v.split(":", 1)[0] for v in fake.spec_violations] == ["noSuchMethod"]
     fake.spec_violations.clear()
 
 
@@ -506,7 +506,8 @@ async def test_spec_refuses_what_the_bot_api_does_not_allow(
     assert answer["error_code"] == status
     assert answer["description"].startswith(description)
     assert len(fake.spec_violations) == 1
-    assert fake.spec_violations[0].startswith(method)
+    detail = description.split(": ", 1)[1] if status == 400 else "method 'sendMesage' is not in"
+    assert fake.spec_violations[0].startswith(f"{method}: {detail}")
     with pytest.raises(AssertionError, match=r"1 call\(s\) broke the Telegram Bot API"):
         fake.assert_spec_clean()
     # Refused calls reach no handler: nothing was sent.
