@@ -294,7 +294,11 @@ def _strip_html(text: str) -> str:
 
 
 def _plain_text(text: str, parse_mode: Any) -> str:
-    """The text Telegram keeps after entities parsing (HTML markup out; bad markup is a 400)."""
+    """The text Telegram keeps after entities parsing (HTML markup out; bad markup is a 400).
+
+    Only HTML is parsed (the bot sends nothing else); MarkdownV2 text is counted with its
+    markup, which can only make a length limit stricter.
+    """
     return _strip_html(text) if str(parse_mode or "").upper() == "HTML" else text
 
 
