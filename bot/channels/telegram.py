@@ -40,6 +40,7 @@ from aiogram.types import (
     InputMediaPhoto,
     InputMediaVideo,
     KeyboardButton,
+    LinkPreviewOptions,
     Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
@@ -85,7 +86,10 @@ MediaItem = (
 def make_bot(token: str, api_base: str) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
     # Plain text: user-typed names go into replies, and no parse mode means nothing to escape.
-    return Bot(token, session=session, default=DefaultBotProperties(link_preview_is_disabled=True))
+    # Previews off through link_preview_options only: aiogram's link_preview_is_disabled shortcut
+    # also sends disable_web_page_preview, a parameter the Bot API no longer has.
+    no_previews = DefaultBotProperties(link_preview=LinkPreviewOptions(is_disabled=True))
+    return Bot(token, session=session, default=no_previews)
 
 
 class TelegramChannel:

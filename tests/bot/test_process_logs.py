@@ -95,6 +95,7 @@ async def test_polling_through_telegram_errors_and_network_loss_leaks_nothing(
     stderr = bot.stderr
     assert_clean(stderr)
     assert "getUpdates failed" in stderr and "***" in stderr
+    fake.assert_spec_clean()
 
 
 async def test_webhook_json_log_is_one_object_per_line_and_leaks_nothing(
@@ -139,6 +140,7 @@ async def test_webhook_json_log_is_one_object_per_line_and_leaks_nothing(
     for line in lines:
         assert isinstance(json.loads(line), dict), line
     assert any(json.loads(line)["event"] == "webhook body is not an update" for line in lines)
+    fake.assert_spec_clean()
 
 
 async def _webhook_set(fake: FakeTelegram) -> bool:

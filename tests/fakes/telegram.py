@@ -5,6 +5,14 @@ Point a real aiogram ``Bot`` at it with
 Bot API wire protocol (multipart / urlencoded / JSON bodies, ``{"ok": ...}`` envelopes,
 Telegram error codes), records every call and lets tests queue updates for long polling.
 
+Every call is first checked against Telegram's published Bot API 10.1 specification
+(``tests/data/telegram``, see ``tests/fakes/telegram_spec.py``): the method exists, each
+parameter is one of its fields, required ones are present, values (nested keyboards and
+commands included) have the declared types and strings keep the spec's length limits. A call
+that breaks it gets the 400 Telegram would answer and is kept in ``spec_violations``; leaving
+``async with FakeTelegram()`` with violations recorded fails the test, so a bot that swallows
+the error still cannot pass (``assert_spec_clean()`` does the same for other lifecycles).
+
 With ``strict=True`` (the default) it also rejects requests that the real Telegram
 would reject and that bots commonly get wrong: bad HTML markup, over-long texts,
 callback_data over 64 bytes, editing a message with identical content, editing or
@@ -28,6 +36,8 @@ from types import TracebackType
 from typing import Any, Self
 
 from aiohttp import web
+
+from tests.fakes.telegram_spec import BotApiSpec, SpecError
 
 # Values of these parameters are plain strings on the wire; everything else that looks
 # like JSON was JSON-encoded by the client (aiogram dumps every non-str value).
@@ -130,6 +140,7 @@ _DELETE_WINDOW = 48 * 3600  # seconds a bot's message stays deletable
 _MAX_UPLOAD = 50 * 1024 * 1024
 _MAX_DOWNLOAD = 20 * 1024 * 1024
 _DEFAULT_SCOPE = {"type": "default"}
+_SPEC = BotApiSpec.load()
 
 
 @dataclass
@@ -188,6 +199,8 @@ class _Request:
     params: dict[str, Any]
     files: dict[str, bytes]
     filenames: dict[str, str]
+    # Parameters that came as query/form strings (their values were JSON-decoded by guess).
+    form_keys: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -280,6 +293,15 @@ def _strip_html(text: str) -> str:
     return html.unescape("".join(out))
 
 
+def _plain_text(text: str, parse_mode: Any) -> str:
+    """The text Telegram keeps after entities parsing (HTML markup out; bad markup is a 400).
+
+    Only HTML is parsed (the bot sends nothing else); MarkdownV2 text is counted with its
+    markup, which can only make a length limit stricter.
+    """
+    return _strip_html(text) if str(parse_mode or "").upper() == "HTML" else text
+
+
 class FakeTelegram:
     """A fake Bot API server on 127.0.0.1 for the real aiogram client."""
 
@@ -293,6 +315,7 @@ class FakeTelegram:
         clock: Callable[[], float] = time.monotonic,
         blocked_chats: Iterable[int] | None = None,
         strict: bool = True,
+        check_spec: bool = True,
     ) -> None:
         # With token=None any token is accepted; otherwise others get 401 like Telegram.
         self.required_token = token
@@ -304,6 +327,9 @@ class FakeTelegram:
         self.bot_first_name = bot_first_name
         self.blocked_chats: set[int] = set(blocked_chats or ())
         self.strict = strict
+        self.check_spec = check_spec
+        self.spec = _SPEC
+        self.spec_violations: list[str] = []
         self.calls: list[Call] = []
         self.webhook_url = ""
         self._clock = clock
@@ -395,6 +421,17 @@ class FakeTelegram:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+        if exc_type is None:
+            self.assert_spec_clean()
+
+    def assert_spec_clean(self) -> None:
+        """Fail if any call broke the Bot API spec (the bot may have swallowed the 400)."""
+        if self.spec_violations:
+            listed = "\n".join(f"  {v}" for v in self.spec_violations)
+            raise AssertionError(
+                f"{len(self.spec_violations)} call(s) broke the Telegram "
+                f"{self.spec.version} spec:\n{listed}"
+            )
 
     @property
     def base_url(self) -> str:
@@ -558,6 +595,7 @@ class FakeTelegram:
 
     async def _read_request(self, request: web.Request) -> _Request:
         params: dict[str, Any] = {k: _decode_value(k, v) for k, v in request.query.items()}
+        form_keys = set(params)
         files: dict[str, bytes] = {}
         filenames: dict[str, str] = {}
         if request.can_read_body:
@@ -577,11 +615,17 @@ class FakeTelegram:
                         filenames[key] = value.filename
                     else:
                         params[key] = _decode_value(key, str(value))
+                        form_keys.add(key)
         # A file part sent directly under the parameter name (curl -F photo=@x) is
         # equivalent to attach://photo; normalise so callers see one shape.
+        # Parts referenced as attach://<name> (how aiogram uploads) are not parameters.
+        referenced = json.dumps(params, default=str)
         for name in files:
-            params.setdefault(name, f"attach://{name}")
-        return _Request(params=params, files=files, filenames=filenames)
+            if f'"attach://{name}"' not in referenced:
+                params.setdefault(name, f"attach://{name}")
+        return _Request(
+            params=params, files=files, filenames=filenames, form_keys=frozenset(form_keys)
+        )
 
     def _token_ok(self, token: str) -> bool:
         return self.required_token is None or token == self.required_token
@@ -624,6 +668,8 @@ class FakeTelegram:
         if not self._token_ok(token):
             raise _ApiError(401, "Unauthorized")
         name = method.lower()
+        if self.check_spec:
+            self._check_spec(method, req)
         handler = self._handlers.get(name)
         if handler is None:
             raise _ApiError(404, "Not Found: method not found")
@@ -633,6 +679,22 @@ class FakeTelegram:
         if inspect.isawaitable(result):
             result = await result
         return result
+
+    def _check_spec(self, method: str, req: _Request) -> None:
+        try:
+            self.spec.check(
+                method,
+                req.params,
+                files=req.files,
+                form_keys=req.form_keys,
+                plain_text=_plain_text,
+            )
+        except SpecError as err:
+            params = {k: v for k, v in req.params.items() if k != "timeout"}
+            self.spec_violations.append(f"{method}: {err} (params {params!r:.200})")
+            if method.lower() not in self.spec.methods:
+                raise _ApiError(404, "Not Found: method not found") from None
+            raise _bad(str(err)) from None
 
     @staticmethod
     def _error_response(err: _ApiError) -> web.Response:

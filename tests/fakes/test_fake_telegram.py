@@ -27,8 +27,12 @@ from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputMediaPhoto,
+    KeyboardButton,
     MediaUnion,
     Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    ReplyParameters,
 )
 
 from tests.fakes.telegram import Call, FakeTelegram
@@ -294,7 +298,7 @@ async def test_raw_protocol_encodings(fake: FakeTelegram) -> None:
             assert body["result"]["reply_markup"]["inline_keyboard"][0][0]["text"] == "A"
         async with http.get(f"{api}/sendMessage?chat_id=8&text=hai") as resp:
             assert (await resp.json())["result"]["text"] == "hai"
-        async with http.post(f"{api}/getUpdates", json={"timeout": 0.1}) as resp:
+        async with http.post(f"{api}/getUpdates", json={"timeout": 0}) as resp:
             assert (await resp.json()) == {"ok": True, "result": []}
         async with http.post(f"{api}/noSuchMethod") as resp:
             assert resp.status == 404
@@ -314,7 +318,10 @@ async def test_raw_protocol_encodings(fake: FakeTelegram) -> None:
         "reply_markup": {"inline_keyboard": [[{"text": "A", "callback_data": "a"}]]},
     }
     assert query.params == {"chat_id": 8, "text": "hai"}
-    assert fake.sent("getUpdates")[0].params == {"timeout": 0.1}
+    assert fake.sent("getUpdates")[0].params == {"timeout": 0}
+    # The unknown method is the one call the spec refused; teardown would fail on it.
+    assert [v.split(":", 1)[0] for v in fake.spec_violations] == ["noSuchMethod"]
+    fake.spec_violations.clear()
 
 
 async def test_wait_for_timeout_lists_recorded_calls(fake: FakeTelegram, bot: Bot) -> None:
@@ -349,8 +356,10 @@ async def test_strict_mode_rejects_what_telegram_rejects(fake: FakeTelegram, bot
     too_long = InlineKeyboardMarkup(
         inline_keyboard=[[InlineKeyboardButton(text="x", callback_data="x" * 65)]]
     )
+    fake.check_spec = False  # the spec check would refuse it first (see the tests below)
     with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):
         await bot.send_message(1, "pilih", reply_markup=too_long)
+    fake.check_spec = True
     assert await bot.delete_message(1, ok.message_id)
     with pytest.raises(TelegramBadRequest, match="message to delete not found"):
         await bot.delete_message(1, ok.message_id)
@@ -377,3 +386,188 @@ async def test_delete_message_follows_the_spec_48_hour_rule() -> None:
         fake.user(2, first_name="x" * 65)
     with pytest.raises(ValueError, match="username"):
         fake.user(2, username="u" * 33)
+
+
+# ---------------------------------------------------------------- the Bot API 10.1 spec as oracle
+
+_BUTTON_65_BYTES = "x" * 63 + "\u00e9"  # 64 characters, 65 bytes in UTF-8
+
+
+@pytest.mark.parametrize(
+    ("method", "body", "status", "description"),
+    [
+        ("sendMesage", {"chat_id": 1, "text": "hai"}, 404, "Not Found: method not found"),
+        (
+            "sendMessage",
+            {"chat_id": 1, "text": "hai", "colour": "red"},
+            400,
+            "Bad Request: unknown parameter 'colour' for method sendMessage",
+        ),
+        (
+            "sendMessage",
+            {"chat_id": 1},
+            400,
+            "Bad Request: required parameter 'text' of sendMessage is missing",
+        ),
+        (
+            "sendMessage",
+            {"chat_id": True, "text": "hai"},
+            400,
+            "Bad Request: chat_id must be Integer or String, got bool",
+        ),
+        (
+            "deleteMessage",
+            {"chat_id": 1, "message_id": "satu"},
+            400,
+            "Bad Request: message_id expected Integer, got str 'satu'",
+        ),
+        (
+            "sendMessage",
+            {"chat_id": 1, "text": "a" * 4097},
+            400,
+            "Bad Request: text must be 1-4096 characters, got 4097",
+        ),
+        (
+            "sendMessage",
+            {
+                "chat_id": 1,
+                "text": "pilih",
+                "reply_markup": {
+                    "inline_keyboard": [[{"text": "A", "callback_data": _BUTTON_65_BYTES}]]
+                },
+            },
+            400,
+            "Bad Request: reply_markup.inline_keyboard[0][0].callback_data must be 1-64 bytes, "
+            "got 65",
+        ),
+        (
+            "sendMessage",
+            {
+                "chat_id": 1,
+                "text": "pilih",
+                "reply_markup": {"inline_keyboard": [[{"text": "A", "data": "a"}]]},
+            },
+            400,
+            "Bad Request: reply_markup.inline_keyboard[0][0]: unknown field 'data' of "
+            "InlineKeyboardButton",
+        ),
+        (
+            "sendMessage",
+            {"chat_id": 1, "text": "hai", "reply_markup": {"keyboard": [[{}]]}},
+            400,
+            "Bad Request: reply_markup.keyboard[0][0]: required field 'text' of KeyboardButton "
+            "is missing",
+        ),
+        (
+            "setMyCommands",
+            {"commands": [{"command": "mulai", "description": "d" * 257}]},
+            400,
+            "Bad Request: commands[0].description must be 1-256 characters, got 257",
+        ),
+        (
+            "setMyCommands",
+            {"commands": [{"command": "mulai", "description": "Mulai"}], "scope": {"type": "x"}},
+            400,
+            "Bad Request: scope is none of BotCommandScope's types",
+        ),
+    ],
+    ids=[
+        "unknown-method",
+        "unknown-parameter",
+        "missing-required",
+        "wrong-type-chat_id",
+        "wrong-type-form-integer",
+        "text-4097",
+        "callback_data-65-bytes",
+        "unknown-button-field",
+        "keyboard-button-without-text",
+        "command-description-257",
+        "unknown-scope",
+    ],
+)
+async def test_spec_refuses_what_the_bot_api_does_not_allow(
+    method: str, body: dict[str, object], status: int, description: str
+) -> None:
+    fake = FakeTelegram()
+    await fake.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            url = f"{fake.base_url}/bot{fake.token}/{method}"
+            if method == "deleteMessage":  # as a form, like aiogram sends it
+                request = http.post(url, data={k: str(v) for k, v in body.items()})
+            else:
+                request = http.post(url, json=body)
+            async with request as resp:
+                answer = await resp.json()
+    finally:
+        await fake.stop()
+    assert resp.status == status
+    assert answer["ok"] is False
+    assert answer["error_code"] == status
+    assert answer["description"].startswith(description)
+    assert len(fake.spec_violations) == 1
+    detail = description.split(": ", 1)[1] if status == 400 else "method 'sendMesage' is not in"
+    assert fake.spec_violations[0].startswith(f"{method}: {detail}")
+    with pytest.raises(AssertionError, match=r"1 call\(s\) broke the Telegram Bot API"):
+        fake.assert_spec_clean()
+    # Refused calls reach no handler: nothing was sent.
+    assert fake.message_in(1, 1) is None
+
+
+async def test_a_violation_the_bot_swallowed_still_fails_the_test() -> None:
+    with pytest.raises(AssertionError, match="caption must be 0-1024 characters, got 1025"):
+        async with FakeTelegram() as fake:
+            bot = _bot(fake)
+            try:
+                with contextlib.suppress(TelegramBadRequest):
+                    photo = BufferedInputFile(b"\xff\xd8 not really a jpeg", "foto.jpg")
+                    await bot.send_photo(1, photo, caption="c" * 1025)
+            finally:
+                await bot.session.close()
+
+
+async def test_spec_accepts_the_calls_a_bot_makes(fake: FakeTelegram, bot: Bot) -> None:
+    await bot.get_me()
+    await bot.delete_webhook(drop_pending_updates=True)
+    await bot.set_my_commands(
+        [BotCommand(command="mulai", description="d" * 256)],
+        scope=BotCommandScopeAllPrivateChats(),
+        language_code="id",
+    )
+    # 4096 characters after entities parsing, more before it.
+    long_html = await bot.send_message(1, "<b>" + "a" * 4096 + "</b>", parse_mode="HTML")
+    assert long_html.text == "a" * 4096
+    buttons = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text="Setuju", callback_data="x" * 62 + "\u00e9")],
+            [InlineKeyboardButton(text="Situs", url="https://example.org")],
+        ]
+    )
+    sent = await bot.send_message(1, "Pilih:", reply_markup=buttons)
+    await bot.edit_message_text("Dipilih", chat_id=1, message_id=sent.message_id)
+    await bot.send_message(
+        1,
+        "Bagikan nomor",
+        reply_markup=ReplyKeyboardMarkup(
+            keyboard=[[KeyboardButton(text="Kirim nomor", request_contact=True)]],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        ),
+    )
+    await bot.send_message(1, "Oke", reply_markup=ReplyKeyboardRemove())
+    await bot.send_message(1, "Balas", reply_parameters=ReplyParameters(message_id=sent.message_id))
+    photo = await bot.send_photo(
+        1, BufferedInputFile(b"\xff\xd8 jpeg", "a.jpg"), caption="c" * 1024
+    )
+    await bot.edit_message_caption(chat_id=1, message_id=photo.message_id, caption="baru")
+    album: list[MediaUnion] = [
+        InputMediaPhoto(media=photo.photo[-1].file_id, caption="satu"),
+        InputMediaPhoto(media=BufferedInputFile(b"\xff\xd8 b", "b.jpg")),
+    ]
+    await bot.send_media_group(1, album)
+    await bot.send_document(1, BufferedInputFile(b"%PDF-1.4", "laporan.pdf"), caption="PDF")
+    await bot.send_chat_action(1, "typing")
+    await bot.answer_callback_query("42", text="t" * 200, show_alert=True)
+    await bot.delete_message(1, sent.message_id)
+    assert fake.spec_violations == []
+    assert all(call.ok for call in fake.calls)
