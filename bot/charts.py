@@ -9,19 +9,15 @@ from __future__ import annotations
 import asyncio
 import io
 import threading
-from typing import Any
-
-import matplotlib
-
-matplotlib.use("Agg")  # no display; must come before pyplot is imported
-
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from typing import TYPE_CHECKING, Any
 
 from db.regions import get_region
 from db.stats import Stats
 from handlers.context import Translate
 from handlers.labels import SECTOR_LABELS
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 KINDS = ("clusters", "decisions", "backlog")
 WIDTH, HEIGHT, DPI = 8.0, 5.0, 110  # 880 × 550 px: readable on a phone, small to send
@@ -35,11 +31,25 @@ async def render(kind: str, data: Any, t: Translate, /) -> bytes:
     return await asyncio.to_thread(draw, kind, data, t)
 
 
+def _figure(width: float, height: float) -> Figure:
+    """A new figure. matplotlib is imported on the first chart, not at start: it adds tens
+    of megabytes to every worker, and most never draw one."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=DPI)
+
+
+def _integer_ticks() -> Any:
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
+
+
 def draw(kind: str, stats: Stats, t: Translate) -> bytes:
     if kind not in KINDS:
         raise ValueError(f"unknown chart {kind!r}")
     with _LOCK:
-        fig = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI)
+        fig = _figure(WIDTH, HEIGHT)
         if kind == "clusters":
             _clusters(fig, stats, t)
         elif kind == "decisions":
@@ -59,7 +69,7 @@ def draw(kind: str, stats: Stats, t: Translate) -> bytes:
 def draw_trend(labels: list[str], counts: list[int], t: Translate) -> bytes:
     """A review chat's own backlog over its last days."""
     with _LOCK:
-        fig = Figure(figsize=(WIDTH, HEIGHT * 0.7), dpi=DPI)
+        fig = _figure(WIDTH, HEIGHT * 0.7)
         _backlog(fig, labels, counts, t)
         buf = io.BytesIO()
         fig.savefig(buf, format="png")
@@ -101,7 +111,7 @@ def _clusters(fig: Figure, stats: Stats, t: Translate) -> None:
                 colour = "white" if value > peak / 2 else "black"
                 ax.text(x, y, str(value), ha="center", va="center", color=colour, fontsize=8)
     bar = fig.colorbar(image, ax=ax, shrink=0.8)
-    bar.locator = MaxNLocator(integer=True)
+    bar.locator = _integer_ticks()
     bar.update_ticks()
     fig.tight_layout()
 
@@ -131,7 +141,7 @@ def _decisions(fig: Figure, stats: Stats, t: Translate) -> None:
     peak = max([*bottom, *(n for _, n in stats.backlog_trend), 0])
     ax.set_ylim(0, peak + 1)  # room above the tallest bar for the legend
     ax.set_title(t("Decisions per week and the backlog"))
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(_integer_ticks())
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
 
@@ -142,6 +152,6 @@ def _backlog(fig: Figure, labels: list[str], counts: list[int], t: Translate) ->
     ax.plot(range(len(counts)), counts, marker="o", color=_COLOURS["backlog"])
     ax.set_xticks(range(len(labels)), labels, rotation=30)
     ax.set_ylim(bottom=0)
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(_integer_ticks())
     ax.set_title(t("Products waiting for a decision"))
     fig.tight_layout()
