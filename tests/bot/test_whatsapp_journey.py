@@ -281,16 +281,19 @@ async def _settle(runtime: Runtime) -> None:
     await asyncio.sleep(0)
 
 
-async def test_a_revision_requested_30_hours_after_they_wrote_goes_as_the_template(
+async def revision_requested_30_hours_later(
     bot: tuple[Runtime, Tracker],
     tg: FakeTelegram,
     wa: FakeWhatsApp,
     sessionmaker: Any,
     clock: FakeClock,
+    templates: dict[str, Template],
 ) -> None:
+    """A WhatsApp producer last wrote 30 hours ago; a curator claims their product and asks
+    for a revision (Meta refuses free text outside the 24-hour window)."""
     runtime, tracker = bot
     assert runtime.whatsapp is not None and runtime.app.media_store is not None
-    runtime.whatsapp.templates = {"revision": Template("kurasi_revisi", "id", ("product",))}
+    runtime.whatsapp.templates = templates
     wa.enforce_window = True
     wa.last_inbound[WA] = (clock.now - timedelta(hours=30)).timestamp()
     product = await submitted_product(
@@ -308,13 +311,24 @@ async def test_a_revision_requested_30_hours_after_they_wrote_goes_as_the_templa
         user.last_inbound_at = clock.now - timedelta(hours=30)
     assert await ReviewPoster(runtime.app).run_until_idle() == 1
     curator = await Curator.appointed(tg, tracker, sessionmaker, clock)
-    await curator.press("Ambil")
-    await curator.press("Revisi")
-    await curator.press("Foto kurang jelas")
-    await curator.press("Kirim")
+    for label in ("Ambil", "Revisi", "Foto kurang jelas", "Kirim"):
+        await curator.press(label)
     await _settle(runtime)
     async with sessionmaker() as session:
         assert (await session.get(Product, product.id)).status == "revision_requested"
+
+
+async def test_a_revision_requested_30_hours_after_they_wrote_goes_as_the_template(
+    bot: tuple[Runtime, Tracker],
+    tg: FakeTelegram,
+    wa: FakeWhatsApp,
+    sessionmaker: Any,
+    clock: FakeClock,
+) -> None:
+    template = Template("kurasi_revisi", "id", ("product",))
+    await revision_requested_30_hours_later(
+        bot, tg, wa, sessionmaker, clock, {"revision": template}
+    )
     [sent] = wa.messages(WA)
     assert sent.type == "template" and sent.body["template"]["name"] == "kurasi_revisi"
     [component] = sent.body["template"]["components"]
@@ -328,34 +342,10 @@ async def test_without_a_template_the_revision_waits_for_the_producer_to_write(
     sessionmaker: Any,
     clock: FakeClock,
 ) -> None:
-    runtime, tracker = bot
-    assert runtime.whatsapp is not None and runtime.app.media_store is not None
-    runtime.whatsapp.templates = {}
-    wa.enforce_window = True
-    wa.last_inbound[WA] = (clock.now - timedelta(hours=30)).timestamp()
-    product = await submitted_product(
-        sessionmaker,
-        now=clock.now,
-        store=runtime.app.media_store,
-        channel="telegram",  # the review chat's
-        owner=WA,
-        chat_id=str(GROUP),
-        name="Keripik Tempe Sanan",
-    )
-    async with sessionmaker() as session, session.begin():
-        user = await session.scalar(select(User).where(User.external_id == WA))
-        user.channel = "whatsapp"  # the producer writes from WhatsApp
-        user.last_inbound_at = clock.now - timedelta(hours=30)
-    assert await ReviewPoster(runtime.app).run_until_idle() == 1
-    curator = await Curator.appointed(tg, tracker, sessionmaker, clock)
-    await curator.press("Ambil")
-    await curator.press("Revisi")
-    await curator.press("Foto kurang jelas")
-    await curator.press("Kirim")
-    await _settle(runtime)
-    async with sessionmaker() as session:
-        assert (await session.get(Product, product.id)).status == "revision_requested"
+    await revision_requested_30_hours_later(bot, tg, wa, sessionmaker, clock, {})
     assert wa.messages(WA) == []  # outside the window, no template: held, not lost
+    runtime, _tracker = bot
+    assert runtime.whatsapp is not None
     app = make_http_app(runtime.engine, whatsapp=runtime.whatsapp)
     async with TestClient(TestServer(app)) as client:
         await Producer(client, wa, runtime.whatsapp).say("halo")
