@@ -24,7 +24,10 @@ async def main(token: str, api_base: str) -> None:
 
     @dispatcher.callback_query()
     async def pressed(query: CallbackQuery) -> None:
-        await query.answer(query.data or "")
+        # As a bot moving on to its next step: stop the spinner, then say something.
+        await query.answer()
+        if query.message is not None:
+            await bot.send_message(query.message.chat.id, query.data or "?")
 
     await dispatcher.start_polling(bot, handle_signals=True)
 
