@@ -59,9 +59,8 @@ class FilterInput(Input):
         """The filters chosen so far (kept in the conversation until Done) and the open facet."""
         stored = ctx.data.get(f"filters:{field.name}")
         filters = stored if isinstance(stored, dict) else self.start(ctx, record)
-        return {k: list(v) for k, v in filters.items() if v}, self._facet(
-            ctx.data.get(f"facet:{field.name}")
-        )
+        open_ = self._facet(ctx.data.get(f"facet:{field.name}"))
+        return {k: list(v) for k, v in filters.items() if v}, open_
 
     def _keep(self, ctx: Context, field: Field, filters: Filters | None, open_: str | None) -> None:
         ctx.update_data(**{f"filters:{field.name}": filters, f"facet:{field.name}": open_})
