@@ -5,7 +5,7 @@ Channels (bot/channels/*) translate their own updates into `Incoming` and render
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 ChatType = Literal["private", "group"]
@@ -98,38 +98,17 @@ class Incoming:
 
 
 @dataclass(frozen=True, slots=True)
-class Button:
-    label: str
-    payload: str
-
-
-@dataclass(frozen=True, slots=True)
-class MediaOut:
-    """An image to show, read from `path` (or given as PNG/JPEG `data`, e.g. a chart);
-    `cached_id` is the channel's id for it, if known."""
-
-    path: str
-    photo_id: int | None = None  # our Photo row, so the channel can report the id it got
-    cached_id: str | None = None
-    caption: str | None = None
-    data: bytes | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Attachment:
-    """A file to send (e.g. a producer's data export)."""
-
-    filename: str
-    data: bytes
-    mime: str = "application/octet-stream"
-
-
-@dataclass(frozen=True, slots=True)
 class Address:
     """Someone other than the current chat (a producer told of a decision, a review chat)."""
 
     channel: str
     chat_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    payload: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +126,27 @@ class ListMenu:
 
     button: str
     rows: tuple[ListRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MediaOut:
+    """An image to show, read from `path` (or given as PNG/JPEG `data`, e.g. a chart);
+    `cached_id` is the channel's id for it, if known."""
+
+    path: str
+    photo_id: int | None = None  # our Photo row, so the channel can report the id it got
+    cached_id: str | None = None
+    caption: str | None = None
+    data: bytes | None = field(default=None, repr=False)  # a chart's bytes stay out of logs
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file to send (e.g. a producer's data export)."""
+
+    filename: str
+    data: bytes
+    mime: str = "application/octet-stream"
 
 
 @dataclass(frozen=True, slots=True)

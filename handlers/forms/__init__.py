@@ -26,7 +26,8 @@ Add a flow::
 
 and add FEATURE to the tuple in handlers/__init__.py. Modules: `engine` (Field, Form, the
 outcomes Got/Refuse/Stay), `inputs` (TextInput, ChoiceInput, ChecklistInput, QuantityInput,
-ContactInput, SearchInput, CustomInput). What a channel can show is handlers/capabilities.py;
-handlers/render.py draws choices as buttons, a list or numbered lines, and `render.fit`
-makes every reply fit its channel.
+ContactInput, SearchInput, DateTimeInput, CustomInput), `messages` (MessageInput: text, a
+photo or a document to pass on), `filters` (FilterInput: facets narrowing a set, counted).
+What a channel can show is handlers/capabilities.py; handlers/render.py draws choices as
+buttons, a list or numbered lines, and `render.fit` makes every reply fit its channel.
 """

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from handlers.context import Context
 from handlers.events import ButtonPress, Contact, Event, Reply, Text
@@ -15,6 +17,7 @@ from handlers.parsing import (
     clean_text,
     is_no_answer,
     match_choice,
+    parse_when,
     read_quantity,
     refusal_text,
 )
@@ -350,3 +353,41 @@ class CustomInput(Input):
     ) -> Outcome:
         assert self.reader is not None
         return await self.reader(ctx, record, event)
+
+
+PREVIOUS = "previous"
+
+
+@dataclass
+class DateTimeInput(Input):
+    """A local date and time ("1/12 09:00", "2026-12-01 09.00") in `settings.timezone`, in
+    the future and at most `horizon_days` ahead; the value is aware, in that zone.
+
+    With `back` (N_-marked) a button goes back as typing "kembali" does."""
+
+    refusal: str = N_("I could not read that date and time. Example: 1/12 09:00")
+    past: str = N_("That time has passed. Give a time in the future.")
+    too_far: str = N_("That is more than a year away. Give a nearer date.")
+    horizon_days: int = 365
+    back: str | None = None
+
+    def options(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Option]:
+        return [Option(PREVIOUS, ctx.t(self.back))] if self.back else []
+
+    async def read(
+        self, ctx: Context, form: Form, field: Field, record: Any, event: Event
+    ) -> Outcome:
+        if self.back and _pressed(event) == PREVIOUS:
+            await form.back(ctx, record)
+            return Stay()
+        text = _text(event)
+        if text is None:
+            return Refuse(ctx.t(NOT_UNDERSTOOD))
+        at = parse_when(text, now=ctx.now, zone=ZoneInfo(ctx.settings.timezone))
+        if at is None:
+            return Refuse(ctx.t(self.refusal))
+        if at <= ctx.now:
+            return Refuse(ctx.t(self.past))
+        if at > ctx.now + timedelta(days=self.horizon_days):
+            return Refuse(ctx.t(self.too_far))
+        return Got(at)

@@ -1,8 +1,9 @@
 """Curators in review chats: claim, score against the rubric, decide — in few taps.
 
 `card` renders the curators' card and its typed button payloads, `access` says who may act
-where, `actions` handles the card's buttons and typed reasons, `notices` tells the chat and
-the producer, `admin` holds the chat and curator commands.
+where, `actions` handles the card's buttons (claim, score, release, next), `decisions` the
+verdicts (approve, revise or reject with reasons, undo), `refresh` draws the card again as it
+stands, `notices` tells the chat and the producer, `admin` holds the chat and curator commands.
 """
 
 from __future__ import annotations

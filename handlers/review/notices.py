@@ -13,6 +13,7 @@ from db.users import get_user_by_id
 from handlers import catalogue
 from handlers.context import Context, Translate, button
 from handlers.events import Address, Button
+from handlers.i18n import N_
 from handlers.review.card import reason_text
 from handlers.rubric import CRITERIA, CRITERION_LABELS
 
@@ -96,53 +97,52 @@ async def tell_producer(
         )
 
 
+# What the producer reads of a claim or a decision: {name}; {round} (for a revision, the
+# round it will come back as), {grade} and {reason}.
+PRODUCER_TEXT: dict[str, str] = {
+    CLAIMED: N_("🔎 A curator is now reviewing “{name}” (round {round})."),
+    ReviewDecision.approved: N_(
+        "🎉 “{name}” is approved by the curators with grade {grade}. It can now be "
+        "promoted on the export platform; I will tell you about fairs for it."
+    ),
+    ReviewDecision.revision_requested: N_(
+        "✏️ The curator asks for changes to “{name}” before approval:\n{reason}\n\n"
+        "Fix them and submit again — it goes back to the curators as round {round}."
+    ),
+    ReviewDecision.rejected: N_(
+        "“{name}” was not approved for export curation this time. The curator's reason:\n{reason}"
+    ),
+}
+# The button under it, into the producer's /produk pages: its label and what it does there.
+PRODUCER_BUTTON: dict[str, tuple[str, str]] = {
+    ReviewDecision.revision_requested: (N_("✏️ Edit and resubmit"), "edit"),
+    ReviewDecision.rejected: (N_("📄 New product from this one"), "copy"),
+}
+
+
 def producer_notice(
     t: Translate, business: Business, product: Product, what: str, review: Review
 ) -> tuple[str, list[list[Button]]] | None:
     """What the producer is told of a claim or a decision: the text and its buttons."""
-    name = product.name or ""
-    buttons: list[Button] = []
-    match what:
-        case "claimed":
-            text = t(
-                "🔎 A curator is now reviewing “{name}” (round {round}).",
-                name=name,
-                round=review.round,
-            )
-        case ReviewDecision.approved:
-            text = t(
-                "🎉 “{name}” is approved by the curators with grade {grade}. It can now be "
-                "promoted on the export platform; I will tell you about fairs for it.",
-                name=name,
-                grade=review.grade or "—",
-            )
-        case ReviewDecision.revision_requested:
-            text = t(
-                "✏️ The curator asks for changes to “{name}” before approval:\n{reason}\n\n"
-                "Fix them and submit again — it goes back to the curators as round {round}.",
-                name=name,
-                reason=reason_text(t, review),
-                round=review.round + 1,
-            )
-            buttons = [button(t("✏️ Edit and resubmit"), PRODUCT_LIST, "edit", str(product.id))]
-        case ReviewDecision.rejected:
-            text = t(
-                "“{name}” was not approved for export curation this time. The curator's "
-                "reason:\n{reason}",
-                name=name,
-                reason=reason_text(t, review),
-            )
-            buttons = [
-                button(t("📄 New product from this one"), PRODUCT_LIST, "copy", str(product.id))
-            ]
-        case _:
-            return None
+    template = PRODUCER_TEXT.get(what)
+    if template is None:
+        return None
+    text = t(
+        template,
+        name=product.name or "",
+        round=review.round + 1 if what == ReviewDecision.revision_requested else review.round,
+        grade=review.grade or "—",
+        reason=reason_text(t, review),
+    )
+    rows: list[list[Button]] = []
+    if what in PRODUCER_BUTTON:
+        label, action = PRODUCER_BUTTON[what]
+        rows.append([button(t(label), PRODUCT_LIST, action, str(product.id))])
     if what in (ReviewDecision.approved, ReviewDecision.revision_requested) and review.scores:
         scores = ", ".join(
             f"{t(CRITERION_LABELS[c])} {review.scores[c]}" for c in CRITERIA if c in review.scores
         )
         text += "\n\n" + t("Scores (1–3): {scores}", scores=scores)
-    rows: list[list[Button]] = [[b] for b in buttons]
     if what == ReviewDecision.approved:  # the export catalogue's questions
         extra, extra_rows = catalogue.approval_extras(t, product, business)
         text += f"\n\n{extra}" if extra else ""

@@ -133,8 +133,9 @@ class Screen:
     """One person's conversation with the toy form on a channel with `caps`; the
     Conversation object plays the database row (a new Context per event, as after a restart)."""
 
-    def __init__(self, caps: Capabilities) -> None:
+    def __init__(self, caps: Capabilities, form: Form = TOY) -> None:
         self.caps = caps
+        self.form = form
         self.conversation = Conversation(user_id=1, flow=None, step=None, data={})
         self.user = User(id=1, channel=caps.name, external_id="1", language="en")
         self.last: list[Reply] = []
@@ -154,7 +155,7 @@ class Screen:
 
     async def start(self) -> list[Reply]:
         ctx = self._ctx(Text(""))
-        await TOY.start(ctx)
+        await self.form.start(ctx)
         return self._done(ctx)
 
     async def send(self, event: Event | str) -> list[Reply]:
@@ -163,11 +164,11 @@ class Screen:
         if isinstance(event, ButtonPress):
             payload = Payload.unpack(event.payload)
             assert payload is not None
-            await TOY.on_button(ctx, payload)
+            await self.form.on_button(ctx, payload)
         else:
-            await TOY.on_event(ctx)
+            await self.form.on_event(ctx)
         if "reprompt" in ctx.navigation:
-            await TOY.prompt(ctx)
+            await self.form.prompt(ctx)
         return self._done(ctx)
 
     def _done(self, ctx: Context) -> list[Reply]:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -24,6 +26,7 @@ from handlers.parsing import (
     parse_phone,
     parse_price,
     parse_quantity,
+    parse_when,
     read_price,
     read_quantity,
     refusal_text,
@@ -544,6 +547,25 @@ def test_clean_text_properties(text: str, max_len: int) -> None:
 )
 def test_parse_duration_days(text: str, days: int | None) -> None:
     assert parse_duration_days(text) == days
+
+
+def test_parse_when_reads_local_dates_and_times() -> None:
+    zone = ZoneInfo("Asia/Jakarta")
+    now = datetime(2026, 12, 20, 3, 0, tzinfo=UTC)  # 10:00 in Jakarta
+    assert parse_when("2026-12-21 09:00", now=now, zone=zone) == datetime(
+        2026, 12, 21, 9, 0, tzinfo=zone
+    )
+    # Without a year: the next such day ("2/1" in December is next January).
+    assert parse_when("2/1 08.30", now=now, zone=zone) == datetime(2027, 1, 2, 8, 30, tzinfo=zone)
+    assert parse_when("21/12 jam 9.15", now=now, zone=zone) == datetime(
+        2026, 12, 21, 9, 15, tzinfo=zone
+    )
+    assert parse_when("31/2 08:00", now=now, zone=zone) is None
+    assert parse_when("besok", now=now, zone=zone) is None
+    assert parse_when("1/1 09:00" + " " * 100, now=now, zone=zone) is None
+    # 29 February has passed this leap year, and next year has none.
+    leap = datetime(2028, 3, 1, 3, 0, tzinfo=UTC)
+    assert parse_when("29/2 09:00", now=leap, zone=zone) is None
 
 
 # --------------------------------------------------------------------------------------------
