@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from aiohttp import web
@@ -17,12 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import charts
 from bot.broadcast import BroadcastSender
-from bot.catalogue import Catalogue
 from bot.channels.base import ChannelUnavailable
 from bot.channels.console import ConsoleChannel
-from bot.channels.telegram import TelegramChannel, make_bot
-from bot.channels.telegram_announce import TelegramAnnouncer
-from bot.channels.whatsapp import Template, WhatsAppChannel, make_client
 from bot.config import Settings
 from bot.http import make_http_app
 from bot.metrics import TelegramSendMetrics, count_round_trips, instrument
@@ -34,6 +30,14 @@ from db.base import utcnow
 from db.engine import make_engine, make_sessionmaker
 from db.media_store import MediaStore
 from db.migrate import upgrade
+
+if TYPE_CHECKING:
+    from bot.channels.telegram import TelegramChannel
+    from bot.channels.whatsapp import WhatsAppChannel
+
+# A channel's library is imported only when the channel is configured: aiogram's ~900
+# pydantic models take ~155 MB, pywa ~14 MB, Jinja2 (the catalogue) a few: the console
+# needs none of them.
 
 log = structlog.get_logger(__name__)
 
@@ -119,6 +123,8 @@ async def build(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tr
     instrument(app)
     telegram = None
     if settings.telegram.token is not None:
+        from bot.channels.telegram import TelegramChannel, make_bot
+
         bot = make_bot(settings.telegram.token.get_secret_value(), settings.telegram.api_base)
         bot.session.middleware(TelegramSendMetrics())
         telegram = TelegramChannel(app, bot)
@@ -141,6 +147,8 @@ def _whatsapp(settings: Settings, app: Kurasi) -> WhatsAppChannel | None:
         return None
     if wa.app_secret is None or wa.verify_token is None:
         raise SystemExit("config: whatsapp.app_secret and whatsapp.verify_token are required")
+    from bot.channels.whatsapp import Template, WhatsAppChannel, make_client
+
     client, session = make_client(
         phone_number_id=wa.phone_number_id,
         token=wa.token.get_secret_value(),
@@ -166,6 +174,11 @@ def make_sender(
 ) -> BroadcastSender:
     """The broadcast sender as configured (the bot's, or a `kurasi broadcast work` worker)."""
     b = settings.broadcast
+    announcers: dict[str, Any] = {}
+    if telegram is not None:
+        from bot.channels.telegram_announce import TelegramAnnouncer
+
+        announcers["telegram"] = TelegramAnnouncer(telegram.bot)
     options: dict[str, Any] = {
         "telegram_rate": b.telegram_rate,
         "paid": b.paid,
@@ -175,7 +188,7 @@ def make_sender(
         "lease": b.lease,
         "schedule": settings.reminders.schedule(),
         "timezone": settings.scheduler.timezone,
-        "announcers": {"telegram": TelegramAnnouncer(telegram.bot)} if telegram else {},
+        "announcers": announcers,
     }
     return BroadcastSender(app, **{**options, **overrides})
 
@@ -234,6 +247,8 @@ async def _start_http(runtime: Runtime, *, webhook: bool) -> web.AppRunner:
     secret = settings.telegram.webhook_secret
     catalogue = None
     if settings.catalogue.enabled:
+        from bot.catalogue import Catalogue
+
         catalogue = Catalogue(
             runtime.sessionmaker,
             MediaStore(settings.media.dir),

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.catalogue import Catalogue
-from bot.channels.telegram import TelegramChannel, parse_update
-from bot.channels.whatsapp import WhatsAppChannel
 from bot.metrics import metrics_handler
 from bot.runtime import NotCommitted
 from db.engine import make_sessionmaker, ping
+
+if TYPE_CHECKING:  # each imported by whoever configured it (see bot.app)
+    from bot.catalogue import Catalogue
+    from bot.channels.telegram import TelegramChannel
+    from bot.channels.whatsapp import WhatsAppChannel
 
 log = structlog.get_logger(__name__)
 
@@ -64,6 +66,8 @@ def make_http_app(
 
 
 def _telegram_webhook(telegram: TelegramChannel, secret: str, concurrency: int) -> Any:
+    from bot.channels.telegram import parse_update
+
     expected = secret.encode()
     # Telegram opens at most setWebhook's max_connections (set to the same number); this
     # holds any extra request before it touches the database.
