@@ -41,6 +41,7 @@ from bot.channels.base import (
 )
 from bot.i18n import translator
 from bot.runtime import Kurasi
+from bot.worker import Worker
 from db import broadcasts as data
 from db.models import Broadcast, BroadcastState, DeliveryState
 from handlers.broadcast import final_reply, progress_reply
@@ -170,7 +171,7 @@ class Item:
     chat_id: str
 
 
-class BroadcastSender:
+class BroadcastSender(Worker):
     def __init__(
         self,
         app: Kurasi,
@@ -195,6 +196,7 @@ class BroadcastSender:
         announcers: dict[str, Announcer] | None = None,
         rate_guard: float = 0.03,
     ) -> None:
+        super().__init__(idle_seconds=idle_seconds)
         self.app = app
         self.paid = paid
         self.whatsapp_template = whatsapp_template
@@ -207,7 +209,6 @@ class BroadcastSender:
         self.schedule = schedule
         self.zone = ZoneInfo(timezone)
         self.progress_every = progress_every
-        self.idle_seconds = idle_seconds
         self.wallclock = wallclock
         self.sleep = sleep
         self.announcers: dict[str, Announcer] = dict(announcers or {})
@@ -219,8 +220,6 @@ class BroadcastSender:
         self._upload_lock = asyncio.Lock()
         self._last_progress: dict[int, float] = {}
         self._sent_log: deque[float] = deque(maxlen=2000)  # this worker's send times, for rate
-        self._wake = asyncio.Event()
-        self._stopping = False
         self._outcomes: list[tuple[tuple[Any, ...], asyncio.Future[None]]] = []
         self._flushing = False
         self._flusher: asyncio.Task[None] | None = None
@@ -230,22 +229,13 @@ class BroadcastSender:
 
     # --- lifecycle ----------------------------------------------------------------------
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
-
     async def run(self) -> None:
         while not self._stopping:
             try:
                 await self.tick()
             except Exception:
                 log.exception("broadcast sender failed; retrying")
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
+            await self.rest()
 
     async def run_until_idle(self, *, poll: float = 0.2, wait_scheduled: bool = False) -> None:
         """Send until no running broadcast has anything pending (retries waited out); with
