@@ -53,6 +53,11 @@ def _pending(kinds: frozenset[str] | None = None) -> tuple[Any, ...]:
     return where if kinds is None else (*where, OutboxItem.kind.in_(sorted(kinds)))
 
 
+def _pending_in(channel: str, chat_id: str, kinds: frozenset[str] | None = None) -> tuple[Any, ...]:
+    """What still waits to go into one chat."""
+    return (OutboxItem.channel == channel, OutboxItem.chat_id == chat_id, *_pending(kinds))
+
+
 async def due_chats(
     session: AsyncSession, *, now: datetime, kinds: frozenset[str] | None = None
 ) -> list[tuple[str, str]]:
@@ -117,12 +122,7 @@ async def head(
     notice excepted: it lets later ones pass)."""
     item: OutboxItem | None = await session.scalar(
         select(OutboxItem)
-        .where(
-            OutboxItem.channel == channel,
-            OutboxItem.chat_id == chat_id,
-            *_pending(kinds),
-            _not_held(now),
-        )
+        .where(*_pending_in(channel, chat_id, kinds), _not_held(now))
         .order_by(OutboxItem.id)
         .limit(1)
     )
@@ -169,13 +169,7 @@ async def release_held(session: AsyncSession, *, channel: str, chat_id: str, now
     """The person wrote: whatever waits for them is due now."""
     result = await session.execute(
         update(OutboxItem)
-        .where(
-            OutboxItem.channel == channel,
-            OutboxItem.chat_id == chat_id,
-            OutboxItem.sent_at.is_(None),
-            OutboxItem.failed_at.is_(None),
-            OutboxItem.held_until > now,
-        )
+        .where(*_pending_in(channel, chat_id), OutboxItem.held_until > now)
         .values(held_until=None)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
