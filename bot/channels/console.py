@@ -11,10 +11,10 @@ from itertools import count
 from pathlib import Path
 
 from bot.channels import whatsapp
+from bot.channels.base import typed
 from bot.runtime import Kurasi
 from handlers.events import (
     ButtonPress,
-    Command,
     Contact,
     Document,
     Event,
@@ -23,7 +23,6 @@ from handlers.events import (
     Photo,
     Reply,
     Sender,
-    Text,
     Unsupported,
 )
 
@@ -176,10 +175,7 @@ class ConsoleChannel:
                     return None
             self.write(f"(unknown console command {line!r}; :help lists them)")
             return None
-        if line.startswith("/") and len(line) > 1:
-            head, _, args = line[1:].partition(" ")
-            return Command(name=head.lower(), args=args.strip())
-        return Text(line)
+        return typed(line)
 
     def _file_event(self, verb: str, arg: str) -> Event | None:
         path = Path(arg).expanduser()

@@ -35,15 +35,14 @@ from pywa_async.types import Button, Section, SectionList, SectionRow
 from pywa_async.types.sent_update import SentMessage
 from pywa_async.types.templates import TemplateLanguage
 
-from bot.channels.base import Undeliverable
+from bot.channels.base import Notice, Undeliverable, typed
 from bot.runtime import Kurasi
 from db.outbox import release_held
-from db.whatsapp import record_sent, record_status, release_waiting
+from db.whatsapp import StatusUpdate, record_sent, record_status, release_waiting
 from handlers.capabilities import WHATSAPP, Capabilities
 from handlers.events import (
     Attachment,
     ButtonPress,
-    Command,
     Contact,
     Document,
     Event,
@@ -53,7 +52,6 @@ from handlers.events import (
     Photo,
     Reply,
     Sender,
-    Text,
     Unsupported,
 )
 from handlers.render import fit
@@ -189,15 +187,6 @@ def _parts(text: str, limit: int) -> Iterator[str]:
 # --- incoming -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class StatusUpdate:
-    message_id: str
-    chat_id: str
-    status: str
-    at: datetime
-    error: str | None = None
-
-
 def parse_webhook(payload: Any) -> Iterator[tuple[dict[str, Any], dict[str, Any]] | StatusUpdate]:
     """Each message (with its change's value, for the sender's profile) and each status."""
     if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
@@ -258,11 +247,7 @@ def event(message: dict[str, Any]) -> Event:
     body = body if isinstance(body, dict) else {}
     match kind:
         case "text":
-            text = str(body.get("body", ""))
-            if text.startswith("/") and len(text) > 1:
-                head, _, args = text[1:].partition(" ")
-                return Command(name=head.lower(), args=args.strip())
-            return Text(text)
+            return typed(str(body.get("body", "")))
         case "interactive":
             reply = body.get("button_reply") or body.get("list_reply") or {}
             context = message.get("context") or {}
@@ -471,14 +456,7 @@ class WhatsAppChannel:
         if not status.message_id or not status.status:
             return
         async with self.app.sessionmaker() as session, session.begin():
-            await record_status(
-                session,
-                message_id=status.message_id,
-                chat_id=status.chat_id,
-                status=status.status,
-                at=status.at,
-                error=status.error,
-            )
+            await record_status(session, status)
 
     # --- outgoing -----------------------------------------------------------------------
 
@@ -516,30 +494,24 @@ class WhatsAppChannel:
         return ids
 
     async def notify(
-        self,
-        chat_id: str,
-        reply: Reply,
-        *,
-        kind: str,
-        last_inbound_at: datetime | None,
-        now: datetime,
-        values: dict[str, str],
+        self, chat_id: str, reply: Reply, notice: Notice, *, now: datetime
     ) -> str | None:
         """Deliver a notification within WhatsApp's 24-hour rule.
 
         Returns "sent", "template" (outside the window, as the kind's approved template), or
         None when it must wait for the person to write again (no template for this kind).
         """
-        if last_inbound_at is not None and now - last_inbound_at < WINDOW:
+        last = notice.last_inbound_at
+        if last is not None and now - last < WINDOW:
             try:
                 await self.post(chat_id, reply)
                 return "sent"
             except OutsideWindow:
                 pass  # Meta counts the window itself; believe it
-        template = self.templates.get(kind)
+        template = self.templates.get(notice.kind)
         if template is None:
             return None
-        await self.send_template(chat_id, template, values)
+        await self.send_template(chat_id, template, notice.values)
         return "template"
 
     async def send_template(self, chat_id: str, template: Template, values: dict[str, str]) -> str:
