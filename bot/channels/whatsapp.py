@@ -39,21 +39,8 @@ from bot.channels.base import Notice, Undeliverable, typed
 from bot.runtime import Kurasi
 from db.outbox import release_held
 from db.whatsapp import StatusUpdate, record_sent, record_status, release_waiting
+from handlers import events
 from handlers.capabilities import WHATSAPP, Capabilities
-from handlers.events import (
-    Attachment,
-    ButtonPress,
-    Contact,
-    Document,
-    Event,
-    Incoming,
-    MediaOut,
-    MediaRef,
-    Photo,
-    Reply,
-    Sender,
-    Unsupported,
-)
 from handlers.render import fit
 
 log = structlog.get_logger(__name__)
@@ -93,8 +80,8 @@ class Outgoing:
     buttons: tuple[tuple[str, str], ...] = ()  # (title, id)
     rows: tuple[tuple[str, str, str | None], ...] = ()  # (title, id, description)
     list_button: str = LIST_LABEL
-    image: MediaOut | None = None
-    document: Attachment | None = None
+    image: events.MediaOut | None = None
+    document: events.Attachment | None = None
 
 
 # Said by the rules' own words where a reply reached the channel without being fitted for
@@ -109,7 +96,7 @@ def _neutral(message: str, /, **values: Any) -> str:
     return _NEUTRAL.get(message, message).format(**values)
 
 
-def fitted(reply: Reply, caps: Capabilities = WHATSAPP) -> bool:
+def fitted(reply: events.Reply, caps: Capabilities = WHATSAPP) -> bool:
     """Whether the reply's choices are already within WhatsApp's limits (render.fit's rules)."""
     buttons = [b for row in reply.buttons for b in row]
     return (
@@ -120,7 +107,7 @@ def fitted(reply: Reply, caps: Capabilities = WHATSAPP) -> bool:
     )
 
 
-def render(reply: Reply, caps: Capabilities = WHATSAPP) -> list[Outgoing]:
+def render(reply: events.Reply, caps: Capabilities = WHATSAPP) -> list[Outgoing]:
     """A reply as WhatsApp messages, in order. No edits exist: an edit is a new message.
 
     Which choices become buttons, a list or numbered lines is decided once, by `render.fit`
@@ -221,14 +208,14 @@ def _timestamp(value: Any) -> datetime:
         return datetime.now(UTC)
 
 
-def incoming(value: dict[str, Any], message: dict[str, Any]) -> Incoming:
+def incoming(value: dict[str, Any], message: dict[str, Any]) -> events.Incoming:
     wa_id = str(message["from"])
     name = None
     for contact in value.get("contacts") or []:
         if contact.get("wa_id") == wa_id:
             name = (contact.get("profile") or {}).get("name")
-    return Incoming(
-        sender=Sender(
+    return events.Incoming(
+        sender=events.Sender(
             channel=NAME,
             external_id=wa_id,
             display_name=name or None,
@@ -241,7 +228,7 @@ def incoming(value: dict[str, Any], message: dict[str, Any]) -> Incoming:
     )
 
 
-def event(message: dict[str, Any]) -> Event:
+def event(message: dict[str, Any]) -> events.Event:
     kind = message.get("type")
     body = message.get(kind) if isinstance(kind, str) else None
     body = body if isinstance(body, dict) else {}
@@ -251,13 +238,15 @@ def event(message: dict[str, Any]) -> Event:
         case "interactive":
             reply = body.get("button_reply") or body.get("list_reply") or {}
             context = message.get("context") or {}
-            return ButtonPress(payload=str(reply.get("id", "")), message_id=context.get("id"))
+            return events.ButtonPress(
+                payload=str(reply.get("id", "")), message_id=context.get("id")
+            )
         case "button":  # a template's quick-reply button
-            return ButtonPress(payload=str(body.get("payload", "")))
+            return events.ButtonPress(payload=str(body.get("payload", "")))
         case "image":
-            return Photo(media=_ref(body), caption=body.get("caption"))
+            return events.Photo(media=_ref(body), caption=body.get("caption"))
         case "document":
-            return Document(media=_ref(body), caption=body.get("caption"))
+            return events.Document(media=_ref(body), caption=body.get("caption"))
         case "contacts":
             contacts = message.get("contacts") or []
             phones = (contacts[0].get("phones") or []) if contacts else []
@@ -265,15 +254,15 @@ def event(message: dict[str, Any]) -> Event:
                 phone = phones[0]
                 own = phone.get("wa_id") == message.get("from")
                 number = phone.get("phone") or phone.get("wa_id") or ""
-                return Contact(phone=str(number), is_own=own)
-            return Unsupported(kind="contacts")
+                return events.Contact(phone=str(number), is_own=own)
+            return events.Unsupported(kind="contacts")
         case "audio":
-            return Unsupported(kind="voice" if body.get("voice") else "audio")
-    return Unsupported(kind=str(kind or "unknown"))
+            return events.Unsupported(kind="voice" if body.get("voice") else "audio")
+    return events.Unsupported(kind=str(kind or "unknown"))
 
 
-def _ref(body: dict[str, Any]) -> MediaRef:
-    return MediaRef(
+def _ref(body: dict[str, Any]) -> events.MediaRef:
+    return events.MediaRef(
         file_id=str(body.get("id", "")),
         unique_id=body.get("sha256"),
         mime=body.get("mime_type"),
@@ -419,7 +408,7 @@ class WhatsAppChannel:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def _handle(self, item: Incoming) -> None:
+    async def _handle(self, item: events.Incoming) -> None:
         async with self._chat_lock(item.chat_id):
             await self.app.process(item, self)
         await self._release(item.chat_id)
@@ -461,7 +450,11 @@ class WhatsAppChannel:
     # --- outgoing -----------------------------------------------------------------------
 
     async def deliver(
-        self, chat_id: str, replies: Sequence[Reply], *, origin: Incoming | None = None
+        self,
+        chat_id: str,
+        replies: Sequence[events.Reply],
+        *,
+        origin: events.Incoming | None = None,
     ) -> None:
         for reply in replies:
             try:
@@ -473,7 +466,7 @@ class WhatsAppChannel:
                 # The update is committed; one failed message must not stop the others.
                 log.error("whatsapp send failed", error=type(exc).__name__)
 
-    async def post(self, chat_id: str, reply: Reply) -> list[str]:
+    async def post(self, chat_id: str, reply: events.Reply) -> list[str]:
         """Send one reply; return the ids of the messages made.
 
         Raises Undeliverable (not on WhatsApp, unsupported: 131026, 131051) and OutsideWindow
@@ -494,7 +487,7 @@ class WhatsAppChannel:
         return ids
 
     async def notify(
-        self, chat_id: str, reply: Reply, notice: Notice, *, now: datetime
+        self, chat_id: str, reply: events.Reply, notice: Notice, *, now: datetime
     ) -> str | None:
         """Deliver a notification within WhatsApp's 24-hour rule.
 
@@ -602,7 +595,7 @@ class WhatsAppChannel:
         messages ever erased, live on Telegram. Logged so an operator sees it was asked."""
         log.warning("whatsapp cannot erase sent messages", count=len(message_ids))
 
-    async def fetch_media(self, media: MediaRef) -> bytes:
+    async def fetch_media(self, media: events.MediaRef) -> bytes:
         """Resolve the media id and download it now: Meta's URL expires within minutes."""
         url = await self._call(lambda: self.client.get_media_url(media.file_id))
         if url.file_size and int(url.file_size) > DOWNLOAD_LIMIT:
