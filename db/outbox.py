@@ -8,7 +8,7 @@ one worker at a time the sender for that chat.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,26 +26,19 @@ NOTICE = OutboxKind.notice
 ERASE = OutboxKind.erase
 
 
-async def enqueue(
-    session: AsyncSession,
-    *,
-    channel: str,
-    chat_id: str,
-    kind: str,
-    now: datetime,
-    payload: dict[str, Any] | None = None,
-    review_id: int | None = None,
-) -> OutboxItem:
-    item = OutboxItem(
-        channel=channel,
-        chat_id=chat_id,
-        kind=kind,
-        payload=payload,
-        review_id=review_id,
-        created_at=now,
-    )
-    session.add(item)
-    return item
+class Queued(TypedDict, total=False):
+    """An outbox item as queued: its chat, its kind, and what to send (a reply's payload, or
+    the review whose card it is)."""
+
+    channel: Required[str]
+    chat_id: Required[str]
+    kind: Required[OutboxKind]
+    payload: dict[str, Any]
+    review_id: int
+
+
+async def enqueue(session: AsyncSession, *, now: datetime, **item: Unpack[Queued]) -> None:
+    session.add(OutboxItem(**item, created_at=now))
 
 
 def _pending(kinds: frozenset[str] | None = None) -> tuple[Any, ...]:
