@@ -158,7 +158,7 @@ def check_fair(
         problems.append(f"description is longer than {MAX_DESCRIPTION} characters")
     if problems or start is None or end is None:
         return None, problems
-    data = FairData(
+    return FairData(
         name=name,
         place=place,
         country=country,
@@ -169,8 +169,7 @@ def check_fair(
         link=link,
         description=description,
         line=line,
-    )
-    return data, []
+    ), []
 
 
 def _delimiter(first_line: str) -> str:
