@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,20 +64,30 @@ def _database_failed(settings: Settings, exc: BaseException) -> None:
         _fail(f"database {masked_url(settings.database.url)} unreachable: {problem}", settings)
 
 
-@cli.command()
-def run(config: ConfigOption = None) -> None:
-    """Apply migrations and serve: Telegram when a token is configured, else the terminal."""
-    from bot.app import StartupError, serve
+def _run_until_stopped(
+    config: Path | None, main: Callable[[Settings], Coroutine[Any, Any, None]]
+) -> None:
+    """Run `main` until it returns or Ctrl-C; a start that cannot go on (a platform or the
+    database out of reach) exits with one line saying why."""
+    from bot.app import StartupError
 
     settings = _settings(config)
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(serve(settings))
+            asyncio.run(main(settings))
     except StartupError as exc:
         _fail(str(exc), settings)
     except Exception as exc:
         _database_failed(settings, exc)
         raise
+
+
+@cli.command()
+def run(config: ConfigOption = None) -> None:
+    """Apply migrations and serve: Telegram when a token is configured, else the terminal."""
+    from bot.app import serve
+
+    _run_until_stopped(config, serve)
 
 
 @db_cli.command("upgrade")
@@ -771,9 +781,7 @@ def broadcast_work(
     """A sender worker without the bot: several may run at once, on one database."""
     from bot.app import build
 
-    settings = _settings(config)
-
-    async def go() -> None:
+    async def work(settings: Settings) -> None:
         runtime = await build(settings)
         try:
             if until_idle:
@@ -783,5 +791,4 @@ def broadcast_work(
         finally:
             await runtime.close()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(go())
+    _run_until_stopped(config, work)
