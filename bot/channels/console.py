@@ -86,7 +86,7 @@ class ConsoleChannel:
     write_raw: Writer = write_raw
     erase_line: str = field(default_factory=erase_prompt_line)
     group_id: str | None = field(default=None, init=False)  # None: the private chat
-    # or "whatsapp": speak as a WhatsApp user, see what they would
+    # "console", or "whatsapp": speak as a WhatsApp user and see what they would
     plays: str = field(default=NAME, init=False)
     # True while the prompt waits for a line: whatever arrives then (a digest, a notice,
     # a debounced answer) came on its own and must not be glued to the prompt.
