@@ -41,6 +41,7 @@ from bot.channels.base import (
 )
 from bot.i18n import translator
 from bot.runtime import Kurasi
+from bot.worker import Worker
 from db import broadcasts as data
 from db.models import Broadcast, BroadcastState, DeliveryState
 from handlers.broadcast import final_reply, progress_reply
@@ -170,7 +171,18 @@ class Item:
     chat_id: str
 
 
-class BroadcastSender:
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What became of one send, to be written to its delivery row. Pending means: again
+    after a backoff (failed once the attempts run out); blocked: nothing more goes to them."""
+
+    item: Item
+    state: DeliveryState
+    message_id: str | None = None
+    error: str | None = None
+
+
+class BroadcastSender(Worker):
     def __init__(
         self,
         app: Kurasi,
@@ -195,6 +207,7 @@ class BroadcastSender:
         announcers: dict[str, Announcer] | None = None,
         rate_guard: float = 0.03,
     ) -> None:
+        super().__init__(idle_seconds=idle_seconds)
         self.app = app
         self.paid = paid
         self.whatsapp_template = whatsapp_template
@@ -207,7 +220,6 @@ class BroadcastSender:
         self.schedule = schedule
         self.zone = ZoneInfo(timezone)
         self.progress_every = progress_every
-        self.idle_seconds = idle_seconds
         self.wallclock = wallclock
         self.sleep = sleep
         self.announcers: dict[str, Announcer] = dict(announcers or {})
@@ -219,9 +231,7 @@ class BroadcastSender:
         self._upload_lock = asyncio.Lock()
         self._last_progress: dict[int, float] = {}
         self._sent_log: deque[float] = deque(maxlen=2000)  # this worker's send times, for rate
-        self._wake = asyncio.Event()
-        self._stopping = False
-        self._outcomes: list[tuple[tuple[Any, ...], asyncio.Future[None]]] = []
+        self._outcomes: list[tuple[Result, asyncio.Future[None]]] = []
         self._flushing = False
         self._flusher: asyncio.Task[None] | None = None
         self._held: set[int] = set()  # rows of the current batch still leased to us
@@ -230,22 +240,13 @@ class BroadcastSender:
 
     # --- lifecycle ----------------------------------------------------------------------
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
-
     async def run(self) -> None:
         while not self._stopping:
             try:
                 await self.tick()
             except Exception:
                 log.exception("broadcast sender failed; retrying")
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
+            await self.rest()
 
     async def run_until_idle(self, *, poll: float = 0.2, wait_scheduled: bool = False) -> None:
         """Send until no running broadcast has anything pending (retries waited out); with
@@ -519,40 +520,33 @@ class BroadcastSender:
     ) -> None:
         error = f"{type(exc).__name__}: {exc}"
         if isinstance(exc, Undeliverable):
-            await self._record(
-                item, DeliveryState.blocked, error=error, blocked=True, session=session
-            )
+            state = DeliveryState.blocked
         elif isinstance(exc, TemporaryFailure | TimeoutError | OSError):
-            await self._record(
-                item, DeliveryState.pending, error=error, retry=True, session=session
-            )
+            state = DeliveryState.pending
         elif isinstance(exc, Rejected):
-            await self._record(item, DeliveryState.failed, error=error, session=session)
+            state = DeliveryState.failed
         else:
             log.exception("broadcast send failed", delivery=item.id)
-            await self._record(
-                item, DeliveryState.pending, error=error, retry=True, session=session
-            )
+            state = DeliveryState.pending
+        await self._record(item, state, error=error, session=session)
 
     async def _record(
         self,
         item: Item,
-        state: str,
+        state: DeliveryState,
         *,
         message_id: str | None = None,
         error: str | None = None,
-        retry: bool = False,
-        blocked: bool = False,
         session: AsyncSession | None = None,
     ) -> None:
-        args = (item, state, message_id, error, retry, blocked)
+        result = Result(item, state, message_id, error)
         if session is not None:
-            await self._write(session, *args)
+            await self._write(session, result)
             return
         # Group commit: outcomes that arrive while a commit is running share the next one.
         # Each caller still returns only once its own outcome is committed.
         done = asyncio.get_running_loop().create_future()
-        self._outcomes.append((args, done))
+        self._outcomes.append((result, done))
         if not self._flushing:
             self._flushing = True
             self._flusher = asyncio.create_task(self._flush())
@@ -564,16 +558,16 @@ class BroadcastSender:
                 batch, self._outcomes = self._outcomes, []
                 try:
                     async with self.app.sessionmaker() as session, session.begin():
-                        sent = [a for a, _ in batch if a[1] == DeliveryState.sent]
+                        sent = [r for r, _ in batch if r.state == DeliveryState.sent]
                         await data.record_sent(
                             session,
                             owner=self.worker_id,
-                            sent=[(a[0].id, a[2]) for a in sent],
+                            sent=[(r.item.id, r.message_id) for r in sent],
                             now=self.app.clock(),
                         )
-                        for args, _ in batch:
-                            if args[1] != DeliveryState.sent:
-                                await self._write(session, *args)
+                        for result, _ in batch:
+                            if result.state != DeliveryState.sent:
+                                await self._write(session, result)
                 except Exception as exc:
                     for _, done in batch:
                         if not done.done():
@@ -585,36 +579,24 @@ class BroadcastSender:
         finally:
             self._flushing = False
 
-    async def _write(
-        self,
-        session: AsyncSession,
-        item: Item,
-        state: str,
-        message_id: str | None,
-        error: str | None,
-        retry: bool,
-        blocked: bool,
-    ) -> None:
+    async def _write(self, session: AsyncSession, result: Result) -> None:
         now = self.app.clock()
-        retry_at = None
-        if retry:
-            attempts = await data.attempts_of(session, item.id)
+        state, retry_at = result.state, None
+        if state == DeliveryState.pending:
+            attempts = await data.attempts_of(session, result.item.id)
             if attempts + 1 >= self.max_attempts:
                 state = DeliveryState.failed
             else:
                 retry_at = now + self.retry_base * (2**attempts)
         await data.record(
             session,
-            delivery_id=item.id,
+            delivery_id=result.item.id,
             owner=self.worker_id,
-            state=state,
+            outcome=data.Outcome(state, result.message_id, result.error, retry_at),
             now=now,
-            message_id=message_id,
-            error=error,
-            retry_at=retry_at,
         )
-        if blocked:
-            await data.mark_blocked(session, user_id=item.user_id, now=now)
+        if state == DeliveryState.blocked:
+            await data.mark_blocked(session, user_id=result.item.user_id, now=now)
 
     # --- progress -----------------------------------------------------------------------
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,20 +64,30 @@ def _database_failed(settings: Settings, exc: BaseException) -> None:
         _fail(f"database {masked_url(settings.database.url)} unreachable: {problem}", settings)
 
 
-@cli.command()
-def run(config: ConfigOption = None) -> None:
-    """Apply migrations and serve: Telegram when a token is configured, else the terminal."""
-    from bot.app import StartupError, serve
+def _run_until_stopped(
+    config: Path | None, main: Callable[[Settings], Coroutine[Any, Any, None]]
+) -> None:
+    """Run `main` until it returns or Ctrl-C; a start that cannot go on (a platform or the
+    database out of reach) exits with one line saying why."""
+    from bot.app import StartupError
 
     settings = _settings(config)
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(serve(settings))
+            asyncio.run(main(settings))
     except StartupError as exc:
         _fail(str(exc), settings)
     except Exception as exc:
         _database_failed(settings, exc)
         raise
+
+
+@cli.command()
+def run(config: ConfigOption = None) -> None:
+    """Apply migrations and serve: Telegram when a token is configured, else the terminal."""
+    from bot.app import serve
+
+    _run_until_stopped(config, serve)
 
 
 @db_cli.command("upgrade")
@@ -142,6 +152,17 @@ def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T
     except Exception as exc:
         _database_failed(settings, exc)
         raise
+
+
+def _print_rows(
+    config: Path | None,
+    rows: Callable[[AsyncSession], Awaitable[list[tuple[str, ...]]]],
+    *,
+    empty: str,
+) -> None:
+    """A listing: one tab-separated line per row, or `empty` when there is none."""
+    lines = ["\t".join(row) for row in _with_session(_settings(config), rows)]
+    typer.echo("\n".join(lines) if lines else empty)
 
 
 CuratorArgument = Annotated[
@@ -251,23 +272,18 @@ def curator_list(config: ConfigOption = None) -> None:
     """Everyone who may curate, and where: id, name, @username, review chat."""
     from db.reviews import list_curators_named
 
-    settings = _settings(config)
-
-    async def rows(session: AsyncSession) -> list[str]:
+    async def rows(session: AsyncSession) -> list[tuple[str, ...]]:
         return [
-            "\t".join(
-                (
-                    c.external_id,
-                    (u.display_name if u else None) or "-",
-                    f"@{u.username}" if u and u.username else "-",
-                    c.chat_id or "every review chat",
-                )
+            (
+                c.external_id,
+                (u.display_name if u else None) or "-",
+                f"@{u.username}" if u and u.username else "-",
+                c.chat_id or "every review chat",
             )
             for c, u in await list_curators_named(session)
         ]
 
-    lines = _with_session(settings, rows)
-    typer.echo("\n".join(lines) if lines else "no curators yet")
+    _print_rows(config, rows, empty="no curators yet")
 
 
 fairs_cli = typer.Typer(no_args_is_help=True, help="Export and trade fairs.")
@@ -320,25 +336,20 @@ def fairs_list(config: ConfigOption = None) -> None:
     """Every fair, past ones too: id, dates, name, place, country, sectors."""
     from db.fairs import list_fairs
 
-    settings = _settings(config)
-
-    async def rows(session: AsyncSession) -> list[str]:
+    async def rows(session: AsyncSession) -> list[tuple[str, ...]]:
         return [
-            "\t".join(
-                (
-                    str(f.id),
-                    f"{f.start_date}..{f.end_date}",
-                    f.name,
-                    f.place,
-                    f.country,
-                    ";".join(f.sectors) or "all sectors",
-                )
+            (
+                str(f.id),
+                f"{f.start_date}..{f.end_date}",
+                f.name,
+                f.place,
+                f.country,
+                ";".join(f.sectors) or "all sectors",
             )
             for f in await list_fairs(session)
         ]
 
-    lines = _with_session(settings, rows)
-    typer.echo("\n".join(lines) if lines else "no fairs yet")
+    _print_rows(config, rows, empty="no fairs yet")
 
 
 def _cleared(value: str | None) -> str | None:
@@ -550,10 +561,10 @@ cli.add_typer(broadcast_cli, name="broadcast")
 BroadcastId = Annotated[int, typer.Argument(help="The broadcast's number (see `list`).")]
 
 
-def _broadcast_line(b: Broadcast) -> str:
+def _broadcast_row(b: Broadcast) -> tuple[str, ...]:
     when = (b.scheduled_at or b.created_at).strftime("%Y-%m-%d %H:%M UTC")
     first = (b.text.strip().splitlines() or ["-"])[0][:50]
-    return f"{b.id}\t{b.state}\t{b.total}\t{when}\t{first}"
+    return str(b.id), str(b.state), str(b.total), when, first
 
 
 @broadcast_cli.command("list")
@@ -561,13 +572,10 @@ def broadcast_list(config: ConfigOption = None) -> None:
     """Recent broadcasts: id, state, recipients, when, first line."""
     from db.broadcasts import recent_broadcasts
 
-    settings = _settings(config)
+    async def rows(session: AsyncSession) -> list[tuple[str, ...]]:
+        return [_broadcast_row(b) for b in await recent_broadcasts(session, limit=50)]
 
-    async def rows(session: AsyncSession) -> list[str]:
-        return [_broadcast_line(b) for b in await recent_broadcasts(session, limit=50)]
-
-    lines = _with_session(settings, rows)
-    typer.echo("\n".join(lines) if lines else "no broadcasts yet")
+    _print_rows(config, rows, empty="no broadcasts yet")
 
 
 @broadcast_cli.command("show")
@@ -773,9 +781,7 @@ def broadcast_work(
     """A sender worker without the bot: several may run at once, on one database."""
     from bot.app import build
 
-    settings = _settings(config)
-
-    async def go() -> None:
+    async def work(settings: Settings) -> None:
         runtime = await build(settings)
         try:
             if until_idle:
@@ -785,5 +791,4 @@ def broadcast_work(
         finally:
             await runtime.close()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(go())
+    _run_until_stopped(config, work)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -17,6 +18,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 from pydantic_settings import (
@@ -54,8 +56,27 @@ def parse_duration(value: Any) -> timedelta:
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
+# A rule a set value must pass (on its text), and what to say when it does not.
+Rule = tuple[Callable[[str], object], str]
+
+
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    # Optional settings where blank means unset (None), each with its rule (or None).
+    optional: ClassVar[dict[str, Rule | None]] = {}
+
+    @field_validator("*")
+    @classmethod
+    def _blank_is_unset(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.field_name not in cls.optional:
+            return value
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not text:
+            return None
+        rule = cls.optional[info.field_name]
+        if rule is not None and not rule[0](text):
+            raise ValueError(rule[1])
+        return value
 
 
 class DatabaseSettings(Section):
@@ -76,33 +97,14 @@ class TelegramSettings(Section):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     admin_ids: list[int] = Field(default_factory=list)
-
-    @field_validator("token")
-    @classmethod
-    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None or not value.get_secret_value():
-            return None
-        if ":" not in value.get_secret_value():
-            raise ValueError("a bot token looks like 123456:ABC... (from @BotFather)")
-        return value
-
-    @field_validator("webhook_secret")
-    @classmethod
-    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None or not value.get_secret_value():
-            return None
-        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
-            raise ValueError("use 1-256 characters of A-Z, a-z, 0-9, _ and -")
-        return value
-
-    @field_validator("webhook_url")
-    @classmethod
-    def _url_or_none(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        if not value.startswith("https://"):
-            raise ValueError("Telegram only posts to https:// URLs")
-        return value
+    optional = {
+        "token": (lambda v: ":" in v, "a bot token looks like 123456:ABC... (from @BotFather)"),
+        "webhook_secret": (
+            re.compile(r"[A-Za-z0-9_-]{1,256}").fullmatch,
+            "use 1-256 characters of A-Z, a-z, 0-9, _ and -",
+        ),
+        "webhook_url": (lambda v: v.startswith("https://"), "Telegram only posts to https:// URLs"),
+    }
 
 
 WHATSAPP_GRAPH_API = "https://graph.facebook.com"
@@ -128,22 +130,15 @@ class WhatsAppSettings(Section):
     messages_per_second: int = Field(default=80, ge=1, le=1000)
     # notification kind -> template (see config.example.toml for the bodies to register)
     templates: dict[str, WhatsAppTemplate] = Field(default_factory=dict)
-
-    @field_validator("token", "app_secret", "verify_token")
-    @classmethod
-    def _empty_is_none(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None or not value.get_secret_value():
-            return None
-        return value
-
-    @field_validator("phone_number_id")
-    @classmethod
-    def _digits(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        if not value.isdigit():
-            raise ValueError("the phone number id is digits (WhatsApp Manager › API setup)")
-        return value
+    optional = {
+        "phone_number_id": (
+            str.isdigit,
+            "the phone number id is digits (WhatsApp Manager › API setup)",
+        ),
+        "token": None,
+        "app_secret": None,
+        "verify_token": None,
+    }
 
     @field_validator("api_version")
     @classmethod

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.base import Undeliverable
+from bot.channels.base import Notice, Undeliverable, WindowedChannel
 from bot.i18n import translator
 from bot.runtime import Kurasi
 from db.models import Notification, User
@@ -27,6 +27,7 @@ from db.notifications import (
     plan_fair_occasion,
     plan_revisions,
     plan_unclaimed,
+    to_user,
     tune_for_planning,
 )
 from db.whatsapp import WAITING, template_values
@@ -130,9 +131,7 @@ class Notifier:
                     session,
                     kind="weekly_digest",
                     dedupe_key=f"weekly:{admin.id}:{year}-W{week:02d}",
-                    channel=admin.channel,
-                    chat_id=admin.external_id,
-                    user_id=admin.id,
+                    **to_user(admin),
                     due_at=due,
                     now=now,
                 )
@@ -245,20 +244,12 @@ class Notifier:
         now: datetime,
     ) -> str | None:
         """ "sent", "template", or None when the channel's rules say wait (WhatsApp's window)."""
-        notify = getattr(channel, "notify", None)
-        if notify is None or user is None:
+        if not isinstance(channel, WindowedChannel) or user is None:
             await channel.post(note.chat_id, reply)
             return "sent"
         values = await template_values(session, kind=note.kind, subject_id=note.subject_id)
-        outcome: str | None = await notify(
-            note.chat_id,
-            reply,
-            kind=note.kind,
-            last_inbound_at=user.last_inbound_at,
-            now=now,
-            values=values,
-        )
-        return outcome
+        notice = Notice(note.kind, values, user.last_inbound_at)
+        return await channel.notify(note.chat_id, reply, notice, now=now)
 
     @staticmethod
     def _close(note: Notification, now: datetime, result: str) -> int:

@@ -12,16 +12,22 @@ also keeps that chat's messages in order. aiolimiter would pace one process only
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.base import Channel, Undeliverable, WindowedChannel, reply_from_payload
+from bot.channels.base import (
+    Channel,
+    Notice,
+    Undeliverable,
+    WindowedChannel,
+    reply_from_payload,
+)
 from bot.i18n import translator
 from bot.runtime import Kurasi
+from bot.worker import Worker
 from db import outbox
 from db.models import ChatBudget, OutboxItem
 from db.reviews import get_review
@@ -39,7 +45,7 @@ HOLD = timedelta(hours=6)  # a notice held for a messaging window is looked at a
 PRIVATE_RATE = 60  # messages a minute into one person's chat
 
 
-class ReviewPoster:
+class ReviewPoster(Worker):
     def __init__(
         self,
         app: Kurasi,
@@ -54,6 +60,7 @@ class ReviewPoster:
         max_attempts: int = outbox.MAX_ATTEMPTS,
         kinds: frozenset[str] | None = None,
     ) -> None:
+        super().__init__(idle_seconds=idle_seconds)
         self.app = app
         self.rate = rate_per_minute
         self.private_rate = private_rate_per_minute
@@ -63,16 +70,6 @@ class ReviewPoster:
         self.rubric = rubric or Rubric()
         self.clock = clock or app.clock
         self.sleep = sleep
-        self.idle_seconds = idle_seconds
-        self._wake = asyncio.Event()
-        self._stopping = False
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
 
     async def run(self) -> None:
         while not self._stopping:
@@ -86,9 +83,7 @@ class ReviewPoster:
             if wait is None or wait > self.idle_seconds:
                 # Nothing soon (a held notice waits for hours): a wake-up (new messages, a
                 # person who wrote again) or the idle interval, whichever comes first.
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
+                await self.rest()
             else:
                 await self.sleep(wait)
 
@@ -263,14 +258,8 @@ class ReviewPoster:
         for reply in replies:
             kind = reply.notice_kind or "notice"
             values = await template_values(session, kind=kind, subject_id=reply.subject_id)
-            outcome = await channel.notify(
-                item.chat_id,
-                reply,
-                kind=kind,
-                last_inbound_at=last_inbound,
-                now=now,
-                values=values,
-            )
+            notice = Notice(kind, values, last_inbound)
+            outcome = await channel.notify(item.chat_id, reply, notice, now=now)
             if outcome is None:
                 outbox.hold(item, until=now + HOLD, reason=f"waiting for the window ({kind})")
                 log.info("outbox notice held for the messaging window", kind=kind)

@@ -148,20 +148,21 @@ async def create_broadcast(
 ) -> Broadcast:
     """A broadcast due at `scheduled_at` (None: now); `start` snapshots its audience."""
     broadcast = Broadcast(
-        created_by=created_by,
-        created_at=now,
+        # when, to whom, what, where its progress is shown, and who made it
+        state=BroadcastState.scheduled,
+        scheduled_at=scheduled_at or now,
+        urgent=urgent,
+        filters=audience.to_dict(),
         text=text,
         html=html,
         media_kind=media_kind,
         media_path=media_path,
         media_name=media_name,
         media_ids=dict(media_ids or {}),
-        filters=audience.to_dict(),
-        urgent=urgent,
-        state=BroadcastState.scheduled,
-        scheduled_at=scheduled_at or now,
         report_channel=report_to[0] if report_to else None,
         report_chat_id=report_to[1] if report_to else None,
+        created_by=created_by,
+        created_at=now,
     )
     session.add(broadcast)
     await session.flush()
@@ -371,29 +372,34 @@ async def renew(
     return {row[0] for row in result.all()}
 
 
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one send came to: the delivery's new state, with the sent message's id, the
+    error, or (pending again) when to try next."""
+
+    state: str
+    message_id: str | None = None
+    error: str | None = None
+    retry_at: datetime | None = None
+
+
 async def record(
-    session: AsyncSession,
-    *,
-    delivery_id: int,
-    owner: str,
-    state: str,
-    now: datetime,
-    message_id: str | None = None,
-    error: str | None = None,
-    retry_at: datetime | None = None,
-    count_attempt: bool = True,
+    session: AsyncSession, *, delivery_id: int, owner: str, outcome: Outcome, now: datetime
 ) -> bool:
     """Write one send's outcome, if the row is still this sender's; False if it was not
     (its lease ran out and someone else took it)."""
-    values: dict[str, Any] = {"state": state, "lease_owner": None, "lease_until": None}
-    if count_attempt:
-        values["attempts"] = BroadcastDelivery.attempts + 1
-    if state == DeliveryState.sent:
-        values.update(message_id=message_id, sent_at=now, last_error=None)
-    if error is not None:
-        values["last_error"] = error[:300]
-    if retry_at is not None:
-        values["next_attempt_at"] = retry_at
+    values: dict[str, Any] = {
+        "state": outcome.state,
+        "lease_owner": None,
+        "lease_until": None,
+        "attempts": BroadcastDelivery.attempts + 1,
+    }
+    if outcome.state == DeliveryState.sent:
+        values.update(message_id=outcome.message_id, sent_at=now, last_error=None)
+    if outcome.error is not None:
+        values["last_error"] = outcome.error[:300]
+    if outcome.retry_at is not None:
+        values["next_attempt_at"] = outcome.retry_at
     table: Table = BroadcastDelivery.__table__  # type: ignore[assignment]
     conn = await session.connection()
     result: Any = await conn.execute(

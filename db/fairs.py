@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.businesses import SECTORS
 from db.models import Business, Fair, FairInterest, User
-from db.notifications import plan
+from db.notifications import plan, to_user
 from db.sql import insert_ignore
 
 FAIR_CSV_HEADER: tuple[str, ...] = (
@@ -158,7 +158,7 @@ def check_fair(
         problems.append(f"description is longer than {MAX_DESCRIPTION} characters")
     if problems or start is None or end is None:
         return None, problems
-    data = FairData(
+    return FairData(
         name=name,
         place=place,
         country=country,
@@ -169,8 +169,7 @@ def check_fair(
         link=link,
         description=description,
         line=line,
-    )
-    return data, []
+    ), []
 
 
 def _delimiter(first_line: str) -> str:
@@ -227,19 +226,9 @@ def parse_fairs_csv(text: str) -> tuple[list[FairData], list[tuple[int, str]]]:
 
 
 def _new_fair(data: FairData, *, created_by: int | None, now: datetime) -> Fair:
-    return Fair(
-        name=data.name,
-        place=data.place,
-        country=data.country,
-        start_date=data.start_date,
-        end_date=data.end_date,
-        registration_deadline=data.registration_deadline,
-        sectors=list(data.sectors),
-        link=data.link,
-        description=data.description,
-        created_by=created_by,
-        created_at=now,
-    )
+    columns = {name: getattr(data, name) for name in FAIR_CSV_HEADER}
+    columns["sectors"] = list(data.sectors)
+    return Fair(**columns, created_by=created_by, created_at=now)
 
 
 async def import_fairs(
@@ -397,9 +386,7 @@ async def _tell(
             session,
             kind=kind,
             dedupe_key=f"{kind}:{fair_id}:{user.id}:{now.isoformat()}",
-            channel=user.channel,
-            chat_id=user.external_id,
-            user_id=user.id,
+            **to_user(user),
             subject_id=fair_id,
             payload=payload,
             due_at=now,

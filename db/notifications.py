@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from sqlalchemy import Integer, Select, String, cast, func, literal, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +17,18 @@ from db.sql import add_seconds, insert_for, insert_ignore
 if TYPE_CHECKING:
     # A SELECT of any columns (the rows an INSERT ... SELECT copies).
     RowsSelect = Select[*tuple[Any, ...]]
+
+
+class Addressee(TypedDict):
+    channel: str
+    chat_id: str
+    user_id: int
+
+
+def to_user(user: User) -> Addressee:
+    """`plan`'s address for a notification to a person: their chat, and their user id (which
+    keeps their opt-outs and a block in force)."""
+    return {"channel": user.channel, "chat_id": user.external_id, "user_id": user.id}
 
 
 async def plan(
@@ -59,11 +71,7 @@ async def cancel_pending(
     claim on them) and return them. None sent already is touched."""
     notes = await session.scalars(
         select(Notification)
-        .where(
-            Notification.kind == kind,
-            Notification.subject_id == subject_id,
-            Notification.sent_at.is_(None),
-        )
+        .filter_by(kind=kind, subject_id=subject_id, sent_at=None)
         .with_for_update()
     )
     cancelled = list(notes)

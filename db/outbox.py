@@ -8,7 +8,7 @@ one worker at a time the sender for that chat.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,31 +26,29 @@ NOTICE = OutboxKind.notice
 ERASE = OutboxKind.erase
 
 
-async def enqueue(
-    session: AsyncSession,
-    *,
-    channel: str,
-    chat_id: str,
-    kind: str,
-    now: datetime,
-    payload: dict[str, Any] | None = None,
-    review_id: int | None = None,
-) -> OutboxItem:
-    item = OutboxItem(
-        channel=channel,
-        chat_id=chat_id,
-        kind=kind,
-        payload=payload,
-        review_id=review_id,
-        created_at=now,
-    )
-    session.add(item)
-    return item
+class Queued(TypedDict, total=False):
+    """An outbox item as queued: its chat, its kind, and what to send (a reply's payload, or
+    the review whose card it is)."""
+
+    channel: Required[str]
+    chat_id: Required[str]
+    kind: Required[OutboxKind]
+    payload: dict[str, Any]
+    review_id: int
+
+
+async def enqueue(session: AsyncSession, *, now: datetime, **item: Unpack[Queued]) -> None:
+    session.add(OutboxItem(**item, created_at=now))
 
 
 def _pending(kinds: frozenset[str] | None = None) -> tuple[Any, ...]:
     where = (OutboxItem.sent_at.is_(None), OutboxItem.failed_at.is_(None))
     return where if kinds is None else (*where, OutboxItem.kind.in_(sorted(kinds)))
+
+
+def _pending_in(channel: str, chat_id: str, kinds: frozenset[str] | None = None) -> tuple[Any, ...]:
+    """What still waits to go into one chat."""
+    return (OutboxItem.channel == channel, OutboxItem.chat_id == chat_id, *_pending(kinds))
 
 
 async def due_chats(
@@ -117,12 +115,7 @@ async def head(
     notice excepted: it lets later ones pass)."""
     item: OutboxItem | None = await session.scalar(
         select(OutboxItem)
-        .where(
-            OutboxItem.channel == channel,
-            OutboxItem.chat_id == chat_id,
-            *_pending(kinds),
-            _not_held(now),
-        )
+        .where(*_pending_in(channel, chat_id, kinds), _not_held(now))
         .order_by(OutboxItem.id)
         .limit(1)
     )
@@ -169,13 +162,7 @@ async def release_held(session: AsyncSession, *, channel: str, chat_id: str, now
     """The person wrote: whatever waits for them is due now."""
     result = await session.execute(
         update(OutboxItem)
-        .where(
-            OutboxItem.channel == channel,
-            OutboxItem.chat_id == chat_id,
-            OutboxItem.sent_at.is_(None),
-            OutboxItem.failed_at.is_(None),
-            OutboxItem.held_until > now,
-        )
+        .where(*_pending_in(channel, chat_id), OutboxItem.held_until > now)
         .values(held_until=None)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -15,13 +15,12 @@ from db.models import (
     Business,
     Fair,
     FairInterest,
-    OutboxItem,
-    OutboxKind,
     Photo,
     Product,
     Review,
     User,
 )
+from db.outbox import ERASE, enqueue
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -163,12 +162,7 @@ async def _queue_review_chat_erasure(session: AsyncSession, *, user_id: int, now
         if channel and chat_id and card_id:
             by_chat.setdefault((channel, chat_id), []).extend([*(album_ids or []), card_id])
     for (channel, chat_id), message_ids in by_chat.items():
-        session.add(
-            OutboxItem(
-                channel=channel,
-                chat_id=chat_id,
-                kind=OutboxKind.erase,
-                payload={"message_ids": message_ids},
-                created_at=now,
-            )
+        payload = {"message_ids": message_ids}
+        await enqueue(
+            session, channel=channel, chat_id=chat_id, kind=ERASE, payload=payload, now=now
         )

@@ -15,7 +15,6 @@ from db.models import (
     AuditEvent,
     Business,
     Curator,
-    OutboxItem,
     Photo,
     Product,
     ProductStatus,
@@ -24,7 +23,8 @@ from db.models import (
     User,
     Verdict,
 )
-from db.products import SNAPSHOT_FIELDS, ProductField, change_status
+from db.outbox import CARD, enqueue
+from db.products import SNAPSHOT_FIELDS, TRANSITIONS, ProductField, change_status
 
 
 def route_chat(chats: Sequence[tuple[str, Sequence[str]]], sector: str | None) -> str | None:
@@ -66,8 +66,8 @@ async def record(
         AuditEvent(
             at=now,
             action=action,
-            product_id=product.id,
             actor_user_id=actor_user_id,
+            product_id=product.id,
             round=product.round,
             sector=product.sector,
             grade=review.grade if review else None,
@@ -173,17 +173,21 @@ async def open_round(
     )
     session.add(review)
     await session.flush()
-    if channel is not None and chat_id is not None:
-        session.add(
-            OutboxItem(
-                channel=channel,
-                chat_id=chat_id,
-                kind="review_card",
-                review_id=review.id,
-                created_at=now,
-            )
-        )
+    await _queue_card(session, review, now=now)
     return review
+
+
+async def _queue_card(session: AsyncSession, review: Review, *, now: datetime) -> None:
+    """The review's card, queued for its review chat (when it has one yet)."""
+    if review.channel is not None and review.chat_id is not None:
+        await enqueue(
+            session,
+            channel=review.channel,
+            chat_id=review.chat_id,
+            kind=CARD,
+            review_id=review.id,
+            now=now,
+        )
 
 
 async def close_unclaimed_round(session: AsyncSession, *, product_id: int) -> Review | None:
@@ -223,14 +227,17 @@ async def _move(
     session: AsyncSession,
     review: Review,
     product: Product,
-    *,
     transition: str,
-    expected: ProductStatus,
+    changes: dict[str, Any],
+    *,
     now: datetime,
-    **values: Any,
+    expected: str | None = None,
 ) -> bool:
-    """The product's status by compare-and-set, then the review row; False if someone else
-    moved the product first (and then nothing is written)."""
+    """The product's status by compare-and-set (from `expected`; by default the one status
+    `transition` leaves from), then `changes` on the review row; False if someone else moved
+    the product first (and then nothing is written)."""
+    if expected is None:
+        (expected,) = TRANSITIONS[transition][0]
     if not await change_status(
         session, product_id=product.id, action=transition, expected=expected, now=now
     ):
@@ -238,10 +245,22 @@ async def _move(
     await session.execute(
         update(Review)
         .where(Review.id == review.id)
-        .values(**values)
+        .values(**changes)
         .execution_options(synchronize_session=False)
     )
     return True
+
+
+# A review nobody holds, and one with no decision (what release and undo write back).
+_UNCLAIMED = dict.fromkeys(("curator_user_id", "curator_name", "claimed_at", "touched_at"))
+_UNDECIDED: dict[str, Any] = {
+    "decision": None,
+    "grade": None,
+    "reasons": [],
+    "reason_text": None,
+    "override": False,
+    "decided_at": None,
+}
 
 
 async def claim(
@@ -253,19 +272,14 @@ async def claim(
     curator_name: str,
     now: datetime,
 ) -> bool:
-    if not await _move(
-        session,
-        review,
-        product,
-        transition="claim",
-        expected=ProductStatus.submitted,
-        now=now,
-        curator_user_id=curator_user_id,
-        curator_name=curator_name,
-        claimed_at=now,
-        touched_at=now,
-        scores={},
-    ):
+    holder = {
+        "curator_user_id": curator_user_id,
+        "curator_name": curator_name,
+        "claimed_at": now,
+        "touched_at": now,
+        "scores": {},
+    }
+    if not await _move(session, review, product, "claim", holder, now=now):
         return False
     await record(session, action="claim", product=product, actor_user_id=curator_user_id, now=now)
     return True
@@ -281,16 +295,7 @@ async def release(
     action: str = "release",
 ) -> bool:
     """Back to the queue (the curator let go, or the claim timed out)."""
-    holder = dict.fromkeys(("curator_user_id", "curator_name", "claimed_at", "touched_at"))
-    if not await _move(
-        session,
-        review,
-        product,
-        transition="release",
-        expected=ProductStatus.in_review,
-        now=now,
-        **holder,
-    ):
+    if not await _move(session, review, product, "release", _UNCLAIMED, now=now):
         return False
     await record(session, action=action, product=product, actor_user_id=actor_user_id, now=now)
     return True
@@ -310,20 +315,15 @@ async def decide(
     now: datetime,
 ) -> bool:
     """approve / revise / reject: exactly one of racing deciders gets True."""
-    if not await _move(
-        session,
-        review,
-        product,
-        transition=action,
-        expected=ProductStatus.in_review,
-        now=now,
-        decision=Verdict(action).decision,
-        grade=grade,
-        reasons=reasons,
-        reason_text=reason_text,
-        override=override,
-        decided_at=now,
-    ):
+    decision = {
+        "decision": Verdict(action).decision,
+        "grade": grade,
+        "reasons": reasons,
+        "reason_text": reason_text,
+        "override": override,
+        "decided_at": now,
+    }
+    if not await _move(session, review, product, action, decision, now=now):
         return False
     review.grade = grade
     await record(
@@ -346,20 +346,9 @@ async def undo_decision(
     curator with the same scores. False when it moved in the meantime."""
     if review.decision not in (ReviewDecision.approved, ReviewDecision.rejected):
         return False
+    undone = {**_UNDECIDED, "touched_at": now}
     if not await _move(
-        session,
-        review,
-        product,
-        transition="undo",
-        expected=ProductStatus(review.decision),
-        now=now,
-        decision=None,
-        grade=None,
-        reasons=[],
-        reason_text=None,
-        override=False,
-        decided_at=None,
-        touched_at=now,
+        session, review, product, "undo", undone, now=now, expected=ProductStatus(review.decision)
     ):
         return False
     await record(session, action="undo", product=product, actor_user_id=actor_user_id, now=now)
@@ -473,14 +462,6 @@ async def route_unrouted(
         if chat_id is None:
             continue
         review.channel, review.chat_id = channel, chat_id
-        session.add(
-            OutboxItem(
-                channel=channel,
-                chat_id=chat_id,
-                kind="review_card",
-                review_id=review.id,
-                created_at=now,
-            )
-        )
+        await _queue_card(session, review, now=now)
         routed += 1
     return routed

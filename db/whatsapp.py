@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -29,39 +30,41 @@ async def record_sent(
         )
 
 
-async def record_status(
-    session: AsyncSession,
-    *,
-    message_id: str,
-    chat_id: str,
-    status: str,
-    at: datetime,
-    error: str | None = None,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class StatusUpdate:
+    """What a status webhook says about one message the bot sent."""
+
+    message_id: str
+    chat_id: str
+    status: str  # accepted, sent, delivered, read, played or failed
+    at: datetime
+    error: str | None = None
+
+
+async def record_status(session: AsyncSession, report: StatusUpdate) -> None:
     """Store a status webhook on the message's row (made here if the send is not stored yet)."""
+    message_id = report.message_id[:128]
     await insert_ignore(
         session,
         WhatsAppMessage,
         {
-            "message_id": message_id[:128],
-            "chat_id": chat_id[:64],
-            "sent_at": at,
+            "message_id": message_id,
+            "chat_id": report.chat_id[:64],
+            "sent_at": report.at,
             "status": "accepted",
         },
         conflict=["message_id"],
     )
     row = await session.scalar(
-        select(WhatsAppMessage)
-        .where(WhatsAppMessage.message_id == message_id[:128])
-        .with_for_update()
+        select(WhatsAppMessage).where(WhatsAppMessage.message_id == message_id).with_for_update()
     )
     assert row is not None
-    if _RANK.get(status, 0) <= _RANK.get(row.status, 0):
+    if _RANK.get(report.status, 0) <= _RANK.get(row.status, 0):
         return
-    row.status = status[:16]
-    row.status_at = at
-    if error:
-        row.error = error[:300]
+    row.status = report.status[:16]
+    row.status_at = report.at
+    if report.error:
+        row.error = report.error[:300]
 
 
 async def message_status(session: AsyncSession, *, message_id: str) -> WhatsAppMessage | None:
@@ -72,16 +75,10 @@ async def release_waiting(
     session: AsyncSession, *, channel: str, chat_id: str, now: datetime
 ) -> int:
     """Make the notifications held for this chat due now (the person just wrote)."""
-    result = await session.execute(
-        update(Notification)
-        .where(
-            Notification.channel == channel,
-            Notification.chat_id == chat_id,
-            Notification.sent_at.is_(None),
-            Notification.result == WAITING,
-        )
-        .values(due_at=now)
+    held = update(Notification).filter_by(
+        channel=channel, chat_id=chat_id, sent_at=None, result=WAITING
     )
+    result = await session.execute(held.values(due_at=now))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 

@@ -8,7 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from handlers.events import Attachment, Button, Incoming, MediaOut, MediaRef, Reply
+from handlers.events import (
+    Attachment,
+    Button,
+    Command,
+    Incoming,
+    MediaOut,
+    MediaRef,
+    Reply,
+    Text,
+)
 
 
 class Undeliverable(Exception):
@@ -21,20 +30,33 @@ class ChannelUnavailable(Exception):
     the message is one line for the operator, with no secret in it."""
 
 
+def typed(text: str, *, html: str | None = None) -> Command | Text:
+    """What a person typed, on any channel: a /command (its name in lower case, without a
+    @botname) or plain text (`html`: the same with its formatting, where the channel has it)."""
+    if text.startswith("/") and len(text) > 1:
+        head, _, args = text[1:].partition(" ")
+        return Command(name=head.split("@", 1)[0].lower(), args=args.strip())
+    return Text(text, html=html)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A notification as a windowed channel needs it: its kind (whose approved template
+    stands in for it outside the window), the values that fill that template, and when the
+    person last wrote (None: never)."""
+
+    kind: str
+    values: dict[str, str]
+    last_inbound_at: datetime | None
+
+
 @runtime_checkable
 class WindowedChannel(Protocol):
     """A platform that lets a business write freely only for a while after the person last
     wrote (WhatsApp's 24 hours); outside it only a notification kind's approved template."""
 
     async def notify(
-        self,
-        chat_id: str,
-        reply: Reply,
-        *,
-        kind: str,
-        last_inbound_at: datetime | None,
-        now: datetime,
-        values: dict[str, str],
+        self, chat_id: str, reply: Reply, notice: Notice, *, now: datetime
     ) -> str | None:
         """ "sent", "template", or None: no template for this kind, so it must wait until
         the person writes again."""

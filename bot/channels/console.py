@@ -6,15 +6,16 @@ import asyncio
 import mimetypes
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import KW_ONLY, dataclass, field
 from itertools import count
 from pathlib import Path
 
 from bot.channels import whatsapp
+from bot.channels.base import typed
 from bot.runtime import Kurasi
 from handlers.events import (
     ButtonPress,
-    Command,
     Contact,
     Document,
     Event,
@@ -23,7 +24,6 @@ from handlers.events import (
     Photo,
     Reply,
     Sender,
-    Text,
     Unsupported,
 )
 
@@ -72,37 +72,30 @@ def erase_prompt_line() -> str:
     return "\r\x1b[K" if sys.stdout.isatty() else "\n"
 
 
+@dataclass(eq=False)
 class ConsoleChannel:
     name = NAME
 
-    def __init__(
-        self,
-        app: Kurasi,
-        *,
-        user_id: str = "console-user",
-        display_name: str = "Console",
-        language_hint: str | None = "id",
-        read: Reader = read_stdin,
-        write: Writer = write_stdout,
-        write_raw: Writer = write_raw,
-        erase_line: str | None = None,
-    ) -> None:
-        self.app = app
-        self.user_id = user_id
-        self.display_name = display_name
-        self.language_hint = language_hint
-        self.read = read
-        self.write = write
-        self.write_raw = write_raw
-        self.erase_line = erase_prompt_line() if erase_line is None else erase_line
-        # True while the prompt waits for a line: whatever arrives then (a digest, a notice,
-        # a debounced answer) came on its own and must not be glued to the prompt.
-        self._prompting = False
-        self._buttons: list[str] = []
-        self._message_ids = count(1)
-        self.group_id: str | None = None  # None: the private chat
-        self.plays = NAME  # or "whatsapp": speak as a WhatsApp user, see what they would
-        app.add_channel(self)
+    app: Kurasi
+    _: KW_ONLY
+    user_id: str = "console-user"
+    display_name: str = "Console"
+    language_hint: str | None = "id"
+    read: Reader = read_stdin
+    write: Writer = write_stdout
+    write_raw: Writer = write_raw
+    erase_line: str = field(default_factory=erase_prompt_line)
+    group_id: str | None = field(default=None, init=False)  # None: the private chat
+    # "console", or "whatsapp": speak as a WhatsApp user and see what they would
+    plays: str = field(default=NAME, init=False)
+    # True while the prompt waits for a line: whatever arrives then (a digest, a notice,
+    # a debounced answer) came on its own and must not be glued to the prompt.
+    _prompting: bool = field(default=False, init=False)
+    _buttons: list[str] = field(default_factory=list, init=False)
+    _message_ids: Iterator[int] = field(default_factory=lambda: count(1), init=False)
+
+    def __post_init__(self) -> None:
+        self.app.add_channel(self)
 
     async def run(self) -> None:
         self.write(HELP)
@@ -176,10 +169,7 @@ class ConsoleChannel:
                     return None
             self.write(f"(unknown console command {line!r}; :help lists them)")
             return None
-        if line.startswith("/") and len(line) > 1:
-            head, _, args = line[1:].partition(" ")
-            return Command(name=head.lower(), args=args.strip())
-        return Text(line)
+        return typed(line)
 
     def _file_event(self, verb: str, arg: str) -> Event | None:
         path = Path(arg).expanduser()

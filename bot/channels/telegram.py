@@ -50,13 +50,12 @@ from aiogram.types import (
 )
 from pydantic import ValidationError
 
-from bot.channels.base import ChannelUnavailable, Undeliverable
+from bot.channels.base import ChannelUnavailable, Undeliverable, typed
 from bot.i18n import translator
 from bot.runtime import Kurasi, NotCommitted
 from handlers import MENU_COMMANDS
 from handlers.events import (
     ButtonPress,
-    Command,
     Contact,
     Document,
     Event,
@@ -66,7 +65,6 @@ from handlers.events import (
     Photo,
     Reply,
     Sender,
-    Text,
     Unsupported,
 )
 
@@ -644,10 +642,7 @@ def _sender(user: Any) -> Sender:
 
 def _event(message: Message) -> Event:
     if message.text is not None:
-        if message.text.startswith("/") and len(message.text) > 1:
-            head, _, args = message.text[1:].partition(" ")
-            return Command(name=head.split("@", 1)[0].lower(), args=args.strip())
-        return Text(message.text, html=message.html_text if message.entities else None)
+        return typed(message.text, html=message.html_text if message.entities else None)
     if message.contact is not None:
         own = message.from_user is not None and message.contact.user_id == message.from_user.id
         return Contact(phone=message.contact.phone_number, is_own=own)

@@ -6,16 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
-from aiogram import Bot
-from aiogram.exceptions import (
-    TelegramAPIError,
-    TelegramBadRequest,
-    TelegramForbiddenError,
-    TelegramNetworkError,
-    TelegramNotFound,
-    TelegramRetryAfter,
-    TelegramServerError,
-)
+from aiogram import Bot, exceptions
 from aiogram.types import FSInputFile, Message
 
 from bot.channels.base import (
@@ -39,17 +30,21 @@ class TelegramAnnouncer:
     async def announce(self, chat_id: str, message: Announcement) -> Announced:
         try:
             return await self._send(int(chat_id), message)
-        except TelegramRetryAfter as exc:
+        except exceptions.TelegramRetryAfter as exc:
             raise RateLimited(float(exc.retry_after)) from exc
-        except TelegramForbiddenError as exc:
+        except exceptions.TelegramForbiddenError as exc:
             raise Undeliverable(str(exc)) from exc
-        except (TelegramBadRequest, TelegramNotFound) as exc:
+        except (exceptions.TelegramBadRequest, exceptions.TelegramNotFound) as exc:
             raise Rejected(str(exc)) from exc
-        except (TelegramServerError, TelegramNetworkError, aiohttp.ClientError) as exc:
+        except (
+            exceptions.TelegramServerError,
+            exceptions.TelegramNetworkError,
+            aiohttp.ClientError,
+        ) as exc:
             raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
         except TimeoutError as exc:
             raise TemporaryFailure("timeout") from exc
-        except TelegramAPIError as exc:
+        except exceptions.TelegramAPIError as exc:
             raise TemporaryFailure(str(exc)) from exc
 
     async def _send(self, chat_id: int, m: Announcement) -> Announced:

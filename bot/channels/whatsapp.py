@@ -35,27 +35,12 @@ from pywa_async.types import Button, Section, SectionList, SectionRow
 from pywa_async.types.sent_update import SentMessage
 from pywa_async.types.templates import TemplateLanguage
 
-from bot.channels.base import Undeliverable
+from bot.channels.base import Notice, Undeliverable, typed
 from bot.runtime import Kurasi
 from db.outbox import release_held
-from db.whatsapp import record_sent, record_status, release_waiting
+from db.whatsapp import StatusUpdate, record_sent, record_status, release_waiting
+from handlers import events
 from handlers.capabilities import WHATSAPP, Capabilities
-from handlers.events import (
-    Attachment,
-    ButtonPress,
-    Command,
-    Contact,
-    Document,
-    Event,
-    Incoming,
-    MediaOut,
-    MediaRef,
-    Photo,
-    Reply,
-    Sender,
-    Text,
-    Unsupported,
-)
 from handlers.render import fit
 
 log = structlog.get_logger(__name__)
@@ -95,8 +80,8 @@ class Outgoing:
     buttons: tuple[tuple[str, str], ...] = ()  # (title, id)
     rows: tuple[tuple[str, str, str | None], ...] = ()  # (title, id, description)
     list_button: str = LIST_LABEL
-    image: MediaOut | None = None
-    document: Attachment | None = None
+    image: events.MediaOut | None = None
+    document: events.Attachment | None = None
 
 
 # Said by the rules' own words where a reply reached the channel without being fitted for
@@ -111,7 +96,7 @@ def _neutral(message: str, /, **values: Any) -> str:
     return _NEUTRAL.get(message, message).format(**values)
 
 
-def fitted(reply: Reply, caps: Capabilities = WHATSAPP) -> bool:
+def fitted(reply: events.Reply, caps: Capabilities = WHATSAPP) -> bool:
     """Whether the reply's choices are already within WhatsApp's limits (render.fit's rules)."""
     buttons = [b for row in reply.buttons for b in row]
     return (
@@ -122,7 +107,7 @@ def fitted(reply: Reply, caps: Capabilities = WHATSAPP) -> bool:
     )
 
 
-def render(reply: Reply, caps: Capabilities = WHATSAPP) -> list[Outgoing]:
+def render(reply: events.Reply, caps: Capabilities = WHATSAPP) -> list[Outgoing]:
     """A reply as WhatsApp messages, in order. No edits exist: an edit is a new message.
 
     Which choices become buttons, a list or numbered lines is decided once, by `render.fit`
@@ -189,15 +174,6 @@ def _parts(text: str, limit: int) -> Iterator[str]:
 # --- incoming -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class StatusUpdate:
-    message_id: str
-    chat_id: str
-    status: str
-    at: datetime
-    error: str | None = None
-
-
 def parse_webhook(payload: Any) -> Iterator[tuple[dict[str, Any], dict[str, Any]] | StatusUpdate]:
     """Each message (with its change's value, for the sender's profile) and each status."""
     if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
@@ -232,14 +208,14 @@ def _timestamp(value: Any) -> datetime:
         return datetime.now(UTC)
 
 
-def incoming(value: dict[str, Any], message: dict[str, Any]) -> Incoming:
+def incoming(value: dict[str, Any], message: dict[str, Any]) -> events.Incoming:
     wa_id = str(message["from"])
     name = None
     for contact in value.get("contacts") or []:
         if contact.get("wa_id") == wa_id:
             name = (contact.get("profile") or {}).get("name")
-    return Incoming(
-        sender=Sender(
+    return events.Incoming(
+        sender=events.Sender(
             channel=NAME,
             external_id=wa_id,
             display_name=name or None,
@@ -252,27 +228,25 @@ def incoming(value: dict[str, Any], message: dict[str, Any]) -> Incoming:
     )
 
 
-def event(message: dict[str, Any]) -> Event:
+def event(message: dict[str, Any]) -> events.Event:
     kind = message.get("type")
     body = message.get(kind) if isinstance(kind, str) else None
     body = body if isinstance(body, dict) else {}
     match kind:
         case "text":
-            text = str(body.get("body", ""))
-            if text.startswith("/") and len(text) > 1:
-                head, _, args = text[1:].partition(" ")
-                return Command(name=head.lower(), args=args.strip())
-            return Text(text)
+            return typed(str(body.get("body", "")))
         case "interactive":
             reply = body.get("button_reply") or body.get("list_reply") or {}
             context = message.get("context") or {}
-            return ButtonPress(payload=str(reply.get("id", "")), message_id=context.get("id"))
+            return events.ButtonPress(
+                payload=str(reply.get("id", "")), message_id=context.get("id")
+            )
         case "button":  # a template's quick-reply button
-            return ButtonPress(payload=str(body.get("payload", "")))
+            return events.ButtonPress(payload=str(body.get("payload", "")))
         case "image":
-            return Photo(media=_ref(body), caption=body.get("caption"))
+            return events.Photo(media=_ref(body), caption=body.get("caption"))
         case "document":
-            return Document(media=_ref(body), caption=body.get("caption"))
+            return events.Document(media=_ref(body), caption=body.get("caption"))
         case "contacts":
             contacts = message.get("contacts") or []
             phones = (contacts[0].get("phones") or []) if contacts else []
@@ -280,15 +254,15 @@ def event(message: dict[str, Any]) -> Event:
                 phone = phones[0]
                 own = phone.get("wa_id") == message.get("from")
                 number = phone.get("phone") or phone.get("wa_id") or ""
-                return Contact(phone=str(number), is_own=own)
-            return Unsupported(kind="contacts")
+                return events.Contact(phone=str(number), is_own=own)
+            return events.Unsupported(kind="contacts")
         case "audio":
-            return Unsupported(kind="voice" if body.get("voice") else "audio")
-    return Unsupported(kind=str(kind or "unknown"))
+            return events.Unsupported(kind="voice" if body.get("voice") else "audio")
+    return events.Unsupported(kind=str(kind or "unknown"))
 
 
-def _ref(body: dict[str, Any]) -> MediaRef:
-    return MediaRef(
+def _ref(body: dict[str, Any]) -> events.MediaRef:
+    return events.MediaRef(
         file_id=str(body.get("id", "")),
         unique_id=body.get("sha256"),
         mime=body.get("mime_type"),
@@ -434,7 +408,7 @@ class WhatsAppChannel:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def _handle(self, item: Incoming) -> None:
+    async def _handle(self, item: events.Incoming) -> None:
         async with self._chat_lock(item.chat_id):
             await self.app.process(item, self)
         await self._release(item.chat_id)
@@ -471,19 +445,16 @@ class WhatsAppChannel:
         if not status.message_id or not status.status:
             return
         async with self.app.sessionmaker() as session, session.begin():
-            await record_status(
-                session,
-                message_id=status.message_id,
-                chat_id=status.chat_id,
-                status=status.status,
-                at=status.at,
-                error=status.error,
-            )
+            await record_status(session, status)
 
     # --- outgoing -----------------------------------------------------------------------
 
     async def deliver(
-        self, chat_id: str, replies: Sequence[Reply], *, origin: Incoming | None = None
+        self,
+        chat_id: str,
+        replies: Sequence[events.Reply],
+        *,
+        origin: events.Incoming | None = None,
     ) -> None:
         for reply in replies:
             try:
@@ -495,7 +466,7 @@ class WhatsAppChannel:
                 # The update is committed; one failed message must not stop the others.
                 log.error("whatsapp send failed", error=type(exc).__name__)
 
-    async def post(self, chat_id: str, reply: Reply) -> list[str]:
+    async def post(self, chat_id: str, reply: events.Reply) -> list[str]:
         """Send one reply; return the ids of the messages made.
 
         Raises Undeliverable (not on WhatsApp, unsupported: 131026, 131051) and OutsideWindow
@@ -516,30 +487,24 @@ class WhatsAppChannel:
         return ids
 
     async def notify(
-        self,
-        chat_id: str,
-        reply: Reply,
-        *,
-        kind: str,
-        last_inbound_at: datetime | None,
-        now: datetime,
-        values: dict[str, str],
+        self, chat_id: str, reply: events.Reply, notice: Notice, *, now: datetime
     ) -> str | None:
         """Deliver a notification within WhatsApp's 24-hour rule.
 
         Returns "sent", "template" (outside the window, as the kind's approved template), or
         None when it must wait for the person to write again (no template for this kind).
         """
-        if last_inbound_at is not None and now - last_inbound_at < WINDOW:
+        last = notice.last_inbound_at
+        if last is not None and now - last < WINDOW:
             try:
                 await self.post(chat_id, reply)
                 return "sent"
             except OutsideWindow:
                 pass  # Meta counts the window itself; believe it
-        template = self.templates.get(kind)
+        template = self.templates.get(notice.kind)
         if template is None:
             return None
-        await self.send_template(chat_id, template, values)
+        await self.send_template(chat_id, template, notice.values)
         return "template"
 
     async def send_template(self, chat_id: str, template: Template, values: dict[str, str]) -> str:
@@ -630,7 +595,7 @@ class WhatsAppChannel:
         messages ever erased, live on Telegram. Logged so an operator sees it was asked."""
         log.warning("whatsapp cannot erase sent messages", count=len(message_ids))
 
-    async def fetch_media(self, media: MediaRef) -> bytes:
+    async def fetch_media(self, media: events.MediaRef) -> bytes:
         """Resolve the media id and download it now: Meta's URL expires within minutes."""
         url = await self._call(lambda: self.client.get_media_url(media.file_id))
         if url.file_size and int(url.file_size) > DOWNLOAD_LIMIT:
