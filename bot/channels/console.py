@@ -11,7 +11,7 @@ from dataclasses import KW_ONLY, dataclass, field
 from itertools import count
 from pathlib import Path
 
-from bot.channels import whatsapp
+from bot.channels import whatsapp_messages as whatsapp
 from bot.channels.base import typed
 from bot.runtime import Kurasi
 from handlers.events import (
