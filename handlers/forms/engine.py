@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from handlers.context import Context
-from handlers.events import ButtonPress, Event, Reply, Text
+from handlers.events import ButtonPress, Document, Event, MediaOut, Photo, Reply, Text
 from handlers.i18n import N_
 from handlers.parsing import is_no_answer
 from handlers.payload import Payload
@@ -41,12 +41,25 @@ class Stay:
 
 
 Outcome = Got | Refuse | Stay
+Options = Callable[[Context, Any], list[Option]]
+# A fixed option as data: (value, N_-marked label) or (value, label, words typed for it).
+Spec = tuple[str, str] | tuple[str, str, tuple[str, ...]]
+
+
+def choices(*specs: Spec) -> Options:
+    """Fixed options, declared as data and translated when shown."""
+
+    def options(ctx: Context, record: Any) -> list[Option]:
+        return [Option(s[0], ctx.t(s[1]), s[2] if len(s) == 3 else ()) for s in specs]
+
+    return options
 
 
 class Input:
     """An input kind: how a field's question is drawn and how an answer is read."""
 
     columns: int = 2
+    takes_files: bool = False  # photos and documents are its answers
 
     def options(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Option]:
         return []
@@ -71,6 +84,11 @@ class Skip:
 Ask = str | Callable[[Context, Any], str]
 
 
+def asked(ask: Ask, ctx: Context, record: Any) -> str:
+    """A question's text: an N_-marked string, or a function of (ctx, record) giving it."""
+    return ask(ctx, record) if callable(ask) else ctx.t(ask)
+
+
 @dataclass(frozen=True)
 class Field:
     name: str  # the step id, the payload's step and the record's key
@@ -84,43 +102,60 @@ class Field:
     editable: bool = True  # offered among the summary's edits
 
     def question(self, ctx: Context, record: Any) -> str:
-        return self.ask(ctx, record) if callable(self.ask) else ctx.t(self.ask)
+        return asked(self.ask, ctx, record)
 
 
 @dataclass(frozen=True)
 class Step:
-    """A step of the form's own, outside the fields: a question, its options, and what a
-    choice does (a confirmation, "continue or start new", "which photo should go")."""
+    """A step of the form's own, outside the fields: a question, its options, what a choice
+    does (a confirmation, "continue or start new", "which photo should go") and, with
+    `typed`, what a typed answer that is none of the options does."""
 
-    text: Callable[[Context, Any], str]
-    options: Callable[[Context, Any], list[Option]]
+    ask: Ask
+    options: Options
     chosen: Callable[[Context, Any, str], Awaitable[None]]
+    typed: Callable[[Context, Any, str], Awaitable[None]] | None = None
     columns: int = 2
 
 
 class Form:
-    """A guided flow. Subclasses declare `flow` and `fields` and implement the hooks."""
+    """A guided flow. Subclasses declare `flow` and `fields` and implement the hooks.
+
+    With `data_key`, the record is a dict kept in the conversation under that key (nothing
+    is written elsewhere until the flow's own action); else `record`, `answered` and `save`
+    say where answers live."""
 
     flow: ClassVar[str]
     fields: ClassVar[tuple[Field, ...]]
     summary_step: ClassVar[str] = SUMMARY
+    edits_on_summary: ClassVar[bool] = True  # a button per field; else a picker (EDIT_PICK)
+    data_key: ClassVar[str | None] = None
+    steps: dict[str, Step]
 
     def __init__(self) -> None:
         self.by_name = {f.name: f for f in self.fields}
-        self.steps: dict[str, Step] = {}
+        self.steps = {}
 
     # --- hooks ------------------------------------------------------------------------
 
     async def record(self, ctx: Context) -> Any | None:
         """What the fields are read from and written to; None when it is gone."""
-        raise NotImplementedError
+        if self.data_key is None:
+            raise NotImplementedError
+        stored = ctx.data.get(self.data_key)
+        return dict(stored) if isinstance(stored, dict) else {}
 
     def answered(self, record: Any, field: Field) -> bool:
+        if isinstance(record, dict):
+            return field.name in record
         return getattr(record, field.name, None) is not None
 
     async def save(self, ctx: Context, record: Any, field: Field, value: Any) -> bool:
         """Store an accepted answer; False when the hook replied and the flow stops here."""
-        setattr(record, field.name, value)
+        if self.data_key is not None:
+            ctx.update_data(**{self.data_key: {**record, field.name: value}})
+        else:
+            setattr(record, field.name, value)
         return True
 
     async def lost(self, ctx: Context) -> None:
@@ -136,6 +171,10 @@ class Form:
             if f.show is not None:
                 lines.append(f"{ctx.t(f.label)}: {f.show(ctx, record)}")
         return "\n".join(lines)
+
+    def summary_media(self, ctx: Context, record: Any) -> tuple[MediaOut, ...]:
+        """Pictures the summary is shown with (the product's photos on its card)."""
+        return ()
 
     def summary_actions(self, ctx: Context, record: Any) -> list[Option]:
         """The summary's buttons after the field edits (e.g. Save)."""
@@ -156,6 +195,11 @@ class Form:
         ctx.goto(self.flow, None)
         await self.advance(ctx)
 
+    async def go(self, ctx: Context, step: str | None) -> None:
+        """Move to a step (a field's name, the summary, a step of the form's own) and ask it."""
+        ctx.goto(self.flow, step)
+        await self.prompt(ctx)
+
     async def advance(self, ctx: Context) -> None:
         """After an answer: back to the summary when editing, else the next unanswered field."""
         record = await self.record(ctx)
@@ -165,10 +209,9 @@ class Form:
         missing = self.unanswered(record)
         if ctx.data.get("editing") or not missing:
             ctx.update_data(editing=False)
-            ctx.goto(self.flow, self.summary_step)
+            await self.go(ctx, self.summary_step)
         else:
-            ctx.goto(self.flow, missing[0].name)
-        await self.prompt(ctx)
+            await self.go(ctx, missing[0].name)
 
     async def edit(self, ctx: Context, name: str) -> None:
         ctx.goto(self.flow, name)
@@ -181,10 +224,9 @@ class Form:
         editing = bool(ctx.data.get("editing"))
         if editing or here == 0:
             ctx.update_data(editing=False)
-            ctx.goto(self.flow, self.summary_step if editing else order[0])
+            await self.go(ctx, self.summary_step if editing else order[0])
         else:
-            ctx.goto(self.flow, order[here - 1])
-        await self.prompt(ctx)
+            await self.go(ctx, order[here - 1])
 
     # --- asking -----------------------------------------------------------------------
 
@@ -201,27 +243,29 @@ class Form:
         if record is None:
             return
         if own is not None:
-            text, options = own.text(ctx, record), own.options(ctx, record)
-            ctx.replies.append(
-                choice_reply(
-                    ctx.capabilities,
-                    ctx.t,
-                    text,
-                    options,
-                    flow=self.flow,
-                    step=step,
-                    columns=own.columns,
-                )
-            )
+            self._ask(ctx, step, asked(own.ask, ctx, record), own.options(ctx, record), own.columns)
         elif field is not None:
-            for reply in await field.input.ask(ctx, self, field, record):
-                ctx.replies.append(reply)
+            ctx.replies.extend(await field.input.ask(ctx, self, field, record))
         elif step == EDIT_PICK:
-            self._ask_edit_pick(ctx, record)
+            options = [
+                Option(o.value, o.label.removeprefix("✏️ "), o.words)
+                for o in self.edit_options(ctx, record)
+            ]
+            options.append(Option(BACK, ctx.t("↩️ Back to the card")))
+            self._ask(ctx, EDIT_PICK, ctx.t("Which field do you want to change?"), options)
         elif step == self.summary_step:
             await self.ask_summary(ctx, record)
         else:
             await self.advance(ctx)
+
+    def _ask(
+        self, ctx: Context, step: str, text: str, options: list[Option], columns: int = 2
+    ) -> None:
+        ctx.replies.append(
+            choice_reply(
+                ctx.capabilities, ctx.t, text, options, flow=self.flow, step=step, columns=columns
+            )
+        )
 
     def question(
         self,
@@ -256,36 +300,38 @@ class Form:
             if f.editable
         ]
 
-    async def ask_summary(self, ctx: Context, record: Any) -> None:
-        options = self.edit_options(ctx, record) + self.summary_actions(ctx, record)
-        text = f"{self.summary_heading(ctx, record)}\n\n{self.summary_text(ctx, record)}"
-        ctx.replies.append(
-            choice_reply(
-                ctx.capabilities, ctx.t, text, options, flow=self.flow, step=self.summary_step
-            )
-        )
+    def summary_options(self, ctx: Context, record: Any) -> list[Option]:
+        edits = self.edit_options(ctx, record) if self.edits_on_summary else []
+        return edits + self.summary_actions(ctx, record)
 
-    def _ask_edit_pick(self, ctx: Context, record: Any) -> None:
-        t = ctx.t
-        options = [o for o in self.edit_options(ctx, record)]
-        options = [Option(o.value, o.label.removeprefix("✏️ "), o.words) for o in options]
-        options.append(Option(BACK, t("↩️ Back to the card")))
-        ctx.replies.append(
-            choice_reply(
-                ctx.capabilities,
-                t,
-                t("Which field do you want to change?"),
-                options,
-                flow=self.flow,
-                step=EDIT_PICK,
-            )
-        )
+    async def ask_summary(self, ctx: Context, record: Any) -> None:
+        parts = (self.summary_heading(ctx, record), self.summary_text(ctx, record))
+        text = "\n\n".join(p for p in parts if p)
+        self._ask(ctx, self.summary_step, text, self.summary_options(ctx, record))
+        if media := self.summary_media(ctx, record):
+            ctx.replies[-1] = replace(ctx.replies[-1], media=media)
 
     # --- answers ----------------------------------------------------------------------
 
     async def on_event(self, ctx: Context) -> None:
-        """Anything sent while this flow is open, other than a button press."""
-        await self.answer(ctx, ctx.incoming.event)
+        """Anything sent while this flow is open, other than a button press. A photo sent
+        while something else is asked goes to the form's photo field at the summary (it
+        means "add this photo"); elsewhere it waits for that field's turn."""
+        event = ctx.incoming.event
+        photo_field = (
+            next((f for f in self.fields if f.input.takes_files), None)
+            if isinstance(event, Photo | Document)
+            else None
+        )
+        if photo_field is not None and ctx.step != photo_field.name:
+            if ctx.step != self.summary_step:
+                ctx.reply(
+                    ctx.t("I will ask for photos at the end. Please answer this question first.")
+                )
+                await self.prompt(ctx)
+                return
+            ctx.goto(self.flow, photo_field.name)
+        await self.answer(ctx, event)
 
     async def on_button(self, ctx: Context, payload: Payload) -> None:
         if ctx.flow != self.flow or payload.step != ctx.step:
@@ -304,6 +350,8 @@ class Form:
             choice = choice_of(event, options)
             if choice is not None:
                 await own.chosen(ctx, record, choice)
+            elif own.typed is not None and isinstance(event, Text):
+                await own.typed(ctx, record, event.text)
             elif not self.offer(ctx, step, event, options):
                 await self.refuse(ctx, ctx.t("Please press one of the buttons."))
         elif field is not None:
@@ -320,20 +368,11 @@ class Form:
         could_be = candidates(event.text, options) if isinstance(event, Text) else []
         if len(could_be) < 2:
             return False
-        ctx.replies.append(
-            choice_reply(
-                ctx.capabilities,
-                ctx.t,
-                ctx.t(
-                    "“{typed}” could be more than one of these. Which one do you mean?",
-                    typed=event.text.strip()[:40] if isinstance(event, Text) else "",
-                ),
-                could_be,
-                flow=self.flow,
-                step=step,
-                columns=1,
-            )
+        typed = event.text.strip()[:40] if isinstance(event, Text) else ""
+        text = ctx.t(
+            "“{typed}” could be more than one of these. Which one do you mean?", typed=typed
         )
+        self._ask(ctx, step, text, could_be, columns=1)
         return True
 
     async def refuse(self, ctx: Context, message: str) -> None:
@@ -382,9 +421,9 @@ class Form:
         return [] if fits else options
 
     async def _answer_summary(self, ctx: Context, record: Any, event: Event) -> None:
-        options = self.edit_options(ctx, record) + self.summary_actions(ctx, record)
+        options = self.summary_options(ctx, record)
         choice = _choice(event, options)
-        if choice in self.by_name:
+        if choice in self.by_name and self.edits_on_summary:
             await self.edit(ctx, choice)
         elif choice is not None and any(o.value == choice for o in options):
             await self.on_action(ctx, record, choice)
@@ -399,8 +438,7 @@ class Form:
         options = [*self.edit_options(ctx, record), Option(BACK, "")]
         choice = _choice(event, options)
         if choice == BACK:
-            ctx.goto(self.flow, self.summary_step)
-            await self.prompt(ctx)
+            await self.go(ctx, self.summary_step)
         elif choice in self.by_name:
             await self.edit(ctx, choice)
         elif choice is None and self.offer(ctx, EDIT_PICK, event, options):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from db.businesses import get_business
 from db.models import Business, Product, ProductStatus
-from db.products import count_products, find_draft, get_product, list_products
+from db.products import find_draft, get_product, list_products
 from db.reviews import latest_review
 from handlers.common import MENU
 from handlers.context import Context, button
@@ -17,7 +17,7 @@ from handlers.payload import Payload
 from handlers.product import pages
 from handlers.product.card import FLOW, load, status_text
 from handlers.product.form import FORM, RESUME
-from handlers.product.submit import LIST, open_product, withdraw
+from handlers.product.submit import LIST, at_limit, open_product, withdraw
 
 __all__ = ["FEATURE", "FLOW", "LIST"]
 S = ProductStatus
@@ -74,15 +74,7 @@ async def list_my_products(ctx: Context) -> None:
 
 async def copy_product(ctx: Context, product: Product, business: Business) -> None:
     """A rejected product's answers and photos as a new draft, opened on its card."""
-    limit = ctx.settings.max_products
-    if await count_products(ctx.session, business_id=business.id) >= limit:
-        ctx.reply(
-            ctx.t(
-                "You have reached the limit of {n} products. Withdraw or finish one first.",
-                n=limit,
-            ),
-            buttons=[pages.back_row(ctx)],
-        )
+    if await at_limit(ctx, business, [pages.back_row(ctx)]):
         return
     new = await pages.copy_as_draft(ctx, product, business)
     ctx.reply(ctx.t("A new draft with the same answers and photos. Change what you need."))

@@ -3,11 +3,12 @@ next. Every page ends in buttons (the next step, and back to the list), never a 
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from db.models import Business, Photo, Product, ProductStatus, Review
-from db.products import create_product, photos_of
+from db.products import PRODUCT_FIELDS, create_product, photos_of
 from db.reviews import latest_review, waiting
 from handlers import catalogue
 from handlers.context import Context, button
@@ -19,18 +20,10 @@ from handlers.rubric import CRITERIA, CRITERION_LABELS
 
 S = ProductStatus
 LIST = "plist"  # the /produk buttons (handlers/product/submit.py names the same)
-COPIED = (
-    "name",
-    "sector",
-    "description",
-    "description_en",
-    "price",
-    "unit",
-    "min_order",
-    "capacity",
-    "materials",
-    "shelf_life_days",
-    "legal_docs",
+COPIED = tuple(f.column for f in PRODUCT_FIELDS if f.column)  # a product's answers
+PHOTO_COPIED = (
+    *("position", "sha256", "store_key", "mime", "width", "height", "size"),
+    *("hints", "channel_ids"),
 )
 
 
@@ -125,21 +118,8 @@ async def copy_as_draft(ctx: Context, product: Product, business: Business) -> P
     new = await create_product(ctx.session, business=business, now=ctx.now)
     for name in COPIED:
         setattr(new, name, getattr(product, name))
-    photos: list[Photo] = await photos_of(ctx.session, product_id=product.id)
-    for photo in photos:
-        ctx.session.add(
-            Photo(
-                product_id=new.id,
-                position=photo.position,
-                sha256=photo.sha256,
-                store_key=photo.store_key,
-                mime=photo.mime,
-                width=photo.width,
-                height=photo.height,
-                size=photo.size,
-                hints=list(photo.hints),
-                channel_ids=dict(photo.channel_ids),
-            )
-        )
+    for photo in await photos_of(ctx.session, product_id=product.id):
+        copied = {name: copy.copy(getattr(photo, name)) for name in PHOTO_COPIED}
+        ctx.session.add(Photo(product_id=new.id, **copied))
     await ctx.session.flush()
     return new

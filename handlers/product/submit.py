@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from db.businesses import get_business
-from db.models import Product, ProductStatus
-from db.products import EDITABLE, ProductField, change_status, missing_for_submit
+from db.models import Business, Product, ProductStatus
+from db.products import EDITABLE, ProductField, change_status, count_products, missing_for_submit
 from db.reviews import close_unclaimed_round, record
 from handlers.common import menu_buttons
 from handlers.context import Context
+from handlers.events import Button
 from handlers.labels import PRODUCT_FIELD_LABELS
 from handlers.precheck import precheck
 from handlers.product import pages
@@ -102,3 +105,17 @@ async def withdraw(ctx: Context, product: Product) -> None:
         withdrawn(ctx, closed)
     ctx.reply(ctx.t("Withdrawn. It is a draft again — change what you need and submit it again."))
     await open_product(ctx, product)
+
+
+async def at_limit(
+    ctx: Context, business: Business, buttons: Sequence[Sequence[Button]] = ()
+) -> bool:
+    """The business has as many products as it may: say so (and offer `buttons`)."""
+    limit = ctx.settings.max_products
+    if await count_products(ctx.session, business_id=business.id) < limit:
+        return False
+    ctx.reply(
+        ctx.t("You have reached the limit of {n} products. Withdraw or finish one first.", n=limit),
+        buttons=buttons,
+    )
+    return True
