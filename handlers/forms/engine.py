@@ -165,12 +165,17 @@ class Form:
     def summary_heading(self, ctx: Context, record: Any) -> str:
         return ctx.t("📋 Please check your answers")
 
+    def values(self, ctx: Context, record: Any) -> dict[str, str | None]:
+        """Each field's answer as the summary shows it (None: not answered, "—")."""
+        return {f.name: f.show(ctx, record) for f in self.fields if f.show is not None}
+
     def summary_text(self, ctx: Context, record: Any) -> str:
-        lines = []
-        for f in self.applicable(record):
-            if f.show is not None:
-                lines.append(f"{ctx.t(f.label)}: {f.show(ctx, record)}")
-        return "\n".join(lines)
+        shown = self.values(ctx, record)
+        return "\n".join(
+            f"{ctx.t(f.label)}: {shown[f.name] or '—'}"
+            for f in self.applicable(record)
+            if f.name in shown
+        )
 
     def summary_media(self, ctx: Context, record: Any) -> tuple[MediaOut, ...]:
         """Pictures the summary is shown with (the product's photos on its card)."""

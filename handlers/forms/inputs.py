@@ -273,7 +273,7 @@ class ContactInput(Input):
     share_label: str = N_("📱 Share my number")
     typed_ask: str = ""  # N_-marked: the question where there is no button and no number
     known_ask: str = ""  # N_-marked, {phone}: the question offering the number known
-    confirm: str = ""  # N_-marked, {value}: said when a number was taken
+    confirm: str = ""  # N_-marked, {phone}: said when a number was taken
 
     def _known(self, ctx: Context) -> str | None:
         phone = ctx.incoming.sender.phone
@@ -319,7 +319,7 @@ class ContactInput(Input):
             understood = isinstance(event, Contact | Text)
             return Refuse(ctx.t(self.refusal if understood else NOT_UNDERSTOOD))
         if self.confirm:
-            ctx.reply(ctx.t(self.confirm, value=phone), remove_keyboard=True)
+            ctx.reply(ctx.t(self.confirm, phone=phone), remove_keyboard=True)
         return Got((phone, own))
 
 

@@ -35,10 +35,7 @@ def _with_unit(question: str) -> Any:
 
 
 def _field(name: ProductField, ask: Any, input_: Input, **kw: Any) -> Field:
-    def show(ctx: Context, d: Draft) -> str:
-        return card.field_text(ctx, d.product, name, d.photos)
-
-    return Field(name, PRODUCT_FIELD_LABELS[name], ask, input_, show=show, **kw)
+    return Field(name, PRODUCT_FIELD_LABELS[name], ask, input_, **kw)  # shown on the card
 
 
 FIELDS = (
