@@ -112,8 +112,8 @@ class Step:
     `typed`, what a typed answer that is none of the options does."""
 
     ask: Ask
-    options: Options
-    chosen: Callable[[Context, Any, str], Awaitable[None]]
+    options: Options = lambda ctx, record: []
+    chosen: Callable[[Context, Any, str], Awaitable[None]] | None = None
     typed: Callable[[Context, Any, str], Awaitable[None]] | None = None
     columns: int = 2
 
@@ -353,10 +353,12 @@ class Form:
         if own is not None:
             options = own.options(ctx, record)
             choice = choice_of(event, options)
-            if choice is not None:
+            if choice is not None and own.chosen is not None:
                 await own.chosen(ctx, record, choice)
             elif own.typed is not None and isinstance(event, Text):
                 await own.typed(ctx, record, event.text)
+            elif own.typed is not None and not isinstance(event, ButtonPress):
+                await self.refuse(ctx, ctx.t(NOT_UNDERSTOOD))
             elif not self.offer(ctx, step, event, options):
                 await self.refuse(ctx, ctx.t("Please press one of the buttons."))
         elif field is not None:

@@ -13,7 +13,7 @@ from db.reviews import latest_review, waiting
 from handlers import catalogue
 from handlers.context import Context, button
 from handlers.events import Button
-from handlers.fairs_text import date_text
+from handlers.forms.dates import date_text
 from handlers.product.card import card_text, media
 from handlers.review.card import reason_text
 from handlers.rubric import CRITERIA, CRITERION_LABELS
