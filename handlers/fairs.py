@@ -5,7 +5,6 @@ change or delete a fair from under it.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, ClassVar
 
 from db import fairs as stored
@@ -25,6 +24,7 @@ from handlers.payload import Payload
 from handlers.render import Option
 
 __all__ = ["FEATURE", "fair_text", "interest_button", "parse_date"]
+DAYS = ("start_date", "end_date", "registration_deadline")
 MAX_SHOWN = 10  # fairs shown by /pameran, one message each
 UNINTEREST = "uninterest"
 CHANGE = "change"
@@ -190,22 +190,22 @@ FIELDS = (
         TextInput(max_len=MAX_COUNTRY, suggest=lambda ctx: ["Indonesia"], snap=True),
     ),
     Field(
-        "start",
+        "start_date",
         N_("Start"),
         N_("On which day does it start? For example 2027-04-21 or 21-04-2027."),
         DateInput(),
     ),
     Field(
-        "end",
+        "end_date",
         N_("End"),
         N_("On which day does it end? For example 2027-04-25 or 25-04-2027."),
         DateInput(
-            not_before=("start", N_("The fair can't end before it starts ({date}).")),
+            not_before=("start_date", N_("The fair can't end before it starts ({date}).")),
             not_past=N_("That day has already passed, so producers would never see this fair."),
         ),
     ),
     Field(
-        "deadline",
+        "registration_deadline",
         N_("Registration deadline"),
         N_(
             "When does registration close? For example 2027-03-01 or 01-03-2027, "
@@ -213,7 +213,7 @@ FIELDS = (
         ),
         DateInput(
             not_after=(
-                "start",
+                "start_date",
                 N_("Registration has to close on or before the first day ({date})."),
             )
         ),
@@ -259,34 +259,18 @@ FIELDS = (
         skip=Skip(N_("Skip")),
     ),
 )
-# What an admin may change in a stored fair: the column, and its field's label.
-CHANGEABLE = {
-    "name": N_("Name"),
-    "place": N_("Place"),
-    "country": N_("Country"),
-    "start_date": N_("Start"),
-    "end_date": N_("End"),
-    "registration_deadline": N_("Registration deadline"),
-    "link": N_("Link"),
-    "description": N_("Description"),
-}
+CHANGEABLE = {f.name: f for f in FIELDS if f.name != "sectors"}  # in a stored fair, by admins
 
 
 def fair_data(record: dict[str, Any]) -> FairData | None:
+    """The form's answers as a fair (None when one is missing, after an upgrade mid-flow)."""
     try:
-        return FairData(
-            name=record["name"],
-            place=record["place"],
-            country=record["country"],
-            start_date=date.fromisoformat(record["start"]),
-            end_date=date.fromisoformat(record["end"]),
-            registration_deadline=day_of(record, "deadline"),
-            sectors=stored.sectors_in_order(record.get("sectors") or []),
-            link=record.get("link"),
-            description=record.get("description"),
-        )
-    except (KeyError, TypeError, ValueError):
+        days = {name: day_of(record, name) for name in DAYS}
+        sectors = stored.sectors_in_order(record.get("sectors") or [])
+        fair = FairData(**{**record, **days, "sectors": sectors})
+    except (TypeError, ValueError):
         return None
+    return fair if fair.start_date and fair.end_date else None
 
 
 class FairForm(Form):
@@ -301,7 +285,7 @@ class FairForm(Form):
     def __init__(self) -> None:
         super().__init__()
         change = choices(
-            *((column, label, ()) for column, label in CHANGEABLE.items()),
+            *((f.name, f.label) for f in CHANGEABLE.values()),
             ("back", N_("Cancel"), ("batal", "cancel")),
         )
         delete = choices(
@@ -386,7 +370,7 @@ class FairForm(Form):
     async def ask_summary(self, ctx: Context, record: dict[str, Any]) -> None:
         if fair_data(record) is None:  # an answer went missing (an upgrade mid-flow)
             ctx.update_data(fair={})
-            await self.go(ctx, "name")
+            await self.go(ctx, FIELDS[0].name)
             return
         await super().ask_summary(ctx, record)
 
@@ -432,10 +416,12 @@ def _change_text(ctx: Context, record: dict[str, Any]) -> str:
 
 
 def _value_text(ctx: Context, record: dict[str, Any]) -> str:
+    data = ctx.data
+    field = CHANGEABLE.get(data.get("column", ""))
     return ctx.t(
         "Type the new {field} (now: {value}). Dates like 21-04-2027.",
-        field=ctx.t(CHANGEABLE.get(str(ctx.data.get("column")), "")).lower(),
-        value=ctx.data.get("was", "—"),
+        field=ctx.t(field.label).lower() if field else "",
+        value=data.get("was", "—"),
     )
 
 
