@@ -467,16 +467,15 @@ async def resume_hint(ctx: Context) -> str:
     return ctx.t("send /pameran_baru to start the fair again")
 
 
+ADMIN_COMMANDS = {
+    "pameran_baru": new_fair,
+    "newfair": new_fair,
+    "pameran_peminat": show_interested,
+    "fairinterest": show_interested,
+}
 FEATURE = Feature(
-    commands={
-        "pameran": show_fairs,
-        "fairs": show_fairs,
-        "pameran_baru": new_fair,
-        "newfair": new_fair,
-        "pameran_peminat": show_interested,
-        "fairinterest": show_interested,
-    },
-    admin_only=frozenset({"pameran_baru", "newfair", "pameran_peminat", "fairinterest"}),
+    commands={"pameran": show_fairs, "fairs": show_fairs, **ADMIN_COMMANDS},
+    admin_only=frozenset(ADMIN_COMMANDS),
     forms=(FORM,),
     hints={FLOW: resume_hint},
 )

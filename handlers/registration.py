@@ -7,6 +7,7 @@ Save. The same form serves /profil: the summary's edit buttons jump to a field a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -70,6 +71,25 @@ def _own_name(ctx: Context) -> list[str]:
 def _b(record: Profile) -> Business:
     assert record.business is not None
     return record.business
+
+
+def sector_input(first: Callable[[Any], str | None] = lambda record: None) -> ChoiceInput:
+    """One sector; a product's offers its business's first."""
+    return ChoiceInput(
+        choices=lambda ctx, record: sector_options(ctx, first=first(record)),
+        refusal=N_("Please choose one of the sectors with the buttons."),
+    )
+
+
+def legal_docs_input(start: Callable[[Context, Any], list[str]]) -> ChecklistInput:
+    """The legal documents, ticked; a product's start from its business's."""
+    return ChecklistInput(
+        choices=lambda ctx, record: legal_options(ctx),
+        start=start,
+        refusal=N_("Please tap the documents you have, or type e.g. “PIRT, Halal”."),
+        toggled=N_("Tap each document you have, then “Done”."),
+        empty_done=N_("None of these"),
+    )
 
 
 def _region_option(code: str) -> Option | None:
@@ -166,10 +186,7 @@ FIELDS = (
         "sector",
         N_("Sector"),
         N_("Which sector is the business in?"),
-        ChoiceInput(
-            choices=lambda ctx, p: sector_options(ctx),
-            refusal=N_("Please choose one of the sectors with the buttons."),
-        ),
+        sector_input(),
     ),
     Field(
         "nib",
@@ -194,13 +211,7 @@ FIELDS = (
             "“Done”. (PIRT: home-industry food permit; BPOM: food and drug agency; "
             "Halal: BPJPH certificate; SNI: national standard; HKI: registered trademark.)"
         ),
-        ChecklistInput(
-            choices=lambda ctx, p: legal_options(ctx),
-            start=lambda ctx, p: list(_b(p).legal_docs or []),
-            refusal=N_("Please tap the documents you have, or type e.g. “PIRT, Halal”."),
-            toggled=N_("Tap each document you have, then “Done”."),
-            empty_done=N_("None of these"),
-        ),
+        legal_docs_input(lambda ctx, p: list(_b(p).legal_docs or [])),
     ),
     Field(
         "capacity",

@@ -12,15 +12,16 @@ from handlers.common import menu_buttons
 from handlers.context import Context
 from handlers.events import MediaOut
 from handlers.forms.engine import EDIT_PICK, Field, Form, Input, Skip, Step, choices
-from handlers.forms.inputs import ChecklistInput, ChoiceInput, QuantityInput, TextInput
+from handlers.forms.inputs import ChoiceInput, QuantityInput, TextInput
 from handlers.forms.photos import PhotosInput
 from handlers.i18n import N_
-from handlers.labels import PRODUCT_FIELD_LABELS, legal_options, rupiah, sector_options
+from handlers.labels import PRODUCT_FIELD_LABELS, rupiah
 from handlers.parsing import Price, parse_duration_days, read_price
 from handlers.precheck import precheck
 from handlers.product import card, media
 from handlers.product.card import FLOW, Draft
 from handlers.product.submit import CARD, CONFIRM, at_limit, open_product, submit
+from handlers.registration import legal_docs_input, sector_input
 from handlers.render import Option
 
 F = ProductField
@@ -43,10 +44,7 @@ FIELDS = (
     _field(
         F.sector,
         N_("Which sector is this product in?"),
-        ChoiceInput(
-            choices=lambda ctx, d: sector_options(ctx, first=d.business.sector),
-            refusal=N_("Please choose one of the sectors with the buttons."),
-        ),
+        sector_input(lambda d: d.business.sector),
     ),
     _field(
         F.description,
@@ -116,13 +114,7 @@ FIELDS = (
     _field(
         F.legal_docs,
         N_("Which legal documents apply to this product? Tap to tick or untick, then “Done”."),
-        ChecklistInput(
-            choices=lambda ctx, d: legal_options(ctx),
-            start=lambda ctx, d: list(d.product.legal_docs or d.business.legal_docs or []),
-            refusal=N_("Please tap the documents you have, or type e.g. “PIRT, Halal”."),
-            toggled=N_("Tap each document you have, then “Done”."),
-            empty_done=N_("None of these"),
-        ),
+        legal_docs_input(lambda ctx, d: list(d.product.legal_docs or d.business.legal_docs or [])),
     ),
     _field(
         F.photos,
