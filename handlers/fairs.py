@@ -1,158 +1,39 @@
-"""Export fairs: admins add them (/pameran_baru, a form), producers see the ones for their
-sector and say they are interested (/pameran), admins see who is (/pameran_peminat) and
-change or delete a fair from under it.
-"""
+"""Export fairs: admins add them (/pameran_baru, a form) and change or delete one from the
+buttons under it; producers see theirs and say they are interested (/pameran), admins see
+who is (/pameran_peminat): handlers/fairs_list.py."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
 from db import fairs as stored
-from db.businesses import SECTORS, get_business
 from db.fairs import MAX_COUNTRY, MAX_DESCRIPTION, MAX_LINK, MAX_NAME, MAX_PLACE, FairData
-from db.regions import get_region
-from handlers.context import Context, button
-from handlers.events import Button, Command
-from handlers.fairs_text import FLOW, INTEREST, chunks, date_range_text, fair_text, interest_button
+from handlers.context import Context
+from handlers.fairs_list import GONE, interest, show_fairs, show_interested
+from handlers.fairs_text import (
+    CHANGE,
+    DELETE,
+    FLOW,
+    INTEREST,
+    UNINTEREST,
+    admin_buttons,
+    fair_text,
+    interest_button,
+)
 from handlers.features import Feature
 from handlers.forms.dates import DateInput, date_text, day_of, parse_date
 from handlers.forms.engine import Field, Form, Skip, Step, choices
 from handlers.forms.inputs import ChecklistInput, TextInput
 from handlers.i18n import N_
-from handlers.labels import SECTOR_LABELS, sector_options
+from handlers.labels import sector_options
 from handlers.payload import Payload
 from handlers.render import Option
 
 __all__ = ["FEATURE", "fair_text", "interest_button", "parse_date"]
 DAYS = ("start_date", "end_date", "registration_deadline")
-MAX_SHOWN = 10  # fairs shown by /pameran, one message each
-UNINTEREST = "uninterest"
-CHANGE = "change"
-DELETE = "delete"
 CHANGE_PICK = "change_pick"
 CHANGE_VALUE = "change_value"
 DELETE_CONFIRM = "delete_confirm"
-GONE = N_("That fair is no longer on the list.")
-
-
-# --- /pameran and the interest button ---------------------------------------------------
-
-
-async def show_fairs(ctx: Context) -> None:
-    """/pameran: upcoming fairs for the producer's sector (every fair without a business)."""
-    t = ctx.t
-    business = await get_business(ctx.session, owner_id=ctx.user.id)
-    sector = business.sector if business is not None and business.sector in SECTORS else None
-    fairs = await stored.upcoming_fairs(ctx.session, today=ctx.today, sector=sector)
-    if not fairs:
-        ctx.reply(
-            t(
-                "There are no upcoming export fairs for your sector right now. "
-                "Have a look again later with /pameran."
-            )
-            if sector
-            else t("There are no upcoming export fairs right now. Have a look again later.")
-        )
-        return
-    header = (
-        t("Upcoming export fairs for {sector}:", sector=t(SECTOR_LABELS[sector]))
-        if sector
-        else t("Upcoming export fairs:")
-    )
-    ctx.reply(header + "\n" + t("Press “I'm interested” under a fair to be put on its list."))
-    mine = await stored.interested_fair_ids(ctx.session, user_id=ctx.user.id)
-    for fair in fairs[:MAX_SHOWN]:
-        text = fair_text(t, fair, today=ctx.today)
-        if fair.id in mine:
-            text += "\n\n" + t("✅ You are on the list for this fair.")
-        ctx.reply(text, buttons=_fair_buttons(ctx, fair.id, interested=fair.id in mine))
-    if len(fairs) > MAX_SHOWN:
-        ctx.reply(
-            t("Those are the first {shown} of {total} fairs.", shown=MAX_SHOWN, total=len(fairs))
-        )
-
-
-def _uninterest_button(ctx: Context, fair_id: int) -> Button:
-    return button(ctx.t("❌ Not interested any more"), FLOW, UNINTEREST, str(fair_id))
-
-
-def _fair_buttons(ctx: Context, fair_id: int, *, interested: bool) -> list[list[Button]]:
-    """Under a fair: "I'm interested" or "Not interested any more"; for admins, also
-    Edit and Delete."""
-    t = ctx.t
-    mine = _uninterest_button(ctx, fair_id) if interested else interest_button(t, fair_id)
-    admin = [button(t("✏️ Edit"), FLOW, CHANGE, str(fair_id))]
-    admin.append(button(t("🗑 Delete"), FLOW, DELETE, str(fair_id)))
-    return [[mine], admin] if ctx.is_admin else [[mine]]
-
-
-async def _interest(ctx: Context, step: str, value: str) -> None:
-    """ "I'm interested" (or, with UNINTEREST, taking it back), whatever conversation is open."""
-    t = ctx.t
-    fair = await stored.get_fair(ctx.session, fair_id=int(value)) if value.isdigit() else None
-    if fair is None:
-        ctx.reply(t(GONE))
-    elif step == UNINTEREST:
-        if await stored.remove_interest(ctx.session, fair_id=fair.id, user_id=ctx.user.id):
-            text = t("Done: you are no longer on the list for “{name}”.", name=fair.name)
-            ctx.reply(text, buttons=[interest_button(t, fair.id)])
-        else:
-            ctx.reply(t("You were not on the list for “{name}”.", name=fair.name))
-    elif fair.end_date < ctx.today:
-        ctx.reply(t("“{name}” is already over.", name=fair.name))
-    elif await stored.add_interest(ctx.session, fair_id=fair.id, user_id=ctx.user.id, now=ctx.now):
-        text = t(
-            "✅ Noted: you are interested in “{name}”. The Kurasi team can see you on "
-            "the list for this fair.",
-            name=fair.name,
-        )
-        ctx.reply(text, buttons=[_uninterest_button(ctx, fair.id)])
-    else:
-        ctx.reply(t("You are already on the list for “{name}”.", name=fair.name))
-    if ctx.flow is not None:
-        ctx.reprompt()
-
-
-# --- /pameran_peminat -------------------------------------------------------------------
-
-
-async def show_interested(ctx: Context) -> None:
-    """/pameran_peminat [id]: who is interested, per upcoming fair or for one fair."""
-    t = ctx.t
-    event = ctx.incoming.event
-    arg = event.args.strip() if isinstance(event, Command) else ""
-    if arg:
-        fair = await stored.get_fair(ctx.session, fair_id=int(arg)) if arg.isdigit() else None
-        fairs = [fair] if fair is not None else []
-        if fair is None:
-            ctx.reply(
-                t("There is no fair {id}.", id=arg)
-                if arg.isdigit()
-                else t(
-                    "Send /pameran_peminat alone for every upcoming fair, or with a fair "
-                    "number, e.g. /pameran_peminat 3."
-                )
-            )
-    else:
-        fairs = await stored.upcoming_fairs(ctx.session, today=ctx.today)
-        if not fairs:
-            ctx.reply(t("There are no upcoming fairs. Add one with /pameran_baru."))
-    for fair in fairs:
-        people = await stored.interested_users(ctx.session, fair_id=fair.id)
-        lines = [
-            f"#{fair.id} · {fair.name} · {date_range_text(t, fair.start_date, fair.end_date)}",
-            t("Interested producers: {n}", n=len(people))
-            if people
-            else t("No one is interested yet."),
-        ]
-        for i, (user, business) in enumerate(people, start=1):
-            name = (business.name if business else None) or user.display_name or t("(no name)")
-            code = business.region_code if business else None
-            region = get_region(code) if code else None
-            phone = (business.phone if business else None) or user.phone or "—"
-            lines.append(f"{i}. {name} — {region.label if region else '—'} — {phone}")
-        for chunk in chunks(lines):
-            ctx.reply(chunk)
 
 
 # --- /pameran_baru: the form -------------------------------------------------------------
@@ -300,7 +181,7 @@ class FairForm(Form):
 
     async def on_button(self, ctx: Context, payload: Payload) -> None:
         if payload.step in (INTEREST, UNINTEREST):  # under a fair, whatever is open
-            await _interest(ctx, payload.step, payload.value)
+            await interest(ctx, payload.step, payload.value)
         elif payload.step in (CHANGE, DELETE):
             await self.open_change(ctx, payload.step, payload.value)
         else:
@@ -352,7 +233,7 @@ class FairForm(Form):
                     id=result.fair_id,
                     n=len(result.told),
                 ),
-                buttons=_fair_buttons(ctx, result.fair_id, interested=False)[1:],
+                buttons=[admin_buttons(ctx.t, result.fair_id)],
             )
 
     # --- the new fair's summary ---------------------------------------------------------

@@ -16,7 +16,8 @@ from handlers.labels import SECTOR_LABELS
 from handlers.payload import Payload
 
 FLOW = "fair"
-INTEREST = "interest"
+INTEREST, UNINTEREST = "interest", "uninterest"
+CHANGE, DELETE = "change", "delete"  # an admin's buttons under a fair
 MESSAGE_BUDGET = 3500  # characters per message, well under Telegram's 4096
 
 
@@ -37,8 +38,19 @@ def sectors_text(t: Translate, sectors: list[str] | tuple[str, ...]) -> str:
     return ", ".join(t(SECTOR_LABELS[s]) for s in sectors if s in SECTOR_LABELS)
 
 
-def interest_button(t: Translate, fair_id: int) -> Button:
-    return Button(label=t("I'm interested"), payload=Payload(FLOW, INTEREST, str(fair_id)).pack())
+def _button(label: str, step: str, fair_id: int) -> Button:
+    return Button(label=label, payload=Payload(FLOW, step, str(fair_id)).pack())
+
+
+def interest_button(t: Translate, fair_id: int, *, interested: bool = False) -> Button:
+    """ "I'm interested", or, for someone on the fair's list, "Not interested any more"."""
+    if interested:
+        return _button(t("❌ Not interested any more"), UNINTEREST, fair_id)
+    return _button(t("I'm interested"), INTEREST, fair_id)
+
+
+def admin_buttons(t: Translate, fair_id: int) -> list[Button]:
+    return [_button(t("✏️ Edit"), CHANGE, fair_id), _button(t("🗑 Delete"), DELETE, fair_id)]
 
 
 def fair_text(t: Translate, fair: Fair | FairData, *, today: date | None = None) -> str:
