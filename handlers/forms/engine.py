@@ -2,57 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from handlers.context import Context
 from handlers.events import ButtonPress, Document, Event, MediaOut, Photo, Reply, Text
+from handlers.forms.answers import (
+    Ask,
+    Got,
+    Outcome,
+    Refuse,
+    Skip,
+    Stay,
+    Step,
+    asked,
+    choice_of,
+    choices,
+    picked,
+)
 from handlers.i18n import N_
 from handlers.parsing import is_no_answer
 from handlers.payload import Payload
-from handlers.render import Option, candidates, choice_reply, normalize, pick
+from handlers.render import Option, candidates, choice_reply, normalize
 
+# Answers' pieces, named here too: input kinds and flows import them with the engine.
+__all__ = ["Form", "Got", "Outcome", "Refuse", "Skip", "Stay", "Step", "choice_of", "choices"]
 SUMMARY = "summary"
 EDIT_PICK = "edit_pick"
 SKIP = "skip"
 BACK = "back"
 BACK_WORDS = frozenset({"kembali", "back", "sebelumnya", "previous"})
 NOT_UNDERSTOOD = N_("I can't read that here. Please answer with a short text message.")
-
-
-@dataclass(frozen=True, slots=True)
-class Got:
-    """An answer read and accepted."""
-
-    value: Any
-
-
-@dataclass(frozen=True, slots=True)
-class Refuse:
-    """An answer turned down; `message` (translated) says why, then the question comes again."""
-
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class Stay:
-    """The input answered itself (a ticked box, a follow-up question): same field, no save."""
-
-
-Outcome = Got | Refuse | Stay
-Options = Callable[[Context, Any], list[Option]]
-# A fixed option as data: (value, N_-marked label) or (value, label, words typed for it).
-Spec = tuple[str, str] | tuple[str, str, tuple[str, ...]]
-
-
-def choices(*specs: Spec) -> Options:
-    """Fixed options, declared as data and translated when shown."""
-
-    def options(ctx: Context, record: Any) -> list[Option]:
-        return [Option(s[0], ctx.t(s[1]), s[2] if len(s) == 3 else ()) for s in specs]
-
-    return options
 
 
 class Input:
@@ -73,22 +54,6 @@ class Input:
         raise NotImplementedError
 
 
-@dataclass(frozen=True, slots=True)
-class Skip:
-    """An optional field: a button (and typed "no"/"skip" words) that stores `value`."""
-
-    label: str  # N_-marked
-    value: Any = None
-
-
-Ask = str | Callable[[Context, Any], str]
-
-
-def asked(ask: Ask, ctx: Context, record: Any) -> str:
-    """A question's text: an N_-marked string, or a function of (ctx, record) giving it."""
-    return ask(ctx, record) if callable(ask) else ctx.t(ask)
-
-
 @dataclass(frozen=True)
 class Field:
     name: str  # the step id, the payload's step and the record's key
@@ -103,19 +68,6 @@ class Field:
 
     def question(self, ctx: Context, record: Any) -> str:
         return asked(self.ask, ctx, record)
-
-
-@dataclass(frozen=True)
-class Step:
-    """A step of the form's own, outside the fields: a question, its options, what a choice
-    does (a confirmation, "continue or start new", "which photo should go") and, with
-    `typed`, what a typed answer that is none of the options does."""
-
-    ask: Ask
-    options: Options = lambda ctx, record: []
-    chosen: Callable[[Context, Any, str], Awaitable[None]] | None = None
-    typed: Callable[[Context, Any, str], Awaitable[None]] | None = None
-    columns: int = 2
 
 
 class Form:
@@ -429,7 +381,7 @@ class Form:
 
     async def _answer_summary(self, ctx: Context, record: Any, event: Event) -> None:
         options = self.summary_options(ctx, record)
-        choice = _choice(event, options)
+        choice = picked(event, options)
         if choice in self.by_name and self.edits_on_summary:
             await self.edit(ctx, choice)
         elif choice is not None and any(o.value == choice for o in options):
@@ -443,7 +395,7 @@ class Form:
 
     async def _answer_edit_pick(self, ctx: Context, record: Any, event: Event) -> None:
         options = [*self.edit_options(ctx, record), Option(BACK, "")]
-        choice = _choice(event, options)
+        choice = picked(event, options)
         if choice == BACK:
             await self.go(ctx, self.summary_step)
         elif choice in self.by_name:
@@ -452,17 +404,3 @@ class Form:
             return
         else:
             await self.refuse(ctx, ctx.t("Please choose a field with the buttons."))
-
-
-def _choice(event: Event, options: list[Option]) -> str | None:
-    if isinstance(event, ButtonPress):
-        return event.payload
-    if isinstance(event, Text):
-        return pick(event.text, options)
-    return None
-
-
-def choice_of(event: Event, options: list[Option]) -> str | None:
-    """A pressed option, or the option a typed answer names (number, label, words)."""
-    chosen = _choice(event, options)
-    return chosen if chosen is None or any(o.value == chosen for o in options) else None
