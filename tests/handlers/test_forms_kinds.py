@@ -14,21 +14,10 @@ import pytest
 
 from db.media_store import MediaStore
 from db.models import Conversation, User
+from handlers import events
 from handlers.capabilities import TELEGRAM, WHATSAPP, Capabilities
 from handlers.context import Context
-from handlers.events import (
-    ButtonPress,
-    Document,
-    Event,
-    Incoming,
-    MediaOut,
-    MediaRef,
-    Photo,
-    Reply,
-    Sender,
-    Text,
-    Unsupported,
-)
+from handlers.events import ButtonPress, Event, Incoming, MediaOut, MediaRef, Reply, Sender, Text
 from handlers.forms.dates import DateInput
 from handlers.forms.engine import EDIT_PICK, Field, Form, Skip, Step, choices
 from handlers.forms.inputs import ContactInput, TextInput
@@ -165,6 +154,17 @@ async def _remove(ctx: Context, record: Any, photo_id: int) -> None:
     ctx.reply(f"removed {photo_id}")
 
 
+PHOTOS = PhotosInput(
+    photos=_photos,
+    known=_known,
+    add=_add,
+    remove=_remove,
+    too_many="At most {max}.",
+    duplicate="Sent already.",
+    most=lambda ctx: 2,
+)
+
+
 class Album(Form):
     """Photos through the engine's photo kind, kept by the hooks in the conversation."""
 
@@ -172,20 +172,7 @@ class Album(Form):
     data_key: ClassVar[str | None] = "album_form"
     fields: ClassVar[tuple[Field, ...]] = (
         Field("title", "Title", "Title?", TextInput(max_len=20)),
-        Field(
-            "photos",
-            "Photos",
-            "Send 1 to {max} photos.",
-            PhotosInput(
-                photos=_photos,
-                known=_known,
-                add=_add,
-                remove=_remove,
-                too_many="At most {max}.",
-                duplicate="Sent already.",
-                most=lambda ctx: 2,
-            ),
-        ),
+        Field("photos", "Photos", "Send 1 to {max} photos.", PHOTOS),
     )
 
     def answered(self, record: dict[str, Any], field: Field) -> bool:
@@ -313,7 +300,7 @@ async def test_own_steps_take_fixed_choices_and_typed_answers() -> None:
         await s.send(answer)
     await s.choose("Add a note")
     assert s.step == NOTE and s.last[0].text == "Your note?"
-    await s.send(Unsupported("sticker"))
+    await s.send(events.Unsupported("sticker"))
     assert "can't read that" in s.last[0].text and s.step == NOTE
     await s.send(ButtonPress(Payload("trip", NOTE, "x").pack()))
     assert s.last[0].text == "Please press one of the buttons." and s.step == NOTE
@@ -381,8 +368,8 @@ async def test_without_a_known_number_or_a_share_button_the_number_is_typed() ->
     assert s2.last[0].text == "Share or type it." and s2.last[0].ask_contact
 
 
-def photo(file_id: str, group: str | None = None) -> Photo:
-    return Photo(MediaRef(file_id), group_id=group)
+def photo(file_id: str, group: str | None = None) -> events.Photo:
+    return events.Photo(MediaRef(file_id), group_id=group)
 
 
 async def test_photos_are_checked_stored_by_the_hooks_and_refused_with_the_reason(
@@ -397,7 +384,7 @@ async def test_photos_are_checked_stored_by_the_hooks_and_refused_with_the_reaso
     assert s.last[0].text == "Send 1 to 2 photos." and s.labels() == ["Done ✓"]
     await s.send("done")
     assert s.last[0].text == "Please send at least one photo first."
-    await s.send(Document(MediaRef("pdf", mime="application/pdf", file_name="a.pdf")))
+    await s.send(events.Document(MediaRef("pdf", mime="application/pdf", file_name="a.pdf")))
     assert "PDF document" in s.last[0].text and not s.record.get("kept")
     await s.send(photo("good"))
     assert s.last[0].text.startswith("✅ Photo 1 saved.") and len(s.record["kept"]) == 1
