@@ -22,12 +22,11 @@ from handlers.fairs_text import (
 )
 from handlers.features import Feature
 from handlers.forms.dates import DateInput, date_text, day_of, parse_date
-from handlers.forms.engine import Field, Form, Skip, Step, choices
+from handlers.forms.engine import Field, Form, Skip, Spec, Step, choices
 from handlers.forms.inputs import ChecklistInput, TextInput
 from handlers.i18n import N_
 from handlers.labels import sector_options
 from handlers.payload import Payload
-from handlers.render import Option
 
 __all__ = ["FEATURE", "fair_text", "interest_button", "parse_date"]
 DAYS = ("start_date", "end_date", "registration_deadline")
@@ -162,6 +161,13 @@ class FairForm(Form):
     fields: ClassVar[tuple[Field, ...]] = FIELDS
     data_key: ClassVar[str | None] = "fair"
     edits_on_summary: ClassVar[bool] = False  # short enough to answer again
+    intro: ClassVar[str | None] = N_(
+        "Let's add an export fair. A few questions, then you check it before it is saved."
+    )
+    actions: ClassVar[tuple[Spec, ...]] = (
+        ("save", N_("💾 Save"), ("simpan", "save")),
+        ("cancel", N_("Cancel"), ("batal", "cancel")),
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -245,9 +251,6 @@ class FairForm(Form):
         data = fair_data(record)
         return fair_text(ctx.t, data) if data else ""
 
-    def summary_actions(self, ctx: Context, record: dict[str, Any]) -> list[Option]:
-        return SAVE_OR_CANCEL(ctx, record)
-
     async def ask_summary(self, ctx: Context, record: dict[str, Any]) -> None:
         if fair_data(record) is None:  # an answer went missing (an upgrade mid-flow)
             ctx.update_data(fair={})
@@ -285,11 +288,6 @@ class FairForm(Form):
                 id=fair.id,
             )
         )
-
-
-SAVE_OR_CANCEL = choices(
-    ("save", N_("💾 Save"), ("simpan", "save")), ("cancel", N_("Cancel"), ("batal", "cancel"))
-)
 
 
 def _change_text(ctx: Context, record: dict[str, Any]) -> str:
@@ -333,15 +331,6 @@ async def _delete_chosen(ctx: Context, record: dict[str, Any], choice: str) -> N
 FORM = FairForm()
 
 
-async def new_fair(ctx: Context) -> None:
-    ctx.goto(FLOW, None)
-    ctx.update_data(fair={})
-    ctx.reply(
-        ctx.t("Let's add an export fair. A few questions, then you check it before it is saved.")
-    )
-    await FORM.advance(ctx)
-
-
 async def resume_hint(ctx: Context) -> str:
     if ctx.step in (CHANGE_PICK, CHANGE_VALUE, DELETE_CONFIRM):
         return ctx.t("nothing was changed; send /pameran to choose the fair again")
@@ -349,8 +338,8 @@ async def resume_hint(ctx: Context) -> str:
 
 
 ADMIN_COMMANDS = {
-    "pameran_baru": new_fair,
-    "newfair": new_fair,
+    "pameran_baru": FORM.start,
+    "newfair": FORM.start,
     "pameran_peminat": show_interested,
     "fairinterest": show_interested,
 }

@@ -14,6 +14,7 @@ from handlers.forms.answers import (
     Outcome,
     Refuse,
     Skip,
+    Spec,
     Stay,
     Step,
     asked,
@@ -27,7 +28,7 @@ from handlers.payload import Payload
 from handlers.render import Option, candidates, choice_reply, normalize
 
 # Answers' pieces, named here too: input kinds and flows import them with the engine.
-__all__ = ["Form", "Got", "Outcome", "Refuse", "Skip", "Stay", "Step", "choice_of", "choices"]
+__all__ = ["Got", "Outcome", "Refuse", "Skip", "Spec", "Stay", "Step", "choices"]
 SUMMARY = "summary"
 EDIT_PICK = "edit_pick"
 SKIP = "skip"
@@ -82,6 +83,8 @@ class Form:
     summary_step: ClassVar[str] = SUMMARY
     edits_on_summary: ClassVar[bool] = True  # a button per field; else a picker (EDIT_PICK)
     data_key: ClassVar[str | None] = None
+    intro: ClassVar[str | None] = None  # N_-marked: said when the flow starts
+    actions: ClassVar[tuple[Spec, ...]] = ()  # the summary's own buttons, as fixed choices
     steps: dict[str, Step]
 
     def __init__(self) -> None:
@@ -134,8 +137,8 @@ class Form:
         return ()
 
     def summary_actions(self, ctx: Context, record: Any) -> list[Option]:
-        """The summary's buttons after the field edits (e.g. Save)."""
-        return []
+        """The summary's buttons after the field edits (e.g. Save): `actions`, by default."""
+        return choices(*self.actions)(ctx, record)
 
     async def on_action(self, ctx: Context, record: Any, action: str) -> None:
         """A summary button other than a field edit was chosen."""
@@ -149,7 +152,11 @@ class Form:
         return [f for f in self.applicable(record) if not self.answered(record, f)]
 
     async def start(self, ctx: Context) -> None:
+        """From the beginning: nothing kept from an earlier round of this flow."""
+        ctx.end_flow()
         ctx.goto(self.flow, None)
+        if self.intro is not None:
+            ctx.reply(ctx.t(self.intro))
         await self.advance(ctx)
 
     async def go(self, ctx: Context, step: str | None) -> None:

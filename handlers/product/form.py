@@ -11,7 +11,7 @@ from db.products import EDITABLE, ProductField, create_product
 from handlers.common import menu_buttons
 from handlers.context import Context
 from handlers.events import MediaOut
-from handlers.forms.engine import EDIT_PICK, Field, Form, Input, Skip, Step, choices
+from handlers.forms.engine import EDIT_PICK, Field, Form, Input, Skip, Spec, Step, choices
 from handlers.forms.inputs import ChoiceInput, QuantityInput, TextInput
 from handlers.forms.photos import PhotosInput
 from handlers.i18n import N_
@@ -134,13 +134,6 @@ FIELDS = (
         editable=False,
     ),
 )
-CARD_ACTIONS = choices(
-    ("edit", N_("✏️ Edit a field")),
-    ("add_photos", N_("🖼 Add photos")),
-    ("remove_photo", N_("🗑 Remove a photo")),
-    ("save", N_("💾 Save draft")),
-    ("submit", N_("📤 Submit for curation")),
-)
 
 
 class ProductForm(Form):
@@ -148,6 +141,13 @@ class ProductForm(Form):
     fields: ClassVar[tuple[Field, ...]] = FIELDS
     summary_step: ClassVar[str] = CARD  # the card, whose "Edit a field" opens the picker
     edits_on_summary: ClassVar[bool] = False
+    actions: ClassVar[tuple[Spec, ...]] = (
+        ("edit", N_("✏️ Edit a field")),
+        ("add_photos", N_("🖼 Add photos")),
+        ("remove_photo", N_("🗑 Remove a photo")),
+        ("save", N_("💾 Save draft")),
+        ("submit", N_("📤 Submit for curation")),
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -211,9 +211,6 @@ class ProductForm(Form):
 
     def summary_media(self, ctx: Context, record: Draft) -> tuple[MediaOut, ...]:
         return card.media(ctx, record.photos)
-
-    def summary_actions(self, ctx: Context, record: Draft) -> list[Option]:
-        return CARD_ACTIONS(ctx, record)
 
     async def on_action(self, ctx: Context, record: Draft, action: str) -> None:
         if action == "save":

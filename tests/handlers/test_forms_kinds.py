@@ -19,7 +19,7 @@ from handlers.capabilities import TELEGRAM, WHATSAPP, Capabilities
 from handlers.context import Context
 from handlers.events import ButtonPress, Event, Incoming, MediaOut, MediaRef, Reply, Sender, Text
 from handlers.forms.dates import DateInput
-from handlers.forms.engine import EDIT_PICK, Field, Form, Skip, Step, choices
+from handlers.forms.engine import EDIT_PICK, Field, Form, Skip, Spec, Step, choices
 from handlers.forms.inputs import ContactInput, TextInput
 from handlers.forms.photos import Arrived, PhotosInput
 from handlers.parsing import parse_phone, read_price
@@ -37,6 +37,8 @@ class Trip(Form):
 
     flow: ClassVar[str] = "trip"
     data_key: ClassVar[str | None] = "trip"
+    intro: ClassVar[str | None] = "Let's plan a trip."
+    actions: ClassVar[tuple[Spec, ...]] = (("note", "Add a note"), ("book", "Book"))
     fields: ClassVar[tuple[Field, ...]] = (
         Field("to", "To", "Where to?", TextInput(max_len=20)),
         Field("leave", "Leave", "Leaving?", DateInput(not_past="Not in the past.")),
@@ -63,9 +65,6 @@ class Trip(Form):
 
     def values(self, ctx: Context, record: dict[str, Any]) -> dict[str, str | None]:
         return {name: str(value) for name, value in record.items()}
-
-    def summary_actions(self, ctx: Context, record: dict[str, Any]) -> list[Option]:
-        return choices(("note", "Add a note"), ("book", "Book"))(ctx, record)
 
     async def on_action(self, ctx: Context, record: dict[str, Any], action: str) -> None:
         await self.go(ctx, NOTE if action == "note" else CONFIRM)
@@ -266,6 +265,7 @@ class Screen:
 async def test_days_are_read_checked_against_each_other_and_kept_as_iso() -> None:
     s = Screen(Trip())
     await s.start()
+    assert [r.text for r in s.last] == ["Let's plan a trip.", "Where to?"]
     await s.send("Bali")
     await s.send("next week")
     assert s.last[0].text.startswith("I couldn't read that as a date") and s.step == "leave"
