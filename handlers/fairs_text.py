@@ -1,64 +1,24 @@
-"""How fairs read: dates in Indonesian style, the fair as producers see it, its button.
+"""How fairs read: their dates, the fair as producers see it, its button.
 
 Shared by /pameran, the fair form and the fair reminders.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from db.fairs import FairData
 from db.models import Fair
 from handlers.context import Translate
 from handlers.events import Button
-from handlers.i18n import N_
+from handlers.forms.dates import MONTHS, date_text
 from handlers.labels import SECTOR_LABELS
 from handlers.payload import Payload
 
 FLOW = "fair"
-INTEREST = "interest"
+INTEREST, UNINTEREST = "interest", "uninterest"
+CHANGE, DELETE = "change", "delete"  # an admin's buttons under a fair
 MESSAGE_BUDGET = 3500  # characters per message, well under Telegram's 4096
-
-MONTHS = (
-    N_("Jan"),
-    N_("Feb"),
-    N_("Mar"),
-    N_("Apr"),
-    N_("May"),
-    N_("Jun"),
-    N_("Jul"),
-    N_("Aug"),
-    N_("Sep"),
-    N_("Oct"),
-    N_("Nov"),
-    N_("Dec"),
-)
-
-_YMD_RE = re.compile(r"([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})")
-_DMY_RE = re.compile(r"([0-9]{1,2})[-/.]([0-9]{1,2})[-/.]([0-9]{4})")
-
-
-# --- shared pieces (the fair reminders use them too) -------------------------------------
-
-
-def parse_date(text: str) -> date | None:
-    """2027-04-21, 21-04-2027, 21/04/2027 or 21.04.2027; None when not a real date."""
-    s = text.strip()
-    if m := _YMD_RE.fullmatch(s):
-        year, month, day = (int(g) for g in m.groups())
-    elif m := _DMY_RE.fullmatch(s):
-        day, month, year = (int(g) for g in m.groups())
-    else:
-        return None
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
-
-
-def date_text(t: Translate, d: date) -> str:
-    return f"{d.day} {t(MONTHS[d.month - 1])} {d.year}"
 
 
 def date_range_text(t: Translate, start: date, end: date) -> str:
@@ -78,8 +38,19 @@ def sectors_text(t: Translate, sectors: list[str] | tuple[str, ...]) -> str:
     return ", ".join(t(SECTOR_LABELS[s]) for s in sectors if s in SECTOR_LABELS)
 
 
-def interest_button(t: Translate, fair_id: int) -> Button:
-    return Button(label=t("I'm interested"), payload=Payload(FLOW, INTEREST, str(fair_id)).pack())
+def _button(label: str, step: str, fair_id: int) -> Button:
+    return Button(label=label, payload=Payload(FLOW, step, str(fair_id)).pack())
+
+
+def interest_button(t: Translate, fair_id: int, *, interested: bool = False) -> Button:
+    """ "I'm interested", or, for someone on the fair's list, "Not interested any more"."""
+    if interested:
+        return _button(t("❌ Not interested any more"), UNINTEREST, fair_id)
+    return _button(t("I'm interested"), INTEREST, fair_id)
+
+
+def admin_buttons(t: Translate, fair_id: int) -> list[Button]:
+    return [_button(t("✏️ Edit"), CHANGE, fair_id), _button(t("🗑 Delete"), DELETE, fair_id)]
 
 
 def fair_text(t: Translate, fair: Fair | FairData, *, today: date | None = None) -> str:

@@ -7,6 +7,7 @@ Save. The same form serves /profil: the summary's edit buttons jump to a field a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -22,9 +23,8 @@ from db.models import Business, User
 from db.regions import get_region, search_regions
 from handlers.common import LANGUAGE_NAMES, menu_buttons
 from handlers.context import LANGUAGES, Context
-from handlers.events import ButtonPress, Event, Reply, Text
 from handlers.features import Feature
-from handlers.forms.engine import Field, Form, Got, Outcome, Skip, Stay
+from handlers.forms.engine import Field, Form, Skip, choices
 from handlers.forms.inputs import (
     ChecklistInput,
     ChoiceInput,
@@ -36,7 +36,7 @@ from handlers.forms.inputs import (
 from handlers.i18n import N_
 from handlers.labels import legal_options, legal_text, sector_options, sector_text, thousands
 from handlers.parsing import parse_nib, parse_phone, split_list
-from handlers.render import Option, pick
+from handlers.render import Option
 
 FLOW = "reg"
 MAX_NAME = 100
@@ -68,98 +68,33 @@ def _own_name(ctx: Context) -> list[str]:
     return [own] if own and len(own) <= MAX_NAME else []
 
 
-KNOWN, OTHER = "known", "other"
-
-
-def _known_phone(ctx: Context) -> str | None:
-    """The sender's own number where the channel tells it (WhatsApp's wa_id), if Indonesian."""
-    phone = ctx.incoming.sender.phone
-    return parse_phone(phone) if phone else None
-
-
-@dataclass
-class PhoneInput(ContactInput):
-    """The business phone. Where the channel already knows the sender's number (WhatsApp),
-    it is offered with one tap ("Use this number?") instead of asked; else shared or typed."""
-
-    def _offer(self, ctx: Context) -> list[Option]:
-        t = ctx.t
-        return [
-            Option(KNOWN, t("✅ Use this number"), ("ya", "yes", "pakai", "iya")),
-            Option(OTHER, t("📝 Another number"), ("lain", "other", "tidak", "no")),
-        ]
-
-    async def ask(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Reply]:
-        known = _known_phone(ctx)
-        if known is None and not ctx.capabilities.contact_button:  # no button to press
-            text = ctx.t(
-                "What phone number can buyers and curators reach the business on? "
-                "Type it, e.g. 0812 3456 7890."
-            )
-            return [form.question(ctx, field, record, [], text=text)]
-        if known is None:
-            return await super().ask(ctx, form, field, record)
-        text = ctx.t(
-            "What phone number can buyers and curators reach the business on?\n\n"
-            "Use this number: {phone}?",
-            phone=known,
-        )
-        return [form.question(ctx, field, record, self._offer(ctx), text=text)]
-
-    async def read(
-        self, ctx: Context, form: Form, field: Field, record: Any, event: Event
-    ) -> Outcome:
-        known = _known_phone(ctx)
-        if known is not None:
-            typed = event.text if isinstance(event, Text) else None
-            if typed is not None and (phone := self.parse(typed)) is not None:
-                return Got((phone, phone == known))
-            choice = event.payload if isinstance(event, ButtonPress) else None
-            if typed is not None:
-                choice = pick(typed, self._offer(ctx))
-            if choice == KNOWN:
-                return Got((known, True))
-            if choice == OTHER:
-                ctx.reply(ctx.t("Type the number, e.g. 0812 3456 7890."))
-                return Stay()
-        return await super().read(ctx, form, field, record, event)
-
-
 def _b(record: Profile) -> Business:
     assert record.business is not None
     return record.business
 
 
+def sector_input(first: Callable[[Any], str | None] = lambda record: None) -> ChoiceInput:
+    """One sector; a product's offers its business's first."""
+    return ChoiceInput(
+        choices=lambda ctx, record: sector_options(ctx, first=first(record)),
+        refusal=N_("Please choose one of the sectors with the buttons."),
+    )
+
+
+def legal_docs_input(start: Callable[[Context, Any], list[str]]) -> ChecklistInput:
+    """The legal documents, ticked; a product's start from its business's."""
+    return ChecklistInput(
+        choices=lambda ctx, record: legal_options(ctx),
+        start=start,
+        refusal=N_("Please tap the documents you have, or type e.g. “PIRT, Halal”."),
+        toggled=N_("Tap each document you have, then “Done”."),
+        empty_done=N_("None of these"),
+    )
+
+
 def _region_option(code: str) -> Option | None:
     region = get_region(code)
     return Option(region.code, region.label) if region else None
-
-
-def _show_capacity(ctx: Context, p: Profile) -> str:
-    b = _b(p)
-    if b.capacity_amount is None:
-        return "—"
-    return f"{thousands(b.capacity_amount)} {b.capacity_unit}"
-
-
-def _show_export(ctx: Context, p: Profile) -> str:
-    markets = _b(p).export_markets
-    if markets:
-        return ", ".join(markets)
-    return ctx.t("not yet") if markets == [] else "—"
-
-
-def _show_region(ctx: Context, p: Profile) -> str:
-    region = get_region(_b(p).region_code or "")
-    return region.label if region else "—"
-
-
-def _show_nib(ctx: Context, p: Profile) -> str:
-    return ctx.t("not yet") if _b(p).has_nib is False else _b(p).nib or "—"
-
-
-def _plain(name: str) -> Any:
-    return lambda ctx, p: getattr(_b(p), name) or "—"
 
 
 FIELDS = (
@@ -189,10 +124,7 @@ FIELDS = (
             "or delete your data at any time.\n\nDo you agree?"
         ),
         ChoiceInput(
-            choices=lambda ctx, p: [
-                Option("yes", ctx.t("✅ I agree"), YES_WORDS),
-                Option("no", ctx.t("❌ No"), NO_WORDS),
-            ],
+            choices=choices(("yes", N_("✅ I agree"), YES_WORDS), ("no", N_("❌ No"), NO_WORDS)),
             refusal=N_("Please press “I agree” or “No”."),
         ),
         editable=False,
@@ -202,14 +134,12 @@ FIELDS = (
         N_("Business name"),
         N_("What is the name of your business?"),
         TextInput(max_len=MAX_NAME),
-        show=_plain("name"),
     ),
     Field(
         "owner_name",
         N_("Owner"),
         N_("What is the owner's full name?"),
         TextInput(max_len=MAX_NAME, suggest=_own_name),
-        show=_plain("owner_name"),
     ),
     Field(
         "phone",
@@ -218,14 +148,22 @@ FIELDS = (
             "What phone number can buyers and curators reach the business on? "
             "Press the button to share this phone's number, or type it (e.g. 0812 3456 7890)."
         ),
-        PhoneInput(
+        ContactInput(
             parse=parse_phone,
             refusal=N_(
                 "That doesn't look like an Indonesian phone number. "
                 "Type it like 0812 3456 7890 or +62 812 3456 7890."
             ),
+            typed_ask=N_(
+                "What phone number can buyers and curators reach the business on? "
+                "Type it, e.g. 0812 3456 7890."
+            ),
+            known_ask=N_(
+                "What phone number can buyers and curators reach the business on?\n\n"
+                "Use this number: {phone}?"
+            ),
+            confirm=N_("Phone: {phone} ✓"),
         ),
-        show=_plain("phone"),
     ),
     Field(
         "region",
@@ -243,17 +181,12 @@ FIELDS = (
             ),
             confirm=N_("Regency/city: {value} ✓"),
         ),
-        show=_show_region,
     ),
     Field(
         "sector",
         N_("Sector"),
         N_("Which sector is the business in?"),
-        ChoiceInput(
-            choices=lambda ctx, p: sector_options(ctx),
-            refusal=N_("Please choose one of the sectors with the buttons."),
-        ),
-        show=lambda ctx, p: sector_text(ctx.t, _b(p).sector) if _b(p).sector else "—",
+        sector_input(),
     ),
     Field(
         "nib",
@@ -269,7 +202,6 @@ FIELDS = (
             ),
         ),
         skip=Skip(N_("Don't have one yet")),
-        show=_show_nib,
     ),
     Field(
         "legal_docs",
@@ -279,14 +211,7 @@ FIELDS = (
             "“Done”. (PIRT: home-industry food permit; BPOM: food and drug agency; "
             "Halal: BPJPH certificate; SNI: national standard; HKI: registered trademark.)"
         ),
-        ChecklistInput(
-            choices=lambda ctx, p: legal_options(ctx),
-            start=lambda ctx, p: list(_b(p).legal_docs or []),
-            refusal=N_("Please tap the documents you have, or type e.g. “PIRT, Halal”."),
-            toggled=N_("Tap each document you have, then “Done”."),
-            empty_done=N_("None of these"),
-        ),
-        show=lambda ctx, p: legal_text(ctx.t, _b(p).legal_docs),
+        legal_docs_input(lambda ctx, p: list(_b(p).legal_docs or [])),
     ),
     Field(
         "capacity",
@@ -296,7 +221,6 @@ FIELDS = (
             "Type a number and a unit, e.g. 500 pcs or 200 kg."
         ),
         QuantityInput(units=UNITS),
-        show=_show_capacity,
     ),
     Field(
         "export",
@@ -312,7 +236,6 @@ FIELDS = (
             ),
         ),
         skip=Skip(N_("Not yet"), []),
-        show=_show_export,
     ),
 )
 
@@ -358,9 +281,7 @@ class Registration(Form):
             case "phone":
                 phone, own = value
                 _b(record).phone = phone
-                if own:
-                    ctx.user.phone = phone
-                ctx.reply(ctx.t("Phone: {phone} ✓", phone=phone), remove_keyboard=True)
+                ctx.user.phone = phone if own else ctx.user.phone
             case "region":
                 _b(record).region_code = value
             case "nib":
@@ -372,6 +293,25 @@ class Registration(Form):
             case _:
                 setattr(_b(record), field.name, value)
         return True
+
+    def values(self, ctx: Context, record: Profile) -> dict[str, str | None]:
+        b, t = _b(record), ctx.t
+        region = get_region(b.region_code or "")
+        capacity = b.capacity_amount
+        return {
+            "name": b.name,
+            "owner_name": b.owner_name,
+            "phone": b.phone,
+            "region": region.label if region else None,
+            "sector": sector_text(t, b.sector) if b.sector else None,
+            "nib": t("not yet") if b.has_nib is False else b.nib,
+            "legal_docs": legal_text(t, b.legal_docs),
+            "capacity": f"{thousands(capacity)} {b.capacity_unit}"
+            if capacity is not None
+            else None,
+            "export": ", ".join(b.export_markets or [])
+            or (t("not yet") if b.export_markets == [] else None),
+        }
 
     def summary_heading(self, ctx: Context, record: Profile) -> str:
         if _b(record).registered_at is not None:

@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from handlers.context import Context
-from handlers.events import ButtonPress, Event, Reply, Text
+from handlers.events import ButtonPress, Document, Event, MediaOut, Photo, Reply, Text
+from handlers.forms.answers import (
+    Ask,
+    Got,
+    Outcome,
+    Refuse,
+    Skip,
+    Spec,
+    Stay,
+    Step,
+    asked,
+    choice_of,
+    choices,
+    picked,
+)
 from handlers.i18n import N_
 from handlers.parsing import is_no_answer
 from handlers.payload import Payload
-from handlers.render import Option, candidates, choice_reply, normalize, pick
+from handlers.render import Option, candidates, choice_reply, normalize
 
+# Answers' pieces, named here too: input kinds and flows import them with the engine.
+__all__ = ["Got", "Outcome", "Refuse", "Skip", "Spec", "Stay", "Step", "choices"]
 SUMMARY = "summary"
 EDIT_PICK = "edit_pick"
 SKIP = "skip"
@@ -21,32 +37,11 @@ BACK_WORDS = frozenset({"kembali", "back", "sebelumnya", "previous"})
 NOT_UNDERSTOOD = N_("I can't read that here. Please answer with a short text message.")
 
 
-@dataclass(frozen=True, slots=True)
-class Got:
-    """An answer read and accepted."""
-
-    value: Any
-
-
-@dataclass(frozen=True, slots=True)
-class Refuse:
-    """An answer turned down; `message` (translated) says why, then the question comes again."""
-
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class Stay:
-    """The input answered itself (a ticked box, a follow-up question): same field, no save."""
-
-
-Outcome = Got | Refuse | Stay
-
-
 class Input:
     """An input kind: how a field's question is drawn and how an answer is read."""
 
     columns: int = 2
+    takes_files: bool = False  # photos and documents are its answers
 
     def options(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Option]:
         return []
@@ -58,17 +53,6 @@ class Input:
         self, ctx: Context, form: Form, field: Field, record: Any, event: Event
     ) -> Outcome:
         raise NotImplementedError
-
-
-@dataclass(frozen=True, slots=True)
-class Skip:
-    """An optional field: a button (and typed "no"/"skip" words) that stores `value`."""
-
-    label: str  # N_-marked
-    value: Any = None
-
-
-Ask = str | Callable[[Context, Any], str]
 
 
 @dataclass(frozen=True)
@@ -84,43 +68,49 @@ class Field:
     editable: bool = True  # offered among the summary's edits
 
     def question(self, ctx: Context, record: Any) -> str:
-        return self.ask(ctx, record) if callable(self.ask) else ctx.t(self.ask)
-
-
-@dataclass(frozen=True)
-class Step:
-    """A step of the form's own, outside the fields: a question, its options, and what a
-    choice does (a confirmation, "continue or start new", "which photo should go")."""
-
-    text: Callable[[Context, Any], str]
-    options: Callable[[Context, Any], list[Option]]
-    chosen: Callable[[Context, Any, str], Awaitable[None]]
-    columns: int = 2
+        return asked(self.ask, ctx, record)
 
 
 class Form:
-    """A guided flow. Subclasses declare `flow` and `fields` and implement the hooks."""
+    """A guided flow. Subclasses declare `flow` and `fields` and implement the hooks.
+
+    With `data_key`, the record is a dict kept in the conversation under that key (nothing
+    is written elsewhere until the flow's own action); else `record`, `answered` and `save`
+    say where answers live."""
 
     flow: ClassVar[str]
     fields: ClassVar[tuple[Field, ...]]
     summary_step: ClassVar[str] = SUMMARY
+    edits_on_summary: ClassVar[bool] = True  # a button per field; else a picker (EDIT_PICK)
+    data_key: ClassVar[str | None] = None
+    intro: ClassVar[str | None] = None  # N_-marked: said when the flow starts
+    actions: ClassVar[tuple[Spec, ...]] = ()  # the summary's own buttons, as fixed choices
+    steps: dict[str, Step]
 
     def __init__(self) -> None:
         self.by_name = {f.name: f for f in self.fields}
-        self.steps: dict[str, Step] = {}
+        self.steps = {}
 
     # --- hooks ------------------------------------------------------------------------
 
     async def record(self, ctx: Context) -> Any | None:
         """What the fields are read from and written to; None when it is gone."""
-        raise NotImplementedError
+        if self.data_key is None:
+            raise NotImplementedError
+        stored = ctx.data.get(self.data_key)
+        return dict(stored) if isinstance(stored, dict) else {}
 
     def answered(self, record: Any, field: Field) -> bool:
+        if isinstance(record, dict):
+            return field.name in record
         return getattr(record, field.name, None) is not None
 
     async def save(self, ctx: Context, record: Any, field: Field, value: Any) -> bool:
         """Store an accepted answer; False when the hook replied and the flow stops here."""
-        setattr(record, field.name, value)
+        if self.data_key is not None:
+            ctx.update_data(**{self.data_key: {**record, field.name: value}})
+        else:
+            setattr(record, field.name, value)
         return True
 
     async def lost(self, ctx: Context) -> None:
@@ -130,16 +120,25 @@ class Form:
     def summary_heading(self, ctx: Context, record: Any) -> str:
         return ctx.t("📋 Please check your answers")
 
+    def values(self, ctx: Context, record: Any) -> dict[str, str | None]:
+        """Each field's answer as the summary shows it (None: not answered, "—")."""
+        return {f.name: f.show(ctx, record) for f in self.fields if f.show is not None}
+
     def summary_text(self, ctx: Context, record: Any) -> str:
-        lines = []
-        for f in self.applicable(record):
-            if f.show is not None:
-                lines.append(f"{ctx.t(f.label)}: {f.show(ctx, record)}")
-        return "\n".join(lines)
+        shown = self.values(ctx, record)
+        return "\n".join(
+            f"{ctx.t(f.label)}: {shown[f.name] or '—'}"
+            for f in self.applicable(record)
+            if f.name in shown
+        )
+
+    def summary_media(self, ctx: Context, record: Any) -> tuple[MediaOut, ...]:
+        """Pictures the summary is shown with (the product's photos on its card)."""
+        return ()
 
     def summary_actions(self, ctx: Context, record: Any) -> list[Option]:
-        """The summary's buttons after the field edits (e.g. Save)."""
-        return []
+        """The summary's buttons after the field edits (e.g. Save): `actions`, by default."""
+        return choices(*self.actions)(ctx, record)
 
     async def on_action(self, ctx: Context, record: Any, action: str) -> None:
         """A summary button other than a field edit was chosen."""
@@ -153,8 +152,17 @@ class Form:
         return [f for f in self.applicable(record) if not self.answered(record, f)]
 
     async def start(self, ctx: Context) -> None:
+        """From the beginning: nothing kept from an earlier round of this flow."""
+        ctx.end_flow()
         ctx.goto(self.flow, None)
+        if self.intro is not None:
+            ctx.reply(ctx.t(self.intro))
         await self.advance(ctx)
+
+    async def go(self, ctx: Context, step: str | None) -> None:
+        """Move to a step (a field's name, the summary, a step of the form's own) and ask it."""
+        ctx.goto(self.flow, step)
+        await self.prompt(ctx)
 
     async def advance(self, ctx: Context) -> None:
         """After an answer: back to the summary when editing, else the next unanswered field."""
@@ -165,10 +173,9 @@ class Form:
         missing = self.unanswered(record)
         if ctx.data.get("editing") or not missing:
             ctx.update_data(editing=False)
-            ctx.goto(self.flow, self.summary_step)
+            await self.go(ctx, self.summary_step)
         else:
-            ctx.goto(self.flow, missing[0].name)
-        await self.prompt(ctx)
+            await self.go(ctx, missing[0].name)
 
     async def edit(self, ctx: Context, name: str) -> None:
         ctx.goto(self.flow, name)
@@ -181,10 +188,9 @@ class Form:
         editing = bool(ctx.data.get("editing"))
         if editing or here == 0:
             ctx.update_data(editing=False)
-            ctx.goto(self.flow, self.summary_step if editing else order[0])
+            await self.go(ctx, self.summary_step if editing else order[0])
         else:
-            ctx.goto(self.flow, order[here - 1])
-        await self.prompt(ctx)
+            await self.go(ctx, order[here - 1])
 
     # --- asking -----------------------------------------------------------------------
 
@@ -201,27 +207,29 @@ class Form:
         if record is None:
             return
         if own is not None:
-            text, options = own.text(ctx, record), own.options(ctx, record)
-            ctx.replies.append(
-                choice_reply(
-                    ctx.capabilities,
-                    ctx.t,
-                    text,
-                    options,
-                    flow=self.flow,
-                    step=step,
-                    columns=own.columns,
-                )
-            )
+            self._ask(ctx, step, asked(own.ask, ctx, record), own.options(ctx, record), own.columns)
         elif field is not None:
-            for reply in await field.input.ask(ctx, self, field, record):
-                ctx.replies.append(reply)
+            ctx.replies.extend(await field.input.ask(ctx, self, field, record))
         elif step == EDIT_PICK:
-            self._ask_edit_pick(ctx, record)
+            options = [
+                Option(o.value, o.label.removeprefix("✏️ "), o.words)
+                for o in self.edit_options(ctx, record)
+            ]
+            options.append(Option(BACK, ctx.t("↩️ Back to the card")))
+            self._ask(ctx, EDIT_PICK, ctx.t("Which field do you want to change?"), options)
         elif step == self.summary_step:
             await self.ask_summary(ctx, record)
         else:
             await self.advance(ctx)
+
+    def _ask(
+        self, ctx: Context, step: str, text: str, options: list[Option], columns: int = 2
+    ) -> None:
+        ctx.replies.append(
+            choice_reply(
+                ctx.capabilities, ctx.t, text, options, flow=self.flow, step=step, columns=columns
+            )
+        )
 
     def question(
         self,
@@ -256,36 +264,38 @@ class Form:
             if f.editable
         ]
 
-    async def ask_summary(self, ctx: Context, record: Any) -> None:
-        options = self.edit_options(ctx, record) + self.summary_actions(ctx, record)
-        text = f"{self.summary_heading(ctx, record)}\n\n{self.summary_text(ctx, record)}"
-        ctx.replies.append(
-            choice_reply(
-                ctx.capabilities, ctx.t, text, options, flow=self.flow, step=self.summary_step
-            )
-        )
+    def summary_options(self, ctx: Context, record: Any) -> list[Option]:
+        edits = self.edit_options(ctx, record) if self.edits_on_summary else []
+        return edits + self.summary_actions(ctx, record)
 
-    def _ask_edit_pick(self, ctx: Context, record: Any) -> None:
-        t = ctx.t
-        options = [o for o in self.edit_options(ctx, record)]
-        options = [Option(o.value, o.label.removeprefix("✏️ "), o.words) for o in options]
-        options.append(Option(BACK, t("↩️ Back to the card")))
-        ctx.replies.append(
-            choice_reply(
-                ctx.capabilities,
-                t,
-                t("Which field do you want to change?"),
-                options,
-                flow=self.flow,
-                step=EDIT_PICK,
-            )
-        )
+    async def ask_summary(self, ctx: Context, record: Any) -> None:
+        parts = (self.summary_heading(ctx, record), self.summary_text(ctx, record))
+        text = "\n\n".join(p for p in parts if p)
+        self._ask(ctx, self.summary_step, text, self.summary_options(ctx, record))
+        if media := self.summary_media(ctx, record):
+            ctx.replies[-1] = replace(ctx.replies[-1], media=media)
 
     # --- answers ----------------------------------------------------------------------
 
     async def on_event(self, ctx: Context) -> None:
-        """Anything sent while this flow is open, other than a button press."""
-        await self.answer(ctx, ctx.incoming.event)
+        """Anything sent while this flow is open, other than a button press. A photo sent
+        while something else is asked goes to the form's photo field at the summary (it
+        means "add this photo"); elsewhere it waits for that field's turn."""
+        event = ctx.incoming.event
+        photo_field = (
+            next((f for f in self.fields if f.input.takes_files), None)
+            if isinstance(event, Photo | Document)
+            else None
+        )
+        if photo_field is not None and ctx.step != photo_field.name:
+            if ctx.step != self.summary_step:
+                ctx.reply(
+                    ctx.t("I will ask for photos at the end. Please answer this question first.")
+                )
+                await self.prompt(ctx)
+                return
+            ctx.goto(self.flow, photo_field.name)
+        await self.answer(ctx, event)
 
     async def on_button(self, ctx: Context, payload: Payload) -> None:
         if ctx.flow != self.flow or payload.step != ctx.step:
@@ -302,8 +312,12 @@ class Form:
         if own is not None:
             options = own.options(ctx, record)
             choice = choice_of(event, options)
-            if choice is not None:
+            if choice is not None and own.chosen is not None:
                 await own.chosen(ctx, record, choice)
+            elif own.typed is not None and isinstance(event, Text):
+                await own.typed(ctx, record, event.text)
+            elif own.typed is not None and not isinstance(event, ButtonPress):
+                await self.refuse(ctx, ctx.t(NOT_UNDERSTOOD))
             elif not self.offer(ctx, step, event, options):
                 await self.refuse(ctx, ctx.t("Please press one of the buttons."))
         elif field is not None:
@@ -320,20 +334,11 @@ class Form:
         could_be = candidates(event.text, options) if isinstance(event, Text) else []
         if len(could_be) < 2:
             return False
-        ctx.replies.append(
-            choice_reply(
-                ctx.capabilities,
-                ctx.t,
-                ctx.t(
-                    "“{typed}” could be more than one of these. Which one do you mean?",
-                    typed=event.text.strip()[:40] if isinstance(event, Text) else "",
-                ),
-                could_be,
-                flow=self.flow,
-                step=step,
-                columns=1,
-            )
+        typed = event.text.strip()[:40] if isinstance(event, Text) else ""
+        text = ctx.t(
+            "“{typed}” could be more than one of these. Which one do you mean?", typed=typed
         )
+        self._ask(ctx, step, text, could_be, columns=1)
         return True
 
     async def refuse(self, ctx: Context, message: str) -> None:
@@ -382,9 +387,9 @@ class Form:
         return [] if fits else options
 
     async def _answer_summary(self, ctx: Context, record: Any, event: Event) -> None:
-        options = self.edit_options(ctx, record) + self.summary_actions(ctx, record)
-        choice = _choice(event, options)
-        if choice in self.by_name:
+        options = self.summary_options(ctx, record)
+        choice = picked(event, options)
+        if choice in self.by_name and self.edits_on_summary:
             await self.edit(ctx, choice)
         elif choice is not None and any(o.value == choice for o in options):
             await self.on_action(ctx, record, choice)
@@ -397,27 +402,12 @@ class Form:
 
     async def _answer_edit_pick(self, ctx: Context, record: Any, event: Event) -> None:
         options = [*self.edit_options(ctx, record), Option(BACK, "")]
-        choice = _choice(event, options)
+        choice = picked(event, options)
         if choice == BACK:
-            ctx.goto(self.flow, self.summary_step)
-            await self.prompt(ctx)
+            await self.go(ctx, self.summary_step)
         elif choice in self.by_name:
             await self.edit(ctx, choice)
         elif choice is None and self.offer(ctx, EDIT_PICK, event, options):
             return
         else:
             await self.refuse(ctx, ctx.t("Please choose a field with the buttons."))
-
-
-def _choice(event: Event, options: list[Option]) -> str | None:
-    if isinstance(event, ButtonPress):
-        return event.payload
-    if isinstance(event, Text):
-        return pick(event.text, options)
-    return None
-
-
-def choice_of(event: Event, options: list[Option]) -> str | None:
-    """A pressed option, or the option a typed answer names (number, label, words)."""
-    chosen = _choice(event, options)
-    return chosen if chosen is None or any(o.value == chosen for o in options) else None

@@ -38,7 +38,8 @@ def _pressed(event: Event) -> str | None:
 
 @dataclass
 class TextInput(Input):
-    """Free text, cleaned; with `parse`, read into a value or refused with `refusal`.
+    """Free text, cleaned; with `parse`, read into a value or refused with `refusal` (a
+    parser giving parsing.py's `Refused` is refused with its reason, e.g. a price too high).
 
     `suggest` offers typed answers as buttons (e.g. the sender's own name)."""
 
@@ -69,6 +70,8 @@ class TextInput(Input):
             raw = near if near is not None else raw
         if self.parse is not None:
             value = self.parse(raw)
+            if isinstance(value, Refused):  # a number read with its reason (parsing.py)
+                return Refuse(refusal_text(ctx.t, value, not_a_number=self.refusal))
             return Refuse(ctx.t(self.refusal, n=self.max_len)) if value is None else Got(value)
         cleaned = clean_text(raw, max_len=self.max_len)
         if cleaned is None:
@@ -259,31 +262,68 @@ class QuantityInput(Input):
         return Got((number, unit_typed))
 
 
+KNOWN, OTHER = "known", "other"
+
+
 @dataclass
 class ContactInput(Input):
     """A phone number: shared with one tap where the channel has that button, or typed.
-
-    The value is (phone, is_own)."""
+    Where the channel already knows the sender's number (WhatsApp), it is offered with one
+    tap ("Use this number?") instead. The value is (phone, is_own)."""
 
     parse: Callable[[str], str | None] = field(default=lambda s: None)
     refusal: str = ""
     share_label: str = N_("📱 Share my number")
+    typed_ask: str = ""  # N_-marked: the question where there is no button and no number
+    known_ask: str = ""  # N_-marked, {phone}: the question offering the number known
+    confirm: str = ""  # N_-marked, {phone}: said when a number was taken
+
+    def _known(self, ctx: Context) -> str | None:
+        phone = ctx.incoming.sender.phone
+        return self.parse(phone) if phone and self.known_ask else None
+
+    def options(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Option]:
+        if self._known(ctx) is None:
+            return []
+        return [
+            Option(KNOWN, ctx.t("✅ Use this number"), ("ya", "yes", "pakai", "iya")),
+            Option(OTHER, ctx.t("📝 Another number"), ("lain", "other", "tidak", "no")),
+        ]
 
     async def ask(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Reply]:
+        known, options = self._known(ctx), self.options(ctx, form, field, record)
+        if known is not None:
+            text = ctx.t(self.known_ask, phone=known)
+            return [form.question(ctx, field, record, options, text=text)]
+        if not ctx.capabilities.contact_button and self.typed_ask:
+            return [form.question(ctx, field, record, [], text=ctx.t(self.typed_ask))]
         share = ctx.t(self.share_label) if ctx.capabilities.contact_button else None
         return [form.question(ctx, field, record, [], ask_contact=share)]
 
     async def read(
         self, ctx: Context, form: Form, field: Field, record: Any, event: Event
     ) -> Outcome:
+        known = self._known(ctx)
+        phone, own = None, False
         if isinstance(event, Contact):
-            raw, own = event.phone, event.is_own
+            phone, own = self.parse(event.phone), event.is_own
         elif isinstance(event, Text):
-            raw, own = event.text, False
-        else:
-            return Refuse(ctx.t(NOT_UNDERSTOOD))
-        phone = self.parse(raw)
-        return Refuse(ctx.t(self.refusal)) if phone is None else Got((phone, own))
+            phone = self.parse(event.text)
+            own = phone is not None and phone == known
+        if phone is None and known is not None:
+            typed = _text(event)
+            choice = pick(typed, self.options(ctx, form, field, record)) if typed else None
+            choice = _pressed(event) or choice
+            if choice == OTHER:
+                ctx.reply(ctx.t("Type the number, e.g. 0812 3456 7890."))
+                return Stay()
+            phone, own = (known, True) if choice == KNOWN else (None, False)
+        if phone is None:
+            understood = isinstance(event, Contact | Text)
+            return Refuse(ctx.t(self.refusal if understood else NOT_UNDERSTOOD))
+        if self.confirm:
+            ctx.reply(ctx.t(self.confirm, phone=phone), remove_keyboard=True)
+        return Got((phone, own))
 
 
 @dataclass

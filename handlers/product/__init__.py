@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from db.businesses import get_business
 from db.models import Business, Product, ProductStatus
-from db.products import count_products, find_draft, get_product, list_products
+from db.products import find_draft, get_product, list_products
 from db.reviews import latest_review
 from handlers.common import MENU
 from handlers.context import Context, button
 from handlers.features import Feature
 from handlers.payload import Payload
-from handlers.product import pages
-from handlers.product.card import FLOW, load, status_text
+from handlers.product.card import FLOW, LIST, back_row, load, next_step, status_text
 from handlers.product.form import FORM, RESUME
-from handlers.product.submit import LIST, open_product, withdraw
+from handlers.product.submit import at_limit, copy_as_draft, open_product, withdraw
 
 __all__ = ["FEATURE", "FLOW", "LIST"]
 S = ProductStatus
@@ -65,7 +64,7 @@ async def list_my_products(ctx: Context) -> None:
     for i, product in enumerate(products, start=1):
         name = product.name or t("(no name yet)")
         review = await latest_review(ctx.session, product_id=product.id)
-        step = await pages.next_step(ctx, product, review)
+        step = await next_step(ctx, product, review)
         lines.append(f"{i}. {name} — {status_text(ctx, product)}\n   {step}")
         buttons.append(button(f"{i}. {name[:30]}", LIST, "open", str(product.id)))
     buttons.append(new)
@@ -74,17 +73,9 @@ async def list_my_products(ctx: Context) -> None:
 
 async def copy_product(ctx: Context, product: Product, business: Business) -> None:
     """A rejected product's answers and photos as a new draft, opened on its card."""
-    limit = ctx.settings.max_products
-    if await count_products(ctx.session, business_id=business.id) >= limit:
-        ctx.reply(
-            ctx.t(
-                "You have reached the limit of {n} products. Withdraw or finish one first.",
-                n=limit,
-            ),
-            buttons=[pages.back_row(ctx)],
-        )
+    if await at_limit(ctx, business, [back_row(ctx)]):
         return
-    new = await pages.copy_as_draft(ctx, product, business)
+    new = await copy_as_draft(ctx, product, business)
     ctx.reply(ctx.t("A new draft with the same answers and photos. Change what you need."))
     await open_product(ctx, new)
 

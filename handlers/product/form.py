@@ -7,80 +7,36 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from db.models import Business
-from db.products import EDITABLE, ProductField, count_products, create_product
+from db.products import EDITABLE, ProductField, create_product
 from handlers.common import menu_buttons
 from handlers.context import Context
-from handlers.events import Document, Event, Photo, Text
-from handlers.forms.engine import (
-    EDIT_PICK,
-    NOT_UNDERSTOOD,
-    Field,
-    Form,
-    Got,
-    Input,
-    Outcome,
-    Refuse,
-    Skip,
-    Step,
-)
-from handlers.forms.inputs import ChecklistInput, ChoiceInput, CustomInput, QuantityInput, TextInput
+from handlers.events import MediaOut
+from handlers.forms.engine import EDIT_PICK, Field, Form, Input, Skip, Spec, Step, choices
+from handlers.forms.inputs import ChoiceInput, QuantityInput, TextInput
+from handlers.forms.photos import PhotosInput
 from handlers.i18n import N_
-from handlers.labels import PRODUCT_FIELD_LABELS, legal_options, rupiah, sector_options
-from handlers.parsing import Price, Refused, parse_duration_days, read_price, refusal_text
+from handlers.labels import PRODUCT_FIELD_LABELS, rupiah
+from handlers.parsing import Price, parse_duration_days, read_price
 from handlers.precheck import precheck
-from handlers.product import media
-from handlers.product.card import (
-    FLOW,
-    Draft,
-    card_with_warnings,
-    field_text,
-    load,
-    warnings_text,
-)
-from handlers.product.card import media as card_media
-from handlers.product.submit import CARD, CONFIRM, open_product, submit
-from handlers.render import Option, choice_reply
+from handlers.product import card, media
+from handlers.product.card import FLOW, Draft
+from handlers.product.submit import CARD, CONFIRM, at_limit, open_product, submit
+from handlers.registration import legal_docs_input, sector_input
+from handlers.render import Option
 
 F = ProductField
 UNITS = ("pcs", "pack", "kg", "liter", "set", "box", "botol", "lusin")
 RESUME = "resume"
 REMOVE_PICK = "remove_pick"
 WHOLE_NUMBER = N_("Please type a whole number, for example 100.")
-PRICE_EXAMPLE = N_(
-    "I couldn't read that as a price. Type an amount between Rp 1 and "
-    "Rp 1.000.000.000, for example 25000, Rp 25.000, 25rb or 1,5 jt."
-)
 
 
 def _with_unit(question: str) -> Any:
     return lambda ctx, d: ctx.t(question, unit=d.product.unit or "pcs")
 
 
-def _field(name: ProductField, ask: Any, input_: Any, **kw: Any) -> Field:
-    return Field(
-        name,
-        PRODUCT_FIELD_LABELS[name],
-        ask,
-        input_,
-        show=lambda ctx, d: field_text(ctx, d.product, name, d.photos),
-        **kw,
-    )
-
-
-class PriceInput(Input):
-    """A rupiah amount, digits or words; the unit too when typed with it ("Rp 15.000/bungkus").
-
-    The value is a `Price`; its unit, when given, answers the unit question as well."""
-
-    async def read(
-        self, ctx: Context, form: Form, field: Field, record: Any, event: Event
-    ) -> Outcome:
-        if not isinstance(event, Text):
-            return Refuse(ctx.t(NOT_UNDERSTOOD))
-        price = read_price(event.text)
-        if isinstance(price, Refused):
-            return Refuse(refusal_text(ctx.t, price, not_a_number=PRICE_EXAMPLE))
-        return Got(price)
+def _field(name: ProductField, ask: Any, input_: Input, **kw: Any) -> Field:
+    return Field(name, PRODUCT_FIELD_LABELS[name], ask, input_, **kw)  # shown on the card
 
 
 FIELDS = (
@@ -88,10 +44,7 @@ FIELDS = (
     _field(
         F.sector,
         N_("Which sector is this product in?"),
-        ChoiceInput(
-            choices=lambda ctx, d: sector_options(ctx, first=d.business.sector),
-            refusal=N_("Please choose one of the sectors with the buttons."),
-        ),
+        sector_input(lambda d: d.business.sector),
     ),
     _field(
         F.description,
@@ -116,7 +69,13 @@ FIELDS = (
             "What is the price in rupiah, and per what? For example 25000, 25rb, "
             "Rp 15.000/bungkus or lima belas ribu."
         ),
-        PriceInput(),
+        TextInput(
+            parse=read_price,
+            refusal=N_(
+                "I couldn't read that as a price. Type an amount between Rp 1 and "
+                "Rp 1.000.000.000, for example 25000, Rp 25.000, 25rb or 1,5 jt."
+            ),
+        ),
     ),
     _field(
         F.unit,
@@ -155,18 +114,23 @@ FIELDS = (
     _field(
         F.legal_docs,
         N_("Which legal documents apply to this product? Tap to tick or untick, then “Done”."),
-        ChecklistInput(
-            choices=lambda ctx, d: legal_options(ctx),
-            start=lambda ctx, d: list(d.product.legal_docs or d.business.legal_docs or []),
-            refusal=N_("Please tap the documents you have, or type e.g. “PIRT, Halal”."),
-            toggled=N_("Tap each document you have, then “Done”."),
-            empty_done=N_("None of these"),
-        ),
+        legal_docs_input(lambda ctx, d: list(d.product.legal_docs or d.business.legal_docs or [])),
     ),
     _field(
         F.photos,
-        "",
-        CustomInput(prompter=media.ask_photos, reader=media.read_photos),
+        N_(
+            "Now the photos — they matter most to curators. Send 1 to {max} photos: the product "
+            "itself and its label or packaging, in daylight on a plain background. You can send "
+            "several at once."
+        ),
+        PhotosInput(
+            photos=media.photos,
+            known=media.known,
+            add=media.add,
+            remove=media.remove,
+            too_many=N_("A product can have at most {max} photos. Remove one from the card first."),
+            duplicate=N_("You already sent this photo for this product."),
+        ),
         editable=False,
     ),
 )
@@ -175,25 +139,39 @@ FIELDS = (
 class ProductForm(Form):
     flow: ClassVar[str] = FLOW
     fields: ClassVar[tuple[Field, ...]] = FIELDS
-    summary_step: ClassVar[str] = CARD
+    summary_step: ClassVar[str] = CARD  # the card, whose "Edit a field" opens the picker
+    edits_on_summary: ClassVar[bool] = False
+    actions: ClassVar[tuple[Spec, ...]] = (
+        ("edit", N_("✏️ Edit a field")),
+        ("add_photos", N_("🖼 Add photos")),
+        ("remove_photo", N_("🗑 Remove a photo")),
+        ("save", N_("💾 Save draft")),
+        ("submit", N_("📤 Submit for curation")),
+    )
 
     def __init__(self) -> None:
         super().__init__()
+        resume = choices(("continue", N_("▶️ Continue")), ("new", N_("➕ Start new")))
+        confirm = choices(("yes", N_("📤 Submit anyway")), ("no", N_("✏️ Fix first")))
         self.steps = {
-            RESUME: Step(self._resume_text, self._resume_options, self._resumed),
-            REMOVE_PICK: Step(self._remove_text, self._remove_options, self._removed, 5),
-            CONFIRM: Step(self._confirm_text, self._confirm_options, self._confirmed),
+            RESUME: Step(_resume_text, resume, self._resumed),
+            REMOVE_PICK: Step(
+                N_("Which photo should go? (numbered as on the card)"),
+                _remove_options,
+                self._removed,
+                columns=5,
+            ),
+            CONFIRM: Step(_confirm_text, confirm, self._confirmed),
         }
 
     async def record(self, ctx: Context) -> Draft | None:
         """The product being written (or, while asking whether to continue it, the draft)."""
-        return await load(ctx, ctx.data.get("product_id") or ctx.data.get("draft_id"))
+        return await card.load(ctx, ctx.data.get("product_id") or ctx.data.get("draft_id"))
 
     def answered(self, record: Draft, field: Field) -> bool:
         if field.name == F.photos:
             return bool(record.photos)
-        column = F(field.name).column
-        return getattr(record.product, column or "", None) is not None
+        return getattr(record.product, F(field.name).column or "", None) is not None
 
     async def lost(self, ctx: Context) -> None:
         ctx.end_flow()
@@ -213,126 +191,52 @@ class ProductForm(Form):
             ctx.end_flow()
             ctx.reply(ctx.t("This product is with the curators now and can't be changed."))
             return False
-        if field.name == F.price:
-            price: Price = value
-            value = price.amount
-            if price.unit is not None:
-                product.unit = price.unit
-                shown = f"{rupiah(price.amount)} / {price.unit}"
-            else:
-                shown = rupiah(price.amount)
+        if isinstance(value, Price):  # its unit, when typed with it, answers that too
+            product.unit = value.unit or product.unit
+            shown = rupiah(value.amount) + (f" / {value.unit}" if value.unit else "")
             ctx.reply(ctx.t("Price: {price} ✓", price=shown))
-        column = F(field.name).column
-        if column is not None:
+            value = value.amount
+        if (column := F(field.name).column) is not None:
             setattr(product, column, value)
         product.updated_at = ctx.now
         return True
 
-    async def on_event(self, ctx: Context) -> None:
-        if isinstance(ctx.incoming.event, Photo | Document):
-            if ctx.step == CARD:
-                ctx.goto(FLOW, F.photos)  # a photo sent to the card means "add this photo"
-            elif ctx.step != F.photos:
-                ctx.reply(
-                    ctx.t("I will ask for photos at the end. Please answer this question first.")
-                )
-                await self.prompt(ctx)
-                return
-        await super().on_event(ctx)
-
     # --- the card (this form's summary) -----------------------------------------------
 
-    def card_options(self, ctx: Context) -> list[Option]:
-        t = ctx.t
-        return [
-            Option("edit", t("✏️ Edit a field")),
-            Option("add_photos", t("🖼 Add photos")),
-            Option("remove_photo", t("🗑 Remove a photo")),
-            Option("save", t("💾 Save draft")),
-            Option("submit", t("📤 Submit for curation")),
-        ]
+    def summary_heading(self, ctx: Context, record: Draft) -> str:
+        return ""
 
-    async def ask_summary(self, ctx: Context, record: Draft) -> None:
-        reply = choice_reply(
-            ctx.capabilities,
-            ctx.t,
-            card_with_warnings(ctx, record),
-            self.card_options(ctx),
-            flow=FLOW,
-            step=CARD,
-        )
-        ctx.reply(
-            reply.text,
-            buttons=reply.buttons,
-            menu=reply.menu,
-            media=card_media(ctx, record.photos),
-        )
+    def summary_text(self, ctx: Context, record: Draft) -> str:
+        return card.card_with_warnings(ctx, record)
 
-    def summary_actions(self, ctx: Context, record: Draft) -> list[Option]:
-        return self.card_options(ctx)
-
-    def edit_options(self, ctx: Context, record: Draft) -> list[Option]:
-        if ctx.step == CARD:
-            return []  # the card edits through its picker
-        return super().edit_options(ctx, record)
+    def summary_media(self, ctx: Context, record: Draft) -> tuple[MediaOut, ...]:
+        return card.media(ctx, record.photos)
 
     async def on_action(self, ctx: Context, record: Draft, action: str) -> None:
         if action == "save":
             ctx.end_flow()
-            ctx.reply(
-                ctx.t("Saved as a draft. Open it any time with /produk."),
-                buttons=menu_buttons(ctx),
-            )
-            return
-        if action == "submit":
+            text = ctx.t("Saved as a draft. Open it any time with /produk.")
+            ctx.reply(text, buttons=menu_buttons(ctx))
+        elif action == "submit":
             await submit(ctx, record, confirmed=False)
-            return
-        if action == "remove_photo" and not record.photos:
-            action = "add_photos"
-        step = {"edit": EDIT_PICK, "add_photos": F.photos, "remove_photo": REMOVE_PICK}[action]
-        ctx.goto(FLOW, step)
-        await self.prompt(ctx)
+        elif action == "edit":
+            await self.go(ctx, EDIT_PICK)
+        else:
+            removing = action == "remove_photo" and record.photos
+            await self.go(ctx, REMOVE_PICK if removing else F.photos)
 
     # --- steps of its own -------------------------------------------------------------
-
-    def _remove_text(self, ctx: Context, draft: Draft) -> str:
-        return ctx.t("Which photo should go? (numbered as on the card)")
-
-    def _remove_options(self, ctx: Context, draft: Draft) -> list[Option]:
-        photos = [Option(str(p.id), str(p.position)) for p in draft.photos]
-        return [*photos, Option("back", ctx.t("↩️ Back to the card"))]
 
     async def _removed(self, ctx: Context, draft: Draft, choice: str) -> None:
         if choice != "back":
             await media.remove(ctx, draft, int(choice))
-        ctx.goto(FLOW, CARD)
-        await self.prompt(ctx)
-
-    def _confirm_text(self, ctx: Context, draft: Draft) -> str:
-        t = ctx.t
-        warnings = warnings_text(ctx, precheck(draft.facts))
-        return f"{t('Curators will probably ask about this:')}\n{warnings}\n\n" + t(
-            "Fixing it first saves a round. Submit anyway?"
-        )
-
-    def _confirm_options(self, ctx: Context, draft: Draft) -> list[Option]:
-        return [Option("yes", ctx.t("📤 Submit anyway")), Option("no", ctx.t("✏️ Fix first"))]
+        await self.go(ctx, CARD)
 
     async def _confirmed(self, ctx: Context, draft: Draft, choice: str) -> None:
         if choice == "yes":
             await submit(ctx, draft, confirmed=True)
-            return
-        ctx.goto(FLOW, CARD)
-        await self.prompt(ctx)
-
-    def _resume_text(self, ctx: Context, draft: Draft) -> str:
-        return ctx.t(
-            "You have an unfinished product, “{name}”. Continue it, or start a new one?",
-            name=draft.product.name or ctx.t("(no name yet)"),
-        )
-
-    def _resume_options(self, ctx: Context, draft: Draft) -> list[Option]:
-        return [Option("continue", ctx.t("▶️ Continue")), Option("new", ctx.t("➕ Start new"))]
+        else:
+            await self.go(ctx, CARD)
 
     async def _resumed(self, ctx: Context, draft: Draft, choice: str) -> None:
         if choice == "continue":
@@ -343,15 +247,8 @@ class ProductForm(Form):
             await self.start_new(ctx, draft.business)
 
     async def start_new(self, ctx: Context, business: Business) -> None:
-        limit = ctx.settings.max_products
-        if await count_products(ctx.session, business_id=business.id) >= limit:
+        if await at_limit(ctx, business):
             ctx.end_flow()
-            ctx.reply(
-                ctx.t(
-                    "You have reached the limit of {n} products. Withdraw or finish one first.",
-                    n=limit,
-                )
-            )
             return
         product = await create_product(ctx.session, business=business, now=ctx.now)
         ctx.goto(FLOW, None)
@@ -363,6 +260,24 @@ class ProductForm(Form):
             )
         )
         await self.advance(ctx)
+
+
+def _remove_options(ctx: Context, draft: Draft) -> list[Option]:
+    photos = [Option(str(p.id), str(p.position)) for p in draft.photos]
+    return [*photos, Option("back", ctx.t("↩️ Back to the card"))]
+
+
+def _confirm_text(ctx: Context, draft: Draft) -> str:
+    warnings = card.warnings_text(ctx, precheck(draft.facts))
+    fix_first = ctx.t("Fixing it first saves a round. Submit anyway?")
+    return f"{ctx.t('Curators will probably ask about this:')}\n{warnings}\n\n{fix_first}"
+
+
+def _resume_text(ctx: Context, draft: Draft) -> str:
+    return ctx.t(
+        "You have an unfinished product, “{name}”. Continue it, or start a new one?",
+        name=draft.product.name or ctx.t("(no name yet)"),
+    )
 
 
 FORM = ProductForm()

@@ -1,30 +1,42 @@
-"""Sending a product to the curators, taking it back, and opening one from /produk."""
+"""A product's life as its producer moves it: opened, sent to the curators, taken back, or
+begun again as a new draft from a rejected one."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from db.businesses import get_business
-from db.models import Product, ProductStatus
-from db.products import EDITABLE, ProductField, change_status, missing_for_submit
+from db.models import Business, Photo, Product, ProductStatus
+from db.products import (
+    EDITABLE,
+    PRODUCT_FIELDS,
+    ProductField,
+    change_status,
+    count_products,
+    create_product,
+    missing_for_submit,
+    photos_of,
+)
 from db.reviews import close_unclaimed_round, record
 from handlers.common import menu_buttons
 from handlers.context import Context
+from handlers.events import Button
 from handlers.labels import PRODUCT_FIELD_LABELS
 from handlers.precheck import precheck
-from handlers.product import pages
-from handlers.product.card import FLOW, Draft
+from handlers.product.card import FLOW, Draft, show
 from handlers.review.notices import submitted, withdrawn
 
-LIST = "plist"  # buttons of /produk's list, usable whatever conversation is open
 S = ProductStatus
 CONFIRM = "confirm"
 CARD = "card"
+COPIED = tuple(f.column for f in PRODUCT_FIELDS if f.column)  # a product's answers
+PHOTO_COPIED = ("position", "sha256", "store_key", "mime", "width", "height", "size")
 
 
 async def submit(ctx: Context, draft: Draft, *, confirmed: bool) -> None:
-    product = draft.product
-    t = ctx.t
-    missing = missing_for_submit(product, draft.business, photo_count=len(draft.photos))
-    if missing:
+    """Missing answers are asked first; the pre-check's warnings are confirmed (CONFIRM)."""
+    product, t = draft.product, ctx.t
+    if missing := missing_for_submit(product, draft.business, photo_count=len(draft.photos)):
         names = [
             t(PRODUCT_FIELD_LABELS[ProductField(f)])
             if f in PRODUCT_FIELD_LABELS
@@ -34,9 +46,8 @@ async def submit(ctx: Context, draft: Draft, *, confirmed: bool) -> None:
         ctx.reply(
             t("Before it can be submitted, please fill in: {fields}.", fields=", ".join(names))
         )
-        first = next((f for f in missing if f in PRODUCT_FIELD_LABELS), None)
         ctx.update_data(editing=False)
-        ctx.goto(FLOW, first or CARD)
+        ctx.goto(FLOW, next((f for f in missing if f in PRODUCT_FIELD_LABELS), CARD))
         ctx.reprompt()
         return
     warnings = precheck(draft.facts)
@@ -83,10 +94,8 @@ async def open_product(ctx: Context, product: Product, *, edit: bool = False) ->
         ctx.goto(FLOW, CARD)
         ctx.update_data(product_id=product.id, editing=False, album=None)
         ctx.reprompt()
-        return
-    business = await get_business(ctx.session, owner_id=ctx.user.id)
-    if business is not None:
-        await pages.show(ctx, product, business)
+    elif (business := await get_business(ctx.session, owner_id=ctx.user.id)) is not None:
+        await show(ctx, product, business)
 
 
 async def withdraw(ctx: Context, product: Product) -> None:
@@ -94,11 +103,36 @@ async def withdraw(ctx: Context, product: Product) -> None:
         ctx.reply(ctx.t("A curator has already started on it, so it can't be withdrawn now."))
         return
     await ctx.session.refresh(product)
-    await record(
-        ctx.session, action="withdraw", product=product, actor_user_id=ctx.user.id, now=ctx.now
-    )
-    closed = await close_unclaimed_round(ctx.session, product_id=product.id)
-    if closed is not None:
+    by, now = ctx.user.id, ctx.now
+    await record(ctx.session, action="withdraw", product=product, actor_user_id=by, now=now)
+    if (closed := await close_unclaimed_round(ctx.session, product_id=product.id)) is not None:
         withdrawn(ctx, closed)
     ctx.reply(ctx.t("Withdrawn. It is a draft again — change what you need and submit it again."))
     await open_product(ctx, product)
+
+
+async def at_limit(
+    ctx: Context, business: Business, buttons: Sequence[Sequence[Button]] = ()
+) -> bool:
+    """The business has as many products as it may: say so (and offer `buttons`)."""
+    limit = ctx.settings.max_products
+    if await count_products(ctx.session, business_id=business.id) < limit:
+        return False
+    ctx.reply(
+        ctx.t("You have reached the limit of {n} products. Withdraw or finish one first.", n=limit),
+        buttons=buttons,
+    )
+    return True
+
+
+async def copy_as_draft(ctx: Context, product: Product, business: Business) -> Product:
+    """A new draft with the product's answers and photos (the files are shared)."""
+    new = await create_product(ctx.session, business=business, now=ctx.now)
+    for name in COPIED:
+        setattr(new, name, getattr(product, name))
+    for photo in await photos_of(ctx.session, product_id=product.id):
+        copied = {name: getattr(photo, name) for name in PHOTO_COPIED}
+        hints, ids = list(photo.hints), dict(photo.channel_ids)
+        ctx.session.add(Photo(product_id=new.id, hints=hints, channel_ids=ids, **copied))
+    await ctx.session.flush()
+    return new
