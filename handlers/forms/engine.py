@@ -32,6 +32,10 @@ __all__ = ["Got", "Outcome", "Refuse", "Skip", "Spec", "Stay", "Step", "choices"
 SUMMARY = "summary"
 EDIT_PICK = "edit_pick"
 SKIP = "skip"
+# The stored step while the form asks its fields in order: "the first unanswered field",
+# worked out from the record each time. Answering in order then leaves the conversation
+# row as it was: one write (the answer) per step instead of two.
+NEXT = "next"
 BACK = "back"
 BACK_WORDS = frozenset({"kembali", "back", "sebelumnya", "previous"})
 NOT_UNDERSTOOD = N_("I can't read that here. Please answer with a short text message.")
@@ -175,16 +179,32 @@ class Form:
             ctx.update_data(editing=False)
             await self.go(ctx, self.summary_step)
         else:
-            await self.go(ctx, missing[0].name)
+            await self.go(ctx, NEXT)
 
     async def edit(self, ctx: Context, name: str) -> None:
         ctx.goto(self.flow, name)
         ctx.update_data(editing=True)
         await self.prompt(ctx)
 
+    def current(self, ctx: Context, record: Any) -> str:
+        """The step being asked: the stored one, with NEXT worked out from the record."""
+        step = ctx.step or ""
+        if step == NEXT:
+            missing = self.unanswered(record)
+            return missing[0].name if missing else self.summary_step
+        return step
+
+    async def step_now(self, ctx: Context) -> str:
+        """`current` for callers that have no record at hand (read only for NEXT)."""
+        if ctx.step != NEXT:
+            return ctx.step or ""
+        record = await self.record(ctx)
+        return "" if record is None else self.current(ctx, record)
+
     async def back(self, ctx: Context, record: Any) -> None:
         order = [f.name for f in self.applicable(record)]
-        here = order.index(ctx.step) if ctx.step in order else 0
+        step = self.current(ctx, record)
+        here = order.index(step) if step in order else 0
         editing = bool(ctx.data.get("editing"))
         if editing or here == 0:
             ctx.update_data(editing=False)
@@ -199,7 +219,8 @@ class Form:
         record = await self.record(ctx)
         if record is None:
             await self.lost(ctx)
-        step = ctx.step or ""
+            return None, "", None, None
+        step = self.current(ctx, record)
         return record, step, self.steps.get(step), self.by_name.get(step)
 
     async def prompt(self, ctx: Context) -> None:
@@ -287,8 +308,9 @@ class Form:
             if isinstance(event, Photo | Document)
             else None
         )
-        if photo_field is not None and ctx.step != photo_field.name:
-            if ctx.step != self.summary_step:
+        step = await self.step_now(ctx) if photo_field is not None else ""
+        if photo_field is not None and step != photo_field.name:
+            if step != self.summary_step:
                 ctx.reply(
                     ctx.t("I will ask for photos at the end. Please answer this question first.")
                 )
@@ -298,7 +320,7 @@ class Form:
         await self.answer(ctx, event)
 
     async def on_button(self, ctx: Context, payload: Payload) -> None:
-        if ctx.flow != self.flow or payload.step != ctx.step:
+        if ctx.flow != self.flow or payload.step != await self.step_now(ctx):
             ctx.reply(ctx.t("That button is from an earlier step."))
             if ctx.flow is not None:
                 ctx.reprompt()

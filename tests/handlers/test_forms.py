@@ -156,7 +156,7 @@ class Screen:
     async def start(self) -> list[Reply]:
         ctx = self._ctx(Text(""))
         await self.form.start(ctx)
-        return self._done(ctx)
+        return await self._done(ctx)
 
     async def send(self, event: Event | str) -> list[Reply]:
         event = Text(event) if isinstance(event, str) else event
@@ -169,9 +169,10 @@ class Screen:
             await self.form.on_event(ctx)
         if "reprompt" in ctx.navigation:
             await self.form.prompt(ctx)
-        return self._done(ctx)
+        return await self._done(ctx)
 
-    def _done(self, ctx: Context) -> list[Reply]:
+    async def _done(self, ctx: Context) -> list[Reply]:
+        self.asking = await self.form.step_now(ctx)
         self.last = ctx.replies
         for reply in self.last:
             check_limits(self.caps, reply)
@@ -194,7 +195,7 @@ class Screen:
 
     @property
     def step(self) -> str | None:
-        return self.conversation.step
+        return self.asking  # what a stored NEXT stands for, worked out as the form does
 
     @property
     def values(self) -> dict[str, Any]:

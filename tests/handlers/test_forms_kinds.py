@@ -215,7 +215,7 @@ class Screen:
     async def start(self) -> None:
         ctx = self._ctx(Text(""))
         await self.form.start(ctx)
-        self._done(ctx)
+        await self._done(ctx)
 
     async def send(self, event: Event | str) -> None:
         event = Text(event) if isinstance(event, str) else event
@@ -228,9 +228,10 @@ class Screen:
             await self.form.on_event(ctx)
         if "reprompt" in ctx.navigation:
             await self.form.prompt(ctx)
-        self._done(ctx)
+        await self._done(ctx)
 
-    def _done(self, ctx: Context) -> None:
+    async def _done(self, ctx: Context) -> None:
+        self.asking = await self.form.step_now(ctx)  # what a stored NEXT stands for
         self.last = ctx.replies
         for reply in self.last:
             check_limits(self.caps, reply)
@@ -250,7 +251,7 @@ class Screen:
 
     @property
     def step(self) -> str | None:
-        return self.conversation.step
+        return self.asking
 
     @property
     def record(self) -> dict[str, Any]:
