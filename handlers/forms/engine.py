@@ -35,7 +35,7 @@ SKIP = "skip"
 # The stored step while the form asks its fields in order: "the first unanswered field",
 # worked out from the record each time. Answering in order then leaves the conversation
 # row as it was: one write (the answer) per step instead of two.
-NEXT = "next"
+NEXT = "~next"  # never a field or step name (those are identifiers)
 BACK = "back"
 BACK_WORDS = frozenset({"kembali", "back", "sebelumnya", "previous"})
 NOT_UNDERSTOOD = N_("I can't read that here. Please answer with a short text message.")
