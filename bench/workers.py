@@ -19,12 +19,13 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from bench.updates import TOKEN, BenchTelegram, person
+from bench.updates import TOKEN, BenchTelegram, person, proc_stats, quiet
 
 SECRET = "bench-webhook-secret"  # noqa: S105 - for the fake
 
@@ -37,8 +38,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def run(workers: int, url: str, users: int, base: Path) -> tuple[float, int, int]:
-    """(updates/s, updates, answers) for `workers` processes on a fresh database."""
+@dataclass
+class Run:
+    rate: float  # updates/s
+    updates: int
+    answers: int
+    workers_cpu: float  # share of one core the workers used together
+    own_cpu: float  # share of one core this process (the fake API and the "proxy") used
+    machine_busy: float  # share of all cores busy (everything: PostgreSQL too)
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies over all cores, from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+async def run(workers: int, url: str, users: int, base: Path) -> Run:
+    """Throughput and where the CPU went, for `workers` processes on a fresh database."""
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
@@ -81,11 +100,25 @@ async def run(workers: int, url: str, users: int, base: Path) -> tuple[float, in
                     response.raise_for_status()
 
             fake.deliver = deliver
-            started = time.perf_counter()
+            cpu_before = sum(proc_stats(p.pid)[0] for p in procs)
+            own_before = sum(os.times()[:2])
+            busy_before, total_before = machine_ticks()
+            wall_before = time.perf_counter()
+            started = fake._clock()  # the clock the fake stamps calls with
             counts = await asyncio.gather(*(person(fake, n) for n in range(users)))
-            seconds = time.perf_counter() - started
+            await quiet(fake)
+            seconds = fake.last_answer_at - started
+            wall = time.perf_counter() - wall_before
+            busy, total = machine_ticks()
             answers = len(fake.sent("sendMessage")) + len(fake.sent("editMessageText"))
-            return sum(counts) / seconds, sum(counts), answers
+            return Run(
+                rate=sum(counts) / seconds,
+                updates=sum(counts),
+                answers=answers,
+                workers_cpu=(sum(proc_stats(p.pid)[0] for p in procs) - cpu_before) / wall,
+                own_cpu=(sum(os.times()[:2]) - own_before) / wall,
+                machine_busy=(busy - busy_before) / max(total - total_before, 1),
+            )
     finally:
         for proc in procs:
             proc.terminate()
@@ -107,9 +140,13 @@ async def main() -> None:
     print(
         f"\n{args.users} people x 7 updates over webhooks. Machine: {os.cpu_count()} cores, shared."
     )
-    print(f"  1 worker : {one[0]:6.0f} updates/s ({one[1]} updates, {one[2]} answers)")
-    print(f"  2 workers: {two[0]:6.0f} updates/s ({two[1]} updates, {two[2]} answers)")
-    print(f"  ratio    : {two[0] / one[0]:.2f}x")
+    for name, r in (("1 worker ", one), ("2 workers", two)):
+        print(
+            f"  {name}: {r.rate:6.0f} updates/s ({r.updates} updates, {r.answers} answers); "
+            f"CPU: workers {r.workers_cpu:.2f} cores, fake API + proxy {r.own_cpu:.2f}, "
+            f"machine {r.machine_busy:.0%} busy"
+        )
+    print(f"  ratio    : {two.rate / one.rate:.2f}x")
 
 
 if __name__ == "__main__":
