@@ -9,11 +9,14 @@ on 127.0.0.1 (run here, in the benchmark's process, so the bot's CPU is its own)
 1. Throughput: --users people at once, each going through /start, two button presses
    (language, consent), two registration answers, /bantuan and a free text, waiting for
    the bot's answer before the next step (7 updates a person). For the echo bot the same
-   updates are sent; it echoes text and answers button presses.
+   updates are sent; it echoes text, and answers a button press as a bot moving to its
+   next step does (answerCallbackQuery, then a message). A step counts as answered by the
+   first message into its chat; the phase ends when the bot has gone quiet.
 2. Latency: /bantuan from the now-known people, paced at --rate updates/s for --seconds;
    time from the update being offered to the first answer; p50/p95/p99.
-CPU ms per update is the bot process's user+system time over phase 1; RSS is read from
-/proc before phase 1 (idle, after start) and after phase 2.
+CPU ms per update is the bot process's user+system time over phase 1; calls/upd the Bot
+API calls it made per update (Kurasi answers some steps with two or three messages); RSS is
+read from /proc before phase 1 (idle, after start) and after phase 2.
 """
 
 from __future__ import annotations
@@ -146,6 +149,7 @@ class Result:
     rss_after: float = 0.0
     latencies: list[float] = field(default_factory=list)
     missed: int = 0
+    calls: int = 0  # Bot API calls (getUpdates aside) in phase 1
 
     @property
     def rate(self) -> float:
@@ -174,6 +178,7 @@ async def run_target(name: str, command: list[str], args: argparse.Namespace) ->
             await asyncio.sleep(1.0)  # let start-up settle
             _cpu, result.rss_idle = proc_stats(proc.pid)
             cpu_before, _ = proc_stats(proc.pid)
+            calls_before = sum(c.method != "getUpdates" for c in fake.calls)
             started = fake._clock()  # the clock the fake stamps calls with
             counts = await asyncio.gather(*(person(fake, n) for n in range(args.users)))
             # Some steps answer with more than one message: the phase ends with the last.
@@ -182,6 +187,7 @@ async def run_target(name: str, command: list[str], args: argparse.Namespace) ->
             result.updates = sum(counts)
             cpu_after, _ = proc_stats(proc.pid)
             result.cpu_ms = (cpu_after - cpu_before) * 1000 / max(result.updates, 1)
+            result.calls = sum(c.method != "getUpdates" for c in fake.calls) - calls_before
 
             async def one(n: int) -> None:
                 chat = 500_000 + n % args.users
@@ -282,12 +288,14 @@ async def main() -> None:
     )
     print(
         f"{'':24} {'updates/s':>9} {'vs echo':>8} {'CPU ms/upd':>10} "
-        f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'missed':>6} {'RSS idle':>9} {'RSS after':>9}"
+        f"{'calls/upd':>9} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'missed':>6} "
+        f"{'RSS idle':>9} {'RSS after':>9}"
     )
     for r in results:
         ratio = r.rate / echo.rate if echo and echo.rate else float("nan")
         print(
             f"{r.name:24} {r.rate:9.0f} {ratio:8.2f} {r.cpu_ms:10.1f} "
+            f"{r.calls / max(r.updates, 1):9.2f} "
             f"{r.pct(0.50):7.1f} {r.pct(0.95):7.1f} {r.pct(0.99):7.1f} {r.missed:6d} "
             f"{r.rss_idle:8.0f}M {r.rss_after:8.0f}M"
         )
