@@ -327,8 +327,9 @@ class RuntimeSettings(Section):
     def concurrency(self, database_url: str) -> int:
         if self.max_concurrent_updates:
             return self.max_concurrent_updates
-        # SQLite has one writer; PostgreSQL's pool holds 15 (5 + 10 overflow), a few of
-        # them kept free for the outbox sender, the scheduler and the health check.
+        # SQLite has one writer and one connection (the rest queue for it). PostgreSQL's pool
+        # holds 15 (5 + 10 overflow), a few of them kept free for the outbox sender, the
+        # scheduler and the health check.
         return 4 if database_url.startswith("sqlite") else 10
 
 
