@@ -13,11 +13,10 @@ from typing import Any, ClassVar
 import pytest
 
 from db.media_store import MediaStore
-from db.models import Conversation, User
 from handlers import events
 from handlers.capabilities import TELEGRAM, WHATSAPP, Capabilities
 from handlers.context import Context
-from handlers.events import ButtonPress, Event, Incoming, MediaOut, MediaRef, Reply, Sender, Text
+from handlers.events import ButtonPress, Event, Incoming, MediaOut, MediaRef, Sender
 from handlers.forms.dates import DateInput
 from handlers.forms.engine import EDIT_PICK, Field, Form, Skip, Spec, Step, choices
 from handlers.forms.inputs import ContactInput, TextInput
@@ -25,7 +24,7 @@ from handlers.forms.photos import Arrived, PhotosInput
 from handlers.parsing import parse_phone, read_price
 from handlers.payload import Payload
 from handlers.render import Option
-from tests.handlers.test_forms import check_limits
+from tests.handlers.test_forms import Screen as ToyScreen
 from tests.handlers.test_photos import dark_jpeg, good_jpeg
 
 NOTE, CONFIRM = "note", "confirm"  # today is 2026-11-25
@@ -178,9 +177,9 @@ class Album(Form):
         return bool(record.get("kept")) if field.name == "photos" else field.name in record
 
 
-class Screen:
-    """One person with one form, on a channel with `caps`; the Conversation object plays the
-    database row (a new Context per event, as after a restart)."""
+class Screen(ToyScreen):
+    """One person with one form, on a channel with `caps`, who may have a known phone number
+    and send files; the Conversation object plays the database row."""
 
     def __init__(
         self,
@@ -191,11 +190,8 @@ class Screen:
         files: dict[str, bytes] | None = None,
         store: MediaStore | None = None,
     ) -> None:
-        self.form, self.caps, self.phone = form, caps, phone
-        self.files, self.store = files or {}, store
-        self.conversation = Conversation(user_id=1, flow=None, step=None, data={})
-        self.user = User(id=1, channel=caps.name, external_id="1", language="en")
-        self.last: list[Reply] = []
+        super().__init__(caps, form)
+        self.phone, self.files, self.store = phone, files or {}, store
 
     def _ctx(self, event: Event) -> Context:
         async def fetch(ref: MediaRef) -> bytes:
@@ -212,55 +208,13 @@ class Screen:
             media_store=self.store,
         )
 
-    async def start(self) -> None:
-        ctx = self._ctx(Text(""))
-        await self.form.start(ctx)
-        await self._done(ctx)
-
-    async def send(self, event: Event | str) -> None:
-        event = Text(event) if isinstance(event, str) else event
-        ctx = self._ctx(event)
-        if isinstance(event, ButtonPress):
-            payload = Payload.unpack(event.payload)
-            assert payload is not None
-            await self.form.on_button(ctx, payload)
-        else:
-            await self.form.on_event(ctx)
-        if "reprompt" in ctx.navigation:
-            await self.form.prompt(ctx)
-        await self._done(ctx)
-
-    async def _done(self, ctx: Context) -> None:
-        self.asking = await self.form.step_now(ctx)  # what a stored NEXT stands for
-        self.last = ctx.replies
-        for reply in self.last:
-            check_limits(self.caps, reply)
-
-    async def choose(self, label: str) -> None:
-        for reply in reversed(self.last):
-            pairs = [(b.label, b.payload) for row in reply.buttons for b in row]
-            pairs += [(r.title, r.payload) for r in (reply.menu.rows if reply.menu else ())]
-            for title, payload in pairs:
-                if label.lower() in title.lower():
-                    await self.send(ButtonPress(payload))
-                    return
-        raise AssertionError(f"no choice {label!r} in {self.last}")
-
     def labels(self) -> list[str]:
         return [b.label for r in self.last for row in r.buttons for b in row]
-
-    @property
-    def step(self) -> str | None:
-        return self.asking
 
     @property
     def record(self) -> dict[str, Any]:
         assert self.form.data_key is not None
         return dict(self.conversation.data.get(self.form.data_key) or {})
-
-    @property
-    def text(self) -> str:
-        return "\n".join(r.text for r in self.last)
 
 
 async def test_days_are_read_checked_against_each_other_and_kept_as_iso() -> None:
