@@ -20,10 +20,10 @@ import contextlib
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -49,6 +49,7 @@ from handlers.events import Reply
 from handlers.schedule import ReminderSchedule
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 # Channels that only take free-form messages within a window after the user last wrote.
 WINDOWS = {"whatsapp": timedelta(hours=24)}
@@ -235,6 +236,9 @@ class BroadcastSender(Worker):
         self._flushing = False
         self._flusher: asyncio.Task[None] | None = None
         self._held: set[int] = set()  # rows of the current batch still leased to us
+        # Sends under way (shielded from cancellation): a cancelled sender waits for them
+        # to be recorded before it lets go, so a worker taking over never repeats one.
+        self._in_flight: set[asyncio.Task[Any]] = set()
         self._lease_until = datetime.min.replace(tzinfo=UTC)
         self._renew_lock = asyncio.Lock()
 
@@ -392,6 +396,8 @@ class BroadcastSender(Worker):
         finally:
             for task in lanes:
                 task.cancel()
+            if self._in_flight:  # recorded before the rows are let go (see _shielded)
+                await asyncio.gather(*self._in_flight, return_exceptions=True)
             left = [i.id for i in queue]
             if left:
                 with contextlib.suppress(Exception):
@@ -431,7 +437,7 @@ class BroadcastSender(Worker):
             if needs_upload:
                 async with self._upload_lock:
                     if item.channel not in media_ids:
-                        outcome = await asyncio.shield(
+                        outcome = await self._shielded(
                             self._upload_and_record(broadcast_id, announcer, message, item)
                         )
                         if isinstance(outcome, str):
@@ -442,10 +448,17 @@ class BroadcastSender(Worker):
                         await budget.pause(outcome)
                         continue
             send = replace(message, media_id=media_ids.get(item.channel))
-            retry_after = await asyncio.shield(self._send_and_record(announcer, send, item))
+            retry_after = await self._shielded(self._send_and_record(announcer, send, item))
             if retry_after is None:
                 return
             await budget.pause(retry_after)
+
+    async def _shielded(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run a send and its record to the end even if this sender is cancelled meanwhile."""
+        task = asyncio.ensure_future(work)
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+        return await asyncio.shield(task)
 
     async def _still_held(self, item: Item) -> bool:
         """True while this worker's lease on the row is good; renews the batch's lease when

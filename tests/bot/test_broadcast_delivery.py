@@ -186,6 +186,40 @@ async def test_killed_sender_is_taken_over_without_duplicates(
     assert await states(app, broadcast_id) == {DeliveryState.sent: len(chats)}
 
 
+class SlowAnswers:
+    """The announcer, with Telegram's answer arriving 0.3 s after the message went out:
+    whatever a cancel interrupts is a message already sent and not yet recorded."""
+
+    def __init__(self, inner: TelegramAnnouncer) -> None:
+        self.inner = inner
+
+    async def announce(self, chat_id, message):  # type: ignore[no-untyped-def]
+        result = await self.inner.announce(chat_id, message)
+        await asyncio.sleep(0.3)
+        return result
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+async def test_a_cancelled_sender_records_its_sends_before_another_takes_over(
+    app: Kurasi, clock: FakeClock, fake: FakeTelegram, announcer: TelegramAnnouncer
+) -> None:
+    chats = await seed(app, 40)
+    await start_broadcast(app)
+    first = sender(app, SlowAnswers(announcer), concurrency=8, batch_size=40)  # type: ignore[arg-type]
+    task = asyncio.create_task(first.run_until_idle())
+    await fake.wait_for("sendMessage", count=8, timeout=30)  # 8 lanes, each mid-send
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    clock.advance(minutes=3)  # the lease runs out at once: the next sender may take any row
+    await sender(app, announcer, concurrency=8).run_until_idle()
+
+    got = received(fake)
+    assert set(got) == set(chats)
+    assert max(got.values()) == 1, [c for c, n in got.items() if n > 1]
+
+
 async def test_two_senders_share_one_broadcast(
     app: Kurasi, fake: FakeTelegram, announcer: TelegramAnnouncer
 ) -> None:
