@@ -220,7 +220,10 @@ async def test_help_and_unknown_command_never_leave_silence(chat: Chat) -> None:
     assert "/bantuan" in chat.text
     await start_registration(chat)
     await chat.send("/bantuan")
-    assert "/batal" in chat.text and chat.last[-1].text  # help, then the open question
+    # Two messages: the help, which ends by pointing at the open question, then the question.
+    help_reply, question = chat.last
+    assert "/batal" in help_reply.text and help_reply.text.endswith("/batal untuk berhenti.")
+    assert question.text == "Apa nama usaha Anda?"
 
 
 async def test_switching_language(chat: Chat) -> None:
