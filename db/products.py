@@ -98,9 +98,17 @@ def missing_for_submit(
 
 
 async def get_product(
-    session: AsyncSession, *, product_id: int, business_id: int | None = None
+    session: AsyncSession,
+    *,
+    product_id: int,
+    business_id: int | None = None,
+    with_photos: bool = True,
 ) -> Product | None:
-    stmt = select(Product).where(Product.id == product_id).options(selectinload(Product.photos))
+    """The product (None if it is not `business_id`'s); `with_photos=False` for a caller
+    that reads the photos itself, in their order (`photos_of`)."""
+    stmt = select(Product).where(Product.id == product_id)
+    if with_photos:
+        stmt = stmt.options(selectinload(Product.photos))
     if business_id is not None:
         stmt = stmt.where(Product.business_id == business_id)
     return await session.scalar(stmt.execution_options(populate_existing=True))

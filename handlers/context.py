@@ -65,6 +65,9 @@ class Context:
     fetch_media: Callable[[MediaRef], Awaitable[bytes]] | None = None
     media_store: MediaStore | None = None
     replies: list[Reply] = field(default_factory=list)
+    # What a handler read once in this update and may need again (a form's record): the
+    # engine reads a row-backed record once per step instead of once per question it asks.
+    memo: dict[str, Any] = field(default_factory=dict)
     # Work that must only happen once the update's transaction has committed (file deletes).
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # What the update set in motion, for the runtime to act on after commit ("outbox": a
@@ -135,17 +138,20 @@ class Context:
     def goto(self, flow: str | None, step: str | None) -> None:
         if flow != self.conversation.flow:
             self.conversation.data = {}  # a new flow starts clean; keys mean different things
+            self.memo.clear()
         self.conversation.flow = flow
         self.conversation.step = step
 
     def update_data(self, **values: Any) -> None:
         # A new object, so SQLAlchemy sees the JSON column change (it does not track nesting).
         self.conversation.data = copy.deepcopy({**self.conversation.data, **values})
+        self.memo.clear()  # what was read may have been chosen by the data (a product id)
 
     def end_flow(self) -> None:
         self.conversation.flow = None
         self.conversation.step = None
         self.conversation.data = {}
+        self.memo.clear()
 
 
 def button(label: str, flow: str, step: str, value: str = "") -> Button:

@@ -87,6 +87,9 @@ class Form:
     summary_step: ClassVar[str] = SUMMARY
     edits_on_summary: ClassVar[bool] = True  # a button per field; else a picker (EDIT_PICK)
     data_key: ClassVar[str | None] = None
+    # True when `save` only changes the record object it is given (a row's attributes): the
+    # step goes on with that object instead of reading the record again.
+    saves_in_place: ClassVar[bool] = False
     intro: ClassVar[str | None] = None  # N_-marked: said when the flow starts
     actions: ClassVar[tuple[Spec, ...]] = ()  # the summary's own buttons, as fixed choices
     steps: dict[str, Step]
@@ -170,7 +173,7 @@ class Form:
 
     async def advance(self, ctx: Context) -> None:
         """After an answer: back to the summary when editing, else the next unanswered field."""
-        record = await self.record(ctx)
+        record = await self.load(ctx)
         if record is None:
             await self.lost(ctx)
             return
@@ -194,11 +197,25 @@ class Form:
             return missing[0].name if missing else self.summary_step
         return step
 
+    async def load(self, ctx: Context) -> Any | None:
+        """The record, read once per step: kept in the update's memo until something that may
+        change it runs (an answer read and saved, a step's or the summary's own hook)."""
+        if self.data_key is not None:
+            return await self.record(ctx)  # a dict in the conversation: nothing to save
+        key = "form:" + self.flow
+        if key not in ctx.memo:
+            ctx.memo[key] = await self.record(ctx)
+        return ctx.memo[key]
+
+    def changed(self, ctx: Context) -> None:
+        """Forget the record read in this update: the next look reads it again."""
+        ctx.memo.pop("form:" + self.flow, None)
+
     async def step_now(self, ctx: Context) -> str:
         """`current` for callers that have no record at hand (read only for NEXT)."""
         if ctx.step != NEXT:
             return ctx.step or ""
-        record = await self.record(ctx)
+        record = await self.load(ctx)
         return "" if record is None else self.current(ctx, record)
 
     async def back(self, ctx: Context, record: Any) -> None:
@@ -216,7 +233,7 @@ class Form:
 
     async def _where(self, ctx: Context) -> tuple[Any | None, str, Step | None, Field | None]:
         """The record (None, and the person told, when it is gone) and the current step."""
-        record = await self.record(ctx)
+        record = await self.load(ctx)
         if record is None:
             await self.lost(ctx)
             return None, "", None, None
@@ -299,16 +316,34 @@ class Form:
     # --- answers ----------------------------------------------------------------------
 
     async def on_event(self, ctx: Context) -> None:
-        """Anything sent while this flow is open, other than a button press. A photo sent
-        while something else is asked goes to the form's photo field at the summary (it
-        means "add this photo"); elsewhere it waits for that field's turn."""
-        event = ctx.incoming.event
+        """Anything sent while this flow is open, other than a button press."""
+        await self.answer(ctx, ctx.incoming.event)
+
+    async def on_button(self, ctx: Context, payload: Payload) -> None:
+        if ctx.flow != self.flow:
+            ctx.reply(ctx.t("That button is from an earlier step."))
+            if ctx.flow is not None:
+                ctx.reprompt()
+            return
+        await self.answer(ctx, ButtonPress(payload.value), pressed_on=payload.step)
+
+    async def answer(self, ctx: Context, event: Event, *, pressed_on: str | None = None) -> None:
+        """An answer to the step being asked; `pressed_on`, the step a pressed button was
+        drawn for (an older one is refused). A photo sent while something else is asked goes
+        to the form's photo field at the summary (it means "add this photo"); elsewhere it
+        waits for that field's turn."""
+        record, step, own, field = await self._where(ctx)
+        if record is None:
+            return
+        if pressed_on is not None and pressed_on != step:
+            ctx.reply(ctx.t("That button is from an earlier step."))
+            ctx.reprompt()
+            return
         photo_field = (
             next((f for f in self.fields if f.input.takes_files), None)
             if isinstance(event, Photo | Document)
             else None
         )
-        step = await self.step_now(ctx) if photo_field is not None else ""
         if photo_field is not None and step != photo_field.name:
             if step != self.summary_step:
                 ctx.reply(
@@ -317,27 +352,16 @@ class Form:
                 await self.prompt(ctx)
                 return
             ctx.goto(self.flow, photo_field.name)
-        await self.answer(ctx, event)
-
-    async def on_button(self, ctx: Context, payload: Payload) -> None:
-        if ctx.flow != self.flow or payload.step != await self.step_now(ctx):
-            ctx.reply(ctx.t("That button is from an earlier step."))
-            if ctx.flow is not None:
-                ctx.reprompt()
-            return
-        await self.answer(ctx, ButtonPress(payload.value))
-
-    async def answer(self, ctx: Context, event: Event) -> None:
-        record, step, own, field = await self._where(ctx)
-        if record is None:
-            return
+            step, own, field = photo_field.name, None, photo_field
         if own is not None:
             options = own.options(ctx, record)
             choice = choice_of(event, options)
             if choice is not None and own.chosen is not None:
                 await own.chosen(ctx, record, choice)
+                self.changed(ctx)
             elif own.typed is not None and isinstance(event, Text):
                 await own.typed(ctx, record, event.text)
+                self.changed(ctx)
             elif own.typed is not None and not isinstance(event, ButtonPress):
                 await self.refuse(ctx, ctx.t(NOT_UNDERSTOOD))
             elif not self.offer(ctx, step, event, options):
@@ -386,6 +410,8 @@ class Form:
         else:
             skipped = False
             outcome = await field.input.read(ctx, self, field, record, event)
+            if isinstance(outcome, Stay) or field.input.takes_files:
+                self.changed(ctx)  # the input stored something itself (a photo)
         if isinstance(outcome, Refuse):
             await self.refuse(ctx, outcome.message)
             return
@@ -396,7 +422,10 @@ class Form:
             if refusal is not None:
                 await self.refuse(ctx, refusal)
                 return
-        if await self.save(ctx, record, field, outcome.value):
+        saved = await self.save(ctx, record, field, outcome.value)
+        if not self.saves_in_place:
+            self.changed(ctx)
+        if saved:
             await self.advance(ctx)
 
     def _numbered(self, ctx: Context, field: Field, record: Any) -> list[Option]:
@@ -414,6 +443,7 @@ class Form:
         if choice in self.by_name and self.edits_on_summary:
             await self.edit(ctx, choice)
         elif choice is not None and any(o.value == choice for o in options):
+            self.changed(ctx)
             await self.on_action(ctx, record, choice)
         elif choice is None and self.offer(ctx, self.summary_step, event, options):
             return

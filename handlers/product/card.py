@@ -53,7 +53,9 @@ async def load(ctx: Context, product_id: object) -> Draft | None:
     business = await get_business(ctx.session, owner_id=ctx.user.id)
     if not isinstance(product_id, int) or business is None:
         return None
-    product = await get_product(ctx.session, product_id=product_id, business_id=business.id)
+    product = await get_product(
+        ctx.session, product_id=product_id, business_id=business.id, with_photos=False
+    )
     if product is None:
         return None
     return Draft(product, business, await photos_of(ctx.session, product_id=product.id))

@@ -141,6 +141,7 @@ class ProductForm(Form):
     fields: ClassVar[tuple[Field, ...]] = FIELDS
     summary_step: ClassVar[str] = CARD  # the card, whose "Edit a field" opens the picker
     edits_on_summary: ClassVar[bool] = False
+    saves_in_place: ClassVar[bool] = True  # an answer is a product attribute
     actions: ClassVar[tuple[Spec, ...]] = (
         ("edit", N_("✏️ Edit a field")),
         ("add_photos", N_("🖼 Add photos")),
@@ -178,7 +179,7 @@ class ProductForm(Form):
         ctx.reply(ctx.t("That product no longer exists."), buttons=menu_buttons(ctx))
 
     async def advance(self, ctx: Context) -> None:
-        draft = await self.record(ctx)
+        draft = await self.load(ctx)
         if draft is not None and draft.product.status not in EDITABLE:
             ctx.end_flow()
             await open_product(ctx, draft.product)

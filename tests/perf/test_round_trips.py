@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.metrics import count_round_trips, tracking_update
 from bot.runtime import Kurasi
 from db.models import User
-from handlers.events import Command, Text
-from tests.handlers.test_registration import start_registration
+from handlers.events import ButtonPress, Command, Text
+from tests.handlers.test_registration import register, start_registration
 from tests.support import Chat, FakeClock
 
 
@@ -71,6 +71,20 @@ async def test_a_flow_step_costs_only_its_own_writes(
     # is "the first unanswered field", so the conversation row is not written. The old
     # code took 11 (the business was read twice), then 5 (the step was stored each time).
     assert trips(statements) <= (4 if is_postgresql else 5), statements
+
+
+async def test_a_pressed_answer_in_the_product_form_reads_the_product_once(
+    app: Kurasi, chat: Chat, engine: AsyncEngine, is_postgresql: bool
+) -> None:
+    await register(chat)
+    await chat.send("/produk_baru")
+    await chat.send("Keripik Tempe Original")
+    async with counted(engine) as statements:
+        # The sector, pressed: the button's step is checked against the product as loaded.
+        await chat.send_event(ButtonPress(chat.button("⭐")), drain=False)
+    # BEGIN, the update's statement, the product, its photos, UPDATE products, COMMIT: the
+    # product is read once for the step, not once per look at it (16 before).
+    assert trips(statements) <= (6 if is_postgresql else 8), statements
 
 
 async def test_a_redelivered_update_costs_one_statement_and_changes_nothing(
