@@ -416,6 +416,9 @@ class Form:
             await self.refuse(ctx, outcome.message)
             return
         if isinstance(outcome, Stay):
+            # Still this field (a ticked box, a photo of several): named, not NEXT, since what
+            # the input stored may already count as an answer (one photo of up to five).
+            ctx.goto(self.flow, field.name)
             return
         if field.check is not None and not skipped:
             refusal = field.check(ctx, record, outcome.value)

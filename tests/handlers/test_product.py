@@ -100,6 +100,16 @@ async def test_full_product_registration_ends_in_submit(
     assert stored[0].channel_ids == {"test": stored[0].channel_ids["test"]}
 
 
+async def test_one_photo_then_done_shows_the_card(producer: Chat) -> None:
+    # One photo already answers the photo question: "Selesai" under it must still count.
+    await fill_details(producer, food_docs=())
+    await producer.send_photo(GOOD)
+    await producer.press("Selesai")
+    assert "langkah sebelumnya" not in producer.text
+    card = producer.last[-1]
+    assert "Keripik Tempe Original" in card.text and len(card.media) == 1
+
+
 async def test_album_gets_one_answer_and_keeps_order(producer: Chat, sessionmaker) -> None:
     await fill_details(producer)
     channel = producer.channel
