@@ -418,7 +418,9 @@ class Form:
         if isinstance(outcome, Stay):
             # Still this field (a ticked box, a photo of several): named, not NEXT, since what
             # the input stored may already count as an answer (one photo of up to five).
-            ctx.goto(self.flow, field.name)
+            # An input that moved elsewhere itself (its Back button) has named the step.
+            if ctx.flow == self.flow and ctx.step == NEXT:
+                ctx.goto(self.flow, field.name)
             return
         if field.check is not None and not skipped:
             refusal = field.check(ctx, record, outcome.value)
