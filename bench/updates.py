@@ -1,17 +1,21 @@
 """Updates per second, latency, CPU and memory: Kurasi (PostgreSQL, SQLite) vs a bare echo bot.
 
-    .venv/bin/python -m bench.updates [--users 60] [--rate 100] [--seconds 10]
-        [--url postgresql+asyncpg://postgres@127.0.0.1:5432/test]
+    .venv/bin/python -m bench.updates [--users 60] [--makers N] [--rate 100] [--seconds 10]
+        [--url postgresql+asyncpg://postgres@127.0.0.1:5432/test] [--only echo,postgresql,sqlite]
 
 Each bot runs as its own process, long polling the fake Bot API of tests/fakes/telegram.py
 on 127.0.0.1 (run here, in the benchmark's process, so the bot's CPU is its own).
 
-1. Throughput: --users people at once, each going through /start, two button presses
-   (language, consent), two registration answers, /bantuan and a free text, waiting for
-   the bot's answer before the next step (7 updates a person). For the echo bot the same
-   updates are sent; it echoes text, and answers a button press as a bot moving to its
-   next step does (answerCallbackQuery, then a message). A step counts as answered by the
-   first message into its chat; the phase ends when the bot has gone quiet.
+1. Throughput, all at once, each person waiting for the bot's answer before the next step:
+   - --users newcomers: /start, two button presses (language, consent), two registration
+     answers, /bantuan and a free text (7 updates);
+   - --makers registered producers (seeded into the database; default as many as --users):
+     /produk_baru, the product's answers typed and pressed, a 1200x900 JPEG photo, "done"
+     (14 updates).
+   A step is answered by the first message into its chat; a button is pressed once the
+   keyboard holding it has arrived; the phase ends when the bot has gone quiet. The echo
+   bot gets the same updates: it echoes text, and answers a press as a bot moving to its
+   next step does (answerCallbackQuery, then a message).
 2. Latency: /bantuan from the now-known people, paced at --rate updates/s for --seconds;
    time from the update being offered to the first answer; p50/p95/p99.
 CPU ms per update is the bot process's user+system time over phase 1; calls/upd the Bot
@@ -36,7 +40,9 @@ from pathlib import Path
 from typing import Any
 
 from tests.fakes.telegram import Call, FakeTelegram
+from tests.support import make_photo
 
+MAKERS = 700_000  # the seeded producers' chat ids start here
 TOKEN = "123456789:AAbenchmarkTOKENbenchmarkTOKENbench"  # noqa: S105 - the fake's
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -52,6 +58,7 @@ class BenchTelegram(FakeTelegram):
         self.deliver: Callable[[dict[str, Any]], Awaitable[None]] | None = None
         self._seen = 0
         self.last_answer_at = 0.0
+        self.keyboards = True  # whether the bot under test draws buttons (the echo bot: no)
 
     def _notify_calls(self) -> None:
         super()._notify_calls()
@@ -95,38 +102,97 @@ async def quiet(fake: FakeTelegram, *, for_seconds: float = 0.5) -> None:
             return
 
 
-def first_button(fake: FakeTelegram, chat: int) -> str:
-    """The callback data of the first button on the bot's latest keyboard in the chat."""
-    for call in reversed(fake.sent(chat_id=chat)):
-        markup = call.params.get("reply_markup") or {}
-        rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
-        if rows:
-            return str(rows[0][0].get("callback_data"))
+async def labelled(fake: BenchTelegram, chat: int, label: str, *, after: float) -> str:
+    """The callback data of the button whose text holds `label`, on a keyboard the bot sent
+    into the chat since `after`: waited for, as a person waits to see the buttons before
+    pressing one (a step may answer with a message first and its keyboard next). A bot
+    that draws no keyboards (the echo bot) gets "noop" at once."""
+    deadline = time.perf_counter() + 30
+    while fake.keyboards and time.perf_counter() < deadline:
+        for call in reversed(fake.sent(chat_id=chat)):
+            if call.at < after:
+                break
+            markup = call.params.get("reply_markup") or {}
+            rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
+            for row in rows or ():
+                for b in row:
+                    if label.lower() in str(b.get("text", "")).lower():
+                        return str(b.get("callback_data"))
+        await asyncio.sleep(0.002)
     return "noop"
 
 
+class Talk:
+    """One person's side of a chat: each step waits for the bot's answer (closed loop)."""
+
+    def __init__(self, fake: BenchTelegram, chat: int, name: str) -> None:
+        self.fake, self.chat, self.name = fake, chat, name
+        self.steps = 0
+        self.asked = 0.0  # when the last step went out (the fake's clock)
+
+    async def say(self, text: str | None = None, **content: Any) -> None:
+        self.asked = self.fake._clock()
+        update = self.fake.message(self.chat, text, first_name=self.name, **content)
+        await self.fake.ask(self.chat, update)
+        self.steps += 1
+
+    async def press(self, label: str) -> None:
+        data = await labelled(self.fake, self.chat, label, after=self.asked)
+        self.asked = self.fake._clock()
+        await self.fake.ask(self.chat, self.fake.callback(self.chat, data, first_name=self.name))
+        self.steps += 1
+
+
 async def person(fake: BenchTelegram, n: int) -> int:
-    chat = 500_000 + n
-    steps = 0
+    """Someone new: /start, language, consent, two registration answers, /bantuan, chat."""
+    talk = Talk(fake, 500_000 + n, f"Budi{n}")
+    await talk.say("/start")
+    await talk.press("Bahasa Indonesia")
+    await talk.press("setuju")
+    await talk.say(f"Keripik Tempe {n}")
+    await talk.say(f"Ibu Tini {n}")
+    await talk.say("/bantuan")
+    await talk.say("halo, apa kabar?")
+    return talk.steps
 
-    async def say(text: str) -> None:
-        nonlocal steps
-        await fake.ask(chat, fake.message(chat, text, first_name=f"Budi{n}"))
-        steps += 1
 
-    async def press() -> None:
-        nonlocal steps
-        await fake.ask(chat, fake.callback(chat, first_button(fake, chat), first_name=f"Budi{n}"))
-        steps += 1
+async def maker(fake: BenchTelegram, n: int, photo: bytes) -> int:
+    """A registered producer (seeded) adding a food product with a photo: 14 updates."""
+    talk = Talk(fake, MAKERS + n, f"Tini{n}")
+    await talk.say("/produk_baru")
+    await talk.say(f"Keripik Tempe {n}")
+    await talk.press("⭐")  # the business's own sector, offered first
+    await talk.say("Keripik tempe tipis dan renyah dari kedelai lokal Malang, digoreng kering.")
+    await talk.press("Lewati")  # no English description
+    await talk.say("Rp 25.000")
+    await talk.press("pack")
+    await talk.say("10")
+    await talk.say("500 pack")
+    await talk.say("tempe, minyak kelapa, garam")
+    await talk.say("6 bulan")
+    await talk.press("Selesai")  # the legal documents, as the business has them
+    await talk.say(photo=fake.photo_sizes(photo, 1200, 900))
+    await talk.press("Selesai")  # enough photos: the product card
+    return talk.steps
 
-    await say("/start")
-    await press()  # the first language
-    await press()  # consent
-    await say(f"Keripik Tempe {n}")
-    await say(f"Ibu Tini {n}")
-    await say("/bantuan")
-    await say("halo, apa kabar?")
-    return steps
+
+async def seed_makers(url: str, count: int) -> None:
+    """Registered producers for `maker`, straight into a migrated database."""
+    from db.base import utcnow
+    from db.engine import make_engine, make_sessionmaker
+    from db.migrate import upgrade
+    from tests.factories import producer
+
+    engine = make_engine(url)
+    try:
+        await upgrade(engine)
+        async with make_sessionmaker(engine)() as session, session.begin():
+            for n in range(count):
+                await producer(
+                    session, external_id=str(MAKERS + n), channel="telegram", now=utcnow()
+                )
+    finally:
+        await engine.dispose()
 
 
 def proc_stats(pid: int) -> tuple[float, float]:
@@ -165,6 +231,7 @@ class Result:
 async def run_target(name: str, command: list[str], args: argparse.Namespace) -> Result:
     result = Result(name)
     async with BenchTelegram() as fake:
+        fake.keyboards = "echo" not in name
         env = {**os.environ, "KURASI_CONFIG": ""}
         cmd = [part.replace("{API}", fake.base_url) for part in command]
         for part in cmd:
@@ -180,7 +247,11 @@ async def run_target(name: str, command: list[str], args: argparse.Namespace) ->
             cpu_before, _ = proc_stats(proc.pid)
             calls_before = sum(c.method != "getUpdates" for c in fake.calls)
             started = fake._clock()  # the clock the fake stamps calls with
-            counts = await asyncio.gather(*(person(fake, n) for n in range(args.users)))
+            photo = make_photo("good")
+            counts = await asyncio.gather(
+                *(person(fake, n) for n in range(args.users)),
+                *(maker(fake, n, photo) for n in range(args.makers)),
+            )
             # Some steps answer with more than one message: the phase ends with the last.
             await quiet(fake)
             result.seconds = fake.last_answer_at - started
@@ -240,11 +311,14 @@ def kurasi_command(database_url: str, media: Path) -> list[str]:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, default=60)
+    parser.add_argument("--makers", type=int, default=None, help="default: --users")
     parser.add_argument("--rate", type=float, default=100)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--only", default="echo,postgresql,sqlite")
     args = parser.parse_args()
+    if args.makers is None:
+        args.makers = args.users
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
@@ -266,10 +340,12 @@ async def main() -> None:
                 await conn.execute(text(f'CREATE DATABASE "{database}"'))
             pg = make_url(args.url).set(database=database).render_as_string(hide_password=False)
             (base / "pg").mkdir()
+            await seed_makers(pg, args.makers)
             targets.append(("Kurasi on PostgreSQL", kurasi_command(pg, base / "pg")))
         if "sqlite" in args.only:
             (base / "lite").mkdir()
             lite = f"sqlite+aiosqlite:///{base / 'lite' / 'kurasi.db'}"
+            await seed_makers(lite, args.makers)
             targets.append(("Kurasi on SQLite", kurasi_command(lite, base / "lite")))
         try:
             for name, command in targets:
@@ -283,7 +359,8 @@ async def main() -> None:
 
     echo = next((r for r in results if "echo" in r.name), None)
     print(
-        f"\n{args.users} people x 7 updates (closed loop); then /bantuan paced at "
+        f"\n{args.users} newcomers x 7 updates and {args.makers} producers x 14 (a product with "
+        f"a photo), closed loop; then /bantuan paced at "
         f"{args.rate:g}/s for {args.seconds:g} s. Machine: {os.cpu_count()} cores, shared."
     )
     print(
