@@ -33,7 +33,7 @@ instead implements `record`, `answered` and `save` (registration, product). A st
 no field (a confirmation, "which photo should go", a typed value) is a `Step` in
 `self.steps`; `self.go(ctx, step)` moves to any step and asks it.
 
-Modules: `engine` (Field, Form), `answers` (Got/Refuse/Stay, Skip, Step, `choices` for fixed
+Modules: `engine` (Form), `answers` (Field, Input, Got/Refuse/Stay, Skip, Step, `choices` for fixed
 options), `inputs` (TextInput, ChoiceInput, ChecklistInput, QuantityInput, ContactInput,
 SearchInput, DateTimeInput, CustomInput), `dates` (DateInput), `photos` (PhotosInput: checked
 as they arrive, albums answered once), `messages` (MessageInput: text, a photo or a document

@@ -1,5 +1,5 @@
-"""What reading an answer gives (Got, Refuse, Stay), the small pieces a form declares with
-its fields (fixed options as data, a Skip, a question's text, a Step of its own), and which
+"""What reading an answer gives (Got, Refuse, Stay), what a form declares (a Field and its
+Input kind, fixed options as data, a Skip, a question's text, a Step of its own), and which
 option an answer chose."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from handlers.context import Context
-from handlers.events import ButtonPress, Event, Text
+from handlers.events import ButtonPress, Event, Reply, Text
 from handlers.render import Option, pick
 
 
@@ -89,3 +89,38 @@ def choice_of(event: Event, options: list[Option]) -> str | None:
     """A pressed option, or the option a typed answer names (number, label, words)."""
     chosen = picked(event, options)
     return chosen if chosen is None or any(o.value == chosen for o in options) else None
+
+
+class Input:
+    """An input kind: how a field's question is drawn and how an answer is read. `form` is
+    the engine's Form asking (typed Any: this module needs nothing from the engine)."""
+
+    columns: int = 2
+    takes_files: bool = False  # photos and documents are its answers
+
+    def options(self, ctx: Context, form: Any, field: Field, record: Any) -> list[Option]:
+        return []
+
+    async def ask(self, ctx: Context, form: Any, field: Field, record: Any) -> list[Reply]:
+        return [form.question(ctx, field, record, self.options(ctx, form, field, record))]
+
+    async def read(
+        self, ctx: Context, form: Any, field: Field, record: Any, event: Event
+    ) -> Outcome:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str  # the step id, the payload's step and the record's key
+    label: str  # N_-marked: on the summary and its edit buttons
+    ask: Ask  # N_-marked question, or a function of (ctx, record) giving the translated one
+    input: Input
+    applies: Callable[[Any], bool] | None = None  # e.g. shelf life only for food
+    show: Callable[[Context, Any], str] | None = None  # (ctx, record) -> value on the summary
+    skip: Skip | None = None
+    check: Callable[[Context, Any, Any], str | None] | None = None  # refusal, translated
+    editable: bool = True  # offered among the summary's edits
+
+    def question(self, ctx: Context, record: Any) -> str:
+        return asked(self.ask, ctx, record)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from handlers.context import Context
 from handlers.events import ButtonPress, Document, Event, MediaOut, Photo, Reply, Text
 from handlers.forms.answers import (
-    Ask,
+    Field,
     Got,
+    Input,
     Outcome,
     Refuse,
     Skip,
@@ -28,7 +28,18 @@ from handlers.payload import Payload
 from handlers.render import Option, candidates, choice_reply, normalize
 
 # Answers' pieces, named here too: input kinds and flows import them with the engine.
-__all__ = ["Got", "Outcome", "Refuse", "Skip", "Spec", "Stay", "Step", "choices"]
+__all__ = [
+    "Field",
+    "Got",
+    "Input",
+    "Outcome",
+    "Refuse",
+    "Skip",
+    "Spec",
+    "Stay",
+    "Step",
+    "choices",
+]
 SUMMARY = "summary"
 EDIT_PICK = "edit_pick"
 SKIP = "skip"
@@ -39,40 +50,6 @@ NEXT = "~next"  # never a field or step name (those are identifiers)
 BACK = "back"
 BACK_WORDS = frozenset({"kembali", "back", "sebelumnya", "previous"})
 NOT_UNDERSTOOD = N_("I can't read that here. Please answer with a short text message.")
-
-
-class Input:
-    """An input kind: how a field's question is drawn and how an answer is read."""
-
-    columns: int = 2
-    takes_files: bool = False  # photos and documents are its answers
-
-    def options(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Option]:
-        return []
-
-    async def ask(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Reply]:
-        return [form.question(ctx, field, record, self.options(ctx, form, field, record))]
-
-    async def read(
-        self, ctx: Context, form: Form, field: Field, record: Any, event: Event
-    ) -> Outcome:
-        raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class Field:
-    name: str  # the step id, the payload's step and the record's key
-    label: str  # N_-marked: on the summary and its edit buttons
-    ask: Ask  # N_-marked question, or a function of (ctx, record) giving the translated one
-    input: Input
-    applies: Callable[[Any], bool] | None = None  # e.g. shelf life only for food
-    show: Callable[[Context, Any], str] | None = None  # (ctx, record) -> value on the summary
-    skip: Skip | None = None
-    check: Callable[[Context, Any, Any], str | None] | None = None  # refusal, translated
-    editable: bool = True  # offered among the summary's edits
-
-    def question(self, ctx: Context, record: Any) -> str:
-        return asked(self.ask, ctx, record)
 
 
 class Form:
