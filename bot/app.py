@@ -21,7 +21,7 @@ from bot.channels.base import ChannelUnavailable
 from bot.channels.console import ConsoleChannel
 from bot.config import Settings
 from bot.http import make_http_app
-from bot.metrics import TelegramSendMetrics, count_round_trips, instrument
+from bot.metrics import count_round_trips, instrument
 from bot.notify import Notifier
 from bot.poster import ReviewPoster
 from bot.runtime import Clock, FloodGuard, Kurasi
@@ -126,7 +126,6 @@ async def build(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tr
         from bot.channels.telegram import TelegramChannel, make_bot
 
         bot = make_bot(settings.telegram.token.get_secret_value(), settings.telegram.api_base)
-        bot.session.middleware(TelegramSendMetrics())
         telegram = TelegramChannel(app, bot)
     whatsapp = _whatsapp(settings, app)
     poster = ReviewPoster(

@@ -34,9 +34,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from db.metrics import curation_backlog, queue_depths
 
 if TYPE_CHECKING:
-    from aiogram import Bot
-    from aiogram.methods import TelegramMethod
-
     from bot.runtime import Kurasi
     from handlers.events import Incoming, Reply
 
@@ -184,37 +181,6 @@ def instrument(app: Kurasi) -> None:
 
     handle._kurasi_instrumented = True  # type: ignore[attr-defined]
     app.handle = handle  # type: ignore[method-assign]
-
-
-# --- messages sent --------------------------------------------------------------------------
-
-_SENDING = ("send", "edit", "copy", "forward")
-
-
-class TelegramSendMetrics:
-    """aiogram request middleware: counts messages sent, failed and rate limited."""
-
-    async def __call__(
-        self,
-        make_request: Callable[[Bot, TelegramMethod[Any]], Awaitable[Any]],
-        bot: Bot,
-        method: TelegramMethod[Any],
-    ) -> Any:
-        from aiogram.exceptions import TelegramRetryAfter
-
-        name = getattr(method, "__api_method__", "")
-        if not name.startswith(_SENDING):
-            return await make_request(bot, method)
-        try:
-            response = await make_request(bot, method)
-        except TelegramRetryAfter:
-            MESSAGES.labels("telegram", "rate_limited").inc()
-            raise
-        except Exception:
-            MESSAGES.labels("telegram", "failed").inc()
-            raise
-        MESSAGES.labels("telegram", "sent").inc()
-        return response
 
 
 # --- scheduler ------------------------------------------------------------------------------

@@ -52,6 +52,7 @@ from pydantic import ValidationError
 
 from bot.channels.base import ChannelUnavailable, Undeliverable, typed
 from bot.i18n import translator
+from bot.metrics import MESSAGES
 from bot.runtime import Kurasi, NotCommitted
 from handlers import MENU_COMMANDS
 from handlers.events import (
@@ -104,9 +105,35 @@ class KeepResponseModels(BaseRequestMiddleware):
         return await make_request(bot, method)
 
 
+class CountSends(BaseRequestMiddleware):
+    """Counts messages sent, failed and rate limited, for /metrics."""
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[Any],
+        bot: Bot,
+        method: TelegramMethod[Any],
+    ) -> Any:
+        if not getattr(method, "__api_method__", "").startswith(
+            ("send", "edit", "copy", "forward")
+        ):
+            return await make_request(bot, method)
+        try:
+            response = await make_request(bot, method)
+        except TelegramRetryAfter:
+            MESSAGES.labels(NAME, "rate_limited").inc()
+            raise
+        except Exception:
+            MESSAGES.labels(NAME, "failed").inc()
+            raise
+        MESSAGES.labels(NAME, "sent").inc()
+        return response
+
+
 def make_bot(token: str, api_base: str) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
     session.middleware(KeepResponseModels())
+    session.middleware(CountSends())
     # Plain text: user-typed names go into replies, and no parse mode means nothing to escape.
     # Previews off through link_preview_options only: aiogram's link_preview_is_disabled shortcut
     # also sends disable_web_page_preview, a parameter the Bot API no longer has.
