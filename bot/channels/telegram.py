@@ -84,11 +84,15 @@ MediaItem = (
 )
 
 
-class KeepResponseModels(BaseRequestMiddleware):
-    """aiogram parses every answer as `Response[ReturnType]`, a pydantic generic class that
-    pydantic's cache holds only weakly: once the garbage collector frees it, the next call
-    builds the class again, which cost about a tenth of the bot's CPU under load. Holding
-    one per method for the life of the process makes every later lookup a cache hit."""
+class EveryCall(BaseRequestMiddleware):
+    """What Kurasi adds to every Bot API call (an aiogram session middleware):
+
+    - aiogram parses each answer as `Response[ReturnType]`, a pydantic generic class that
+      pydantic's cache holds only weakly: once the garbage collector freed it, the next call
+      built the class again (about a tenth of the bot's CPU under load). One is held per
+      method for the life of the process, so every later lookup is a cache hit.
+    - Messages sent, failed and rate limited are counted for /metrics.
+    """
 
     def __init__(self) -> None:
         self._held: dict[type[Any], Any] = {}
@@ -102,21 +106,7 @@ class KeepResponseModels(BaseRequestMiddleware):
         kind = type(method)
         if kind not in self._held:
             self._held[kind] = Response[method.__returning__]  # type: ignore[name-defined]
-        return await make_request(bot, method)
-
-
-class CountSends(BaseRequestMiddleware):
-    """Counts messages sent, failed and rate limited, for /metrics."""
-
-    async def __call__(
-        self,
-        make_request: NextRequestMiddlewareType[Any],
-        bot: Bot,
-        method: TelegramMethod[Any],
-    ) -> Any:
-        if not getattr(method, "__api_method__", "").startswith(
-            ("send", "edit", "copy", "forward")
-        ):
+        if not getattr(method, "__api_method__", "").startswith(_SENDING):
             return await make_request(bot, method)
         try:
             response = await make_request(bot, method)
@@ -130,10 +120,12 @@ class CountSends(BaseRequestMiddleware):
         return response
 
 
+_SENDING = ("send", "edit", "copy", "forward")
+
+
 def make_bot(token: str, api_base: str) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
-    session.middleware(KeepResponseModels())
-    session.middleware(CountSends())
+    session.middleware(EveryCall())
     # Plain text: user-typed names go into replies, and no parse mode means nothing to escape.
     # Previews off through link_preview_options only: aiogram's link_preview_is_disabled shortcut
     # also sends disable_web_page_preview, a parameter the Bot API no longer has.
