@@ -188,13 +188,6 @@ class Form:
         """Forget the record read in this update: the next look reads it again."""
         ctx.memo.pop("form:" + self.flow, None)
 
-    async def step_now(self, ctx: Context) -> str:
-        """`current` for callers that have no record at hand (read only for NEXT)."""
-        if ctx.step != NEXT:
-            return ctx.step or ""
-        record = await self.load(ctx)
-        return "" if record is None else self.current(ctx, record)
-
     async def back(self, ctx: Context, record: Any) -> None:
         order = [f.name for f in self.applicable(record)]
         step = self.current(ctx, record)

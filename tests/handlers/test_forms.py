@@ -172,7 +172,8 @@ class Screen:
         return await self._done(ctx)
 
     async def _done(self, ctx: Context) -> list[Reply]:
-        self.asking = await self.form.step_now(ctx)
+        record = await self.form.load(ctx)  # the step asked, with NEXT worked out
+        self.asking = self.form.current(ctx, record) if record is not None else ctx.step
         self.last = ctx.replies
         for reply in self.last:
             check_limits(self.caps, reply)
