@@ -101,7 +101,8 @@ class Runtime:
 
 async def build(settings: Settings, *, clock: Clock = utcnow, migrate: bool = True) -> Runtime:
     settings.media.dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.database.url)
+    url = settings.database.url
+    engine = make_engine(url, pool_size=settings.runtime.pool_size(url))
     if migrate:
         await upgrade(engine)
     sessionmaker = make_sessionmaker(engine)

@@ -19,7 +19,10 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def make_engine(url: str, *, pool_size: int | None = None, **kwargs: Any) -> AsyncEngine:
+    """The engine for `url`. On PostgreSQL, `pool_size` connections stay open (the
+    process's concurrency plus its background work; SQLAlchemy's default is 5) and a
+    few more may open for a burst; SQLite always has one."""
     if is_sqlite(url):
         kwargs.setdefault("hide_parameters", True)
         # One connection: SQLite has one writer, so transactions queue for the connection
@@ -55,6 +58,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # transaction (see `is_transient`). Bound parameters (names, phone numbers) never go
     # into error messages, so never into logs.
     kwargs.setdefault("hide_parameters", True)
+    if pool_size is not None:
+        kwargs.setdefault("pool_size", pool_size)
+        kwargs.setdefault("max_overflow", 5)
     return create_async_engine(url, **kwargs)
 
 
