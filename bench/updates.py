@@ -1,7 +1,8 @@
 """Updates per second, latency, CPU and memory: Kurasi (PostgreSQL, SQLite) vs a bare echo bot.
 
     .venv/bin/python -m bench.updates [--users 60] [--makers N] [--rate 100] [--seconds 10]
-        [--url postgresql+asyncpg://postgres@127.0.0.1:5432/test] [--only echo,postgresql,sqlite]
+        [--url postgresql+asyncpg://postgres@127.0.0.1:5432/test]
+        [--only echo,floor,postgresql,sqlite]
 
 Each bot runs as its own process, long polling the fake Bot API of tests/fakes/telegram.py
 on 127.0.0.1 (run here, in the benchmark's process, so the bot's CPU is its own).
@@ -16,6 +17,8 @@ on 127.0.0.1 (run here, in the benchmark's process, so the bot's CPU is its own)
    keyboard holding it has arrived; the phase ends when the bot has gone quiet. The echo
    bot gets the same updates: it echoes text, and answers a press as a bot moving to its
    next step does (answerCallbackQuery, then a message).
+   "floor" is the echo bot with a database: one raw asyncpg transaction of four round trips
+   per update (bench/echo.py), the least any bot keeping its state in PostgreSQL does.
 2. Latency: /bantuan from the now-known people, paced at --rate updates/s for --seconds;
    time from the update being offered to the first answer; p50/p95/p99.
 CPU ms per update is the bot process's user+system time over phase 1; calls/upd the Bot
@@ -315,7 +318,7 @@ async def main() -> None:
     parser.add_argument("--rate", type=float, default=100)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--only", default="echo,postgresql,sqlite")
+    parser.add_argument("--only", default="echo,floor,postgresql,sqlite")
     args = parser.parse_args()
     if args.makers is None:
         args.makers = args.users
@@ -334,11 +337,16 @@ async def main() -> None:
             )
         database = None
         admin = make_engine(args.url, isolation_level="AUTOCOMMIT")
-        if "postgresql" in args.only:
+        if "postgresql" in args.only or "floor" in args.only:
             database = f"kurasi_bench_{uuid.uuid4().hex[:8]}"
             async with admin.connect() as conn:
                 await conn.execute(text(f'CREATE DATABASE "{database}"'))
             pg = make_url(args.url).set(database=database).render_as_string(hide_password=False)
+        if "floor" in args.only:
+            dsn = pg.replace("postgresql+asyncpg://", "postgresql://")
+            floor = [sys.executable, "-m", "bench.echo", TOKEN, "{API}", dsn]
+            targets.append(("echo + asyncpg (floor)", floor))
+        if "postgresql" in args.only:
             (base / "pg").mkdir()
             await seed_makers(pg, args.makers)
             targets.append(("Kurasi on PostgreSQL", kurasi_command(pg, base / "pg")))
@@ -357,7 +365,7 @@ async def main() -> None:
                     await conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
             await admin.dispose()
 
-    echo = next((r for r in results if "echo" in r.name), None)
+    echo = next((r for r in results if r.name == "bare aiogram echo"), None)
     print(
         f"\n{args.users} newcomers x 7 updates and {args.makers} producers x 14 (a product with "
         f"a photo), closed loop; then /bantuan paced at "
