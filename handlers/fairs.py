@@ -209,10 +209,8 @@ class FairForm(Form):
         if fair is None:
             ctx.reply(ctx.t(GONE))
             return
-        ctx.end_flow()  # nothing kept from a new fair being written
-        ctx.goto(FLOW, CHANGE_PICK if what == CHANGE else DELETE_CONFIRM)
-        ctx.update_data(fair_id=fair.id, fair_name=fair.name, fair=answers(fair))
-        await self.prompt(ctx)
+        step = CHANGE_PICK if what == CHANGE else DELETE_CONFIRM
+        await self.open(ctx, step, fair_id=fair.id, fair_name=fair.name, fair=answers(fair))
 
     async def _change_chosen(self, ctx: Context, record: dict[str, Any], choice: str) -> None:
         if choice in self.by_name:

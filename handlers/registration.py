@@ -340,8 +340,7 @@ class Registration(Form):
         if missing:
             labels = ", ".join(ctx.t(self.by_name[f].label) for f in missing)
             ctx.reply(ctx.t("A few answers are still missing: {fields}.", fields=labels))
-            ctx.goto(FLOW, missing[0])
-            await self.prompt(ctx)
+            await self.go(ctx, missing[0])
             return
         ctx.end_flow()
         if was_registered:
@@ -385,8 +384,7 @@ async def show_profile(ctx: Context) -> None:
         ctx.reply(ctx.t("You have not finished registering your business yet."))
         await start(ctx)
         return
-    ctx.goto(FLOW, FORM.summary_step)
-    await FORM.prompt(ctx)
+    await FORM.open(ctx, FORM.summary_step)
 
 
 async def resume_hint(ctx: Context) -> str:

@@ -38,9 +38,7 @@ async def new_product(ctx: Context) -> None:
         return
     draft = await find_draft(ctx.session, business_id=business.id)
     if draft is not None:
-        ctx.goto(FLOW, RESUME)
-        ctx.update_data(product_id=None, draft_id=draft.id, editing=False)
-        await FORM.prompt(ctx)
+        await FORM.open(ctx, RESUME, draft_id=draft.id)
         return
     await FORM.start_new(ctx, business)
 

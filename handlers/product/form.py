@@ -142,6 +142,10 @@ class ProductForm(Form):
     summary_step: ClassVar[str] = CARD  # the card, whose "Edit a field" opens the picker
     edits_on_summary: ClassVar[bool] = False
     saves_in_place: ClassVar[bool] = True  # an answer is a product attribute
+    intro: ClassVar[str | None] = N_(
+        "Let's add a product. A few short questions, then photos. "
+        "You can stop any time with /batal; it is kept as a draft."
+    )
     actions: ClassVar[tuple[Spec, ...]] = (
         ("edit", N_("✏️ Edit a field")),
         ("add_photos", N_("🖼 Add photos")),
@@ -244,7 +248,6 @@ class ProductForm(Form):
             ctx.update_data(product_id=draft.product.id, draft_id=None)
             await self.advance(ctx)
         else:
-            ctx.update_data(draft_id=None)
             await self.start_new(ctx, draft.business)
 
     async def start_new(self, ctx: Context, business: Business) -> None:
@@ -252,15 +255,7 @@ class ProductForm(Form):
             ctx.end_flow()
             return
         product = await create_product(ctx.session, business=business, now=ctx.now)
-        ctx.goto(FLOW, None)
-        ctx.update_data(product_id=product.id, editing=False, album=None)
-        ctx.reply(
-            ctx.t(
-                "Let's add a product. A few short questions, then photos. "
-                "You can stop any time with /batal; it is kept as a draft."
-            )
-        )
-        await self.advance(ctx)
+        await self.start(ctx, product_id=product.id)
 
 
 def _remove_options(ctx: Context, draft: Draft) -> list[Option]:
