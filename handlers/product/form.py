@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from db.models import Business
-from db.products import EDITABLE, ProductField, create_product
+from db.products import EDITABLE, ProductField, answered, applies, create_product
 from handlers.common import menu_buttons
 from handlers.context import Context
 from handlers.events import MediaOut
@@ -15,13 +15,12 @@ from handlers.forms.engine import EDIT_PICK, Field, Form, Input, Skip, Spec, Ste
 from handlers.forms.inputs import ChoiceInput, QuantityInput, TextInput
 from handlers.forms.photos import PhotosInput
 from handlers.i18n import N_
-from handlers.labels import PRODUCT_FIELD_LABELS, rupiah
+from handlers.labels import PRODUCT_FIELD_LABELS, legal_docs_input, rupiah, sector_input
 from handlers.parsing import Price, parse_duration_days, read_price
 from handlers.precheck import precheck
 from handlers.product import card, media
 from handlers.product.card import FLOW, Draft
 from handlers.product.submit import CARD, CONFIRM, at_limit, open_product, submit
-from handlers.registration import legal_docs_input, sector_input
 from handlers.render import Option
 
 F = ProductField
@@ -109,7 +108,7 @@ FIELDS = (
             parse=parse_duration_days,
             refusal=N_("Please give a number with hari, minggu, bulan or tahun, e.g. 6 bulan."),
         ),
-        applies=lambda d: d.product.sector == "food",
+        applies=lambda d: applies(d.product, F.shelf_life),
     ),
     _field(
         F.legal_docs,
@@ -174,9 +173,7 @@ class ProductForm(Form):
         return await card.load(ctx, ctx.data.get("product_id") or ctx.data.get("draft_id"))
 
     def answered(self, record: Draft, field: Field) -> bool:
-        if field.name == F.photos:
-            return bool(record.photos)
-        return getattr(record.product, F(field.name).column or "", None) is not None
+        return answered(record.product, field.name, photo_count=len(record.photos))
 
     async def lost(self, ctx: Context) -> None:
         ctx.end_flow()
