@@ -322,13 +322,13 @@ async def interested_users(
 NOTIFIED_FIELDS = ("start_date", "end_date", "registration_deadline", "place")
 
 
-def _cell(value: object) -> str:
-    """A FairData value written as its CSV cell."""
+def cell(value: object) -> str:
+    """A FairData value (or a form's answer) written as its CSV cell."""
     if value is None:
         return ""
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, tuple):
+    if isinstance(value, tuple | list):
         return ";".join(value)
     return str(value)
 
@@ -336,13 +336,13 @@ def _cell(value: object) -> str:
 def fair_values(fair: Fair) -> dict[str, str]:
     """A stored fair as the CSV's columns, so that an edit is checked like an import row."""
     data = _as_data(fair)
-    return {name: _cell(getattr(data, name)) for name in FAIR_CSV_HEADER}
+    return {name: cell(getattr(data, name)) for name in FAIR_CSV_HEADER}
 
 
 def _summary(data: FairData) -> dict[str, str | None]:
     """What a notice needs to name a fair after it changed or was deleted."""
     named = ("name", "place", "country", "start_date", "end_date", "registration_deadline")
-    return {name: _cell(getattr(data, name)) or None for name in named}
+    return {name: cell(getattr(data, name)) or None for name in named}
 
 
 @dataclass(frozen=True, slots=True)

@@ -153,6 +153,25 @@ async def create_product(session: AsyncSession, *, business: Business, now: date
     return product
 
 
+COPIED = tuple(f.column for f in PRODUCT_FIELDS if f.column)  # a product's answers
+PHOTO_COPIED = ("position", "sha256", "store_key", "mime", "width", "height", "size")
+
+
+async def copy_as_draft(
+    session: AsyncSession, *, product: Product, business: Business, now: datetime
+) -> Product:
+    """A new draft with the product's answers and photos (the stored files are shared)."""
+    new = await create_product(session, business=business, now=now)
+    for name in COPIED:
+        setattr(new, name, getattr(product, name))
+    for photo in await photos_of(session, product_id=product.id):
+        copied = {name: getattr(photo, name) for name in PHOTO_COPIED}
+        hints, ids = list(photo.hints), dict(photo.channel_ids)
+        session.add(Photo(product_id=new.id, hints=hints, channel_ids=ids, **copied))
+    await session.flush()
+    return new
+
+
 async def photo_count(session: AsyncSession, *, product_id: int) -> int:
     return int(
         await session.scalar(

@@ -4,10 +4,12 @@ who is (/pameran_peminat): handlers/fairs_list.py."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, ClassVar
 
 from db import fairs as stored
 from db.fairs import MAX_COUNTRY, MAX_DESCRIPTION, MAX_LINK, MAX_NAME, MAX_PLACE, FairData
+from db.models import Fair
 from handlers.context import Context
 from handlers.fairs_list import GONE, interest, show_fairs, show_interested
 from handlers.fairs_text import (
@@ -31,7 +33,6 @@ from handlers.payload import Payload
 __all__ = ["FEATURE", "fair_text", "interest_button", "parse_date"]
 DAYS = ("start_date", "end_date", "registration_deadline")
 CHANGE_PICK = "change_pick"
-CHANGE_VALUE = "change_value"
 DELETE_CONFIRM = "delete_confirm"
 
 
@@ -105,6 +106,7 @@ FIELDS = (
         N_("Which sectors is it for? Tap to tick or untick, then “Done”; or choose “All sectors”."),
         ChecklistInput(
             choices=lambda ctx, r: sector_options(ctx),
+            start=lambda ctx, r: list(r.get("sectors") or []),  # a stored fair's, when changed
             refusal=N_("Please tap the sectors, or type e.g. “food, fashion”."),
             toggled=N_("Tap each sector the fair is for, then “Done”."),
             all_label=N_("🌐 All sectors"),
@@ -139,7 +141,12 @@ FIELDS = (
         skip=Skip(N_("Skip")),
     ),
 )
-CHANGEABLE = {f.name: f for f in FIELDS if f.name != "sectors"}  # in a stored fair, by admins
+
+
+def answers(fair: Fair) -> dict[str, Any]:
+    """A stored fair as the form's record (days as ISO text, as DateInput keeps them)."""
+    values = {f.name: getattr(fair, f.name) for f in FIELDS}
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
 
 
 def fair_data(record: dict[str, Any]) -> FairData | None:
@@ -172,7 +179,7 @@ class FairForm(Form):
     def __init__(self) -> None:
         super().__init__()
         change = choices(
-            *((f.name, f.label) for f in CHANGEABLE.values()),
+            *((f.name, f.label) for f in FIELDS),
             ("back", N_("Cancel"), ("batal", "cancel")),
         )
         delete = choices(
@@ -181,7 +188,6 @@ class FairForm(Form):
         )
         self.steps = {
             CHANGE_PICK: Step(_change_text, change, self._change_chosen),
-            CHANGE_VALUE: Step(_value_text, typed=self._changed),
             DELETE_CONFIRM: Step(_delete_text, delete, _delete_chosen),
         }
 
@@ -203,44 +209,51 @@ class FairForm(Form):
         if fair is None:
             ctx.reply(ctx.t(GONE))
             return
-        ctx.goto(FLOW, CHANGE_PICK if what == CHANGE else DELETE_CONFIRM)
-        ctx.update_data(fair_id=fair.id, fair_name=fair.name)
-        await self.prompt(ctx)
+        step = CHANGE_PICK if what == CHANGE else DELETE_CONFIRM
+        await self.open(ctx, step, fair_id=fair.id, fair_name=fair.name, fair=answers(fair))
 
     async def _change_chosen(self, ctx: Context, record: dict[str, Any], choice: str) -> None:
-        fair_id, fair = ctx.data.get("fair_id"), None
-        if isinstance(fair_id, int) and choice in CHANGEABLE:
-            fair = await stored.get_fair(ctx.session, fair_id=fair_id)
-        if fair is None:
+        if choice in self.by_name:
+            await self.edit(ctx, choice)  # the field's own question and input, as in a new fair
+        else:
             ctx.end_flow()
-            ctx.reply(ctx.t(GONE) if choice in CHANGEABLE else ctx.t("Nothing was changed."))
-            return
-        ctx.update_data(column=choice, was=stored.fair_values(fair)[choice] or "—")
-        await self.go(ctx, CHANGE_VALUE)
+            ctx.reply(ctx.t("Nothing was changed."))
 
-    async def _changed(self, ctx: Context, record: dict[str, Any], typed: str) -> None:
-        fair_id, column = ctx.data.get("fair_id"), str(ctx.data.get("column", ""))
-        if not isinstance(fair_id, int) or not ctx.is_admin:
-            await self.prompt(ctx)
-            return
-        changes = {column: typed.strip()}
+    async def save(self, ctx: Context, record: dict[str, Any], field: Field, value: Any) -> bool:
+        """A new fair's answer is kept until Save; a stored fair's is written at once."""
+        fair_id = ctx.data.get("fair_id")
+        if not isinstance(fair_id, int):
+            return await super().save(ctx, record, field, value)
+        if not ctx.is_admin:
+            ctx.end_flow()
+            ctx.reply(ctx.t("Sorry, only admins can change fairs."))
+            return False
+        changes = {field.name: stored.cell(value)}
         result = await stored.edit_fair(ctx.session, fair_id=fair_id, changes=changes, now=ctx.now)
         if isinstance(result, list):
-            ctx.reply(ctx.t("That was not accepted: {problems}", problems="; ".join(result)))
-            await self.prompt(ctx)
-            return
+            await self.refuse(
+                ctx, ctx.t("That was not accepted: {problems}", problems="; ".join(result))
+            )
+            return False
         ctx.end_flow()
         if result is None:
             ctx.reply(ctx.t(GONE))
-        elif result.told:
-            ctx.reply(
-                ctx.t(
-                    "✅ Fair {id} is changed. Interested producers told: {n}.",
-                    id=result.fair_id,
-                    n=len(result.told),
-                ),
-                buttons=[admin_buttons(ctx.t, result.fair_id)],
-            )
+            return False
+        ctx.reply(
+            ctx.t(
+                "✅ Fair {id} is changed. Interested producers told: {n}.",
+                id=result.fair_id,
+                n=len(result.told),
+            ),
+            buttons=[admin_buttons(ctx.t, result.fair_id)],
+        )
+        return False
+
+    async def back(self, ctx: Context, record: dict[str, Any]) -> None:
+        if "fair_id" in ctx.data:  # changing a stored fair: back to choosing what changes
+            await self.go(ctx, CHANGE_PICK)
+        else:
+            await super().back(ctx, record)
 
     # --- the new fair's summary ---------------------------------------------------------
 
@@ -294,16 +307,6 @@ def _change_text(ctx: Context, record: dict[str, Any]) -> str:
     return ctx.t("What should change in “{name}”?", name=ctx.data.get("fair_name", ""))
 
 
-def _value_text(ctx: Context, record: dict[str, Any]) -> str:
-    data = ctx.data
-    field = CHANGEABLE.get(data.get("column", ""))
-    return ctx.t(
-        "Type the new {field} (now: {value}). Dates like 21-04-2027.",
-        field=ctx.t(field.label).lower() if field else "",
-        value=data.get("was", "—"),
-    )
-
-
 def _delete_text(ctx: Context, record: dict[str, Any]) -> str:
     return ctx.t(
         "Delete “{name}”? Producers who said they are interested will be told it is cancelled.",
@@ -332,7 +335,7 @@ FORM = FairForm()
 
 
 async def resume_hint(ctx: Context) -> str:
-    if ctx.step in (CHANGE_PICK, CHANGE_VALUE, DELETE_CONFIRM):
+    if "fair_id" in ctx.data:  # changing or deleting a stored fair
         return ctx.t("nothing was changed; send /pameran to choose the fair again")
     return ctx.t("send /pameran_baru to start the fair again")
 

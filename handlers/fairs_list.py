@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from db import fairs as stored
 from db.businesses import SECTORS, get_business
-from db.regions import get_region
 from handlers.context import Context
 from handlers.events import Command
 from handlers.fairs_text import (
@@ -18,7 +17,7 @@ from handlers.fairs_text import (
     interest_button,
 )
 from handlers.i18n import N_
-from handlers.labels import SECTOR_LABELS
+from handlers.labels import SECTOR_LABELS, region_label
 
 MAX_SHOWN = 10  # fairs shown by /pameran, one message each
 GONE = N_("That fair is no longer on the list.")
@@ -123,9 +122,8 @@ async def show_interested(ctx: Context) -> None:
         ]
         for i, (user, business) in enumerate(people, start=1):
             name = (business.name if business else None) or user.display_name or t("(no name)")
-            code = business.region_code if business else None
-            region = get_region(code) if code else None
+            region = region_label(business.region_code if business else None) or "—"
             phone = (business.phone if business else None) or user.phone or "—"
-            lines.append(f"{i}. {name} — {region.label if region else '—'} — {phone}")
+            lines.append(f"{i}. {name} — {region} — {phone}")
         for chunk in chunks(lines):
             ctx.reply(chunk)

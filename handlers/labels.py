@@ -1,11 +1,17 @@
-"""Labels shared by the flows: sectors, legal documents, money; and their choice options."""
+"""Labels shared by the flows: sectors, legal documents, regions, money; their choice
+options, and the inputs that ask a business's and a product's sector and documents."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from db.businesses import LEGAL_DOCS, SECTORS
 from db.models import ProductStatus
 from db.products import ProductField
+from db.regions import get_region, search_regions
 from handlers.context import LANGUAGES, Context, Translate
+from handlers.forms.inputs import ChecklistInput, ChoiceInput
 from handlers.i18n import N_
 from handlers.parsing import SECTOR_ALIASES
 from handlers.render import Option
@@ -55,6 +61,22 @@ def sector_options(ctx: Context, first: str | None = None) -> list[Option]:
     ]
 
 
+def region_label(code: str | None) -> str | None:
+    """ "Kabupaten Malang" for its BPS code ("35.07"); None when unknown."""
+    region = get_region(code or "")
+    return region.label if region else None
+
+
+def region_option(code: str) -> Option | None:
+    region = get_region(code)
+    return Option(region.code, region.label) if region else None
+
+
+def region_options(query: str) -> list[Option]:
+    """The regions a typed name finds (db/regions.py's search), best first."""
+    return [Option(r.code, r.label) for r in search_regions(query)]
+
+
 def legal_options(ctx: Context) -> list[Option]:
     return [
         Option(
@@ -64,6 +86,25 @@ def legal_options(ctx: Context) -> list[Option]:
         )
         for doc in LEGAL_DOCS
     ]
+
+
+def sector_input(first: Callable[[Any], str | None] = lambda record: None) -> ChoiceInput:
+    """One sector; a product's offers its business's first."""
+    return ChoiceInput(
+        choices=lambda ctx, record: sector_options(ctx, first=first(record)),
+        refusal=N_("Please choose one of the sectors with the buttons."),
+    )
+
+
+def legal_docs_input(start: Callable[[Context, Any], list[str]]) -> ChecklistInput:
+    """The legal documents, ticked; a product's start from its business's."""
+    return ChecklistInput(
+        choices=lambda ctx, record: legal_options(ctx),
+        start=start,
+        refusal=N_("Please tap the documents you have, or type e.g. “PIRT, Halal”."),
+        toggled=N_("Tap each document you have, then “Done”."),
+        empty_done=N_("None of these"),
+    )
 
 
 def legal_text(t: Translate, docs: list[str] | None) -> str:

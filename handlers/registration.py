@@ -7,7 +7,6 @@ Save. The same form serves /profil: the summary's edit buttons jump to a field a
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -20,13 +19,11 @@ from db.businesses import (
     missing_fields,
 )
 from db.models import Business, User
-from db.regions import get_region, search_regions
 from handlers.common import LANGUAGE_NAMES, menu_buttons
 from handlers.context import LANGUAGES, Context
 from handlers.features import Feature
 from handlers.forms.engine import Field, Form, Skip, choices
 from handlers.forms.inputs import (
-    ChecklistInput,
     ChoiceInput,
     ContactInput,
     QuantityInput,
@@ -34,7 +31,16 @@ from handlers.forms.inputs import (
     TextInput,
 )
 from handlers.i18n import N_
-from handlers.labels import legal_options, legal_text, sector_options, sector_text, thousands
+from handlers.labels import (
+    legal_docs_input,
+    legal_text,
+    region_label,
+    region_option,
+    region_options,
+    sector_input,
+    sector_text,
+    thousands,
+)
 from handlers.parsing import parse_nib, parse_phone, split_list
 from handlers.render import Option
 
@@ -71,30 +77,6 @@ def _own_name(ctx: Context) -> list[str]:
 def _b(record: Profile) -> Business:
     assert record.business is not None
     return record.business
-
-
-def sector_input(first: Callable[[Any], str | None] = lambda record: None) -> ChoiceInput:
-    """One sector; a product's offers its business's first."""
-    return ChoiceInput(
-        choices=lambda ctx, record: sector_options(ctx, first=first(record)),
-        refusal=N_("Please choose one of the sectors with the buttons."),
-    )
-
-
-def legal_docs_input(start: Callable[[Context, Any], list[str]]) -> ChecklistInput:
-    """The legal documents, ticked; a product's start from its business's."""
-    return ChecklistInput(
-        choices=lambda ctx, record: legal_options(ctx),
-        start=start,
-        refusal=N_("Please tap the documents you have, or type e.g. “PIRT, Halal”."),
-        toggled=N_("Tap each document you have, then “Done”."),
-        empty_done=N_("None of these"),
-    )
-
-
-def _region_option(code: str) -> Option | None:
-    region = get_region(code)
-    return Option(region.code, region.label) if region else None
 
 
 FIELDS = (
@@ -173,8 +155,8 @@ FIELDS = (
             "Type its name, e.g. Sidoarjo, Banyuwangi or Kota Malang."
         ),
         SearchInput(
-            search=lambda q: [Option(r.code, r.label) for r in search_regions(q)],
-            get=_region_option,
+            search=region_options,
+            get=region_option,
             not_found=N_(
                 "I couldn't find “{query}” among East Java's regencies and cities. "
                 "Check the spelling, e.g. Banyuwangi or Kota Surabaya."
@@ -296,13 +278,12 @@ class Registration(Form):
 
     def values(self, ctx: Context, record: Profile) -> dict[str, str | None]:
         b, t = _b(record), ctx.t
-        region = get_region(b.region_code or "")
         capacity = b.capacity_amount
         return {
             "name": b.name,
             "owner_name": b.owner_name,
             "phone": b.phone,
-            "region": region.label if region else None,
+            "region": region_label(b.region_code),
             "sector": sector_text(t, b.sector) if b.sector else None,
             "nib": t("not yet") if b.has_nib is False else b.nib,
             "legal_docs": legal_text(t, b.legal_docs),
@@ -340,8 +321,7 @@ class Registration(Form):
         if missing:
             labels = ", ".join(ctx.t(self.by_name[f].label) for f in missing)
             ctx.reply(ctx.t("A few answers are still missing: {fields}.", fields=labels))
-            ctx.goto(FLOW, missing[0])
-            await self.prompt(ctx)
+            await self.go(ctx, missing[0])
             return
         ctx.end_flow()
         if was_registered:
@@ -385,8 +365,7 @@ async def show_profile(ctx: Context) -> None:
         ctx.reply(ctx.t("You have not finished registering your business yet."))
         await start(ctx)
         return
-    ctx.goto(FLOW, FORM.summary_step)
-    await FORM.prompt(ctx)
+    await FORM.open(ctx, FORM.summary_step)
 
 
 async def resume_hint(ctx: Context) -> str:

@@ -6,12 +6,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.regions import get_region
 from db.stats import UNROUTED, Backlog, Stats, Timing, backlog_trend, collect
 from handlers.context import Context, Translate
 from handlers.events import MediaOut
 from handlers.features import Feature
-from handlers.labels import SECTOR_LABELS, STATUS_LABELS
+from handlers.labels import STATUS_LABELS, region_label, sector_text
 
 TOP_CLUSTERS = 10
 CHARTS = ("clusters", "decisions")
@@ -43,15 +42,6 @@ def duration(t: Translate, seconds: float | None) -> str:
     if hours < 48:
         return t("{n} h", n=round(hours))
     return t("{n} days", n=round(hours / 24))
-
-
-def regency(code: str) -> str:
-    region = get_region(code)
-    return region.label if region else code
-
-
-def _sector(t: Translate, code: str) -> str:
-    return t(SECTOR_LABELS.get(code, SECTOR_LABELS["other"]))
 
 
 def _timing(t: Translate, label: str, timing: Timing) -> str:
@@ -99,8 +89,8 @@ def stats_text(t: Translate, stats: Stats) -> str:
         lines.append(
             t(
                 "• {sector} · {regency}: {producers} producers, {products} products",
-                sector=_sector(t, c.sector),
-                regency=regency(c.region_code),
+                sector=sector_text(t, c.sector),
+                regency=region_label(c.region_code) or c.region_code,
                 producers=c.producers,
                 products=c.products,
             )
@@ -126,7 +116,7 @@ def stats_text(t: Translate, stats: Stats) -> str:
         "",
         t("Backlog by sector:"),
     ]
-    lines += [_backlog_line(t, _sector(t, b.key), b) for b in stats.backlog_by_sector] or [
+    lines += [_backlog_line(t, sector_text(t, b.key), b) for b in stats.backlog_by_sector] or [
         t("• nothing waiting")
     ]
     lines.append(t("Backlog by review chat:"))

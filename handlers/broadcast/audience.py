@@ -4,11 +4,10 @@ channel) as the composer's facets, described in words and counted."""
 from __future__ import annotations
 
 from db import broadcasts as data
-from db.regions import get_region, search_regions
 from handlers.context import Context, Translate
 from handlers.forms.filters import Facet, FilterInput, Filters
 from handlers.i18n import N_
-from handlers.labels import SECTOR_LABELS
+from handlers.labels import SECTOR_LABELS, region_label, region_option, region_options
 from handlers.render import Option
 
 STATUS_LABELS = {
@@ -25,18 +24,13 @@ def _checklist(name: str, label: str, labels: dict[str, str]) -> Facet:
     return Facet(name, label, choices=lambda ctx: [Option(k, ctx.t(v)) for k, v in labels.items()])
 
 
-def _region(code: str) -> Option | None:
-    region = get_region(code)
-    return Option(region.code, region.label) if region else None
-
-
 FACETS = (
     _checklist("sectors", N_("Sectors"), SECTOR_LABELS),
     Facet(
         "regions",
         N_("Regencies"),
-        search=lambda q: [Option(r.code, r.label) for r in search_regions(q)],
-        get=_region,
+        search=region_options,
+        get=region_option,
         ask=N_("Type a regency or city (e.g. Kab. Malang, Surabaya); several: one at a time."),
         not_found=N_("No regency or city matches “{query}”. Try again."),
         several=N_("Several match; I took {name}. Type the full name if you meant another."),
@@ -62,7 +56,7 @@ def describe(t: Translate, audience: data.Audience) -> str:
             t("Sectors: {v}", v=", ".join(t(SECTOR_LABELS.get(s, s)) for s in audience.sectors))
         )
     if audience.regions:
-        names = [(r.label if (r := get_region(c)) else c) for c in audience.regions]
+        names = [region_label(c) or c for c in audience.regions]
         parts.append(t("Regencies: {v}", v=", ".join(names)))
     if audience.statuses:
         parts.append(t("Status: {v}", v=", ".join(t(STATUS_LABELS[s]) for s in audience.statuses)))

@@ -175,8 +175,7 @@ class BroadcastForm(Form):
         self, ctx: Context, record: dict[str, Any], *, scheduled_at: datetime | None
     ) -> None:
         if not record.get("text"):
-            ctx.goto(FLOW, TEXT)
-            await self.prompt(ctx)
+            await self.go(ctx, TEXT)
             return
         audience = audience_of(record.get("filters") or {})
         broadcast = await data.create_broadcast(

@@ -31,7 +31,8 @@ Add a flow: its record kept in the conversation until its own action (`data_key`
 and add FEATURE to the tuple in handlers/__init__.py. A flow whose answers live in rows
 instead implements `record`, `answered` and `save` (registration, product). A step that is
 no field (a confirmation, "which photo should go", a typed value) is a `Step` in
-`self.steps`; `self.go(ctx, step)` moves to any step and asks it.
+`self.steps`; `self.go(ctx, step)` moves to any step and asks it; `self.open(ctx, step,
+**data)` opens the flow afresh there (a command or a button from outside the flow).
 
 Modules: `engine` (Form), `answers` (Field, Input, Got/Refuse/Stay, Skip, Step, `choices` for fixed
 options), `inputs` (TextInput, ChoiceInput, ChecklistInput, QuantityInput, ContactInput,

@@ -135,13 +135,18 @@ class Form:
     def unanswered(self, record: Any) -> list[Field]:
         return [f for f in self.applicable(record) if not self.answered(record, f)]
 
-    async def start(self, ctx: Context) -> None:
-        """From the beginning: nothing kept from an earlier round of this flow."""
-        ctx.end_flow()
-        ctx.goto(self.flow, None)
+    async def start(self, ctx: Context, **data: Any) -> None:
+        """From the first unanswered field, with `data` (e.g. the row it fills); see `open`."""
         if self.intro is not None:
             ctx.reply(ctx.t(self.intro))
-        await self.advance(ctx)
+        await self.open(ctx, NEXT, **data)
+
+    async def open(self, ctx: Context, step: str, **data: Any) -> None:
+        """Open the flow afresh at `step` (nothing kept from an earlier round), `data` kept."""
+        ctx.end_flow()
+        ctx.goto(self.flow, step)
+        ctx.update_data(**data)
+        await self.prompt(ctx)
 
     async def go(self, ctx: Context, step: str | None) -> None:
         """Move to a step (a field's name, the summary, a step of the form's own) and ask it."""

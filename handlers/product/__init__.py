@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from db.businesses import get_business
 from db.models import Business, Product, ProductStatus
-from db.products import find_draft, get_product, list_products
+from db.products import copy_as_draft, find_draft, get_product, list_products
 from db.reviews import latest_review
 from handlers.common import MENU
 from handlers.context import Context, button
@@ -16,7 +16,7 @@ from handlers.features import Feature
 from handlers.payload import Payload
 from handlers.product.card import FLOW, LIST, back_row, load, next_step, status_text
 from handlers.product.form import FORM, RESUME
-from handlers.product.submit import at_limit, copy_as_draft, open_product, withdraw
+from handlers.product.submit import at_limit, open_product, withdraw
 
 __all__ = ["FEATURE", "FLOW", "LIST"]
 S = ProductStatus
@@ -38,9 +38,7 @@ async def new_product(ctx: Context) -> None:
         return
     draft = await find_draft(ctx.session, business_id=business.id)
     if draft is not None:
-        ctx.goto(FLOW, RESUME)
-        ctx.update_data(product_id=None, draft_id=draft.id, editing=False)
-        await FORM.prompt(ctx)
+        await FORM.open(ctx, RESUME, draft_id=draft.id)
         return
     await FORM.start_new(ctx, business)
 
@@ -75,7 +73,7 @@ async def copy_product(ctx: Context, product: Product, business: Business) -> No
     """A rejected product's answers and photos as a new draft, opened on its card."""
     if await at_limit(ctx, business, [back_row(ctx)]):
         return
-    new = await copy_as_draft(ctx, product, business)
+    new = await copy_as_draft(ctx.session, product=product, business=business, now=ctx.now)
     ctx.reply(ctx.t("A new draft with the same answers and photos. Change what you need."))
     await open_product(ctx, new)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from db.models import Business
-from db.products import EDITABLE, ProductField, create_product
+from db.products import EDITABLE, ProductField, answered, applies, create_product
 from handlers.common import menu_buttons
 from handlers.context import Context
 from handlers.events import MediaOut
@@ -15,13 +15,12 @@ from handlers.forms.engine import EDIT_PICK, Field, Form, Input, Skip, Spec, Ste
 from handlers.forms.inputs import ChoiceInput, QuantityInput, TextInput
 from handlers.forms.photos import PhotosInput
 from handlers.i18n import N_
-from handlers.labels import PRODUCT_FIELD_LABELS, rupiah
+from handlers.labels import PRODUCT_FIELD_LABELS, legal_docs_input, rupiah, sector_input
 from handlers.parsing import Price, parse_duration_days, read_price
 from handlers.precheck import precheck
 from handlers.product import card, media
 from handlers.product.card import FLOW, Draft
 from handlers.product.submit import CARD, CONFIRM, at_limit, open_product, submit
-from handlers.registration import legal_docs_input, sector_input
 from handlers.render import Option
 
 F = ProductField
@@ -109,7 +108,7 @@ FIELDS = (
             parse=parse_duration_days,
             refusal=N_("Please give a number with hari, minggu, bulan or tahun, e.g. 6 bulan."),
         ),
-        applies=lambda d: d.product.sector == "food",
+        applies=lambda d: applies(d.product, F.shelf_life),
     ),
     _field(
         F.legal_docs,
@@ -142,6 +141,10 @@ class ProductForm(Form):
     summary_step: ClassVar[str] = CARD  # the card, whose "Edit a field" opens the picker
     edits_on_summary: ClassVar[bool] = False
     saves_in_place: ClassVar[bool] = True  # an answer is a product attribute
+    intro: ClassVar[str | None] = N_(
+        "Let's add a product. A few short questions, then photos. "
+        "You can stop any time with /batal; it is kept as a draft."
+    )
     actions: ClassVar[tuple[Spec, ...]] = (
         ("edit", N_("✏️ Edit a field")),
         ("add_photos", N_("🖼 Add photos")),
@@ -170,9 +173,7 @@ class ProductForm(Form):
         return await card.load(ctx, ctx.data.get("product_id") or ctx.data.get("draft_id"))
 
     def answered(self, record: Draft, field: Field) -> bool:
-        if field.name == F.photos:
-            return bool(record.photos)
-        return getattr(record.product, F(field.name).column or "", None) is not None
+        return answered(record.product, field.name, photo_count=len(record.photos))
 
     async def lost(self, ctx: Context) -> None:
         ctx.end_flow()
@@ -244,7 +245,6 @@ class ProductForm(Form):
             ctx.update_data(product_id=draft.product.id, draft_id=None)
             await self.advance(ctx)
         else:
-            ctx.update_data(draft_id=None)
             await self.start_new(ctx, draft.business)
 
     async def start_new(self, ctx: Context, business: Business) -> None:
@@ -252,15 +252,7 @@ class ProductForm(Form):
             ctx.end_flow()
             return
         product = await create_product(ctx.session, business=business, now=ctx.now)
-        ctx.goto(FLOW, None)
-        ctx.update_data(product_id=product.id, editing=False, album=None)
-        ctx.reply(
-            ctx.t(
-                "Let's add a product. A few short questions, then photos. "
-                "You can stop any time with /batal; it is kept as a draft."
-            )
-        )
-        await self.advance(ctx)
+        await self.start(ctx, product_id=product.id)
 
 
 def _remove_options(ctx: Context, draft: Draft) -> list[Option]:

@@ -6,16 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from db.businesses import get_business
-from db.models import Business, Photo, Product, ProductStatus
+from db.models import Business, Product, ProductStatus
 from db.products import (
     EDITABLE,
-    PRODUCT_FIELDS,
     ProductField,
     change_status,
     count_products,
-    create_product,
     missing_for_submit,
-    photos_of,
 )
 from db.reviews import close_unclaimed_round, record
 from handlers.common import menu_buttons
@@ -29,8 +26,6 @@ from handlers.review.notices import submitted, withdrawn
 S = ProductStatus
 CONFIRM = "confirm"
 CARD = "card"
-COPIED = tuple(f.column for f in PRODUCT_FIELDS if f.column)  # a product's answers
-PHOTO_COPIED = ("position", "sha256", "store_key", "mime", "width", "height", "size")
 
 
 async def submit(ctx: Context, draft: Draft, *, confirmed: bool) -> None:
@@ -123,16 +118,3 @@ async def at_limit(
         buttons=buttons,
     )
     return True
-
-
-async def copy_as_draft(ctx: Context, product: Product, business: Business) -> Product:
-    """A new draft with the product's answers and photos (the files are shared)."""
-    new = await create_product(ctx.session, business=business, now=ctx.now)
-    for name in COPIED:
-        setattr(new, name, getattr(product, name))
-    for photo in await photos_of(ctx.session, product_id=product.id):
-        copied = {name: getattr(photo, name) for name in PHOTO_COPIED}
-        hints, ids = list(photo.hints), dict(photo.channel_ids)
-        ctx.session.add(Photo(product_id=new.id, hints=hints, channel_ids=ids, **copied))
-    await ctx.session.flush()
-    return new

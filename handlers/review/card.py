@@ -15,12 +15,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.media_store import MediaStore
 from db.models import Business, Product, ProductStatus, Review, ReviewDecision
 from db.products import photos_of
-from db.regions import get_region
 from db.reviews import changed_fields, previous_review, product_with_business
 from handlers.context import Translate
 from handlers.events import Button, MediaOut, Reply
 from handlers.i18n import N_
-from handlers.labels import PRODUCT_FIELD_LABELS, legal_text, rupiah, sector_text, thousands
+from handlers.labels import (
+    PRODUCT_FIELD_LABELS,
+    legal_text,
+    region_label,
+    rupiah,
+    sector_text,
+    thousands,
+)
 from handlers.payload import Payload
 from handlers.precheck import BY_CODE
 from handlers.rubric import CRITERIA, CRITERION_SHORT, SCORES
@@ -128,7 +134,6 @@ def card_text(
     rubric_grade: str | None = None,
 ) -> str:
     product, business = found
-    region = get_region(business.region_code or "")
     unit = product.unit or ""
     nib = business.nib if business.has_nib else t("none yet")
     lines = [
@@ -138,7 +143,7 @@ def card_text(
         t(
             "🏢 {business}, {region} · NIB {nib}",
             business=business.name,
-            region=region.label if region else "—",
+            region=region_label(business.region_code) or "—",
             nib=nib,
         ),
         t("Business documents: {docs}", docs=legal_text(t, business.legal_docs or [])),

@@ -390,6 +390,22 @@ async def test_resume_after_restart_is_the_conversation_row() -> None:
     assert fresh.values == {"name": "Ani", "price": 12000} and fresh.step == "colour"
 
 
+async def test_a_flow_opens_afresh_at_a_step_or_starts_with_data_of_its_own() -> None:
+    s = Screen(TELEGRAM)
+    await fill_to_summary(s)
+    await s.choose("Colour")  # editing: an answer would go back to the summary
+    ctx = s._ctx(Text(""))
+    await TOY.open(ctx, "colour", toy={"name": "Ani"})
+    await s._done(ctx)
+    assert s.step == "colour" and s.values == {"name": "Ani"} and "Which colour?" in s.text
+    await s.send("biru")  # nothing kept from before: not editing, so the first unanswered
+    assert s.step == "price" and s.values == {"name": "Ani", "colour": "biru"}
+    ctx = s._ctx(Text(""))
+    await TOY.start(ctx, toy={"name": "Budi"})
+    await s._done(ctx)
+    assert s.step == "price" and s.values == {"name": "Budi"}
+
+
 def test_long_titles_are_shortened_at_words_and_kept_distinct() -> None:
     assert shorten("Spa, herbal & cosmetics", 20) == "Spa, herbal &…"
     assert len(shorten("x" * 30, 20)) == 20
