@@ -17,8 +17,9 @@ on 127.0.0.1 (run here, in the benchmark's process, so the bot's CPU is its own)
    keyboard holding it has arrived; the phase ends when the bot has gone quiet. The echo
    bot gets the same updates: it echoes text, and answers a press as a bot moving to its
    next step does (answerCallbackQuery, then a message).
-   "floor" is the echo bot with a database: one raw asyncpg transaction of four round trips
-   per update (bench/echo.py), the least any bot keeping its state in PostgreSQL does.
+   "floor" is the echo bot with a database: one raw asyncpg (or aiosqlite) transaction of
+   four statements per update (bench/echo.py), the least any bot keeping its state in a
+   database does.
 2. Latency: /bantuan from the now-known people, paced at --rate updates/s for --seconds;
    time from the update being offered to the first answer; p50/p95/p99.
 CPU ms per update is the bot process's user+system time over phase 1; calls/upd the Bot
@@ -350,6 +351,9 @@ async def main() -> None:
             (base / "pg").mkdir()
             await seed_makers(pg, args.makers)
             targets.append(("Kurasi on PostgreSQL", kurasi_command(pg, base / "pg")))
+        if "floor" in args.only:
+            floor = [sys.executable, "-m", "bench.echo", TOKEN, "{API}", str(base / "floor.db")]
+            targets.append(("echo + aiosqlite (floor)", floor))
         if "sqlite" in args.only:
             (base / "lite").mkdir()
             lite = f"sqlite+aiosqlite:///{base / 'lite' / 'kurasi.db'}"
