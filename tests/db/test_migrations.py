@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from db.base import Base
 from db.engine import make_engine
-from db.migrate import current_revision, head_revision, upgrade
+from db.migrate import HEAD, current_revision, head_revision, upgrade
 from tests.support import create_database, drop_database
 
 
@@ -39,6 +39,12 @@ async def _check_fresh_database(url: str) -> None:
         assert drift == [], f"models and migrations disagree: {drift}"
     finally:
         await engine.dispose()
+
+
+def test_head_names_the_newest_migration() -> None:
+    # `upgrade` skips Alembic when the database stands at HEAD: a migration added without
+    # moving HEAD would never run on a database at the previous one.
+    assert head_revision() == HEAD
 
 
 async def test_upgrade_empty_sqlite(tmp_path: Path) -> None:
