@@ -2,9 +2,9 @@
 
     .venv/bin/python -m bench.idle_memory
 
-Each case is its own `kurasi run` on a fresh SQLite file: the terminal console (stdin held
-open), Telegram long polling against the fake Bot API on 127.0.0.1, and Telegram with
-WhatsApp configured; the bare aiogram echo bot (bench/echo.py) for comparison. A chat
+Each case is its own `kurasi run` on an SQLite file migrated beforehand (`kurasi db upgrade`,
+as on any restart): the terminal console (stdin held open), Telegram long polling against
+the fake Bot API on 127.0.0.1, and Telegram with WhatsApp configured; the bare aiogram echo bot (bench/echo.py) for comparison. A chat
 library is imported only when its channel is configured, so the console carries neither.
 """
 
@@ -68,6 +68,14 @@ async def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             async with BenchTelegram() as fake:
                 path = config(Path(tmp), fake.base_url, telegram=telegram, whatsapp=whatsapp)
+                # A restart, as nearly every start is: the database is migrated already.
+                migrate = [sys.executable, "-m", "bot", "db", "upgrade", "--config", str(path)]
+                done = await asyncio.create_subprocess_exec(
+                    *migrate,
+                    stdout=asyncio.subprocess.DEVNULL,
+                    env={**os.environ, "KURASI_CONFIG": ""},
+                )
+                await done.wait()
                 watch = fake if telegram else None
                 rows.append((name, await idle_rss([*kurasi, str(path)], watch)))
     async with BenchTelegram() as fake:
