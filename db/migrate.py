@@ -37,15 +37,15 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the schema to `revision`. Workers starting together on PostgreSQL queue on an
     advisory lock held for the upgrade's transaction: the first migrates, the others then
     find nothing to do. (SQLite's BEGIN IMMEDIATE already lets one writer in at a time.)"""
-    if revision in ("head", HEAD) and await _stored_revision(engine) == HEAD:
-        return  # nothing to do (migrations only move forward)
-    from alembic import command
-
-    cfg = alembic_config()
 
     def run(connection: Connection) -> None:
+        if revision in ("head", HEAD) and _stored_revision(connection) == HEAD:
+            return  # nothing to do (migrations only move forward)
+        from alembic import command
+
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        cfg = alembic_config()
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
 
@@ -53,12 +53,11 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         await conn.run_sync(run)
 
 
-async def _stored_revision(engine: AsyncEngine) -> str | None:
+def _stored_revision(connection: Connection) -> str | None:
     """The database's revision, read without Alembic; None for an empty database."""
-    async with engine.connect() as conn:
-        if not await conn.run_sync(lambda sync: inspect(sync).has_table("alembic_version")):
-            return None
-        found = await conn.scalar(text("SELECT version_num FROM alembic_version"))
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    found = connection.scalar(text("SELECT version_num FROM alembic_version"))
     return str(found) if found is not None else None
 
 
