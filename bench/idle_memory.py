@@ -4,8 +4,9 @@
 
 Each case is its own `kurasi run` on an SQLite file migrated beforehand (`kurasi db upgrade`,
 as on any restart): the terminal console (stdin held open), Telegram long polling against
-the fake Bot API on 127.0.0.1, and Telegram with WhatsApp configured; the bare aiogram echo bot (bench/echo.py) for comparison. A chat
-library is imported only when its channel is configured, so the console carries neither.
+the fake Bot API on 127.0.0.1, and Telegram with WhatsApp configured; the bare aiogram echo
+bot (bench/echo.py) for comparison. A chat library is imported only when its channel is
+configured, so the console carries neither.
 """
 
 from __future__ import annotations
