@@ -55,7 +55,9 @@ async def test_console_with_stdin_closed_logs_cleanly(database_url: str, tmp_pat
 
 
 async def test_polling_through_telegram_errors_and_network_loss_leaks_nothing(
-    database_url: str, tmp_path: Path
+    database_url: str,
+    sessionmaker: object,
+    tmp_path: Path,  # from empty tables
 ) -> None:
     fake = FakeTelegram(token=TOKEN)
     await fake.start()
@@ -101,7 +103,9 @@ async def test_polling_through_telegram_errors_and_network_loss_leaks_nothing(
 
 
 async def test_webhook_json_log_is_one_object_per_line_and_leaks_nothing(
-    database_url: str, tmp_path: Path
+    database_url: str,
+    sessionmaker: object,
+    tmp_path: Path,  # from empty tables
 ) -> None:
     fake = FakeTelegram(token=TOKEN)
     await fake.start()
