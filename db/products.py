@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager
 
 from db.models import Business, Photo, Product, ProductStatus
 
@@ -100,30 +100,19 @@ def missing_for_submit(
 async def get_product(
     session: AsyncSession, *, product_id: int, business_id: int | None = None
 ) -> Product | None:
-    """The product, with its photos (None if it is not `business_id`'s)."""
-    stmt = select(Product).where(Product.id == product_id).options(selectinload(Product.photos))
+    """The product with its photos in their order, read in one statement (a product form
+    step reads them every time); None if it is not `business_id`'s."""
+    stmt = (
+        select(Product)
+        .outerjoin(Product.photos)
+        .options(contains_eager(Product.photos))
+        .where(Product.id == product_id)
+        .order_by(Photo.position)
+    )
     if business_id is not None:
         stmt = stmt.where(Product.business_id == business_id)
-    return await session.scalar(stmt.execution_options(populate_existing=True))
-
-
-async def product_and_photos(
-    session: AsyncSession, *, product_id: int, business_id: int
-) -> tuple[Product, list[Photo]] | None:
-    """`business_id`'s product and its photos in their order, read in one statement (a
-    product form step reads them every time), or None if it is not theirs."""
-    rows = (
-        await session.execute(
-            select(Product, Photo)
-            .outerjoin(Photo, Photo.product_id == Product.id)
-            .where(Product.id == product_id, Product.business_id == business_id)
-            .order_by(Photo.position)
-            .execution_options(populate_existing=True)
-        )
-    ).all()
-    if not rows:
-        return None
-    return rows[0][0], [photo for _product, photo in rows if photo is not None]
+    result = await session.execute(stmt.execution_options(populate_existing=True))
+    return result.unique().scalar_one_or_none()
 
 
 async def list_products(session: AsyncSession, *, business_id: int) -> list[Product]:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from db.businesses import get_business
 from db.models import Business, Photo, Product, ProductStatus, Review
-from db.products import PRODUCT_FIELDS, ProductField, applies, photos_of, product_and_photos
+from db.products import PRODUCT_FIELDS, ProductField, applies, get_product, photos_of
 from db.reviews import latest_review, waiting
 from handlers import catalogue
 from handlers.context import Context, button
@@ -53,8 +53,8 @@ async def load(ctx: Context, product_id: object) -> Draft | None:
     business = await get_business(ctx.session, owner_id=ctx.user.id)
     if not isinstance(product_id, int) or business is None:
         return None
-    found = await product_and_photos(ctx.session, product_id=product_id, business_id=business.id)
-    return Draft(found[0], business, found[1]) if found else None
+    product = await get_product(ctx.session, product_id=product_id, business_id=business.id)
+    return Draft(product, business, list(product.photos)) if product else None
 
 
 def status_text(ctx: Context, product: Product) -> str:
