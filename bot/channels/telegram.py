@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from functools import partial
 from io import BytesIO
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import structlog
 from aiogram import Bot, Dispatcher, Router
@@ -27,6 +27,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
+from aiogram.methods import GetUpdates
 from aiogram.methods.base import Response, TelegramMethod
 from aiogram.types import (
     BotCommand,
@@ -480,18 +481,12 @@ class TelegramChannel:
         await self.dispatcher.feed_update(self.bot, update)
 
 
-class _UpdatesAsSent(TelegramMethod[list[dict[str, Any]]]):
-    """getUpdates answered as the JSON objects Telegram sent. The poller's offset stays below
-    the updates still running, so each call returns again those it already holds (4.5 for
-    every new one in bench/updates); only the new ones are worth parsing into `Update`."""
+class _UpdatesAsSent(GetUpdates):
+    """aiogram's getUpdates, answered as the JSON objects Telegram sent. The poller's offset
+    stays below the updates still running, so each call returns again those it already
+    holds (4.5 for every new one in bench/updates); only new ones are worth an `Update`."""
 
     __returning__ = list[dict[str, Any]]
-    __api_method__ = "getUpdates"
-
-    offset: int | None = None
-    limit: int | None = None
-    timeout: int | None = None
-    allowed_updates: list[str] | None = None
 
 
 class _Poller:
@@ -604,7 +599,7 @@ class _Poller:
             with suppress(asyncio.CancelledError, Exception):
                 await fetch
             raise asyncio.CancelledError
-        return fetch.result()
+        return cast(list[dict[str, Any]], fetch.result())  # as _UpdatesAsSent returns them
 
     async def _handle(self, update: Update) -> None:
         update_id = update.update_id
