@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.assist import near_photos, product_hashes, product_names, sector_median_price
 from db.models import Business, Photo, Product
+from db.products import photos_of
 from db.requirements import DESTINATIONS, held_by, requirement_rows
 from handlers.context import Translate
 from handlers.i18n import N_
@@ -193,3 +194,46 @@ def flags_text(t: Translate, flags: list[str]) -> str:
         if kind in FLAG_LABELS and kind not in kinds:
             kinds.append(kind)
     return ("⚑ " + ", ".join(t(FLAG_LABELS[k]) for k in kinds)) if kinds else ""
+
+
+async def card_assist(
+    session: AsyncSession,
+    t: Translate,
+    *,
+    product: Product,
+    business: Business,
+    today: date,
+    language: str,
+) -> tuple[list[str], Assessment]:
+    """The card's block and the assessment behind it."""
+    photos = await photos_of(session, product_id=product.id)
+    a = await assess(
+        session,
+        product=product,
+        business=business,
+        photos=photos,
+        today=today,
+        language=language,
+        t=t,
+    )
+    return card_block(t, language, product, a), a
+
+
+def is_clean(product: Product) -> bool:
+    """Complete, no flags: no pre-check warning and nothing the assist found."""
+    return not product.flags and not product.precheck
+
+
+def triage_order(products: list[Product]) -> list[Product]:
+    """ "Complete, no flags" first, each group oldest first (the order given)."""
+    return [p for p in products if is_clean(p)] + [p for p in products if not is_clean(p)]
+
+
+def queue_line(t: Translate, product: Product) -> str:
+    """A submission's flags in a queue: "✓ no flags" or "⚑ legality number, figures"."""
+    if is_clean(product):
+        return t("✓ complete, no flags")
+    shown = flags_text(t, list(product.flags))
+    if product.precheck:
+        shown = (shown + " · " if shown else "⚑ ") + t("pre-check")
+    return shown
