@@ -6,6 +6,7 @@ suggestions, copied photos across businesses, HS heading and target markets, tri
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from PIL import Image
@@ -13,8 +14,10 @@ from sqlalchemy import func, select
 
 from bot.poster import ReviewPoster
 from bot.runtime import Kurasi
+from db.exports import columns, rows
 from db.media_store import MediaStore
 from db.models import PhotoHash, Product, Review
+from db.requirements import product_export_facts
 from tests.handlers.test_product import GOOD, GOOD_2, GOOD_3, the_product
 from tests.handlers.test_registration import register
 from tests.handlers.test_review import (
@@ -214,6 +217,15 @@ async def test_hs_heading_and_target_markets_from_the_card(
     product = await the_product(sessionmaker)
     assert (product.hs_code, product.hs_source) == ("2005", "producer")
     assert product.target_markets == ["JP", "MY"]
+    async with sessionmaker() as session:  # the exports and the catalogue carry it
+        batches = [batch async for batch in rows(session, "products")]
+        facts = await product_export_facts(session, product_id=product.id)
+    header = columns("products")
+    assert batches[0][0][header.index("hs_code")] == "2005"
+    assert facts is not None and facts.hs_code == "2005"
+    assert set(facts.readiness) == {"JP", "MY"}
+    met, known = facts.readiness["MY"]
+    assert 0 < met < known
 
 
 async def test_queue_shows_flags_complete_unflagged_first(
@@ -248,6 +260,11 @@ async def test_erasure_removes_hashes_and_numbers(app: Kurasi, chat: Chat, sessi
     await chat.press("Selesai")
     async with sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(PhotoHash)) == 1
+    await chat.send("/datasaya")
+    attachment = chat.last[0].attachment
+    assert attachment is not None
+    exported = json.loads(attachment.data)["products"][0]
+    assert exported["legal_document_numbers"] == {"pirt": PIRT, "halal": HALAL}
     await chat.send("/hapusdata")
     await chat.press("Ya, hapus")
     async with sessionmaker() as session:
