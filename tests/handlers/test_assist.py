@@ -270,3 +270,20 @@ async def test_erasure_removes_hashes_and_numbers(app: Kurasi, chat: Chat, sessi
     async with sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(PhotoHash)) == 0
         assert await session.scalar(select(func.count()).select_from(Product)) == 0
+
+
+def test_card_words_the_pre_check_for_the_curator(clock: FakeClock) -> None:
+    from bot.i18n import translator
+    from db.models import Business
+    from handlers.precheck import BY_CODE
+    from handlers.review.card import card_text
+
+    t = translator("id")
+    business = Business(name="Usaha Uji", region_code="35.73", has_nib=False, legal_docs=[])
+    product = Product(
+        name="Keripik", sector="food", status="submitted", precheck=["no_nib", "halal"]
+    )
+    review = Review(round=1, scores={}, snapshot={})
+    text = card_text(t, (product, business), review, clock.now)
+    assert "Usaha belum punya NIB." in text and "Tidak ada sertifikat Halal" in text
+    assert t(BY_CODE["no_nib"].message) not in text  # the producer's wording stays theirs
