@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.assist [--url postgresql+asyncpg://postgres@127.0.0.1:5432/test]
                                      [--submissions 500] [--hashes 1000000] [--lookups 300]
+                                     [--radius 2]
 
 Creates (and drops) a database of its own next to --url. Part 1: 60 approved products per
 sector (the price medians), then --submissions synthetic submissions, each its own business
@@ -286,7 +287,7 @@ async def part_one(url: str, submissions: int) -> None:
     await engine.dispose()
 
 
-async def part_two(url: str, hashes: int, lookups: int) -> None:
+async def part_two(url: str, hashes: int, lookups: int, radius: int) -> None:
     engine = make_engine(url)
     sessionmaker = make_sessionmaker(engine)
     rng = random.Random(64)  # noqa: S311 - synthetic data, not security
@@ -316,9 +317,11 @@ async def part_two(url: str, hashes: int, lookups: int) -> None:
         )
         for band in ("b0", "b1", "b2", "b3"):
             await conn.execute(
-                text(f"CREATE INDEX ix_photo_hashes_{band} ON photo_hashes ({band})")
+                text(
+                    f"CREATE INDEX ix_photo_hashes_{band} ON photo_hashes ({band})"
+                    " INCLUDE (hash, business_id, product_id, photo_id)"
+                )
             )
-        await conn.execute(text("ANALYZE photo_hashes"))
         count = (await conn.execute(text("SELECT count(*) FROM photo_hashes"))).scalar_one()
         sample = [
             int(v)
@@ -329,6 +332,12 @@ async def part_two(url: str, hashes: int, lookups: int) -> None:
                 )
             ).scalars()
         ]
+    # What autovacuum does after a bulk load: statistics, and the visibility map that lets
+    # the lookups read the covering indexes only.
+    vacuum = make_engine(url, isolation_level="AUTOCOMMIT")
+    async with vacuum.connect() as conn:
+        await conn.execute(text("VACUUM ANALYZE photo_hashes"))
+    await vacuum.dispose()
     stored_in = time.perf_counter() - started
     print(f"{count:,} hashes stored in {stored_in:.1f} s; {len(sample)} sampled for lookups")
     times: list[float] = []
@@ -341,7 +350,7 @@ async def part_two(url: str, hashes: int, lookups: int) -> None:
         else:
             value = rng.getrandbits(64)
         signed = photo_hash.to_signed(value)
-        probes = [photo_hash.probes(b) for b in photo_hash.bands(signed)]
+        probes = [photo_hash.probes(b, radius) for b in photo_hash.bands(signed)]
         async with sessionmaker() as session:
             t0 = time.perf_counter()
             near = await near_photos(
@@ -357,7 +366,8 @@ async def part_two(url: str, hashes: int, lookups: int) -> None:
     times.sort()
     q = [times[int(len(times) * p) - 1] * 1000 for p in (0.5, 0.95, 0.99)]
     print(
-        f"photo lookup at {count:,} hashes: p50 {q[0]:.1f} ms, p95 {q[1]:.1f} ms, "
+        f"photo lookup (bands probed within {radius} bits) at {count:,} hashes: "
+        f"p50 {q[0]:.1f} ms, p95 {q[1]:.1f} ms, "
         f"p99 {q[2]:.1f} ms (target p99 < 50 ms); {found}/{lookups} found a match "
         f"(half were within 1-8 bits of a stored hash)"
     )
@@ -370,6 +380,7 @@ async def main() -> None:
     parser.add_argument("--submissions", type=int, default=500)
     parser.add_argument("--hashes", type=int, default=1_000_000)
     parser.add_argument("--lookups", type=int, default=300)
+    parser.add_argument("--radius", type=int, default=photo_hash.PROBE_RADIUS)
     args = parser.parse_args()
     server = make_url(args.url)
     name = f"kurasi_bench_{uuid.uuid4().hex[:8]}"
@@ -380,7 +391,7 @@ async def main() -> None:
     try:
         await part_one(url, args.submissions)
         if args.hashes:
-            await part_two(url, args.hashes, args.lookups)
+            await part_two(url, args.hashes, args.lookups, args.radius)
     finally:
         async with admin.connect() as conn:
             await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -527,17 +527,19 @@ class SendBudget(Base):
 # --- Curator assist (issue 23): what a machine checks before a curator reads ----------------
 
 
+PHOTO_HASH_COVERS = ("hash", "business_id", "product_id", "photo_id")
+
+
 class PhotoHash(Base):
     """A photo's 64-bit perceptual hash, split into four 16-bit bands, each indexed: two
     near-identical photos share a band exactly or nearly (db/assist.py probes each band
     within a small radius), so a lookup reads a few index pages among a million rows."""
 
     __tablename__ = "photo_hashes"
-    __table_args__ = (
-        Index("ix_photo_hashes_b0", "b0"),
-        Index("ix_photo_hashes_b1", "b1"),
-        Index("ix_photo_hashes_b2", "b2"),
-        Index("ix_photo_hashes_b3", "b3"),
+    # Covering on PostgreSQL: a lookup reads the index only, never the table's pages.
+    __table_args__ = tuple(
+        Index(f"ix_photo_hashes_{band}", band, postgresql_include=list(PHOTO_HASH_COVERS))
+        for band in ("b0", "b1", "b2", "b3")
     )
 
     photo_id: Mapped[int] = mapped_column(

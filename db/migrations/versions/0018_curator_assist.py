@@ -67,8 +67,11 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("photo_id", name=op.f("pk_photo_hashes")),
     )
+    covers = ["hash", "business_id", "product_id", "photo_id"]  # index-only lookups
     for band in ("b0", "b1", "b2", "b3"):
-        op.create_index(f"ix_photo_hashes_{band}", "photo_hashes", [band])
+        op.create_index(
+            f"ix_photo_hashes_{band}", "photo_hashes", [band], postgresql_include=covers
+        )
     op.create_index(op.f("ix_photo_hashes_product_id"), "photo_hashes", ["product_id"])
     op.create_index(op.f("ix_photo_hashes_business_id"), "photo_hashes", ["business_id"])
     op.create_table(
