@@ -9,6 +9,7 @@ old card, a second curator or a forged button can never change anything.
 from __future__ import annotations
 
 from db.models import Business, Product, ProductStatus, Review
+from db.products import photos_of
 from db.reviews import claim, latest_review, product_with_business, release, waiting
 from handlers.context import Context
 from handlers.events import ButtonPress, Text
@@ -16,6 +17,7 @@ from handlers.labels import STATUS_LABELS, region_label
 from handlers.payload import Payload
 from handlers.review import decisions
 from handlers.review.access import chat_sectors, display_name, group_t, refusal
+from handlers.review.assist import find_copies
 from handlers.review.card import Act, ReviewPayload, held_buttons, waiting_buttons
 from handlers.review.notices import CLAIMED, tell_producer
 from handlers.review.refresh import already_done, load, reload, show
@@ -63,7 +65,7 @@ async def on_button(ctx: Context, payload: ReviewPayload) -> None:
         await decisions.undo(ctx, review, product, business)
         return
     if payload.act == Act.peek:  # any curator of this chat may look
-        await peek(ctx, int(payload.reason or 0))
+        await peek(ctx, product, int(payload.reason or 0))
         return
     if review.decision is not None or product.status != S.in_review:
         await already_done(ctx, review, product)
@@ -175,10 +177,15 @@ async def _release(ctx: Context, review: Review, product: Product, business: Bus
     await show(ctx, review, product, business, waiting_buttons(t, review), previous=False)
 
 
-async def peek(ctx: Context, product_id: int) -> None:
-    """The product a copied photo comes from, for the curators (never told to producers)."""
+async def peek(ctx: Context, product: Product, product_id: int) -> None:
+    """The product a copied photo comes from, for the curators (never told to producers);
+    only a product this card's photos match, so a forged button shows nothing else."""
     t = group_t(ctx)
-    found = await product_with_business(ctx.session, product_id=product_id)
+    photos = await photos_of(ctx.session, product_id=product.id)
+    copies = await find_copies(ctx.session, product=product, photos=photos)
+    found = None
+    if any(c.other_product_id == product_id for c in copies):
+        found = await product_with_business(ctx.session, product_id=product_id)
     if found is None:
         ctx.reply("", alert=t("That product no longer exists."))
         return

@@ -18,6 +18,9 @@ from db.exports import columns, rows
 from db.media_store import MediaStore
 from db.models import PhotoHash, Product, Review
 from db.requirements import product_export_facts
+from handlers.events import ButtonPress
+from handlers.payload import Payload
+from handlers.review.card import Act, ReviewPayload
 from tests.handlers.test_product import GOOD, GOOD_2, GOOD_3, the_product
 from tests.handlers.test_registration import register
 from tests.handlers.test_review import (
@@ -192,6 +195,15 @@ async def test_copied_photo_across_businesses_is_flagged_for_curators_only(
     await sari.press("Ambil")  # the newest card: the copier's
     await sari.press(f"🔍 #{first.id}")
     assert f"#{first.id} Keripik Tempe Original" in sari.text
+    # A forged button naming a product these photos do not match shows nothing.
+    async with sessionmaker() as session:
+        review = await session.scalar(select(Review).where(Review.product_id == second.id))
+    card_id = review.card_message_id
+    forged = ReviewPayload(Act.peek, review.id, reason=str(second.id)).pack()
+    await sari.send_event(ButtonPress(forged, message_id=card_id))
+    assert sari.alerts == ["Produk itu sudah tidak ada."] and "Keripik" not in sari.text
+    assert ReviewPayload.unpack(Payload.unpack("rv|peek|1.x")) is None  # type: ignore[arg-type]
+    assert ReviewPayload.unpack(Payload.unpack("rv|hs|1.123")) is None  # type: ignore[arg-type]
 
 
 async def test_hs_heading_and_target_markets_from_the_card(
