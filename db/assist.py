@@ -5,9 +5,10 @@ in db/requirements.py."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import BigInteger, cast, func, literal, select, union_all
-from sqlalchemy.dialects.postgresql import BIT
+from sqlalchemy import BigInteger, Integer, any_, cast, func, literal, select, union_all
+from sqlalchemy.dialects.postgresql import ARRAY, BIT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import PhotoHash, Product, ProductStatus
@@ -63,15 +64,21 @@ async def near_photos(
     picked = (PhotoHash.photo_id, PhotoHash.product_id, PhotoHash.business_id, PhotoHash.hash)
     # One select per band, joined: each is an index-only scan of its covering index on
     # PostgreSQL (an OR of the four would be a bitmap scan reading the table's pages).
+    postgres = session.get_bind().dialect.name == "postgresql"
+
+    def among(column: Any, values: Sequence[int]) -> Any:
+        if postgres:  # one array parameter: nothing to render per call
+            return column == any_(literal(list(values), ARRAY(Integer)))
+        return column.in_(list(values))
+
     parts = [
-        select(*picked).where(column.in_(list(values)))
+        select(*picked).where(among(column, values))
         for column, values in zip(columns, probes, strict=True)
     ]
     near = union_all(*parts).subquery()
     stmt = select(near.c.photo_id, near.c.product_id, near.c.business_id, near.c.hash)
     if exclude_business_id is not None:
         stmt = stmt.where(near.c.business_id != exclude_business_id)
-    postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:  # count the differing bits in the database: only matches come back
         xor = near.c.hash.op("#")(literal(value, BigInteger))
         stmt = stmt.where(func.bit_count(cast(xor, BIT(64))) <= max_distance).limit(limit * 8)

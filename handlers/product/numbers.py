@@ -182,13 +182,19 @@ async def save(ctx: Context, draft: Any, name: str, value: Any) -> None:
             ctx.reply("\n\n".join([*lists, legend]))
 
 
-def numbers_text(ctx: Context, product: Any) -> str | None:
-    """The producer's card line: "P-IRT 2063507010158-28 · Halal —"."""
+def card_lines(ctx: Context, product: Any) -> list[str]:
+    """The producer's card: the numbers given, the HS heading, the markets named."""
+    lines = []
     numbers = product.legal_numbers or {}
-    if not numbers:
-        return None
-    parts = [f"{ctx.t(legality.LABELS[k])} {v or '—'}" for k, v in numbers.items()]
-    return ctx.t("Document numbers: {numbers}", numbers=" · ".join(parts))
+    if numbers:
+        parts = [f"{ctx.t(legality.LABELS[k])} {v or '—'}" for k, v in numbers.items()]
+        lines.append(ctx.t("Document numbers: {numbers}", numbers=" · ".join(parts)))
+    if product.hs_code:
+        lines.append(f"{ctx.t('HS code')}: {product.hs_code}")
+    if product.target_markets:
+        names = [ctx.t(readiness.DESTINATIONS[m]) for m in product.target_markets]
+        lines.append(f"{ctx.t('Target markets')}: {', '.join(names)}")
+    return lines
 
 
-__all__ = ["FIELDS", "NAMES", "answered", "numbers_text", "save"]
+__all__ = ["FIELDS", "NAMES", "answered", "card_lines", "save"]

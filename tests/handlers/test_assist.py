@@ -226,6 +226,9 @@ async def test_hs_heading_and_target_markets_from_the_card(
     assert "✅ Izin pangan (P-IRT atau BPOM)" in text
     assert "⬜ Sertifikat halal" in text  # Halal held but its number not given
     assert "✅ Kode HS" in text
+    # Back on the producer's card, with what was given.
+    assert "Kode HS: 2005" in text and "Pasar tujuan: Jepang, Malaysia" in text
+    assert f"Nomor dokumen: P-IRT {PIRT} · Halal —" in text
     product = await the_product(sessionmaker)
     assert (product.hs_code, product.hs_source) == ("2005", "producer")
     assert product.target_markets == ["JP", "MY"]
