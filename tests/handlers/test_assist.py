@@ -302,3 +302,25 @@ def test_card_words_the_pre_check_for_the_curator(clock: FakeClock) -> None:
     text = card_text(t, (product, business), review, clock.now)
     assert "Usaha belum punya NIB." in text and "Tidak ada sertifikat Halal" in text
     assert t(BY_CODE["no_nib"].message) not in text  # the producer's wording stays theirs
+
+
+async def test_digest_counts_unflagged_and_lists_flagged(
+    sessionmaker, clock: FakeClock, media_store: MediaStore
+) -> None:
+    from bot.i18n import translator
+    from handlers.reminders import _review_digest
+    from tests.factories import submitted_product
+
+    clean = await submitted_product(sessionmaker, now=clock.now, store=media_store, name="Bersih")
+    flagged = await submitted_product(sessionmaker, now=clock.now, store=media_store, name="Ragu")
+    async with sessionmaker() as session, session.begin():
+        row = await session.get(Product, flagged.id)
+        row.flags = ["legal:pirt:expired", "photo_copy"]
+    async with sessionmaker() as session:
+        reply = await _review_digest(
+            session, translator("id"), FOOD_CHAT, clock.now, ((FOOD_CHAT, ("food",)),)
+        )
+    assert reply is not None
+    assert "✓ 1 lengkap, tanpa tanda" in reply.text
+    assert f"#{flagged.id} Ragu — ⚑ nomor legalitas, foto salinan" in reply.text
+    assert f"#{clean.id} Bersih" not in reply.text
