@@ -478,6 +478,65 @@ def stats_command(
         typer.echo(stats_text(translator("en"), stats))
 
 
+requirements_cli = typer.Typer(
+    no_args_is_help=True, help="What destination markets ask (export readiness)."
+)
+cli.add_typer(requirements_cli, name="requirements")
+
+
+@requirements_cli.command("import")
+def requirements_import(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            help="CSV file with the header "
+            "destination,sector,requirement,met_by,label_en,label_id,source.",
+        ),
+    ],
+    config: ConfigOption = None,
+) -> None:
+    """Replace the market requirements with a CSV file's: all of it, or nothing when any
+    row is bad."""
+    from db.requirements import parse, replace_requirements
+
+    settings = _settings(config)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        typer.echo(f'{file}: not UTF-8 text; save the spreadsheet as "CSV UTF-8"', err=True)
+        raise typer.Exit(1) from None
+    rows, errors = parse(text)
+    if not errors and not rows:
+        errors.append((2, "no requirements in the file"))
+    if errors:
+        for line, message in sorted(errors, key=lambda e: e[0]):
+            typer.echo(f"line {line}: {message}", err=True)
+        typer.echo(f"nothing imported: fix the rows above and import {file} again", err=True)
+        raise typer.Exit(1)
+
+    async def work(session: AsyncSession) -> int:
+        return await replace_requirements(session, rows=rows)
+
+    imported = _with_session(settings, work)
+    typer.echo(f"imported {imported} requirement{'' if imported == 1 else 's'}")
+
+
+@requirements_cli.command("list")
+def requirements_list(config: ConfigOption = None) -> None:
+    """The requirements in use (the shipped table until one is imported)."""
+    from db.requirements import requirement_rows
+
+    async def rows(session: AsyncSession) -> list[tuple[str, ...]]:
+        return [
+            (r.destination, r.sector, r.requirement, r.met_by, r.label_en, r.source)
+            for r in await requirement_rows(session)
+        ]
+
+    _print_rows(config, rows, empty="no requirements")
+
+
 export_cli = typer.Typer(
     help="Export the database (CSV/XLSX), or the approved products as a catalogue.",
     invoke_without_command=True,

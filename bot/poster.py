@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -146,8 +147,16 @@ class ReviewPoster(Worker):
         review = await get_review(session, review_id=item.review_id) if item.review_id else None
         if review is None:
             return "review gone"
+        flow = self.app.flow_settings
         album, card = await card_replies(
-            session, t, review=review, now=now, channel=item.channel, store=self.app.media_store
+            session,
+            t,
+            review=review,
+            now=now,
+            channel=item.channel,
+            store=self.app.media_store,
+            today=now.astimezone(ZoneInfo(flow.timezone)).date(),
+            language=flow.review_language,
         )
         return [album, card] if album.media else [card]
 

@@ -106,6 +106,7 @@ def columns(what: What, *, phones: bool = False) -> list[str]:
             "grade",
             "scores",
             "decided_at",
+            "hs_code",  # curator assist: the confirmed HS heading
         ]
     return [
         "review_id",
@@ -184,6 +185,7 @@ def _row(what: What, row: Any, phones: bool) -> list[Any]:
             review.grade if review and review.decision else None,
             review.scores if review and review.scores else None,
             review.decided_at if review else None,
+            p.hs_code or None,
         ]
     r: Review = row[0]
     return [
@@ -320,6 +322,7 @@ class CatalogueEntry:
     regency: str | None
     whatsapp: str | None  # only when the producer agreed to be contacted
     photos: list[CataloguePhoto] = field(default_factory=list)
+    hs_code: str | None = None  # confirmed by the producer or a curator (curator assist)
 
 
 def _whatsapp(phone: str | None, consent: bool | None) -> str | None:
@@ -393,6 +396,7 @@ async def catalogue_entries(
             regency=_regency(b.region_code),
             whatsapp=_whatsapp(b.phone, b.contact_consent),
             photos=photos[p.id],
+            hs_code=p.hs_code or None,
         )
         for p, b, r in found
     ]

@@ -122,6 +122,14 @@ class Product(Timestamped, Base):
     submitted_at: Mapped[datetime | None]
     # Codes of the pre-check rules that fired at the last submit, for the curator's card.
     precheck: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # Curator assist (issue 23). The number of each document held, as typed ("" = not at
+    # hand); the HS heading confirmed and by whom ("producer" / "curator"); destination
+    # markets named; the machine's flags at the last submit (triage).
+    legal_numbers: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
+    hs_code: Mapped[str | None] = mapped_column(String(12))
+    hs_source: Mapped[str | None] = mapped_column(String(12))
+    target_markets: Mapped[list[str] | None] = mapped_column(JSONType)
+    flags: Mapped[list[str]] = mapped_column(JSONType, default=list)
 
     business: Mapped[Business] = relationship(back_populates="products")
     photos: Mapped[list[Photo]] = relationship(
@@ -514,3 +522,54 @@ class SendBudget(Base):
     key: Mapped[str] = mapped_column(String(32), primary_key=True)
     next_slot: Mapped[float] = mapped_column(default=0.0)
     paused_until: Mapped[float] = mapped_column(default=0.0)
+
+
+# --- Curator assist (issue 23): what a machine checks before a curator reads ----------------
+
+
+PHOTO_HASH_COVERS = ("hash", "business_id", "product_id", "photo_id")
+
+
+class PhotoHash(Base):
+    """A photo's 64-bit perceptual hash, split into four 16-bit bands, each indexed: two
+    near-identical photos share a band exactly or nearly (db/assist.py probes each band
+    within a small radius), so a lookup reads a few index pages among a million rows."""
+
+    __tablename__ = "photo_hashes"
+    # Covering on PostgreSQL: a lookup reads the index only, never the table's pages.
+    __table_args__ = tuple(
+        Index(f"ix_photo_hashes_{band}", band, postgresql_include=list(PHOTO_HASH_COVERS))
+        for band in ("b0", "b1", "b2", "b3")
+    )
+
+    photo_id: Mapped[int] = mapped_column(
+        ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True
+    )
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), index=True
+    )
+    business_id: Mapped[int] = mapped_column(
+        ForeignKey("businesses.id", ondelete="CASCADE"), index=True
+    )
+    hash: Mapped[int] = mapped_column(BigInteger)  # signed: the unsigned hash minus 2**63 if set
+    b0: Mapped[int]
+    b1: Mapped[int]
+    b2: Mapped[int]
+    b3: Mapped[int]
+
+
+class MarketRequirement(Base):
+    """What a destination market asks of a sector's products, with its public source.
+    Empty table: the shipped db/data/market_requirements.csv is used."""
+
+    __tablename__ = "market_requirements"
+    __table_args__ = (UniqueConstraint("destination", "sector", "requirement"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    destination: Mapped[str] = mapped_column(String(8))
+    sector: Mapped[str] = mapped_column(String(16))
+    requirement: Mapped[str] = mapped_column(String(40))
+    met_by: Mapped[str] = mapped_column(String(60))
+    label_en: Mapped[str] = mapped_column(String(300))
+    label_id: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(String(300))

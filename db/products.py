@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
-from db.models import Business, Photo, Product, ProductStatus
+from db.models import Business, Photo, PhotoHash, Product, ProductStatus
 
 S = ProductStatus
 
@@ -155,6 +155,8 @@ async def create_product(session: AsyncSession, *, business: Business, now: date
 
 
 COPIED = tuple(f.column for f in PRODUCT_FIELDS if f.column)  # a product's answers
+# The curator assist's answers (issue 23), copied too.
+ASSIST_COPIED = ("legal_numbers", "hs_code", "hs_source", "target_markets")
 PHOTO_COPIED = ("position", "sha256", "store_key", "mime", "width", "height", "size")
 
 
@@ -165,10 +167,29 @@ async def copy_as_draft(
     new = await create_product(session, business=business, now=now)
     for name in COPIED:
         setattr(new, name, getattr(product, name))
+    for name in ASSIST_COPIED:
+        setattr(new, name, getattr(product, name))
+    hashes = {
+        h.photo_id: h
+        for h in await session.scalars(select(PhotoHash).where(PhotoHash.product_id == product.id))
+    }
     for photo in await photos_of(session, product_id=product.id):
         copied = {name: getattr(photo, name) for name in PHOTO_COPIED}
         hints, ids = list(photo.hints), dict(photo.channel_ids)
-        session.add(Photo(product_id=new.id, hints=hints, channel_ids=ids, **copied))
+        twin = Photo(product_id=new.id, hints=hints, channel_ids=ids, **copied)
+        session.add(twin)
+        if (known := hashes.get(photo.id)) is not None:  # the copy keeps its hash
+            await session.flush()
+            bands = {b: getattr(known, b) for b in ("b0", "b1", "b2", "b3")}
+            session.add(
+                PhotoHash(
+                    photo_id=twin.id,
+                    product_id=new.id,
+                    business_id=business.id,
+                    hash=known.hash,
+                    **bands,
+                )
+            )
     await session.flush()
     return new
 

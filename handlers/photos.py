@@ -17,6 +17,8 @@ from enum import StrEnum
 
 from PIL import Image, ImageFilter, ImageStat
 
+from handlers.rules.photo_hash import perceptual_hash
+
 __all__ = ["Hint", "PhotoLimits", "PhotoReport", "Refusal", "check_photo", "inspect_photo"]
 
 
@@ -75,6 +77,8 @@ class PhotoReport:
     brightness: float | None = None
     contrast: float | None = None
     sharpness: float | None = None
+    # The 64-bit perceptual hash (handlers/rules/photo_hash.py): copies across businesses.
+    phash: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -161,7 +165,9 @@ def inspect_photo(data: bytes, limits: PhotoLimits = PhotoLimits()) -> PhotoRepo
             small = _reduced(img)
             if small is not img:
                 img.close()  # frees the full-size pixels before the conversions below
-            brightness, contrast, sharpness = _measure(_working_gray(small))
+            gray = _working_gray(small)
+            brightness, contrast, sharpness = _measure(gray)
+            phash = perceptual_hash(gray)
     except Image.DecompressionBombError:  # Pillow's own limit, far above ours
         return refuse(Refusal.too_many_pixels)
     except Exception:  # Pillow raises a zoo of types on hostile input; all mean "not a photo"
@@ -186,6 +192,7 @@ def inspect_photo(data: bytes, limits: PhotoLimits = PhotoLimits()) -> PhotoRepo
         brightness=round(brightness, 1),
         contrast=round(contrast, 1),
         sharpness=round(sharpness, 1),
+        phash=phash,
     )
 
 

@@ -29,6 +29,7 @@ from handlers.labels import SECTOR_LABELS
 from handlers.payload import Payload
 from handlers.render import fit
 from handlers.review import notices
+from handlers.review.assist import is_clean, queue_line
 from handlers.review.card import card_text, reason_text, waiting_buttons
 
 FLOW = "remind"
@@ -243,11 +244,27 @@ async def _review_digest(
                 days=oldest,
             )
         )
+    lines += _triage_lines(t, products)
     from handlers.stats import chat_trend_line
 
     lines.append(await chat_trend_line(session, t, chat_id=chat_id, now=now))
     lines.append(t("/antrian shows them all."))
     return Reply("\n".join(lines))
+
+
+DIGEST_FLAGGED = 10
+
+
+def _triage_lines(t: Translate, products: list[Product]) -> list[str]:
+    """How many are complete without flags (take them first), and the flagged ones."""
+    clean = [p for p in products if is_clean(p)]
+    lines = [t("✓ {n} complete, no flags: quick to take first.", n=len(clean))]
+    flagged = [p for p in products if not is_clean(p)]
+    for product in flagged[:DIGEST_FLAGGED]:
+        lines.append(f"  #{product.id} {product.name} — {queue_line(t, product)}")
+    if len(flagged) > DIGEST_FLAGGED:
+        lines.append(t("… and {n} more", n=len(flagged) - DIGEST_FLAGGED))
+    return lines
 
 
 async def _weekly_digest(session: AsyncSession, t: Translate, now: datetime) -> Reply:

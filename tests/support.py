@@ -225,6 +225,14 @@ class Chat:
     def text(self) -> str:
         return "\n".join(r.text for r in self.last)
 
+    async def skip_numbers(self) -> None:
+        """Pass the product form's document-number questions ("not at hand")."""
+        while skip := [b for b in self.labels() if b in NOT_AT_HAND]:
+            await self.press(skip[0])
+
+
+NOT_AT_HAND = ("Tidak ada di tangan", "Not at hand")
+
 
 async def create_database(server_url: str) -> str:
     """A fresh database of our own next to the configured one; returns its URL."""

@@ -25,6 +25,7 @@ from handlers.labels import (
     thousands,
 )
 from handlers.precheck import Facts, Rule, precheck
+from handlers.product import numbers
 from handlers.review.card import reason_text
 from handlers.rubric import CRITERIA, CRITERION_LABELS
 
@@ -91,6 +92,7 @@ def card_text(ctx: Context, product: Product, photos: list[Photo]) -> str:
             for f in ON_CARD
             if applies(product, f)
         ),
+        *numbers.card_lines(ctx, product),  # curator assist: numbers, HS heading, markets
     ]
     return "\n".join(lines)
 

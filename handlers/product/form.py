@@ -18,7 +18,7 @@ from handlers.i18n import N_
 from handlers.labels import PRODUCT_FIELD_LABELS, legal_docs_input, rupiah, sector_input
 from handlers.parsing import Price, parse_duration_days, read_price
 from handlers.precheck import precheck
-from handlers.product import card, media
+from handlers.product import card, media, numbers
 from handlers.product.card import FLOW, Draft
 from handlers.product.submit import CARD, CONFIRM, at_limit, open_product, submit
 from handlers.render import Option
@@ -115,6 +115,8 @@ FIELDS = (
         N_("Which legal documents apply to this product? Tap to tick or untick, then “Done”."),
         legal_docs_input(lambda ctx, d: list(d.product.legal_docs or d.business.legal_docs or [])),
     ),
+    # Curator assist (issue 23): document numbers, HS heading, target markets.
+    *numbers.FIELDS,
     _field(
         F.photos,
         N_(
@@ -149,6 +151,7 @@ class ProductForm(Form):
         ("edit", N_("✏️ Edit a field")),
         ("add_photos", N_("🖼 Add photos")),
         ("remove_photo", N_("🗑 Remove a photo")),
+        ("export", N_("🌏 HS code & markets")),
         ("save", N_("💾 Save draft")),
         ("submit", N_("📤 Submit for curation")),
     )
@@ -173,6 +176,8 @@ class ProductForm(Form):
         return await card.load(ctx, ctx.data.get("product_id") or ctx.data.get("draft_id"))
 
     def answered(self, record: Draft, field: Field) -> bool:
+        if field.name in numbers.NAMES:
+            return numbers.answered(record.product, field.name)
         return answered(record.product, field.name, photo_count=len(record.photos))
 
     async def lost(self, ctx: Context) -> None:
@@ -193,6 +198,14 @@ class ProductForm(Form):
             ctx.end_flow()
             ctx.reply(ctx.t("This product is with the curators now and can't be changed."))
             return False
+        if field.name in numbers.NAMES:
+            await numbers.save(ctx, record, field.name, value)
+            product.updated_at = ctx.now
+            if field.name == numbers.HS_FIELD and ctx.data.get("export_chain"):
+                ctx.update_data(export_chain=False)  # the HS heading, then the markets
+                await self.edit(ctx, numbers.MARKETS_FIELD)
+                return False
+            return True
         if isinstance(value, Price):  # its unit, when typed with it, answers that too
             product.unit = value.unit or product.unit
             shown = rupiah(value.amount) + (f" / {value.unit}" if value.unit else "")
@@ -223,6 +236,10 @@ class ProductForm(Form):
             await submit(ctx, record, confirmed=False)
         elif action == "edit":
             await self.go(ctx, EDIT_PICK)
+        elif action == "export":
+            chain = record.product.sector is not None
+            ctx.update_data(export_chain=chain)
+            await self.edit(ctx, numbers.HS_FIELD if chain else numbers.MARKETS_FIELD)
         else:
             removing = action == "remove_photo" and record.photos
             await self.go(ctx, REMOVE_PICK if removing else F.photos)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
+from db.assist import store_photo_hash
 from db.models import Photo
 from db.products import add_photo, has_photo, photos_of, remove_photo, store_key_in_use
 from handlers.context import Context
 from handlers.forms.photos import Arrived
 from handlers.product.card import Draft
+from handlers.rules.photo_hash import to_signed
 
 
 async def photos(ctx: Context, draft: Draft) -> list[Photo]:
@@ -23,7 +25,7 @@ async def known(ctx: Context, draft: Draft, sha256: str) -> bool:
 async def add(ctx: Context, draft: Draft, photo: Arrived) -> Photo:
     report = photo.report
     draft.product.updated_at = ctx.now
-    return await add_photo(
+    stored = await add_photo(
         ctx.session,
         product_id=draft.product.id,
         sha256=report.sha256,
@@ -36,6 +38,15 @@ async def add(ctx: Context, draft: Draft, photo: Arrived) -> Photo:
         channel_ids=photo.channel_ids,
         created_at=ctx.now,
     )
+    if report.phash is not None:  # for copies across businesses (curator assist)
+        await store_photo_hash(
+            ctx.session,
+            photo_id=stored.id,
+            product_id=draft.product.id,
+            business_id=draft.business.id,
+            value=to_signed(report.phash),
+        )
+    return stored
 
 
 async def remove(ctx: Context, draft: Draft, photo_id: int) -> None:

@@ -21,6 +21,7 @@ from handlers.events import Button
 from handlers.labels import PRODUCT_FIELD_LABELS
 from handlers.precheck import precheck
 from handlers.product.card import FLOW, Draft, show
+from handlers.review.assist import assess
 from handlers.review.notices import submitted, withdrawn
 
 S = ProductStatus
@@ -51,6 +52,14 @@ async def submit(ctx: Context, draft: Draft, *, confirmed: bool) -> None:
         ctx.reprompt()
         return
     product.precheck = [w.code for w in warnings]
+    assessed = await assess(
+        ctx.session,
+        product=product,
+        business=draft.business,
+        photos=draft.photos,
+        today=ctx.today,
+    )
+    product.flags = assessed.flags  # for the queue's triage (handlers/review/assist.py)
     await ctx.session.flush()
     moved = await _move(ctx, product, "submit", expected=product.status)
     ctx.end_flow()

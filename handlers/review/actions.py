@@ -9,12 +9,15 @@ old card, a second curator or a forged button can never change anything.
 from __future__ import annotations
 
 from db.models import Business, Product, ProductStatus, Review
-from db.reviews import claim, latest_review, release, waiting
+from db.products import photos_of
+from db.reviews import claim, latest_review, product_with_business, release, waiting
 from handlers.context import Context
 from handlers.events import ButtonPress, Text
+from handlers.labels import STATUS_LABELS, region_label
 from handlers.payload import Payload
 from handlers.review import decisions
 from handlers.review.access import chat_sectors, display_name, group_t, refusal
+from handlers.review.assist import find_copies
 from handlers.review.card import Act, ReviewPayload, held_buttons, waiting_buttons
 from handlers.review.notices import CLAIMED, tell_producer
 from handlers.review.refresh import already_done, load, reload, show
@@ -61,6 +64,9 @@ async def on_button(ctx: Context, payload: ReviewPayload) -> None:
     if payload.act == Act.undo:
         await decisions.undo(ctx, review, product, business)
         return
+    if payload.act == Act.peek:  # any curator of this chat may look
+        await peek(ctx, product, int(payload.reason or 0))
+        return
     if review.decision is not None or product.status != S.in_review:
         await already_done(ctx, review, product)
         return
@@ -71,6 +77,11 @@ async def on_button(ctx: Context, payload: ReviewPayload) -> None:
         case Act.score:
             assert payload.criterion is not None and payload.score is not None
             review.scores = {**review.scores, payload.criterion: payload.score}
+            review.touched_at = ctx.now
+            await ctx.session.flush()
+            await show(ctx, review, product, business, held_buttons(t, review))
+        case Act.hs:  # the holder confirms a suggested HS heading
+            product.hs_code, product.hs_source = payload.reason, "curator"
             review.touched_at = ctx.now
             await ctx.session.flush()
             await show(ctx, review, product, business, held_buttons(t, review))
@@ -164,3 +175,28 @@ async def _release(ctx: Context, review: Review, product: Product, business: Bus
     ctx.end_flow()
     ctx.reply("", alert=t("Released: back in the queue."))
     await show(ctx, review, product, business, waiting_buttons(t, review), previous=False)
+
+
+async def peek(ctx: Context, product: Product, product_id: int) -> None:
+    """The product a copied photo comes from, for the curators (never told to producers);
+    only a product this card's photos match, so a forged button shows nothing else."""
+    t = group_t(ctx)
+    photos = await photos_of(ctx.session, product_id=product.id)
+    copies = await find_copies(ctx.session, product=product, photos=photos)
+    found = None
+    if any(c.other_product_id == product_id for c in copies):
+        found = await product_with_business(ctx.session, product_id=product_id)
+    if found is None:
+        ctx.reply("", alert=t("That product no longer exists."))
+        return
+    other, business = found
+    ctx.reply(
+        t(
+            "🔍 #{id} {name} — {business}, {region} · {status}",
+            id=other.id,
+            name=other.name or "—",
+            business=business.name or "—",
+            region=region_label(business.region_code) or "—",
+            status=t(STATUS_LABELS.get(ProductStatus(other.status), other.status)),
+        )
+    )

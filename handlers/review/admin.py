@@ -12,6 +12,7 @@ from handlers.context import Context, Translate
 from handlers.events import Command
 from handlers.labels import sector_text
 from handlers.review.access import chat_sectors, display_name, group_t
+from handlers.review.assist import queue_line, triage_order
 from handlers.review.card import age
 
 QUEUE_SHOWN = 20  # products listed per sector
@@ -34,9 +35,10 @@ async def queue(ctx: Context) -> None:
     lines = [t("Waiting for a curator:")]
     for sector, items in by_sector.items():
         lines.append(f"\n{sector_text(t, sector)} ({len(items)})")
-        for product in items[:QUEUE_SHOWN]:
+        for product in triage_order(items)[:QUEUE_SHOWN]:
             lines.append(
                 f"• #{product.id} {product.name} — {age(t, product.submitted_at, ctx.now)}"
+                f" · {queue_line(t, product)}"
             )
         if len(items) > QUEUE_SHOWN:
             lines.append(t("… and {n} more", n=len(items) - QUEUE_SHOWN))

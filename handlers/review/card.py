@@ -7,7 +7,7 @@ or reason, packed and checked in one place.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +29,7 @@ from handlers.labels import (
 )
 from handlers.payload import Payload
 from handlers.precheck import BY_CODE
+from handlers.review.assist import Assessment, card_assist
 from handlers.rubric import CRITERIA, CRITERION_SHORT, SCORES
 
 FLOW = "rv"
@@ -66,6 +67,8 @@ class Act(StrEnum):
     release = "release"
     undo = "undo"  # take back an approval or rejection within UNDO_SECONDS
     next = "next"  # claim the oldest waiting product of this chat
+    hs = "hs"  # confirm a suggested HS heading (curator assist)
+    peek = "peek"  # show the product whose photo this one's copies
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +105,11 @@ class ReviewPayload:
             return cls(act, int(head), rest[0], score) if score in SCORES else None
         if act == Act.reason:
             return cls(act, int(head), reason=rest[0]) if rest and rest[0] in REASONS else None
+        if act in (Act.hs, Act.peek):  # an HS heading (4 digits) or a product id
+            fits = len(rest) == 1 and rest[0].isdigit() and 0 < len(rest[0]) <= 12
+            if not fits or (act == Act.hs and len(rest[0]) != 4):
+                return None
+            return cls(act, int(head), reason=rest[0])
         return None if rest else cls(act, int(head))
 
     def button(self, label: str) -> Button:
@@ -132,6 +140,7 @@ def card_text(
     *,
     previous: Review | None = None,
     rubric_grade: str | None = None,
+    assist: list[str] | None = None,
 ) -> str:
     product, business = found
     unit = product.unit or ""
@@ -168,8 +177,12 @@ def card_text(
     lines.append(t("Product documents: {docs}", docs=legal_text(t, product.legal_docs or [])))
     lines.append(t("Description: {text}", text=product.description or "—"))
     if product.precheck:
-        notes = [t(BY_CODE[c].message) for c in product.precheck if c in BY_CODE]
+        notes = [
+            t(BY_CODE[c].curator or BY_CODE[c].message) for c in product.precheck if c in BY_CODE
+        ]
         lines += ["", t("⚠️ Pre-check:"), *(f"• {n}" for n in notes)]
+    if assist:  # the curator assist's compact block (handlers/review/assist.py)
+        lines += ["", *assist]
     if previous is not None:
         changed = changed_fields(previous.snapshot, review.snapshot)
         lines += [
@@ -251,6 +264,37 @@ def reason_buttons(
     return rows
 
 
+def assist_buttons(
+    t: Translate, review: Review, product: Product, a: Assessment
+) -> list[list[Button]]:
+    """The held card's assist row: the suggested Legality score in one tap, the suggested
+    HS headings to confirm; and a button per copied photo's product (curators only: the
+    card lives in the review chat)."""
+    rows: list[list[Button]] = []
+    current = review.scores.get("legal")
+    if current != a.legal_score:
+        label = t("✨ Legal {n} (suggested)", n=a.legal_score)
+        row = [ReviewPayload(Act.score, review.id, "legal", a.legal_score).button(label)]
+    else:
+        row = []
+    if not product.hs_code:
+        row += [
+            ReviewPayload(Act.hs, review.id, reason=h.code).button(f"HS {h.code} ✓")
+            for h in a.hs_suggestions[:2]
+        ]
+    if row:
+        rows.append(row)
+    peeks = [
+        ReviewPayload(Act.peek, review.id, reason=str(c.other_product_id)).button(
+            f"🔍 #{c.other_product_id}"
+        )
+        for c in a.copies[:3]
+    ]
+    if peeks:
+        rows.append(peeks)
+    return rows
+
+
 async def card_replies(
     session: AsyncSession,
     t: Translate,
@@ -259,6 +303,8 @@ async def card_replies(
     now: datetime,
     channel: str,
     store: MediaStore | None,
+    today: date | None = None,
+    language: str = "id",
 ) -> tuple[Reply, Reply]:
     """What the poster sends for a new card: the photo album, then the card with its button."""
     found = await product_with_business(session, product_id=review.product_id)
@@ -278,5 +324,13 @@ async def card_replies(
             for i, p in enumerate(photos)
         ),
     )
-    text = card_text(t, found, review, now, previous=previous)
+    block, _ = await card_assist(
+        session,
+        t,
+        product=product,
+        business=found[1],
+        today=today or now.date(),
+        language=language,
+    )
+    text = card_text(t, found, review, now, previous=previous, assist=block)
     return album, Reply(text=text, buttons=tuple(tuple(r) for r in waiting_buttons(t, review)))

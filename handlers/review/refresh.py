@@ -8,7 +8,8 @@ from db.reviews import get_review, previous_review, product_with_business
 from handlers.context import Context
 from handlers.events import Address, Button, ButtonPress
 from handlers.review.access import group_t
-from handlers.review.card import DECISION_LABELS, card_text
+from handlers.review.assist import card_assist
+from handlers.review.card import DECISION_LABELS, Act, ReviewPayload, assist_buttons, card_text
 
 Loaded = tuple[Review, Product, Business]
 
@@ -44,7 +45,23 @@ async def show(
         else None
     )
     grade = ctx.settings.rubric.grade(review.scores)
-    text = card_text(t, (product, business), review, ctx.now, previous=before, rubric_grade=grade)
+    language = ctx.settings.review_language
+    block, assessment = await card_assist(
+        ctx.session, t, product=product, business=business, today=ctx.today, language=language
+    )
+    text = card_text(
+        t,
+        (product, business),
+        review,
+        ctx.now,
+        previous=before,
+        rubric_grade=grade,
+        assist=block,
+    )
+    approve = ReviewPayload(Act.approve, review.id).pack()
+    at = next((i for i, row in enumerate(buttons) if any(b.payload == approve for b in row)), None)
+    if at is not None:  # a held card: the assist's one-tap suggestions above the verdicts
+        buttons = [*buttons[:at], *assist_buttons(t, review, product, assessment), *buttons[at:]]
     press = ctx.incoming.event
     pressed = press.message_id if isinstance(press, ButtonPress) else None
     # Pressed elsewhere (a typed reason's preview, the previous card): the card is edited.

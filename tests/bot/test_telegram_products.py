@@ -27,6 +27,8 @@ async def product_details(tini: Person) -> None:
     for answer in ("10", "500", "tempe, minyak kelapa", "6 bulan"):
         await tini.say(answer)
     await tini.press("Selesai")
+    for _number in ("PIRT", "Halal"):  # the documents' numbers, not at hand
+        await tini.press("Tidak ada di tangan")
 
 
 async def test_album_photo_card_and_submit(

@@ -109,7 +109,9 @@ async def test_curator_claims_in_the_group_and_a_stranger_is_refused(
         edited = fake.sent("editMessageText", chat_id=GROUP)[-1]
         assert int(edited.params["message_id"]) == message_id
         keyboard = edited.params["reply_markup"]["inline_keyboard"]
-        assert len(keyboard) == 9  # seven criteria, the decisions, release
+        # Seven criteria, the assist's one-tap suggestions, the decisions, release.
+        assert len(keyboard) == 10
+        assert keyboard[7][0]["text"].startswith("✨ Legal")
     async with sessionmaker() as session:
         from db.models import Product
 

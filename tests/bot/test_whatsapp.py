@@ -525,6 +525,8 @@ async def test_product_with_two_photos_from_whatsapp(
     for answer in ("10", "500", "tempe, minyak kelapa", "6 bulan"):
         await say(client, fake, channel, fake.text(answer))
     await press(client, fake, channel, "Selesai")
+    for _number in ("PIRT", "Halal"):  # the documents' numbers, not at hand
+        await press(client, fake, channel, "Tidak ada di tangan")
     pictures = [make_photo(seed=s) for s in (31, 32)]
     for picture in pictures:
         await say(client, fake, channel, fake.image(picture))

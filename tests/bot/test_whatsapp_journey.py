@@ -188,6 +188,7 @@ async def submit_product(p: Producer, runtime: Runtime) -> None:
         await p.say(answer)
     await p.say("1")  # the documents, typed by number: PIRT
     await p.press("Selesai")
+    await p.say("P-IRT 2063573010158-28")  # its number (Kota Malang, until 2028)
     for seed in (41, 42):
         await p.send(p.wa.image(make_photo(seed=seed)))
     await runtime.app.drain()  # the photos' acknowledgement waits out its debounce

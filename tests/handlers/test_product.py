@@ -57,6 +57,7 @@ async def fill_details(chat: Chat, *, food_docs: tuple[str, ...] = ("PIRT",)) ->
     for label in food_docs:
         await chat.press(label)
     await chat.press("Selesai")
+    await chat.skip_numbers()
     assert "foto" in chat.text.lower()
 
 
