@@ -1,7 +1,7 @@
 """curator assist: legality numbers, HS heading, target markets and flags on products;
 banded perceptual hashes of photos; market requirements
 
-Revision ID: 0018
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-06 21:10:00
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0018"
+revision: str = "0013"
 down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
