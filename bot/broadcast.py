@@ -45,7 +45,7 @@ from bot.worker import Worker
 from db import broadcasts as data
 from db.models import Broadcast, BroadcastState, DeliveryState
 from handlers.broadcast import final_reply, progress_reply
-from handlers.events import Reply
+from handlers.kit.events import Reply
 from handlers.schedule import ReminderSchedule
 
 log = structlog.get_logger(__name__)

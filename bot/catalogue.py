@@ -30,7 +30,7 @@ from db.exports import CatalogueEntry, catalogue_entries, catalogue_photo
 from db.media_store import MediaStore
 from db.regions import all_regions
 from handlers.i18n import N_
-from handlers.labels import LEGAL_LABELS, SECTOR_LABELS
+from handlers.kit.labels import LEGAL_LABELS, SECTOR_LABELS
 
 log = structlog.get_logger(__name__)
 

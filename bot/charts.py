@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from db.regions import get_region
 from db.stats import Stats
-from handlers.context import Translate
-from handlers.labels import SECTOR_LABELS
+from handlers.kit.context import Translate
+from handlers.kit.labels import SECTOR_LABELS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

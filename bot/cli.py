@@ -745,7 +745,7 @@ def broadcast_send(
     from db.broadcasts import STATUS_CHOICES, Audience, audit, count_audience, create_broadcast
     from db.businesses import SECTORS
     from db.regions import search_regions
-    from handlers.parsing import parse_when
+    from handlers.kit.parsing import parse_when
 
     settings = _settings(config)
     problems: list[str] = []

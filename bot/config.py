@@ -30,7 +30,7 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 
 from db.businesses import SECTORS
-from handlers.context import FlowSettings
+from handlers.kit.context import FlowSettings
 from handlers.photos import PhotoLimits
 from handlers.rubric import CRITERIA, Rubric
 from handlers.schedule import WEEKDAYS, ReminderSchedule

@@ -35,7 +35,7 @@ from db.metrics import curation_backlog, queue_depths
 
 if TYPE_CHECKING:
     from bot.runtime import Kurasi
-    from handlers.events import Incoming, Reply
+    from handlers.kit.events import Incoming, Reply
 
 log = structlog.get_logger(__name__)
 

@@ -31,7 +31,7 @@ from db.notifications import (
     tune_for_planning,
 )
 from db.whatsapp import WAITING, template_values
-from handlers.events import Reply
+from handlers.kit.events import Reply
 from handlers.reminders import GROUP_OF, PRODUCER_KINDS, render
 from handlers.schedule import ReminderSchedule
 

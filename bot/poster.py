@@ -34,8 +34,8 @@ from db.models import ChatBudget, OutboxItem
 from db.reviews import get_review
 from db.users import get_user
 from db.whatsapp import template_values
-from handlers.context import Translate
-from handlers.events import Reply
+from handlers.kit.context import Translate
+from handlers.kit.events import Reply
 from handlers.review.card import card_replies
 from handlers.rubric import Rubric
 

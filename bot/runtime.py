@@ -23,8 +23,8 @@ from db.media_store import MediaStore
 from db.outbox import NOTICE, enqueue
 from db.products import remember_channel_ids
 from db.users import begin_update
-from handlers.context import DEFAULT_LANGUAGE, LANGUAGES, Context, FlowSettings
-from handlers.events import Address, Command, Contact, Document, Incoming, Photo, Reply, Text
+from handlers.kit.context import DEFAULT_LANGUAGE, LANGUAGES, Context, FlowSettings
+from handlers.kit.events import Address, Command, Contact, Document, Incoming, Photo, Reply, Text
 
 if TYPE_CHECKING:
     from bot.channels.base import Channel

@@ -26,11 +26,11 @@ from handlers import (
     stats,
 )
 from handlers.common import MENU_COMMANDS
-from handlers.context import REPROMPT, Context
-from handlers.events import ButtonPress, Command, Text
-from handlers.features import ButtonHandler, Feature, Flow, Handler, Hint
 from handlers.i18n import N_
-from handlers.payload import Payload
+from handlers.kit.context import REPROMPT, Context
+from handlers.kit.events import ButtonPress, Command, Text
+from handlers.kit.feature import ButtonHandler, Feature, Flow, Handler, Hint
+from handlers.kit.payload import Payload
 from handlers.review import FEATURE as REVIEW
 from handlers.review.access import group_t, is_review_chat
 from handlers.review.actions import on_group_button, on_group_message

@@ -7,9 +7,9 @@ stored on their user row. Every change is in the audit trail.
 from __future__ import annotations
 
 from db import broadcasts as data
-from handlers.context import Context
-from handlers.events import Command
-from handlers.features import Feature
+from handlers.kit.context import Context
+from handlers.kit.events import Command
+from handlers.kit.feature import Feature
 
 
 async def _target(ctx: Context, usage: str) -> tuple[str, str] | None:

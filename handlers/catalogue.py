@@ -4,11 +4,11 @@ optional English description for the export catalogue."""
 from __future__ import annotations
 
 from db.models import Business, Product, ProductStatus
-from handlers.context import Context, Translate, button
-from handlers.events import Button, Text
-from handlers.features import Feature, SimpleFlow
 from handlers.i18n import N_
-from handlers.payload import Payload
+from handlers.kit.context import Context, Translate, button
+from handlers.kit.events import Button, Text
+from handlers.kit.feature import Feature, SimpleFlow
+from handlers.kit.payload import Payload
 
 FLOW = "catalog"
 MAX_DESCRIPTION = 1000

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from db.businesses import get_business
-from handlers.context import LANGUAGES, Context, button
-from handlers.events import Button, Command, Text
 from handlers.help_roles import role_help
 from handlers.i18n import N_
-from handlers.payload import Payload
-from handlers.render import normalize
+from handlers.kit.context import LANGUAGES, Context, button
+from handlers.kit.events import Button, Command, Text
+from handlers.kit.payload import Payload
+from handlers.kit.render import normalize
 
 LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
 MENU = "menu"

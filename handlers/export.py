@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 
 from db.exports import FORMATS, MIME, What, audit_phone_export, filename, write_export
-from handlers.context import Context, button
-from handlers.events import Attachment, Command
-from handlers.features import Feature
 from handlers.i18n import N_
-from handlers.payload import Payload
+from handlers.kit.context import Context, button
+from handlers.kit.events import Attachment, Command
+from handlers.kit.feature import Feature
+from handlers.kit.payload import Payload
 
 FLOW = "export"
 CHOICES: dict[str, tuple[What, bool, str]] = {

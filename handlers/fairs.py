@@ -10,7 +10,6 @@ from typing import Any, ClassVar
 from db import fairs as stored
 from db.fairs import MAX_COUNTRY, MAX_DESCRIPTION, MAX_LINK, MAX_NAME, MAX_PLACE, FairData
 from db.models import Fair
-from handlers.context import Context
 from handlers.fairs_list import GONE, interest, show_fairs, show_interested
 from handlers.fairs_text import (
     CHANGE,
@@ -22,13 +21,14 @@ from handlers.fairs_text import (
     fair_text,
     interest_button,
 )
-from handlers.features import Feature
-from handlers.forms.dates import DateInput, date_text, day_of, parse_date
-from handlers.forms.engine import Field, Form, Skip, Spec, Step, choices
-from handlers.forms.inputs import ChecklistInput, TextInput
 from handlers.i18n import N_
-from handlers.labels import sector_options
-from handlers.payload import Payload
+from handlers.kit.context import Context
+from handlers.kit.feature import Feature
+from handlers.kit.forms.dates import DateInput, date_text, day_of, parse_date
+from handlers.kit.forms.engine import Field, Form, Skip, Spec, Step, choices
+from handlers.kit.forms.inputs import ChecklistInput, TextInput
+from handlers.kit.labels import sector_options
+from handlers.kit.payload import Payload
 
 __all__ = ["FEATURE", "fair_text", "interest_button", "parse_date"]
 DAYS = ("start_date", "end_date", "registration_deadline")

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from db import fairs as stored
 from db.businesses import SECTORS, get_business
-from handlers.context import Context
-from handlers.events import Command
 from handlers.fairs_text import (
     UNINTEREST,
     admin_buttons,
@@ -17,7 +15,9 @@ from handlers.fairs_text import (
     interest_button,
 )
 from handlers.i18n import N_
-from handlers.labels import SECTOR_LABELS, region_label
+from handlers.kit.context import Context
+from handlers.kit.events import Command
+from handlers.kit.labels import SECTOR_LABELS, region_label
 
 MAX_SHOWN = 10  # fairs shown by /pameran, one message each
 GONE = N_("That fair is no longer on the list.")

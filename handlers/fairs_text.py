@@ -9,11 +9,11 @@ from datetime import date
 
 from db.fairs import FairData
 from db.models import Fair
-from handlers.context import Translate
-from handlers.events import Button
-from handlers.forms.dates import MONTHS, date_text
-from handlers.labels import SECTOR_LABELS
-from handlers.payload import Payload
+from handlers.kit.context import Translate
+from handlers.kit.events import Button
+from handlers.kit.forms.dates import MONTHS, date_text
+from handlers.kit.labels import SECTOR_LABELS
+from handlers.kit.payload import Payload
 
 FLOW = "fair"
 INTEREST, UNINTEREST = "interest", "uninterest"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from db.reviews import find_curators
-from handlers.context import Context
+from handlers.kit.context import Context
 
 
 async def role_help(ctx: Context) -> str:

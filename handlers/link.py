@@ -17,11 +17,11 @@ from db.links import (
     link_state,
     new_code,
 )
-from handlers.context import Context, button
-from handlers.events import Address, ButtonPress, Command, Text
-from handlers.features import Feature, SimpleFlow
 from handlers.i18n import N_
-from handlers.payload import Payload
+from handlers.kit.context import Context, button
+from handlers.kit.events import Address, ButtonPress, Command, Text
+from handlers.kit.feature import Feature, SimpleFlow
+from handlers.kit.payload import Payload
 
 FLOW = "link"
 HOME = "telegram"  # where producers registered before WhatsApp existed

@@ -7,11 +7,11 @@ import json
 
 from db.privacy import erase_user, export_user_data
 from handlers.common import menu_buttons
-from handlers.context import Context, button
-from handlers.events import Attachment
-from handlers.features import Feature, SimpleFlow
 from handlers.i18n import N_
-from handlers.payload import Payload
+from handlers.kit.context import Context, button
+from handlers.kit.events import Attachment
+from handlers.kit.feature import Feature, SimpleFlow
+from handlers.kit.payload import Payload
 
 FLOW = "mydata"
 

@@ -20,18 +20,18 @@ from db.businesses import (
 )
 from db.models import Business, User
 from handlers.common import LANGUAGE_NAMES, menu_buttons
-from handlers.context import LANGUAGES, Context
-from handlers.features import Feature
-from handlers.forms.engine import Field, Form, Skip, choices
-from handlers.forms.inputs import (
+from handlers.i18n import N_
+from handlers.kit.context import LANGUAGES, Context
+from handlers.kit.feature import Feature
+from handlers.kit.forms.engine import Field, Form, Skip, choices
+from handlers.kit.forms.inputs import (
     ChoiceInput,
     ContactInput,
     QuantityInput,
     SearchInput,
     TextInput,
 )
-from handlers.i18n import N_
-from handlers.labels import (
+from handlers.kit.labels import (
     legal_docs_input,
     legal_text,
     region_label,
@@ -41,8 +41,8 @@ from handlers.labels import (
     sector_text,
     thousands,
 )
-from handlers.parsing import parse_nib, parse_phone, split_list
-from handlers.render import Option
+from handlers.kit.parsing import parse_nib, parse_phone, split_list
+from handlers.kit.render import Option
 
 FLOW = "reg"
 MAX_NAME = 100

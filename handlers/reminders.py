@@ -19,15 +19,15 @@ from db.reviews import (
     stale_claims,
     waiting,
 )
-from handlers.capabilities import for_channel
-from handlers.context import Context, Translate, button
-from handlers.events import Address, Button, Reply
 from handlers.fairs_text import date_range_text, fair_text, interest_button
-from handlers.features import Feature
 from handlers.i18n import N_
-from handlers.labels import SECTOR_LABELS
-from handlers.payload import Payload
-from handlers.render import fit
+from handlers.kit.capabilities import for_channel
+from handlers.kit.context import Context, Translate, button
+from handlers.kit.events import Address, Button, Reply
+from handlers.kit.feature import Feature
+from handlers.kit.labels import SECTOR_LABELS
+from handlers.kit.payload import Payload
+from handlers.kit.render import fit
 from handlers.review import notices
 from handlers.review.assist import is_clean, queue_line
 from handlers.review.card import card_text, reason_text, waiting_buttons

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.stats import UNROUTED, Backlog, Stats, Timing, backlog_trend, collect
-from handlers.context import Context, Translate
-from handlers.events import MediaOut
-from handlers.features import Feature
-from handlers.labels import STATUS_LABELS, region_label, sector_text
+from handlers.kit.context import Context, Translate
+from handlers.kit.events import MediaOut
+from handlers.kit.feature import Feature
+from handlers.kit.labels import STATUS_LABELS, region_label, sector_text
 
 TOP_CLUSTERS = 10
 CHARTS = ("clusters", "decisions")

@@ -56,7 +56,7 @@ from bot.i18n import translator
 from bot.metrics import MESSAGES
 from bot.runtime import Kurasi, NotCommitted
 from handlers import MENU_COMMANDS
-from handlers.events import (
+from handlers.kit.events import (
     ButtonPress,
     Contact,
     Document,

@@ -50,8 +50,8 @@ from bot.channels.whatsapp_messages import (  # noqa: F401 - this channel's mess
 from bot.runtime import Kurasi
 from db.outbox import release_held
 from db.whatsapp import StatusUpdate, record_sent, record_status, release_waiting
-from handlers import events
-from handlers.capabilities import WHATSAPP
+from handlers.kit import events
+from handlers.kit.capabilities import WHATSAPP
 
 log = structlog.get_logger(__name__)
 

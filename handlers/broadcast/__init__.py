@@ -17,7 +17,7 @@ from handlers.broadcast.steer import (
     progress_reply,
     report_text,
 )
-from handlers.features import Feature
+from handlers.kit.feature import Feature
 
 __all__ = ["FEATURE", "estimate", "final_reply", "progress_reply", "report_text"]
 

@@ -4,11 +4,11 @@ channel) as the composer's facets, described in words and counted."""
 from __future__ import annotations
 
 from db import broadcasts as data
-from handlers.context import Context, Translate
-from handlers.forms.filters import Facet, FilterInput, Filters
 from handlers.i18n import N_
-from handlers.labels import SECTOR_LABELS, region_label, region_option, region_options
-from handlers.render import Option
+from handlers.kit.context import Context, Translate
+from handlers.kit.forms.filters import Facet, FilterInput, Filters
+from handlers.kit.labels import SECTOR_LABELS, region_label, region_option, region_options
+from handlers.kit.render import Option
 
 STATUS_LABELS = {
     "approved": N_("Has an approved product"),

@@ -12,14 +12,14 @@ from db import broadcasts as data
 from handlers.broadcast.audience import AUDIENCE as AUDIENCE_INPUT
 from handlers.broadcast.audience import audience_of, describe
 from handlers.broadcast.steer import control_buttons, estimate, local_time, show
-from handlers.context import Context
-from handlers.events import Command, MediaOut, Reply
-from handlers.forms.engine import SUMMARY, Field, Form, Skip
-from handlers.forms.inputs import DateTimeInput
-from handlers.forms.messages import DOCUMENT, PHOTO, Message, MessageInput
 from handlers.i18n import N_
-from handlers.payload import Payload
-from handlers.render import Option, choice_reply
+from handlers.kit.context import Context
+from handlers.kit.events import Command, MediaOut, Reply
+from handlers.kit.forms.engine import SUMMARY, Field, Form, Skip
+from handlers.kit.forms.inputs import DateTimeInput
+from handlers.kit.forms.messages import DOCUMENT, PHOTO, Message, MessageInput
+from handlers.kit.payload import Payload
+from handlers.kit.render import Option, choice_reply
 
 FLOW = "bcast"
 PDF = "application/pdf"

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 from db import broadcasts as data
 from db.models import Broadcast, BroadcastState, DeliveryState
-from handlers.context import Context, Translate, button
-from handlers.events import Button, ButtonPress, Reply
 from handlers.i18n import N_
-from handlers.payload import Payload
+from handlers.kit.context import Context, Translate, button
+from handlers.kit.events import Button, ButtonPress, Reply
+from handlers.kit.payload import Payload
 
 CONTROL = "bctl"  # buttons on a running broadcast's progress message
 STATE_LABELS: dict[str, str] = {

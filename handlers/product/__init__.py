@@ -11,9 +11,9 @@ from db.models import Business, Product, ProductStatus
 from db.products import copy_as_draft, find_draft, get_product, list_products
 from db.reviews import latest_review
 from handlers.common import MENU
-from handlers.context import Context, button
-from handlers.features import Feature
-from handlers.payload import Payload
+from handlers.kit.context import Context, button
+from handlers.kit.feature import Feature
+from handlers.kit.payload import Payload
 from handlers.product.card import FLOW, LIST, back_row, load, next_step, status_text
 from handlers.product.form import FORM, RESUME
 from handlers.product.submit import at_limit, open_product, withdraw

@@ -13,10 +13,10 @@ from db.models import Business, Photo, Product, ProductStatus, Review
 from db.products import PRODUCT_FIELDS, ProductField, applies, get_product, photos_of
 from db.reviews import latest_review, waiting
 from handlers import catalogue
-from handlers.context import Context, button
-from handlers.events import Button, MediaOut
-from handlers.forms.dates import date_text
-from handlers.labels import (
+from handlers.kit.context import Context, button
+from handlers.kit.events import Button, MediaOut
+from handlers.kit.forms.dates import date_text
+from handlers.kit.labels import (
     PRODUCT_FIELD_LABELS,
     STATUS_LABELS,
     legal_text,

@@ -9,19 +9,19 @@ from typing import Any, ClassVar
 from db.models import Business
 from db.products import EDITABLE, ProductField, answered, applies, create_product
 from handlers.common import menu_buttons
-from handlers.context import Context
-from handlers.events import MediaOut
-from handlers.forms.engine import EDIT_PICK, Field, Form, Input, Skip, Spec, Step, choices
-from handlers.forms.inputs import ChoiceInput, QuantityInput, TextInput
-from handlers.forms.photos import PhotosInput
 from handlers.i18n import N_
-from handlers.labels import PRODUCT_FIELD_LABELS, legal_docs_input, rupiah, sector_input
-from handlers.parsing import Price, parse_duration_days, read_price
+from handlers.kit.context import Context
+from handlers.kit.events import MediaOut
+from handlers.kit.forms.engine import EDIT_PICK, Field, Form, Input, Skip, Spec, Step, choices
+from handlers.kit.forms.inputs import ChoiceInput, QuantityInput, TextInput
+from handlers.kit.forms.photos import PhotosInput
+from handlers.kit.labels import PRODUCT_FIELD_LABELS, legal_docs_input, rupiah, sector_input
+from handlers.kit.parsing import Price, parse_duration_days, read_price
+from handlers.kit.render import Option
 from handlers.precheck import precheck
 from handlers.product import card, media, numbers
 from handlers.product.card import FLOW, Draft
 from handlers.product.submit import CARD, CONFIRM, at_limit, open_product, submit
-from handlers.render import Option
 
 F = ProductField
 UNITS = ("pcs", "pack", "kg", "liter", "set", "box", "botol", "lusin")

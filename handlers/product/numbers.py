@@ -8,13 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from db.requirements import held_by, requirement_rows
-from handlers.context import Context
-from handlers.events import Event, Text
-from handlers.forms.engine import NOT_UNDERSTOOD, Field, Got, Input, Outcome, Refuse, Skip
-from handlers.forms.inputs import ChecklistInput, ChoiceInput
 from handlers.i18n import N_
-from handlers.parsing.text import clean_text
-from handlers.render import Option
+from handlers.kit.context import Context
+from handlers.kit.events import Event, Text
+from handlers.kit.forms.engine import NOT_UNDERSTOOD, Field, Got, Input, Outcome, Refuse, Skip
+from handlers.kit.forms.inputs import ChecklistInput, ChoiceInput
+from handlers.kit.parsing.text import clean_text
+from handlers.kit.render import Option
 from handlers.rules import hs, legality, readiness
 
 PREFIX = "num_"

@@ -16,9 +16,9 @@ from db.products import (
 )
 from db.reviews import close_unclaimed_round, record
 from handlers.common import menu_buttons
-from handlers.context import Context
-from handlers.events import Button
-from handlers.labels import PRODUCT_FIELD_LABELS
+from handlers.kit.context import Context
+from handlers.kit.events import Button
+from handlers.kit.labels import PRODUCT_FIELD_LABELS
 from handlers.precheck import precheck
 from handlers.product.card import FLOW, Draft, show
 from handlers.review.assist import assess

@@ -8,7 +8,7 @@ stands, `notices` tells the chat and the producer, `admin` holds the chat and cu
 
 from __future__ import annotations
 
-from handlers.features import Feature
+from handlers.kit.feature import Feature
 from handlers.review import admin
 from handlers.review.actions import claim_next
 

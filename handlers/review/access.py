@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from db.models import Business, Product, Review
 from db.reviews import is_curator
-from handlers.context import Context, Translate
+from handlers.kit.context import Context, Translate
 
 
 def group_t(ctx: Context) -> Translate:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from db.models import Business, Product, ProductStatus, Review
 from db.products import photos_of
 from db.reviews import claim, latest_review, product_with_business, release, waiting
-from handlers.context import Context
-from handlers.events import ButtonPress, Text
-from handlers.labels import STATUS_LABELS, region_label
-from handlers.payload import Payload
+from handlers.kit.context import Context
+from handlers.kit.events import ButtonPress, Text
+from handlers.kit.labels import STATUS_LABELS, region_label
+from handlers.kit.payload import Payload
 from handlers.review import decisions
 from handlers.review.access import chat_sectors, display_name, group_t, refusal
 from handlers.review.assist import find_copies

@@ -8,9 +8,9 @@ from datetime import timedelta
 from db.models import Product, Verdict
 from db.reviews import add_curator, decisions_since, list_curators, remove_curator, waiting
 from db.users import find_by_username, users_by_external_ids
-from handlers.context import Context, Translate
-from handlers.events import Command
-from handlers.labels import sector_text
+from handlers.kit.context import Context, Translate
+from handlers.kit.events import Command
+from handlers.kit.labels import sector_text
 from handlers.review.access import chat_sectors, display_name, group_t
 from handlers.review.assist import queue_line, triage_order
 from handlers.review.card import age

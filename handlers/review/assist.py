@@ -13,8 +13,8 @@ from db.assist import near_photos, product_hashes, product_names, sector_median_
 from db.models import Business, Photo, Product
 from db.products import photos_of
 from db.requirements import DESTINATIONS, held_by, requirement_rows
-from handlers.context import Translate
 from handlers.i18n import N_
+from handlers.kit.context import Translate
 from handlers.rules import hs, legality, photo_hash, plausibility, readiness
 from handlers.rules.legality import Level, Reading
 

@@ -16,10 +16,10 @@ from db.media_store import MediaStore
 from db.models import Business, Product, ProductStatus, Review, ReviewDecision
 from db.products import photos_of
 from db.reviews import changed_fields, previous_review, product_with_business
-from handlers.context import Translate
-from handlers.events import Button, MediaOut, Reply
 from handlers.i18n import N_
-from handlers.labels import (
+from handlers.kit.context import Translate
+from handlers.kit.events import Button, MediaOut, Reply
+from handlers.kit.labels import (
     PRODUCT_FIELD_LABELS,
     legal_text,
     region_label,
@@ -27,7 +27,7 @@ from handlers.labels import (
     sector_text,
     thousands,
 )
-from handlers.payload import Payload
+from handlers.kit.payload import Payload
 from handlers.precheck import BY_CODE
 from handlers.review.assist import Assessment, card_assist
 from handlers.rubric import CRITERIA, CRITERION_SHORT, SCORES

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 import handlers
 from bot.runtime import Kurasi, NotCommitted
 from db.engine import is_transient, make_engine
-from handlers.events import Command, Incoming, Sender
+from handlers.kit.events import Command, Incoming, Sender
 from tests.support import RecordingChannel
 
 

@@ -18,8 +18,8 @@ from db.exports import columns, rows
 from db.media_store import MediaStore
 from db.models import PhotoHash, Product, Review
 from db.requirements import product_export_facts
-from handlers.events import ButtonPress
-from handlers.payload import Payload
+from handlers.kit.events import ButtonPress
+from handlers.kit.payload import Payload
 from handlers.review.card import Act, ReviewPayload
 from tests.handlers.test_product import GOOD, GOOD_2, GOOD_3, the_product
 from tests.handlers.test_registration import register

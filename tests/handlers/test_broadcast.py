@@ -12,7 +12,7 @@ from bot.runtime import FloodGuard, Kurasi
 from db import broadcasts as data
 from db.media_store import MediaStore
 from db.models import AuditEvent, Broadcast, Business, Product, User
-from handlers.context import FlowSettings
+from handlers.kit.context import FlowSettings
 from handlers.schedule import ReminderSchedule
 from tests.support import Chat, FakeClock, RecordingChannel
 

@@ -12,10 +12,10 @@ from datetime import date
 from typing import Any
 
 from db.fairs import parse_fair_date
-from handlers.context import Context, Translate
-from handlers.events import Event, Text
-from handlers.forms.engine import NOT_UNDERSTOOD, Field, Form, Got, Input, Outcome, Refuse
 from handlers.i18n import N_
+from handlers.kit.context import Context, Translate
+from handlers.kit.events import Event, Text
+from handlers.kit.forms.engine import NOT_UNDERSTOOD, Field, Form, Got, Input, Outcome, Refuse
 
 MONTHS = (
     *(N_("Jan"), N_("Feb"), N_("Mar"), N_("Apr"), N_("May"), N_("Jun")),

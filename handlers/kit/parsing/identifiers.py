@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from handlers.parsing.numbers import MAX_FIELD_LEN, SPACES
+from handlers.kit.parsing.numbers import MAX_FIELD_LEN, SPACES
 
 _PHONE_SEPARATORS_RE = re.compile(r"[\s\-.()/" + SPACES + r"]")
 # "+62 (0)812..." writes the national trunk 0 in brackets; it is not part of the number.

@@ -9,7 +9,7 @@ import re
 from fractions import Fraction
 from typing import NamedTuple
 
-from handlers.parsing.refusals import MAX_AMOUNT, Reason, Refused
+from handlers.kit.parsing.refusals import MAX_AMOUNT, Reason, Refused
 
 # Answers longer than this are never a single number/phone/price. Bounding input also keeps
 # int() clear of CPython's 4300-digit conversion limit (which raises instead of returning).

@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from handlers.parsing.numbers import MAX_FIELD_LEN
+from handlers.kit.parsing.numbers import MAX_FIELD_LEN
 
 _DURATION_UNITS: dict[str, int] = {
     "hari": 1, "hr": 1, "day": 1, "days": 1, "d": 1,

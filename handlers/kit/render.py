@@ -13,11 +13,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from handlers.capabilities import Capabilities
-from handlers.events import Button, ListMenu, ListRow, Reply
 from handlers.i18n import N_
-from handlers.parsing import match_choice
-from handlers.payload import Payload
+from handlers.kit.capabilities import Capabilities
+from handlers.kit.events import Button, ListMenu, ListRow, Reply
+from handlers.kit.parsing import match_choice
+from handlers.kit.payload import Payload
 
 Translate = Callable[..., str]
 

@@ -8,11 +8,11 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from handlers.context import Context
-from handlers.events import ButtonPress, Contact, Event, Reply, Text
-from handlers.forms.engine import NOT_UNDERSTOOD, Field, Form, Got, Input, Outcome, Refuse, Stay
 from handlers.i18n import N_
-from handlers.parsing import (
+from handlers.kit.context import Context
+from handlers.kit.events import ButtonPress, Contact, Event, Reply, Text
+from handlers.kit.forms.engine import NOT_UNDERSTOOD, Field, Form, Got, Input, Outcome, Refuse, Stay
+from handlers.kit.parsing import (
     Refused,
     clean_text,
     is_no_answer,
@@ -21,7 +21,7 @@ from handlers.parsing import (
     read_quantity,
     refusal_text,
 )
-from handlers.render import Option, choice_reply, normalize, pick, pick_many
+from handlers.kit.render import Option, choice_reply, normalize, pick, pick_many
 
 Options = Callable[[Context, Any], list[Option]]
 SNAP_CUTOFF = 0.85  # "indonesa" is Indonesia; "India" is not

@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.media_store import MediaStore
 from db.models import Conversation, User
-from handlers.capabilities import Capabilities, for_channel
-from handlers.events import Button, Incoming, MediaRef, Reply
-from handlers.payload import Payload
+from handlers.kit.capabilities import Capabilities, for_channel
+from handlers.kit.events import Button, Incoming, MediaRef, Reply
+from handlers.kit.payload import Payload
+from handlers.kit.render import fit
 from handlers.photos import PhotoLimits
-from handlers.render import fit
 from handlers.rubric import Rubric
 
 REPROMPT = "reprompt"  # a navigation request: ask the open flow's question again

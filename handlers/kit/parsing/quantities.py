@@ -6,7 +6,7 @@ import re
 from fractions import Fraction
 from typing import NamedTuple
 
-from handlers.parsing.numbers import (
+from handlers.kit.parsing.numbers import (
     LEADING_NUMBER_RE,
     MAX_AMOUNT_LEN,
     MULT_ALT,
@@ -18,7 +18,7 @@ from handlers.parsing.numbers import (
     word_tokens,
     words_value,
 )
-from handlers.parsing.refusals import Reason, Refused
+from handlers.kit.parsing.refusals import Reason, Refused
 
 _PER_MONTH_RE = re.compile(
     r"""

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.context import Context
-from handlers.events import Document, Event, Photo, Text
-from handlers.forms.engine import Field, Form, Got, Input, Outcome, Refuse
+from handlers.kit.context import Context
+from handlers.kit.events import Document, Event, Photo, Text
+from handlers.kit.forms.engine import Field, Form, Got, Input, Outcome, Refuse
 
 PHOTO = "photo"
 DOCUMENT = "document"

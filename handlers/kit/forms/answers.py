@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.context import Context
-from handlers.events import ButtonPress, Event, Reply, Text
-from handlers.render import Option, pick
+from handlers.kit.context import Context
+from handlers.kit.events import ButtonPress, Event, Reply, Text
+from handlers.kit.render import Option, pick
 
 
 @dataclass(frozen=True, slots=True)

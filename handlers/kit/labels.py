@@ -10,11 +10,11 @@ from db.businesses import LEGAL_DOCS, SECTORS
 from db.models import ProductStatus
 from db.products import ProductField
 from db.regions import get_region, search_regions
-from handlers.context import LANGUAGES, Context, Translate
-from handlers.forms.inputs import ChecklistInput, ChoiceInput
 from handlers.i18n import N_
-from handlers.parsing import SECTOR_ALIASES
-from handlers.render import Option
+from handlers.kit.context import LANGUAGES, Context, Translate
+from handlers.kit.forms.inputs import ChecklistInput, ChoiceInput
+from handlers.kit.parsing import SECTOR_ALIASES
+from handlers.kit.render import Option
 
 SECTOR_LABELS = {
     "food": N_("Food & beverage"),

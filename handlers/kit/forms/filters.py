@@ -8,11 +8,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from handlers.context import Context
-from handlers.events import ButtonPress, Event, Reply, Text
-from handlers.forms.engine import Field, Form, Got, Input, Outcome, Refuse, Stay
 from handlers.i18n import N_
-from handlers.render import Option, choice_reply, normalize, pick
+from handlers.kit.context import Context
+from handlers.kit.events import ButtonPress, Event, Reply, Text
+from handlers.kit.forms.engine import Field, Form, Got, Input, Outcome, Refuse, Stay
+from handlers.kit.render import Option, choice_reply, normalize, pick
 
 Filters = dict[str, list[str]]  # facet name -> the codes chosen in it (none: any)
 MENU, DONE, ALL, REMOVE = "menu", "done", "all", "x"  # facet names must differ from these

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from handlers.parsing.numbers import MAX_FIELD_LEN
+from handlers.kit.parsing.numbers import MAX_FIELD_LEN
 
 _NO_ANSWERS = frozenset(
     {

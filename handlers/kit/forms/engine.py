@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, ClassVar
 
-from handlers.context import Context
-from handlers.events import ButtonPress, Document, Event, MediaOut, Photo, Reply, Text
-from handlers.forms.answers import (
+from handlers.i18n import N_
+from handlers.kit.context import Context
+from handlers.kit.events import ButtonPress, Document, Event, MediaOut, Photo, Reply, Text
+from handlers.kit.forms.answers import (
     Field,
     Got,
     Input,
@@ -22,10 +23,9 @@ from handlers.forms.answers import (
     choices,
     picked,
 )
-from handlers.i18n import N_
-from handlers.parsing import is_no_answer
-from handlers.payload import Payload
-from handlers.render import Option, candidates, choice_reply, normalize
+from handlers.kit.parsing import is_no_answer
+from handlers.kit.payload import Payload
+from handlers.kit.render import Option, candidates, choice_reply, normalize
 
 # Answers' pieces, named here too: input kinds and flows import them with the engine.
 __all__ = [

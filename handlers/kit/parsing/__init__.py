@@ -12,14 +12,14 @@ cleaned text), `choices` (which option a typed name means).
 
 from __future__ import annotations
 
-from handlers.parsing.choices import SECTOR_ALIASES, Choice, fold, match_choice
-from handlers.parsing.dates import parse_duration_days, parse_when
-from handlers.parsing.identifiers import parse_nib, parse_phone
-from handlers.parsing.money import Price, parse_price, read_price
-from handlers.parsing.numbers import parse_number
-from handlers.parsing.quantities import COUNTING_UNITS, Quantity, parse_quantity, read_quantity
-from handlers.parsing.refusals import MAX_AMOUNT, REFUSAL_TEXT, Reason, Refused, refusal_text
-from handlers.parsing.text import clean_text, is_no_answer, split_list
+from handlers.kit.parsing.choices import SECTOR_ALIASES, Choice, fold, match_choice
+from handlers.kit.parsing.dates import parse_duration_days, parse_when
+from handlers.kit.parsing.identifiers import parse_nib, parse_phone
+from handlers.kit.parsing.money import Price, parse_price, read_price
+from handlers.kit.parsing.numbers import parse_number
+from handlers.kit.parsing.quantities import COUNTING_UNITS, Quantity, parse_quantity, read_quantity
+from handlers.kit.parsing.refusals import MAX_AMOUNT, REFUSAL_TEXT, Reason, Refused, refusal_text
+from handlers.kit.parsing.text import clean_text, is_no_answer, split_list
 
 __all__ = [
     "COUNTING_UNITS",

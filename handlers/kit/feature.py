@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from handlers.context import Context
-from handlers.payload import Payload
+from handlers.kit.context import Context
+from handlers.kit.payload import Payload
 
 Handler = Callable[[Context], Awaitable[None]]
 ButtonHandler = Callable[[Context, Payload], Awaitable[None]]
