@@ -31,7 +31,7 @@ from db.explain import explain, scheduler_queries
 from db.migrate import upgrade
 from db.notifications import tune_for_planning
 from handlers.kit.events import Reply
-from handlers.schedule import ReminderSchedule
+from handlers.rules.schedule import ReminderSchedule
 
 NOW = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)  # Monday 10:00 in Jakarta: not quiet
 

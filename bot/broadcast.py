@@ -46,7 +46,7 @@ from db import broadcasts as data
 from db.models import Broadcast, BroadcastState, DeliveryState
 from handlers.broadcast import final_reply, progress_reply
 from handlers.kit.events import Reply
-from handlers.schedule import ReminderSchedule
+from handlers.rules.schedule import ReminderSchedule
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")

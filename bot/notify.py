@@ -33,7 +33,7 @@ from db.notifications import (
 from db.whatsapp import WAITING, template_values
 from handlers.kit.events import Reply
 from handlers.reminders import GROUP_OF, PRODUCER_KINDS, render
-from handlers.schedule import ReminderSchedule
+from handlers.rules.schedule import ReminderSchedule
 
 log = structlog.get_logger(__name__)
 

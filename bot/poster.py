@@ -37,7 +37,7 @@ from db.whatsapp import template_values
 from handlers.kit.context import Translate
 from handlers.kit.events import Reply
 from handlers.review.card import card_replies
-from handlers.rubric import Rubric
+from handlers.rules.rubric import Rubric
 
 log = structlog.get_logger(__name__)
 

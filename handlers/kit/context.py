@@ -17,8 +17,8 @@ from handlers.kit.capabilities import Capabilities, for_channel
 from handlers.kit.events import Button, Incoming, MediaRef, Reply
 from handlers.kit.payload import Payload
 from handlers.kit.render import fit
-from handlers.photos import PhotoLimits
-from handlers.rubric import Rubric
+from handlers.rules.photos import PhotoLimits
+from handlers.rules.rubric import Rubric
 
 REPROMPT = "reprompt"  # a navigation request: ask the open flow's question again
 DEFAULT_LANGUAGE = "id"

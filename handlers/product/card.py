@@ -24,10 +24,10 @@ from handlers.kit.labels import (
     sector_text,
     thousands,
 )
-from handlers.precheck import Facts, Rule, precheck
 from handlers.product import numbers
 from handlers.review.card import reason_text
-from handlers.rubric import CRITERIA, CRITERION_LABELS
+from handlers.rules.precheck import Facts, Rule, precheck
+from handlers.rules.rubric import CRITERIA, CRITERION_LABELS
 
 FLOW = "prod"
 LIST = "plist"  # the buttons of /produk and its pages, usable whatever conversation is open

@@ -18,10 +18,10 @@ from handlers.kit.forms.photos import PhotosInput
 from handlers.kit.labels import PRODUCT_FIELD_LABELS, legal_docs_input, rupiah, sector_input
 from handlers.kit.parsing import Price, parse_duration_days, read_price
 from handlers.kit.render import Option
-from handlers.precheck import precheck
 from handlers.product import card, media, numbers
 from handlers.product.card import FLOW, Draft
 from handlers.product.submit import CARD, CONFIRM, at_limit, open_product, submit
+from handlers.rules.precheck import precheck
 
 F = ProductField
 UNITS = ("pcs", "pack", "kg", "liter", "set", "box", "botol", "lusin")

@@ -19,10 +19,10 @@ from handlers.common import menu_buttons
 from handlers.kit.context import Context
 from handlers.kit.events import Button
 from handlers.kit.labels import PRODUCT_FIELD_LABELS
-from handlers.precheck import precheck
 from handlers.product.card import FLOW, Draft, show
 from handlers.review.assist import assess
 from handlers.review.notices import submitted, withdrawn
+from handlers.rules.precheck import precheck
 
 S = ProductStatus
 CONFIRM = "confirm"

@@ -28,9 +28,9 @@ from handlers.kit.labels import (
     thousands,
 )
 from handlers.kit.payload import Payload
-from handlers.precheck import BY_CODE
 from handlers.review.assist import Assessment, card_assist
-from handlers.rubric import CRITERIA, CRITERION_SHORT, SCORES
+from handlers.rules.precheck import BY_CODE
+from handlers.rules.rubric import CRITERIA, CRITERION_SHORT, SCORES
 
 FLOW = "rv"
 S = ProductStatus

@@ -19,7 +19,7 @@ from handlers.review.access import display_name, group_t, refusal
 from handlers.review.card import FLOW, REASONS, Act, ReviewPayload, held_buttons, reason_buttons
 from handlers.review.notices import DECISION, UNDO_SECONDS, tell_producer
 from handlers.review.refresh import already_done, load, reload, show
-from handlers.rubric import APPROVABLE
+from handlers.rules.rubric import APPROVABLE
 
 MIN_REASON = 10
 MAX_REASON = 1000

@@ -15,7 +15,7 @@ from handlers.i18n import N_
 from handlers.kit.context import Context, Translate, button
 from handlers.kit.events import Address, Button
 from handlers.review.card import reason_text
-from handlers.rubric import CRITERIA, CRITERION_LABELS
+from handlers.rules.rubric import CRITERIA, CRITERION_LABELS
 
 CLAIMED = "claimed"
 PRODUCT_LIST = "plist"  # the producer's /produk buttons (handlers/product)

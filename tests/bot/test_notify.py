@@ -13,7 +13,7 @@ from bot.runtime import FloodGuard, Kurasi
 from db.media_store import MediaStore
 from db.models import Fair, Notification, Product, ProductStatus, Review, User
 from handlers.kit.context import FlowSettings
-from handlers.schedule import ReminderSchedule
+from handlers.rules.schedule import ReminderSchedule
 from tests.factories import producer
 from tests.support import Chat, FakeClock, RecordingChannel
 

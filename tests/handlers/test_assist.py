@@ -290,8 +290,8 @@ async def test_erasure_removes_hashes_and_numbers(app: Kurasi, chat: Chat, sessi
 def test_card_words_the_pre_check_for_the_curator(clock: FakeClock) -> None:
     from bot.i18n import translator
     from db.models import Business
-    from handlers.precheck import BY_CODE
     from handlers.review.card import card_text
+    from handlers.rules.precheck import BY_CODE
 
     t = translator("id")
     business = Business(name="Usaha Uji", region_code="35.73", has_nib=False, legal_docs=[])

@@ -13,7 +13,7 @@ from db import broadcasts as data
 from db.media_store import MediaStore
 from db.models import AuditEvent, Broadcast, Business, Product, User
 from handlers.kit.context import FlowSettings
-from handlers.schedule import ReminderSchedule
+from handlers.rules.schedule import ReminderSchedule
 from tests.support import Chat, FakeClock, RecordingChannel
 
 ADMIN = "9000"

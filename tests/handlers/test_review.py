@@ -16,7 +16,7 @@ from db.media_store import MediaStore
 from db.models import AuditEvent, Product, Review
 from db.reviews import add_curator
 from handlers.kit.context import FlowSettings
-from handlers.schedule import ReminderSchedule
+from handlers.rules.schedule import ReminderSchedule
 from tests.factories import submitted_product
 from tests.handlers.test_product import GOOD, GOOD_2, fill_details
 from tests.handlers.test_registration import register

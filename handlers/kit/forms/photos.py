@@ -18,7 +18,7 @@ from handlers.i18n import N_
 from handlers.kit.context import Context, button
 from handlers.kit.events import Button, ButtonPress, Document, Event, MediaRef, Photo, Reply, Text
 from handlers.kit.forms.engine import Field, Form, Got, Input, Outcome, Refuse, Stay
-from handlers.photos import Hint, PhotoReport, Refusal, check_photo
+from handlers.rules.photos import Hint, PhotoReport, Refusal, check_photo
 
 log = structlog.get_logger(__name__)
 HINT_TIPS = {
