@@ -104,7 +104,11 @@ async def build(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tr
     url = settings.database.url
     engine = make_engine(url, pool_size=settings.runtime.pool_size(url))
     if migrate:
-        await upgrade(engine)
+        try:
+            await upgrade(engine)
+        except BaseException:
+            await engine.dispose()  # before the loop ends, which may be right after this
+            raise
     sessionmaker = make_sessionmaker(engine)
     count_round_trips(engine)
     review_channel = "telegram" if settings.telegram.token is not None else "console"
