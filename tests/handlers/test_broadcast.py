@@ -11,7 +11,7 @@ from bot.broadcast import BroadcastSender
 from bot.runtime import FloodGuard, Kurasi
 from db import broadcasts as data
 from db.media_store import MediaStore
-from db.models import AuditEvent, Broadcast, Business, Product, User
+from db.models import AuditEvent, Broadcast, Business, Curator, Product, User
 from handlers.context import FlowSettings
 from handlers.schedule import ReminderSchedule
 from tests.support import Chat, FakeClock, RecordingChannel
@@ -306,6 +306,26 @@ async def test_admin_roles(app: Kurasi, admin: Chat, channel: RecordingChannel) 
     async with app.sessionmaker() as session:
         rows = list(await session.execute(select(AuditEvent.action, AuditEvent.reason_text)))
     assert rows == [("admin_added", "test:777"), ("admin_removed", "test:777")]
+
+
+async def test_admin_and_curator_commands_take_a_username_exactly(
+    app: Kurasi, admin: Chat, channel: RecordingChannel
+) -> None:
+    """@a_b names the person called a_b, never axb ("_" is no wildcard), on every command
+    that names a person."""
+    await Chat(app, channel, user_id="778", username="axb").send("/start")
+    for command in ("/admin_tambah @a_b", "/kurator_tambah @a_b"):
+        await admin.send(command)
+        assert "belum mengenal @a_b" in admin.text, command
+    await Chat(app, channel, user_id="779", username="A_B").send("/start")
+    await admin.send("/admin_tambah @a_b")
+    assert "@a_b sekarang admin" in admin.text
+    await admin.send("/kurator_tambah @a_b")
+    assert "@a_b sekarang menjadi kurator" in admin.text
+    async with app.sessionmaker() as session:
+        admins = set(await session.scalars(select(User.external_id).where(User.is_admin)))
+        curators = set(await session.scalars(select(Curator.external_id)))
+    assert admins == {"779"} and curators == {"779"}
 
 
 async def test_bad_input_while_composing_is_refused_and_kept(app: Kurasi, admin: Chat) -> None:
