@@ -714,7 +714,10 @@ def broadcast_send(
     scheduled_at = None
     if at is not None:
         scheduled_at = parse_when(
-            at.replace("T", " "), now=now, zone=ZoneInfo(settings.scheduler.timezone)
+            at.replace("T", " "),
+            now=now,
+            zone=ZoneInfo(settings.scheduler.timezone),
+            roll_over=False,  # a day already past this year is a slip, not next year
         )
         if scheduled_at is None or scheduled_at <= now:
             problems.append(f'--at {at!r}: give a future "YYYY-MM-DD HH:MM"')

@@ -3,6 +3,8 @@ scheduled start and quiet hours; delivered through the recording channel."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -231,6 +233,56 @@ async def test_scheduled_broadcast_starts_at_its_time(
     clock.advance(minutes=1)
     await worker.tick()
     assert [c for c, _ in channel.sent if c == "p1"] == ["p1"]
+
+
+async def test_a_day_already_past_this_year_is_refused_with_the_reason(
+    app: Kurasi, admin: Chat, clock: FakeClock
+) -> None:
+    """On 6 December the prompt's own example "1/12 09:00" was scheduled for 1 December
+    2027 without a word."""
+    clock.now = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)  # 10:00 in Jakarta
+    await person(app, "p1")
+    await compose(admin)
+    await admin.press("Pratinjau")
+    await admin.press("Jadwalkan")
+    await admin.send("1/12 09:00")
+    assert "sudah lewat tahun ini" in admin.text and "1/12/2027 09:00" in admin.text
+    await admin.send("1/12/2027 09:00")
+    assert "01/12/2027 09:00" in admin.text
+    await compose(admin, "Kedua")
+    await admin.press("Pratinjau")
+    await admin.press("Jadwalkan")
+    assert "7/12 09:00" in admin.text  # the prompt's example is a time still ahead
+    await admin.send("24/12 09:00")  # still ahead this year: taken as typed
+    assert "24/12/2026 09:00" in admin.text
+    async with app.sessionmaker() as session:
+        stored = list(await session.scalars(select(Broadcast.scheduled_at).order_by(Broadcast.id)))
+    assert stored == [
+        datetime(2027, 12, 1, 2, 0, tzinfo=UTC),
+        datetime(2026, 12, 24, 2, 0, tzinfo=UTC),
+    ]
+
+
+async def test_sending_or_scheduling_to_nobody_asks_first(app: Kurasi, admin: Chat) -> None:
+    await compose(admin)
+    await admin.press("Pratinjau")
+    assert "Penerima: 0" in admin.text
+    await admin.press("Kirim")
+    assert "0 penerima" in admin.text and "#1" not in admin.text  # asked, not sent
+    await admin.press("Kembali ke pratinjau")
+    assert "Penerima: 0" in admin.text
+    await admin.press("Jadwalkan")
+    assert "0 penerima" in admin.text  # asked before the time, too
+    await admin.press("Tetap jadwalkan")
+    await admin.send("25/11 14:30")
+    assert "25/11/2026 14:30" in admin.text
+    await compose(admin, "Kedua")
+    await admin.press("Pratinjau")
+    await admin.press("Kirim")
+    await admin.press("Tetap kirim")
+    assert "#2" in admin.text
+    async with app.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(Broadcast)) == 2
 
 
 async def test_quiet_hours_hold_unless_urgent(
