@@ -34,11 +34,12 @@ def _when_question(ctx: Context, record: dict[str, Any]) -> str:
     """The examples are tomorrow morning: an example must be a time still ahead."""
     zone = ctx.settings.timezone
     day = ctx.now.astimezone(ZoneInfo(zone)) + timedelta(days=1)
+    short, iso = f"{day.day}/{day.month} 09:00", f"{day:%Y-%m-%d} 09:00"
     return ctx.t(
         "When should it go out ({zone} time)? For example {short} or {iso}.",
         zone=zone,
-        short=f"{day.day}/{day.month} 09:00",
-        iso=f"{day:%Y-%m-%d} 09:00",
+        short=short,
+        iso=iso,
     )
 
 

@@ -229,7 +229,7 @@ class QuantityInput(Input):
         amount = self._pending(ctx, field)
         if amount is None:
             return await super().ask(ctx, form, field, record)
-        text = ctx.t(self.unit_question, amount=f"{amount:,}".replace(",", "."))
+        text = ctx.t(self.unit_question, amount=format(amount, ",").replace(",", "."))
         return [form.question(ctx, field, record, self._unit_options(), text=text)]
 
     async def read(
@@ -435,13 +435,9 @@ class DateTimeInput(Input):
         if at <= ctx.now:
             later = parse_when(text, now=ctx.now, zone=zone)
             if later is not None and later != at:  # no year typed
-                return Refuse(
-                    ctx.t(
-                        self.past_this_year,
-                        when=f"{at:%d/%m %H:%M}",
-                        example=f"{later.day}/{later.month}/{later.year} {later:%H:%M}",
-                    )
-                )
+                when = f"{at:%d/%m %H:%M}"
+                example = f"{later.day}/{later.month}/{later.year} {later:%H:%M}"
+                return Refuse(ctx.t(self.past_this_year, when=when, example=example))
             return Refuse(ctx.t(self.past))
         if at > ctx.now + timedelta(days=self.horizon_days):
             return Refuse(ctx.t(self.too_far))

@@ -192,6 +192,7 @@ async def test_precheck_warns_before_submit_but_allows_it(producer: Chat, sessio
     assert "PIRT atau BPOM" in producer.text
     await producer.press("Ajukan")
     assert "PIRT atau BPOM" in producer.text  # asked to confirm
+    assert "Kurator kemungkinan akan menanyakan hal ini:" in producer.text  # not English
     await producer.press("Tetap ajukan")
     product = await the_product(sessionmaker)
     assert product.status == "submitted"
