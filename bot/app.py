@@ -302,11 +302,9 @@ async def _start_http(runtime: Runtime, *, webhook: bool) -> web.AppRunner:
     if settings.catalogue.enabled:
         from bot.catalogue import Catalogue
 
-        catalogue = Catalogue(
-            runtime.sessionmaker,
-            MediaStore(settings.media.dir),
-            thumbs=settings.media.dir / "thumbs",
-        )
+        store = MediaStore(settings.media.dir)
+        # Thumbnails where the store finds them again to erase them (MediaStore.derived).
+        catalogue = Catalogue(runtime.sessionmaker, store, thumbs=store.derived_dir)
     http_app = make_http_app(
         runtime.engine,
         telegram=runtime.telegram if webhook else None,

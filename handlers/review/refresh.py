@@ -35,8 +35,10 @@ async def show(
     buttons: list[list[Button]],
     *,
     previous: bool = True,
+    footer: str | None = None,
 ) -> None:
-    """The card again, in place: the pressed message, else the card's own message."""
+    """The card again, in place: the pressed message, else the card's own message; with
+    `footer` (a typed reason's preview) below it, so erasing the card erases that too."""
     t = group_t(ctx)
     before = (
         await previous_review(ctx.session, product_id=product.id, round=review.round)
@@ -45,6 +47,8 @@ async def show(
     )
     grade = ctx.settings.rubric.grade(review.scores)
     text = card_text(t, (product, business), review, ctx.now, previous=before, rubric_grade=grade)
+    if footer:
+        text = f"{text}\n\n{footer}"
     press = ctx.incoming.event
     pressed = press.message_id if isinstance(press, ButtonPress) else None
     # Pressed elsewhere (a typed reason's preview, the previous card): the card is edited.
