@@ -31,7 +31,8 @@ from db.models import (
 from db.outbox import ERASE, enqueue
 
 # Every table, and what erasing a person does to it (tests/db/test_privacy.py checks that each
-# table of the models is named here or in HOLDS_NO_PERSON, so a new table cannot be missed).
+# table of the models is named here, in KEPT_FOR_SECURITY or in HOLDS_NO_PERSON, so a new
+# table cannot be missed).
 ERASED: dict[str, str] = {
     "users": "the person's row, and the rows of every identity linked to it (user_aliases)",
     "user_aliases": "deleted with the user (ON DELETE CASCADE)",
@@ -51,6 +52,11 @@ ERASED: dict[str, str] = {
     "broadcasts": "as author: the link and where the progress message went",
     "fairs": "as author: the link (ON DELETE SET NULL)",
     "curators": "their curator role, by their identities",
+}
+# Kept through an erasure on purpose, and only for as long as it protects someone: a hash
+# of a number trying link codes, so that erasing the half-made account gives no new tries.
+KEPT_FOR_SECURITY: dict[str, str] = {
+    "link_throttles": "a hash of the identity, deleted when its lockout or code window ends",
 }
 # Tables that hold nothing about a person: update ids, shared send budgets, the schema.
 HOLDS_NO_PERSON: dict[str, str] = {

@@ -433,6 +433,7 @@ async def telegram_producer(runtime: Runtime, sessionmaker: Any) -> RecordingCha
         )
         business.phone = f"+{WA}"
         business.name = "UD Sambal Bu Tini"
+        _user.phone = f"+{WA}"  # shared as their own contact: Telegram vouches for it
     return telegram
 
 
@@ -552,6 +553,91 @@ async def person_traces(
                     if any(n in text for n in needles) or str(value) in ids:
                         found.append(f"{table.name}.{column} = {text[:80]}")
     return found
+
+
+@pytest.mark.parametrize("escape", ["batal", "daftar", "hapus data"])
+async def test_a_lockout_holds_for_the_number_whatever_is_typed_meanwhile(
+    runtime: Runtime,
+    client: TestClient,
+    fake: FakeWhatsApp,
+    channel: WhatsAppChannel,
+    sessionmaker: Any,
+    clock: FakeClock,
+    escape: str,
+) -> None:
+    telegram, code = await code_offer(runtime, client, fake, channel, sessionmaker)
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(5):
+        await say(client, fake, channel, fake.text(wrong))
+    if escape == "hapus data":  # the half-made WhatsApp account erased: a new user row
+        await say(client, fake, channel, fake.text("batal"))
+        await say(client, fake, channel, fake.text(escape))
+        await press(client, fake, channel, "Ya, hapus")
+    else:
+        await say(client, fake, channel, fake.text(escape))
+    await say(client, fake, channel, fake.text("daftar"))
+    await press(client, fake, channel, "Ya, hubungkan")
+    sent = len(telegram.sent)
+    await ReviewPoster(runtime.app, kinds=frozenset({NOTICE})).run_until_idle()
+    assert len(telegram.sent) == sent  # no new code while locked out
+    [answer] = await say(client, fake, channel, fake.text(wrong))
+    assert "Terlalu banyak kode salah" in answer.text and "Sisa" not in answer.text
+    clock.advance(minutes=16)  # the lockout's whole period, and no longer
+    await say(client, fake, channel, fake.text("daftar"))
+    await press(client, fake, channel, "Ya, hubungkan")
+    await ReviewPoster(runtime.app, kinds=frozenset({NOTICE})).run_until_idle()
+    new = telegram.sent[-1][1].text
+    fresh = next(word for word in new.split() if word.isdigit() and len(word) == 6)
+    assert "✅" in (await say(client, fake, channel, fake.text(fresh)))[-1].text
+
+
+async def test_new_codes_are_rate_limited(
+    runtime: Runtime,
+    client: TestClient,
+    fake: FakeWhatsApp,
+    channel: WhatsAppChannel,
+    sessionmaker: Any,
+    clock: FakeClock,
+) -> None:
+    """30 presses of "send a new code" in a few seconds sent 31 codes to the Telegram
+    holder: now one a minute at most, and at most 5 in the lockout's period."""
+    telegram, _code = await code_offer(runtime, client, fake, channel, sessionmaker)
+    poster = ReviewPoster(runtime.app, kinds=frozenset({NOTICE}))
+    for _ in range(30):
+        await press(client, fake, channel, "Kirim kode baru")
+        clock.advance(seconds=0.4)
+    await poster.run_until_idle()
+    assert len(telegram.sent) == 1  # the first code only
+    assert "baru saja dikirim" in fake.messages(WA)[-1].text
+    for _ in range(10):
+        clock.advance(seconds=61)
+        await press(client, fake, channel, "Kirim kode baru")
+    await poster.run_until_idle()
+    assert len(telegram.sent) == 5  # 1 + 4 more: the period's five, then no more
+    clock.advance(minutes=16)
+    await press(client, fake, channel, "Kirim kode baru")
+    await poster.run_until_idle()
+    assert len(telegram.sent) == 6
+
+
+async def test_a_typed_business_phone_is_never_offered_a_link(
+    runtime: Runtime,
+    client: TestClient,
+    fake: FakeWhatsApp,
+    channel: WhatsAppChannel,
+    sessionmaker: Any,
+) -> None:
+    """A stranger on Telegram who typed the victim's number as their business phone: the
+    victim, writing from WhatsApp, is not offered their "Toko Penipu". Only a number shared
+    as the Telegram account's own contact (Telegram vouches for it) is."""
+    async with sessionmaker() as session, session.begin():
+        _user, business = await producer(
+            session, channel="telegram", external_id="6661", now=runtime.app.clock()
+        )
+        business.phone = f"+{WA}"  # typed, not shared as a contact
+        business.name = "Toko Penipu"
+    [welcome] = await say(client, fake, channel, fake.text("/start"))
+    assert "Toko Penipu" not in welcome.text and "Pilih bahasa" in welcome.text
 
 
 async def test_no_offer_without_a_telegram_account_with_that_number(
