@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
@@ -173,7 +172,6 @@ CuratorArgument = Annotated[
         show_default=False,
     ),
 ]
-_USER_RE = re.compile(r"[0-9]{1,20}|@[A-Za-z0-9_]{1,64}")
 
 
 def _who(user: User | None, external_id: str) -> str:
@@ -186,24 +184,24 @@ def _who(user: User | None, external_id: str) -> str:
 
 async def _curator_target(session: AsyncSession, who: str) -> tuple[str, User | None]:
     """The Telegram user id `who` names, and their user row when they have written."""
-    from db.users import find_by_username, get_user
+    from db.users import resolve_person
 
-    if not who.startswith("@"):
-        return who, await get_user(session, channel="telegram", external_id=who)
-    user = await find_by_username(session, channel="telegram", username=who)
-    if user is None:
+    found = await resolve_person(session, channel="telegram", who=who)
+    if found is None:
         typer.echo(
             f"nobody called {who} has written to the bot yet: ask them to send /start to the "
             "bot, or give their numeric Telegram user id",
             err=True,
         )
         raise typer.Exit(1)
-    return user.external_id, user
+    return found
 
 
 def _check_user_form(who: str) -> str:
+    from db.users import person_form
+
     who = who.strip()
-    if not _USER_RE.fullmatch(who):
+    if person_form(who) is None or who.startswith("-"):
         typer.echo(f"{who!r} is neither a Telegram user id (digits) nor an @username", err=True)
         raise typer.Exit(2)
     return who
@@ -775,7 +773,10 @@ def broadcast_send(
     scheduled_at = None
     if at is not None:
         scheduled_at = parse_when(
-            at.replace("T", " "), now=now, zone=ZoneInfo(settings.scheduler.timezone)
+            at.replace("T", " "),
+            now=now,
+            zone=ZoneInfo(settings.scheduler.timezone),
+            roll_over=False,  # a day already past this year is a slip, not next year
         )
         if scheduled_at is None or scheduled_at <= now:
             problems.append(f'--at {at!r}: give a future "YYYY-MM-DD HH:MM"')

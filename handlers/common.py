@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from db.businesses import get_business
-from handlers.context import LANGUAGES, Context, button
+from db.users import person_form, resolve_person
+from handlers.context import LANGUAGES, Context, Translate, button
 from handlers.events import Button, Command, Text
 from handlers.help_roles import role_help
 from handlers.i18n import N_
@@ -181,3 +182,22 @@ MENU_COMMANDS: tuple[tuple[str, str], ...] = (
     ("hapusdata", N_("Delete your data")),
     ("bantuan", N_("Help")),
 )
+
+
+async def person_argument(
+    ctx: Context, usage: str, t: Translate | None = None
+) -> tuple[str, str] | None:
+    """Whom a command's argument names ("ID" or "@username", read by db.users'
+    resolve_person, as the CLI reads it): (their external id, the argument as typed). None
+    once the usage, or "I don't know them yet", has been replied."""
+    t = t or ctx.t
+    event = ctx.incoming.event
+    arg = (event.args if isinstance(event, Command) else "").strip()
+    if person_form(arg) is None:
+        ctx.reply(usage)
+        return None
+    found = await resolve_person(ctx.session, channel=ctx.user.channel, who=arg)
+    if found is None:
+        ctx.reply(t("I don't know {who} yet: they must start the bot first.", who=arg))
+        return None
+    return found[0], arg

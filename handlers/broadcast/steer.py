@@ -130,7 +130,7 @@ def report_text(
         lines.append(
             t(
                 "{rate} msg/s · done in {eta}",
-                rate=f"{rate:.1f}",
+                rate=format(rate, ".1f"),
                 eta=estimate(t, report.left, rate),
             )
         )

@@ -229,7 +229,7 @@ class QuantityInput(Input):
         amount = self._pending(ctx, field)
         if amount is None:
             return await super().ask(ctx, form, field, record)
-        text = ctx.t(self.unit_question, amount=f"{amount:,}".replace(",", "."))
+        text = ctx.t(self.unit_question, amount=format(amount, ",").replace(",", "."))
         return [form.question(ctx, field, record, self._unit_options(), text=text)]
 
     async def read(
@@ -407,6 +407,11 @@ class DateTimeInput(Input):
 
     refusal: str = N_("I could not read that date and time. Example: 1/12 09:00")
     past: str = N_("That time has passed. Give a time in the future.")
+    # A day and month without a year that is behind us this year: a slip more often than
+    # next year, so it is not quietly moved a year on.
+    past_this_year: str = N_(
+        "{when} has already passed this year. For next year, type the year too: {example}"
+    )
     too_far: str = N_("That is more than a year away. Give a nearer date.")
     horizon_days: int = 365
     back: str | None = None
@@ -423,10 +428,16 @@ class DateTimeInput(Input):
         text = _text(event)
         if text is None:
             return Refuse(ctx.t(NOT_UNDERSTOOD))
-        at = parse_when(text, now=ctx.now, zone=ZoneInfo(ctx.settings.timezone))
+        zone = ZoneInfo(ctx.settings.timezone)
+        at = parse_when(text, now=ctx.now, zone=zone, roll_over=False)
         if at is None:
             return Refuse(ctx.t(self.refusal))
         if at <= ctx.now:
+            later = parse_when(text, now=ctx.now, zone=zone)
+            if later is not None and later != at:  # no year typed
+                when = f"{at:%d/%m %H:%M}"
+                example = f"{later.day}/{later.month}/{later.year} {later:%H:%M}"
+                return Refuse(ctx.t(self.past_this_year, when=when, example=example))
             return Refuse(ctx.t(self.past))
         if at > ctx.now + timedelta(days=self.horizon_days):
             return Refuse(ctx.t(self.too_far))

@@ -37,9 +37,12 @@ _WHEN = re.compile(
 )
 
 
-def parse_when(text: str, *, now: datetime, zone: ZoneInfo) -> datetime | None:
+def parse_when(
+    text: str, *, now: datetime, zone: ZoneInfo, roll_over: bool = True
+) -> datetime | None:
     """A local date and time ("1/12 09:00", "2026-12-01 09.00", "1/12 jam 9.00") in `zone`,
-    or None. Without a year it is the next such moment: "1/1 09:00" in December is next year."""
+    or None. Without a year it is the next such moment: "1/1 09:00" in December is next year;
+    with `roll_over=False` it stays in this year, past or not (for the caller to ask)."""
     m = _WHEN.fullmatch(text.lower()) if len(text) <= MAX_FIELD_LEN else None
     if m is None:
         return None
@@ -53,7 +56,7 @@ def parse_when(text: str, *, now: datetime, zone: ZoneInfo) -> datetime | None:
         at = datetime(year, month, day, int(m.group(7)), int(m.group(8)), tzinfo=zone)
     except ValueError:
         return None
-    if not m.group(1) and not m.group(6) and at < local_now:
+    if roll_over and not m.group(1) and not m.group(6) and at < local_now:
         try:
             at = at.replace(year=year + 1)
         except ValueError:  # 29 February, next year

@@ -279,8 +279,9 @@ def _remove_options(ctx: Context, draft: Draft) -> list[Option]:
 
 def _confirm_text(ctx: Context, draft: Draft) -> str:
     warnings = card.warnings_text(ctx, precheck(draft.facts))
+    heading = ctx.t("Curators will probably ask about this:")
     fix_first = ctx.t("Fixing it first saves a round. Submit anyway?")
-    return f"{ctx.t('Curators will probably ask about this:')}\n{warnings}\n\n{fix_first}"
+    return f"{heading}\n{warnings}\n\n{fix_first}"
 
 
 def _resume_text(ctx: Context, draft: Draft) -> str:

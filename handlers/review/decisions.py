@@ -142,24 +142,24 @@ async def typed_reason(ctx: Context, raw: str) -> None:
     reasons = list(ctx.data.get("reasons") or [])
     ctx.goto(FLOW, REASONS_STEP)
     ctx.update_data(review_id=review.id, action=action.value, reasons=reasons, text=text)
-    await show(ctx, review, product, business, reason_buttons(t, review, reasons, action))
     send = t("📨 Send revision request") if action == Verdict.revise else t("📨 Send rejection")
-    ctx.reply(
-        t(
-            "#{id}: this is what the producer will read:\n\n{text}\n\n"
-            "Press “{send}” to send it, or write it again.",
-            id=review.product_id,
-            text=text,
-            send=send,
-        ),
-        buttons=[
-            [ReviewPayload(Act.send, review.id).button(send)],
-            [
-                ReviewPayload(Act.write, review.id).button(t("✍️ Write again")),
-                ReviewPayload(Act.back, review.id).button(t("↩️ Back")),
-            ],
-        ],
+    # The preview is part of the card, not a message of its own: a producer who erases
+    # their data takes the card with it, and with it the words written about their product.
+    preview = t(
+        "#{id}: this is what the producer will read:\n\n{text}\n\n"
+        "Press “{send}” to send it, or write it again.",
+        id=review.product_id,
+        text=text,
+        send=send,
     )
+    buttons = [
+        [ReviewPayload(Act.send, review.id).button(send)],
+        [
+            ReviewPayload(Act.write, review.id).button(t("✍️ Write again")),
+            ReviewPayload(Act.back, review.id).button(t("↩️ Back")),
+        ],
+    ]
+    await show(ctx, review, product, business, buttons, footer=preview)
 
 
 async def send_decision(ctx: Context, review: Review, product: Product, business: Business) -> None:
