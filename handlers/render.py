@@ -206,5 +206,5 @@ def fit(caps: Capabilities, t: Translate, reply: Reply) -> Reply:
         return replace(reply, text=_fit(caps, reply.text), buttons=(), menu=menu, edit=False)
     lines = "\n".join(f"{i}. {o.label}" for i, o in enumerate(options, start=1))
     body = f"{reply.text}\n\n{lines}\n{t(N_('Type the number of your choice.'))}"
-    numbered = tuple(o.value for o in options)
+    numbered = tuple(Button(o.label, o.value) for o in options)
     return replace(reply, text=_fit(caps, body), buttons=(), edit=False, numbered=numbered)

@@ -326,6 +326,9 @@ class ContactInput(Input):
         return Got((phone, own))
 
 
+OFFERED = "_offered"  # in the form's data: field -> the values last offered to choose from
+
+
 @dataclass
 class SearchInput(Input):
     """A name searched in a long list (the 38 regencies): one match is taken, a few are
@@ -349,6 +352,12 @@ class SearchInput(Input):
         query = _text(event)
         if query is None:
             return Refuse(ctx.t(NOT_UNDERSTOOD))
+        # After "which one do you mean?", a word of one of the offered names ("kab", "kota")
+        offered = [o for v in ctx.data.get(OFFERED, {}).get(field.name, []) if (o := self.get(v))]
+        chosen = pick(query, offered) if offered else None
+        if chosen is not None:
+            ctx.update_data(**{OFFERED: {}})
+            return Got(chosen)
         matches = self.search(query[:200])
         if len(matches) == 1:
             if self.confirm:
@@ -358,6 +367,7 @@ class SearchInput(Input):
             return Refuse(ctx.t(self.not_found, query=query.strip()[:40]))
         if len(matches) > self.max_choices:
             return Refuse(ctx.t(self.too_many))
+        ctx.update_data(**{OFFERED: {field.name: [m.value for m in matches]}})
         ctx.replies.append(
             choice_reply(
                 ctx.capabilities,
