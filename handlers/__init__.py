@@ -172,6 +172,8 @@ async def _read_typed_words(ctx: Context) -> None:
     if payload is None and not in_form:
         for pairs in (last, earlier):
             payload = payload or typed.press_for(event.text, pairs, loose=flow is None)
+    if payload is None and in_form:  # a button not the form's (the language picker): exactly
+        payload = typed.press_label(event.text, [*last, *earlier])
     if payload is None and ctx.flow is None:  # a notice's buttons (a curator's, a reminder's)
         for pairs in await _notice_buttons(ctx):
             payload = payload or typed.press_for(event.text, pairs, loose=True)
@@ -240,7 +242,10 @@ def _remember_shown(ctx: Context) -> None:
     numbered = any(r.numbered for r in mine) and not any(r.buttons or r.menu for r in mine)
     flow = FLOWS.get(ctx.flow or "")
     if flow is not None and not isinstance(flow, SimpleFlow) and not numbered:
-        return  # a form reads its own answers: nothing to keep (and no write a step)
+        # A form reads its own answers: only other buttons are kept (no write a step).
+        last = [p for p in last if not p[0].startswith(f"{flow.flow}|")]
+        earlier = [p for p in earlier if not p[0].startswith(f"{flow.flow}|")]
+        last, earlier = (last, earlier) if last else (earlier, [])
     if last:
         kept = {
             "last": [list(p) for p in last],

@@ -165,9 +165,13 @@ def candidates(text: str, options: Sequence[Option]) -> list[Option]:
     return [o for o in options if o.value in found]
 
 
+# "PIRT, Halal", "pirt sama halal", "PIRT + Halal", "pirt serta halal", "pirt and halal"
+LIST_SPLIT = re.compile(r"[,;/\n+]+|\s+(?:dan|and|sama|serta|plus|with|juga)\s+", re.IGNORECASE)
+
+
 def pick_many(text: str, options: Sequence[Option]) -> list[str] | None:
     """Several options typed at once: "1 3 4", "PIRT, Halal"; None if any part is unknown."""
-    parts = [p for p in re.split(r"[,;/\n]+|\s+dan\s+|\s+and\s+", text) if p.strip()]
+    parts = [p for p in LIST_SPLIT.split(text) if p.strip()]
     if len(parts) == 1 and re.fullmatch(r"[0-9 ]+", parts[0].strip()):
         parts = parts[0].split()
     chosen = [pick(p, options) for p in parts]

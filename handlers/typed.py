@@ -121,6 +121,13 @@ def press_for(text: str, shown: Sequence[tuple[str, str]], *, loose: bool) -> st
     return match_choice(text, options).match
 
 
+def press_label(text: str, shown: Sequence[tuple[str, str]]) -> str | None:
+    """The payload of the one button whose whole label was typed (inside a form)."""
+    wanted = normalize(text)
+    exact = {p for p, label in shown if wanted and normalize(label) == wanted}
+    return exact.pop() if len(exact) == 1 else None
+
+
 def press_number(text: str, shown: Sequence[tuple[str, str]]) -> str | None:
     typed = text.strip().rstrip(".")
     if typed.isdigit() and 1 <= int(typed) <= len(shown):
