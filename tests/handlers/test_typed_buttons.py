@@ -11,7 +11,13 @@ from bot.runtime import Kurasi
 from db.models import Business, User
 from tests.handlers import test_review
 from tests.handlers.test_registration import business_of
-from tests.handlers.test_review import after_undo_window, curator, make_curator, submit_via_chat
+from tests.handlers.test_review import (
+    after_undo_window,
+    curator,
+    make_curator,
+    score_all,
+    submit_via_chat,
+)
 from tests.support import Chat, RecordingChannel
 
 app = test_review.app  # the review chat's fixtures
@@ -146,6 +152,7 @@ async def test_perbaiki_typed_on_a_revision_notice(
     await make_curator(sessionmaker, clock, "c1")
     sari = curator(app, channel, "c1", "Sari")
     await sari.press("Ambil")
+    await score_all(sari, channel)
     await sari.press("Revisi")
     await sari.press("Foto kurang jelas")
     await sari.press("Kirim permintaan revisi")
