@@ -35,6 +35,7 @@ from handlers.events import ButtonPress, Command, Text
 from handlers.features import ButtonHandler, Feature, Flow, Handler, Hint, SimpleFlow
 from handlers.i18n import N_
 from handlers.payload import Payload
+from handlers.render import typed_commands
 from handlers.review import FEATURE as REVIEW
 from handlers.review.access import group_t, is_review_chat
 from handlers.review.actions import on_group_button, on_group_message
@@ -146,6 +147,11 @@ async def dispatch(ctx: Context) -> None:
     ctx.navigation.clear()
     if ctx.incoming.chat_type == "private":
         _remember_shown(ctx)
+        if not ctx.capabilities.command_menu:  # replies not drawn through ctx.reply too
+            ctx.replies = [
+                replace(r, text=typed_commands(ctx.t, r.text)) if r.to is None else r
+                for r in ctx.replies
+            ]
 
 
 async def _read_typed_words(ctx: Context) -> None:

@@ -159,3 +159,18 @@ async def test_perbaiki_typed_on_a_revision_notice(
     await after_undo_window(app, clock)
     await chat.send(typed)
     assert ("Ubah data" if lang == "id" else "Edit") in " ".join(chat.labels()), chat.text
+
+
+@pytest.mark.parametrize(("lang", "said"), [("id", "Ketik daftar"), ("en", "Type register")])
+async def test_whatsapp_texts_say_what_to_type(app: Kurasi, lang: str, said: str) -> None:
+    chat = on(app, "whatsapp")
+    chat.language = lang
+    await chat.send("apa ini")  # a stranger: the nudge says how to register
+    assert said in chat.text and "/start" not in chat.text, chat.text
+    await chat.send("/bantuan")
+    assert "/produk_baru" not in chat.text
+    assert ("produk baru –" if lang == "id" else "new product –") in chat.text
+    telegram = on(app, "test", user_id="555")
+    telegram.language = lang
+    await telegram.send("apa ini")
+    assert "/start" in telegram.text  # where commands have a menu, they are named
