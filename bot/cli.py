@@ -790,7 +790,8 @@ def broadcast_send(
     if broadcast_id is None:
         typer.echo(f"{count} recipients (dry run: nothing queued)")
         return
-    when = f"at {at}" if at else "now"
+    zone = ZoneInfo(settings.scheduler.timezone)
+    when = f"at {scheduled_at.astimezone(zone):%Y-%m-%d %H:%M %Z}" if scheduled_at else "now"
     typer.echo(f"broadcast {broadcast_id} queued for {count} recipients, starting {when}")
 
 

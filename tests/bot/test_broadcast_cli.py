@@ -89,7 +89,7 @@ def test_send_dry_run_list_and_steer(tmp_path: Path, config: Path, db_url: str) 
         "--at", "2030-01-02 09:00",
     )  # fmt: skip
     assert sent.exit_code == 0, sent.output
-    assert "broadcast 1 queued for 2 recipients" in sent.stdout
+    assert "broadcast 1 queued for 2 recipients, starting at 2030-01-02 09:00 WIB" in sent.stdout
     listed = run(config, "list").stdout.strip().split("\t")
     assert listed[:2] == ["1", "scheduled"]
     assert "2030-01-02 09:00 WIB" in listed  # the configured zone's time, the zone named
