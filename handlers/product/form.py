@@ -33,6 +33,7 @@ from handlers.render import Option
 F = ProductField
 UNITS = ("pcs", "pack", "kg", "liter", "set", "box", "botol", "lusin")
 RESUME = "resume"
+PHOTOS_SHOWN = "photos_shown"  # in the form's data: the photos the card last came with
 REMOVE_PICK = "remove_pick"
 WHOLE_NUMBER = N_("Please type a whole number, for example 100.")
 
@@ -269,6 +270,12 @@ class ProductForm(Form):
         return card.card_with_warnings(ctx, record)
 
     def summary_media(self, ctx: Context, record: Draft) -> tuple[MediaOut, ...]:
+        """The photos, with the card's first showing or when they changed: asked again
+        (after an edit, /bantuan), the card comes as text alone, its photos just above."""
+        shown = [p.id for p in record.photos]
+        if ctx.data.get(PHOTOS_SHOWN) == shown:
+            return ()
+        ctx.update_data(**{PHOTOS_SHOWN: shown})
         return card.media(ctx, record.photos)
 
     async def on_action(self, ctx: Context, record: Draft, action: str) -> None:

@@ -532,10 +532,14 @@ async def test_product_with_two_photos_from_whatsapp(
     assert "Foto 2" in fake.messages(WA)[-1].text
     card = await press(client, fake, channel, "Selesai")
     images = [c for c in card if c.type == "image"]
-    uploads = [c for c in fake.calls if c.kind == "upload"]
-    assert len(images) == 2 and {i.body["image"]["id"] for i in images} == {
-        u.message_id for u in uploads
-    }
+    async with sessionmaker() as session:
+        ids = [p.channel_ids["whatsapp"] for p in await session.scalars(select(Photo))]
+    # Sent by the media ids WhatsApp gave the photos: no upload at all.
+    assert [i.body["image"]["id"] for i in images] == ids
+    assert not [c for c in fake.calls if c.kind == "upload"]
+    # The card asked again (help in between) comes as text: its photos are just above.
+    again = await say(client, fake, channel, fake.text("bantuan"))
+    assert not [c for c in again if c.type == "image"] and "Foto: 2" in again[-1].text
     assert "diajukan" in " ".join(c.text for c in await press(client, fake, channel, "Ajukan"))
     async with sessionmaker() as session:
         product = await session.scalar(select(Product))
@@ -637,3 +641,34 @@ async def test_a_number_that_is_not_indonesian_is_asked_for_without_a_button_to_
     question = await say_abroad(fake.text("Sri Wahyuni"))
     assert "Ketik nomornya" in question.text and "Tekan tombol" not in question.text
     assert "1650" not in question.text  # not offered
+
+
+async def test_a_photo_is_uploaded_to_whatsapp_once_then_sent_by_its_media_id(
+    runtime: Runtime,
+    client: TestClient,
+    fake: FakeWhatsApp,
+    channel: WhatsAppChannel,
+    sessionmaker: Any,
+) -> None:
+    """Photos WhatsApp has no id for (sent on Telegram) are uploaded at their first showing;
+    the media id is kept like Telegram's file_id, so the next showing uploads nothing."""
+    assert runtime.app.media_store is not None
+    await submitted_product(
+        sessionmaker,
+        now=runtime.app.clock(),
+        store=runtime.app.media_store,
+        channel="whatsapp",
+        owner=WA,
+        chat_id=None,
+        photos=2,
+    )
+    for _ in range(2):
+        await say(client, fake, channel, fake.text("produk"))
+        page = await press(client, fake, channel, "1.")
+        assert len([c for c in page if c.type == "image"]) == 2
+        await runtime.app.drain()
+    uploads = [c for c in fake.calls if c.kind == "upload"]
+    assert len(uploads) == 2  # 2 photos, shown twice: 2 uploads (it was 4)
+    async with sessionmaker() as session:
+        ids = {p.channel_ids.get("whatsapp") for p in await session.scalars(select(Photo))}
+    assert ids == {u.message_id for u in uploads}
