@@ -92,6 +92,7 @@ async def to_the_shelf_life(chat: Chat, lang: str) -> None:
     await chat.send("-")
     await chat.send("15000")
     await chat.send("toples" if lang == "id" else "jar")
+    assert ("dalam toples" if lang == "id" else "in jars") in chat.text  # the reader's words
     await chat.send("10")
     assert ("Berapa toples" if lang == "id" else "How many jars") in chat.text, chat.text
     await chat.send("500")
