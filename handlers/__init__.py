@@ -180,13 +180,13 @@ async def _read_typed_words(ctx: Context) -> None:
             payload = payload or typed.press_for(event.text, pairs, loose=flow is None)
     if payload is None and in_form:  # a button not the form's (the language picker): exactly
         payload = typed.press_label(event.text, [*last, *earlier])
-    if payload is None and ctx.flow is None:  # a notice's buttons (a curator's, a reminder's)
-        for pairs in await _notice_buttons(ctx):
+    command = common.word_command(event, in_flow=in_form)
+    if payload is None and command is None and ctx.flow is None:
+        for pairs in await _notice_buttons(ctx):  # a notice's (a curator's, a reminder's)
             payload = payload or typed.press_for(event.text, pairs, loose=True)
     if payload is not None:
         ctx.incoming = replace(ctx.incoming, event=ButtonPress(payload=payload))
         return
-    command = common.word_command(event, in_flow=in_form)
     if command is not None:
         if flow is not None and not in_form:
             ctx.end_flow()  # a plain word leaves a confirmation (nothing was done)

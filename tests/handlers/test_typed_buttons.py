@@ -174,3 +174,46 @@ async def test_whatsapp_texts_say_what_to_type(app: Kurasi, lang: str, said: str
     telegram.language = lang
     await telegram.send("apa ini")
     assert "/start" in telegram.text  # where commands have a menu, they are named
+
+
+@pytest.mark.parametrize("where", CHANNELS)
+@pytest.mark.parametrize(
+    ("lang", "verdict", "typed", "then"),
+    [("id", "revise", "perbaiki", "Ubah data"), ("en", "revise", "edit", "Edit"),
+     ("id", "approve", "ya boleh", "tombol WhatsApp"), ("en", "approve", "yes", "WhatsApp button")],
+)  # fmt: skip
+async def test_a_notice_answered_by_typing_on_each_channel(
+    app: Kurasi, channel: RecordingChannel, poster: ReviewPoster, sessionmaker, clock,
+    media_store, where: str, lang: str, verdict: str, typed: str, then: str,
+) -> None:  # fmt: skip
+    from tests.factories import submitted_product
+    from tests.handlers.test_review import FOOD_CHAT
+
+    await submitted_product(
+        sessionmaker, now=clock.now, store=media_store, chat_id=FOOD_CHAT, channel="test",
+        owner="62877",
+    )  # fmt: skip
+    async with sessionmaker() as session, session.begin():
+        user = await session.scalar(select(User).where(User.external_id == "62877"))
+        user.channel, user.language = where, lang  # the producer writes from there
+    on_channel = channel if where == channel.name else RecordingChannel(app, name=where)
+    producer = Chat(app, on_channel, user_id="62877", language=lang)
+    await poster.run_until_idle()
+    await make_curator(sessionmaker, clock, "c1")
+    sari = curator(app, channel, "c1", "Sari")
+    await sari.press("Ambil")
+    await score_all(sari, channel, column=3 if verdict == "approve" else 2)
+    if verdict == "revise":
+        await sari.press("Revisi")
+        await sari.press("Foto kurang jelas")
+        await sari.press("Kirim permintaan revisi")
+    else:
+        await sari.press("Setujui")
+        assert await after_undo_window(app, clock) == 1
+    assert any(chat == "62877" for chat, _ in on_channel.sent)  # told on their channel
+    await producer.send(typed)
+    shown = producer.text + " ".join(
+        [b.label for r in producer.last for row in r.buttons for b in row]
+        + [row.title for r in producer.last if r.menu for row in r.menu.rows]
+    )
+    assert then in shown, shown
