@@ -34,7 +34,7 @@ HELP = """\
 Console chat with Kurasi. Type as you would in Telegram:
   /start, /bantuan, ...   bot commands
   1, 2, ...               press that button of the newest message with buttons here
-  5.2                     press button 2 of message #5 (each message with buttons is numbered)
+  5.2  (or :press 5.2)    press button 2 of message #5 (each message with buttons is numbered)
   :contact 0812...        share a phone number (the "share my number" button)
   :photo PATH             send an image file as a photo
   :file PATH              send any file as a document
@@ -165,6 +165,11 @@ class ConsoleChannel:
                     return self._file_event(verb, arg)
                 case "sticker":
                     return Unsupported(kind="sticker")
+                case "press":
+                    pressed = self._pressed(arg)
+                    if pressed is None:
+                        self.write(f"(no button {arg!r} on screen; e.g. :press 5.2)")
+                    return pressed or None
                 case "lang":
                     self.language_hint = arg or None
                     return None

@@ -130,7 +130,7 @@ async def test_every_button_on_the_console_can_be_pressed(tmp_path: Path) -> Non
         term.expect(r"Dicatat[^\n]*Pameran Tiga", since=at)
         at = term.type(f"{shown[0]}.1")  # an older message's button, by its number
         term.expect(r"Dicatat[^\n]*Pameran Satu", since=at)
-        at = term.type(f"{shown[1]}.1")
+        at = term.type(f":press {shown[1]}.1")
         term.expect(r"Dicatat[^\n]*Pameran Dua", since=at)
         at = term.type(f"{card}.1")  # the card is in the review chat: said, nothing pressed
         term.expect(rf"message #{card} is in chat review", since=at)
