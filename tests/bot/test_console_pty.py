@@ -21,9 +21,10 @@ from db.engine import make_engine, make_sessionmaker
 from db.fairs import FairData, import_fairs
 from db.media_store import MediaStore
 from db.migrate import upgrade
-from db.models import FairInterest
+from db.models import FairInterest, Product
+from db.notifications import plan
 from tests.bot.processes import KURASI, write_config
-from tests.factories import submitted_product
+from tests.factories import producer, submitted_product
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
 FAIRS = ("Pameran Satu", "Pameran Dua", "Pameran Tiga")
@@ -85,6 +86,19 @@ async def seed(url: str, media: Path) -> None:
             for i, name in enumerate(FAIRS)
         ]  # fmt: skip
         await import_fairs(session, rows=rows, created_by=None, now=now)
+    # A draft of the console user's own, whose reminder is due: it arrives during the chat,
+    # and the scheduler logs "reminders sent".
+    async with sessionmaker() as session, session.begin():
+        user, business = await producer(
+            session, channel="console", external_id="console-user", now=now
+        )
+        draft = Product(business_id=business.id, name="Sambal Bawang", sector="food")
+        session.add(draft)
+        await session.flush()
+        await plan(
+            session, kind="draft", dedupe_key="draft:test", channel="console",
+            chat_id="console-user", user_id=user.id, subject_id=draft.id, due_at=now, now=now,
+        )  # fmt: skip
     # A submission whose card the running bot posts into the console's review chat.
     await submitted_product(
         sessionmaker, now=now, store=MediaStore(media), chat_id="review", channel="console",
@@ -111,6 +125,7 @@ async def test_every_button_on_the_console_can_be_pressed(tmp_path: Path) -> Non
             "media": {"dir": str(tmp_path / "media")},
             "console": {"log_file": str(log_file)},
             "catalogue": {"enabled": False},
+            "reminders": {"tick": "1s", "quiet_hours": ""},
         },
     )
     await seed(url, tmp_path / "media")
@@ -118,6 +133,7 @@ async def test_every_button_on_the_console_can_be_pressed(tmp_path: Path) -> Non
     try:
         start = term.expect(r"\(log lines go to .*console\.log\)").end()
         card = int(term.expect(r"\[in chat review\][\s\S]*?Ambil.*· #(\d+)", since=start)[1])
+        term.expect(r"Sambal Bawang[^\n]*draf", since=start)  # the reminder, mid-chat
 
         at = term.type("/pameran")
         shown = [
@@ -151,5 +167,6 @@ async def test_every_button_on_the_console_can_be_pressed(tmp_path: Path) -> Non
     chat = term.screen[start:]
     assert not re.search(r"\[(info|warning|debug)\s*\]", chat), chat  # no log line in the chat
     logged = log_file.read_text(encoding="utf-8")
-    assert "console started" in logged, logged  # the log went on, into its file
+    assert "console started" in logged and "reminders sent" in logged, logged  # in the file
+    assert "reminders sent" not in chat
     assert await interests(url) == 3
