@@ -73,7 +73,7 @@ class Terminal:
             os.close(self.master)
 
 
-async def seed(url: str, media: Path) -> None:
+async def seed(url: str, media: Path, language: str) -> None:
     engine = make_engine(url)
     await upgrade(engine)
     sessionmaker = make_sessionmaker(engine)
@@ -90,7 +90,7 @@ async def seed(url: str, media: Path) -> None:
     # and the scheduler logs "reminders sent".
     async with sessionmaker() as session, session.begin():
         user, business = await producer(
-            session, channel="console", external_id="console-user", now=now
+            session, channel="console", external_id="console-user", now=now, language=language
         )
         draft = Product(business_id=business.id, name="Sambal Bawang", sector="food")
         session.add(draft)
@@ -115,7 +115,15 @@ async def interests(url: str) -> int:
     return int(n or 0)
 
 
-async def test_every_button_on_the_console_can_be_pressed(tmp_path: Path) -> None:
+WORDS = {
+    "id": {"interest": "Saya tertarik", "noted": "Dicatat", "draft": "draf"},
+    "en": {"interest": "I'm interested", "noted": "Noted", "draft": "draft"},
+}
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+async def test_every_button_on_the_console_can_be_pressed(tmp_path: Path, lang: str) -> None:
+    said = WORDS[lang]
     url = f"sqlite+aiosqlite:///{tmp_path / 'kurasi.db'}"
     log_file = tmp_path / "console.log"
     config = write_config(
@@ -128,26 +136,28 @@ async def test_every_button_on_the_console_can_be_pressed(tmp_path: Path) -> Non
             "reminders": {"tick": "1s", "quiet_hours": ""},
         },
     )
-    await seed(url, tmp_path / "media")
+    await seed(url, tmp_path / "media", lang)
     term = Terminal([*KURASI, "run", "--config", str(config)], tmp_path)
     try:
         start = term.expect(r"\(log lines go to .*console\.log\)").end()
         card = int(term.expect(r"\[in chat review\][\s\S]*?Ambil.*· #(\d+)", since=start)[1])
-        term.expect(r"Sambal Bawang[^\n]*draf", since=start)  # the reminder, mid-chat
+        term.expect(rf"Sambal Bawang[^\n]*{said['draft']}", since=start)  # a reminder, mid-chat
 
         at = term.type("/pameran")
         shown = [
-            int(term.expect(rf"{name}[\s\S]*?\[1\] Saya tertarik[\s\S]*?· #(\d+)", since=at)[1])
+            int(
+                term.expect(rf"{name}[\s\S]*?\[1\] {said['interest']}[\s\S]*?· #(\d+)", since=at)[1]
+            )
             for name in FAIRS
         ]
         assert len(set([*shown, card])) == 4  # every message with buttons has its own number
 
         at = term.type("1")  # the newest message here: the third fair's, not the card's
-        term.expect(r"Dicatat[^\n]*Pameran Tiga", since=at)
+        term.expect(rf"{said['noted']}[^\n]*Pameran Tiga", since=at)
         at = term.type(f"{shown[0]}.1")  # an older message's button, by its number
-        term.expect(r"Dicatat[^\n]*Pameran Satu", since=at)
+        term.expect(rf"{said['noted']}[^\n]*Pameran Satu", since=at)
         at = term.type(f":press {shown[1]}.1")
-        term.expect(r"Dicatat[^\n]*Pameran Dua", since=at)
+        term.expect(rf"{said['noted']}[^\n]*Pameran Dua", since=at)
         at = term.type(f"{card}.1")  # the card is in the review chat: said, nothing pressed
         term.expect(rf"message #{card} is in chat review", since=at)
 
