@@ -53,7 +53,11 @@ def shown_in(replies: Iterable[Reply]) -> tuple[Shown, Shown]:
             continue
         pairs = [(b.payload, b.label) for row in reply.buttons for b in row]
         if reply.menu is not None:
-            pairs += [(r.payload, r.description or r.title) for r in reply.menu.rows]
+            # a title cut to fit has its whole label as the description
+            pairs += [
+                (r.payload, r.description if r.title.endswith("…") and r.description else r.title)
+                for r in reply.menu.rows
+            ]
         pairs += [(b.payload, b.label) for b in reply.numbered]
         if pairs:
             per_message.append(pairs)
