@@ -23,7 +23,7 @@ from tests.support import Chat, RecordingChannel
 app = test_review.app  # the review chat's fixtures
 poster = test_review.poster
 
-CHANNELS = ("test", "whatsapp")
+CHANNELS = ("test", "whatsapp", "console")
 
 
 async def register_by_typing(chat: Chat, lang: str = "id") -> None:
