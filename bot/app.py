@@ -21,6 +21,7 @@ from bot.channels.base import ChannelUnavailable
 from bot.channels.console import ConsoleChannel
 from bot.config import Settings
 from bot.http import make_http_app
+from bot.logs import log_to_file
 from bot.metrics import count_round_trips, instrument
 from bot.notify import Notifier
 from bot.poster import ReviewPoster
@@ -258,10 +259,13 @@ async def _serve(settings: Settings, stop: Stop) -> None:
         if runtime.telegram is None:
             stop.release()
             log.info("no telegram.token configured: starting the terminal console")
+            log_to_file(settings.console.log_file)  # the chat pane is for the chat
+            log.info("console started: log lines go to this file")
             console = ConsoleChannel(
                 runtime.app,
                 user_id=settings.console.user_id,
                 display_name=settings.console.name,
+                log_file=settings.console.log_file,
             )
             # The catalogue page can be looked at from the console too (catalogue.enabled).
             runner = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
@@ -615,22 +616,34 @@ def main() -> None:
 broadcast_cli = typer.Typer(no_args_is_help=True, help="Admin broadcasts to producers.")
 cli.add_typer(broadcast_cli, name="broadcast")
 
+BROADCAST_CHANNELS = ("telegram", "whatsapp")  # where producers are reached
 BroadcastId = Annotated[int, typer.Argument(help="The broadcast's number (see `list`).")]
 
 
-def _broadcast_row(b: Broadcast) -> tuple[str, ...]:
-    when = (b.scheduled_at or b.created_at).strftime("%Y-%m-%d %H:%M UTC")
-    first = (b.text.strip().splitlines() or ["-"])[0][:50]
+_TAG_RE = re.compile(r"<[^>]{0,200}>")
+
+
+def _broadcast_row(b: Broadcast, zone: str) -> tuple[str, ...]:
+    """A row as an admin reads it: the time in the configured zone, named ("10:00 WIB"),
+    and the first line of the text as producers see it (no HTML tags)."""
+    import html
+    from zoneinfo import ZoneInfo
+
+    when = (b.scheduled_at or b.created_at).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
+    plain = html.unescape(_TAG_RE.sub("", b.text)) if b.html else b.text
+    first = (plain.strip().splitlines() or ["-"])[0][:50]
     return str(b.id), str(b.state), str(b.total), when, first
 
 
 @broadcast_cli.command("list")
 def broadcast_list(config: ConfigOption = None) -> None:
-    """Recent broadcasts: id, state, recipients, when, first line."""
+    """Recent broadcasts: id, state, recipients, when (local time), first line."""
     from db.broadcasts import recent_broadcasts
 
+    zone = _settings(config).scheduler.timezone
+
     async def rows(session: AsyncSession) -> list[tuple[str, ...]]:
-        return [_broadcast_row(b) for b in await recent_broadcasts(session, limit=50)]
+        return [_broadcast_row(b, zone) for b in await recent_broadcasts(session, limit=50)]
 
     _print_rows(config, rows, empty="no broadcasts yet")
 
@@ -743,6 +756,7 @@ def broadcast_send(
     from db.broadcasts import STATUS_CHOICES, Audience, audit, count_audience, create_broadcast
     from db.businesses import SECTORS
     from db.regions import search_regions
+    from handlers.context import LANGUAGES
     from handlers.parsing import parse_when
 
     settings = _settings(config)
@@ -759,6 +773,16 @@ def broadcast_send(
         f"unknown status {s!r}; statuses: {', '.join(STATUS_CHOICES)}"
         for s in status or []
         if s not in STATUS_CHOICES
+    ]
+    problems += [
+        f"unknown language {x!r}; languages: {', '.join(LANGUAGES)}"
+        for x in language or []
+        if x not in LANGUAGES
+    ]
+    problems += [
+        f"unknown channel {x!r}; channels: {', '.join(BROADCAST_CHANNELS)}"
+        for x in channel or []
+        if x not in BROADCAST_CHANNELS
     ]
     regions = []
     for name in regency or []:
@@ -827,7 +851,8 @@ def broadcast_send(
     if broadcast_id is None:
         typer.echo(f"{count} recipients (dry run: nothing queued)")
         return
-    when = f"at {at}" if at else "now"
+    zone = ZoneInfo(settings.scheduler.timezone)
+    when = f"at {scheduled_at.astimezone(zone):%Y-%m-%d %H:%M %Z}" if scheduled_at else "now"
     typer.echo(f"broadcast {broadcast_id} queued for {count} recipients, starting {when}")
 
 

@@ -12,6 +12,7 @@ import logging
 import re
 import sys
 from collections.abc import Iterable, MutableMapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -149,3 +150,21 @@ def setup_logging(*, level: str = "INFO", json: bool = False, secrets: Iterable[
     logging.raiseExceptions = False
     # Library warnings (e.g. aiogram's "unknown update type") become log lines too.
     logging.captureWarnings(True)
+
+
+def log_to_file(path: Path) -> None:
+    """Send the log lines to `path` instead of the terminal (the console chat uses it: a
+    line printed into the conversation reads like a message). Same format, appended."""
+    root = logging.getLogger()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handlers: list[logging.Handler] = []
+    for handler in root.handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(
+            handler, logging.FileHandler
+        ):
+            to_file = logging.FileHandler(path, encoding="utf-8")
+            to_file.setFormatter(handler.formatter)
+            handlers.append(to_file)
+        else:
+            handlers.append(handler)
+    root.handlers[:] = handlers

@@ -46,6 +46,15 @@ WORDS: dict[str, str] = {
     "bahasa": "bahasa",
     "language": "bahasa",
 }
+# What people open a chat with: a registered producer is greeted and shown the menu.
+GREETINGS = frozenset(
+    {
+        "halo", "hallo", "helo", "hai", "hay", "hi", "hello", "hey", "pagi", "siang", "sore",
+        "malam", "selamat pagi", "selamat siang", "selamat sore", "selamat malam", "permisi",
+        "assalamualaikum", "assalamu alaikum", "salam", "good morning", "good afternoon",
+        "good evening", "halo kak", "hai kak", "halo min", "hi there",
+    }
+)  # fmt: skip
 # Inside a flow a typed answer belongs to the flow (a product may be called "Profil"): only
 # these words stop it.
 INTERRUPTS = frozenset({"batal", "cancel", "menu"})
@@ -164,6 +173,13 @@ async def nudge(ctx: Context) -> None:
                 [button(t("📝 Register"), MENU, "main", "start")],
                 [button(t("❓ Help"), MENU, "main", "help")],
             ],
+        )
+        return
+    event = ctx.incoming.event
+    if isinstance(event, Text) and normalize(event.text) in GREETINGS:
+        ctx.reply(
+            ctx.t("Hello, {name}! What would you like to do?", name=business.name),
+            buttons=menu_buttons(ctx),
         )
         return
     ctx.reply(ctx.t("I didn't understand that. Here is what I can do:"), buttons=menu_buttons(ctx))

@@ -11,6 +11,7 @@ from db import broadcasts as data
 from db.models import Broadcast, BroadcastState, DeliveryState
 from handlers.context import Context, Translate, button
 from handlers.events import Button, ButtonPress, Reply
+from handlers.forms.dates import date_text
 from handlers.i18n import N_
 from handlers.payload import Payload
 
@@ -156,7 +157,10 @@ def final_reply(t: Translate, broadcast: Broadcast, report: data.Report) -> Repl
 
 
 def local_time(ctx: Context, moment: datetime) -> str:
-    return moment.astimezone(ZoneInfo(ctx.settings.timezone)).strftime("%d/%m/%Y %H:%M")
+    """ "25 Nov 2026 14:30 WIB": the configured zone's time, the zone named, the month in the
+    reader's language."""
+    local = moment.astimezone(ZoneInfo(ctx.settings.timezone))
+    return f"{date_text(ctx.t, local.date())} {local:%H:%M %Z}"
 
 
 def _strip(text: str) -> str:

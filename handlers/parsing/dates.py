@@ -7,14 +7,32 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from handlers.parsing.numbers import MAX_FIELD_LEN
+from handlers.parsing.refusals import Reason, Refused
 
 _DURATION_UNITS: dict[str, int] = {
     "hari": 1, "hr": 1, "day": 1, "days": 1, "d": 1,
     "minggu": 7, "mgg": 7, "week": 7, "weeks": 7,
     "bulan": 30, "bln": 30, "month": 30, "months": 30,
-    "tahun": 365, "thn": 365, "th": 365, "year": 365, "years": 365,
+    "tahun": 365, "thn": 365, "th": 365, "year": 365, "years": 365, "yr": 365, "yrs": 365,
 }  # fmt: skip
-_DURATION_RE = re.compile(r"([0-9]{1,4})\s*([a-z]+)")
+_DURATION_RE = re.compile(r"([0-9]{1,9})\s*([a-z]+)")
+MAX_SHELF_DAYS = 3650  # ten years
+
+
+def read_duration_days(text: str) -> int | Refused | None:
+    """`parse_duration_days`, but a duration out of range says so (the number is what is
+    wrong, not the words): Refused(TOO_LARGE or TOO_SMALL, maximum=MAX_SHELF_DAYS)."""
+    if len(text) > MAX_FIELD_LEN:
+        return None
+    match = _DURATION_RE.fullmatch(" ".join(text.lower().split()).rstrip(".!"))
+    if match is None or match.group(2) not in _DURATION_UNITS:
+        return None
+    days = int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    if days < 1:
+        return Refused(Reason.TOO_SMALL, minimum=1, maximum=MAX_SHELF_DAYS)
+    if days > MAX_SHELF_DAYS:
+        return Refused(Reason.TOO_LARGE, minimum=1, maximum=MAX_SHELF_DAYS)
+    return days
 
 
 def parse_duration_days(text: str) -> int | None:
@@ -28,7 +46,7 @@ def parse_duration_days(text: str) -> int | None:
     if match is None or match.group(2) not in _DURATION_UNITS:
         return None
     days = int(match.group(1)) * _DURATION_UNITS[match.group(2)]
-    return days if 1 <= days <= 3650 else None
+    return days if 1 <= days <= MAX_SHELF_DAYS else None
 
 
 _WHEN = re.compile(

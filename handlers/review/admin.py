@@ -10,6 +10,7 @@ from db.reviews import add_curator, decisions_since, list_curators, remove_curat
 from db.users import users_by_external_ids
 from handlers.common import person_argument
 from handlers.context import Context, Translate
+from handlers.help_roles import curator_help
 from handlers.labels import sector_text
 from handlers.review.access import chat_sectors, display_name, group_t
 from handlers.review.assist import queue_line, triage_order
@@ -125,3 +126,8 @@ async def curator_list(ctx: Context) -> None:
         scope = c.chat_id or t("every review chat")
         lines.append(f"• {who} ({c.external_id}) — {scope}")
     ctx.reply("\n".join(lines))
+
+
+async def chat_help(ctx: Context) -> None:
+    """/bantuan or /help in a review chat: what curators do there (in the chat's language)."""
+    ctx.reply(curator_help(group_t(ctx)))

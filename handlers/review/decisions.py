@@ -61,7 +61,12 @@ async def toggle_reason(
 
 
 def ask_reason_text(
-    ctx: Context, review: Review, *, step: str = REASON_TEXT, grade: str | None = None
+    ctx: Context,
+    review: Review,
+    *,
+    step: str = REASON_TEXT,
+    grade: str | None = None,
+    unscored: bool = False,
 ) -> None:
     t = group_t(ctx)
     data = ctx.data if ctx.flow == FLOW and ctx.data.get("review_id") == review.id else {}
@@ -92,6 +97,8 @@ def ask_reason_text(
             id=review.product_id,
             n=MIN_REASON,
         )
+        if unscored:
+            question = t("Not every criterion is scored yet.") + " " + question
     who = f"@{ctx.user.username}" if ctx.user.username else display_name(ctx)
     ctx.reply(f"{who}: {question}", force_reply=True)
 
@@ -172,6 +179,9 @@ async def send_decision(ctx: Context, review: Review, product: Product, business
     text = typed if isinstance(typed, str) and typed else None
     if not reasons and text is None:
         ctx.reply("", alert=t("Choose at least one reason, or write one."))
+        return
+    if text is None and ctx.settings.rubric.grade(review.scores) is None:
+        ask_reason_text(ctx, review, unscored=True)  # DECISION_RULE: unscored, written
         return
     action = Verdict(ctx.data.get("action", Verdict.revise))
     await finish(ctx, review, product, business, action, reasons=reasons, text=text)

@@ -694,10 +694,14 @@ async def test_product_with_two_photos_from_whatsapp(
     assert "Foto 2" in fake.messages(WA)[-1].text
     card = await press(client, fake, channel, "Selesai")
     images = [c for c in card if c.type == "image"]
-    uploads = [c for c in fake.calls if c.kind == "upload"]
-    assert len(images) == 2 and {i.body["image"]["id"] for i in images} == {
-        u.message_id for u in uploads
-    }
+    async with sessionmaker() as session:
+        ids = [p.channel_ids["whatsapp"] for p in await session.scalars(select(Photo))]
+    # Sent by the media ids WhatsApp gave the photos: no upload at all.
+    assert [i.body["image"]["id"] for i in images] == ids
+    assert not [c for c in fake.calls if c.kind == "upload"]
+    # The card asked again (help in between) comes as text: its photos are just above.
+    again = await say(client, fake, channel, fake.text("bantuan"))
+    assert not [c for c in again if c.type == "image"] and "Foto: 2" in again[-1].text
     assert "diajukan" in " ".join(c.text for c in await press(client, fake, channel, "Ajukan"))
     async with sessionmaker() as session:
         product = await session.scalar(select(Product))
@@ -728,13 +732,14 @@ async def test_a_number_typed_after_a_numbered_list_presses_that_choice(
     assert listing.type == "text" and "12. Produk 12" in listing.text
     async with sessionmaker() as session:
         conversation = await session.scalar(select(Conversation))
-    assert len(conversation.data["_numbered"]) == 13  # 12 products and "new product"
+    assert len(conversation.data["_shown"]["last"]) == 13  # 12 products and "new product"
     replies = await say(client, fake, channel, fake.text("3"))
     assert "Produk 03" in replies[0].text
-    # The number answered that list only: once something else was said, "3" is text again.
+    # The number answered that list only: once something else was shown (the menu), "3"
+    # is the menu's third row.
     await say(client, fake, channel, fake.text("batal"))
-    [nudge] = await say(client, fake, channel, fake.text("3"))
-    assert "Produk 03" not in nudge.text and nudge.body["interactive"]["type"] == "list"
+    [after] = await say(client, fake, channel, fake.text("3"))
+    assert "Produk 03" not in after.text
 
 
 async def test_plain_words_are_commands_in_both_languages(
@@ -743,7 +748,8 @@ async def test_plain_words_are_commands_in_both_languages(
     async with sessionmaker_of(runtime)() as session, session.begin():
         await producer(session, channel="whatsapp", external_id=WA, now=runtime.app.clock())
     [help_] = await say(client, fake, channel, fake.text("Bantuan"))
-    assert "/produk_baru" in help_.text
+    # WhatsApp has no command menu: the help names the words to type, not "/produk_baru"
+    assert "\nproduk baru – " in help_.text and "/produk_baru" not in help_.text
     [fairs] = await say(client, fake, channel, fake.text("PAMERAN"))
     assert "pameran" in fairs.text.lower()
     replies = await say(client, fake, channel, fake.text("  Produk   Baru! "))
@@ -797,3 +803,34 @@ async def test_a_number_that_is_not_indonesian_is_asked_for_without_a_button_to_
     question = await say_abroad(fake.text("Sri Wahyuni"))
     assert "Ketik nomornya" in question.text and "Tekan tombol" not in question.text
     assert "1650" not in question.text  # not offered
+
+
+async def test_a_photo_is_uploaded_to_whatsapp_once_then_sent_by_its_media_id(
+    runtime: Runtime,
+    client: TestClient,
+    fake: FakeWhatsApp,
+    channel: WhatsAppChannel,
+    sessionmaker: Any,
+) -> None:
+    """Photos WhatsApp has no id for (sent on Telegram) are uploaded at their first showing;
+    the media id is kept like Telegram's file_id, so the next showing uploads nothing."""
+    assert runtime.app.media_store is not None
+    await submitted_product(
+        sessionmaker,
+        now=runtime.app.clock(),
+        store=runtime.app.media_store,
+        channel="whatsapp",
+        owner=WA,
+        chat_id=None,
+        photos=2,
+    )
+    for _ in range(2):
+        await say(client, fake, channel, fake.text("produk"))
+        page = await press(client, fake, channel, "1.")
+        assert len([c for c in page if c.type == "image"]) == 2
+        await runtime.app.drain()
+    uploads = [c for c in fake.calls if c.kind == "upload"]
+    assert len(uploads) == 2  # 2 photos, shown twice: 2 uploads (it was 4)
+    async with sessionmaker() as session:
+        ids = {p.channel_ids.get("whatsapp") for p in await session.scalars(select(Photo))}
+    assert ids == {u.message_id for u in uploads}

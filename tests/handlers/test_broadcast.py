@@ -223,7 +223,7 @@ async def test_scheduled_broadcast_starts_at_its_time(
     await admin.send("25/11/2026 08:00")  # 10:00 now in Jakarta
     assert "sudah lewat" in admin.text
     await admin.send("25/11 14:30")
-    assert "25/11/2026 14:30" in admin.text
+    assert "25 Nov 2026 14:30 WIB" in admin.text
     worker = sender(app)
     await worker.tick()
     assert not [c for c, _ in channel.sent if c == "p1"]
