@@ -21,6 +21,7 @@ from bot.channels.base import ChannelUnavailable
 from bot.channels.console import ConsoleChannel
 from bot.config import Settings
 from bot.http import make_http_app
+from bot.logs import log_to_file
 from bot.metrics import count_round_trips, instrument
 from bot.notify import Notifier
 from bot.poster import ReviewPoster
@@ -104,7 +105,11 @@ async def build(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tr
     url = settings.database.url
     engine = make_engine(url, pool_size=settings.runtime.pool_size(url))
     if migrate:
-        await upgrade(engine)
+        try:
+            await upgrade(engine)
+        except BaseException:
+            await engine.dispose()  # before the loop ends, which may be right after this
+            raise
     sessionmaker = make_sessionmaker(engine)
     count_round_trips(engine)
     review_channel = "telegram" if settings.telegram.token is not None else "console"
@@ -193,7 +198,49 @@ def make_sender(
     return BroadcastSender(app, **{**options, **overrides})
 
 
+class Stop:
+    """SIGTERM and SIGINT, caught from the first moment `serve` runs until the process
+    ends: a stop asked for while starting (migrations, reaching Telegram) ends the start
+    cleanly, and a second signal during the shutdown does not kill it half-way (exit 0
+    either way, never death by the signal)."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.loop = asyncio.get_running_loop()
+        self.installed: list[signal.Signals] = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with suppress(NotImplementedError, RuntimeError):
+                self.loop.add_signal_handler(sig, self.set)
+                self.installed.append(sig)
+
+    def set(self) -> None:
+        if self.event.is_set():
+            log.info("already stopping")
+        self.event.set()
+
+    def is_set(self) -> bool:
+        return self.event.is_set()
+
+    async def wait(self) -> None:
+        await self.event.wait()
+
+    def release(self) -> None:
+        """Back to Python's own handling (the console reads Ctrl-C as KeyboardInterrupt)."""
+        for sig in self.installed:
+            with suppress(NotImplementedError, RuntimeError):
+                self.loop.remove_signal_handler(sig)
+        self.installed.clear()
+
+
 async def serve(settings: Settings) -> None:
+    stop = Stop()
+    try:
+        await _serve(settings, stop)
+    finally:
+        stop.release()
+
+
+async def _serve(settings: Settings, stop: Stop) -> None:
     runtime = await build(settings)
     # What start-up made (aiogram's ~900 pydantic models, SQLAlchemy's mappers) lives as
     # long as the process. Left to the collector, every full collection walks all of it
@@ -201,17 +248,24 @@ async def serve(settings: Settings) -> None:
     gc.collect()
     gc.freeze()
     try:
+        if stop.is_set():
+            log.info("stopped while starting")
+            return
         if runtime.telegram is None and runtime.whatsapp is not None:
             log.info("whatsapp only: serving its webhook")
             async with runtime.background():
-                await _serve_http_only(runtime)
+                await _serve_http_only(runtime, stop)
             return
         if runtime.telegram is None:
+            stop.release()
             log.info("no telegram.token configured: starting the terminal console")
+            log_to_file(settings.console.log_file)  # the chat pane is for the chat
+            log.info("console started: log lines go to this file")
             console = ConsoleChannel(
                 runtime.app,
                 user_id=settings.console.user_id,
                 display_name=settings.console.name,
+                log_file=settings.console.log_file,
             )
             # The catalogue page can be looked at from the console too (catalogue.enabled).
             runner = (
@@ -225,11 +279,14 @@ async def serve(settings: Settings) -> None:
                     await runner.cleanup()
             return
         await _reach_telegram(runtime.telegram, settings.telegram.api_base)
+        if stop.is_set():
+            log.info("stopped while starting")
+            return
         async with runtime.background():
             if settings.telegram.mode == "webhook":
-                await _serve_webhook(runtime)
+                await _serve_webhook(runtime, stop)
             else:
-                await _serve_polling(runtime)
+                await _serve_polling(runtime, stop)
     finally:
         await runtime.close()
 
@@ -249,11 +306,9 @@ async def _start_http(runtime: Runtime, *, webhook: bool) -> web.AppRunner:
     if settings.catalogue.enabled:
         from bot.catalogue import Catalogue
 
-        catalogue = Catalogue(
-            runtime.sessionmaker,
-            MediaStore(settings.media.dir),
-            thumbs=settings.media.dir / "thumbs",
-        )
+        store = MediaStore(settings.media.dir)
+        # Thumbnails where the store finds them again to erase them (MediaStore.derived).
+        catalogue = Catalogue(runtime.sessionmaker, store, thumbs=store.derived_dir)
     http_app = make_http_app(
         runtime.engine,
         telegram=runtime.telegram if webhook else None,
@@ -277,7 +332,7 @@ async def _start_http(runtime: Runtime, *, webhook: bool) -> web.AppRunner:
     return runner
 
 
-async def _serve_polling(runtime: Runtime) -> None:
+async def _serve_polling(runtime: Runtime, stop: Stop) -> None:
     assert runtime.telegram is not None
     runner = await _start_http(runtime, webhook=False)
     try:
@@ -286,29 +341,21 @@ async def _serve_polling(runtime: Runtime) -> None:
         await runtime.telegram.run_polling(
             concurrency=runtime_settings.concurrency(runtime.settings.database.url),
             shutdown_timeout=runtime_settings.shutdown_timeout.total_seconds(),
+            stop=stop.event,
         )
     finally:
         await runner.cleanup()
 
 
-async def _serve_http_only(runtime: Runtime) -> None:
+async def _serve_http_only(runtime: Runtime, stop: Stop) -> None:
     runner = await _start_http(runtime, webhook=False)
     try:
-        await _until_signal()
+        await stop.wait()
     finally:
         await runner.cleanup()
 
 
-async def _until_signal() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-
-
-async def _serve_webhook(runtime: Runtime) -> None:
+async def _serve_webhook(runtime: Runtime, stop: Stop) -> None:
     assert runtime.telegram is not None
     settings = runtime.settings.telegram
     if not settings.webhook_url or settings.webhook_secret is None:
@@ -322,6 +369,6 @@ async def _serve_webhook(runtime: Runtime) -> None:
             max_connections=runtime.settings.runtime.concurrency(runtime.settings.database.url),
         )
         log.info("telegram webhook set")
-        await _until_signal()
+        await stop.wait()
     finally:
         await runner.cleanup()

@@ -173,7 +173,6 @@ CuratorArgument = Annotated[
         show_default=False,
     ),
 ]
-_USER_RE = re.compile(r"[0-9]{1,20}|@[A-Za-z0-9_]{1,64}")
 
 
 def _who(user: User | None, external_id: str) -> str:
@@ -186,24 +185,24 @@ def _who(user: User | None, external_id: str) -> str:
 
 async def _curator_target(session: AsyncSession, who: str) -> tuple[str, User | None]:
     """The Telegram user id `who` names, and their user row when they have written."""
-    from db.users import find_by_username, get_user
+    from db.users import resolve_person
 
-    if not who.startswith("@"):
-        return who, await get_user(session, channel="telegram", external_id=who)
-    user = await find_by_username(session, channel="telegram", username=who)
-    if user is None:
+    found = await resolve_person(session, channel="telegram", who=who)
+    if found is None:
         typer.echo(
             f"nobody called {who} has written to the bot yet: ask them to send /start to the "
             "bot, or give their numeric Telegram user id",
             err=True,
         )
         raise typer.Exit(1)
-    return user.external_id, user
+    return found
 
 
 def _check_user_form(who: str) -> str:
+    from db.users import person_form
+
     who = who.strip()
-    if not _USER_RE.fullmatch(who):
+    if person_form(who) is None or who.startswith("-"):
         typer.echo(f"{who!r} is neither a Telegram user id (digits) nor an @username", err=True)
         raise typer.Exit(2)
     return who
@@ -617,22 +616,34 @@ def main() -> None:
 broadcast_cli = typer.Typer(no_args_is_help=True, help="Admin broadcasts to producers.")
 cli.add_typer(broadcast_cli, name="broadcast")
 
+BROADCAST_CHANNELS = ("telegram", "whatsapp")  # where producers are reached
 BroadcastId = Annotated[int, typer.Argument(help="The broadcast's number (see `list`).")]
 
 
-def _broadcast_row(b: Broadcast) -> tuple[str, ...]:
-    when = (b.scheduled_at or b.created_at).strftime("%Y-%m-%d %H:%M UTC")
-    first = (b.text.strip().splitlines() or ["-"])[0][:50]
+_TAG_RE = re.compile(r"<[^>]{0,200}>")
+
+
+def _broadcast_row(b: Broadcast, zone: str) -> tuple[str, ...]:
+    """A row as an admin reads it: the time in the configured zone, named ("10:00 WIB"),
+    and the first line of the text as producers see it (no HTML tags)."""
+    import html
+    from zoneinfo import ZoneInfo
+
+    when = (b.scheduled_at or b.created_at).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
+    plain = html.unescape(_TAG_RE.sub("", b.text)) if b.html else b.text
+    first = (plain.strip().splitlines() or ["-"])[0][:50]
     return str(b.id), str(b.state), str(b.total), when, first
 
 
 @broadcast_cli.command("list")
 def broadcast_list(config: ConfigOption = None) -> None:
-    """Recent broadcasts: id, state, recipients, when, first line."""
+    """Recent broadcasts: id, state, recipients, when (local time), first line."""
     from db.broadcasts import recent_broadcasts
 
+    zone = _settings(config).scheduler.timezone
+
     async def rows(session: AsyncSession) -> list[tuple[str, ...]]:
-        return [_broadcast_row(b) for b in await recent_broadcasts(session, limit=50)]
+        return [_broadcast_row(b, zone) for b in await recent_broadcasts(session, limit=50)]
 
     _print_rows(config, rows, empty="no broadcasts yet")
 
@@ -745,6 +756,7 @@ def broadcast_send(
     from db.broadcasts import STATUS_CHOICES, Audience, audit, count_audience, create_broadcast
     from db.businesses import SECTORS
     from db.regions import search_regions
+    from handlers.kit.context import LANGUAGES
     from handlers.kit.parsing import parse_when
 
     settings = _settings(config)
@@ -762,6 +774,16 @@ def broadcast_send(
         for s in status or []
         if s not in STATUS_CHOICES
     ]
+    problems += [
+        f"unknown language {x!r}; languages: {', '.join(LANGUAGES)}"
+        for x in language or []
+        if x not in LANGUAGES
+    ]
+    problems += [
+        f"unknown channel {x!r}; channels: {', '.join(BROADCAST_CHANNELS)}"
+        for x in channel or []
+        if x not in BROADCAST_CHANNELS
+    ]
     regions = []
     for name in regency or []:
         found = search_regions(name)
@@ -775,7 +797,10 @@ def broadcast_send(
     scheduled_at = None
     if at is not None:
         scheduled_at = parse_when(
-            at.replace("T", " "), now=now, zone=ZoneInfo(settings.scheduler.timezone)
+            at.replace("T", " "),
+            now=now,
+            zone=ZoneInfo(settings.scheduler.timezone),
+            roll_over=False,  # a day already past this year is a slip, not next year
         )
         if scheduled_at is None or scheduled_at <= now:
             problems.append(f'--at {at!r}: give a future "YYYY-MM-DD HH:MM"')
@@ -826,7 +851,8 @@ def broadcast_send(
     if broadcast_id is None:
         typer.echo(f"{count} recipients (dry run: nothing queued)")
         return
-    when = f"at {at}" if at else "now"
+    zone = ZoneInfo(settings.scheduler.timezone)
+    when = f"at {scheduled_at.astimezone(zone):%Y-%m-%d %H:%M %Z}" if scheduled_at else "now"
     typer.echo(f"broadcast {broadcast_id} queued for {count} recipients, starting {when}")
 
 

@@ -355,6 +355,8 @@ class BroadcastSettings(Section):
 class ConsoleSettings(Section):
     user_id: str = "console-user"
     name: str = "Console"
+    # Where log lines go while the console chat runs (not into the conversation).
+    log_file: Path = Path("kurasi-console.log")
 
 
 class LogSettings(Section):

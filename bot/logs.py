@@ -12,6 +12,7 @@ import logging
 import re
 import sys
 from collections.abc import Iterable, MutableMapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -67,6 +68,24 @@ class RedactingFormatter(structlog.stdlib.ProcessorFormatter):
         return self.redact(line)
 
 
+# Kurasi's own loggers; the modules name theirs after themselves (structlog.get_logger(__name__)).
+OWN_LOGGERS = ("bot", "handlers", "db", "__main__")
+
+
+def _own(name: str) -> bool:
+    return name.split(".", 1)[0] in OWN_LOGGERS
+
+
+class LibraryDebugFilter(logging.Filter):
+    """Below INFO, only Kurasi's own lines. A library's debug lines carry whatever it holds:
+    pywa logs each webhook and request whole (phone numbers, message bodies), aiosqlite
+    every statement with its parameters, aiohttp and httpx the headers. No redaction can
+    know all of that, so those lines never reach the stream, whatever log.level says."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.INFO or _own(record.name)
+
+
 def setup_logging(*, level: str = "INFO", json: bool = False, secrets: Iterable[str] = ()) -> None:
     redact = Redactor(secrets)
 
@@ -115,6 +134,7 @@ def setup_logging(*, level: str = "INFO", json: bool = False, secrets: Iterable[
             foreign_pre_chain=shared,
         )
     )
+    handler.addFilter(LibraryDebugFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -122,7 +142,29 @@ def setup_logging(*, level: str = "INFO", json: bool = False, secrets: Iterable[
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # The chattiest libraries' debug lines are not even made (the filter drops any left).
+    if root.getEffectiveLevel() < logging.INFO:
+        for name in ("pywa", "aiosqlite", "asyncio", "aiohttp", "httpx", "httpcore", "PIL"):
+            logging.getLogger(name).setLevel(logging.INFO)
     # Python's last resort for errors inside logging: never a raw dump on stderr.
     logging.raiseExceptions = False
     # Library warnings (e.g. aiogram's "unknown update type") become log lines too.
     logging.captureWarnings(True)
+
+
+def log_to_file(path: Path) -> None:
+    """Send the log lines to `path` instead of the terminal (the console chat uses it: a
+    line printed into the conversation reads like a message). Same format, appended."""
+    root = logging.getLogger()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handlers: list[logging.Handler] = []
+    for handler in root.handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(
+            handler, logging.FileHandler
+        ):
+            to_file = logging.FileHandler(path, encoding="utf-8")
+            to_file.setFormatter(handler.formatter)
+            handlers.append(to_file)
+        else:
+            handlers.append(handler)
+    root.handlers[:] = handlers

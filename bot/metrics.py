@@ -198,9 +198,35 @@ async def tick_phase(phase: str) -> AsyncIterator[None]:
 # --- /metrics -------------------------------------------------------------------------------
 
 
+# Headers a proxy or CDN adds to say whom it forwards for (any X-Forwarded-* counts too).
+_FORWARDING_HEADERS = frozenset(
+    {
+        "forwarded",
+        "via",
+        "x-real-ip",
+        "x-client-ip",
+        "client-ip",
+        "true-client-ip",
+        "cf-connecting-ip",
+        "fastly-client-ip",
+        "x-cluster-client-ip",
+        "x-original-forwarded-for",
+        "x-proxyuser-ip",
+    }
+)
+
+
+def _forwarded(request: web.Request) -> bool:
+    return any(
+        name.lower() in _FORWARDING_HEADERS or name.lower().startswith("x-forwarded-")
+        for name in request.headers
+    )
+
+
 def _is_local(request: web.Request) -> bool:
-    """A direct connection from this machine (a proxy adds X-Forwarded-For: not local)."""
-    if "X-Forwarded-For" in request.headers or "Forwarded" in request.headers:
+    """A direct connection from this machine: a loopback peer and no forwarding header
+    (a proxy on this machine is loopback too, and says so by the header it adds)."""
+    if _forwarded(request):
         return False
     try:
         return ipaddress.ip_address(request.remote or "").is_loopback

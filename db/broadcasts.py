@@ -545,12 +545,6 @@ async def stored_admins(session: AsyncSession) -> list[User]:
     return list(await session.scalars(select(User).where(User.is_admin.is_(True))))
 
 
-async def user_by_username(session: AsyncSession, *, channel: str, username: str) -> User | None:
-    return await session.scalar(
-        select(User).where(User.channel == channel, User.username.ilike(username))
-    )
-
-
 async def release(session: AsyncSession, *, ids: Sequence[int], owner: str) -> None:
     """Give leased rows back unsent (a pause or cancel stopped the batch)."""
     if ids:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from threading import Thread
 from typing import Any
 
 from sqlalchemy import event, text
@@ -30,7 +32,7 @@ def make_engine(url: str, *, pool_size: int | None = None, **kwargs: Any) -> Asy
         # 100 ms a try). busy_timeout still covers a second process on the same file.
         kwargs.setdefault("pool_size", 1)
         kwargs.setdefault("max_overflow", 0)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = create_async_engine(url, async_creator=_sqlite_connector(url), **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -62,6 +64,34 @@ def make_engine(url: str, *, pool_size: int | None = None, **kwargs: Any) -> Asy
         kwargs.setdefault("pool_size", pool_size)
         kwargs.setdefault("max_overflow", 5)
     return create_async_engine(url, **kwargs)
+
+
+def _sqlite_connector(url: str) -> Any:
+    """aiosqlite's connect, waiting for its thread when the connect fails.
+
+    On a failed connect (a missing folder, a file it may not open) aiosqlite stops its
+    worker thread without waiting: the thread then answers into an event loop that may be
+    closed by then, and prints "RuntimeError: Event loop is closed" after our one-line
+    error. Here the thread is joined before the error goes on.
+    """
+    import aiosqlite
+
+    u = make_url(url)
+    args, params = u.get_dialect()().create_connect_args(u)
+    params = {**params, "timeout": 30}
+
+    async def connect() -> Any:
+        connection = aiosqlite.connect(*args, **params)
+        # The thread lives inside the connection since aiosqlite 0.22; it was one before.
+        thread: Thread = connection if isinstance(connection, Thread) else connection._thread
+        thread.daemon = True  # as SQLAlchemy's own connect does
+        try:
+            return await connection
+        except BaseException:
+            await asyncio.shield(asyncio.to_thread(thread.join, 5.0))
+            raise
+
+    return connect
 
 
 # Connection lost (class 08), server shutting down or backend killed (57P01-57P03),

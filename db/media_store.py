@@ -24,9 +24,25 @@ _TEMP_PREFIX = ".tmp-"
 _PUT_ATTEMPTS = 3
 
 
+# Copies made from a stored photo live beside the originals, named by its digest: the
+# catalogue's thumbnails, thumbs/<sha256>-480.jpg and -1600.jpg (bot/catalogue.py).
+DERIVED_DIR = "thumbs"
+
+
 class MediaStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+
+    @property
+    def derived_dir(self) -> Path:
+        return self.root / DERIVED_DIR
+
+    def derived(self, key: str) -> list[Path]:
+        """Every copy made from the key's photo (its thumbnails), as they are on disk now."""
+        digest = _KEY.fullmatch(key)
+        if digest is None:
+            raise ValueError(f"not a media key: {key!r}")
+        return sorted(self.derived_dir.glob(f"{digest[3]}-*"))
 
     def put(self, data: bytes, *, extension: str) -> str:
         """Store the bytes (once) and return their key; storing the same bytes again is a no-op."""
@@ -58,8 +74,12 @@ class MediaStore:
         return self.path(key).is_file()
 
     def delete(self, key: str) -> bool:
-        """Remove the file and its directories once empty; False when it was not there."""
+        """Remove the file, every copy made from it, and its directories once empty; False
+        when the file was not there."""
         target = self.path(key)
+        for copy in self.derived(key):
+            with contextlib.suppress(FileNotFoundError):
+                copy.unlink()
         try:
             target.unlink()
         except FileNotFoundError:

@@ -573,3 +573,23 @@ class MarketRequirement(Base):
     label_en: Mapped[str] = mapped_column(String(300))
     label_id: Mapped[str] = mapped_column(String(300))
     source: Mapped[str] = mapped_column(String(300))
+
+
+# --- account linking's throttle (migration 0015) --------------------------------------------
+
+
+class LinkThrottle(Base):
+    """Wrong link codes and codes sent, per WhatsApp number trying and per account codes go
+    to, keyed by a hash of that identity. Not a person's row on purpose: it outlives an
+    erasure, "batal" or a new offer for exactly its period (a lockout, the codes' window),
+    then it is deleted."""
+
+    __tablename__ = "link_throttles"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of channel:id
+    failures: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    codes: Mapped[int] = mapped_column(default=0)  # sent since window_start
+    window_start: Mapped[datetime | None]
+    last_code_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime] = mapped_column(index=True)  # nothing left to hold after

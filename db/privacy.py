@@ -5,22 +5,66 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, and_, delete, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
 from db.businesses import get_business
 from db.models import (
     AuditEvent,
+    Broadcast,
+    BroadcastDelivery,
     Business,
+    ChatBudget,
+    Curator,
     Fair,
     FairInterest,
+    Notification,
+    OutboxItem,
     Photo,
     Product,
     Review,
     User,
+    UserAlias,
+    WhatsAppMessage,
 )
 from db.outbox import ERASE, enqueue
+
+# Every table, and what erasing a person does to it (tests/db/test_privacy.py checks that each
+# table of the models is named here, in KEPT_FOR_SECURITY or in HOLDS_NO_PERSON, so a new
+# table cannot be missed).
+ERASED: dict[str, str] = {
+    "users": "the person's row, and the rows of every identity linked to it (user_aliases)",
+    "user_aliases": "deleted with the user (ON DELETE CASCADE)",
+    "businesses": "deleted with the owner (cascade)",
+    "products": "deleted with the business (cascade)",
+    "photos": "deleted with the product (cascade); their files, thumbnails included, after",
+    "conversations": "deleted with the user (cascade)",
+    "reviews": "the producer's: with the product (cascade); as curator: name and link emptied",
+    "audit_events": "written reasons about their products and their id in admin changes emptied",
+    "outbox": "every message to one of their chats, sent or not; their cards' rows (cascade)",
+    "chat_budgets": "the send times of their chats",
+    "fair_interests": "deleted with the user (cascade)",
+    "notifications": "deleted with the user (cascade), and any to one of their chats",
+    "whatsapp_messages": "the delivery statuses of messages to their WhatsApp number",
+    "whatsapp_links": "deleted with either user of the offer (cascade)",
+    "broadcast_deliveries": "their rows in every broadcast",
+    "broadcasts": "as author: the link and where the progress message went",
+    "fairs": "as author: the link (ON DELETE SET NULL)",
+    "curators": "their curator role, by their identities",
+    "photo_hashes": "deleted with the photo, product or business (cascade)",
+}
+# Kept through an erasure on purpose, and only for as long as it protects someone: a hash
+# of a number trying link codes, so that erasing the half-made account gives no new tries.
+KEPT_FOR_SECURITY: dict[str, str] = {
+    "link_throttles": "a hash of the identity, deleted when its lockout or code window ends",
+}
+# Tables that hold nothing about a person: update ids, shared send budgets, the schema.
+HOLDS_NO_PERSON: dict[str, str] = {
+    "processed_updates": "platform update ids only, to answer a redelivery once",
+    "send_budgets": "a channel's shared send rate",
+    "market_requirements": "what destination markets ask of a sector, with public sources",
+}
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -79,6 +123,10 @@ async def export_user_data(session: AsyncSession, *, user: User) -> dict[str, An
         photos = await session.scalars(
             select(Photo).where(Photo.product_id == product.id).order_by(Photo.position)
         )
+        # The curators' decisions on it, in their own words (who curated is theirs, not here).
+        rounds = await session.scalars(
+            select(Review).where(Review.product_id == product.id).order_by(Review.round)
+        )
         data["products"].append(
             {
                 "name": product.name,
@@ -110,6 +158,19 @@ async def export_user_data(session: AsyncSession, *, user: User) -> dict[str, An
                     }
                     for p in photos
                 ],
+                "reviews": [
+                    {
+                        "round": r.round,
+                        "submitted_at": _iso(r.created_at),
+                        "decision": r.decision,
+                        "decided_at": _iso(r.decided_at),
+                        "grade": r.grade,
+                        "scores": r.scores or {},
+                        "reasons": list(r.reasons or []),
+                        "written_reason": r.reason_text,
+                    }
+                    for r in rounds
+                ],
             }
         )
     return data
@@ -120,12 +181,30 @@ async def erase_user(
 ) -> list[str]:
     """Delete the person and everything that is theirs; return photo files no one else uses.
 
-    Rows go by the database's ON DELETE CASCADE (cards not yet posted go with their review).
-    Cards and photos already in review chats are queued for removal in the same transaction.
-    The session is emptied afterwards so that no loaded object of the erased person is
-    written back at commit.
+    The person is every identity of theirs: the user row and the rows of the channels linked
+    to it (a WhatsApp number joined to a Telegram account has a row of its own, with its
+    phone and name). Rows go by the database's ON DELETE CASCADE where they hang off a user
+    (cards not yet posted go with their review); rows keyed by a chat (outbox messages,
+    WhatsApp delivery statuses, send budgets, broadcast deliveries) are deleted by their
+    chats. Cards and photos already in review chats are queued for removal in the same
+    transaction. The session is emptied afterwards so that no loaded object of the erased
+    person is written back at commit.
     """
-    await _queue_review_chat_erasure(session, user_id=user_id, now=now or utcnow())
+    now = now or utcnow()
+    person = await session.get(User, user_id)
+    identities: set[tuple[str, str]] = set(
+        (
+            await session.execute(
+                select(UserAlias.channel, UserAlias.external_id).where(UserAlias.user_id == user_id)
+            )
+        ).tuples()
+    )
+    if person is not None:
+        identities.add((person.channel, person.external_id))
+    user_ids = {user_id} | set(
+        await session.scalars(select(User.id).where(_identity(User, identities)))
+    )
+    await _queue_review_chat_erasure(session, user_id=user_id, now=now)
     keys = set(
         await session.scalars(
             select(Photo.store_key)
@@ -143,12 +222,68 @@ async def erase_user(
     await session.execute(
         update(AuditEvent).where(AuditEvent.product_id.in_(owned)).values(reason_text=None)
     )
-    await session.execute(delete(User).where(User.id == user_id))
+    named = [f"{channel}:{external_id}" for channel, external_id in identities]
+    if named:  # an admin role given or taken names the person as channel:id
+        await session.execute(
+            update(AuditEvent).where(AuditEvent.reason_text.in_(named)).values(reason_text=None)
+        )
+    await session.execute(
+        update(Review)
+        .where(Review.curator_user_id.in_(user_ids))
+        .values(curator_name=None, curator_user_id=None)
+    )
+    await session.execute(
+        update(Broadcast)
+        .where(_identity(Broadcast, identities, "report_channel", "report_chat_id"))
+        .values(report_channel=None, report_chat_id=None, report_message_id=None)
+    )
+    # What is keyed by their chats (a private chat's id is the person's id on that channel).
+    await session.execute(
+        delete(OutboxItem).where(_identity(OutboxItem, identities, "channel", "chat_id"))
+    )
+    await session.execute(
+        delete(ChatBudget).where(_identity(ChatBudget, identities, "channel", "chat_id"))
+    )
+    await session.execute(
+        delete(Notification).where(_identity(Notification, identities, "channel", "chat_id"))
+    )
+    await session.execute(
+        delete(BroadcastDelivery).where(
+            or_(
+                BroadcastDelivery.user_id.in_(user_ids),
+                _identity(BroadcastDelivery, identities, "channel", "chat_id"),
+            )
+        )
+    )
+    numbers = [external_id for channel, external_id in identities if channel == "whatsapp"]
+    if numbers:
+        await session.execute(delete(WhatsAppMessage).where(WhatsAppMessage.chat_id.in_(numbers)))
+    await session.execute(
+        delete(Curator).where(_identity(Curator, identities, "channel", "external_id"))
+    )
+    await session.execute(delete(User).where(User.id.in_(user_ids)))
     session.expunge_all()
     still_used = set(
         await session.scalars(select(Photo.store_key).where(Photo.store_key.in_(keys)))
     )
     return sorted(keys - still_used)
+
+
+def _identity(
+    model: Any,
+    identities: set[tuple[str, str]],
+    channel: str = "channel",
+    external_id: str = "external_id",
+) -> ColumnElement[bool]:
+    """Rows whose (channel, id) columns are one of the identities."""
+    if not identities:
+        return false()
+    return or_(
+        *(
+            and_(getattr(model, channel) == c, getattr(model, external_id) == e)
+            for c, e in sorted(identities)
+        )
+    )
 
 
 async def _queue_review_chat_erasure(session: AsyncSession, *, user_id: int, now: datetime) -> None:

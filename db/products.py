@@ -6,9 +6,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm.util import identity_key
 
 from db.models import Business, Photo, PhotoHash, Product, ProductStatus
 
@@ -233,6 +234,9 @@ async def remove_photo(session: AsyncSession, *, product_id: int, position: int)
     doomed = next((p for p in photos if p.position == position), None)
     if doomed is None:
         return None
+    product = session.identity_map.get(identity_key(Product, product_id))
+    if product is not None and "photos" not in inspect(product).unloaded:
+        product.photos.remove(doomed)  # a loaded product's photos are what is stored
     await session.delete(doomed)
     await session.flush()
     for new_position, photo in enumerate((p for p in photos if p is not doomed), start=1):

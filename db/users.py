@@ -8,6 +8,7 @@ built once, at import, so SQLAlchemy compiles and caches each of them once.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import datetime, timedelta
 from typing import Any
@@ -280,11 +281,44 @@ async def get_user(session: AsyncSession, *, channel: str, external_id: str) -> 
     )
 
 
+# How an admin names a person: a channel's numeric id, or @username (Telegram's letters).
+_PERSON_ID_RE = re.compile(r"-?[0-9]{1,20}")
+_USERNAME_RE = re.compile(r"@?([A-Za-z0-9_]{1,64})")
+
+
+def person_form(who: str) -> str | None:
+    """The form of `who`: "id" (a numeric id), "username" (@username) or None."""
+    who = who.strip()
+    if _PERSON_ID_RE.fullmatch(who):
+        return "id"
+    if who.startswith("@") and _USERNAME_RE.fullmatch(who):
+        return "username"
+    return None
+
+
+async def resolve_person(
+    session: AsyncSession, *, channel: str, who: str
+) -> tuple[str, User | None] | None:
+    """The one reading of "ID or @username", for every command that names a person: the
+    external id and the user row (None when they never wrote). None when `who` is neither
+    form, or nobody has written as that @username (matched exactly, in any case)."""
+    who = who.strip()
+    form = person_form(who)
+    if form == "id":
+        return who, await get_user(session, channel=channel, external_id=who)
+    if form == "username":
+        user = await find_by_username(session, channel=channel, username=who)
+        return (user.external_id, user) if user is not None else None
+    return None
+
+
 async def find_by_username(session: AsyncSession, *, channel: str, username: str) -> User | None:
-    """The person who last wrote to the bot as @username (any case); None if nobody has."""
-    name = username.removeprefix("@").strip().lower()
-    if not name:
+    """The person who last wrote to the bot as @username (any case, no pattern: "_" is an
+    underscore); None if nobody has."""
+    match = _USERNAME_RE.fullmatch(username.strip())
+    if match is None:
         return None
+    name = match.group(1).lower()
     return await session.scalar(
         select(User)
         .where(User.channel == channel, func.lower(User.username) == name)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Fair, Notification, Product, WhatsAppMessage
+from db.models import Fair, Notification, Product, User, UserAlias, WhatsAppMessage
 from db.sql import insert_ignore
 
 # The result of a notification held back by WhatsApp's 24-hour rule (no template for its kind).
@@ -18,9 +18,23 @@ WAITING = "waiting: outside the 24-hour window, no template; sent when they writ
 _RANK = {"accepted": 0, "sent": 1, "delivered": 2, "read": 3, "played": 3, "failed": 4}
 
 
+async def _known(session: AsyncSession, chat_id: str) -> bool:
+    """A number someone is (or is linked as): after /hapusdata it is nobody's, and the
+    messages to it (the farewell, late status webhooks) are not stored again."""
+    for model in (User, UserAlias):
+        found = await session.scalar(
+            select(model.channel).where(model.channel == "whatsapp", model.external_id == chat_id)
+        )
+        if found is not None:
+            return True
+    return False
+
+
 async def record_sent(
     session: AsyncSession, *, message_ids: list[str], chat_id: str, now: datetime
 ) -> None:
+    if not await _known(session, chat_id):
+        return
     for message_id in message_ids:
         await insert_ignore(
             session,
@@ -44,6 +58,8 @@ class StatusUpdate:
 async def record_status(session: AsyncSession, report: StatusUpdate) -> None:
     """Store a status webhook on the message's row (made here if the send is not stored yet)."""
     message_id = report.message_id[:128]
+    if not await _known(session, report.chat_id[:64]):
+        return
     await insert_ignore(
         session,
         WhatsAppMessage,

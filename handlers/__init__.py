@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
+from db.recent import sent_notices, sent_notifications
 from handlers import (
     admin,
     broadcast,
@@ -24,13 +27,15 @@ from handlers import (
     registration,
     reminders,
     stats,
+    typed,
 )
 from handlers.common import MENU_COMMANDS
 from handlers.i18n import N_
 from handlers.kit.context import REPROMPT, Context
 from handlers.kit.events import ButtonPress, Command, Text
-from handlers.kit.feature import ButtonHandler, Feature, Flow, Handler, Hint
+from handlers.kit.feature import ButtonHandler, Feature, Flow, Handler, Hint, SimpleFlow
 from handlers.kit.payload import Payload
+from handlers.kit.render import typed_commands
 from handlers.review import FEATURE as REVIEW
 from handlers.review.access import group_t, is_review_chat
 from handlers.review.actions import on_group_button, on_group_message
@@ -38,9 +43,12 @@ from handlers.review.actions import on_group_button, on_group_message
 __all__ = ["COMMANDS", "GROUP_COMMANDS", "MENU_COMMANDS", "dispatch"]
 
 MAX_NAVIGATION = 4  # redirects one update may chain (a loop would be a bug)
-# In the conversation row: the payloads of the choices last shown as numbered lines, so the
-# number typed next presses that choice, even after a restart.
+# In the conversation row: the buttons last shown (payloads and labels), so an answer typed
+# next presses one, even after a restart (handlers/typed.py). NUMBERED: the older key.
+SHOWN = "_shown"
 NUMBERED = "_numbered"
+MAX_REMEMBERED = 24
+NOTICE_MEMORY = timedelta(days=3)  # how long a notice's buttons can be answered by typing
 
 
 async def cancel(ctx: Context) -> None:
@@ -126,7 +134,7 @@ async def dispatch(ctx: Context) -> None:
     if ctx.incoming.chat_type != "private":
         await _dispatch_group(ctx)
     else:
-        _read_typed_words(ctx)
+        await _read_typed_words(ctx)
         await _dispatch_private(ctx)
     for _ in range(MAX_NAVIGATION):
         if not ctx.navigation:
@@ -138,33 +146,119 @@ async def dispatch(ctx: Context) -> None:
             await ENTRIES[target](ctx)
     ctx.navigation.clear()
     if ctx.incoming.chat_type == "private":
-        _remember_numbered(ctx)
+        _remember_shown(ctx)
+        if not ctx.capabilities.command_menu:  # replies not drawn through ctx.reply too
+            ctx.replies = [
+                replace(r, text=typed_commands(ctx.t, r.text)) if r.to is None else r
+                for r in ctx.replies
+            ]
 
 
-def _read_typed_words(ctx: Context) -> None:
-    """Typed text that means a press or a command: a number answering the numbered choices
-    shown last, or a plain word such as "produk baru" (only "batal"/"menu" inside a flow)."""
+async def _read_typed_words(ctx: Context) -> None:
+    """Typed text that means a press or a command: a button shown last, typed (its number,
+    its label, a yes or a no: handlers/typed.py), or a plain word such as "produk baru".
+
+    Inside a form the form reads its own answers (only numbered lines and "batal"/"menu"
+    count here); in the small flows that are not forms (a confirmation, a code) every
+    button and every plain word does, so nobody is kept in a question they cannot answer."""
     data = ctx.conversation.data or {}
-    numbered = data.get(NUMBERED)
-    if numbered is not None:  # they answer the last message only; flows never see the key
-        ctx.conversation.data = {k: v for k, v in data.items() if k != NUMBERED}
+    shown = data.get(SHOWN)
+    if shown is not None or NUMBERED in data:  # flows never see the keys
+        ctx.conversation.data = {k: v for k, v in data.items() if k not in (SHOWN, NUMBERED)}
     event = ctx.incoming.event
     if not isinstance(event, Text):
         return
-    typed = event.text.strip().rstrip(".")
-    if isinstance(numbered, list) and typed.isdigit() and 1 <= int(typed) <= len(numbered):
-        press = ButtonPress(payload=str(numbered[int(typed) - 1]))
-        ctx.incoming = replace(ctx.incoming, event=press)
+    last, earlier = _shown_pairs(shown, data.get(NUMBERED))
+    flow = FLOWS.get(ctx.flow or "")
+    in_form = flow is not None and not isinstance(flow, SimpleFlow)
+    numbered_only = isinstance(shown, dict) and shown.get("numbered")
+    payload = None
+    if not in_form or numbered_only:
+        payload = typed.press_number(event.text, last)
+    if payload is None and not in_form:
+        for pairs in (last, earlier):
+            payload = payload or typed.press_for(event.text, pairs, loose=flow is None)
+    if payload is None and in_form:  # a button not the form's (the language picker): exactly
+        payload = typed.press_label(event.text, [*last, *earlier])
+    command = common.word_command(event, in_flow=in_form)
+    if payload is None and command is None and ctx.flow is None:
+        for pairs in await _notice_buttons(ctx):  # a notice's (a curator's, a reminder's)
+            payload = payload or typed.press_for(event.text, pairs, loose=True)
+    if payload is not None:
+        ctx.incoming = replace(ctx.incoming, event=ButtonPress(payload=payload))
         return
-    command = common.word_command(event, in_flow=ctx.flow is not None)
     if command is not None:
+        if flow is not None and not in_form:
+            ctx.end_flow()  # a plain word leaves a confirmation (nothing was done)
         ctx.incoming = replace(ctx.incoming, event=command)
 
 
-def _remember_numbered(ctx: Context) -> None:
-    shown = [r.numbered for r in ctx.replies if r.to is None and r.numbered]
-    if shown:
-        ctx.update_data(**{NUMBERED: list(shown[-1])})
+async def _notice_buttons(ctx: Context) -> list[typed.Shown]:
+    """The buttons of what was sent to this person lately from elsewhere, newest first."""
+    since = ctx.now - NOTICE_MEMORY
+    found: list[tuple[datetime, typed.Shown]] = []
+    sender = ctx.incoming.sender
+    for at, payload in await sent_notices(
+        ctx.session, channel=sender.channel, chat_id=ctx.incoming.chat_id, since=since
+    ):
+        rows = payload.get("buttons") or []
+        pairs = [(str(b[1]), str(b[0])) for row in rows for b in row if len(b) == 2]
+        if pairs:
+            found.append((at, pairs))
+    for note in await sent_notifications(ctx.session, user_id=ctx.user.id, since=since):
+        if note.sent_at is None:
+            continue
+        reply = await reminders.render(
+            ctx.session,
+            note,
+            translator=ctx.translator,
+            now=ctx.now,
+            zone=ZoneInfo(ctx.settings.timezone),
+            recipient=ctx.user,
+            review_language=ctx.settings.review_language,
+            review_chats=ctx.settings.review_chats,
+        )
+        last, _ = typed.shown_in([reply] if reply is not None else [])
+        if last:
+            found.append((note.sent_at, last))
+    found.sort(key=lambda f: f[0], reverse=True)
+    return [pairs for _, pairs in found]
+
+
+def _shown_pairs(shown: object, numbered: object) -> tuple[typed.Shown, typed.Shown]:
+    """What `_remember_shown` kept (and the older key that kept numbered lines only)."""
+    if isinstance(shown, dict):
+        return _pairs(shown.get("last")), _pairs(shown.get("earlier"))
+    if isinstance(numbered, list):
+        return [(str(p), "") for p in numbered], []
+    return [], []
+
+
+def _pairs(raw: object) -> typed.Shown:
+    if not isinstance(raw, list):
+        return []
+    return [(str(x[0]), str(x[1])) for x in raw if isinstance(x, list) and len(x) == 2]
+
+
+def _remember_shown(ctx: Context) -> None:
+    """The buttons this update showed, for an answer typed next (they answer the last
+    update only, as a number answers the last numbered list)."""
+    last, earlier = typed.shown_in(ctx.replies)
+    mine = [r for r in ctx.replies if r.to is None]
+    numbered = any(r.numbered for r in mine) and not any(r.buttons or r.menu for r in mine)
+    flow = FLOWS.get(ctx.flow or "")
+    if flow is not None and not isinstance(flow, SimpleFlow) and not numbered:
+        # A form reads its own answers: only other buttons are kept (no write a step).
+        last = [p for p in last if not p[0].startswith(f"{flow.flow}|")]
+        earlier = [p for p in earlier if not p[0].startswith(f"{flow.flow}|")]
+        last, earlier = (last, earlier) if last else (earlier, [])
+    if last:
+        kept = {
+            "last": [list(p) for p in last],
+            "earlier": [list(p) for p in earlier[-MAX_REMEMBERED:]],
+            "numbered": numbered,
+        }
+        ctx.update_data(**{SHOWN: kept})
 
 
 async def _dispatch_private(ctx: Context) -> None:

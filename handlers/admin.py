@@ -7,29 +7,13 @@ stored on their user row. Every change is in the audit trail.
 from __future__ import annotations
 
 from db import broadcasts as data
+from handlers.common import person_argument
 from handlers.kit.context import Context
-from handlers.kit.events import Command
 from handlers.kit.feature import Feature
 
 
-async def _target(ctx: Context, usage: str) -> tuple[str, str] | None:
-    """(external id, how to name them) from the command's argument, or None after usage."""
-    event = ctx.incoming.event
-    arg = (event.args if isinstance(event, Command) else "").strip()
-    if arg.lstrip("-").isdigit():
-        return arg, arg
-    if arg.startswith("@") and len(arg) > 1:
-        user = await data.user_by_username(ctx.session, channel=ctx.user.channel, username=arg[1:])
-        if user is not None:
-            return user.external_id, arg
-        ctx.reply(ctx.t("I don't know {who} yet: they must start the bot first.", who=arg))
-        return None
-    ctx.reply(usage)
-    return None
-
-
 async def admin_add(ctx: Context) -> None:
-    found = await _target(
+    found = await person_argument(
         ctx, ctx.t("Who? Use /admin_tambah followed by a Telegram user id or @username.")
     )
     if found is not None and await _change(ctx, found[0], admin=True):
@@ -39,7 +23,7 @@ async def admin_add(ctx: Context) -> None:
 
 
 async def admin_remove(ctx: Context) -> None:
-    found = await _target(
+    found = await person_argument(
         ctx, ctx.t("Who? Use /admin_hapus followed by a Telegram user id or @username.")
     )
     if found is None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from db.businesses import get_business
+from db.users import person_form, resolve_person
 from handlers.help_roles import role_help
 from handlers.i18n import N_
-from handlers.kit.context import LANGUAGES, Context, button
+from handlers.kit.context import LANGUAGES, Context, Translate, button
 from handlers.kit.events import Button, Command, Text
 from handlers.kit.payload import Payload
 from handlers.kit.render import normalize
@@ -45,6 +46,15 @@ WORDS: dict[str, str] = {
     "bahasa": "bahasa",
     "language": "bahasa",
 }
+# What people open a chat with: a registered producer is greeted and shown the menu.
+GREETINGS = frozenset(
+    {
+        "halo", "hallo", "helo", "hai", "hay", "hi", "hello", "hey", "pagi", "siang", "sore",
+        "malam", "selamat pagi", "selamat siang", "selamat sore", "selamat malam", "permisi",
+        "assalamualaikum", "assalamu alaikum", "salam", "good morning", "good afternoon",
+        "good evening", "halo kak", "hai kak", "halo min", "hi there",
+    }
+)  # fmt: skip
 # Inside a flow a typed answer belongs to the flow (a product may be called "Profil"): only
 # these words stop it.
 INTERRUPTS = frozenset({"batal", "cancel", "menu"})
@@ -165,6 +175,13 @@ async def nudge(ctx: Context) -> None:
             ],
         )
         return
+    event = ctx.incoming.event
+    if isinstance(event, Text) and normalize(event.text) in GREETINGS:
+        ctx.reply(
+            ctx.t("Hello, {name}! What would you like to do?", name=business.name),
+            buttons=menu_buttons(ctx),
+        )
+        return
     ctx.reply(ctx.t("I didn't understand that. Here is what I can do:"), buttons=menu_buttons(ctx))
 
 
@@ -181,3 +198,22 @@ MENU_COMMANDS: tuple[tuple[str, str], ...] = (
     ("hapusdata", N_("Delete your data")),
     ("bantuan", N_("Help")),
 )
+
+
+async def person_argument(
+    ctx: Context, usage: str, t: Translate | None = None
+) -> tuple[str, str] | None:
+    """Whom a command's argument names ("ID" or "@username", read by db.users'
+    resolve_person, as the CLI reads it): (their external id, the argument as typed). None
+    once the usage, or "I don't know them yet", has been replied."""
+    t = t or ctx.t
+    event = ctx.incoming.event
+    arg = (event.args if isinstance(event, Command) else "").strip()
+    if person_form(arg) is None:
+        ctx.reply(usage)
+        return None
+    found = await resolve_person(ctx.session, channel=ctx.user.channel, who=arg)
+    if found is None:
+        ctx.reply(t("I don't know {who} yet: they must start the bot first.", who=arg))
+        return None
+    return found[0], arg

@@ -73,8 +73,10 @@ FIELDS = (
     Field(
         "start_date",
         N_("Start"),
-        N_("On which day does it start? For example 2027-04-21 or 21-04-2027."),
-        DateInput(),
+        N_("On which day does it start? For example 21 Apr 2027, 21-04-2027 or 2027-04-21."),
+        DateInput(
+            not_past=N_("That day has already passed. Give the day the fair starts, from today on.")
+        ),
     ),
     Field(
         "end_date",

@@ -17,6 +17,7 @@ from handlers.fairs_text import (
 from handlers.i18n import N_
 from handlers.kit.context import Context
 from handlers.kit.events import Command
+from handlers.kit.forms.dates import date_text
 from handlers.kit.labels import SECTOR_LABELS, region_label
 
 MAX_SHOWN = 10  # fairs shown by /pameran, one message each
@@ -53,7 +54,9 @@ async def show_fairs(ctx: Context) -> None:
         text = fair_text(t, fair, today=ctx.today)
         if fair.id in mine:
             text += "\n\n" + t("✅ You are on the list for this fair.")
-        rows = [[interest_button(t, fair.id, interested=fair.id in mine)]]
+        deadline = fair.registration_deadline
+        closed = deadline is not None and deadline < ctx.today and fair.id not in mine
+        rows = [] if closed else [[interest_button(t, fair.id, interested=fair.id in mine)]]
         ctx.reply(text, buttons=rows + ([admin_buttons(t, fair.id)] if ctx.is_admin else []))
     if len(fairs) > MAX_SHOWN:
         ctx.reply(
@@ -75,6 +78,15 @@ async def interest(ctx: Context, step: str, value: str) -> None:
             ctx.reply(t("You were not on the list for “{name}”.", name=fair.name))
     elif fair.end_date < ctx.today:
         ctx.reply(t("“{name}” is already over.", name=fair.name))
+    elif fair.registration_deadline is not None and fair.registration_deadline < ctx.today:
+        ctx.reply(
+            t(
+                "Registration for “{name}” closed on {date}, so interest can no longer be "
+                "noted. /pameran shows the fairs still open.",
+                name=fair.name,
+                date=date_text(t, fair.registration_deadline),
+            )
+        )
     elif await stored.add_interest(ctx.session, fair_id=fair.id, user_id=ctx.user.id, now=ctx.now):
         text = t(
             "✅ Noted: you are interested in “{name}”. The Kurasi team can see you on "

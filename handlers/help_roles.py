@@ -3,7 +3,32 @@
 from __future__ import annotations
 
 from db.reviews import find_curators
-from handlers.kit.context import Context
+from handlers.i18n import N_
+from handlers.kit.context import Context, Translate
+
+
+def curator_help(t: Translate) -> str:
+    """What curators can do in a review chat, and the one rule for deciding."""
+    return (
+        t(
+            "For curators, in a review chat:\n"
+            "/ambil – take the oldest waiting product of this chat\n"
+            "/antrian – the products waiting in this chat\n"
+            "/statistik_saya – your decisions\n"
+            "On a card: take it, score each criterion 1–3, then approve, revise or reject; "
+            "an approval or a rejection can be undone for 30 seconds."
+        )
+        + "\n"
+        + t(DECISION_RULE)
+    )
+
+
+# One rule for every verdict (handlers/review/decisions.py applies it).
+DECISION_RULE = N_(
+    "Until all seven criteria are scored, any decision needs a written reason for the "
+    "producer. Scored: grade A or B approves; a lower grade needs a written reason to "
+    "approve; a revision or a rejection needs a reason, picked or written."
+)
 
 
 async def role_help(ctx: Context) -> str:
@@ -15,16 +40,7 @@ async def role_help(ctx: Context) -> str:
         ctx.session, channel=sender.channel, external_id=sender.external_id
     )
     if curator or ctx.is_admin:
-        sections.append(
-            t(
-                "For curators, in a review chat:\n"
-                "/ambil – take the oldest waiting product of this chat\n"
-                "/antrian – the products waiting in this chat\n"
-                "/statistik_saya – your decisions\n"
-                "On a card: take it, score each criterion 1–3, then approve, revise or reject; "
-                "an approval or a rejection can be undone for 30 seconds."
-            )
-        )
+        sections.append(curator_help(t))
     if ctx.is_admin:
         sections.append(
             t(

@@ -6,8 +6,12 @@ user (one profile, one set of products).
 
 from __future__ import annotations
 
+import math
+from datetime import datetime
+
 from db.businesses import get_business
 from db.links import (
+    MAX_CODES,
     MAX_FAILURES,
     account_for_phone,
     add_alias,
@@ -16,6 +20,7 @@ from db.links import (
     get_account,
     link_state,
     new_code,
+    throttle_key,
 )
 from handlers.i18n import N_
 from handlers.kit.context import Context, button
@@ -82,7 +87,39 @@ async def _send_code(ctx: Context, account: int) -> None:
         ctx.end_flow()
         ctx.reply(ctx.t("That account no longer exists. Send /start to register."))
         return
-    code = await new_code(ctx.session, user_id=ctx.user.id, other_user_id=other.id, now=ctx.now)
+    asked = await new_code(
+        ctx.session,
+        user_id=ctx.user.id,
+        other_user_id=other.id,
+        number=_number(ctx),
+        account=throttle_key(other.channel, other.external_id),
+        now=ctx.now,
+    )
+    ctx.goto(FLOW, "code")
+    again = [[button(ctx.t("🔁 Send a new code"), FLOW, "code", "again")]]
+    if asked.outcome == "locked":
+        _locked(ctx, asked.until)
+        return
+    if asked.outcome == "wait":
+        ctx.reply(
+            ctx.t(
+                "A code was sent a moment ago. Type it here, or ask for a new one in "
+                "{seconds} seconds.",
+                seconds=_seconds(ctx, asked.until),
+            ),
+            buttons=again,
+        )
+        return
+    if asked.outcome == "too_many":
+        ctx.reply(
+            ctx.t(
+                "That is {max} codes already. Type the last one here, or ask for a new one "
+                "in {minutes} minutes.",
+                max=MAX_CODES,
+                minutes=_minutes(ctx, asked.until),
+            )
+        )
+        return
     other_t = ctx.translator(other.language or "id")
     ctx.reply(
         other_t(
@@ -90,14 +127,36 @@ async def _send_code(ctx: Context, account: int) -> None:
             "Type it in WhatsApp within 10 minutes. If that was not you, ignore this "
             "message.",
             phone=ctx.incoming.sender.phone or "",
-            code=code,
+            code=asked.code or "",
         ),
         to=Address(channel=other.channel, chat_id=other.external_id),
     )
-    ctx.goto(FLOW, "code")
     ctx.reply(
         ctx.t("I sent a 6-digit code to your Kurasi chat on Telegram. Type it here."),
-        buttons=[[button(ctx.t("🔁 Send a new code"), FLOW, "code", "again")]],
+        buttons=again,
+    )
+
+
+def _number(ctx: Context) -> str:
+    """The identity trying codes, as the throttle knows it (kept across new offers)."""
+    sender = ctx.incoming.sender
+    return throttle_key(sender.channel, sender.external_id)
+
+
+def _seconds(ctx: Context, until: datetime | None) -> int:
+    return max(1, math.ceil(((until or ctx.now) - ctx.now).total_seconds()))
+
+
+def _minutes(ctx: Context, until: datetime | None) -> int:
+    return max(1, math.ceil(((until or ctx.now) - ctx.now).total_seconds() / 60))
+
+
+def _locked(ctx: Context, until: datetime | None) -> None:
+    ctx.reply(
+        ctx.t(
+            "Too many wrong codes. Please wait {minutes} minutes, then type the code again.",
+            minutes=_minutes(ctx, until),
+        )
     )
 
 
@@ -108,7 +167,9 @@ async def on_event(ctx: Context) -> None:
             return
         ctx.reply(ctx.t("Please answer with the buttons above."))
         return
-    result = await check_code(ctx.session, user_id=ctx.user.id, code=event.text, now=ctx.now)
+    result = await check_code(
+        ctx.session, user_id=ctx.user.id, number=_number(ctx), code=event.text, now=ctx.now
+    )
     t = ctx.t
     match result.outcome:
         case "linked":
@@ -136,16 +197,7 @@ async def on_event(ctx: Context) -> None:
                 )
             )
         case "locked":
-            assert result.locked_until is not None
-            seconds = (result.locked_until - ctx.now).total_seconds()
-            minutes = max(1, -int(-seconds // 60))  # rounded up
-            ctx.reply(
-                t(
-                    "Too many wrong codes. Please wait {minutes} minutes, then type the code "
-                    "again.",
-                    minutes=minutes,
-                )
-            )
+            _locked(ctx, result.locked_until)
         case "expired" | "none":
             ctx.reply(
                 t("That code has expired. Press the button for a new one."),

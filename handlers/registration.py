@@ -33,6 +33,7 @@ from handlers.kit.forms.inputs import (
 )
 from handlers.kit.labels import (
     legal_docs_input,
+    legal_question,
     legal_text,
     region_label,
     region_option,
@@ -115,7 +116,7 @@ FIELDS = (
         "name",
         N_("Business name"),
         N_("What is the name of your business?"),
-        TextInput(max_len=MAX_NAME),
+        TextInput(max_len=MAX_NAME, letters=True),
     ),
     Field(
         "owner_name",
@@ -188,12 +189,10 @@ FIELDS = (
     Field(
         "legal_docs",
         N_("Legal documents"),
-        N_(
-            "Which legal documents does the business have? Tap each one you have, then "
-            "“Done”. (PIRT: home-industry food permit; BPOM: food and drug agency; "
-            "Halal: BPJPH certificate; SNI: national standard; HKI: registered trademark.)"
+        lambda ctx, p: legal_question(ctx, _b(p).sector),  # only what the sector can hold
+        legal_docs_input(
+            lambda ctx, p: list(_b(p).legal_docs or []), sector=lambda p: _b(p).sector
         ),
-        legal_docs_input(lambda ctx, p: list(_b(p).legal_docs or [])),
     ),
     Field(
         "capacity",

@@ -71,11 +71,14 @@ async def show(ctx: Context) -> None:
 
 
 async def on_button(ctx: Context, payload: Payload) -> None:
-    if payload.step != "toggle" or payload.value not in GROUPS:
+    # "toggle" is the button; "on" and "off" are it typed with a verb (handlers/typed.py)
+    if payload.step not in ("toggle", "on", "off") or payload.value not in GROUPS:
         ctx.reply(ctx.t("That button is no longer valid."))
         return
-    off = list(ctx.user.reminder_optouts or [])
-    off = [g for g in off if g != payload.value] if payload.value in off else [*off, payload.value]
+    off = [g for g in ctx.user.reminder_optouts or [] if g != payload.value]
+    was_off = payload.value in (ctx.user.reminder_optouts or [])
+    if payload.step == "off" or (payload.step == "toggle" and not was_off):
+        off.append(payload.value)
     ctx.user.reminder_optouts = off
     ctx.reply(
         ctx.t("Saved. Tap again to change it."),

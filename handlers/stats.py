@@ -105,8 +105,9 @@ def stats_text(t: Translate, stats: Stats) -> str:
             f"• {week.start.strftime('%d %b')}: {week.approve} / {week.revise} / {week.reject}"
         )
     if stats.grades:
+        no_grade = t("no grade")
         grades = ", ".join(
-            f"{g if g != '-' else t('no grade')} {n}" for g, n in sorted(stats.grades.items())
+            f"{g if g != '-' else no_grade} {n}" for g, n in sorted(stats.grades.items())
         )
         lines.append(t("Grades given: {grades}", grades=grades))
     lines += [

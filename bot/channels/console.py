@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import mimetypes
+import re
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from itertools import count
 from pathlib import Path
+from typing import Literal
 
 from bot.channels import whatsapp_messages as whatsapp
 from bot.channels.base import typed
@@ -31,7 +33,8 @@ NAME = "console"
 HELP = """\
 Console chat with Kurasi. Type as you would in Telegram:
   /start, /bantuan, ...   bot commands
-  1, 2, ...               press the numbered button
+  1, 2, ...               press that button of the newest message with buttons here
+  5.2  (or :press 5.2)    press button 2 of message #5 (each message with buttons is numbered)
   :contact 0812...        share a phone number (the "share my number" button)
   :photo PATH             send an image file as a photo
   :file PATH              send any file as a document
@@ -45,6 +48,8 @@ Console chat with Kurasi. Type as you would in Telegram:
   :quit                   leave (Ctrl-D works too)"""
 
 PROMPT = "you › "
+MAX_REMEMBERED = 200  # messages whose buttons can still be pressed by number
+_MESSAGE_BUTTON = re.compile(r"#?(\d{1,6})\.(\d{1,3})")
 
 Reader = Callable[[str], Awaitable[str | None]]
 Writer = Callable[[str], None]
@@ -85,13 +90,20 @@ class ConsoleChannel:
     write: Writer = write_stdout
     write_raw: Writer = write_raw
     erase_line: str = field(default_factory=erase_prompt_line)
+    log_file: Path | None = None  # where the log lines go meanwhile (said at the start)
     group_id: str | None = field(default=None, init=False)  # None: the private chat
     # "console", or "whatsapp": speak as a WhatsApp user and see what they would
     plays: str = field(default=NAME, init=False)
     # True while the prompt waits for a line: whatever arrives then (a digest, a notice,
     # a debounced answer) came on its own and must not be glued to the prompt.
     _prompting: bool = field(default=False, init=False)
-    _buttons: list[str] = field(default_factory=list, init=False)
+    # Every message shown with buttons: its number -> (its chat, its buttons' payloads), so
+    # any button still on screen can be pressed ("5.2"); "2" is the newest one's in the chat.
+    _shown: dict[int, tuple[str, list[str]]] = field(default_factory=dict, init=False)
+    _newest: dict[str, int] = field(default_factory=dict, init=False)
+    _message_numbers: Iterator[int] = field(default_factory=lambda: count(1), init=False)
+    # As a WhatsApp user after numbered lines: a typed number is an answer to the bot.
+    _numbers_to_bot: bool = field(default=False, init=False)
     _message_ids: Iterator[int] = field(default_factory=lambda: count(1), init=False)
 
     def __post_init__(self) -> None:
@@ -99,6 +111,8 @@ class ConsoleChannel:
 
     async def run(self) -> None:
         self.write(HELP)
+        if self.log_file is not None:
+            self.write(f"(log lines go to {self.log_file})")
         while True:
             self._prompting = True
             try:
@@ -118,10 +132,12 @@ class ConsoleChannel:
             await self.app.process(self.incoming(event), self)
 
     def incoming(self, event: Event) -> Incoming:
-        on_whatsapp = self.plays == whatsapp.NAME
+        # Review chats are the console's (WhatsApp has no review groups): whoever is played,
+        # in a group one speaks as a console user.
+        on_whatsapp = self.plays == whatsapp.NAME and self.group_id is None
         return Incoming(
             sender=Sender(
-                channel=self.plays,
+                channel=whatsapp.NAME if on_whatsapp else NAME,
                 external_id=self.user_id,
                 display_name=self.display_name,
                 language_hint=None if on_whatsapp else self.language_hint,
@@ -134,8 +150,8 @@ class ConsoleChannel:
 
     def parse(self, line: str) -> Event | None:
         """The event a typed line stands for; None for console-only commands."""
-        if line.isdigit() and 1 <= int(line) <= len(self._buttons):
-            return ButtonPress(payload=self._buttons[int(line) - 1])
+        if (pressed := self._pressed(line)) is not None:
+            return pressed or None  # False: a button of another chat, said so
         if line.startswith(":"):
             verb, _, arg = line[1:].partition(" ")
             arg = arg.strip()
@@ -149,6 +165,11 @@ class ConsoleChannel:
                     return self._file_event(verb, arg)
                 case "sticker":
                     return Unsupported(kind="sticker")
+                case "press":
+                    pressed = self._pressed(arg)
+                    if pressed is None:
+                        self.write(f"(no button {arg!r} on screen; e.g. :press 5.2)")
+                    return pressed or None
                 case "lang":
                     self.language_hint = arg or None
                     return None
@@ -170,6 +191,34 @@ class ConsoleChannel:
             self.write(f"(unknown console command {line!r}; :help lists them)")
             return None
         return typed(line)
+
+    def _pressed(self, line: str) -> ButtonPress | Literal[False] | None:
+        """ "2": button 2 of the newest message with buttons in this chat; "5.2": of #5."""
+        here = self.group_id or self.user_id
+        if line.isdigit() and not self._numbers_to_bot:
+            message, number = self._newest.get(here), int(line)
+        elif (m := _MESSAGE_BUTTON.fullmatch(line)) is not None:
+            message, number = int(m.group(1)), int(m.group(2))
+        else:
+            return None
+        if message is None or message not in self._shown:
+            return None
+        chat, payloads = self._shown[message]
+        if not 1 <= number <= len(payloads):
+            return None
+        if chat != here:
+            where = "your private chat (:chat me)" if chat == self.user_id else f"chat {chat}"
+            self.write(f"(message #{message} is in {where}: go there to press its buttons)")
+            return False
+        return ButtonPress(payload=payloads[number - 1])
+
+    def _remember(self, chat_id: str, payloads: list[str]) -> int:
+        number = next(self._message_numbers)
+        self._shown[number] = (chat_id, payloads)
+        self._newest[chat_id] = number
+        if len(self._shown) > MAX_REMEMBERED:
+            del self._shown[min(self._shown)]
+        return number
 
     def _file_event(self, verb: str, arg: str) -> Event | None:
         path = Path(arg).expanduser()
@@ -222,13 +271,11 @@ class ConsoleChannel:
         if reply.text:
             lines.append(f"Kurasi › {reply.text}")
         if reply.buttons:
-            self._buttons = []
+            number = self._remember(chat_id, [b.payload for row in reply.buttons for b in row])
+            i = count(1)
             for row in reply.buttons:
-                cells = []
-                for b in row:
-                    self._buttons.append(b.payload)
-                    cells.append(f"[{len(self._buttons)}] {b.label}")
-                lines.append("   " + "   ".join(cells))
+                lines.append("   " + "   ".join(f"[{next(i)}] {b.label}" for b in row))
+            lines[-1] += f"   · #{number}"
         if reply.ask_contact:
             lines.append(f"   ({reply.ask_contact}: type  :contact YOUR-NUMBER)")
         return "\n".join(lines)
@@ -237,7 +284,7 @@ class ConsoleChannel:
         """What a WhatsApp user would see: each message the channel would send."""
         lines = []
         if reply.numbered:
-            self._buttons = []  # the typed number goes to the bot, as on WhatsApp
+            self._numbers_to_bot = True  # the typed number goes to the bot, as on WhatsApp
         for item in whatsapp.render(reply):
             if item.image is not None:
                 lines.append(f"🖼  {item.image.path}")
@@ -245,8 +292,10 @@ class ConsoleChannel:
                 lines.append(f"WhatsApp › {item.text}")
             choices: list[tuple[str, str, str | None]] = [(t, p, None) for t, p in item.buttons]
             choices = choices or list(item.rows)
-            if choices:
-                self._buttons = [p for _t, p, _d in choices]
+            if not choices:
+                continue
+            self._numbers_to_bot = False
+            number = self._remember(self.user_id, [p for _t, p, _d in choices])
             if item.buttons:
                 lines.append(
                     "   " + "   ".join(f"[{i}] {t}" for i, (t, _p) in enumerate(item.buttons, 1))
@@ -257,6 +306,7 @@ class ConsoleChannel:
                     f"     [{i}] {t}" + (f" — {d}" if d else "")
                     for i, (t, _p, d) in enumerate(item.rows, 1)
                 ]
+            lines[-1] += f"   · #{number}"
         return "\n".join(lines)
 
     async def post(self, chat_id: str, reply: Reply) -> list[str]:

@@ -444,12 +444,14 @@ class TelegramChannel:
         handle_signals: bool = True,
         concurrency: int = 10,
         shutdown_timeout: float = 20.0,
+        stop: asyncio.Event | None = None,
     ) -> None:
         """Long polling that loses nothing: an update's offset is confirmed to Telegram
         only once its transaction committed. At most `concurrency` updates run at once
         (one chat's in order); the rest stay unfetched at Telegram. SIGTERM/SIGINT (or
-        `stop_polling`) stops fetching and lets the updates in flight finish, for up to
-        `shutdown_timeout` seconds; whatever is unconfirmed is fetched again next time.
+        `stop_polling`, or `stop` being set: the caller then owns the signals) stops
+        fetching and lets the updates in flight finish, for up to `shutdown_timeout`
+        seconds; whatever is unconfirmed is fetched again next time.
         """
         await self.bot.delete_webhook(drop_pending_updates=False)
         self._polling = poller = _Poller(
@@ -459,13 +461,25 @@ class TelegramChannel:
             shutdown_timeout=shutdown_timeout,
         )
         loop = asyncio.get_running_loop()
-        signals = (signal.SIGINT, signal.SIGTERM) if handle_signals else ()
+        signals = (signal.SIGINT, signal.SIGTERM) if handle_signals and stop is None else ()
         for sig in signals:
             with suppress(NotImplementedError):
                 loop.add_signal_handler(sig, poller.stop)
+        watcher = None
+        if stop is not None:
+
+            async def watch(event: asyncio.Event) -> None:
+                await event.wait()
+                poller.stop()
+
+            watcher = asyncio.create_task(watch(stop))
+            if stop.is_set():
+                poller.stop()
         try:
             await poller.run()
         finally:
+            if watcher is not None:
+                watcher.cancel()
             for sig in signals:
                 with suppress(NotImplementedError):
                     loop.remove_signal_handler(sig)

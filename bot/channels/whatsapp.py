@@ -339,9 +339,27 @@ class WhatsAppChannel:
         client = self.client
         send: Callable[[], Awaitable[SentMessage]]
         if item.image is not None:
-            data = await asyncio.to_thread(Path(item.image.path).read_bytes)
-            image_id = await self._upload(data, "image/jpeg", "photo.jpg")
+            image = item.image
             caption = item.text or None
+            if image.cached_id is not None:  # uploaded before: sent by its media id
+                try:
+                    return str(
+                        (
+                            await self._call(
+                                lambda: client.send_image(
+                                    to=chat_id, image=str(image.cached_id), caption=caption
+                                )
+                            )
+                        ).id
+                    )
+                except (RateLimitHit, MessageUndeliverable, ReEngagementMessage):
+                    raise
+                except WhatsAppError:  # an expired media id (they last 30 days): upload again
+                    log.info("whatsapp media id refused; uploading again", photo=image.photo_id)
+            data = await asyncio.to_thread(Path(image.path).read_bytes)
+            image_id = await self._upload(data, "image/jpeg", "photo.jpg")
+            if image.photo_id is not None:  # the next showing reuses it, as Telegram's file_id
+                await self.app.remember_channel_ids(self.name, {image.photo_id: image_id})
 
             def send() -> Awaitable[SentMessage]:
                 return client.send_image(to=chat_id, image=image_id, caption=caption)

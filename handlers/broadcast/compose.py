@@ -5,8 +5,9 @@ the audience and returns. Sending itself is bot/broadcast.py's job."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 from db import broadcasts as data
 from handlers.broadcast.audience import AUDIENCE as AUDIENCE_INPUT
@@ -15,7 +16,7 @@ from handlers.broadcast.steer import control_buttons, estimate, local_time, show
 from handlers.i18n import N_
 from handlers.kit.context import Context
 from handlers.kit.events import Command, MediaOut, Reply
-from handlers.kit.forms.engine import SUMMARY, Field, Form, Skip
+from handlers.kit.forms.engine import SUMMARY, Field, Form, Skip, Step
 from handlers.kit.forms.inputs import DateTimeInput
 from handlers.kit.forms.messages import DOCUMENT, PHOTO, Message, MessageInput
 from handlers.kit.payload import Payload
@@ -25,6 +26,22 @@ FLOW = "bcast"
 PDF = "application/pdf"
 TEXT, MEDIA, AUDIENCE, WHEN = "text", "media", "audience", "when"
 SEND, LATER, URGENT, CANCEL = "send", "later", "urgent", "cancel"
+NOBODY = "nobody"  # "0 recipients: send (or schedule) anyway?"
+YES, BACK = "yes", "back"
+
+
+def _when_question(ctx: Context, record: dict[str, Any]) -> str:
+    """The examples are tomorrow morning: an example must be a time still ahead."""
+    zone = ctx.settings.timezone
+    day = ctx.now.astimezone(ZoneInfo(zone)) + timedelta(days=1)
+    short, iso = f"{day.day}/{day.month} 09:00", f"{day:%Y-%m-%d} 09:00"
+    return ctx.t(
+        "When should it go out ({zone} time)? For example {short} or {iso}.",
+        zone=zone,
+        short=short,
+        iso=iso,
+    )
+
 
 FIELDS = (
     Field(
@@ -63,13 +80,30 @@ FIELDS = (
     Field(  # asked only when Schedule is pressed on the preview
         WHEN,
         "",
-        N_(
-            "When should it go out (Asia/Jakarta time)? For example 1/12 09:00 or 2026-12-01 09:00."
-        ),
+        _when_question,
         DateTimeInput(back=N_("« Back")),
         editable=False,
     ),
 )
+
+
+def _nobody_text(ctx: Context, record: dict[str, Any]) -> str:
+    if record.get("then") == LATER:
+        return ctx.t(
+            "Nobody matches this audience right now: 0 recipients. Whoever matches when it "
+            "starts will get it. Schedule it anyway?"
+        )
+    return ctx.t("Nobody matches this audience: 0 recipients, so nobody would get it. Send anyway?")
+
+
+def _nobody_options(ctx: Context, record: dict[str, Any]) -> list[Option]:
+    t = ctx.t
+    go = t("🕒 Schedule anyway") if record.get("then") == LATER else t("📤 Send anyway")
+    return [
+        Option(YES, go),
+        Option(AUDIENCE, t("« Audience")),
+        Option(BACK, t("↩️ Back to the preview")),
+    ]
 
 
 class BroadcastForm(Form):
@@ -78,6 +112,10 @@ class BroadcastForm(Form):
 
     flow: ClassVar[str] = FLOW
     fields: ClassVar[tuple[Field, ...]] = FIELDS
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps = {NOBODY: Step(_nobody_text, _nobody_options, self._nobody_chosen)}
 
     async def record(self, ctx: Context) -> dict[str, Any]:
         return ctx.data
@@ -155,7 +193,10 @@ class BroadcastForm(Form):
         )
 
     async def on_action(self, ctx: Context, record: dict[str, Any], action: str) -> None:
-        if action == SEND:
+        if action in (SEND, LATER) and not await self._has_recipients(ctx, record):
+            ctx.update_data(then=action)  # asked first: nobody would receive it now
+            await self.go(ctx, NOBODY)
+        elif action == SEND:
             await self.create(ctx, record, scheduled_at=None)
         elif action == LATER:
             await self.edit(ctx, WHEN)
@@ -165,6 +206,20 @@ class BroadcastForm(Form):
         else:
             ctx.end_flow()
             ctx.reply(ctx.t("Broadcast discarded; nothing was sent."))
+
+    async def _has_recipients(self, ctx: Context, record: dict[str, Any]) -> bool:
+        audience = audience_of(record.get("filters") or {})
+        return await data.count_audience(ctx.session, audience) > 0
+
+    async def _nobody_chosen(self, ctx: Context, record: dict[str, Any], choice: str) -> None:
+        if choice == YES and record.get("then") == SEND:
+            await self.create(ctx, record, scheduled_at=None)
+        elif choice == YES:
+            await self.edit(ctx, WHEN)
+        elif choice == AUDIENCE:
+            await self.edit(ctx, AUDIENCE)
+        else:
+            await self.go(ctx, SUMMARY)
 
     async def refuse(self, ctx: Context, message: str) -> None:
         if ctx.step == SUMMARY:

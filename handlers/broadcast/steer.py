@@ -12,6 +12,7 @@ from db.models import Broadcast, BroadcastState, DeliveryState
 from handlers.i18n import N_
 from handlers.kit.context import Context, Translate, button
 from handlers.kit.events import Button, ButtonPress, Reply
+from handlers.kit.forms.dates import date_text
 from handlers.kit.payload import Payload
 
 CONTROL = "bctl"  # buttons on a running broadcast's progress message
@@ -130,7 +131,7 @@ def report_text(
         lines.append(
             t(
                 "{rate} msg/s · done in {eta}",
-                rate=f"{rate:.1f}",
+                rate=format(rate, ".1f"),
                 eta=estimate(t, report.left, rate),
             )
         )
@@ -156,7 +157,10 @@ def final_reply(t: Translate, broadcast: Broadcast, report: data.Report) -> Repl
 
 
 def local_time(ctx: Context, moment: datetime) -> str:
-    return moment.astimezone(ZoneInfo(ctx.settings.timezone)).strftime("%d/%m/%Y %H:%M")
+    """ "25 Nov 2026 14:30 WIB": the configured zone's time, the zone named, the month in the
+    reader's language."""
+    local = moment.astimezone(ZoneInfo(ctx.settings.timezone))
+    return f"{date_text(ctx.t, local.date())} {local:%H:%M %Z}"
 
 
 def _strip(text: str) -> str:

@@ -167,9 +167,9 @@ class Reply:
     # last one (an album's photos arrive as separate messages but get one answer).
     debounce: str | None = None
     html: bool = False  # text (or the photo's caption) is Telegram HTML
-    # Payloads of choices shown as numbered lines (more than the channel can show as buttons
-    # or a list): a number typed next presses that choice (remembered in the conversation).
-    numbered: tuple[str, ...] = ()
+    # Choices shown as numbered lines (more than the channel can show as buttons or a list):
+    # a number typed next presses that choice (remembered in the conversation).
+    numbered: tuple[Button, ...] = ()
     # A notification to someone else: its kind ("approved", "revision", ...) and the product or
     # fair it is about, so a platform with a messaging window can send the kind's template.
     notice_kind: str | None = None

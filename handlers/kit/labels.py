@@ -77,7 +77,21 @@ def region_options(query: str) -> list[Option]:
     return [Option(r.code, r.label) for r in search_regions(query)]
 
 
-def legal_options(ctx: Context) -> list[Option]:
+# The documents that can apply to a sector's products (cloth needs no PIRT, BPOM or Halal);
+# a sector not named here is offered all of them.
+SECTOR_DOCS: dict[str, tuple[str, ...]] = {
+    "fashion": ("sni", "merek"),
+    "handicraft": ("sni", "merek"),
+    "furniture": ("sni", "merek"),
+    "spa": ("bpom", "halal", "sni", "merek"),
+}
+
+
+def legal_options(
+    ctx: Context, sector: str | None = None, held: list[str] | None = None
+) -> list[Option]:
+    """The documents to tick: those of `sector`, and any already `held`."""
+    wanted = set(SECTOR_DOCS.get(sector or "", LEGAL_DOCS)) | set(held or [])
     return [
         Option(
             doc,
@@ -85,7 +99,30 @@ def legal_options(ctx: Context) -> list[Option]:
             _all_languages(ctx, LEGAL_LABELS[doc]) + LEGAL_ALIASES.get(doc, ()),
         )
         for doc in LEGAL_DOCS
+        if doc in wanted
     ]
+
+
+DOC_HELP = {
+    "pirt": N_("PIRT: home-industry food permit"),
+    "bpom": N_("BPOM: food and drug agency"),
+    "halal": N_("Halal: BPJPH certificate"),
+    "sni": N_("SNI: national standard"),
+    "merek": N_("HKI: registered trademark"),
+}
+
+
+def legal_question(ctx: Context, sector: str | None) -> str:
+    """The business's documents question, explaining only those its sector can hold."""
+    helps = "; ".join(ctx.t(DOC_HELP[d]) for d in SECTOR_DOCS.get(sector or "", LEGAL_DOCS))
+    ask = ctx.t("Which legal documents does the business have? Tap each one you have, then “Done”.")
+    return f"{ask} ({helps}.)"
+
+
+def sector_docs(sector: str | None, docs: list[str]) -> list[str]:
+    """`docs` less those that cannot apply to `sector`."""
+    allowed = SECTOR_DOCS.get(sector or "", LEGAL_DOCS)
+    return [d for d in docs if d in allowed]
 
 
 def sector_input(first: Callable[[Any], str | None] = lambda record: None) -> ChoiceInput:
@@ -96,11 +133,15 @@ def sector_input(first: Callable[[Any], str | None] = lambda record: None) -> Ch
     )
 
 
-def legal_docs_input(start: Callable[[Context, Any], list[str]]) -> ChecklistInput:
-    """The legal documents, ticked; a product's start from its business's."""
+def legal_docs_input(
+    start: Callable[[Context, Any], list[str]],
+    sector: Callable[[Any], str | None] = lambda record: None,
+) -> ChecklistInput:
+    """The legal documents that can apply to the record's sector, ticked; a product's start
+    from its business's (those that apply)."""
     return ChecklistInput(
-        choices=lambda ctx, record: legal_options(ctx),
-        start=start,
+        choices=lambda ctx, record: legal_options(ctx, sector(record)),
+        start=lambda ctx, record: sector_docs(sector(record), start(ctx, record)),
         refusal=N_("Please tap the documents you have, or type e.g. “PIRT, Halal”."),
         toggled=N_("Tap each document you have, then “Done”."),
         empty_done=N_("None of these"),
@@ -117,6 +158,22 @@ def legal_text(t: Translate, docs: list[str] | None) -> str:
 
 def sector_text(t: Translate, sector: str | None) -> str:
     return t(SECTOR_LABELS.get(sector or "other", SECTOR_LABELS["other"]))
+
+
+# Units as an English reader calls them; Indonesian readers see the unit as it was typed.
+ENGLISH_UNITS = {
+    "pcs": "pcs", "pack": "packs", "liter": "litres", "set": "sets", "box": "boxes",
+    "botol": "bottles", "lusin": "dozen", "bungkus": "packs", "toples": "jars", "jar": "jars",
+    "lembar": "pieces", "buah": "pieces", "biji": "pieces", "kodi": "kodi (20 pieces)",
+    "karton": "cartons", "dus": "boxes", "kotak": "boxes", "sachet": "sachets",
+    "kaleng": "cans", "gelas": "cups", "porsi": "portions", "ikat": "bunches",
+    "potong": "pieces", "pasang": "pairs", "unit": "units", "roll": "rolls",
+}  # fmt: skip
+
+
+def unit_word(ctx: Context, unit: str) -> str:
+    """A unit in the reader's language: "botol" reads "bottles" in English."""
+    return ENGLISH_UNITS.get(unit, unit) if ctx.language == "en" else unit
 
 
 def thousands(n: int) -> str:

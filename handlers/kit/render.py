@@ -165,9 +165,13 @@ def candidates(text: str, options: Sequence[Option]) -> list[Option]:
     return [o for o in options if o.value in found]
 
 
+# "PIRT, Halal", "pirt sama halal", "PIRT + Halal", "pirt serta halal", "pirt and halal"
+LIST_SPLIT = re.compile(r"[,;/\n+]+|\s+(?:dan|and|sama|serta|plus|with|juga)\s+", re.IGNORECASE)
+
+
 def pick_many(text: str, options: Sequence[Option]) -> list[str] | None:
     """Several options typed at once: "1 3 4", "PIRT, Halal"; None if any part is unknown."""
-    parts = [p for p in re.split(r"[,;/\n]+|\s+dan\s+|\s+and\s+", text) if p.strip()]
+    parts = [p for p in LIST_SPLIT.split(text) if p.strip()]
     if len(parts) == 1 and re.fullmatch(r"[0-9 ]+", parts[0].strip()):
         parts = parts[0].split()
     chosen = [pick(p, options) for p in parts]
@@ -176,9 +180,60 @@ def pick_many(text: str, options: Sequence[Option]) -> list[str] | None:
     return [c for c in chosen if c is not None]
 
 
+# How each command is typed as a plain word (common.WORDS reads them in both languages),
+# for channels without a command menu (WhatsApp): "Kirim /start" reads "ketik daftar".
+COMMAND_WORDS: dict[str, str] = {
+    "start": N_("register"),
+    "produk_baru": N_("new product"),
+    "produk": N_("products"),
+    "profil": N_("profile"),
+    "pameran": N_("fairs"),
+    "pengingat": N_("reminders"),
+    "bantuan": N_("help"),
+    "help": N_("help"),
+    "batal": N_("cancel"),
+    "cancel": N_("cancel"),
+    "menu": N_("menu"),
+    "datasaya": N_("my data"),
+    "hapusdata": N_("delete data"),
+    "bahasa": N_("language"),
+    "language": N_("language"),
+}
+_COMMAND_RE = re.compile(
+    r"(?:\b(Send|send|Kirim|kirim|mengirim|Type|type|Ketik|ketik)\s+)?(?<![\w/.:])/("
+    + "|".join(sorted(COMMAND_WORDS, key=len, reverse=True))
+    + r")(?![\w/])"
+)
+_VERBS = {"Send": "Type", "send": "type", "Type": "Type", "type": "type", "Kirim": "Ketik",
+          "kirim": "ketik", "mengirim": "mengetik", "Ketik": "Ketik", "ketik": "ketik"}  # fmt: skip
+# "(or type daftar)" / "(atau ketik daftar)": said already once the command is a word
+_OR_TYPE_RE = re.compile(r"\s*\((?:or|atau) (?:type|ketik) [^()]{1,30}\)")
+
+
+def typed_commands(t: Translate, text: str) -> str:
+    """`text` with "/start" and its like written as the words to type, in the reader's
+    language ("Kirim /start" -> "Ketik daftar", "/batal" -> "batal")."""
+    if "/" not in text:
+        return text
+
+    def word(m: re.Match[str]) -> str:
+        said = t(COMMAND_WORDS[m.group(2)])
+        verb = m.group(1)
+        if verb:
+            return f"{_VERBS[verb]} {said}"
+        at_line_start = m.start() == 0 or text[m.start() - 1] == "\n"
+        return said if at_line_start else f"“{said}”"
+
+    changed = _COMMAND_RE.sub(word, text)
+    return _OR_TYPE_RE.sub("", changed) if changed != text else text
+
+
 def fit(caps: Capabilities, t: Translate, reply: Reply) -> Reply:
     """Any reply made to fit the channel: too many buttons become a list (or numbered lines,
-    beyond a list's rows), long labels are shortened, an edit becomes a new message."""
+    beyond a list's rows), long labels are shortened, an edit becomes a new message; without
+    a command menu, commands are written as the words to type."""
+    if not caps.command_menu and "/" in reply.text:
+        reply = replace(reply, text=typed_commands(t, reply.text))
     buttons = [b for row in reply.buttons for b in row]
     if caps.unique_titles and len(_distinct(buttons, key=lambda b: b.payload)) < len(buttons):
         buttons = _distinct(buttons, key=lambda b: b.payload)
@@ -206,5 +261,5 @@ def fit(caps: Capabilities, t: Translate, reply: Reply) -> Reply:
         return replace(reply, text=_fit(caps, reply.text), buttons=(), menu=menu, edit=False)
     lines = "\n".join(f"{i}. {o.label}" for i, o in enumerate(options, start=1))
     body = f"{reply.text}\n\n{lines}\n{t(N_('Type the number of your choice.'))}"
-    numbered = tuple(o.value for o in options)
+    numbered = tuple(Button(o.label, o.value) for o in options)
     return replace(reply, text=_fit(caps, body), buttons=(), edit=False, numbered=numbered)

@@ -15,8 +15,15 @@ from handlers.kit.events import MediaOut
 from handlers.kit.forms.engine import EDIT_PICK, Field, Form, Input, Skip, Spec, Step, choices
 from handlers.kit.forms.inputs import ChoiceInput, QuantityInput, TextInput
 from handlers.kit.forms.photos import PhotosInput
-from handlers.kit.labels import PRODUCT_FIELD_LABELS, legal_docs_input, rupiah, sector_input
-from handlers.kit.parsing import Price, parse_duration_days, read_price
+from handlers.kit.labels import (
+    PRODUCT_FIELD_LABELS,
+    legal_docs_input,
+    rupiah,
+    sector_input,
+    unit_word,
+)
+from handlers.kit.parsing import Price, read_price
+from handlers.kit.parsing.dates import read_duration_days
 from handlers.kit.render import Option
 from handlers.product import card, media, numbers
 from handlers.product.card import FLOW, Draft
@@ -26,12 +33,54 @@ from handlers.rules.precheck import precheck
 F = ProductField
 UNITS = ("pcs", "pack", "kg", "liter", "set", "box", "botol", "lusin")
 RESUME = "resume"
+PHOTOS_SHOWN = "photos_shown"  # in the form's data: the photos the card last came with
 REMOVE_PICK = "remove_pick"
 WHOLE_NUMBER = N_("Please type a whole number, for example 100.")
 
 
 def _with_unit(question: str) -> Any:
-    return lambda ctx, d: ctx.t(question, unit=d.product.unit or "pcs")
+    return lambda ctx, d: ctx.t(question, unit=unit_word(ctx, d.product.unit or "pcs"))
+
+
+def _sector(d: Draft) -> str:
+    return d.product.sector or d.business.sector or "other"
+
+
+def _for_sector(question: str, examples: dict[str, str]) -> Any:
+    """A question whose examples fit the product's sector (no tempe for batik)."""
+    return lambda ctx, d: ctx.t(
+        question, examples=ctx.t(examples.get(_sector(d), examples["other"]))
+    )
+
+
+# What each sector makes things of, and what it sells by (the price question's example).
+MATERIALS = {
+    "food": N_("tempe, coconut oil, salt"),
+    "fashion": N_("cotton cloth, natural dyes, batik wax"),
+    "handicraft": N_("bamboo, rattan, pandan leaves"),
+    "furniture": N_("teak wood, rattan, natural varnish"),
+    "agribusiness": N_("arabica coffee beans, palm sugar"),
+    "spa": N_("ginger, turmeric, virgin coconut oil"),
+    "other": N_("wood, cloth, metal"),
+}
+UNIT_EXAMPLES = {
+    "food": N_("pack"),
+    "fashion": N_("piece"),
+    "handicraft": N_("item"),
+    "furniture": N_("unit"),
+    "agribusiness": N_("kg"),
+    "spa": N_("bottle"),
+    "other": N_("pcs"),
+}
+PRICE_EXAMPLES = {
+    "food": N_("25000, 25rb, Rp 15.000/pack or fifteen thousand"),
+    "fashion": N_("350000, 350rb, Rp 350.000/piece or three hundred fifty thousand"),
+    "handicraft": N_("75000, 75rb, Rp 75.000/piece or seventy-five thousand"),
+    "furniture": N_("2500000, 2,5 jt, Rp 2.500.000/unit or two million"),
+    "agribusiness": N_("120000, 120rb, Rp 120.000/kg or one hundred twenty thousand"),
+    "spa": N_("45000, 45rb, Rp 45.000/bottle or forty-five thousand"),
+    "other": N_("25000, 25rb, Rp 25.000/pcs or twenty-five thousand"),
+}
 
 
 def _field(name: ProductField, ask: Any, input_: Input, **kw: Any) -> Field:
@@ -39,7 +88,7 @@ def _field(name: ProductField, ask: Any, input_: Input, **kw: Any) -> Field:
 
 
 FIELDS = (
-    _field(F.name, N_("What is the product called?"), TextInput(max_len=100)),
+    _field(F.name, N_("What is the product called?"), TextInput(max_len=100, letters=True)),
     _field(
         F.sector,
         N_("Which sector is this product in?"),
@@ -64,9 +113,9 @@ FIELDS = (
     ),
     _field(
         F.price,
-        N_(
-            "What is the price in rupiah, and per what? For example 25000, 25rb, "
-            "Rp 15.000/bungkus or lima belas ribu."
+        _for_sector(
+            N_("What is the price in rupiah, and per what? For example {examples}."),
+            PRICE_EXAMPLES,
         ),
         TextInput(
             parse=read_price,
@@ -78,10 +127,12 @@ FIELDS = (
     ),
     _field(
         F.unit,
-        N_("The price is per what? Choose a unit or type it (e.g. bungkus)."),
+        _for_sector(
+            N_("The price is per what? Choose a unit or type it (e.g. {examples})."), UNIT_EXAMPLES
+        ),
         ChoiceInput(
-            choices=lambda ctx, d: [Option(u, u) for u in UNITS],
-            refusal=N_("Please type the unit as one word, e.g. pcs, kg or bungkus."),
+            choices=lambda ctx, d: [Option(u, unit_word(ctx, u), (u,)) for u in UNITS],
+            refusal=N_("Please type the unit as one word, e.g. pcs, kg or pack."),
             columns=4,
             free_word=True,
         ),
@@ -98,22 +149,29 @@ FIELDS = (
     ),
     _field(
         F.materials,
-        N_("What are the main materials? For example: tempe, coconut oil, salt."),
+        _for_sector(N_("What are the main materials? For example: {examples}."), MATERIALS),
         TextInput(max_len=300),
     ),
     _field(
         F.shelf_life,
-        N_("How long does it keep (shelf life)? For example 6 bulan, 1 tahun or 30 hari."),
+        N_("How long does it keep (shelf life)? For example 6 months, 1 year or 30 days."),
         TextInput(
-            parse=parse_duration_days,
-            refusal=N_("Please give a number with hari, minggu, bulan or tahun, e.g. 6 bulan."),
+            parse=read_duration_days,
+            refusal=N_("Please give a number with days, weeks, months or years, e.g. 6 months."),
+            too_large=N_(
+                "That is longer than any shelf life I can record ({maximum} days, 10 years): "
+                "please check the number, e.g. 2 years."
+            ),
         ),
         applies=lambda d: applies(d.product, F.shelf_life),
     ),
     _field(
         F.legal_docs,
         N_("Which legal documents apply to this product? Tap to tick or untick, then “Done”."),
-        legal_docs_input(lambda ctx, d: list(d.product.legal_docs or d.business.legal_docs or [])),
+        legal_docs_input(
+            lambda ctx, d: list(d.product.legal_docs or d.business.legal_docs or []),
+            sector=_sector,
+        ),
     ),
     # Curator assist (issue 23): document numbers, HS heading, target markets.
     *numbers.FIELDS,
@@ -225,6 +283,12 @@ class ProductForm(Form):
         return card.card_with_warnings(ctx, record)
 
     def summary_media(self, ctx: Context, record: Draft) -> tuple[MediaOut, ...]:
+        """The photos, with the card's first showing or when they changed: asked again
+        (after an edit, /bantuan), the card comes as text alone, its photos just above."""
+        shown = [p.id for p in record.photos]
+        if ctx.data.get(PHOTOS_SHOWN) == shown:
+            return ()
+        ctx.update_data(**{PHOTOS_SHOWN: shown})
         return card.media(ctx, record.photos)
 
     async def on_action(self, ctx: Context, record: Draft, action: str) -> None:
@@ -279,8 +343,9 @@ def _remove_options(ctx: Context, draft: Draft) -> list[Option]:
 
 def _confirm_text(ctx: Context, draft: Draft) -> str:
     warnings = card.warnings_text(ctx, precheck(draft.facts))
+    heading = ctx.t("Curators will probably ask about this:")
     fix_first = ctx.t("Fixing it first saves a round. Submit anyway?")
-    return f"{ctx.t('Curators will probably ask about this:')}\n{warnings}\n\n{fix_first}"
+    return f"{heading}\n{warnings}\n\n{fix_first}"
 
 
 def _resume_text(ctx: Context, draft: Draft) -> str:

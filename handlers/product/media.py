@@ -57,6 +57,8 @@ async def remove(ctx: Context, draft: Draft, photo_id: int) -> None:
         return
     removed = await remove_photo(ctx.session, product_id=product.id, position=target.position)
     if removed is not None:
+        # The card drawn next is from this record: it must not list the removed photo.
+        draft.photos = [p for p in draft.photos if p.id != removed.id]
         ctx.reply(ctx.t("Photo {n} removed.", n=target.position))
         await _forget_file_later(ctx, removed.store_key)
 

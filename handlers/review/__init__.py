@@ -21,6 +21,8 @@ CURATOR_ADMIN = {
 FEATURE = Feature(
     commands=CURATOR_ADMIN,
     group_commands={
+        "bantuan": admin.chat_help,
+        "help": admin.chat_help,
         "ambil": claim_next,
         "take": claim_next,
         "antrian": admin.queue,

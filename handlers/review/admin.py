@@ -7,9 +7,10 @@ from datetime import timedelta
 
 from db.models import Product, Verdict
 from db.reviews import add_curator, decisions_since, list_curators, remove_curator, waiting
-from db.users import find_by_username, users_by_external_ids
+from db.users import users_by_external_ids
+from handlers.common import person_argument
+from handlers.help_roles import curator_help
 from handlers.kit.context import Context, Translate
-from handlers.kit.events import Command
 from handlers.kit.labels import sector_text
 from handlers.review.access import chat_sectors, display_name, group_t
 from handlers.review.assist import queue_line, triage_order
@@ -63,31 +64,16 @@ async def my_stats(ctx: Context) -> None:
     )
 
 
-async def _target(ctx: Context, usage: str) -> tuple[str, str] | None:
-    """Whom a curator command's argument names (a user id or @username), and as typed."""
-    event = ctx.incoming.event
-    arg = (event.args if isinstance(event, Command) else "").strip()
-    target: str | None = None
-    if arg.lstrip("-").isdigit():
-        target = arg
-    elif arg.startswith("@") and len(arg) > 1:
-        user = await find_by_username(ctx.session, channel=ctx.user.channel, username=arg[1:])
-        target = user.external_id if user else None
-    if target is None:
-        ctx.reply(usage)
-        return None
-    return target, arg
-
-
 async def curator_add(ctx: Context) -> None:
     """/kurator_tambah ID|@username — in a review chat: for that chat; in private: every chat."""
     t = _t(ctx)
-    found = await _target(
+    found = await person_argument(
         ctx,
         t(
             "Who? Use /kurator_tambah followed by a Telegram user id, or by @username "
             "if that person has already started the bot."
         ),
+        t,
     )
     if found is None:
         return
@@ -111,8 +97,8 @@ async def curator_add(ctx: Context) -> None:
 
 async def curator_remove(ctx: Context) -> None:
     t = _t(ctx)
-    found = await _target(
-        ctx, t("Who? Use /kurator_hapus followed by a Telegram user id or @username.")
+    found = await person_argument(
+        ctx, t("Who? Use /kurator_hapus followed by a Telegram user id or @username."), t
     )
     if found is None:
         return
@@ -140,3 +126,8 @@ async def curator_list(ctx: Context) -> None:
         scope = c.chat_id or t("every review chat")
         lines.append(f"• {who} ({c.external_id}) — {scope}")
     ctx.reply("\n".join(lines))
+
+
+async def chat_help(ctx: Context) -> None:
+    """/bantuan or /help in a review chat: what curators do there (in the chat's language)."""
+    ctx.reply(curator_help(group_t(ctx)))

@@ -61,7 +61,12 @@ async def toggle_reason(
 
 
 def ask_reason_text(
-    ctx: Context, review: Review, *, step: str = REASON_TEXT, grade: str | None = None
+    ctx: Context,
+    review: Review,
+    *,
+    step: str = REASON_TEXT,
+    grade: str | None = None,
+    unscored: bool = False,
 ) -> None:
     t = group_t(ctx)
     data = ctx.data if ctx.flow == FLOW and ctx.data.get("review_id") == review.id else {}
@@ -92,6 +97,8 @@ def ask_reason_text(
             id=review.product_id,
             n=MIN_REASON,
         )
+        if unscored:
+            question = t("Not every criterion is scored yet.") + " " + question
     who = f"@{ctx.user.username}" if ctx.user.username else display_name(ctx)
     ctx.reply(f"{who}: {question}", force_reply=True)
 
@@ -142,24 +149,24 @@ async def typed_reason(ctx: Context, raw: str) -> None:
     reasons = list(ctx.data.get("reasons") or [])
     ctx.goto(FLOW, REASONS_STEP)
     ctx.update_data(review_id=review.id, action=action.value, reasons=reasons, text=text)
-    await show(ctx, review, product, business, reason_buttons(t, review, reasons, action))
     send = t("📨 Send revision request") if action == Verdict.revise else t("📨 Send rejection")
-    ctx.reply(
-        t(
-            "#{id}: this is what the producer will read:\n\n{text}\n\n"
-            "Press “{send}” to send it, or write it again.",
-            id=review.product_id,
-            text=text,
-            send=send,
-        ),
-        buttons=[
-            [ReviewPayload(Act.send, review.id).button(send)],
-            [
-                ReviewPayload(Act.write, review.id).button(t("✍️ Write again")),
-                ReviewPayload(Act.back, review.id).button(t("↩️ Back")),
-            ],
-        ],
+    # The preview is part of the card, not a message of its own: a producer who erases
+    # their data takes the card with it, and with it the words written about their product.
+    preview = t(
+        "#{id}: this is what the producer will read:\n\n{text}\n\n"
+        "Press “{send}” to send it, or write it again.",
+        id=review.product_id,
+        text=text,
+        send=send,
     )
+    buttons = [
+        [ReviewPayload(Act.send, review.id).button(send)],
+        [
+            ReviewPayload(Act.write, review.id).button(t("✍️ Write again")),
+            ReviewPayload(Act.back, review.id).button(t("↩️ Back")),
+        ],
+    ]
+    await show(ctx, review, product, business, buttons, footer=preview)
 
 
 async def send_decision(ctx: Context, review: Review, product: Product, business: Business) -> None:
@@ -172,6 +179,9 @@ async def send_decision(ctx: Context, review: Review, product: Product, business
     text = typed if isinstance(typed, str) and typed else None
     if not reasons and text is None:
         ctx.reply("", alert=t("Choose at least one reason, or write one."))
+        return
+    if text is None and ctx.settings.rubric.grade(review.scores) is None:
+        ask_reason_text(ctx, review, unscored=True)  # DECISION_RULE: unscored, written
         return
     action = Verdict(ctx.data.get("action", Verdict.revise))
     await finish(ctx, review, product, business, action, reasons=reasons, text=text)

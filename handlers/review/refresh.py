@@ -36,8 +36,10 @@ async def show(
     buttons: list[list[Button]],
     *,
     previous: bool = True,
+    footer: str | None = None,
 ) -> None:
-    """The card again, in place: the pressed message, else the card's own message."""
+    """The card again, in place: the pressed message, else the card's own message; with
+    `footer` (a typed reason's preview) below it, so erasing the card erases that too."""
     t = group_t(ctx)
     before = (
         await previous_review(ctx.session, product_id=product.id, round=review.round)
@@ -58,6 +60,8 @@ async def show(
         rubric_grade=grade,
         assist=block,
     )
+    if footer:
+        text = f"{text}\n\n{footer}"
     approve = ReviewPayload(Act.approve, review.id).pack()
     at = next((i for i, row in enumerate(buttons) if any(b.payload == approve for b in row)), None)
     if at is not None:  # a held card: the assist's one-tap suggestions above the verdicts

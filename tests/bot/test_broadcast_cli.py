@@ -89,9 +89,11 @@ def test_send_dry_run_list_and_steer(tmp_path: Path, config: Path, db_url: str) 
         "--at", "2030-01-02 09:00",
     )  # fmt: skip
     assert sent.exit_code == 0, sent.output
-    assert "broadcast 1 queued for 2 recipients" in sent.stdout
+    assert "broadcast 1 queued for 2 recipients, starting at 2030-01-02 09:00 WIB" in sent.stdout
     listed = run(config, "list").stdout.strip().split("\t")
-    assert listed[:2] == ["1", "scheduled"] and "2030-01-02 02:00 UTC" in listed
+    assert listed[:2] == ["1", "scheduled"]
+    assert "2030-01-02 09:00 WIB" in listed  # the configured zone's time, the zone named
+    assert listed[-1] == "Pelatihan ekspor di Malang"  # as producers read it, no tags
 
     assert run(config, "pause", "1").stdout.strip() == "broadcast 1: paused"
     again = run(config, "pause", "1")
@@ -107,3 +109,19 @@ def test_send_dry_run_list_and_steer(tmp_path: Path, config: Path, db_url: str) 
         "broadcast_resume",
         "broadcast_cancel",
     ]
+
+
+def test_unknown_languages_and_channels_are_refused_with_the_known_ones(
+    tmp_path: Path, config: Path, db_url: str
+) -> None:
+    run(config, "list")  # migrates
+    seed(db_url)
+    text = tmp_path / "pesan.txt"
+    text.write_text("Pelatihan ekspor\n", encoding="utf-8")
+    bad = run(config, "send", "--text-file", str(text), "--channel", "sms", "--language", "jv")
+    assert bad.exit_code == 2
+    assert "unknown channel 'sms'; channels: telegram, whatsapp" in bad.output
+    assert "unknown language 'jv'; languages: id, en" in bad.output
+    assert "queued" not in bad.output
+    good = run(config, "send", "--text-file", str(text), "--channel", "telegram", "--dry-run")
+    assert good.exit_code == 0 and good.stdout.startswith("3 recipients")

@@ -109,3 +109,10 @@ def test_no_review_chats_configured(tmp_path: Path) -> None:
 def test_neither_an_id_nor_a_username(config: Path, who: str) -> None:
     result = run(config, "add", "--", who) if who.startswith("-") else run(config, "add", who)
     assert result.exit_code == 2
+
+
+def test_a_username_is_no_pattern(tmp_path: Path, config: Path) -> None:
+    talked_to_the_bot(tmp_path, ("5003", "Ax", "axb"))
+    added = run(config, "add", "@a_b")
+    assert added.exit_code == 1 and "nobody called @a_b" in added.output
+    assert run(config, "list").stdout == "no curators yet\n"

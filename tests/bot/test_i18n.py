@@ -7,6 +7,7 @@ obsolete entries once any translation worth keeping has been reused.
 
 from __future__ import annotations
 
+import ast
 import re
 import string
 from pathlib import Path
@@ -187,3 +188,62 @@ def test_update_creates_and_merges_catalogs(tmp_path: Path, extracted: Catalog) 
     unchanged = path.read_bytes()
     assert update_catalogs(tmp_path) == {lang: (0, 0) for lang in LANGUAGES}
     assert path.read_bytes() == unchanged
+
+
+# The names a translation goes through: `t(...)`, `ctx.t(...)`, `N_(...)`, `_(...)`, and
+# `translator(language)(...)` / `group_t(ctx)(...)` called at once.
+_MARKS = {"t", "N_", "_"}
+_TRANSLATOR_FACTORIES = {"translator", "group_t", "_t"}
+
+
+def _is_translation(func: ast.expr) -> bool:
+    if isinstance(func, ast.Name | ast.Attribute):
+        return (func.id if isinstance(func, ast.Name) else func.attr) in _MARKS
+    if isinstance(func, ast.Call):
+        inner = func.func
+        name = inner.id if isinstance(inner, ast.Name) else getattr(inner, "attr", "")
+        return name in _TRANSLATOR_FACTORIES
+    return False
+
+
+def _unseen(message: ast.expr, seen: set[str]) -> str | None:
+    """Why the extractor misses this message argument; None when it sees it (or when it is
+    a value marked elsewhere: a name, an attribute, a table lookup, a call)."""
+    if isinstance(message, ast.Constant):
+        if not isinstance(message.value, str):
+            return f"not a string: {message.value!r}"
+        return None if message.value in seen else f"{message.value!r} is not extracted"
+    if isinstance(message, ast.IfExp):
+        return _unseen(message.body, seen) or _unseen(message.orelse, seen)
+    if isinstance(message, ast.BoolOp):
+        return next((why for v in message.values if (why := _unseen(v, seen))), None)
+    if isinstance(message, ast.Name | ast.Attribute | ast.Subscript | ast.Call):
+        return None
+    if isinstance(message, ast.JoinedStr):
+        return "an f-string: mark the format string and pass the values, t('{n} left', n=n)"
+    return f"built at run time ({type(message).__name__}): mark one literal string"
+
+
+def test_every_marked_string_is_seen_by_the_extractor(extracted: Catalog) -> None:
+    """Babel's extractor reads tokens: a call inside an f-string's braces, or a message
+    built with + or %, is never extracted, so it is never translated (the Indonesian UI
+    showed "Curators will probably ask about this:"). The syntax tree sees them all."""
+    seen = _msgids(extracted)
+    root = Path(__file__).resolve().parents[2]
+    problems = []
+    for package in ("handlers", "bot"):
+        for path in sorted((root / package).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+            for node in ast.walk(tree):
+                if not (isinstance(node, ast.Call) and _is_translation(node.func)):
+                    continue
+                if not node.args:
+                    continue
+                why = _unseen(node.args[0], seen)
+                if why is not None:
+                    where = f"{path.relative_to(root)}:{node.lineno}"
+                    problems.append(f"  {where}: {why}")
+    assert not problems, (
+        "translated strings `kurasi i18n update` cannot see (take the call out of the "
+        "f-string, or mark a plain literal):\n" + "\n".join(problems)
+    )

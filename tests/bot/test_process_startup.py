@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy.engine import make_url
 
 from db.engine import is_sqlite
@@ -90,3 +92,52 @@ async def test_refused_token_is_one_line(database_url: str, tmp_path: Path) -> N
         code, output = await kurasi(config, "run")
     assert code == 2 and "token was refused" in _one_line(output)
     assert other not in output
+
+
+# Loaded by the child through PYTHONPATH: aiosqlite's worker thread stops only once the event
+# loop has closed (or after a second), the order a busy machine gives 1 time in 3.
+_SLOW_AIOSQLITE = """
+import asyncio
+import threading
+import time
+
+import aiosqlite.core
+
+closed = threading.Event()
+_close = asyncio.BaseEventLoop.close
+
+
+def close(self):
+    _close(self)
+    closed.set()
+    time.sleep(0.3)  # the thread's answer lands now, before the interpreter exits
+
+
+asyncio.BaseEventLoop.close = close
+_debug = aiosqlite.core.LOG.debug
+
+
+def _late(msg, *args, **kwargs):
+    if args and getattr(args[0], "__name__", "") == "close_and_stop":
+        closed.wait(1.0)
+    _debug(msg, *args, **kwargs)
+
+
+aiosqlite.core.LOG.debug = _late
+"""
+
+
+async def test_missing_sqlite_folder_is_one_line_when_the_driver_thread_is_slow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one line and nothing after it: no "RuntimeError: Event loop is closed" from
+    aiosqlite's thread, whether the command is `kurasi run` or a CLI command."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(_SLOW_AIOSQLITE, encoding="utf-8")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), *sys.path]))
+    url = f"sqlite+aiosqlite:///{tmp_path}/no/such/dir/kurasi.db"
+    for args in (("fairs", "list"), ("run",)):
+        code, output = await kurasi(_config(tmp_path, url), *args)
+        assert code == 2 and "unable to open" in _one_line(output), args
+        assert "Event loop is closed" not in output

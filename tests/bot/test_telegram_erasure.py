@@ -14,13 +14,14 @@ from bot.poster import ReviewPoster
 from db.media_store import MediaStore
 from db.models import OutboxItem, Product
 from tests.bot.conftest import bot_settings
-from tests.bot.telegram_driver import Person, running_bot
+from tests.bot.telegram_driver import Person, Tracker, running_bot
 from tests.factories import submitted_product
 from tests.fakes.telegram import FakeTelegram
 from tests.support import FakeClock
 
 GROUP = -100779
 PRODUCER = 5550077
+CURATOR = 8800
 NOTICE = "dihapus atas permintaan produsen"
 
 
@@ -94,3 +95,55 @@ async def test_too_old_to_delete_the_card_says_erased_instead(
     assert f"#{erased.id}" not in shown and f"#{kept.id}" in shown
     card = fake.message_in(GROUP, max(redacted))
     assert "reply_markup" not in card  # no buttons left to act on an erased product
+
+
+async def test_a_typed_reasons_preview_leaves_with_the_card(
+    fake: FakeTelegram, settings: Settings, sessionmaker, clock: FakeClock
+) -> None:
+    """The words a curator wrote about the product ("ini yang akan dibaca produsen: …")
+    were a message of their own and stayed in the group after the card and album left."""
+    reason = "Kemasan belakang Bu Tini belum terlihat, mohon difoto ulang di siang hari."
+    async with sessionmaker() as session, session.begin():
+        from db.reviews import add_curator
+
+        await add_curator(
+            session, external_id=str(CURATOR), chat_id=None, added_by="test", now=clock.now
+        )
+    erased = (await post_cards(settings, sessionmaker, clock))[0]
+    async with running_bot(settings, fake, clock=clock) as (runtime, tracker):
+        assert await ReviewPoster(runtime.app).run_until_idle() == 2
+        card = next(
+            c
+            for c in fake.sent("sendMessage", chat_id=GROUP)
+            if f"#{erased.id}" in c.params["text"]
+        )
+        card_id = card.result["message_id"]
+
+        async def in_group(update: dict) -> None:
+            await Tracker.wait(tracker, fake.push_update(update))
+
+        def button(label: str) -> str:
+            message = fake.message_in(GROUP, card_id)
+            assert message is not None
+            rows = message["reply_markup"]["inline_keyboard"]
+            return next(b["callback_data"] for row in rows for b in row if label in b["text"])
+
+        for label in ("Ambil", "Minta revisi", "Tulis alasan"):
+            await in_group(
+                fake.callback(
+                    CURATOR,
+                    button(label),
+                    message_id=card_id,
+                    chat_id=GROUP,
+                    chat_type="supergroup",
+                )
+            )
+        await in_group(fake.message(CURATOR, reason, chat_id=GROUP, chat_type="supergroup"))
+        shown = "\n".join(group_messages(fake).values())
+        assert "akan dibaca produsen" in shown and reason in shown
+        person = Person(fake, tracker, PRODUCER)
+        await person.say("/hapusdata")
+        await person.press("🗑")
+        assert await ReviewPoster(runtime.app).run_until_idle() == 1
+    shown = "\n".join(group_messages(fake).values())
+    assert reason not in shown and "akan dibaca produsen" not in shown

@@ -27,7 +27,9 @@ from bot.config import load_settings
 from bot.http import WHATSAPP_WEBHOOK_PATH, make_http_app
 from bot.notify import Notifier
 from bot.poster import ReviewPoster
+from db import broadcasts
 from db.models import (
+    BroadcastDelivery,
     Conversation,
     Notification,
     Photo,
@@ -245,9 +247,16 @@ async def test_outside_the_window_is_reported_not_retried(
     assert len(fake.messages(WA, include_failed=True)) == 1 and slept == []
 
 
+async def someone(sessionmaker: Any, number: str) -> None:
+    """A person on WhatsApp: only their numbers' messages and statuses are stored."""
+    async with sessionmaker() as session, session.begin():
+        session.add(User(channel="whatsapp", external_id=number, reminder_optouts=[]))
+
+
 async def test_status_webhooks_are_stored_on_the_sent_message(
     client: TestClient, fake: FakeWhatsApp, channel: WhatsAppChannel, sessionmaker: Any
 ) -> None:
+    await someone(sessionmaker, WA)
     [message_id] = await channel.post(WA, Reply("Produk Anda disetujui"))
     await channel.idle()
     for status in ("delivered", "sent"):  # late and out of order: delivered stays
@@ -266,12 +275,21 @@ async def test_status_webhooks_are_stored_on_the_sent_message(
 async def test_recorded_status_webhook_is_stored(
     client: TestClient, fake: FakeWhatsApp, channel: WhatsAppChannel, sessionmaker: Any
 ) -> None:
+    await someone(sessionmaker, "16505551234")
     payload = recorded("status_delivered")
     assert await post(client, fake, payload) == 200
     await channel.idle()
     async with sessionmaker() as session:
         row = await session.scalar(select(WhatsAppMessage))
     assert row.status == "delivered" and row.chat_id == "16505551234"
+    # A number nobody is (erased, or never written from): its statuses are not kept.
+    payload = json.loads(json.dumps(payload).replace("16505551234", "16505550000"))
+    payload = json.loads(json.dumps(payload).replace("wamid.", "wamid.other"))
+    assert await post(client, fake, payload) == 200
+    await channel.idle()
+    async with sessionmaker() as session:
+        chats = set(await session.scalars(select(WhatsAppMessage.chat_id)))
+    assert chats == {"16505551234"}
 
 
 async def test_media_is_resolved_and_downloaded_through_the_graph_api(
@@ -415,6 +433,7 @@ async def telegram_producer(runtime: Runtime, sessionmaker: Any) -> RecordingCha
         )
         business.phone = f"+{WA}"
         business.name = "UD Sambal Bu Tini"
+        _user.phone = f"+{WA}"  # shared as their own contact: Telegram vouches for it
     return telegram
 
 
@@ -480,6 +499,147 @@ async def test_wrong_codes_are_throttled_five_tries_then_fifteen_minutes(
     assert "✅" in replies[-1].text
 
 
+async def test_erasure_from_a_linked_whatsapp_chat_leaves_nothing_of_the_person(
+    runtime: Runtime,
+    client: TestClient,
+    fake: FakeWhatsApp,
+    channel: WhatsAppChannel,
+    sessionmaker: Any,
+    clock: FakeClock,
+) -> None:
+    """Linked, the WhatsApp number speaks as the Telegram account; "hapus data" from it
+    erases both identities and every row keyed by their chats: the WhatsApp user row (phone
+    and name), delivery statuses, the sent code messages, send budgets, broadcast rows."""
+    _telegram, code = await code_offer(runtime, client, fake, channel, sessionmaker)
+    assert "✅" in (await say(client, fake, channel, fake.text(code)))[-1].text
+    async with sessionmaker() as session, session.begin():
+        broadcast = await broadcasts.create_broadcast(
+            session,
+            text="Pelatihan ekspor",
+            html=False,
+            audience=broadcasts.Audience(),
+            created_by=None,
+            now=clock.now,
+        )
+        await broadcasts.start_due(session, now=clock.now)
+        delivered = await session.scalar(
+            select(func.count())
+            .select_from(BroadcastDelivery)
+            .where(BroadcastDelivery.broadcast_id == broadcast.id)
+        )
+    assert delivered == 1
+    await say(client, fake, channel, fake.text("hapus data"))
+    replies = await press(client, fake, channel, "Ya, hapus")
+    assert "dihapus" in replies[-1].text
+    traces = await person_traces(
+        sessionmaker, (WA, f"+{WA}", "Tini", "UD Sambal Bu Tini", code), ids=("5551",)
+    )
+    assert not traces, traces
+
+
+async def person_traces(
+    sessionmaker: Any, needles: tuple[str, ...], *, ids: tuple[str, ...] = ()
+) -> list[str]:
+    """Every row of every table (from the models' metadata) that still holds one of the
+    person's values: a text containing a needle, or a column equal to one of their ids."""
+    from db.base import Base
+
+    found = []
+    async with sessionmaker() as session:
+        for table in Base.metadata.sorted_tables:
+            for row in (await session.execute(select(table))).mappings():
+                for column, value in row.items():
+                    text = json.dumps(value, default=str, ensure_ascii=False)
+                    if any(n in text for n in needles) or str(value) in ids:
+                        found.append(f"{table.name}.{column} = {text[:80]}")
+    return found
+
+
+@pytest.mark.parametrize("escape", ["batal", "daftar", "hapus data"])
+async def test_a_lockout_holds_for_the_number_whatever_is_typed_meanwhile(
+    runtime: Runtime,
+    client: TestClient,
+    fake: FakeWhatsApp,
+    channel: WhatsAppChannel,
+    sessionmaker: Any,
+    clock: FakeClock,
+    escape: str,
+) -> None:
+    telegram, code = await code_offer(runtime, client, fake, channel, sessionmaker)
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(5):
+        await say(client, fake, channel, fake.text(wrong))
+    if escape == "hapus data":  # the half-made WhatsApp account erased: a new user row
+        await say(client, fake, channel, fake.text("batal"))
+        await say(client, fake, channel, fake.text(escape))
+        await press(client, fake, channel, "Ya, hapus")
+    else:
+        await say(client, fake, channel, fake.text(escape))
+    await say(client, fake, channel, fake.text("daftar"))
+    await press(client, fake, channel, "Ya, hubungkan")
+    sent = len(telegram.sent)
+    await ReviewPoster(runtime.app, kinds=frozenset({NOTICE})).run_until_idle()
+    assert len(telegram.sent) == sent  # no new code while locked out
+    [answer] = await say(client, fake, channel, fake.text(wrong))
+    assert "Terlalu banyak kode salah" in answer.text and "Sisa" not in answer.text
+    clock.advance(minutes=16)  # the lockout's whole period, and no longer
+    await say(client, fake, channel, fake.text("daftar"))
+    await press(client, fake, channel, "Ya, hubungkan")
+    await ReviewPoster(runtime.app, kinds=frozenset({NOTICE})).run_until_idle()
+    new = telegram.sent[-1][1].text
+    fresh = next(word for word in new.split() if word.isdigit() and len(word) == 6)
+    assert "✅" in (await say(client, fake, channel, fake.text(fresh)))[-1].text
+
+
+async def test_new_codes_are_rate_limited(
+    runtime: Runtime,
+    client: TestClient,
+    fake: FakeWhatsApp,
+    channel: WhatsAppChannel,
+    sessionmaker: Any,
+    clock: FakeClock,
+) -> None:
+    """30 presses of "send a new code" in a few seconds sent 31 codes to the Telegram
+    holder: now one a minute at most, and at most 5 in the lockout's period."""
+    telegram, _code = await code_offer(runtime, client, fake, channel, sessionmaker)
+    poster = ReviewPoster(runtime.app, kinds=frozenset({NOTICE}))
+    for _ in range(30):
+        await press(client, fake, channel, "Kirim kode baru")
+        clock.advance(seconds=0.4)
+    await poster.run_until_idle()
+    assert len(telegram.sent) == 1  # the first code only
+    assert "baru saja dikirim" in fake.messages(WA)[-1].text
+    for _ in range(10):
+        clock.advance(seconds=61)
+        await press(client, fake, channel, "Kirim kode baru")
+    await poster.run_until_idle()
+    assert len(telegram.sent) == 5  # 1 + 4 more: the period's five, then no more
+    clock.advance(minutes=16)
+    await press(client, fake, channel, "Kirim kode baru")
+    await poster.run_until_idle()
+    assert len(telegram.sent) == 6
+
+
+async def test_a_typed_business_phone_is_never_offered_a_link(
+    runtime: Runtime,
+    client: TestClient,
+    fake: FakeWhatsApp,
+    channel: WhatsAppChannel,
+    sessionmaker: Any,
+) -> None:
+    """A stranger on Telegram who typed the victim's number as their business phone: the
+    victim, writing from WhatsApp, is not offered their "Toko Penipu". Only a number shared
+    as the Telegram account's own contact (Telegram vouches for it) is."""
+    async with sessionmaker() as session, session.begin():
+        _user, business = await producer(
+            session, channel="telegram", external_id="6661", now=runtime.app.clock()
+        )
+        business.phone = f"+{WA}"  # typed, not shared as a contact
+        business.name = "Toko Penipu"
+    [welcome] = await say(client, fake, channel, fake.text("/start"))
+    assert "Toko Penipu" not in welcome.text and "Pilih bahasa" in welcome.text
+
+
 async def test_no_offer_without_a_telegram_account_with_that_number(
     client: TestClient, fake: FakeWhatsApp, channel: WhatsAppChannel
 ) -> None:
@@ -534,10 +694,14 @@ async def test_product_with_two_photos_from_whatsapp(
     assert "Foto 2" in fake.messages(WA)[-1].text
     card = await press(client, fake, channel, "Selesai")
     images = [c for c in card if c.type == "image"]
-    uploads = [c for c in fake.calls if c.kind == "upload"]
-    assert len(images) == 2 and {i.body["image"]["id"] for i in images} == {
-        u.message_id for u in uploads
-    }
+    async with sessionmaker() as session:
+        ids = [p.channel_ids["whatsapp"] for p in await session.scalars(select(Photo))]
+    # Sent by the media ids WhatsApp gave the photos: no upload at all.
+    assert [i.body["image"]["id"] for i in images] == ids
+    assert not [c for c in fake.calls if c.kind == "upload"]
+    # The card asked again (help in between) comes as text: its photos are just above.
+    again = await say(client, fake, channel, fake.text("bantuan"))
+    assert not [c for c in again if c.type == "image"] and "Foto: 2" in again[-1].text
     assert "diajukan" in " ".join(c.text for c in await press(client, fake, channel, "Ajukan"))
     async with sessionmaker() as session:
         product = await session.scalar(select(Product))
@@ -568,13 +732,14 @@ async def test_a_number_typed_after_a_numbered_list_presses_that_choice(
     assert listing.type == "text" and "12. Produk 12" in listing.text
     async with sessionmaker() as session:
         conversation = await session.scalar(select(Conversation))
-    assert len(conversation.data["_numbered"]) == 13  # 12 products and "new product"
+    assert len(conversation.data["_shown"]["last"]) == 13  # 12 products and "new product"
     replies = await say(client, fake, channel, fake.text("3"))
     assert "Produk 03" in replies[0].text
-    # The number answered that list only: once something else was said, "3" is text again.
+    # The number answered that list only: once something else was shown (the menu), "3"
+    # is the menu's third row.
     await say(client, fake, channel, fake.text("batal"))
-    [nudge] = await say(client, fake, channel, fake.text("3"))
-    assert "Produk 03" not in nudge.text and nudge.body["interactive"]["type"] == "list"
+    [after] = await say(client, fake, channel, fake.text("3"))
+    assert "Produk 03" not in after.text
 
 
 async def test_plain_words_are_commands_in_both_languages(
@@ -583,7 +748,8 @@ async def test_plain_words_are_commands_in_both_languages(
     async with sessionmaker_of(runtime)() as session, session.begin():
         await producer(session, channel="whatsapp", external_id=WA, now=runtime.app.clock())
     [help_] = await say(client, fake, channel, fake.text("Bantuan"))
-    assert "/produk_baru" in help_.text
+    # WhatsApp has no command menu: the help names the words to type, not "/produk_baru"
+    assert "\nproduk baru – " in help_.text and "/produk_baru" not in help_.text
     [fairs] = await say(client, fake, channel, fake.text("PAMERAN"))
     assert "pameran" in fairs.text.lower()
     replies = await say(client, fake, channel, fake.text("  Produk   Baru! "))
@@ -637,3 +803,34 @@ async def test_a_number_that_is_not_indonesian_is_asked_for_without_a_button_to_
     question = await say_abroad(fake.text("Sri Wahyuni"))
     assert "Ketik nomornya" in question.text and "Tekan tombol" not in question.text
     assert "1650" not in question.text  # not offered
+
+
+async def test_a_photo_is_uploaded_to_whatsapp_once_then_sent_by_its_media_id(
+    runtime: Runtime,
+    client: TestClient,
+    fake: FakeWhatsApp,
+    channel: WhatsAppChannel,
+    sessionmaker: Any,
+) -> None:
+    """Photos WhatsApp has no id for (sent on Telegram) are uploaded at their first showing;
+    the media id is kept like Telegram's file_id, so the next showing uploads nothing."""
+    assert runtime.app.media_store is not None
+    await submitted_product(
+        sessionmaker,
+        now=runtime.app.clock(),
+        store=runtime.app.media_store,
+        channel="whatsapp",
+        owner=WA,
+        chat_id=None,
+        photos=2,
+    )
+    for _ in range(2):
+        await say(client, fake, channel, fake.text("produk"))
+        page = await press(client, fake, channel, "1.")
+        assert len([c for c in page if c.type == "image"]) == 2
+        await runtime.app.drain()
+    uploads = [c for c in fake.calls if c.kind == "upload"]
+    assert len(uploads) == 2  # 2 photos, shown twice: 2 uploads (it was 4)
+    async with sessionmaker() as session:
+        ids = {p.channel_ids.get("whatsapp") for p in await session.scalars(select(Photo))}
+    assert ids == {u.message_id for u in uploads}

@@ -232,6 +232,7 @@ async def test_a_whatsapp_producer_is_curated_on_telegram_from_start_to_approval
 
         curator = await Curator.appointed(tg, tracker, sessionmaker, clock)
         await curator.press("Ambil")
+        await curator.score_all(2)  # scored: a picked reason is enough to decide
         await curator.press("Revisi")
         await curator.press("Foto kurang jelas")
         heard = len(wa.messages(WA))
@@ -312,7 +313,9 @@ async def revision_requested_30_hours_later(
         user.last_inbound_at = clock.now - timedelta(hours=30)
     assert await ReviewPoster(runtime.app).run_until_idle() == 1
     curator = await Curator.appointed(tg, tracker, sessionmaker, clock)
-    for label in ("Ambil", "Revisi", "Foto kurang jelas", "Kirim"):
+    await curator.press("Ambil")
+    await curator.score_all(2)  # scored: a picked reason is enough to decide
+    for label in ("Revisi", "Foto kurang jelas", "Kirim"):
         await curator.press(label)
     await _settle(runtime)
     async with sessionmaker() as session:

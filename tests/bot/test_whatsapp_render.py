@@ -98,7 +98,7 @@ def test_more_than_ten_choices_are_numbered_text() -> None:
     assert not item.buttons and not item.rows
     assert "1. Kabupaten 1" in item.text and "38. Kabupaten 38" in item.text
     # The payloads ride on the fitted reply, for the conversation to remember.
-    assert fit(WHATSAPP, lambda m, **v: m, reply).numbered[37] == "p:38"
+    assert fit(WHATSAPP, lambda m, **v: m, reply).numbered[37].payload == "p:38"
 
 
 def test_a_fitted_list_is_sent_as_it_is_not_fitted_again() -> None:

@@ -39,3 +39,38 @@ async def test_over_long_names_from_any_channel_are_cut_to_fit(sessionmaker) -> 
             now=NOW,
         )
         assert again.display_name == "M" * DISPLAY_NAME_MAX and again.username is None
+
+
+async def test_a_username_is_matched_exactly_in_any_case_never_as_a_pattern(
+    sessionmaker,
+) -> None:
+    """Underscores and percent signs are letters of a name, never LIKE wildcards."""
+    from db.users import person_form, resolve_person
+
+    async with sessionmaker() as session, session.begin():
+        for external_id, username in (("1", "axb"), ("2", "a%z"), ("3", "Sari_Kadin")):
+            await upsert_user(
+                session,
+                channel="telegram",
+                external_id=external_id,
+                display_name=None,
+                username=username,
+                now=NOW,
+            )
+        assert await resolve_person(session, channel="telegram", who="@a_b") is None
+        assert await resolve_person(session, channel="telegram", who="@a%b") is None
+        assert await resolve_person(session, channel="telegram", who="@axb") is not None
+        found = await resolve_person(session, channel="telegram", who="@sari_kadin")
+        assert found is not None and found[0] == "3"
+        assert await resolve_person(session, channel="whatsapp", who="@axb") is None
+        number = await resolve_person(session, channel="telegram", who="777")
+        assert number is not None and number == ("777", None)  # never wrote: id as given
+    assert [person_form(w) for w in ("123", "-100", "@a_b", "@", "a_b", "@a b", "@a%b")] == [
+        "id",
+        "id",
+        "username",
+        None,
+        None,
+        None,
+        None,
+    ]

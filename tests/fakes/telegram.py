@@ -347,6 +347,7 @@ class FakeTelegram:
         self._calls_changed = asyncio.Event()
 
         self._failures: list[_Failure] = []
+        self._delays: dict[str, tuple[float, asyncio.Event]] = {}
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._chats: dict[int, dict[str, Any]] = {}
         self._message_seq: dict[int, int] = {}
@@ -568,6 +569,13 @@ class FakeTelegram:
             )
         )
 
+    def delay(self, method: str, seconds: float) -> asyncio.Event:
+        """Answer the next call of ``method`` only after ``seconds``; the event returned is
+        set when that call arrives (the client is then waiting on it)."""
+        arrived = asyncio.Event()
+        self._delays[method.lower()] = (seconds, arrived)
+        return arrived
+
     def _maybe_fail(self, method: str, params: dict[str, Any]) -> None:
         for failure in self._failures:
             if failure.method is not None and failure.method != method:
@@ -673,6 +681,10 @@ class FakeTelegram:
         handler = self._handlers.get(name)
         if handler is None:
             raise _ApiError(404, "Not Found: method not found")
+        if name in self._delays:
+            seconds, arrived = self._delays.pop(name)
+            arrived.set()
+            await asyncio.sleep(seconds)
         self._maybe_fail(name, req.params)
         self._check_blocked(name, req.params)
         result = handler(req)

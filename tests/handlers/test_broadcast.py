@@ -3,6 +3,8 @@ scheduled start and quiet hours; delivered through the recording channel."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -11,7 +13,7 @@ from bot.broadcast import BroadcastSender
 from bot.runtime import FloodGuard, Kurasi
 from db import broadcasts as data
 from db.media_store import MediaStore
-from db.models import AuditEvent, Broadcast, Business, Product, User
+from db.models import AuditEvent, Broadcast, Business, Curator, Product, User
 from handlers.kit.context import FlowSettings
 from handlers.rules.schedule import ReminderSchedule
 from tests.support import Chat, FakeClock, RecordingChannel
@@ -221,7 +223,7 @@ async def test_scheduled_broadcast_starts_at_its_time(
     await admin.send("25/11/2026 08:00")  # 10:00 now in Jakarta
     assert "sudah lewat" in admin.text
     await admin.send("25/11 14:30")
-    assert "25/11/2026 14:30" in admin.text
+    assert "25 Nov 2026 14:30 WIB" in admin.text
     worker = sender(app)
     await worker.tick()
     assert not [c for c, _ in channel.sent if c == "p1"]
@@ -231,6 +233,56 @@ async def test_scheduled_broadcast_starts_at_its_time(
     clock.advance(minutes=1)
     await worker.tick()
     assert [c for c, _ in channel.sent if c == "p1"] == ["p1"]
+
+
+async def test_a_day_already_past_this_year_is_refused_with_the_reason(
+    app: Kurasi, admin: Chat, clock: FakeClock
+) -> None:
+    """On 6 December the prompt's own example "1/12 09:00" was scheduled for 1 December
+    2027 without a word."""
+    clock.now = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)  # 10:00 in Jakarta
+    await person(app, "p1")
+    await compose(admin)
+    await admin.press("Pratinjau")
+    await admin.press("Jadwalkan")
+    await admin.send("1/12 09:00")
+    assert "sudah lewat tahun ini" in admin.text and "1/12/2027 09:00" in admin.text
+    await admin.send("1/12/2027 09:00")
+    assert "01/12/2027 09:00" in admin.text
+    await compose(admin, "Kedua")
+    await admin.press("Pratinjau")
+    await admin.press("Jadwalkan")
+    assert "7/12 09:00" in admin.text  # the prompt's example is a time still ahead
+    await admin.send("24/12 09:00")  # still ahead this year: taken as typed
+    assert "24/12/2026 09:00" in admin.text
+    async with app.sessionmaker() as session:
+        stored = list(await session.scalars(select(Broadcast.scheduled_at).order_by(Broadcast.id)))
+    assert stored == [
+        datetime(2027, 12, 1, 2, 0, tzinfo=UTC),
+        datetime(2026, 12, 24, 2, 0, tzinfo=UTC),
+    ]
+
+
+async def test_sending_or_scheduling_to_nobody_asks_first(app: Kurasi, admin: Chat) -> None:
+    await compose(admin)
+    await admin.press("Pratinjau")
+    assert "Penerima: 0" in admin.text
+    await admin.press("Kirim")
+    assert "0 penerima" in admin.text and "#1" not in admin.text  # asked, not sent
+    await admin.press("Kembali ke pratinjau")
+    assert "Penerima: 0" in admin.text
+    await admin.press("Jadwalkan")
+    assert "0 penerima" in admin.text  # asked before the time, too
+    await admin.press("Tetap jadwalkan")
+    await admin.send("25/11 14:30")
+    assert "25/11/2026 14:30" in admin.text
+    await compose(admin, "Kedua")
+    await admin.press("Pratinjau")
+    await admin.press("Kirim")
+    await admin.press("Tetap kirim")
+    assert "#2" in admin.text
+    async with app.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(Broadcast)) == 2
 
 
 async def test_quiet_hours_hold_unless_urgent(
@@ -306,6 +358,26 @@ async def test_admin_roles(app: Kurasi, admin: Chat, channel: RecordingChannel) 
     async with app.sessionmaker() as session:
         rows = list(await session.execute(select(AuditEvent.action, AuditEvent.reason_text)))
     assert rows == [("admin_added", "test:777"), ("admin_removed", "test:777")]
+
+
+async def test_admin_and_curator_commands_take_a_username_exactly(
+    app: Kurasi, admin: Chat, channel: RecordingChannel
+) -> None:
+    """@a_b names the person called a_b, never axb ("_" is no wildcard), on every command
+    that names a person."""
+    await Chat(app, channel, user_id="778", username="axb").send("/start")
+    for command in ("/admin_tambah @a_b", "/kurator_tambah @a_b"):
+        await admin.send(command)
+        assert "belum mengenal @a_b" in admin.text, command
+    await Chat(app, channel, user_id="779", username="A_B").send("/start")
+    await admin.send("/admin_tambah @a_b")
+    assert "@a_b sekarang admin" in admin.text
+    await admin.send("/kurator_tambah @a_b")
+    assert "@a_b sekarang menjadi kurator" in admin.text
+    async with app.sessionmaker() as session:
+        admins = set(await session.scalars(select(User.external_id).where(User.is_admin)))
+        curators = set(await session.scalars(select(Curator.external_id)))
+    assert admins == {"779"} and curators == {"779"}
 
 
 async def test_bad_input_while_composing_is_refused_and_kept(app: Kurasi, admin: Chat) -> None:

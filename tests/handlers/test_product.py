@@ -169,6 +169,23 @@ async def test_photo_hints_for_dark_and_blurred_only(producer: Chat, sessionmake
     assert [p.hints for p in stored] == [[], ["blurred"]]
 
 
+async def test_the_card_after_a_photo_is_removed_lists_the_photos_left(
+    producer: Chat, sessionmaker
+) -> None:
+    await fill_details(producer)
+    for seed in (1, 2, 3):
+        await producer.send_photo(make_photo(seed=seed))
+    await producer.press("Selesai")
+    assert "Foto: 3" in producer.text
+    await producer.press("Hapus foto")
+    await producer.press("2")
+    card = producer.text
+    assert "Foto 2 dihapus." in card and "Foto: 2" in card, card
+    assert len(producer.last[-1].media) == 2, card  # the card's album: the two photos left
+    stored = await photos(sessionmaker, (await the_product(sessionmaker)).id)
+    assert [p.position for p in stored] == [1, 2]
+
+
 async def test_precheck_warns_before_submit_but_allows_it(producer: Chat, sessionmaker) -> None:
     await fill_details(producer, food_docs=("PIRT",))  # untick PIRT: no food permit left
     await producer.send_photo(GOOD)
@@ -176,6 +193,7 @@ async def test_precheck_warns_before_submit_but_allows_it(producer: Chat, sessio
     assert "PIRT atau BPOM" in producer.text
     await producer.press("Ajukan")
     assert "PIRT atau BPOM" in producer.text  # asked to confirm
+    assert "Kurator kemungkinan akan menanyakan hal ini:" in producer.text  # not English
     await producer.press("Tetap ajukan")
     product = await the_product(sessionmaker)
     assert product.status == "submitted"

@@ -13,6 +13,7 @@ from tests.handlers.test_review import (  # the review chats' runtime
     curator,
     make_curator,
     poster,
+    score_all,
     submit_via_chat,
 )
 from tests.support import Chat, RecordingChannel
@@ -26,6 +27,7 @@ async def claimed(chat: Chat, poster: ReviewPoster, sessionmaker, clock) -> Chat
     await make_curator(sessionmaker, clock, "c1")
     sari = curator(chat.app, chat.channel, "c1", "Sari")
     await sari.press("Ambil")
+    await score_all(sari, chat.channel)  # scored: a picked reason is enough to decide
     return sari
 
 

@@ -80,6 +80,13 @@ async def after_undo_window(app: Kurasi, clock: FakeClock) -> int:
     return await notifier.send_due()
 
 
+async def score_all(sari: Chat, channel: RecordingChannel, column: int = 2) -> None:
+    """Every criterion scored `column` (1-3) on the newest card, as a curator taps them."""
+    rows = [r for c, r in channel.sent if c == sari.chat_id and r.buttons][-1].buttons
+    for criterion in range(7):
+        await sari.press_payload_in_chat(rows[criterion][column].payload)
+
+
 async def product_status(sessionmaker, product_id: int) -> str:
     async with sessionmaker() as session:
         return (await session.get(Product, product_id)).status

@@ -71,6 +71,7 @@ async def test_statistik_in_indonesian(
     admin = Chat(admin_app, RecordingChannel(admin_app), user_id=ADMIN, language="id")
     [reply] = await admin.send("/statistik")
     assert "7 produsen terdaftar" in reply.text
+    assert "tanpa grade 1" in reply.text  # was English: marked inside an f-string
 
 
 @pytest.mark.parametrize("command", ["/statistik", "/ekspor", "/ekspor produk"])

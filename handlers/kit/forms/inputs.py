@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -50,6 +51,8 @@ class TextInput(Input):
     short: str = N_("Please type a name.")  # N_-marked, when nothing was typed
     suggest: Callable[[Context], list[str]] = field(default=lambda ctx: [])
     snap: bool = False  # a typed answer close to a suggestion ("indonesa") is taken as it
+    too_large: str | None = None  # N_-marked, {maximum}: when `parse` finds it out of range
+    letters: bool = False  # the answer must have a letter or digit (a name, not "🍌🔥😂")
 
     def options(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Option]:
         return [Option(f"s{i}", s) for i, s in enumerate(self.suggest(ctx))]
@@ -71,11 +74,16 @@ class TextInput(Input):
         if self.parse is not None:
             value = self.parse(raw)
             if isinstance(value, Refused):  # a number read with its reason (parsing.py)
-                return Refuse(refusal_text(ctx.t, value, not_a_number=self.refusal))
+                said = refusal_text(
+                    ctx.t, value, not_a_number=self.refusal, too_large=self.too_large
+                )
+                return Refuse(said)
             return Refuse(ctx.t(self.refusal, n=self.max_len)) if value is None else Got(value)
         cleaned = clean_text(raw, max_len=self.max_len)
         if cleaned is None:
             return Refuse(ctx.t(TOO_LONG, n=self.max_len) if raw.strip() else ctx.t(self.short))
+        if self.letters and not any(unicodedata.category(c)[0] in "LN" for c in cleaned):
+            return Refuse(ctx.t("Please write it in letters: emoji or signs alone are not a name."))
         if len(cleaned) < self.min_len:
             return Refuse(
                 ctx.t("Please write a little more (at least {n} characters).", n=self.min_len)
@@ -215,7 +223,7 @@ class QuantityInput(Input):
     units: Sequence[str] = ()
     refusal: str = N_("Please type a whole number and a unit, for example 500 pcs.")
     minimum: int = 1
-    unit_question: str = N_("{amount} of what? Choose a unit or type it (e.g. bungkus).")
+    unit_question: str = N_("{amount} of what? Choose a unit or type it (e.g. pack).")
     columns: int = 4
 
     def _pending(self, ctx: Context, field: Field) -> int | None:
@@ -229,7 +237,7 @@ class QuantityInput(Input):
         amount = self._pending(ctx, field)
         if amount is None:
             return await super().ask(ctx, form, field, record)
-        text = ctx.t(self.unit_question, amount=f"{amount:,}".replace(",", "."))
+        text = ctx.t(self.unit_question, amount=format(amount, ",").replace(",", "."))
         return [form.question(ctx, field, record, self._unit_options(), text=text)]
 
     async def read(
@@ -239,7 +247,7 @@ class QuantityInput(Input):
         if amount is not None:
             unit = await ChoiceInput(
                 choices=lambda c, r: self._unit_options(),
-                refusal=N_("Please type the unit as one word, e.g. pcs, kg or bungkus."),
+                refusal=N_("Please type the unit as one word, e.g. pcs, kg or pack."),
                 free_word=True,
             ).read(ctx, form, field, record, event)
             if not isinstance(unit, Got):
@@ -326,6 +334,9 @@ class ContactInput(Input):
         return Got((phone, own))
 
 
+OFFERED = "_offered"  # in the form's data: field -> the values last offered to choose from
+
+
 @dataclass
 class SearchInput(Input):
     """A name searched in a long list (the 38 regencies): one match is taken, a few are
@@ -349,6 +360,12 @@ class SearchInput(Input):
         query = _text(event)
         if query is None:
             return Refuse(ctx.t(NOT_UNDERSTOOD))
+        # After "which one do you mean?", a word of one of the offered names ("kab", "kota")
+        offered = [o for v in ctx.data.get(OFFERED, {}).get(field.name, []) if (o := self.get(v))]
+        chosen = pick(query, offered) if offered else None
+        if chosen is not None:
+            ctx.update_data(**{OFFERED: {}})
+            return Got(chosen)
         matches = self.search(query[:200])
         if len(matches) == 1:
             if self.confirm:
@@ -358,6 +375,7 @@ class SearchInput(Input):
             return Refuse(ctx.t(self.not_found, query=query.strip()[:40]))
         if len(matches) > self.max_choices:
             return Refuse(ctx.t(self.too_many))
+        ctx.update_data(**{OFFERED: {field.name: [m.value for m in matches]}})
         ctx.replies.append(
             choice_reply(
                 ctx.capabilities,
@@ -407,6 +425,11 @@ class DateTimeInput(Input):
 
     refusal: str = N_("I could not read that date and time. Example: 1/12 09:00")
     past: str = N_("That time has passed. Give a time in the future.")
+    # A day and month without a year that is behind us this year: a slip more often than
+    # next year, so it is not quietly moved a year on.
+    past_this_year: str = N_(
+        "{when} has already passed this year. For next year, type the year too: {example}"
+    )
     too_far: str = N_("That is more than a year away. Give a nearer date.")
     horizon_days: int = 365
     back: str | None = None
@@ -423,10 +446,16 @@ class DateTimeInput(Input):
         text = _text(event)
         if text is None:
             return Refuse(ctx.t(NOT_UNDERSTOOD))
-        at = parse_when(text, now=ctx.now, zone=ZoneInfo(ctx.settings.timezone))
+        zone = ZoneInfo(ctx.settings.timezone)
+        at = parse_when(text, now=ctx.now, zone=zone, roll_over=False)
         if at is None:
             return Refuse(ctx.t(self.refusal))
         if at <= ctx.now:
+            later = parse_when(text, now=ctx.now, zone=zone)
+            if later is not None and later != at:  # no year typed
+                when = f"{at:%d/%m %H:%M}"
+                example = f"{later.day}/{later.month}/{later.year} {later:%H:%M}"
+                return Refuse(ctx.t(self.past_this_year, when=when, example=example))
             return Refuse(ctx.t(self.past))
         if at > ctx.now + timedelta(days=self.horizon_days):
             return Refuse(ctx.t(self.too_far))

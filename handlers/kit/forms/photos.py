@@ -18,6 +18,7 @@ from handlers.i18n import N_
 from handlers.kit.context import Context, button
 from handlers.kit.events import Button, ButtonPress, Document, Event, MediaRef, Photo, Reply, Text
 from handlers.kit.forms.engine import Field, Form, Got, Input, Outcome, Refuse, Stay
+from handlers.kit.render import normalize
 from handlers.rules.photos import Hint, PhotoReport, Refusal, check_photo
 
 log = structlog.get_logger(__name__)
@@ -83,7 +84,7 @@ class PhotosInput(Input):
     ) -> Outcome:
         choice = event.payload if isinstance(event, ButtonPress) else None
         text = event.text if isinstance(event, Text) else None
-        if choice == DONE or (text is not None and text.strip().lower() in {"selesai", "done"}):
+        if choice == DONE or (text is not None and _says_done(text)):
             if not await self.photos(ctx, record):
                 return Refuse(ctx.t("Please send at least one photo first."))
             ctx.update_data(album=None)
@@ -96,8 +97,11 @@ class PhotosInput(Input):
             ctx.reply(ctx.t("Send another photo or press Done."), buttons=_done(ctx, form, field))
         elif isinstance(event, Photo | Document):
             await self._receive(ctx, form, field, record, event)
-        else:
-            return Refuse(ctx.t("Please send a photo, or press Done when you have sent them all."))
+        else:  # short: the whole photo guide again would bury the Done button
+            ctx.reply(
+                ctx.t("Please send a photo, or press Done when you have sent them all."),
+                buttons=_done(ctx, form, field),
+            )
         return Stay()
 
     async def _check(
@@ -247,6 +251,20 @@ class PhotosInput(Input):
         lines.append(ctx.t("Send more photos or press Done."))
         rows.append(_done(ctx, form, field))
         ctx.reply("\n".join(lines), buttons=rows, debounce=f"album:{group_id}")
+
+
+# "udah", "simpan aja", "sudah semua", "that's all": the photos are done.
+DONE_WORDS = frozenset(
+    {
+        "selesai", "done", "udah", "sudah", "dah", "cukup", "simpan", "lanjut", "beres",
+        "finish", "finished", "next", "save", "enough", "ok", "oke", "okay", "thats", "that",
+    }
+)  # fmt: skip
+
+
+def _says_done(text: str) -> bool:
+    words = normalize(text).split()
+    return bool(words) and len(words) <= 4 and words[0] in DONE_WORDS
 
 
 def _done(ctx: Context, form: Form, field: Field) -> list[Button]:

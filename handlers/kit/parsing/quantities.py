@@ -42,6 +42,11 @@ _OTHER_PERIOD_RE = re.compile(
     """,
     re.VERBOSE,
 )
+# "kira2 300", "sekitar 300", "kurang lebih 300", "about 300": the amount is the estimate.
+_ABOUT_RE = re.compile(
+    r"^(?:kira[- ]?kira|kira2|kira|sekitar|kurang\s+lebih|lebih\s+kurang|kurleb|rata[- ]?rata|"
+    r"rata2|biasanya|bisa|about|around|approx(?:imately)?\.?|roughly|some|up\s+to|±|~|\+-)\s*"
+)
 # "2 ribu bungkus" is 2000 bungkus, not 2 of a unit called "ribu".
 _QUANTITY_RE = re.compile(
     r"(" + NUM_CORE + r")\s*(?:(" + MULT_ALT + r")(?![a-z]))?\s*([a-z]{1,20})?"
@@ -98,6 +103,7 @@ def read_quantity(text: str, *, minimum: int = 1) -> Quantity | Refused:
     if _OTHER_PERIOD_RE.search(s):
         return Refused(Reason.NOT_MONTHLY, minimum=minimum)
     s = _PER_MONTH_RE.sub("", s).strip()
+    s = _ABOUT_RE.sub("", s).strip()
     if s.startswith("-") and LEADING_NUMBER_RE.match(s[1:].lstrip()):
         return Refused(Reason.TOO_SMALL, minimum=minimum)
     m = _QUANTITY_RE.fullmatch(s)

@@ -52,13 +52,20 @@ REFUSAL_TEXT: dict[Reason, str] = {
 
 
 def refusal_text(
-    t: Callable[..., str], refused: Refused, *, not_a_number: str | None = None
+    t: Callable[..., str],
+    refused: Refused,
+    *,
+    not_a_number: str | None = None,
+    too_large: str | None = None,
 ) -> str:
     """The reader's-language reply for a refusal; `not_a_number` (marked with N_) replaces
-    the generic "couldn't read a number" with the question's own example."""
+    the generic "couldn't read a number" with the question's own example, `too_large` the
+    generic "more than {maximum}" with what the maximum means."""
     template = REFUSAL_TEXT[refused.reason]
     if refused.reason is Reason.NOT_A_NUMBER and not_a_number is not None:
         template = not_a_number
+    if refused.reason is Reason.TOO_LARGE and too_large is not None:
+        template = too_large
     return t(
         template,
         minimum=_dotted(refused.minimum),
