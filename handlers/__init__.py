@@ -44,7 +44,7 @@ __all__ = ["COMMANDS", "GROUP_COMMANDS", "MENU_COMMANDS", "dispatch"]
 
 MAX_NAVIGATION = 4  # redirects one update may chain (a loop would be a bug)
 # In the conversation row: the buttons last shown (payloads and labels), so an answer typed
-# next presses one, even after a restart (handlers/typed.py). NUMBERED: the older key.
+# next presses one, even after a restart (handlers/kit/typed.py). NUMBERED: the older key.
 SHOWN = "_shown"
 NUMBERED = "_numbered"
 MAX_REMEMBERED = 24
@@ -156,7 +156,7 @@ async def dispatch(ctx: Context) -> None:
 
 async def _read_typed_words(ctx: Context) -> None:
     """Typed text that means a press or a command: a button shown last, typed (its number,
-    its label, a yes or a no: handlers/typed.py), or a plain word such as "produk baru".
+    its label, a yes or a no: handlers/kit/typed.py), or a plain word such as "produk baru".
 
     Inside a form the form reads its own answers (only numbered lines and "batal"/"menu"
     count here); in the small flows that are not forms (a confirmation, a code) every

@@ -71,7 +71,7 @@ async def show(ctx: Context) -> None:
 
 
 async def on_button(ctx: Context, payload: Payload) -> None:
-    # "toggle" is the button; "on" and "off" are it typed with a verb (handlers/typed.py)
+    # "toggle" is the button; "on" and "off" are it typed with a verb (handlers/kit/typed.py)
     if payload.step not in ("toggle", "on", "off") or payload.value not in GROUPS:
         ctx.reply(ctx.t("That button is no longer valid."))
         return
