@@ -27,10 +27,10 @@ from handlers import (
     registration,
     reminders,
     stats,
-    typed,
 )
 from handlers.common import MENU_COMMANDS
 from handlers.i18n import N_
+from handlers.kit import typed
 from handlers.kit.context import REPROMPT, Context
 from handlers.kit.events import ButtonPress, Command, Text
 from handlers.kit.feature import ButtonHandler, Feature, Flow, Handler, Hint, SimpleFlow
