@@ -40,7 +40,7 @@ from db.engine import make_engine, make_sessionmaker
 from db.migrate import upgrade
 from db.models import Business, Photo, Product, ProductStatus, User
 from db.regions import all_regions
-from handlers.review.assist import assess
+from handlers.features.review.assist import assess
 from handlers.rules import photo_hash
 from handlers.rules.photos import inspect_photo
 

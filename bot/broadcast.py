@@ -44,7 +44,7 @@ from bot.runtime import Kurasi
 from bot.worker import Worker
 from db import broadcasts as data
 from db.models import Broadcast, BroadcastState, DeliveryState
-from handlers.broadcast import final_reply, progress_reply
+from handlers.features.broadcast import final_reply, progress_reply
 from handlers.kit.events import Reply
 from handlers.rules.schedule import ReminderSchedule
 

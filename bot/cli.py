@@ -461,7 +461,7 @@ def stats_command(
     from bot.i18n import translator
     from db.base import utcnow
     from db.stats import collect
-    from handlers.stats import stats_text
+    from handlers.features.stats import stats_text
 
     if fmt not in ("text", "json"):
         typer.echo("--format is text or json", err=True)
@@ -653,7 +653,7 @@ def broadcast_show(broadcast_id: BroadcastId, config: ConfigOption = None) -> No
     """One broadcast's report: delivered, blocked, failed (with reasons), left."""
     from bot.i18n import translator
     from db.broadcasts import get_broadcast, report
-    from handlers.broadcast import report_text
+    from handlers.features.broadcast import report_text
 
     settings = _settings(config)
 

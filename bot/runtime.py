@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-import handlers
+import handlers.routes
 from bot.channels.base import reply_payload
 from bot.i18n import translator
 from bot.metrics import mark_duplicate
@@ -215,7 +215,7 @@ class Kurasi:
                         "in order — please wait a moment before sending more."
                     )
                 )
-            await handlers.dispatch(ctx)
+            await handlers.routes.dispatch(ctx)
             here: list[Reply] = []
             queued = 0
             for reply in ctx.replies:

@@ -55,7 +55,6 @@ from bot.channels.base import ChannelUnavailable, Undeliverable, typed
 from bot.i18n import translator
 from bot.metrics import MESSAGES
 from bot.runtime import Kurasi, NotCommitted
-from handlers import MENU_COMMANDS
 from handlers.kit.events import (
     ButtonPress,
     Contact,
@@ -69,6 +68,7 @@ from handlers.kit.events import (
     Sender,
     Unsupported,
 )
+from handlers.routes import MENU_COMMANDS
 
 log = structlog.get_logger(__name__)
 

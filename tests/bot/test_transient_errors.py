@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-import handlers
+import handlers.routes
 from bot.runtime import Kurasi, NotCommitted
 from db.engine import is_transient, make_engine
 from handlers.kit.events import Command, Incoming, Sender
@@ -118,7 +118,7 @@ async def test_a_bug_in_a_flow_gets_an_apology_not_a_redelivery(
     async def broken(_ctx: Any) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(handlers, "dispatch", broken)
+    monkeypatch.setattr(handlers.routes, "dispatch", broken)
     await app.process(_incoming("u4"), channel, redeliverable=True)
     assert "gangguan" in channel.sent[-1][1].text.lower()
 

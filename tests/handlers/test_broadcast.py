@@ -399,7 +399,7 @@ async def test_bad_input_while_composing_is_refused_and_kept(app: Kurasi, admin:
 
 
 def test_estimate() -> None:
-    from handlers.broadcast import estimate
+    from handlers.features.broadcast import estimate
 
     def t(message: str, /, **v: object) -> str:
         return message.format(**v)

@@ -11,7 +11,6 @@ import random
 import pytest
 
 from bot.runtime import FloodGuard, Kurasi
-from handlers import COMMANDS
 from handlers.kit.events import (
     ButtonPress,
     Command,
@@ -24,6 +23,7 @@ from handlers.kit.events import (
     Unsupported,
 )
 from handlers.kit.payload import Payload
+from handlers.routes import COMMANDS
 from tests.handlers.test_registration import register
 from tests.support import Chat, RecordingChannel, make_photo
 
@@ -112,8 +112,8 @@ async def test_random_walks_always_get_an_answer(
 async def test_random_walks_in_a_review_chat(sessionmaker, clock, media_store, seed: int) -> None:
     from bot.poster import ReviewPoster
     from db.reviews import add_curator
-    from handlers import GROUP_COMMANDS
     from handlers.kit.context import FlowSettings
+    from handlers.routes import GROUP_COMMANDS
     from tests.factories import submitted_product
 
     app = Kurasi(

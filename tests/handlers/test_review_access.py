@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from bot.poster import ReviewPoster
 from db.models import Review
+from handlers.features.review.card import Act, ReviewPayload
 from handlers.kit.events import ButtonPress, Text
-from handlers.review.card import Act, ReviewPayload
 from tests.factories import submitted_product
 from tests.handlers.test_review import (
     ADMIN,

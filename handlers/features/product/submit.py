@@ -15,13 +15,13 @@ from db.products import (
     missing_for_submit,
 )
 from db.reviews import close_unclaimed_round, record
-from handlers.common import menu_buttons
+from handlers.features.common import menu_buttons
+from handlers.features.product.card import FLOW, Draft, show
+from handlers.features.review.assist import assess
+from handlers.features.review.notices import submitted, withdrawn
 from handlers.kit.context import Context
 from handlers.kit.events import Button
 from handlers.kit.labels import PRODUCT_FIELD_LABELS
-from handlers.product.card import FLOW, Draft, show
-from handlers.review.assist import assess
-from handlers.review.notices import submitted, withdrawn
 from handlers.rules.precheck import precheck
 
 S = ProductStatus

@@ -8,7 +8,10 @@ from typing import Any, ClassVar
 
 from db.models import Business
 from db.products import EDITABLE, ProductField, answered, applies, create_product
-from handlers.common import menu_buttons
+from handlers.features.common import menu_buttons
+from handlers.features.product import card, media, numbers
+from handlers.features.product.card import FLOW, Draft
+from handlers.features.product.submit import CARD, CONFIRM, at_limit, open_product, submit
 from handlers.i18n import N_
 from handlers.kit.context import Context
 from handlers.kit.events import MediaOut
@@ -25,9 +28,6 @@ from handlers.kit.labels import (
 from handlers.kit.parsing import Price, read_price
 from handlers.kit.parsing.dates import read_duration_days
 from handlers.kit.render import Option
-from handlers.product import card, media, numbers
-from handlers.product.card import FLOW, Draft
-from handlers.product.submit import CARD, CONFIRM, at_limit, open_product, submit
 from handlers.rules.precheck import precheck
 
 F = ProductField

@@ -5,11 +5,17 @@ from __future__ import annotations
 
 from db.models import Business, Product, ProductStatus, Review, ReviewDecision
 from db.reviews import get_review, previous_review, product_with_business
+from handlers.features.review.access import group_t
+from handlers.features.review.assist import card_assist
+from handlers.features.review.card import (
+    DECISION_LABELS,
+    Act,
+    ReviewPayload,
+    assist_buttons,
+    card_text,
+)
 from handlers.kit.context import Context
 from handlers.kit.events import Address, Button, ButtonPress
-from handlers.review.access import group_t
-from handlers.review.assist import card_assist
-from handlers.review.card import DECISION_LABELS, Act, ReviewPayload, assist_buttons, card_text
 
 Loaded = tuple[Review, Product, Business]
 

@@ -19,7 +19,7 @@ from db.businesses import (
     missing_fields,
 )
 from db.models import Business, User
-from handlers.common import LANGUAGE_NAMES, menu_buttons
+from handlers.features.common import LANGUAGE_NAMES, menu_buttons
 from handlers.i18n import N_
 from handlers.kit.context import LANGUAGES, Context
 from handlers.kit.feature import Feature

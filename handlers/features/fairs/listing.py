@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from db import fairs as stored
 from db.businesses import SECTORS, get_business
-from handlers.fairs_text import (
+from handlers.features.fairs.text import (
     UNINTEREST,
     admin_buttons,
     chunks,

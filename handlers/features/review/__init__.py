@@ -8,9 +8,9 @@ stands, `notices` tells the chat and the producer, `admin` holds the chat and cu
 
 from __future__ import annotations
 
+from handlers.features.review import admin
+from handlers.features.review.actions import claim_next
 from handlers.kit.feature import Feature
-from handlers.review import admin
-from handlers.review.actions import claim_next
 
 CURATOR_ADMIN = {
     "kurator_tambah": admin.curator_add,

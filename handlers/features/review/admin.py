@@ -8,13 +8,13 @@ from datetime import timedelta
 from db.models import Product, Verdict
 from db.reviews import add_curator, decisions_since, list_curators, remove_curator, waiting
 from db.users import users_by_external_ids
-from handlers.common import person_argument
-from handlers.help_roles import curator_help
+from handlers.features.common import person_argument
+from handlers.features.common.help import curator_help
+from handlers.features.review.access import chat_sectors, display_name, group_t
+from handlers.features.review.assist import queue_line, triage_order
+from handlers.features.review.card import age
 from handlers.kit.context import Context, Translate
 from handlers.kit.labels import sector_text
-from handlers.review.access import chat_sectors, display_name, group_t
-from handlers.review.assist import queue_line, triage_order
-from handlers.review.card import age
 
 QUEUE_SHOWN = 20  # products listed per sector
 

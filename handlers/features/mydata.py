@@ -6,7 +6,7 @@ import asyncio
 import json
 
 from db.privacy import erase_user, export_user_data
-from handlers.common import menu_buttons
+from handlers.features.common import menu_buttons
 from handlers.i18n import N_
 from handlers.kit.context import Context, button
 from handlers.kit.events import Attachment

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from db.businesses import get_business
 from db.users import person_form, resolve_person
-from handlers.help_roles import role_help
+from handlers.features.common.help import role_help
 from handlers.i18n import N_
 from handlers.kit.context import LANGUAGES, Context, Translate, button
 from handlers.kit.events import Button, Command, Text

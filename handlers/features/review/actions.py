@@ -11,16 +11,16 @@ from __future__ import annotations
 from db.models import Business, Product, ProductStatus, Review
 from db.products import photos_of
 from db.reviews import claim, latest_review, product_with_business, release, waiting
+from handlers.features.review import decisions
+from handlers.features.review.access import chat_sectors, display_name, group_t, refusal
+from handlers.features.review.assist import find_copies
+from handlers.features.review.card import Act, ReviewPayload, held_buttons, waiting_buttons
+from handlers.features.review.notices import CLAIMED, tell_producer
+from handlers.features.review.refresh import already_done, load, reload, show
 from handlers.kit.context import Context
 from handlers.kit.events import ButtonPress, Text
 from handlers.kit.labels import STATUS_LABELS, region_label
 from handlers.kit.payload import Payload
-from handlers.review import decisions
-from handlers.review.access import chat_sectors, display_name, group_t, refusal
-from handlers.review.assist import find_copies
-from handlers.review.card import Act, ReviewPayload, held_buttons, waiting_buttons
-from handlers.review.notices import CLAIMED, tell_producer
-from handlers.review.refresh import already_done, load, reload, show
 
 S = ProductStatus
 

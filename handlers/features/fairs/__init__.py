@@ -10,8 +10,8 @@ from typing import Any, ClassVar
 from db import fairs as stored
 from db.fairs import MAX_COUNTRY, MAX_DESCRIPTION, MAX_LINK, MAX_NAME, MAX_PLACE, FairData
 from db.models import Fair
-from handlers.fairs_list import GONE, interest, show_fairs, show_interested
-from handlers.fairs_text import (
+from handlers.features.fairs.listing import GONE, interest, show_fairs, show_interested
+from handlers.features.fairs.text import (
     CHANGE,
     DELETE,
     FLOW,

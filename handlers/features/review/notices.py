@@ -10,11 +10,11 @@ from db.notifications import plan
 from db.products import photos_of
 from db.reviews import open_round, record, route_chat
 from db.users import get_user_by_id
-from handlers import catalogue
+from handlers.features import catalogue
+from handlers.features.review.card import reason_text
 from handlers.i18n import N_
 from handlers.kit.context import Context, Translate, button
 from handlers.kit.events import Address, Button
-from handlers.review.card import reason_text
 from handlers.rules.rubric import CRITERIA, CRITERION_LABELS
 
 CLAIMED = "claimed"

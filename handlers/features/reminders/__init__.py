@@ -19,7 +19,10 @@ from db.reviews import (
     stale_claims,
     waiting,
 )
-from handlers.fairs_text import date_range_text, fair_text, interest_button
+from handlers.features.fairs.text import date_range_text, fair_text, interest_button
+from handlers.features.review import notices
+from handlers.features.review.assist import is_clean, queue_line
+from handlers.features.review.card import card_text, reason_text, waiting_buttons
 from handlers.i18n import N_
 from handlers.kit.capabilities import for_channel
 from handlers.kit.context import Context, Translate, button
@@ -28,9 +31,6 @@ from handlers.kit.feature import Feature
 from handlers.kit.labels import SECTOR_LABELS
 from handlers.kit.payload import Payload
 from handlers.kit.render import fit
-from handlers.review import notices
-from handlers.review.assist import is_clean, queue_line
-from handlers.review.card import card_text, reason_text, waiting_buttons
 
 FLOW = "remind"
 # Reminder kinds a producer can switch off, by group.
@@ -248,7 +248,7 @@ async def _review_digest(
             )
         )
     lines += _triage_lines(t, products)
-    from handlers.stats import chat_trend_line
+    from handlers.features.stats import chat_trend_line
 
     lines.append(await chat_trend_line(session, t, chat_id=chat_id, now=now))
     lines.append(t("/antrian shows them all."))

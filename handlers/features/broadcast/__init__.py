@@ -7,8 +7,8 @@ change; `steer` the reports, /siaran_daftar and the progress message's buttons.
 
 from __future__ import annotations
 
-from handlers.broadcast.compose import FORM, start
-from handlers.broadcast.steer import (
+from handlers.features.broadcast.compose import FORM, start
+from handlers.features.broadcast.steer import (
     CONTROL,
     estimate,
     final_reply,

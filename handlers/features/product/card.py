@@ -12,7 +12,9 @@ from db.businesses import get_business
 from db.models import Business, Photo, Product, ProductStatus, Review
 from db.products import PRODUCT_FIELDS, ProductField, applies, get_product, photos_of
 from db.reviews import latest_review, waiting
-from handlers import catalogue
+from handlers.features import catalogue
+from handlers.features.product import numbers
+from handlers.features.review.card import reason_text
 from handlers.kit.context import Context, button
 from handlers.kit.events import Button, MediaOut
 from handlers.kit.forms.dates import date_text
@@ -24,8 +26,6 @@ from handlers.kit.labels import (
     sector_text,
     thousands,
 )
-from handlers.product import numbers
-from handlers.review.card import reason_text
 from handlers.rules.precheck import Facts, Rule, precheck
 from handlers.rules.rubric import CRITERIA, CRITERION_LABELS
 

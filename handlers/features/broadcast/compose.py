@@ -10,9 +10,9 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from db import broadcasts as data
-from handlers.broadcast.audience import AUDIENCE as AUDIENCE_INPUT
-from handlers.broadcast.audience import audience_of, describe
-from handlers.broadcast.steer import control_buttons, estimate, local_time, show
+from handlers.features.broadcast.audience import AUDIENCE as AUDIENCE_INPUT
+from handlers.features.broadcast.audience import audience_of, describe
+from handlers.features.broadcast.steer import control_buttons, estimate, local_time, show
 from handlers.i18n import N_
 from handlers.kit.context import Context
 from handlers.kit.events import Command, MediaOut, Reply

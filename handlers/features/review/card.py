@@ -16,6 +16,7 @@ from db.media_store import MediaStore
 from db.models import Business, Product, ProductStatus, Review, ReviewDecision
 from db.products import photos_of
 from db.reviews import changed_fields, previous_review, product_with_business
+from handlers.features.review.assist import Assessment, card_assist
 from handlers.i18n import N_
 from handlers.kit.context import Translate
 from handlers.kit.events import Button, MediaOut, Reply
@@ -28,7 +29,6 @@ from handlers.kit.labels import (
     thousands,
 )
 from handlers.kit.payload import Payload
-from handlers.review.assist import Assessment, card_assist
 from handlers.rules.precheck import BY_CODE
 from handlers.rules.rubric import CRITERIA, CRITERION_SHORT, SCORES
 

@@ -7,7 +7,7 @@ stored on their user row. Every change is in the audit trail.
 from __future__ import annotations
 
 from db import broadcasts as data
-from handlers.common import person_argument
+from handlers.features.common import person_argument
 from handlers.kit.context import Context
 from handlers.kit.feature import Feature
 

@@ -10,13 +10,13 @@ from db.businesses import get_business
 from db.models import Business, Product, ProductStatus
 from db.products import copy_as_draft, find_draft, get_product, list_products
 from db.reviews import latest_review
-from handlers.common import MENU
+from handlers.features.common import MENU
+from handlers.features.product.card import FLOW, LIST, back_row, load, next_step, status_text
+from handlers.features.product.form import FORM, RESUME
+from handlers.features.product.submit import at_limit, open_product, withdraw
 from handlers.kit.context import Context, button
 from handlers.kit.feature import Feature
 from handlers.kit.payload import Payload
-from handlers.product.card import FLOW, LIST, back_row, load, next_step, status_text
-from handlers.product.form import FORM, RESUME
-from handlers.product.submit import at_limit, open_product, withdraw
 
 __all__ = ["FEATURE", "FLOW", "LIST"]
 S = ProductStatus

@@ -12,13 +12,20 @@ from datetime import timedelta
 from db.models import Business, Product, ProductStatus, Review, ReviewDecision, Verdict
 from db.notifications import cancel_pending
 from db.reviews import decide, undo_decision
+from handlers.features.review.access import display_name, group_t, refusal
+from handlers.features.review.card import (
+    FLOW,
+    REASONS,
+    Act,
+    ReviewPayload,
+    held_buttons,
+    reason_buttons,
+)
+from handlers.features.review.notices import DECISION, UNDO_SECONDS, tell_producer
+from handlers.features.review.refresh import already_done, load, reload, show
 from handlers.kit.context import Context
 from handlers.kit.events import ButtonPress
 from handlers.kit.parsing import clean_text
-from handlers.review.access import display_name, group_t, refusal
-from handlers.review.card import FLOW, REASONS, Act, ReviewPayload, held_buttons, reason_buttons
-from handlers.review.notices import DECISION, UNDO_SECONDS, tell_producer
-from handlers.review.refresh import already_done, load, reload, show
 from handlers.rules.rubric import APPROVABLE
 
 MIN_REASON = 10
