@@ -22,7 +22,7 @@ from bot.channels.console import ConsoleChannel
 from bot.config import Settings
 from bot.http import make_http_app
 from bot.logs import log_to_file
-from bot.metrics import count_round_trips, instrument
+from bot.metrics import count_round_trips, tracking_update
 from bot.notify import Notifier
 from bot.poster import ReviewPoster
 from bot.runtime import Clock, FloodGuard, Kurasi
@@ -126,7 +126,7 @@ async def build(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tr
         ),
         db_retries=settings.runtime.db_retries,
     )
-    instrument(app)
+    app.track_update = tracking_update
     telegram = None
     if settings.telegram.token is not None:
         from bot.channels.telegram import TelegramChannel, make_bot

@@ -6,6 +6,7 @@ import asyncio
 import random
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -39,6 +40,8 @@ class NotCommitted(Exception):
 
 
 Clock = Callable[[], datetime]
+# (channel, update key) -> the context one update runs in (bot/metrics.tracking_update).
+TrackUpdate = Callable[[str, str | None], AbstractAsyncContextManager[object]]
 
 
 class FloodGuard:
@@ -93,6 +96,9 @@ class Kurasi:
         self.db_retries = db_retries
         # Told after an update that started, paused or resumed a broadcast (wakes the sender).
         self.after_broadcast: Callable[[], None] | None = None
+        # Wraps every update (bot/metrics.tracking_update: latency, round trips, outcome, and
+        # the update's id on every log line); the runtime calls it, metrics patches nothing.
+        self.track_update: TrackUpdate | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._debounced: dict[
             tuple[str, str, str], tuple[asyncio.Task[None], Channel, str, Reply]
@@ -107,6 +113,19 @@ class Kurasi:
         channel: Channel | None = None,
         *,
         redeliverable: bool = False,
+    ) -> list[Reply]:
+        """Run one update (see `_handle`), accounted by the `track_update` hook when set."""
+        if self.track_update is None:
+            return await self._handle(incoming, channel, redeliverable=redeliverable)
+        async with self.track_update(incoming.sender.channel, incoming.update_key):
+            return await self._handle(incoming, channel, redeliverable=redeliverable)
+
+    async def _handle(
+        self,
+        incoming: Incoming,
+        channel: Channel | None,
+        *,
+        redeliverable: bool,
     ) -> list[Reply]:
         """Run one update in one transaction; return the replies to the sender, committed.
 
