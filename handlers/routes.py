@@ -14,6 +14,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from db.recent import sent_notices, sent_notifications
+from db.reviews import find_curators
 from handlers.features import (
     admin,
     broadcast,
@@ -28,15 +29,23 @@ from handlers.features import (
     reminders,
     stats,
 )
-from handlers.features.common import MENU_COMMANDS
 from handlers.features.review import FEATURE as REVIEW
 from handlers.features.review.access import group_t, is_review_chat
 from handlers.features.review.actions import on_group_button, on_group_message
 from handlers.i18n import N_
 from handlers.kit import typed
-from handlers.kit.context import REPROMPT, Context
+from handlers.kit.context import REPROMPT, Context, Translate
 from handlers.kit.events import ButtonPress, Command, Text
-from handlers.kit.feature import ButtonHandler, Feature, Flow, Handler, Hint, SimpleFlow
+from handlers.kit.feature import (
+    ButtonHandler,
+    Feature,
+    Flow,
+    Handler,
+    Hint,
+    Role,
+    SimpleFlow,
+    Surface,
+)
 from handlers.kit.payload import Payload
 from handlers.kit.render import typed_commands
 
@@ -64,23 +73,73 @@ async def cancel(ctx: Context) -> None:
     )
 
 
+async def show_help(ctx: Context) -> None:
+    """/bantuan: the commands the reader may use, derived from every feature's `surface`."""
+    text = help_text(ctx.t) + await role_help(ctx)
+    if ctx.flow is not None:  # the open question follows: one message fewer on a slow phone
+        text += "\n\n" + ctx.t(
+            "We were in the middle of something — answer below, or /batal to stop."
+        )
+    ctx.reply(text, buttons=common.menu_buttons(ctx))
+    if ctx.flow is not None:
+        ctx.reprompt()
+
+
+async def chat_help(ctx: Context) -> None:
+    """/bantuan or /help in a review chat: what curators do there (in the chat's language)."""
+    ctx.reply(curator_help(group_t(ctx)))
+
+
 COMMON = Feature(
     commands={
         "bahasa": common.choose_language,
         "language": common.choose_language,
         "batal": cancel,
         "cancel": cancel,
-        "bantuan": common.show_help,
-        "help": common.show_help,
+        "bantuan": show_help,
+        "help": show_help,
         "menu": common.show_menu,
     },
+    group_commands={"bantuan": chat_help, "help": chat_help},
     buttons={common.MENU: common.on_menu_button, "lang": common.on_language_button},
     entries={
-        "help": common.show_help,
+        "help": show_help,
         "language": common.choose_language,
         "fairs": fairs.FEATURE.commands["pameran"],
         "reminders": reminders.FEATURE.commands["pengingat"],
     },
+    surface=(
+        Surface(
+            "bahasa",
+            help={"producer": N_("choose Bahasa Indonesia or English")},
+            aliases=("language",),
+            words=("bahasa", "language"),
+            menu=N_("Language: Bahasa Indonesia / English"),
+            rank=80,
+        ),
+        Surface(
+            "batal",
+            help={"producer": N_("stop what you are doing (your answers are kept)")},
+            aliases=("cancel",),
+            words=("batal", "cancel"),
+            menu=N_("Stop the current step (answers are kept)"),
+            rank=85,
+        ),
+        Surface(
+            "menu",
+            help={"producer": N_("the main menu")},
+            words=("menu",),
+            rank=88,
+        ),
+        Surface(
+            "bantuan",
+            help={"producer": N_("this help")},
+            aliases=("help",),
+            words=("bantuan", "help"),
+            menu=N_("Help"),
+            rank=90,
+        ),
+    ),
 )
 
 FEATURES: tuple[Feature, ...] = (
@@ -121,6 +180,96 @@ ENTRIES: dict[str, Handler] = _merge([f.entries for f in FEATURES], "entry")
 HINTS: dict[str, Hint] = _merge([f.hints for f in FEATURES], "hint")
 FLOWS: dict[str, Flow] = _merge([{x.flow: x for x in f.forms} for f in FEATURES], "flow")
 ADMIN_ONLY: frozenset[str] = frozenset().union(*(f.admin_only for f in FEATURES))
+
+# --- what people see of the commands, derived from every feature's `surface` ---------------
+
+SURFACE: tuple[Surface, ...] = tuple(
+    sorted((s for f in FEATURES for s in f.surface), key=lambda s: s.rank)
+)
+# Plain words that work as commands on every channel (WhatsApp has no command menu and no
+# slash habit), matched case- and accent-insensitively: the phrase -> the command's name.
+WORDS: dict[str, str] = _merge([dict.fromkeys(s.words, s.command) for s in SURFACE], "word")
+# The Telegram command menu: (command, N_ description), in the help's order.
+MENU_COMMANDS: tuple[tuple[str, str], ...] = tuple(
+    (s.command, s.menu) for s in SURFACE if s.menu is not None
+)
+HEADINGS: dict[Role, str] = {
+    "producer": N_("Commands:"),
+    "curator": N_("For curators, in a review chat:"),
+    "admin": N_("For admins:"),
+}
+# One rule for every verdict (handlers/features/review/decisions.py applies it).
+DECISION_RULE = N_(
+    "Until all seven criteria are scored, any decision needs a written reason for the "
+    "producer. Scored: grade A or B approves; a lower grade needs a written reason to "
+    "approve; a revision or a rejection needs a reason, picked or written."
+)
+
+
+def _check_surface() -> None:
+    """Every declared command exists, and every command is declared (a startup error)."""
+    declared = _merge([dict.fromkeys(s.names, s) for s in SURFACE], "command surface")
+    handled = set(COMMANDS) | set(GROUP_COMMANDS)
+    if unknown := sorted(set(declared) - handled):
+        raise ValueError(f"surface declared for commands nobody handles: {unknown}")
+    if undeclared := sorted(handled - set(declared)):
+        raise ValueError(f"commands without a surface (help line, words, menu): {undeclared}")
+
+
+_check_surface()
+
+
+def help_lines(t: Translate, role: Role) -> str:
+    """The role's heading and one "/command – what it does" line per command it may use."""
+    lines = [f"/{s.command} – {t(s.help[role])}" for s in SURFACE if role in s.help]
+    return "\n".join([t(HEADINGS[role]), *lines])
+
+
+def help_text(t: Translate) -> str:
+    """A producer's /bantuan: what Kurasi is, the commands, the plain words."""
+    words = ", ".join(s.words[0] for s in SURFACE if "producer" in s.help and s.words)
+    return "\n\n".join(
+        (
+            t(
+                "Kurasi helps East Java producers get their products curated for export "
+                "markets and hear about export fairs."
+            ),
+            help_lines(t, "producer"),
+            t(
+                "You can also type the words without the slash ({words}), in Indonesian or "
+                "English.",
+                words=words,
+            ),
+        )
+    )
+
+
+def curator_help(t: Translate) -> str:
+    """What curators can do in a review chat, and the one rule for deciding."""
+    return "\n".join(
+        (
+            help_lines(t, "curator"),
+            t(
+                "On a card: take it, score each criterion 1–3, then approve, revise or "
+                "reject; an approval or a rejection can be undone for 30 seconds."
+            ),
+            t(DECISION_RULE),
+        )
+    )
+
+
+async def role_help(ctx: Context) -> str:
+    """The commands of the reader's roles beyond a producer's ("" for a producer)."""
+    sender = ctx.incoming.sender
+    sections = []
+    curator = await find_curators(
+        ctx.session, channel=sender.channel, external_id=sender.external_id
+    )
+    if curator or ctx.is_admin:
+        sections.append(curator_help(ctx.t))
+    if ctx.is_admin:
+        sections.append(help_lines(ctx.t, "admin"))
+    return "".join("\n\n" + s for s in sections)
 
 
 async def reprompt(ctx: Context) -> None:
@@ -180,7 +329,7 @@ async def _read_typed_words(ctx: Context) -> None:
             payload = payload or typed.press_for(event.text, pairs, loose=flow is None)
     if payload is None and in_form:  # a button not the form's (the language picker): exactly
         payload = typed.press_label(event.text, [*last, *earlier])
-    command = common.word_command(event, in_flow=in_form)
+    command = common.word_command(event, in_flow=in_form, words=WORDS)
     if payload is None and command is None and ctx.flow is None:
         for pairs in await _notice_buttons(ctx):  # a notice's (a curator's, a reminder's)
             payload = payload or typed.press_for(event.text, pairs, loose=True)
@@ -267,7 +416,7 @@ async def _dispatch_private(ctx: Context) -> None:
         handler = COMMANDS.get(event.name)
         if handler is None:
             ctx.reply(ctx.t("I don't know that command."))
-            await common.show_help(ctx)
+            await show_help(ctx)
         elif _refused(ctx, event):
             pass
         # The same person already registered on another channel: offer to link first.

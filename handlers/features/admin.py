@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from db import broadcasts as data
 from handlers.features.common import person_argument
+from handlers.i18n import N_
 from handlers.kit.context import Context
-from handlers.kit.feature import Feature
+from handlers.kit.feature import Feature, Surface
 
 
 async def admin_add(ctx: Context) -> None:
@@ -73,4 +74,11 @@ async def admin_list(ctx: Context) -> None:
 FEATURE = Feature(
     commands={"admin_tambah": admin_add, "admin_hapus": admin_remove, "admin": admin_list},
     admin_only=frozenset({"admin_tambah", "admin_hapus", "admin"}),
+    surface=(
+        Surface(
+            "admin_tambah", help={"admin": N_("make someone an admin (ID or @username)")}, rank=90
+        ),
+        Surface("admin_hapus", help={"admin": N_("take someone's admin role away")}, rank=91),
+        Surface("admin", help={"admin": N_("the admins")}, rank=92),
+    ),
 )

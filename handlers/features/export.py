@@ -8,7 +8,7 @@ from db.exports import FORMATS, MIME, What, audit_phone_export, filename, write_
 from handlers.i18n import N_
 from handlers.kit.context import Context, button
 from handlers.kit.events import Attachment, Command
-from handlers.kit.feature import Feature
+from handlers.kit.feature import Feature, Surface
 from handlers.kit.payload import Payload
 
 FLOW = "export"
@@ -84,4 +84,12 @@ FEATURE = Feature(
     commands={"ekspor": start, "export": start},
     admin_only=frozenset({"ekspor", "export"}),
     buttons={FLOW: on_button},
+    surface=(
+        Surface(
+            "ekspor",
+            help={"admin": N_("export the data as CSV or XLSX")},
+            aliases=("export",),
+            rank=65,
+        ),
+    ),
 )

@@ -10,7 +10,7 @@ from handlers.features.common import menu_buttons
 from handlers.i18n import N_
 from handlers.kit.context import Context, button
 from handlers.kit.events import Attachment
-from handlers.kit.feature import Feature, SimpleFlow
+from handlers.kit.feature import Feature, SimpleFlow, Surface
 from handlers.kit.payload import Payload
 
 FLOW = "mydata"
@@ -100,4 +100,22 @@ FEATURE = Feature(
     },
     forms=(SimpleFlow(FLOW, on_event, on_button, prompt),),
     hints={FLOW: N_("nothing was deleted; send /hapusdata to ask again")},
+    surface=(
+        Surface(
+            "datasaya",
+            help={"producer": N_("download the data Kurasi holds about you")},
+            aliases=("mydata",),
+            words=("data saya", "my data"),
+            menu=N_("Download the data Kurasi holds about you"),
+            rank=70,
+        ),
+        Surface(
+            "hapusdata",
+            help={"producer": N_("delete your data")},
+            aliases=("deletedata",),
+            words=("hapus data", "delete data"),
+            menu=N_("Delete your data"),
+            rank=75,
+        ),
+    ),
 )

@@ -22,7 +22,7 @@ from db.models import Business, User
 from handlers.features.common import LANGUAGE_NAMES, menu_buttons
 from handlers.i18n import N_
 from handlers.kit.context import LANGUAGES, Context
-from handlers.kit.feature import Feature
+from handlers.kit.feature import Feature, Surface
 from handlers.kit.forms.engine import Field, Form, Skip, choices
 from handlers.kit.forms.inputs import (
     ChoiceInput,
@@ -381,4 +381,21 @@ FEATURE = Feature(
     entries={"start": start, "profile": show_profile},
     forms=(FORM,),
     hints={FLOW: resume_hint},
+    surface=(
+        Surface(
+            "start",
+            help={"producer": N_("register your business or return to the menu")},
+            words=("daftar", "register", "start", "mulai"),
+            menu=N_("Start or return to the menu"),
+            rank=10,
+        ),
+        Surface(
+            "profil",
+            help={"producer": N_("see and edit your business profile")},
+            aliases=("profile",),
+            words=("profil", "profile"),
+            menu=N_("Your business profile"),
+            rank=40,
+        ),
+    ),
 )

@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.stats import UNROUTED, Backlog, Stats, Timing, backlog_trend, collect
+from handlers.i18n import N_
 from handlers.kit.context import Context, Translate
 from handlers.kit.events import MediaOut
-from handlers.kit.feature import Feature
+from handlers.kit.feature import Feature, Surface
 from handlers.kit.labels import STATUS_LABELS, region_label, sector_text
 
 TOP_CLUSTERS = 10
@@ -164,4 +165,12 @@ async def chat_trend_line(
 FEATURE = Feature(
     commands={"statistik": show, "stats": show},
     admin_only=frozenset({"statistik", "stats"}),
+    surface=(
+        Surface(
+            "statistik",
+            help={"admin": N_("statistics and charts")},
+            aliases=("stats",),
+            rank=60,
+        ),
+    ),
 )

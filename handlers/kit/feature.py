@@ -1,11 +1,13 @@
 """What a feature module exports: one `Feature` naming its commands, buttons, flows and entry
-points. The route table (handlers/__init__.py) assembles them; no feature imports it."""
+points, and how each command shows itself (`Surface`: help line per role, plain words, menu
+entry). The route table (handlers/routes.py) assembles them and derives /bantuan, the plain
+words and the Telegram command menu from them; no feature imports it."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 from handlers.kit.context import Context
 from handlers.kit.payload import Payload
@@ -15,6 +17,31 @@ ButtonHandler = Callable[[Context, Payload], Awaitable[None]]
 # What /batal says resumes a flow: an N_ text, or (ctx) -> the translated text, asked before
 # the flow is left (the right command can depend on where it was).
 Hint = str | Callable[[Context], Awaitable[str]]
+# Who reads a help line: producers (private chats), curators (review chats), admins.
+Role = Literal["producer", "curator", "admin"]
+ROLES: tuple[Role, ...] = ("producer", "curator", "admin")
+
+
+@dataclass(frozen=True, slots=True)
+class Surface:
+    """How one command shows itself to people, declared beside its handler.
+
+    `help` holds its /bantuan line per role (an N_ text, shown as "/command – line"),
+    `aliases` the other names it answers to (English), `words` the plain words that mean it
+    in both languages (typed without the slash), `menu` its description in the Telegram
+    command menu, `rank` its place in the help and the menu.
+    """
+
+    command: str
+    help: Mapping[Role, str] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+    words: tuple[str, ...] = ()
+    menu: str | None = None
+    rank: int = 100
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.command, *self.aliases)
 
 
 class Flow(Protocol):
@@ -58,3 +85,4 @@ class Feature:
     forms: tuple[Flow, ...] = ()  # flows whose buttons, events and prompts route here
     entries: Mapping[str, Handler] = field(default_factory=dict)  # `ctx.redirect` targets
     hints: Mapping[str, Hint] = field(default_factory=dict)  # flow -> "how to carry on"
+    surface: tuple[Surface, ...] = ()  # help lines, plain words and menu entries

@@ -17,7 +17,8 @@ from handlers.features.broadcast.steer import (
     progress_reply,
     report_text,
 )
-from handlers.kit.feature import Feature
+from handlers.i18n import N_
+from handlers.kit.feature import Feature, Surface
 
 __all__ = ["FEATURE", "estimate", "final_reply", "progress_reply", "report_text"]
 
@@ -31,4 +32,18 @@ FEATURE = Feature(
     admin_only=frozenset({"siaran", "broadcast", "siaran_daftar", "broadcasts"}),
     buttons={CONTROL: on_control},
     forms=(FORM,),
+    surface=(
+        Surface(
+            "siaran",
+            help={"admin": N_("write a broadcast to producers, now or scheduled")},
+            aliases=("broadcast",),
+            rank=70,
+        ),
+        Surface(
+            "siaran_daftar",
+            help={"admin": N_("the latest broadcasts and how they went")},
+            aliases=("broadcasts",),
+            rank=71,
+        ),
+    ),
 )

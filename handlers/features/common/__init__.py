@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from db.businesses import get_business
 from db.users import person_form, resolve_person
-from handlers.features.common.help import role_help
-from handlers.i18n import N_
 from handlers.kit.context import LANGUAGES, Context, Translate, button
 from handlers.kit.events import Button, Command, Text
 from handlers.kit.payload import Payload
@@ -15,37 +15,6 @@ LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
 MENU = "menu"
 MENU_ENTRIES = ("new_product", "products", "profile", "fairs", "reminders", "language", "help")
 
-# Plain words that work as commands on every channel (WhatsApp has no command menu and no
-# slash habit), matched case- and accent-insensitively: the phrase -> the command's name.
-WORDS: dict[str, str] = {
-    "daftar": "start",
-    "register": "start",
-    "start": "start",
-    "mulai": "start",
-    "menu": "menu",
-    "produk": "produk",
-    "products": "produk",
-    "produk saya": "produk",
-    "my products": "produk",
-    "produk baru": "produk_baru",
-    "new product": "produk_baru",
-    "profil": "profil",
-    "profile": "profil",
-    "pameran": "pameran",
-    "fairs": "pameran",
-    "pengingat": "pengingat",
-    "reminders": "pengingat",
-    "bantuan": "bantuan",
-    "help": "bantuan",
-    "batal": "batal",
-    "cancel": "batal",
-    "data saya": "datasaya",
-    "my data": "datasaya",
-    "hapus data": "hapusdata",
-    "delete data": "hapusdata",
-    "bahasa": "bahasa",
-    "language": "bahasa",
-}
 # What people open a chat with: a registered producer is greeted and shown the menu.
 GREETINGS = frozenset(
     {
@@ -60,12 +29,13 @@ GREETINGS = frozenset(
 INTERRUPTS = frozenset({"batal", "cancel", "menu"})
 
 
-def word_command(text: Text, *, in_flow: bool) -> Command | None:
-    """The command a plain word stands for ("Produk Baru" -> /produk_baru), if any."""
-    words = normalize(text.text)
-    if in_flow and words not in INTERRUPTS:
+def word_command(text: Text, *, in_flow: bool, words: Mapping[str, str]) -> Command | None:
+    """The command a plain word stands for ("Produk Baru" -> /produk_baru), if any: `words`
+    maps each plain word (both languages) to its command, as the features declare them."""
+    said = normalize(text.text)
+    if in_flow and said not in INTERRUPTS:
         return None
-    name = WORDS.get(words)
+    name = words.get(said)
     return Command(name=name) if name else None
 
 
@@ -98,38 +68,6 @@ async def show_menu(ctx: Context) -> None:
     """The word "menu": stop what is open (answers are kept) and show what can be done."""
     ctx.end_flow()
     ctx.redirect("start")
-
-
-def help_text(ctx: Context) -> str:
-    return ctx.t(
-        "Kurasi helps East Java producers get their products curated for export markets "
-        "and hear about export fairs.\n\n"
-        "Commands:\n"
-        "/start – register your business or return to the menu\n"
-        "/produk_baru – add a product for curation\n"
-        "/produk – your products and their curation status\n"
-        "/profil – see and edit your business profile\n"
-        "/pameran – upcoming export fairs for your sector\n"
-        "/pengingat – choose which reminders you get\n"
-        "/datasaya – download the data Kurasi holds about you\n"
-        "/hapusdata – delete your data\n"
-        "/bahasa – choose Bahasa Indonesia or English\n"
-        "/batal – stop what you are doing (your answers are kept)\n"
-        "/bantuan – this help\n\n"
-        "You can also type the words without the slash (produk baru, produk, profil, pameran, "
-        "pengingat, batal, bantuan, menu), in Indonesian or English."
-    )
-
-
-async def show_help(ctx: Context) -> None:
-    text = help_text(ctx) + await role_help(ctx)
-    if ctx.flow is not None:  # the open question follows: one message fewer on a slow phone
-        text += "\n\n" + ctx.t(
-            "We were in the middle of something — answer below, or /batal to stop."
-        )
-    ctx.reply(text, buttons=menu_buttons(ctx))
-    if ctx.flow is not None:
-        ctx.reprompt()
 
 
 def language_buttons() -> list[list[Button]]:
@@ -183,21 +121,6 @@ async def nudge(ctx: Context) -> None:
         )
         return
     ctx.reply(ctx.t("I didn't understand that. Here is what I can do:"), buttons=menu_buttons(ctx))
-
-
-MENU_COMMANDS: tuple[tuple[str, str], ...] = (
-    ("start", N_("Start or return to the menu")),
-    ("produk_baru", N_("Add a product")),
-    ("produk", N_("My products and their curation status")),
-    ("profil", N_("Your business profile")),
-    ("pameran", N_("Upcoming export fairs")),
-    ("pengingat", N_("Choose which reminders you get")),
-    ("bahasa", N_("Language: Bahasa Indonesia / English")),
-    ("batal", N_("Stop the current step (answers are kept)")),
-    ("datasaya", N_("Download the data Kurasi holds about you")),
-    ("hapusdata", N_("Delete your data")),
-    ("bantuan", N_("Help")),
-)
 
 
 async def person_argument(

@@ -23,7 +23,7 @@ from handlers.features.fairs.text import (
 )
 from handlers.i18n import N_
 from handlers.kit.context import Context
-from handlers.kit.feature import Feature
+from handlers.kit.feature import Feature, Surface
 from handlers.kit.forms.dates import DateInput, date_text, day_of, parse_date
 from handlers.kit.forms.engine import Field, Form, Skip, Spec, Step, choices
 from handlers.kit.forms.inputs import ChecklistInput, TextInput
@@ -353,4 +353,29 @@ FEATURE = Feature(
     admin_only=frozenset(ADMIN_COMMANDS),
     forms=(FORM,),
     hints={FLOW: resume_hint},
+    surface=(
+        Surface(
+            "pameran",
+            help={
+                "producer": N_("upcoming export fairs for your sector"),
+                "admin": N_("fairs, each with Edit and Delete"),
+            },
+            aliases=("fairs",),
+            words=("pameran", "fairs"),
+            menu=N_("Upcoming export fairs"),
+            rank=50,
+        ),
+        Surface(
+            "pameran_baru",
+            help={"admin": N_("add an export fair")},
+            aliases=("newfair",),
+            rank=45,
+        ),
+        Surface(
+            "pameran_peminat",
+            help={"admin": N_("who is interested in each fair")},
+            aliases=("fairinterest",),
+            rank=55,
+        ),
+    ),
 )

@@ -14,8 +14,9 @@ from handlers.features.common import MENU
 from handlers.features.product.card import FLOW, LIST, back_row, load, next_step, status_text
 from handlers.features.product.form import FORM, RESUME
 from handlers.features.product.submit import at_limit, open_product, withdraw
+from handlers.i18n import N_
 from handlers.kit.context import Context, button
-from handlers.kit.feature import Feature
+from handlers.kit.feature import Feature, Surface
 from handlers.kit.payload import Payload
 
 __all__ = ["FEATURE", "FLOW", "LIST"]
@@ -125,4 +126,22 @@ FEATURE = Feature(
     forms=(FORM,),
     entries={"new_product": new_product, "products": list_my_products},
     hints={FLOW: resume_hint},
+    surface=(
+        Surface(
+            "produk_baru",
+            help={"producer": N_("add a product for curation")},
+            aliases=("new_product",),
+            words=("produk baru", "new product"),
+            menu=N_("Add a product"),
+            rank=20,
+        ),
+        Surface(
+            "produk",
+            help={"producer": N_("your products and their curation status")},
+            aliases=("products",),
+            words=("produk", "products", "produk saya", "my products"),
+            menu=N_("My products and their curation status"),
+            rank=30,
+        ),
+    ),
 )

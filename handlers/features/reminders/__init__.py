@@ -27,7 +27,7 @@ from handlers.i18n import N_
 from handlers.kit.capabilities import for_channel
 from handlers.kit.context import Context, Translate, button
 from handlers.kit.events import Address, Button, Reply
-from handlers.kit.feature import Feature
+from handlers.kit.feature import Feature, Surface
 from handlers.kit.labels import SECTOR_LABELS
 from handlers.kit.payload import Payload
 from handlers.kit.render import fit
@@ -352,4 +352,14 @@ async def expire_claims(
 FEATURE = Feature(
     commands={"pengingat": show, "reminders": show},
     buttons={FLOW: on_button},
+    surface=(
+        Surface(
+            "pengingat",
+            help={"producer": N_("choose which reminders you get")},
+            aliases=("reminders",),
+            words=("pengingat", "reminders"),
+            menu=N_("Choose which reminders you get"),
+            rank=60,
+        ),
+    ),
 )

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from handlers.features.review import admin
 from handlers.features.review.actions import claim_next
-from handlers.kit.feature import Feature
+from handlers.i18n import N_
+from handlers.kit.feature import Feature, Surface
 
 CURATOR_ADMIN = {
     "kurator_tambah": admin.curator_add,
@@ -21,8 +22,6 @@ CURATOR_ADMIN = {
 FEATURE = Feature(
     commands=CURATOR_ADMIN,
     group_commands={
-        "bantuan": admin.chat_help,
-        "help": admin.chat_help,
         "ambil": claim_next,
         "take": claim_next,
         "antrian": admin.queue,
@@ -32,4 +31,28 @@ FEATURE = Feature(
         **CURATOR_ADMIN,
     },
     admin_only=frozenset(CURATOR_ADMIN),
+    surface=(
+        Surface(
+            "ambil",
+            help={"curator": N_("take the oldest waiting product of this chat")},
+            aliases=("take",),
+            rank=10,
+        ),
+        Surface(
+            "antrian",
+            help={"curator": N_("the products waiting in this chat")},
+            aliases=("queue",),
+            rank=20,
+        ),
+        Surface(
+            "statistik_saya", help={"curator": N_("your decisions")}, aliases=("mystats",), rank=30
+        ),
+        Surface(
+            "kurator_tambah",
+            help={"admin": N_("make someone a curator (ID or @username)")},
+            rank=80,
+        ),
+        Surface("kurator_hapus", help={"admin": N_("take someone's curator role away")}, rank=81),
+        Surface("kurator", help={"admin": N_("the curators and their review chats")}, rank=82),
+    ),
 )

@@ -9,7 +9,6 @@ from db.models import Product, Verdict
 from db.reviews import add_curator, decisions_since, list_curators, remove_curator, waiting
 from db.users import users_by_external_ids
 from handlers.features.common import person_argument
-from handlers.features.common.help import curator_help
 from handlers.features.review.access import chat_sectors, display_name, group_t
 from handlers.features.review.assist import queue_line, triage_order
 from handlers.features.review.card import age
@@ -126,8 +125,3 @@ async def curator_list(ctx: Context) -> None:
         scope = c.chat_id or t("every review chat")
         lines.append(f"• {who} ({c.external_id}) — {scope}")
     ctx.reply("\n".join(lines))
-
-
-async def chat_help(ctx: Context) -> None:
-    """/bantuan or /help in a review chat: what curators do there (in the chat's language)."""
-    ctx.reply(curator_help(group_t(ctx)))
