@@ -20,6 +20,7 @@ from bot.broadcast import BroadcastSender
 from bot.channels.base import ChannelUnavailable
 from bot.channels.console import ConsoleChannel
 from bot.config import Settings
+from bot.export_jobs import ExportJobs
 from bot.http import make_http_app
 from bot.metrics import count_round_trips, instrument
 from bot.notify import Notifier
@@ -122,6 +123,9 @@ async def build(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tr
         db_retries=settings.runtime.db_retries,
     )
     instrument(app)
+    exports = ExportJobs(app)  # /ekspor's files, built off the update path
+    app.flow_settings = replace(app.flow_settings, exports=exports)
+    app.exports = exports
     telegram = None
     if settings.telegram.token is not None:
         from bot.channels.telegram import TelegramChannel, make_bot

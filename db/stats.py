@@ -390,6 +390,7 @@ class Stats:
     curators: list[CuratorLoad]
     month_start: date
     totals: dict[str, int] = field(default_factory=dict)
+    timezone: str = "Asia/Jakarta"  # whose calendar the weeks and "today" are in
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -452,4 +453,5 @@ async def collect(
             "producers": sum(c.producers for c in cluster_list),
             "products": sum(c.products for c in cluster_list),
         },
+        timezone=timezone,
     )

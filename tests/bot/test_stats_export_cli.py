@@ -58,25 +58,37 @@ def test_stats_text_and_json(config: Path) -> None:
 @pytest.mark.parametrize("what", ["businesses", "products", "reviews"])
 def test_export_csv_and_xlsx_hold_the_same_rows(config: Path, tmp_path: Path, what: str) -> None:
     out_csv, out_xlsx = tmp_path / f"{what}.csv", tmp_path / f"{what}.xlsx"
-    result = run(config, "export", "--what", what, "--format", "csv", "--out", str(out_csv))
+    # The format comes from the file name.
+    result = run(config, "export", "--what", what, "--raw", "--out", str(out_csv))
     assert result.exit_code == 0, result.output
-    result = run(config, "export", "--what", what, "--format", "xlsx", "--out", str(out_xlsx))
+    result = run(config, "export", "--what", what, "--raw", "--out", str(out_xlsx))
     assert result.exit_code == 0, result.output
     rows = list(csv.reader(out_csv.open(encoding="utf-8-sig", newline="")))
     width = len(rows[0])
+
+    def text(v: object) -> str:
+        if v is None:
+            return ""
+        if hasattr(v, "strftime"):
+            return v.strftime("%Y-%m-%d %H:%M")  # the CSV's local time
+        return str(v)
+
     sheet = load_workbook(out_xlsx, read_only=True).active
     cells = [
-        (["" if v is None else str(v) for v in row] + [""] * width)[:width]
-        for row in sheet.iter_rows(values_only=True)
+        ([text(v) for v in row] + [""] * width)[:width] for row in sheet.iter_rows(values_only=True)
     ]
     assert cells == rows
     assert len(rows) == 1 + {"businesses": 8, "products": 6, "reviews": 6}[what]
     assert "+6281234567890" not in out_csv.read_text(encoding="utf-8-sig")
 
 
-def test_export_with_phones_is_audited(config: Path, tmp_path: Path) -> None:
+def test_export_with_personal_data_is_audited_with_the_os_user(
+    config: Path, tmp_path: Path
+) -> None:
+    import getpass
+
     out = tmp_path / "b.csv"
-    args = ("export", "--what", "businesses", "--format", "csv", "--out", str(out), "--phones")
+    args = ("export", "--what", "businesses", "--out", str(out), "--phones", "--sector", "food")
     result = run(config, *args)
     assert result.exit_code == 0, result.output
     assert "+6281234567890" in out.read_text(encoding="utf-8-sig")
@@ -94,7 +106,7 @@ def test_export_with_phones_is_audited(config: Path, tmp_path: Path) -> None:
         await engine.dispose()
         return found
 
-    assert asyncio.run(audited()) == ["cli"]
+    assert asyncio.run(audited()) == [f"cli user {getpass.getuser()}; businesses; sector=food"]
 
 
 def test_bad_export_arguments(config: Path, tmp_path: Path) -> None:
