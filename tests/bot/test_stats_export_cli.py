@@ -113,6 +113,24 @@ def test_bad_export_arguments(config: Path, tmp_path: Path) -> None:
     assert run(config, "export", "--what", "fairs", "--out", str(tmp_path / "x")).exit_code == 2
     result = run(config, "export", "--what", "products", "--phones", "--out", str(tmp_path / "x"))
     assert result.exit_code == 2
+    # A CSV asked into a .xlsx file (or no format at all) is refused, and nothing is written.
+    out = tmp_path / "products.xlsx"
+    result = run(config, "export", "--what", "products", "--format", "csv", "--out", str(out))
+    assert result.exit_code == 2 and "does not match" in result.output and not out.exists()
+    result = run(config, "export", "--what", "products", "--out", str(tmp_path / "products"))
+    assert result.exit_code == 2
+    result = run(config, "export", "--what", "products", "--sector", "kayu", "--out", str(out))
+    assert result.exit_code == 2 and "kayu" in result.output
+
+
+def test_export_filters_and_semicolon(config: Path, tmp_path: Path) -> None:
+    out = tmp_path / "p.csv"
+    args = ("export", "--what", "products", "--out", str(out), "--semicolon", "--lang", "en")
+    result = run(config, *args, "--sector", "fashion", "--since", "20/11/2026")
+    assert result.exit_code == 0, result.output
+    table = list(csv.DictReader(out.open(encoding="utf-8-sig", newline=""), delimiter=";"))
+    assert [r["Name"] for r in table] == ["Tas Rotan"]  # P5: fashion, submitted 23 Nov
+    assert table[0]["Submitted (WIB)"] == "23/11/2026 10:00"
 
 
 def test_export_catalogue(config: Path, tmp_path: Path) -> None:
