@@ -391,6 +391,8 @@ class Stats:
     month_start: date
     totals: dict[str, int] = field(default_factory=dict)
     timezone: str = "Asia/Jakarta"  # whose calendar the weeks and "today" are in
+    # Every regency × sector with waiting and approved products (the tile map's colours).
+    cells: list[MatrixCell] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -434,7 +436,12 @@ async def collect(
         for w in week_list
     ]
     trend = await backlog_trend(session, points=ends)
-    cluster_list = await clusters(session)
+    cells = await matrix(session, now=now)
+    # The same counts clusters() reads, from the matrix's statements (not read twice).
+    cluster_list = [
+        Cluster(c.sector, c.region_code, c.producers, c.products)
+        for c in sorted(cells, key=lambda c: (c.sector, c.region_code))
+    ]
     statuses = await products_by_status(session)
     return Stats(
         generated_at=now,
@@ -454,6 +461,7 @@ async def collect(
             "products": sum(c.products for c in cluster_list),
         },
         timezone=timezone,
+        cells=cells,
     )
 
 

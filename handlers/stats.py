@@ -15,7 +15,7 @@ from handlers.forms.dates import MONTHS
 from handlers.labels import STATUS_LABELS, region_label, sector_text
 
 TOP_CLUSTERS = 10
-CHARTS = ("clusters", "decisions")
+CHARTS = ("tiles", "clusters", "decisions")
 _SPARKS = "▁▂▃▄▅▆▇█"
 
 
@@ -26,6 +26,7 @@ async def show(ctx: Context) -> None:
     media: list[MediaOut] = []
     if ctx.settings.charts is not None:
         captions = {
+            "tiles": t("Producers in all 38 regencies and cities"),
             "clusters": t("Producers by sector × regency"),
             "decisions": t("Decisions per week and the backlog"),
         }

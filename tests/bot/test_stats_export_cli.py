@@ -142,3 +142,18 @@ def test_export_catalogue(config: Path, tmp_path: Path) -> None:
     assert sorted(p["name"] for p in doc["products"]) == ["Keripik Tempe", "Sambal Bawang"]
     for product in doc["products"]:
         assert product["photos"] and all((out / p).is_file() for p in product["photos"])
+
+
+def test_stats_in_indonesian_with_charts(config: Path, tmp_path: Path) -> None:
+    charts = tmp_path / "charts"
+    result = run(config, "stats", "--lang", "id", "--charts", str(charts))
+    assert result.exit_code == 0, result.output
+    assert "7 produsen terdaftar" in result.output
+    # Month names in the reader's language, the day in WIB.
+    assert "• 09 Nov:" in result.output and "Sept" not in result.output
+    assert "25/11/2026" in result.output or "Statistik" in result.output
+    names = sorted(p.name for p in charts.iterdir())
+    assert names == ["clusters.png", "decisions.png", "tiles.png"]
+    for p in charts.iterdir():
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert run(config, "stats", "--lang", "fr").exit_code == 2

@@ -56,7 +56,7 @@ async def test_statistik_sends_numbers_and_charts_to_an_admin(
     assert "Submission to decision: median 5 h, 90% within 30 h (4 rounds)" in reply.text
     assert "review-b: 1 waiting (0 unclaimed), oldest 2 days" in reply.text
     assert "Ani: 2 (1 / 1 / 0)" in reply.text
-    assert [m.path for m in reply.media] == ["clusters.png", "decisions.png"]
+    assert [m.path for m in reply.media] == ["tiles.png", "clusters.png", "decisions.png"]
     for item in reply.media:
         assert item.data is not None
         width, height = _png_size(item.data)
