@@ -219,7 +219,9 @@ async def serve(settings: Settings) -> None:
             )
             # The catalogue page can be looked at from the console too (catalogue.enabled).
             runner = (
-                await _start_http(runtime, webhook=False) if settings.catalogue.enabled else None
+                await _start_http(runtime, webhook=False)
+                if settings.catalogue.enabled or settings.dashboard.enabled
+                else None
             )
             try:
                 async with runtime.background():
@@ -258,6 +260,17 @@ async def _start_http(runtime: Runtime, *, webhook: bool) -> web.AppRunner:
             MediaStore(settings.media.dir),
             thumbs=settings.media.dir / "thumbs",
         )
+    dashboard = None
+    if settings.dashboard.enabled:
+        from bot.dashboard import Dashboard
+
+        dashboard = Dashboard(
+            runtime.sessionmaker,
+            runtime.app.flow_settings,
+            session_hours=settings.dashboard.session_hours,
+            tick_seconds=settings.reminders.tick.total_seconds(),
+            clock=runtime.app.clock,
+        )
     http_app = make_http_app(
         runtime.engine,
         telegram=runtime.telegram if webhook else None,
@@ -268,6 +281,7 @@ async def _start_http(runtime: Runtime, *, webhook: bool) -> web.AppRunner:
             settings.http.metrics_token.get_secret_value() if settings.http.metrics_token else None
         ),
         concurrency=settings.runtime.concurrency(settings.database.url),
+        dashboard=dashboard,
     )
     # On shutdown, requests in flight get this long to finish.
     runner = web.AppRunner(

@@ -60,6 +60,9 @@ class FlowSettings:
     broadcast_rate: float = 25.0  # messages a second, for a broadcast's estimated duration
     # Runs /ekspor's files off the update (bot/export_jobs.py); None: built within the update.
     exports: ExportStarter | None = None
+    # The admins' web dashboard's address (config dashboard.url; None: not served).
+    dashboard_url: str | None = None
+    dashboard_link_minutes: int = 10
 
 
 @dataclass
