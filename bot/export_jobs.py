@@ -2,7 +2,7 @@
 
 The update that asked was answered at once (handlers/export.py). Here the job posts a
 progress message and edits it every few seconds, streams each file to a temporary file
-(the database cursor and openpyxl's write-only sheet keep memory flat; each batch is
+(the database cursor and db/xlsx.py's streamed sheet keep memory flat; each batch is
 written in a worker thread so the event loop keeps serving updates), then sends the files
 through the channel's own document sending. A file over the platform's upload limit goes
 as a ZIP, and a ZIP still over it in parts (joined with `cat` or 7-Zip).
