@@ -87,3 +87,53 @@ async def test_matrix_funnel_times_backlog_and_curators(
         assert weeks[date(2026, 11, 16)] == (2, 2)
         assert weeks[date(2026, 11, 23)] == (1, 0)
         assert {w.start: (w.claims, w.decisions) for w in ani.weeks}[date(2026, 11, 9)] == (2, 2)
+
+
+def test_the_stats_header_is_dated_in_wib_and_months_are_in_the_readers_language() -> None:
+    from datetime import UTC, datetime
+
+    from bot.i18n import translator
+    from db.stats import Stats, Week
+    from handlers.stats import day_month, stats_text
+
+    # 19:24 UTC on 24 November is 02:24 WIB on the 25th.
+    stats = Stats(
+        generated_at=datetime(2026, 11, 24, 19, 24, tzinfo=UTC),
+        clusters=[],
+        statuses={},
+        weeks=[Week(date(2026, 8, 3), 1, 0, 0)],
+        grades={},
+        to_first_claim=Timing(),
+        to_decision=Timing(),
+        backlog_by_sector=[],
+        backlog_by_chat=[],
+        backlog_trend=[],
+        curators=[],
+        month_start=date(2026, 11, 1),
+    )
+    text = stats_text(translator("id"), stats)
+    assert "25/11/2026" in text.splitlines()[0]
+    assert "• 03 Agu: 1 / 0 / 0" in text
+    assert day_month(translator("en"), date(2026, 8, 3)) == "03 Aug"
+
+
+async def test_a_dashboard_session_is_erased_with_the_person(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    from sqlalchemy import func, select
+
+    from db.dashboard import issue_link, open_session
+    from db.models import DashboardToken, User
+    from db.privacy import erase_user
+
+    async with sessionmaker() as session, session.begin():
+        admin = User(channel="test", external_id="9001", reminder_optouts=[])
+        session.add(admin)
+        await session.flush()
+        await issue_link(session, user_id=admin.id, now=NOW, ttl=timedelta(minutes=10))
+        await open_session(session, user_id=admin.id, now=NOW, ttl=timedelta(hours=1))
+        admin_id = admin.id
+    async with sessionmaker() as session, session.begin():
+        await erase_user(session, user_id=admin_id, now=NOW)
+    async with sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(DashboardToken)) == 0
