@@ -319,3 +319,31 @@ async def test_bad_ekspor_words_get_a_reason_in_the_admins_language(
     assert "Tidak ada ekspor bernama <script>." in answer.text
     await jobs.drain()
     assert not jobs._tasks
+
+
+async def test_a_file_over_the_limit_goes_zipped_or_in_parts(
+    background_app: tuple[Kurasi, ExportJobs],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    media_store: MediaStore,
+) -> None:
+    app, jobs = background_app
+    jobs.limit = 1500  # bytes: the world's files are a few kilobytes
+    await build_world(sessionmaker, media_store)
+    channel = RecordingChannel(app)
+    admin = Chat(app, channel, user_id=ADMIN, language="id")
+    await admin.send("/ekspor review")
+    await jobs.drain()
+    names = [r.attachment.filename for _c, r in channel.sent if r.attachment]
+    # The XLSX (zipped, ~3 KB) goes in parts; the CSV is small enough as it is.
+    assert names[-1] == "kurasi-reviews-2026-11-25.csv"
+    assert len(names) >= 3 and names[:-1] == [
+        f"kurasi-reviews-2026-11-25.xlsx.zip.{n:03d}" for n in range(1, len(names))
+    ]
+    done = [r.text for _c, r in channel.sent if "✅" in r.text][-1]
+    assert "gabungkan" in done
+    data = b"".join(
+        r.attachment.data
+        for _c, r in channel.sent
+        if r.attachment and "xlsx" in r.attachment.filename
+    )
+    assert zipfile.ZipFile(io.BytesIO(data)).namelist()[0].endswith(".xlsx")
