@@ -306,3 +306,15 @@ async def test_dasbor_in_the_chat_is_for_admins_and_only_when_switched_on(
             "/dasbor"
         )
         assert expected in reply.text and "masuk" not in reply.text
+
+
+async def test_the_admins_help_names_dasbor_when_it_is_on(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    kurasi = Kurasi(
+        sessionmaker=sessionmaker, clock=FakeClock(NOW), flow_settings=SETTINGS, debounce_seconds=60
+    )
+    [reply] = await Chat(kurasi, RecordingChannel(kurasi), user_id=ADMIN, language="id").send(
+        "/bantuan"
+    )
+    assert "/dasbor – dasbor web" in reply.text
