@@ -463,27 +463,47 @@ def _local(value: datetime, zone: ZoneInfo) -> datetime:
     return moment.astimezone(zone).replace(tzinfo=None, microsecond=0)
 
 
+def _converters(
+    columns_: Sequence[Column], style: Style, zone: ZoneInfo
+) -> list[Callable[[Any], Any]]:
+    """One function per column from a raw value (never None) to what goes into a file:
+    numbers stay numbers, moments become local datetimes, codes become labels, text is made
+    safe from formulas. Chosen once per export, not per cell."""
+    label = style.presenter.label
+
+    def number(value: Any) -> Any:
+        return value if isinstance(value, int) else safe_text(str(value))
+
+    def moment(value: Any) -> Any:
+        return _local(value, zone) if isinstance(value, datetime) else value
+
+    def text(value: Any) -> Any:
+        return safe_text(str(value))
+
+    def regency(value: Any) -> Any:
+        return _regency(value) or safe_text(str(value))
+
+    def words(key: str) -> Callable[[Any], Any]:
+        return lambda value: safe_text(label(key, value))
+
+    kinds: dict[str, Callable[[Any], Any]] = {
+        "int": number,
+        "when": moment,
+        "text": text,
+        "keep": text,
+        "regency": regency,
+    }
+    return [kinds.get(c.kind) or words(c.key) for c in columns_]
+
+
 def _presented(
     columns_: Sequence[Column], row: Sequence[Any], style: Style, zone: ZoneInfo
 ) -> list[Any]:
-    """Values ready for a file: numbers stay numbers, moments become local datetimes,
-    codes become labels, text is made safe from formulas."""
-    out: list[Any] = []
-    label = style.presenter.label
-    for column, value in zip(columns_, row, strict=True):
-        if value is None:
-            out.append(None)
-        elif column.kind == "int":
-            out.append(value if isinstance(value, int) else safe_text(str(value)))
-        elif column.kind == "when":
-            out.append(_local(value, zone) if isinstance(value, datetime) else value)
-        elif column.kind in ("text", "keep"):
-            out.append(safe_text(str(value)))
-        elif column.kind == "regency":
-            out.append(_regency(value) or safe_text(str(value)))
-        else:  # code, bool, list, scores: the presenter's words
-            out.append(safe_text(label(column.key, value)))
-    return out
+    """One row's values ready for a file (see `_converters`)."""
+    return [
+        None if v is None else f(v)
+        for f, v in zip(_converters(columns_, style, zone), row, strict=True)
+    ]
 
 
 # --- writers ----------------------------------------------------------------------------
@@ -567,8 +587,15 @@ async def write_export(
     writer.header([style.presenter.header(c.key) for c in cols])
     count = 0
 
+    convert = _converters(cols, style, zone)
+
     def present_and_write(chunk: list[list[Any]]) -> None:
-        writer.write([_presented(cols, row, style, zone) for row in chunk])
+        writer.write(
+            [
+                [None if v is None else f(v) for f, v in zip(convert, row, strict=True)]
+                for row in chunk
+            ]
+        )
 
     async for chunk in raw_rows(session, what, personal=phones, filters=filters, batch=batch):
         # In a worker thread: a batch of XLSX rows is tens of milliseconds of CPU, which

@@ -125,32 +125,36 @@ class XlsxWriter:
         self._write(batch, style="")
 
     def _write(self, batch: Sequence[Sequence[Any]], *, style: str) -> None:
+        # Cells carry no "r": the spec makes it optional and readers place them in order;
+        # an empty cell is an empty <c/>, so the next one keeps its column.
         parts: list[str] = []
         add = parts.append
-        letters = self._letters
+        text_open = f'<c t="inlineStr"{style}><is><t>'
+        number_open = f"<c{style}><v>"
         for row in batch:
             self._row += 1
-            n = str(self._row)
-            add(f'<row r="{n}">')
-            for letter, value in zip(letters, row, strict=False):
+            add(f'<row r="{self._row}">')
+            for value in row:
                 if value is None:
-                    continue
-                ref = letter + n
-                if isinstance(value, bool):
-                    add(f'<c r="{ref}" t="b"{style}><v>{int(value)}</v></c>')
+                    add("<c/>")
+                elif value is True or value is False:
+                    add(f'<c t="b"{style}><v>{int(value)}</v></c>')
                 elif isinstance(value, int | float):
-                    add(f'<c r="{ref}"{style}><v>{value}</v></c>')
+                    add(f"{number_open}{value}</v></c>")
                 elif isinstance(value, datetime):
                     serial = (value.replace(tzinfo=None) - _EPOCH).total_seconds() / 86400
-                    add(f'<c r="{ref}" s="2"><v>{serial:.10f}</v></c>')
+                    add(f'<c s="2"><v>{serial:.10f}</v></c>')
                 elif isinstance(value, date):
-                    add(f'<c r="{ref}" s="2"><v>{(value - _EPOCH.date()).days}</v></c>')
+                    add(f'<c s="2"><v>{(value - _EPOCH.date()).days}</v></c>')
                 else:
                     text = _escape(str(value))
-                    space = (
-                        ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
-                    )
-                    add(f'<c r="{ref}" t="inlineStr"{style}><is><t{space}>{text}</t></is></c>')
+                    if text[:1].isspace() or text[-1:].isspace():
+                        add(
+                            f'<c t="inlineStr"{style}><is><t xml:space="preserve">{text}'
+                            "</t></is></c>"
+                        )
+                    else:
+                        add(f"{text_open}{text}</t></is></c>")
             add("</row>")
         self._put("".join(parts))
 
