@@ -94,6 +94,8 @@ class Runtime:
     async def close(self) -> None:
         if self.whatsapp is not None:
             await self.whatsapp.close()
+        if self.app.exports is not None:
+            self.app.exports.cancel()  # a restart does not wait for a minute-long export
         await self.app.drain()
         if self.telegram is not None:
             await self.telegram.bot.session.close()

@@ -85,9 +85,14 @@ class ExportJobs:
         task.add_done_callback(self._tasks.discard)
 
     async def drain(self) -> None:
-        """Wait for the running exports (shutdown, tests)."""
+        """Wait for the running exports (tests; at shutdown after `cancel`)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def cancel(self) -> None:
+        """Stop the running exports (the process is stopping): each tells its admin."""
+        for task in list(self._tasks):
+            task.cancel()
 
     async def run(self, job: ExportJob) -> None:
         channel = self.app.channels.get(job.channel)
@@ -175,6 +180,10 @@ class ExportJobs:
                 )
             await say(done)
             bound.info("export sent", rows=count, files=len(files))
+        except asyncio.CancelledError:
+            bound.info("export interrupted by shutdown")
+            await say(t("The export was stopped by a restart of the bot. Please ask again."))
+            raise
         except Exception:
             bound.exception("export failed")
             await say(t("Sorry, the export failed. Please try again later."))

@@ -8,6 +8,7 @@ import io
 import zipfile
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
@@ -21,6 +22,7 @@ from db.exports import Filters, FormatError, Style, format_for, write_export
 from db.media_store import MediaStore
 from db.models import Business, Review
 from handlers.context import FlowSettings
+from handlers.events import Command
 from handlers.export_labels import FilterError, parse_filters, presenter
 from tests.support import Chat, FakeClock, RecordingChannel
 from tests.world import NOW, build_world
@@ -349,3 +351,31 @@ async def test_a_file_over_the_limit_goes_zipped_or_in_parts(
         if r.attachment and "xlsx" in r.attachment.filename
     )
     assert zipfile.ZipFile(io.BytesIO(data)).namelist()[0].endswith(".xlsx")
+
+
+async def test_a_stopping_process_cancels_an_export_and_tells_the_admin(
+    background_app: tuple[Kurasi, ExportJobs],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    media_store: MediaStore,
+) -> None:
+    import asyncio
+
+    app, jobs = background_app
+    await build_world(sessionmaker, media_store)
+    channel = RecordingChannel(app)
+    admin = Chat(app, channel, user_id=ADMIN, language="id")
+    started = asyncio.Event()
+    original = channel.post
+
+    async def slow_post(chat_id: str, reply: Any) -> list[str]:
+        if reply.attachment is not None:
+            started.set()
+            await asyncio.sleep(30)  # a big upload, still going at shutdown
+        return await original(chat_id, reply)
+
+    channel.post = slow_post  # type: ignore[method-assign]
+    await admin.send_event(Command("ekspor", "produk"), drain=False)
+    await asyncio.wait_for(started.wait(), 10)
+    jobs.cancel()
+    await jobs.drain()
+    assert "dimulai ulang" in [r.text for _c, r in channel.sent][-1]
