@@ -8,7 +8,7 @@ from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -94,6 +94,8 @@ class Kurasi:
         # Told after an update that started, paused or resumed a broadcast (wakes the sender).
         self.after_broadcast: Callable[[], None] | None = None
         self._background: set[asyncio.Task[None]] = set()
+        # /ekspor's background jobs (bot/export_jobs.py), waited for by drain().
+        self.exports: Any = None
         self._debounced: dict[
             tuple[str, str, str], tuple[asyncio.Task[None], Channel, str, Reply]
         ] = {}
@@ -290,6 +292,8 @@ class Kurasi:
             await channel.deliver(chat_id, [reply])
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
+        if self.exports is not None:
+            await self.exports.drain()
 
     async def remember_channel_ids(self, channel: str, ids: dict[int, str]) -> None:
         """Keep the ids a channel gave our photos, so the next send is by id, not upload.

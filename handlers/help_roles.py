@@ -53,4 +53,6 @@ async def role_help(ctx: Context) -> str:
                 "/kurator_tambah, /kurator_hapus, /kurator – manage curators"
             )
         )
+        if ctx.settings.dashboard_url is not None:
+            sections[-1] += "\n" + t("/dasbor – the web dashboard (a one-time login link)")
     return "".join("\n\n" + s for s in sections)

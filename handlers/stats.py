@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,10 +11,11 @@ from db.stats import UNROUTED, Backlog, Stats, Timing, backlog_trend, collect
 from handlers.context import Context, Translate
 from handlers.events import MediaOut
 from handlers.features import Feature
+from handlers.forms.dates import MONTHS
 from handlers.labels import STATUS_LABELS, region_label, sector_text
 
 TOP_CLUSTERS = 10
-CHARTS = ("clusters", "decisions")
+CHARTS = ("tiles", "clusters", "decisions")
 _SPARKS = "▁▂▃▄▅▆▇█"
 
 
@@ -24,6 +26,7 @@ async def show(ctx: Context) -> None:
     media: list[MediaOut] = []
     if ctx.settings.charts is not None:
         captions = {
+            "tiles": t("Producers in all 38 regencies and cities"),
             "clusters": t("Producers by sector × regency"),
             "decisions": t("Decisions per week and the backlog"),
         }
@@ -31,6 +34,16 @@ async def show(ctx: Context) -> None:
             png = await ctx.settings.charts(kind, stats, t)
             media.append(MediaOut(path=f"{kind}.png", data=png, caption=captions[kind]))
     ctx.reply(stats_text(t, stats), media=tuple(media))
+
+
+def day_month(t: Translate, day: date) -> str:
+    """ "09 Nov" / "09 Agu": the day and the month's short name in the reader's language."""
+    return f"{day.day:02d} {t(MONTHS[day.month - 1])}"
+
+
+def local_day(stats: Stats) -> date:
+    """The day the figures were taken, on the configured calendar (WIB), not UTC's."""
+    return stats.generated_at.astimezone(ZoneInfo(stats.timezone)).date()
 
 
 def duration(t: Translate, seconds: float | None) -> str:
@@ -69,7 +82,7 @@ def _backlog_line(t: Translate, name: str, b: Backlog) -> str:
 def stats_text(t: Translate, stats: Stats) -> str:
     """The figures of `stats` in a few short paragraphs, in the reader's language."""
     lines = [
-        t("📊 Kurasi statistics, {day}", day=stats.generated_at.date().isoformat()),
+        t("📊 Kurasi statistics, {day}", day=local_day(stats).strftime("%d/%m/%Y")),
         t(
             "{producers} producers registered; {products} products submitted.",
             producers=stats.totals.get("producers", 0),
@@ -102,7 +115,7 @@ def stats_text(t: Translate, stats: Stats) -> str:
     lines += ["", t("Decisions per week (approved / revision / rejected):")]
     for week in stats.weeks:
         lines.append(
-            f"• {week.start.strftime('%d %b')}: {week.approve} / {week.revise} / {week.reject}"
+            f"• {day_month(t, week.start)}: {week.approve} / {week.revise} / {week.reject}"
         )
     if stats.grades:
         no_grade = t("no grade")
