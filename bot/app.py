@@ -20,6 +20,7 @@ from bot.broadcast import BroadcastSender
 from bot.channels.base import ChannelUnavailable
 from bot.channels.console import ConsoleChannel
 from bot.config import Settings
+from bot.export_jobs import ExportJobs
 from bot.http import make_http_app
 from bot.logs import log_to_file
 from bot.metrics import count_round_trips, tracking_update
@@ -94,6 +95,8 @@ class Runtime:
     async def close(self) -> None:
         if self.whatsapp is not None:
             await self.whatsapp.close()
+        if self.app.exports is not None:
+            self.app.exports.cancel()  # a restart does not wait for a minute-long export
         await self.app.drain()
         if self.telegram is not None:
             await self.telegram.bot.session.close()
@@ -127,6 +130,9 @@ async def build(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tr
         db_retries=settings.runtime.db_retries,
     )
     app.track_update = tracking_update
+    exports = ExportJobs(app)  # /ekspor's files, built off the update path
+    app.flow_settings = replace(app.flow_settings, exports=exports)
+    app.exports = exports
     telegram = None
     if settings.telegram.token is not None:
         from bot.channels.telegram import TelegramChannel, make_bot
@@ -269,7 +275,9 @@ async def _serve(settings: Settings, stop: Stop) -> None:
             )
             # The catalogue page can be looked at from the console too (catalogue.enabled).
             runner = (
-                await _start_http(runtime, webhook=False) if settings.catalogue.enabled else None
+                await _start_http(runtime, webhook=False)
+                if settings.catalogue.enabled or settings.dashboard.enabled
+                else None
             )
             try:
                 async with runtime.background():
@@ -309,6 +317,17 @@ async def _start_http(runtime: Runtime, *, webhook: bool) -> web.AppRunner:
         store = MediaStore(settings.media.dir)
         # Thumbnails where the store finds them again to erase them (MediaStore.derived).
         catalogue = Catalogue(runtime.sessionmaker, store, thumbs=store.derived_dir)
+    dashboard = None
+    if settings.dashboard.enabled:
+        from bot.dashboard import Dashboard
+
+        dashboard = Dashboard(
+            runtime.sessionmaker,
+            runtime.app.flow_settings,
+            session_hours=settings.dashboard.session_hours,
+            tick_seconds=settings.reminders.tick.total_seconds(),
+            clock=runtime.app.clock,
+        )
     http_app = make_http_app(
         runtime.engine,
         telegram=runtime.telegram if webhook else None,
@@ -319,6 +338,7 @@ async def _start_http(runtime: Runtime, *, webhook: bool) -> web.AppRunner:
             settings.http.metrics_token.get_secret_value() if settings.http.metrics_token else None
         ),
         concurrency=settings.runtime.concurrency(settings.database.url),
+        dashboard=dashboard,
     )
     # On shutdown, requests in flight get this long to finish.
     runner = web.AppRunner(

@@ -453,6 +453,11 @@ def stats_command(
     fmt: Annotated[
         str, typer.Option("--format", help="text (for people) or json (for programs).")
     ] = "text",
+    lang: Annotated[str, typer.Option("--lang", help="id or en: the text's language.")] = "en",
+    charts_dir: Annotated[
+        Path | None,
+        typer.Option("--charts", help="Also write the charts /statistik sends, as PNGs here."),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """The /statistik figures: clusters, statuses, decisions, timings, backlog, curators."""
@@ -462,19 +467,30 @@ def stats_command(
     from db.base import utcnow
     from db.stats import collect
     from handlers.features.stats import stats_text
+    from handlers.kit.context import LANGUAGES
 
     if fmt not in ("text", "json"):
         typer.echo("--format is text or json", err=True)
         raise typer.Exit(2)
+    if lang not in LANGUAGES:
+        typer.echo("--lang is id or en", err=True)
+        raise typer.Exit(2)
     settings = _settings(config)
-    stats = _with_session(
-        settings,
-        lambda session: collect(session, now=utcnow(), timezone=settings.scheduler.timezone),
-    )
+    zone = settings.scheduler.timezone
+    stats = _with_session(settings, lambda session: collect(session, now=utcnow(), timezone=zone))
+    t = translator(lang)
     if fmt == "json":
         typer.echo(json.dumps(stats.to_json(), ensure_ascii=False, indent=2))
     else:
-        typer.echo(stats_text(translator("en"), stats))
+        typer.echo(stats_text(t, stats))
+    if charts_dir is not None:
+        from bot.charts import draw
+        from handlers.features.stats import CHARTS
+
+        charts_dir.mkdir(parents=True, exist_ok=True)
+        for kind in CHARTS:
+            (charts_dir / f"{kind}.png").write_bytes(draw(kind, stats, t))
+        typer.echo(f"{len(CHARTS)} charts written to {charts_dir}", err=fmt == "json")
 
 
 requirements_cli = typer.Typer(
@@ -549,38 +565,134 @@ def export_command(
     what: Annotated[
         str | None, typer.Option("--what", help="businesses, products or reviews.")
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="csv or xlsx.")] = "csv",
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="csv or xlsx (default: from the --out file's name)."),
+    ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="The file to write.")] = None,
     phones: Annotated[
         bool,
-        typer.Option("--phones", help="Include phone numbers (businesses; audited)."),
+        typer.Option(
+            "--phones",
+            "--personal",
+            help="Include owner names and phone numbers (businesses; audited with your user).",
+        ),
     ] = False,
+    semicolon: Annotated[
+        bool,
+        typer.Option(
+            "--semicolon",
+            help="CSV separated by ';', dates day first, digit strings kept as text: "
+            "what Excel in an Indonesian locale opens right.",
+        ),
+    ] = False,
+    lang: Annotated[str, typer.Option("--lang", help="id or en: headers and labels.")] = "id",
+    raw: Annotated[
+        bool, typer.Option("--raw", help="Column keys and codes instead of labels (programs).")
+    ] = False,
+    sector: Annotated[
+        list[str] | None, typer.Option("--sector", help="Only this sector (repeatable).")
+    ] = None,
+    regency: Annotated[
+        list[str] | None,
+        typer.Option("--regency", help="Only this regency/city: code or name (repeatable)."),
+    ] = None,
+    status: Annotated[
+        list[str] | None,
+        typer.Option("--status", help="Only this status (repeatable; reviews: decision)."),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="From this day (DD/MM/YYYY or ISO), local.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="To this day, inclusive, local.")
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Write one export file, streamed in batches (memory stays flat)."""
     if ctx.invoked_subcommand is not None:
         return
-    from db.base import utcnow
-    from db.exports import FORMATS, WHATS, audit_phone_export, write_export
+    import getpass
 
-    if what not in WHATS or fmt not in FORMATS or out is None:
+    from bot.i18n import translator
+    from db.base import utcnow
+    from db.exports import (
+        WHATS,
+        FormatError,
+        RawPresenter,
+        Style,
+        audit_personal_export,
+        format_for,
+        write_export,
+    )
+    from handlers.features.export.labels import FilterError, parse_filters, presenter
+    from handlers.kit.context import LANGUAGES
+
+    if what not in WHATS or out is None:
         typer.echo(
-            "usage: kurasi export --what businesses|products|reviews --format csv|xlsx "
-            "--out FILE  (or: kurasi export catalogue --out DIR)",
+            "usage: kurasi export --what businesses|products|reviews --out FILE.xlsx|FILE.csv "
+            "[--format csv|xlsx] [--semicolon] [--lang id|en] [--sector S] [--regency R] "
+            "[--status S] [--since DAY] [--until DAY] [--phones]  "
+            "(or: kurasi export catalogue --out DIR)",
             err=True,
         )
+        raise typer.Exit(2)
+    try:
+        chosen = format_for(out, fmt)
+    except FormatError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    if semicolon and chosen != "csv":
+        typer.echo("--semicolon goes with a CSV file", err=True)
         raise typer.Exit(2)
     if phones and what != "businesses":
         typer.echo("--phones goes with --what businesses", err=True)
         raise typer.Exit(2)
+    if lang not in LANGUAGES:
+        typer.echo("--lang is id or en", err=True)
+        raise typer.Exit(2)
+    words = [
+        *(f"sector:{v}" for v in sector or ()),
+        *(f"regency:{v}" for v in regency or ()),
+        *(f"status:{v}" for v in status or ()),
+        *([f"from:{since}"] if since else []),
+        *([f"to:{until}"] if until else []),
+    ]
+    try:
+        typed = parse_filters(words, what)
+    except FilterError as exc:
+        typer.echo(translator("en")(exc.msgid, value=exc.value), err=True)
+        raise typer.Exit(2) from None
     settings = _settings(config)
+    zone = settings.scheduler.timezone
+    filters = typed.filters(zone)
+    style = Style(
+        timezone=zone,
+        presenter=RawPresenter() if raw else presenter(translator(lang)),
+        delimiter=";" if semicolon else ",",
+    )
     partial = out.with_name(out.name + ".part")
+    try:
+        person = f"cli user {getpass.getuser()}"
+    except (KeyError, OSError):  # no name for this uid (a container)
+        import os
+
+        person = f"cli uid {os.getuid()}"
 
     async def work(session: AsyncSession) -> int:
         if phones:
-            await audit_phone_export(session, actor_user_id=None, via="cli", now=utcnow())
+            await audit_personal_export(
+                session,
+                actor_user_id=None,
+                person=person,
+                what=what,
+                filters=filters,
+                now=utcnow(),
+            )
         with partial.open("wb") as fh:
-            return await write_export(session, what, fmt, fh, phones=phones)
+            return await write_export(
+                session, what, chosen, fh, phones=phones, filters=filters, style=style
+            )
 
     try:
         count = _with_session(settings, work)

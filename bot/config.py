@@ -165,6 +165,21 @@ class CatalogueSettings(Section):
     enabled: bool = False
 
 
+class DashboardSettings(Section):
+    # The admins' web dashboard at /dasbor (login links from the bot's /dasbor).
+    enabled: bool = False
+    url: str = "http://127.0.0.1:8080"
+    link_minutes: int = Field(default=10, ge=1, le=60)
+    session_hours: int = Field(default=12, ge=1, le=24 * 7)
+
+    @field_validator("url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("dashboard.url must start with http:// or https://")
+        return value.rstrip("/")
+
+
 class SchedulerSettings(Section):
     timezone: str = "Asia/Jakarta"
 
@@ -377,6 +392,7 @@ class Settings(BaseSettings):
     whatsapp: WhatsAppSettings = Field(default_factory=WhatsAppSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     catalogue: CatalogueSettings = Field(default_factory=CatalogueSettings)
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
     products: ProductSettings = Field(default_factory=ProductSettings)
@@ -429,6 +445,8 @@ class Settings(BaseSettings):
             ),
             admin_ids=frozenset(admins),
             timezone=self.scheduler.timezone,
+            dashboard_url=self.dashboard.url if self.dashboard.enabled else None,
+            dashboard_link_minutes=self.dashboard.link_minutes,
             broadcast_rate=self.broadcast.paid_rate
             if self.broadcast.paid
             else self.broadcast.telegram_rate,

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # each imported by whoever configured it (see bot.app)
     from bot.catalogue import Catalogue
     from bot.channels.telegram import TelegramChannel
     from bot.channels.whatsapp import WhatsAppChannel
+    from bot.dashboard import Dashboard
 
 log = structlog.get_logger(__name__)
 
@@ -35,6 +36,7 @@ def make_http_app(
     catalogue: Catalogue | None = None,
     metrics_token: str | None = None,
     concurrency: int = 10,
+    dashboard: Dashboard | None = None,
 ) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
 
@@ -49,6 +51,8 @@ def make_http_app(
     app.router.add_get("/healthz", healthz)
     if catalogue is not None:  # the public read-only catalogue (config catalogue.enabled)
         catalogue.register(app)
+    if dashboard is not None:  # the admins' dashboard /dasbor (config dashboard.enabled)
+        dashboard.register(app)
     # Prometheus: loopback only, or with the bearer token (see README "Metrics").
     app.router.add_get("/metrics", metrics_handler(make_sessionmaker(engine), token=metrics_token))
 

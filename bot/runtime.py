@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -100,6 +100,8 @@ class Kurasi:
         # the update's id on every log line); the runtime calls it, metrics patches nothing.
         self.track_update: TrackUpdate | None = None
         self._background: set[asyncio.Task[None]] = set()
+        # /ekspor's background jobs (bot/export_jobs.py), waited for by drain().
+        self.exports: Any = None
         self._debounced: dict[
             tuple[str, str, str], tuple[asyncio.Task[None], Channel, str, Reply]
         ] = {}
@@ -309,6 +311,8 @@ class Kurasi:
             await channel.deliver(chat_id, [reply])
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
+        if self.exports is not None:
+            await self.exports.drain()
 
     async def remember_channel_ids(self, channel: str, ids: dict[int, str]) -> None:
         """Keep the ids a channel gave our photos, so the next send is by id, not upload.

@@ -593,3 +593,22 @@ class LinkThrottle(Base):
     window_start: Mapped[datetime | None]
     last_code_at: Mapped[datetime | None]
     expires_at: Mapped[datetime] = mapped_column(index=True)  # nothing left to hold after
+
+
+# --- the admins' web dashboard (issue 24) -------------------------------------------------
+
+
+class DashboardToken(Base):
+    """A dashboard login link (kind "link": single use, minutes) or a browser session (kind
+    "session", hours), held by an admin. Only the SHA-256 of the secret is stored; erased with
+    the person (ON DELETE CASCADE)."""
+
+    __tablename__ = "dashboard_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -53,6 +53,7 @@ ERASED: dict[str, str] = {
     "fairs": "as author: the link (ON DELETE SET NULL)",
     "curators": "their curator role, by their identities",
     "photo_hashes": "deleted with the photo, product or business (cascade)",
+    "dashboard_tokens": "an admin's login links and sessions: deleted with the user (cascade)",
 }
 # Kept through an erasure on purpose, and only for as long as it protects someone: a hash
 # of a number trying link codes, so that erasing the half-made account gives no new tries.

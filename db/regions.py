@@ -173,3 +173,26 @@ def search_regions(query: str) -> list[Region]:
         for region in sorted(candidates, key=lambda r: (_KIND_ORDER[r.kind], r.code))
         if _key(region) == match
     ]
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A regency's place on the tile map of East Java (db/data/jatim_tiles.csv): one tile
+    per regency or city, laid out roughly as the map (row 0 is the north coast and Madura)."""
+
+    region: Region
+    row: int
+    col: int
+    short: str  # the name without its kind, to fit a tile ("Probolinggo")
+
+
+@cache
+def tile_layout() -> tuple[Tile, ...]:
+    text = resources.files("db").joinpath("data/jatim_tiles.csv").read_text(encoding="utf-8")
+    tiles = []
+    for row in csv.DictReader(io.StringIO(text)):
+        region = get_region(row["code"])
+        if region is None:
+            raise ValueError(f"tile for an unknown region {row['code']!r}")
+        tiles.append(Tile(region, int(row["row"]), int(row["col"]), row["short"].strip()))
+    return tuple(tiles)

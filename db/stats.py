@@ -201,6 +201,18 @@ class Timing:
 
 async def _percentiles(session: AsyncSession, durations: Any) -> Timing:
     d = durations.subquery()
+    if _dialect(session) != "sqlite":
+        # PostgreSQL's percentile_disc is the nearest rank (the ceil(p·n)-th smallest), in
+        # one sort instead of two window passes.
+        stmt = select(
+            func.count(),
+            func.percentile_disc(0.5).within_group(d.c.seconds),
+            func.percentile_disc(0.9).within_group(d.c.seconds),
+        )
+        n, median, p90 = (await session.execute(stmt)).one()
+        if not n:
+            return Timing()
+        return Timing(int(n), float(round(median)), float(round(p90)))
     ranked = select(
         d.c.seconds,
         func.row_number().over(order_by=d.c.seconds).label("rn"),
@@ -390,6 +402,9 @@ class Stats:
     curators: list[CuratorLoad]
     month_start: date
     totals: dict[str, int] = field(default_factory=dict)
+    timezone: str = "Asia/Jakarta"  # whose calendar the weeks and "today" are in
+    # Every regency × sector with waiting and approved products (the tile map's colours).
+    cells: list[MatrixCell] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -433,7 +448,12 @@ async def collect(
         for w in week_list
     ]
     trend = await backlog_trend(session, points=ends)
-    cluster_list = await clusters(session)
+    cells = await matrix(session, now=now)
+    # The same counts clusters() reads, from the matrix's statements (not read twice).
+    cluster_list = [
+        Cluster(c.sector, c.region_code, c.producers, c.products)
+        for c in sorted(cells, key=lambda c: (c.sector, c.region_code))
+    ]
     statuses = await products_by_status(session)
     return Stats(
         generated_at=now,
@@ -452,4 +472,332 @@ async def collect(
             "producers": sum(c.producers for c in cluster_list),
             "products": sum(c.products for c in cluster_list),
         },
+        timezone=timezone,
+        cells=cells,
     )
+
+
+# --- the cluster database: regency × sector, funnel, SLA (issue 24) ---------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The dashboard's filters: only these sectors / regencies (empty: all)."""
+
+    sectors: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+
+
+def _scoped(stmt: Any, scope: Scope, sector: Any, region: Any) -> Any:
+    if scope.sectors:
+        stmt = stmt.where(func.coalesce(sector, _OTHER).in_(scope.sectors))
+    if scope.regions:
+        stmt = stmt.where(region.in_(scope.regions))
+    return stmt
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixCell:
+    """One regency × sector: registered producers, products ever submitted, those waiting
+    for a decision now and approved now, and the age of the oldest waiting round."""
+
+    region_code: str
+    sector: str
+    producers: int = 0
+    products: int = 0
+    waiting: int = 0
+    approved: int = 0
+    oldest_wait_seconds: float = 0.0
+
+
+async def matrix(
+    session: AsyncSession, *, now: datetime, scope: Scope = Scope()
+) -> list[MatrixCell]:
+    """Every regency × sector that has anything (three grouped statements)."""
+    region = func.coalesce(Business.region_code, _UNKNOWN)
+    b_sector = func.coalesce(Business.sector, _OTHER)
+    p_sector = func.coalesce(Product.sector, _OTHER)
+    cells: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def at(r: Any, s: Any) -> dict[str, Any]:
+        return cells.setdefault((str(r), str(s)), {})
+
+    producers = _scoped(
+        select(region, b_sector, func.count())
+        .where(Business.registered_at.is_not(None))
+        .group_by(region, b_sector),
+        scope,
+        Business.sector,
+        Business.region_code,
+    )
+    for r, s, n in (await session.execute(producers)).all():
+        at(r, s)["producers"] = int(n)
+    products = _scoped(
+        select(
+            region,
+            p_sector,
+            func.count(),
+            func.sum(case((Product.status.in_(WAITING), 1), else_=0)),
+            func.sum(case((Product.status == ProductStatus.approved, 1), else_=0)),
+        )
+        .join(Business, Business.id == Product.business_id)
+        .where(Product.status != ProductStatus.draft)
+        .group_by(region, p_sector),
+        scope,
+        Product.sector,
+        Business.region_code,
+    )
+    for r, s, n, w, a in (await session.execute(products)).all():
+        at(r, s).update(products=int(n), waiting=int(w or 0), approved=int(a or 0))
+    oldest = _scoped(
+        select(region, p_sector, func.min(Review.created_at))
+        .join(Product, Product.id == Review.product_id)
+        .join(Business, Business.id == Product.business_id)
+        .where(
+            Review.decision.is_(None),
+            Review.round == Product.round,
+            Product.status.in_(WAITING),
+        )
+        .group_by(region, p_sector),
+        scope,
+        Product.sector,
+        Business.region_code,
+    )
+    for r, s, first in (await session.execute(oldest)).all():
+        if first is not None:
+            at(r, s)["oldest_wait_seconds"] = max(0.0, (now - _utc(first)).total_seconds())
+    return [MatrixCell(r, s, **v) for (r, s), v in sorted(cells.items())]
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelRow:
+    """Registered producers → those with a product submitted → those with one approved."""
+
+    key: str  # a sector code or a regency code
+    registered: int
+    submitted: int
+    approved: int
+
+
+async def funnel(session: AsyncSession, *, by: str, scope: Scope = Scope()) -> list[FunnelRow]:
+    """The funnel per business sector (`by="sector"`) or regency (`by="region"`)."""
+    per_business = (
+        select(
+            Product.business_id.label("business_id"),
+            func.max(case((Product.submitted_at.is_not(None), 1), else_=0)).label("submitted"),
+            func.max(case((Product.status == ProductStatus.approved, 1), else_=0)).label(
+                "approved"
+            ),
+        )
+        .group_by(Product.business_id)
+        .subquery()
+    )
+    key = (
+        func.coalesce(Business.sector, _OTHER)
+        if by == "sector"
+        else func.coalesce(Business.region_code, _UNKNOWN)
+    )
+    stmt = _scoped(
+        select(
+            key,
+            func.count(Business.id),
+            func.sum(func.coalesce(per_business.c.submitted, 0)),
+            func.sum(func.coalesce(per_business.c.approved, 0)),
+        )
+        .outerjoin(per_business, per_business.c.business_id == Business.id)
+        .where(Business.registered_at.is_not(None))
+        .group_by(key)
+        .order_by(key),
+        scope,
+        Business.sector,
+        Business.region_code,
+    )
+    return [
+        FunnelRow(str(k), int(n), int(s or 0), int(a or 0))
+        for k, n, s, a in (await session.execute(stmt)).all()
+    ]
+
+
+async def decision_times(
+    session: AsyncSession,
+    *,
+    by: str,
+    since: datetime,
+    offset_hours: int = 7,
+    scope: Scope = Scope(),
+) -> dict[str, Timing]:
+    """Submission to decision, nearest-rank p50 / p90, per sector (`by="sector"`) or per
+    local week of the decision (`by="week"`, keys ISO Mondays), over rounds decided since
+    `since`. A decision taken back with undo has no decided_at: it is not counted."""
+    key = (
+        func.coalesce(Product.sector, _OTHER)
+        if by == "sector"
+        else local_week(session, Review.decided_at, offset_hours)
+    ).label("key")
+    base = (
+        select(key, seconds_between(session, Review.decided_at, Review.created_at).label("s"))
+        .join(Product, Product.id == Review.product_id)
+        .where(Review.decided_at.is_not(None), Review.decided_at >= since)
+    )
+    if scope.regions:  # the business only when a regency is asked for
+        base = base.join(Business, Business.id == Product.business_id)
+    durations = _scoped(base, scope, Product.sector, Business.region_code).subquery()
+    stmt: Any
+    if _dialect(session) != "sqlite":
+        stmt = select(
+            durations.c.key,
+            func.count(),
+            func.percentile_disc(0.5).within_group(durations.c.s),
+            func.percentile_disc(0.9).within_group(durations.c.s),
+        ).group_by(durations.c.key)
+    else:
+        ranked = select(
+            durations.c.key,
+            durations.c.s,
+            func.row_number()
+            .over(partition_by=durations.c.key, order_by=durations.c.s)
+            .label("rn"),
+            func.count().over(partition_by=durations.c.key).label("n"),
+        ).subquery()
+        stmt = select(
+            ranked.c.key,
+            func.max(ranked.c.n),
+            func.max(case((ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.s))),
+            func.max(case((ranked.c.rn == (9 * ranked.c.n + 9) // 10, ranked.c.s))),
+        ).group_by(ranked.c.key)
+    rows = await session.execute(stmt)
+    found: dict[str, Timing] = {}
+    for k, n, median, p90 in rows.all():
+        label = _as_date(k).isoformat() if by == "week" else str(k)
+        found[label] = Timing(int(n), float(round(median)), float(round(p90)))
+    return dict(sorted(found.items()))
+
+
+AGE_BUCKETS: tuple[tuple[str, float], ...] = (
+    ("<1d", 1.0),
+    ("1-3d", 3.0),
+    ("3-7d", 7.0),
+    ("7-14d", 14.0),
+    (">14d", float("inf")),
+)
+
+
+async def backlog_by_age(
+    session: AsyncSession, *, now: datetime, scope: Scope = Scope()
+) -> dict[str, int]:
+    """Rounds awaiting a decision by how long they have waited (AGE_BUCKETS, in days)."""
+    age = seconds_between(session, literal(now, UTCDateTime()), Review.created_at) / 86400.0
+    whens: list[tuple[Any, Any]] = [
+        (age < limit, literal_column(f"'{name}'")) for name, limit in AGE_BUCKETS[:-1]
+    ]
+    bucket = case(*whens, else_=literal_column(f"'{AGE_BUCKETS[-1][0]}'")).label("bucket")
+    # Bucketed in a subquery and grouped outside: PostgreSQL would not match a GROUP BY
+    # expression holding a bound parameter (now) to the same expression in SELECT.
+    waiting = _scoped(
+        select(bucket)
+        .join(Product, Product.id == Review.product_id)
+        .join(Business, Business.id == Product.business_id)
+        .where(
+            Review.decision.is_(None),
+            Review.round == Product.round,
+            Product.status.in_(WAITING),
+        ),
+        scope,
+        Product.sector,
+        Business.region_code,
+    ).subquery()
+    stmt = select(waiting.c.bucket, func.count()).group_by(waiting.c.bucket)
+    counts = {name: 0 for name, _ in AGE_BUCKETS}
+    for name, n in (await session.execute(stmt)).all():
+        counts[str(name)] = int(n)
+    return counts
+
+
+@dataclass(frozen=True, slots=True)
+class CuratorWeek:
+    start: date
+    claims: int = 0
+    decisions: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CuratorActivity:
+    """A curator's claims and standing decisions per local week, and the claims they hold
+    now (undecided)."""
+
+    user_id: int | None
+    name: str
+    weeks: list[CuratorWeek]
+    open_claims: int
+
+    @property
+    def decisions(self) -> int:
+        return sum(w.decisions for w in self.weeks)
+
+    @property
+    def claims(self) -> int:
+        return sum(w.claims for w in self.weeks)
+
+
+async def curator_activity(
+    session: AsyncSession, *, since: datetime, until: datetime, offset_hours: int = 7
+) -> list[CuratorActivity]:
+    week = local_week(session, AuditEvent.at, offset_hours).label("week")
+    is_decision = and_(AuditEvent.action.in_(DECISIONS), not_undone())
+    rows = await session.execute(
+        select(
+            AuditEvent.actor_user_id,
+            week,
+            func.sum(case((AuditEvent.action == "claim", 1), else_=0)),
+            func.sum(case((is_decision, 1), else_=0)),
+        )
+        .where(
+            AuditEvent.action.in_(("claim", *DECISIONS)),
+            AuditEvent.actor_user_id.is_not(None),
+            AuditEvent.at >= since,
+            AuditEvent.at < until,
+        )
+        .group_by(AuditEvent.actor_user_id, week)
+    )
+    per: dict[int, dict[date, tuple[int, int]]] = {}
+    for uid, w, c, d in rows.all():
+        per.setdefault(int(uid), {})[_as_date(w)] = (int(c or 0), int(d or 0))
+    held = await session.execute(
+        select(Review.curator_user_id, func.count())
+        .join(Product, Product.id == Review.product_id)
+        .where(
+            Review.decision.is_(None),
+            Review.curator_user_id.is_not(None),
+            Product.status == ProductStatus.in_review,
+        )
+        .group_by(Review.curator_user_id)
+    )
+    open_claims = {int(u): int(n) for u, n in held.all() if u is not None}
+    ids = sorted(set(per) | set(open_claims))
+    names = (
+        {
+            int(u): str(n or f"#{u}")
+            for u, n in (
+                await session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
+            ).all()
+        }
+        if ids
+        else {}
+    )
+    first = _monday(since + timedelta(hours=offset_hours))
+    last = _monday(until - timedelta(microseconds=1) + timedelta(hours=offset_hours))
+    mondays = []
+    day = first
+    while day <= last:
+        mondays.append(day)
+        day += timedelta(days=7)
+    found = [
+        CuratorActivity(
+            uid,
+            names.get(uid, f"#{uid}"),
+            [CuratorWeek(m, *per.get(uid, {}).get(m, (0, 0))) for m in mondays],
+            open_claims.get(uid, 0),
+        )
+        for uid in ids
+    ]
+    return sorted(found, key=lambda c: (-c.decisions, -c.open_claims, c.name))

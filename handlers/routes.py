@@ -20,6 +20,7 @@ from handlers.features import (
     broadcast,
     catalogue,
     common,
+    dashboard,
     export,
     fairs,
     link,
@@ -34,7 +35,7 @@ from handlers.features.review.access import group_t, is_review_chat
 from handlers.features.review.actions import on_group_button, on_group_message
 from handlers.i18n import N_
 from handlers.kit import typed
-from handlers.kit.context import REPROMPT, Context, Translate
+from handlers.kit.context import REPROMPT, Context, FlowSettings, Translate
 from handlers.kit.events import ButtonPress, Command, Text
 from handlers.kit.feature import (
     ButtonHandler,
@@ -152,6 +153,7 @@ FEATURES: tuple[Feature, ...] = (
     link.FEATURE,
     stats.FEATURE,
     export.FEATURE,
+    dashboard.FEATURE,
     catalogue.FEATURE,
     broadcast.FEATURE,
     admin.FEATURE,
@@ -219,9 +221,14 @@ def _check_surface() -> None:
 _check_surface()
 
 
-def help_lines(t: Translate, role: Role) -> str:
-    """The role's heading and one "/command – what it does" line per command it may use."""
-    lines = [f"/{s.command} – {t(s.help[role])}" for s in SURFACE if role in s.help]
+def help_lines(t: Translate, role: Role, settings: FlowSettings | None = None) -> str:
+    """The role's heading and one "/command – what it does" line per command it may use
+    (under `settings`, only the commands whose service is configured)."""
+    lines = [
+        f"/{s.command} – {t(s.help[role])}"
+        for s in SURFACE
+        if role in s.help and (s.shown is None or settings is None or s.shown(settings))
+    ]
     return "\n".join([t(HEADINGS[role]), *lines])
 
 
@@ -268,7 +275,7 @@ async def role_help(ctx: Context) -> str:
     if curator or ctx.is_admin:
         sections.append(curator_help(ctx.t))
     if ctx.is_admin:
-        sections.append(help_lines(ctx.t, "admin"))
+        sections.append(help_lines(ctx.t, "admin", ctx.settings))
     return "".join("\n\n" + s for s in sections)
 
 

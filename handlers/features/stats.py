@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,10 +12,11 @@ from handlers.i18n import N_
 from handlers.kit.context import Context, Translate
 from handlers.kit.events import MediaOut
 from handlers.kit.feature import Feature, Surface
+from handlers.kit.forms.dates import MONTHS
 from handlers.kit.labels import STATUS_LABELS, region_label, sector_text
 
 TOP_CLUSTERS = 10
-CHARTS = ("clusters", "decisions")
+CHARTS = ("tiles", "clusters", "decisions")
 _SPARKS = "▁▂▃▄▅▆▇█"
 
 
@@ -25,6 +27,7 @@ async def show(ctx: Context) -> None:
     media: list[MediaOut] = []
     if ctx.settings.charts is not None:
         captions = {
+            "tiles": t("Producers in all 38 regencies and cities"),
             "clusters": t("Producers by sector × regency"),
             "decisions": t("Decisions per week and the backlog"),
         }
@@ -32,6 +35,16 @@ async def show(ctx: Context) -> None:
             png = await ctx.settings.charts(kind, stats, t)
             media.append(MediaOut(path=f"{kind}.png", data=png, caption=captions[kind]))
     ctx.reply(stats_text(t, stats), media=tuple(media))
+
+
+def day_month(t: Translate, day: date) -> str:
+    """ "09 Nov" / "09 Agu": the day and the month's short name in the reader's language."""
+    return f"{day.day:02d} {t(MONTHS[day.month - 1])}"
+
+
+def local_day(stats: Stats) -> date:
+    """The day the figures were taken, on the configured calendar (WIB), not UTC's."""
+    return stats.generated_at.astimezone(ZoneInfo(stats.timezone)).date()
 
 
 def duration(t: Translate, seconds: float | None) -> str:
@@ -70,7 +83,7 @@ def _backlog_line(t: Translate, name: str, b: Backlog) -> str:
 def stats_text(t: Translate, stats: Stats) -> str:
     """The figures of `stats` in a few short paragraphs, in the reader's language."""
     lines = [
-        t("📊 Kurasi statistics, {day}", day=stats.generated_at.date().isoformat()),
+        t("📊 Kurasi statistics, {day}", day=local_day(stats).strftime("%d/%m/%Y")),
         t(
             "{producers} producers registered; {products} products submitted.",
             producers=stats.totals.get("producers", 0),
@@ -103,7 +116,7 @@ def stats_text(t: Translate, stats: Stats) -> str:
     lines += ["", t("Decisions per week (approved / revision / rejected):")]
     for week in stats.weeks:
         lines.append(
-            f"• {week.start.strftime('%d %b')}: {week.approve} / {week.revise} / {week.reject}"
+            f"• {day_month(t, week.start)}: {week.approve} / {week.revise} / {week.reject}"
         )
     if stats.grades:
         no_grade = t("no grade")

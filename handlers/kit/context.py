@@ -33,6 +33,13 @@ class ChartMaker(Protocol):
     async def __call__(self, kind: str, data: Any, t: Translate, /) -> bytes: ...
 
 
+class ExportStarter(Protocol):
+    """Starts a requested export (handlers/export.py's ExportJob) in the background and
+    returns at once (bot/export_jobs.py)."""
+
+    def __call__(self, job: Any, /) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class FlowSettings:
     """The slice of configuration the flows need, so handlers/ never imports bot/."""
@@ -51,6 +58,11 @@ class FlowSettings:
     # None: statistics come as text only.
     charts: ChartMaker | None = None
     broadcast_rate: float = 25.0  # messages a second, for a broadcast's estimated duration
+    # Runs /ekspor's files off the update (bot/export_jobs.py); None: built within the update.
+    exports: ExportStarter | None = None
+    # The admins' web dashboard's address (config dashboard.url; None: not served).
+    dashboard_url: str | None = None
+    dashboard_link_minutes: int = 10
 
 
 @dataclass

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from handlers.kit.context import Context
+from handlers.kit.context import Context, FlowSettings
 from handlers.kit.payload import Payload
 
 Handler = Callable[[Context], Awaitable[None]]
@@ -29,7 +29,8 @@ class Surface:
     `help` holds its /bantuan line per role (an N_ text, shown as "/command – line"),
     `aliases` the other names it answers to (English), `words` the plain words that mean it
     in both languages (typed without the slash), `menu` its description in the Telegram
-    command menu, `rank` its place in the help and the menu.
+    command menu, `rank` its place in the help and the menu, `shown` whether the help lists it
+    under the running configuration (a command whose service is not set up is left out).
     """
 
     command: str
@@ -38,6 +39,7 @@ class Surface:
     words: tuple[str, ...] = ()
     menu: str | None = None
     rank: int = 100
+    shown: Callable[[FlowSettings], bool] | None = None  # None: always in the help
 
     @property
     def names(self) -> tuple[str, ...]:

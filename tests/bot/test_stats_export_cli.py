@@ -58,25 +58,37 @@ def test_stats_text_and_json(config: Path) -> None:
 @pytest.mark.parametrize("what", ["businesses", "products", "reviews"])
 def test_export_csv_and_xlsx_hold_the_same_rows(config: Path, tmp_path: Path, what: str) -> None:
     out_csv, out_xlsx = tmp_path / f"{what}.csv", tmp_path / f"{what}.xlsx"
-    result = run(config, "export", "--what", what, "--format", "csv", "--out", str(out_csv))
+    # The format comes from the file name.
+    result = run(config, "export", "--what", what, "--raw", "--out", str(out_csv))
     assert result.exit_code == 0, result.output
-    result = run(config, "export", "--what", what, "--format", "xlsx", "--out", str(out_xlsx))
+    result = run(config, "export", "--what", what, "--raw", "--out", str(out_xlsx))
     assert result.exit_code == 0, result.output
     rows = list(csv.reader(out_csv.open(encoding="utf-8-sig", newline="")))
     width = len(rows[0])
+
+    def text(v: object) -> str:
+        if v is None:
+            return ""
+        if hasattr(v, "strftime"):
+            return v.strftime("%Y-%m-%d %H:%M")  # the CSV's local time
+        return str(v)
+
     sheet = load_workbook(out_xlsx, read_only=True).active
     cells = [
-        (["" if v is None else str(v) for v in row] + [""] * width)[:width]
-        for row in sheet.iter_rows(values_only=True)
+        ([text(v) for v in row] + [""] * width)[:width] for row in sheet.iter_rows(values_only=True)
     ]
     assert cells == rows
     assert len(rows) == 1 + {"businesses": 8, "products": 6, "reviews": 6}[what]
     assert "+6281234567890" not in out_csv.read_text(encoding="utf-8-sig")
 
 
-def test_export_with_phones_is_audited(config: Path, tmp_path: Path) -> None:
+def test_export_with_personal_data_is_audited_with_the_os_user(
+    config: Path, tmp_path: Path
+) -> None:
+    import getpass
+
     out = tmp_path / "b.csv"
-    args = ("export", "--what", "businesses", "--format", "csv", "--out", str(out), "--phones")
+    args = ("export", "--what", "businesses", "--out", str(out), "--phones", "--sector", "food")
     result = run(config, *args)
     assert result.exit_code == 0, result.output
     assert "+6281234567890" in out.read_text(encoding="utf-8-sig")
@@ -94,13 +106,31 @@ def test_export_with_phones_is_audited(config: Path, tmp_path: Path) -> None:
         await engine.dispose()
         return found
 
-    assert asyncio.run(audited()) == ["cli"]
+    assert asyncio.run(audited()) == [f"cli user {getpass.getuser()}; businesses; sector=food"]
 
 
 def test_bad_export_arguments(config: Path, tmp_path: Path) -> None:
     assert run(config, "export", "--what", "fairs", "--out", str(tmp_path / "x")).exit_code == 2
     result = run(config, "export", "--what", "products", "--phones", "--out", str(tmp_path / "x"))
     assert result.exit_code == 2
+    # A CSV asked into a .xlsx file (or no format at all) is refused, and nothing is written.
+    out = tmp_path / "products.xlsx"
+    result = run(config, "export", "--what", "products", "--format", "csv", "--out", str(out))
+    assert result.exit_code == 2 and "does not match" in result.output and not out.exists()
+    result = run(config, "export", "--what", "products", "--out", str(tmp_path / "products"))
+    assert result.exit_code == 2
+    result = run(config, "export", "--what", "products", "--sector", "kayu", "--out", str(out))
+    assert result.exit_code == 2 and "kayu" in result.output
+
+
+def test_export_filters_and_semicolon(config: Path, tmp_path: Path) -> None:
+    out = tmp_path / "p.csv"
+    args = ("export", "--what", "products", "--out", str(out), "--semicolon", "--lang", "en")
+    result = run(config, *args, "--sector", "fashion", "--since", "20/11/2026")
+    assert result.exit_code == 0, result.output
+    table = list(csv.DictReader(out.open(encoding="utf-8-sig", newline=""), delimiter=";"))
+    assert [r["Name"] for r in table] == ["Tas Rotan"]  # P5: fashion, submitted 23 Nov
+    assert table[0]["Submitted (WIB)"] == "23/11/2026 10:00"
 
 
 def test_export_catalogue(config: Path, tmp_path: Path) -> None:
@@ -112,3 +142,18 @@ def test_export_catalogue(config: Path, tmp_path: Path) -> None:
     assert sorted(p["name"] for p in doc["products"]) == ["Keripik Tempe", "Sambal Bawang"]
     for product in doc["products"]:
         assert product["photos"] and all((out / p).is_file() for p in product["photos"])
+
+
+def test_stats_in_indonesian_with_charts(config: Path, tmp_path: Path) -> None:
+    charts = tmp_path / "charts"
+    result = run(config, "stats", "--lang", "id", "--charts", str(charts))
+    assert result.exit_code == 0, result.output
+    assert "7 produsen terdaftar" in result.output
+    # Month names in the reader's language, the day in WIB.
+    assert "• 09 Nov:" in result.output and "Sept" not in result.output
+    assert "25/11/2026" in result.output or "Statistik" in result.output
+    names = sorted(p.name for p in charts.iterdir())
+    assert names == ["clusters.png", "decisions.png", "tiles.png"]
+    for p in charts.iterdir():
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert run(config, "stats", "--lang", "fr").exit_code == 2

@@ -48,11 +48,16 @@ async def test_admin_gets_charts_as_photos_and_exports_as_documents(
         admin = Person(fake, tracker, ADMIN, language="en")
         calls = await admin.say("/statistik")
         [album] = [c for c in calls if c.method == "sendMediaGroup"]
-        assert len(album.files) == 2
+        assert len(album.files) == 3  # the tile map, the heat map, the decisions
         assert all(data[:8] == b"\x89PNG\r\n\x1a\n" for data in album.files.values())
         assert "7 producers registered" in texts(calls)
 
+        before = len(fake.calls)
         calls = await admin.say("/ekspor produk")
+        # Answered at once; the files follow from the background job.
+        assert "Preparing the" in texts(calls)
+        await _runtime.app.exports.drain()
+        calls = fake.calls[before:]
         documents = [c for c in calls if c.method == "sendDocument"]
         names = sorted(name for c in documents for name in c.filenames.values())
         assert [n.rsplit(".", 1)[1] for n in names] == ["csv", "xlsx"]

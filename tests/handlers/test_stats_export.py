@@ -56,7 +56,7 @@ async def test_statistik_sends_numbers_and_charts_to_an_admin(
     assert "Submission to decision: median 5 h, 90% within 30 h (4 rounds)" in reply.text
     assert "review-b: 1 waiting (0 unclaimed), oldest 2 days" in reply.text
     assert "Ani: 2 (1 / 1 / 0)" in reply.text
-    assert [m.path for m in reply.media] == ["clusters.png", "decisions.png"]
+    assert [m.path for m in reply.media] == ["tiles.png", "clusters.png", "decisions.png"]
     for item in reply.media:
         assert item.data is not None
         width, height = _png_size(item.data)
@@ -94,27 +94,24 @@ async def test_forged_export_button_is_refused(admin_app: Kurasi) -> None:
     assert "for admins only" in reply.text
 
 
-async def test_ekspor_sends_csv_and_xlsx_with_the_same_rows_and_no_phones(
+async def test_ekspor_sends_xlsx_and_csv_with_the_same_rows_and_no_personal_data(
     admin_app: Kurasi, sessionmaker: async_sessionmaker[AsyncSession], media_store: MediaStore
 ) -> None:
     await build_world(sessionmaker, media_store)
     admin = Chat(admin_app, RecordingChannel(admin_app), user_id=ADMIN, language="en")
     await admin.send("/ekspor")
-    replies = await admin.press("Businesses")
+    await admin.press("Businesses")
+    replies = await admin.press("All sectors")
     files = [r.attachment for r in replies if r.attachment]
-    assert [f.filename.rsplit(".", 1)[1] for f in files] == ["csv", "xlsx"]
-    csv_rows = list(csv.reader(io.StringIO(files[0].data.decode("utf-8-sig"))))
-    sheet = load_workbook(io.BytesIO(files[1].data), read_only=True).active
-    width = len(csv_rows[0])  # a sheet keeps no trailing empty cells
-    xlsx_rows = [
-        (["" if v is None else str(v) for v in row] + [""] * width)[:width]
-        for row in sheet.iter_rows(values_only=True)
-    ]
-    assert csv_rows == xlsx_rows
-    assert len(csv_rows) == 1 + 8  # header + every business (the half-registered one too)
-    assert "phone" not in csv_rows[0]
-    assert not any("+62" in v for row in csv_rows for v in row)
-    assert "9 rows" not in replies[-1].text and "8 rows exported." in replies[-1].text
+    assert [f.filename.rsplit(".", 1)[1] for f in files] == ["xlsx", "csv"]
+    csv_rows = list(csv.reader(io.StringIO(files[1].data.decode("utf-8-sig")), delimiter=";"))
+    sheet = load_workbook(io.BytesIO(files[0].data), read_only=True).active
+    xlsx_rows = list(sheet.iter_rows(values_only=True))
+    assert len(csv_rows) == len(xlsx_rows) == 1 + 8  # header + every business
+    assert csv_rows[0] == list(xlsx_rows[0])
+    assert "Phone" not in csv_rows[0] and "Owner" not in csv_rows[0]
+    assert not any("+62" in v or "Pemilik" in v for row in csv_rows for v in row)
+    assert "8 rows exported." in replies[-1].text
     async with sessionmaker() as session:
         assert (
             await session.scalar(select(AuditEvent).where(AuditEvent.action == "export_phones"))
@@ -122,20 +119,23 @@ async def test_ekspor_sends_csv_and_xlsx_with_the_same_rows_and_no_phones(
         )
 
 
-async def test_phone_export_is_audited(
+async def test_personal_data_export_is_audited_with_the_admin(
     admin_app: Kurasi, sessionmaker: async_sessionmaker[AsyncSession], media_store: MediaStore
 ) -> None:
     await build_world(sessionmaker, media_store)
     admin = Chat(admin_app, RecordingChannel(admin_app), user_id=ADMIN, language="en")
     await admin.send("/ekspor")
-    replies = await admin.press("phone numbers")
-    data = next(r.attachment for r in replies if r.attachment).data.decode("utf-8-sig")
-    header, first = list(csv.reader(io.StringIO(data)))[:2]
-    assert first[header.index("phone")] == "+6281234567890"
+    await admin.press("owner names and phones")
+    replies = await admin.press("All sectors")
+    data = [r.attachment for r in replies if r.attachment][1].data.decode("utf-8-sig")
+    header, first = list(csv.reader(io.StringIO(data), delimiter=";"))[:2]
+    assert first[header.index("Phone")] == '="+6281234567890"'
+    assert first[header.index("Owner")].startswith("Pemilik ")
     assert "audit trail" in replies[-1].text
     async with sessionmaker() as session:
         event = await session.scalar(select(AuditEvent).where(AuditEvent.action == "export_phones"))
     assert event is not None and event.actor_user_id is not None
+    assert event.reason_text == f"test admin {ADMIN}; businesses"
 
 
 async def test_products_and_reviews_exports(
@@ -144,14 +144,14 @@ async def test_products_and_reviews_exports(
     world = await build_world(sessionmaker, media_store)
     admin = Chat(admin_app, RecordingChannel(admin_app), user_id=ADMIN, language="en")
     replies = await admin.send("/ekspor produk")
-    data = next(r.attachment for r in replies if r.attachment).data.decode("utf-8-sig")
-    table = list(csv.DictReader(io.StringIO(data)))
+    data = [r.attachment for r in replies if r.attachment][1].data.decode("utf-8-sig")
+    table = list(csv.DictReader(io.StringIO(data), delimiter=";"))
     assert len(table) == 6
-    p2 = next(r for r in table if r["product_id"] == str(world.products["P2"]))
-    assert (p2["status"], p2["round"], p2["grade"]) == ("approved", "2", "B")
+    p2 = next(r for r in table if r["Product ID"] == str(world.products["P2"]))
+    assert (p2["Status"], p2["Round"], p2["Grade"]) == ("approved", "2", "B")
     replies = await admin.send("/ekspor review")
-    data = next(r.attachment for r in replies if r.attachment).data.decode("utf-8-sig")
-    decisions = [r["decision"] for r in csv.DictReader(io.StringIO(data))]
+    data = [r.attachment for r in replies if r.attachment][1].data.decode("utf-8-sig")
+    decisions = [r["Decision"] for r in csv.DictReader(io.StringIO(data), delimiter=";")]
     assert sorted(decisions) == sorted(
-        ["approved", "revision_requested", "approved", "rejected", "", ""]
+        ["approved", "revision requested", "approved", "rejected", "", ""]
     )
