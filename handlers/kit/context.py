@@ -34,7 +34,7 @@ class ChartMaker(Protocol):
 
 
 class ExportStarter(Protocol):
-    """Starts a requested export (handlers/export.py's ExportJob) in the background and
+    """Starts a requested export (handlers/features/export/'s ExportJob) in the background and
     returns at once (bot/export_jobs.py)."""
 
     def __call__(self, job: Any, /) -> None: ...

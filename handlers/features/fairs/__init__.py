@@ -1,6 +1,6 @@
 """Export fairs: admins add them (/pameran_baru, a form) and change or delete one from the
 buttons under it; producers see theirs and say they are interested (/pameran), admins see
-who is (/pameran_peminat): handlers/fairs_list.py."""
+who is (/pameran_peminat): handlers/features/fairs/listing.py."""
 
 from __future__ import annotations
 

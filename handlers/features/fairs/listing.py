@@ -1,6 +1,6 @@
 """Upcoming export fairs as producers see them (/pameran) and say they are interested, and
 who is (/pameran_peminat, for admins). The buttons under a fair come back through the fair
-form's flow (handlers/fairs.py), whatever conversation is open."""
+form's flow (handlers/features/fairs/), whatever conversation is open."""
 
 from __future__ import annotations
 

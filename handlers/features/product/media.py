@@ -1,4 +1,4 @@
-"""A product's photos: the hooks of the form's photo field (handlers/forms/photos.py collects
+"""A product's photos: the hooks of the form's photo field (handlers/kit/forms/photos.py collects
 and checks them as they arrive), and taking one away."""
 
 from __future__ import annotations

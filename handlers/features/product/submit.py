@@ -59,7 +59,7 @@ async def submit(ctx: Context, draft: Draft, *, confirmed: bool) -> None:
         photos=draft.photos,
         today=ctx.today,
     )
-    product.flags = assessed.flags  # for the queue's triage (handlers/review/assist.py)
+    product.flags = assessed.flags  # for the queue's triage (handlers/features/review/assist.py)
     await ctx.session.flush()
     moved = await _move(ctx, product, "submit", expected=product.status)
     ctx.end_flow()

@@ -181,7 +181,7 @@ def card_text(
             t(BY_CODE[c].curator or BY_CODE[c].message) for c in product.precheck if c in BY_CODE
         ]
         lines += ["", t("⚠️ Pre-check:"), *(f"• {n}" for n in notes)]
-    if assist:  # the curator assist's compact block (handlers/review/assist.py)
+    if assist:  # the curator assist's compact block (handlers/features/review/assist.py)
         lines += ["", *assist]
     if previous is not None:
         changed = changed_fields(previous.snapshot, review.snapshot)

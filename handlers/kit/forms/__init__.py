@@ -6,7 +6,7 @@ refuses with the reason and asks again, skips, goes back ("kembali"/"back"), ret
 summary after an edit, resumes after a restart (the state is the Conversation row) and is
 left with /batal. Questions are drawn within the channel's `Capabilities`.
 
-Add a field (here: to the product form, `handlers/product/form.py`)::
+Add a field (here: to the product form, `handlers/features/product/form.py`)::
 
     _field(F.brand, N_("What is the brand name?"), TextInput(max_len=60)),
 
@@ -28,7 +28,7 @@ Add a flow: its record kept in the conversation until its own action (`data_key`
     GIFT = GiftForm()
     FEATURE = Feature(commands={"hadiah": GIFT.start}, forms=(GIFT,))
 
-and add FEATURE to the tuple in handlers/__init__.py. A flow whose answers live in rows
+and add FEATURE to the tuple in handlers/routes.py. A flow whose answers live in rows
 instead implements `record`, `answered` and `save` (registration, product). A step that is
 no field (a confirmation, "which photo should go", a typed value) is a `Step` in
 `self.steps`; `self.go(ctx, step)` moves to any step and asks it; `self.open(ctx, step,
@@ -39,6 +39,6 @@ options), `inputs` (TextInput, ChoiceInput, ChecklistInput, QuantityInput, Conta
 SearchInput, DateTimeInput, CustomInput), `dates` (DateInput), `photos` (PhotosInput: checked
 as they arrive, albums answered once), `messages` (MessageInput: text, a photo or a document
 to pass on), `filters` (FilterInput: facets narrowing a set, counted). What a channel can
-show is handlers/capabilities.py; handlers/render.py draws choices as buttons, a list or
+show is handlers/kit/capabilities.py; handlers/kit/render.py draws choices as buttons, a list or
 numbered lines, and `render.fit` makes every reply fit its channel.
 """

@@ -1,5 +1,5 @@
-"""Photo collection as an input kind: each photo is checked as it arrives (handlers/photos.py),
-refused with the reason or stored through the form's hooks, until Done.
+"""Photo collection as an input kind: each photo is checked as it arrives
+(handlers/rules/photos.py), refused with the reason or stored through the form's hooks, until Done.
 
 An album's photos (separate messages sharing a group id) get one growing answer; a photo
 with hints (dark, washed out, blurred) offers to keep it or remove it and send a better one.
