@@ -6,7 +6,11 @@ A payload names its step, so a button pressed after its step has passed is recog
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Self, get_type_hints
+
+from handlers.kit.events import Button
 
 MAX_BYTES = 64
 _SEP = "|"
@@ -34,3 +38,105 @@ class Payload:
         if len(parts) != 3 or not parts[0] or not parts[1]:
             return None
         return cls(*parts)
+
+
+# --- one class per kind of button -----------------------------------------------------------
+
+_FIELD_SEP = "."
+_MAX_INT_DIGITS = 12
+_KINDS: dict[str, type[ButtonData]] = {}
+
+
+class ButtonData:
+    """One kind of button, declared once: its flow (the prefix), the steps it may name, and
+    typed fields packed into the value, as aiogram's and pywa's CallbackData do.
+
+        @dataclass(frozen=True)  # not slots=True: it would declare the class twice
+        class ItemButton(ButtonData, flow="item", steps=("open", "edit")):
+            step: str
+            item_id: int
+
+        ItemButton("open", 7).pack()          # "item|open|7" (over 64 bytes: ValueError)
+        ItemButton.read(Payload("item", "open", "x"))  # None: not ours, or garbled
+
+    Fields are `int` (0 or more, at most 12 digits), `str` (without "." or "|") or `bool`.
+    A flow is declared by one class only (a second is an error at import).
+    """
+
+    flow: ClassVar[str]
+    steps: ClassVar[frozenset[str]]
+    _types: ClassVar[tuple[tuple[str, type], ...]]
+
+    def __init_subclass__(cls, *, flow: str, steps: Iterable[str], **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if flow in _KINDS:
+            raise ValueError(f"button flow {flow!r} is declared twice")
+        if _SEP in flow or not flow:
+            raise ValueError(f"bad button flow {flow!r}")
+        _KINDS[flow] = cls
+        cls.flow = flow
+        cls.steps = frozenset(steps)
+
+    @classmethod
+    def _fields(cls) -> tuple[tuple[str, type], ...]:
+        if "_types" not in cls.__dict__:
+            hints = get_type_hints(cls)
+            names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+            if not names or names[0] != "step":
+                raise TypeError(f"{cls.__name__}: the first field must be `step: str`")
+            cls._types = tuple((n, hints[n]) for n in names[1:])
+            for name, kind in cls._types:
+                if kind not in (int, str, bool):
+                    raise TypeError(f"{cls.__name__}.{name}: int, str or bool only")
+        return cls._types
+
+    def payload(self) -> Payload:
+        step: str = getattr(self, "step")  # noqa: B009 - every subclass's first field
+        if step not in self.steps:
+            raise ValueError(f"{type(self).__name__}: unknown step {step!r}")
+        parts = []
+        for name, kind in self._fields():
+            value = getattr(self, name)
+            if kind is bool:
+                parts.append("1" if value else "0")
+            elif kind is int:
+                if not isinstance(value, int) or value < 0:
+                    raise ValueError(f"{type(self).__name__}.{name}: {value!r}")
+                parts.append(str(value))
+            else:
+                if _FIELD_SEP in value or _SEP in value:
+                    raise ValueError(f"{type(self).__name__}.{name} holds a separator: {value!r}")
+                parts.append(value)
+        return Payload(self.flow, step, _FIELD_SEP.join(parts))
+
+    def pack(self) -> str:
+        """The button's data; a payload over 64 bytes is refused here, when it is built."""
+        return self.payload().pack()
+
+    def button(self, label: str) -> Button:
+        return Button(label=label, payload=self.pack())
+
+    @classmethod
+    def read(cls, payload: Payload) -> Self | None:
+        """This kind's typed fields from a pressed button, or None (another kind, an old
+        step, a forged or garbled value)."""
+        if payload.flow != cls.flow or payload.step not in cls.steps:
+            return None
+        kinds = cls._fields()
+        raw = payload.value.split(_FIELD_SEP) if kinds else [payload.value] * bool(payload.value)
+        if len(raw) != len(kinds):
+            return None
+        values: list[object] = []
+        for text, (_name, kind) in zip(raw, kinds, strict=True):
+            if kind is int:
+                if not (text.isascii() and text.isdecimal()) or len(text) > _MAX_INT_DIGITS:
+                    return None
+                values.append(int(text))
+            elif kind is bool:
+                if text not in ("0", "1"):
+                    return None
+                values.append(text == "1")
+            else:
+                values.append(text)
+        make: Callable[..., Self] = cls  # a dataclass: (step, *fields)
+        return make(payload.step, *values)

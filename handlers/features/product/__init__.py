@@ -10,8 +10,9 @@ from db.businesses import get_business
 from db.models import Business, Product, ProductStatus
 from db.products import copy_as_draft, find_draft, get_product, list_products
 from db.reviews import latest_review
+from handlers.features.buttons import ProductButton
 from handlers.features.common import MENU
-from handlers.features.product.card import FLOW, LIST, back_row, load, next_step, status_text
+from handlers.features.product.card import FLOW, back_row, load, next_step, status_text
 from handlers.features.product.form import FORM, RESUME
 from handlers.features.product.submit import at_limit, open_product, withdraw
 from handlers.i18n import N_
@@ -19,7 +20,7 @@ from handlers.kit.context import Context, button
 from handlers.kit.feature import Feature, Surface
 from handlers.kit.payload import Payload
 
-__all__ = ["FEATURE", "FLOW", "LIST"]
+__all__ = ["FEATURE", "FLOW"]
 S = ProductStatus
 
 
@@ -65,7 +66,7 @@ async def list_my_products(ctx: Context) -> None:
         review = await latest_review(ctx.session, product_id=product.id)
         step = await next_step(ctx, product, review)
         lines.append(f"{i}. {name} — {status_text(ctx, product)}\n   {step}")
-        buttons.append(button(f"{i}. {name[:30]}", LIST, "open", str(product.id)))
+        buttons.append(ProductButton("open", product.id).button(f"{i}. {name[:30]}"))
     buttons.append(new)
     ctx.reply("\n".join(lines), buttons=buttons)
 
@@ -83,21 +84,22 @@ async def on_list_button(ctx: Context, payload: Payload) -> None:
     business = await registered_business(ctx)
     if business is None:
         return
+    pressed = ProductButton.read(payload)
     product = (
-        await get_product(ctx.session, product_id=int(payload.value), business_id=business.id)
-        if payload.value.isdigit()
+        await get_product(ctx.session, product_id=pressed.product_id, business_id=business.id)
+        if pressed is not None
         else None
     )
-    if product is None:
+    if pressed is None or product is None:
         ctx.reply(ctx.t("That product no longer exists."))
         await list_my_products(ctx)
-    elif payload.step == "open":
+    elif pressed.step == "open":
         await open_product(ctx, product)
-    elif payload.step == "edit":
+    elif pressed.step == "edit":
         await open_product(ctx, product, edit=True)
-    elif payload.step == "copy":
+    elif pressed.step == "copy":
         await copy_product(ctx, product, business)
-    elif payload.step == "withdraw":
+    elif pressed.step == "withdraw":
         await withdraw(ctx, product)
     else:
         ctx.reply(ctx.t("That button is no longer valid."))
@@ -122,7 +124,7 @@ FEATURE = Feature(
         "produk": list_my_products,
         "products": list_my_products,
     },
-    buttons={LIST: on_list_button},
+    buttons={ProductButton.flow: on_list_button},
     forms=(FORM,),
     entries={"new_product": new_product, "products": list_my_products},
     hints={FLOW: resume_hint},

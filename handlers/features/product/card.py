@@ -13,6 +13,7 @@ from db.models import Business, Photo, Product, ProductStatus, Review
 from db.products import PRODUCT_FIELDS, ProductField, applies, get_product, photos_of
 from db.reviews import latest_review, waiting
 from handlers.features import catalogue
+from handlers.features.buttons import ProductButton
 from handlers.features.product import numbers
 from handlers.features.review.card import reason_text
 from handlers.kit.context import Context, button
@@ -30,7 +31,6 @@ from handlers.rules.precheck import Facts, Rule, precheck
 from handlers.rules.rubric import CRITERIA, CRITERION_LABELS
 
 FLOW = "prod"
-LIST = "plist"  # the buttons of /produk and its pages, usable whatever conversation is open
 S = ProductStatus
 F = ProductField
 ON_CARD = tuple(f for f in PRODUCT_FIELDS if f not in (F.name, F.unit))
@@ -164,7 +164,7 @@ async def next_step(ctx: Context, product: Product, review: Review | None) -> st
 
 async def show(ctx: Context, product: Product, business: Business) -> None:
     """The page of a product in any state but draft."""
-    t, pid = ctx.t, str(product.id)
+    t, pid = ctx.t, product.id
     photos = await photos_of(ctx.session, product_id=product.id)
     review = await latest_review(ctx.session, product_id=product.id)
     text = card_text(ctx, product, photos) + "\n\n" + await next_step(ctx, product, review)
@@ -173,9 +173,9 @@ async def show(ctx: Context, product: Product, business: Business) -> None:
     rows: list[list[Button]] = []
     match product.status:
         case S.submitted:
-            rows.append([button(t("↩️ Withdraw to edit"), LIST, "withdraw", pid)])
+            rows.append([ProductButton("withdraw", pid).button(t("↩️ Withdraw to edit"))])
         case S.revision_requested:
-            rows.append([button(t("✏️ Edit & submit again"), LIST, "edit", pid)])
+            rows.append([ProductButton("edit", pid).button(t("✏️ Edit & submit again"))])
         case S.approved if review is not None:
             if review.scores:
                 scores = ", ".join(
@@ -188,7 +188,7 @@ async def show(ctx: Context, product: Product, business: Business) -> None:
             text += f"\n\n{extra}" if extra else ""
             rows += extra_rows
         case S.rejected:
-            rows.append([button(t("📄 New product from this one"), LIST, "copy", pid)])
+            rows.append([ProductButton("copy", pid).button(t("📄 New product from this one"))])
     if product.precheck and product.status in (S.submitted, S.in_review):
         text += "\n" + t("Pre-check notes: {n}", n=len(product.precheck))
     rows.append(back_row(ctx))

@@ -19,6 +19,7 @@ from db.reviews import (
     stale_claims,
     waiting,
 )
+from handlers.features.buttons import ProductButton
 from handlers.features.fairs.text import date_range_text, fair_text, interest_button
 from handlers.features.review import notices
 from handlers.features.review.assist import is_clean, queue_line
@@ -133,7 +134,7 @@ async def _render(
                     "see it — shall we finish it?",
                     name=product.name or t("(no name yet)"),
                 ),
-                buttons=((button(t("▶️ Continue"), "plist", "open", str(product.id)),),),
+                buttons=((ProductButton("open", product.id).button(t("▶️ Continue")),),),
             )
         case "revision":
             product = await session.get(Product, note.subject_id)
@@ -147,7 +148,7 @@ async def _render(
                     name=product.name,
                     reason=reason_text(t, review) if review else "—",
                 ),
-                buttons=((button(t("✏️ Edit and resubmit"), "plist", "open", str(product.id)),),),
+                buttons=((ProductButton("open", product.id).button(t("✏️ Edit and resubmit")),),),
             )
         case "unclaimed":
             product = await session.get(Product, note.subject_id)

@@ -11,14 +11,14 @@ from db.products import photos_of
 from db.reviews import open_round, record, route_chat
 from db.users import get_user_by_id
 from handlers.features import catalogue
+from handlers.features.buttons import ProductButton
 from handlers.features.review.card import reason_text
 from handlers.i18n import N_
-from handlers.kit.context import Context, Translate, button
+from handlers.kit.context import Context, Translate
 from handlers.kit.events import Address, Button
 from handlers.rules.rubric import CRITERIA, CRITERION_LABELS
 
 CLAIMED = "claimed"
-PRODUCT_LIST = "plist"  # the producer's /produk buttons (handlers/product)
 
 
 async def submitted(ctx: Context, product: Product) -> Review:
@@ -137,7 +137,7 @@ def producer_notice(
     rows: list[list[Button]] = []
     if what in PRODUCER_BUTTON:
         label, action = PRODUCER_BUTTON[what]
-        rows.append([button(t(label), PRODUCT_LIST, action, str(product.id))])
+        rows.append([ProductButton(action, product.id).button(t(label))])
     if what in (ReviewDecision.approved, ReviewDecision.revision_requested) and review.scores:
         scores = ", ".join(
             f"{t(CRITERION_LABELS[c])} {review.scores[c]}" for c in CRITERIA if c in review.scores
