@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
 from db.businesses import get_business
+from db.inbox import erase as erase_inbox
 from db.models import (
     AuditEvent,
     Business,
@@ -19,6 +20,7 @@ from db.models import (
     Product,
     Review,
     User,
+    UserAlias,
 )
 from db.outbox import ERASE, enqueue
 
@@ -123,6 +125,7 @@ async def erase_user(
     written back at commit.
     """
     await _queue_review_chat_erasure(session, user_id=user_id, now=now or utcnow())
+    await _erase_stored_messages(session, user_id=user_id)
     keys = set(
         await session.scalars(
             select(Photo.store_key)
@@ -166,3 +169,14 @@ async def _queue_review_chat_erasure(session: AsyncSession, *, user_id: int, now
         await enqueue(
             session, channel=channel, chat_id=chat_id, kind=ERASE, payload=payload, now=now
         )
+
+
+async def _erase_stored_messages(session: AsyncSession, *, user_id: int) -> None:
+    """WhatsApp messages of theirs still stored in the inbox (the one being handled is gone
+    already: its transaction took it), from their own number or one linked to them."""
+    own = select(User.external_id).where(User.id == user_id, User.channel == "whatsapp")
+    linked = select(UserAlias.external_id).where(
+        UserAlias.user_id == user_id, UserAlias.channel == "whatsapp"
+    )
+    numbers = set(await session.scalars(own.union(linked)))
+    await erase_inbox(session, chat_ids=numbers)

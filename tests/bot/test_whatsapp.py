@@ -25,8 +25,10 @@ from bot.channels.whatsapp import (
 )
 from bot.config import load_settings
 from bot.http import WHATSAPP_WEBHOOK_PATH, make_http_app
+from bot.metrics import WHATSAPP_STATUSES
 from bot.notify import Notifier
 from bot.poster import ReviewPoster
+from db.base import utcnow
 from db.models import (
     Conversation,
     Notification,
@@ -39,7 +41,7 @@ from db.models import (
 )
 from db.notifications import plan
 from db.outbox import NOTICE
-from db.whatsapp import WAITING
+from db.whatsapp import WAITING, record_sent
 from handlers.events import MediaRef, Reply
 from tests.factories import producer, submitted_product
 from tests.fakes.whatsapp import FakeWhatsApp, recorded
@@ -263,15 +265,32 @@ async def test_status_webhooks_are_stored_on_the_sent_message(
         assert row.status == "failed" and row.error.startswith("131026")
 
 
-async def test_recorded_status_webhook_is_stored(
+async def test_recorded_status_webhook_is_stored_for_a_message_the_bot_sent(
     client: TestClient, fake: FakeWhatsApp, channel: WhatsAppChannel, sessionmaker: Any
 ) -> None:
     payload = recorded("status_delivered")
+    [status] = payload["entry"][0]["changes"][0]["value"]["statuses"]
+    async with sessionmaker() as session, session.begin():
+        await record_sent(session, message_ids=[status["id"]], chat_id="16505551234", now=utcnow())
     assert await post(client, fake, payload) == 200
     await channel.idle()
     async with sessionmaker() as session:
         row = await session.scalar(select(WhatsAppMessage))
     assert row.status == "delivered" and row.chat_id == "16505551234"
+
+
+async def test_statuses_for_unknown_message_ids_are_dropped_and_counted(
+    client: TestClient, fake: FakeWhatsApp, channel: WhatsAppChannel, sessionmaker: Any
+) -> None:
+    before = WHATSAPP_STATUSES.labels("unknown")._value.get()
+    for n in range(30):  # a flood of statuses for messages this bot never sent
+        assert await post(client, fake, fake.status(f"wamid.forged{n}", WA, "delivered")) == 200
+    assert await post(client, fake, recorded("status_delivered")) == 200
+    await channel.idle()
+    assert await count(sessionmaker, WhatsAppMessage) == 0
+    assert WHATSAPP_STATUSES.labels("unknown")._value.get() - before == 31
+    metrics = await client.get("/metrics")
+    assert 'kurasi_whatsapp_statuses_total{result="unknown"}' in await metrics.text()
 
 
 async def test_media_is_resolved_and_downloaded_through_the_graph_api(
