@@ -4,6 +4,7 @@ schema and WhatsApp's interactive limits)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator
@@ -37,6 +38,7 @@ from db.models import (
     Product,
     ProductStatus,
     User,
+    WhatsAppInbound,
     WhatsAppMessage,
 )
 from db.notifications import plan
@@ -179,6 +181,133 @@ async def test_oversize_body_is_413_and_nothing_happens(
 
 async def test_signed_body_that_is_not_json_is_400(client: TestClient, fake: FakeWhatsApp) -> None:
     assert await post(client, fake, b"not json{") == 400
+
+
+def _shape(value: dict[str, Any] | None = None, **message: Any) -> dict[str, Any]:
+    """A webhook with one change whose value (or whose one message) is `value`/`message`."""
+    if value is None:
+        value = {
+            "messaging_product": "whatsapp",
+            "contacts": [{"profile": {"name": "Tini"}, "wa_id": WA}],
+            "messages": [{"from": WA, "id": "wamid.in1", "timestamp": "1", **message}],
+        }
+    change = {"field": "messages", "value": value}
+    return {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [change]}]}
+
+
+def _deep(depth: int) -> bytes:
+    return b'{"object": "whatsapp_business_account", "entry": ' + b"[" * depth + b"]" * depth + b"}"
+
+
+MALFORMED: dict[str, Any] = {
+    "entry: 5": {"object": "whatsapp_business_account", "entry": 5},
+    "entry: [5]": {"object": "whatsapp_business_account", "entry": [5]},
+    'changes: "abc"': {"object": "whatsapp_business_account", "entry": [{"changes": "abc"}]},
+    'value: "x"': {
+        "object": "whatsapp_business_account",
+        "entry": [{"changes": [{"field": "messages", "value": "x"}]}],
+    },
+    'statuses: "abc"': _shape({"statuses": "abc"}),
+    'statuses: ["abc"]': _shape({"statuses": ["abc", "def"]}),
+    "status id: 5": _shape({"statuses": [{"id": 5, "status": "read"}]}),
+    'status errors: "boom"': _shape(
+        {"statuses": [{"id": "wamid.x", "status": "failed", "errors": "boom"}]}
+    ),
+    'errors: "boom"': _shape({"errors": "boom"}),
+    'contacts: "zz"': _shape({"contacts": "zz", "messages": []}),
+    "contacts: [1]": _shape({"contacts": [1]}),
+    'messages: "x"': _shape({"messages": "x"}),
+    "message id: 5": _shape({"messages": [{"from": WA, "id": 5, "type": "text"}]}),
+    "message without from": _shape({"messages": [{"id": "wamid.in1", "type": "text"}]}),
+    'text: "hi"': _shape(type="text", text="hi"),
+    "text body: 5": _shape(type="text", text={"body": 5}),
+    'context: "x"': _shape(type="text", text={"body": "hi"}, context="x"),
+    'button_reply: "x"': _shape(type="interactive", interactive={"button_reply": "x"}),
+    'phones: "x"': _shape(type="contacts", contacts=[{"phones": "x"}]),
+    "phones: [1]": _shape(type="contacts", contacts=[{"phones": [1]}]),
+    'contacts message: "x"': _shape(type="contacts", contacts="x"),
+    "100,000 deep": _deep(100_000),
+    "100 deep": _deep(100),
+    "a list": [1, 2, 3],
+    "a string": "hello",
+}
+
+
+@pytest.mark.parametrize("name", list(MALFORMED))
+async def test_every_malformed_shape_under_a_valid_signature_is_400_and_nothing_is_stored(
+    client: TestClient,
+    fake: FakeWhatsApp,
+    channel: WhatsAppChannel,
+    sessionmaker: Any,
+    name: str,
+) -> None:
+    assert await post(client, fake, MALFORMED[name]) == 400
+    await channel.idle()
+    for model in (WhatsAppInbound, User, ProcessedUpdate, WhatsAppMessage):
+        assert await count(sessionmaker, model) == 0
+    assert fake.calls == []
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        "sha256=" + "é" * 64,  # not ASCII: was a TypeError in hmac.compare_digest, a 500
+        "sha256=\u00ff" + "0" * 63,
+        "sha256=" + "z" * 64,  # not hex
+        "sha256=" + "0" * 63,  # too short
+        "sha1=" + "0" * 40,
+        "sha256=",
+        " ",
+    ],
+)
+async def test_an_undecodable_signature_is_401_and_nothing_is_stored(
+    client: TestClient,
+    fake: FakeWhatsApp,
+    channel: WhatsAppChannel,
+    sessionmaker: Any,
+    signature: str,
+) -> None:
+    body = json.dumps(fake.webhook(WA, fake.text("/start"))).encode()
+    url = client.make_url(WHATSAPP_WEBHOOK_PATH)
+    header = signature.encode("latin-1")
+    answer = await _raw_post(url.host or "", url.port or 80, url.path, body, header)
+    assert answer == 401
+    await channel.idle()
+    assert await count(sessionmaker, WhatsAppInbound) == 0 and fake.calls == []
+
+
+async def _raw_post(host: str, port: int, path: str, body: bytes, signature: bytes) -> int:
+    """POST with the signature header's bytes exactly as given (clients refuse some)."""
+    reader, writer = await asyncio.open_connection(host, port)
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n"
+    ).encode()
+    writer.write(head + b"X-Hub-Signature-256: " + signature + b"\r\n\r\n" + body)
+    await writer.drain()
+    status_line = await reader.readline()
+    writer.close()
+    return int(status_line.split()[1])
+
+
+async def test_a_webhook_is_answered_only_after_its_messages_are_stored(
+    client: TestClient, fake: FakeWhatsApp, channel: WhatsAppChannel, sessionmaker: Any
+) -> None:
+    await channel.inbox.stop()  # no worker takes anything: what the 200 means is visible
+    payload = fake.webhook(WA, fake.text("/start"))
+    payload["entry"][0]["changes"][0]["value"]["messages"].append(
+        {"from": WA, "id": "wamid.second", "timestamp": "1", "type": "text", "text": {"body": "x"}}
+    )
+    assert await post(client, fake, payload) == 200
+    assert await post(client, fake, payload) == 200  # redelivered: stored once
+    async with sessionmaker() as session:
+        stored = list(await session.scalars(select(WhatsAppInbound).order_by(WhatsAppInbound.id)))
+    assert [(s.chat_id, s.message_id) for s in stored] == [
+        (WA, payload["entry"][0]["changes"][0]["value"]["messages"][0]["id"]),
+        (WA, "wamid.second"),
+    ]
+    assert json.loads(stored[0].body)["contacts"][0]["profile"]["name"] == "Tini"
+    assert fake.calls == []
 
 
 # --- messages in, replies out ---------------------------------------------------------
