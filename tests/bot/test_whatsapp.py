@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot.app import Runtime, build
 from bot.channels.base import Undeliverable
@@ -24,11 +25,14 @@ from bot.channels.whatsapp import (
     Template,
     WhatsAppChannel,
 )
+from bot.channels.whatsapp_inbox import InboxWorkers
+from bot.channels.whatsapp_messages import inbound
 from bot.config import load_settings
 from bot.http import WHATSAPP_WEBHOOK_PATH, make_http_app
 from bot.metrics import WHATSAPP_STATUSES
 from bot.notify import Notifier
 from bot.poster import ReviewPoster
+from db import inbox
 from db.base import utcnow
 from db.models import (
     Conversation,
@@ -45,6 +49,7 @@ from db.notifications import plan
 from db.outbox import NOTICE
 from db.whatsapp import WAITING, record_sent
 from handlers.events import MediaRef, Reply
+from tests.bot.test_transient_errors import POOL_FULL, Flaky
 from tests.factories import producer, submitted_product
 from tests.fakes.whatsapp import FakeWhatsApp, recorded
 from tests.support import FakeClock, RecordingChannel, make_photo
@@ -343,6 +348,33 @@ async def test_same_message_id_twice_is_handled_once(
     assert await post(client, fake, payload) == 200  # Meta redelivers when unsure
     await channel.idle()
     assert len(fake.messages(WA)) == 1
+    assert await count(sessionmaker, ProcessedUpdate) == 1
+
+
+async def test_an_exhausted_database_pool_delays_a_message_never_an_apology(
+    client: TestClient, fake: FakeWhatsApp, channel: WhatsAppChannel, sessionmaker: Any
+) -> None:
+    real = channel.app.sessionmaker
+    payload = fake.webhook(WA, fake.text("/start"))
+    # Not even stored: 503, and Meta delivers it again.
+    channel.app.sessionmaker = Flaky(real, failures=1, error=PoolTimeout(POOL_FULL))  # type: ignore[assignment]
+    assert await post(client, fake, payload) == 503
+    assert await count(sessionmaker, WhatsAppInbound) == 0
+    # Stored, then the pool stays exhausted for longer than the update's own retries
+    # (db_retries = 3): the message stays stored and the inbox runs it again later.
+    channel.app.sessionmaker = real
+    await channel.inbox.stop()
+    channel.inbox = InboxWorkers(real, channel._handle_stored, workers=4, retry_after=0.05)
+    async with real() as session, session.begin():
+        await inbox.store(session, messages=inbound(payload), now=utcnow())
+    flaky = Flaky(real, failures=9, error=PoolTimeout(POOL_FULL))
+    channel.app.sessionmaker = flaky  # type: ignore[assignment]
+    channel.inbox.wake()
+    await channel.idle()
+    [welcome] = fake.messages(WA)
+    assert "Pilih bahasa" in welcome.text
+    assert flaky.opened > 9  # it went round the inbox at least twice
+    assert await count(sessionmaker, WhatsAppInbound) == 0
     assert await count(sessionmaker, ProcessedUpdate) == 1
 
 
