@@ -96,14 +96,19 @@ class InboxWorkers:
 
     async def _run(self) -> None:
         backoff = 1.0
+        # Heads read ahead for senders no one here is busy with: each stays its sender's
+        # oldest message until someone takes it (and a take that finds it gone skips it),
+        # so one read serves several free workers.
+        ready: dict[str, Stored] = {}
         while not self._stopping:
             self._wake.clear()
             free = self.workers - len(self.busy)
-            found: list[Stored] = []
-            if free > 0:
+            if free > 0 and len(ready) < free:
                 try:
                     async with self.sessionmaker() as session, session.begin():
-                        found = await inbox.heads(session, limit=free, busy=set(self.busy))
+                        found = await inbox.heads(
+                            session, limit=2 * self.workers, busy={*self.busy, *ready}
+                        )
                     backoff = 1.0
                 except Exception as exc:
                     log.warning(
@@ -115,12 +120,13 @@ class InboxWorkers:
                     await self._sleep(backoff)
                     backoff = min(backoff * 2, 30.0)
                     continue
-            for stored in found:
-                if stored.chat_id not in self.busy:
-                    self.busy[stored.chat_id] = asyncio.create_task(self._work(stored))
-            if found:
-                continue  # more may be waiting behind them
-            if not self.busy:
+                for stored in found:
+                    ready.setdefault(stored.chat_id, stored)
+            while ready and len(self.busy) < self.workers:
+                chat_id, stored = next(iter(ready.items()))
+                del ready[chat_id]
+                self.busy[chat_id] = asyncio.create_task(self._work(stored))
+            if not self.busy and not ready:
                 self._quiet.set()
             await self._sleep(self.poll)
 
