@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
+from db.engine import is_sqlite
 from db.models import ProcessedUpdate, User, WhatsAppInbound
 from tests.bot.processes import BotProcess, free_port, wait_until, write_config
 from tests.fakes.whatsapp import FakeWhatsApp
@@ -229,3 +230,58 @@ async def test_the_process_refuses_malformed_bodies_and_undecodable_signatures(
     assert await _count(sessionmaker, User) == 0
     assert fake.calls == []
     assert "Traceback" not in bot.stderr
+
+
+async def test_two_workers_on_one_postgresql_handle_each_message_once_in_sender_order(
+    fake: FakeWhatsApp, database_url: str, sessionmaker: Any, tmp_path: Path
+) -> None:
+    if is_sqlite(database_url):
+        pytest.skip("several workers share PostgreSQL, not an SQLite file")
+    ports = [free_port(), free_port()]
+    bots = []
+    for n, port in enumerate(ports):
+        (tmp_path / str(n)).mkdir()
+        config = _config(tmp_path / str(n), database_url, fake, port)
+        bots.append(BotProcess(config, tmp_path / f"bot{n}.log"))
+    await asyncio.gather(
+        *(_started(b, f"http://127.0.0.1:{p}") for b, p in zip(bots, ports, strict=True))
+    )
+    senders = SENDERS[:10]
+    written: dict[str, list[str]] = defaultdict(list)
+    try:
+        async with aiohttp.ClientSession() as http:
+
+            async def write(wa: str) -> None:
+                # As a proxy spreads requests: one sender's messages alternate workers.
+                for i in range(PER_SENDER):
+                    body = json.dumps(fake.webhook(wa, fake.text("/start"))).encode()
+                    url = f"http://127.0.0.1:{ports[i % 2]}/whatsapp/webhook"
+                    headers = {"X-Hub-Signature-256": fake.sign(body)}
+                    async with http.post(url, data=body, headers=headers) as answer:
+                        assert answer.status == 200
+                    written[wa].append(
+                        json.loads(body)["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+                    )
+
+            await asyncio.gather(*(write(wa) for wa in senders))
+        total = len(senders) * PER_SENDER
+
+        async def all_handled() -> bool:
+            return await _count(sessionmaker, ProcessedUpdate) >= total
+
+        await wait_until(all_handled, within=60)
+        await wait_until(lambda: _answered(fake, total), within=30)
+        await asyncio.sleep(1.0)
+    finally:
+        for bot in bots:
+            assert await bot.terminate() == 0, bot.stderr[-3000:]
+    async with sessionmaker() as session:
+        rows = await session.execute(
+            select(ProcessedUpdate.update_key).order_by(ProcessedUpdate.processed_at)
+        )
+        order = list(rows.scalars())
+    assert len(order) == total
+    for wa in senders:
+        assert [m for m in order if m in set(written[wa])] == written[wa]
+        assert len(fake.messages(wa)) == PER_SENDER  # each answered once
+    assert await _count(sessionmaker, WhatsAppInbound) == 0
