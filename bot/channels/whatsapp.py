@@ -157,8 +157,14 @@ class WhatsAppChannel:
         self._tasks: set[asyncio.Task[None]] = set()
         # Stored messages are handled by a bounded pool, one at a time per sender; storing
         # is held to a few at once (each a short insert) before a connection is asked for.
-        self.inbox = InboxWorkers(app.sessionmaker, self._handle_stored, workers=workers)
         self._storing = asyncio.Semaphore(max(2, workers // 2))
+        self._arriving = 0  # webhooks past the signature check, not answered yet
+        self.inbox = InboxWorkers(
+            app.sessionmaker,
+            self._handle_stored,
+            workers=workers,
+            pressure=lambda: self._arriving > workers,
+        )
         self._newest: dict[str, str] = {}  # sender -> their newest message stored here
         app.add_channel(self)
 
@@ -200,6 +206,7 @@ class WhatsAppChannel:
             where = str(exc) if isinstance(exc, Malformed) else "not JSON"
             log.warning("whatsapp webhook body refused", reason=where[:200], size=len(body))
             return web.Response(status=400, text="Bad Request")
+        self._arriving += 1
         try:
             await self.accept(payload)
         except Exception as exc:
@@ -210,6 +217,10 @@ class WhatsAppChannel:
                 "whatsapp webhook not stored; asking for redelivery", error=type(exc).__name__
             )
             return web.Response(status=503, text="Service Unavailable")
+        finally:
+            self._arriving -= 1
+            if self._arriving == self.inbox.workers:
+                self.inbox.wake()  # the pressure is off: back to every worker
         return web.Response(text="ok")
 
     def _signed(self, body: bytes, header: str) -> bool:

@@ -51,12 +51,16 @@ class InboxWorkers:
         workers: int = 10,
         poll: float = 2.0,
         retry_after: float = 1.0,
+        pressure: Callable[[], bool] | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.handle = handle
         self.workers = max(workers, 1)
         self.poll = poll
         self.retry_after = retry_after
+        # True while webhooks wait to be stored: storing (what Meta waits for) goes first,
+        # handling goes on with a quarter of the workers.
+        self.pressure = pressure
         self.busy: dict[str, asyncio.Task[None]] = {}  # sender -> the task handling them
         self._wake = asyncio.Event()
         self._stopping = False
@@ -102,12 +106,15 @@ class InboxWorkers:
         ready: dict[str, Stored] = {}
         while not self._stopping:
             self._wake.clear()
-            free = self.workers - len(self.busy)
+            workers = self.workers
+            if self.pressure is not None and self.pressure():
+                workers = max(1, workers // 4)
+            free = workers - len(self.busy)
             if free > 0 and len(ready) < free:
                 try:
                     async with self.sessionmaker() as session, session.begin():
                         found = await inbox.heads(
-                            session, limit=2 * self.workers, busy={*self.busy, *ready}
+                            session, limit=2 * workers, busy={*self.busy, *ready}
                         )
                     backoff = 1.0
                 except Exception as exc:
@@ -122,7 +129,7 @@ class InboxWorkers:
                     continue
                 for stored in found:
                     ready.setdefault(stored.chat_id, stored)
-            while ready and len(self.busy) < self.workers:
+            while ready and len(self.busy) < workers:
                 chat_id, stored = next(iter(ready.items()))
                 del ready[chat_id]
                 self.busy[chat_id] = asyncio.create_task(self._work(stored))
