@@ -73,6 +73,9 @@ class Runtime:
         if self.whatsapp is not None:
             # A producer who writes reopens WhatsApp's window: what waited for it goes now.
             self.whatsapp.after_inbound = notifier.send_due
+            # Messages stored before a crash or a stop are handled now, and new ones as
+            # they arrive.
+            self.whatsapp.start()
         scheduler = make_scheduler(
             self.app,
             timezone=settings.scheduler.timezone,
@@ -173,6 +176,7 @@ def _whatsapp(settings: Settings, app: Kurasi) -> WhatsAppChannel | None:
         app_secret=wa.app_secret.get_secret_value(),
         verify_token=wa.verify_token.get_secret_value(),
         messages_per_second=wa.messages_per_second,
+        workers=settings.runtime.concurrency(settings.database.url),
         templates={
             kind: Template(t.name, t.language, tuple(t.parameters))
             for kind, t in wa.templates.items()

@@ -68,7 +68,8 @@ MESSAGES = Counter(
 )
 QUEUE_DEPTH = Gauge(
     "kurasi_queue_depth",
-    "Rows waiting: outbox (review cards) and notifications (due, unsent).",
+    "Rows waiting: outbox (review cards), notifications (due, unsent), whatsapp_inbox "
+    "(WhatsApp messages acknowledged, not handled yet).",
     ["queue"],
     registry=REGISTRY,
 )
@@ -76,6 +77,13 @@ BACKLOG = Gauge(
     "kurasi_curation_backlog",
     "Products submitted or in review, by sector.",
     ["sector"],
+    registry=REGISTRY,
+)
+WHATSAPP_STATUSES = Counter(
+    "kurasi_whatsapp_statuses",
+    "WhatsApp delivery statuses received, by result: stored, or unknown (for a message id "
+    "the bot never sent or no longer keeps: dropped, not stored).",
+    ["result"],
     registry=REGISTRY,
 )
 TICK_SECONDS = Histogram(

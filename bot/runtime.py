@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -42,6 +42,18 @@ class NotCommitted(Exception):
 Clock = Callable[[], datetime]
 # (channel, update key) -> the context one update runs in (bot/metrics.tracking_update).
 TrackUpdate = Callable[[str, str | None], AbstractAsyncContextManager[object]]
+
+
+class Claim(Protocol):
+    """An update stored before it was acknowledged (the WhatsApp inbox): taken in the
+    transaction that handles it, so a rollback or a crash leaves it stored."""
+
+    async def take(self, session: AsyncSession) -> bool:
+        """In the update's transaction, before anything else; False when another worker
+        holds it or handled it (nothing is done then)."""
+
+    async def failed(self) -> None:
+        """The update failed for good (a bug: its sender got an apology); forget it."""
 
 
 class FloodGuard:
@@ -115,12 +127,13 @@ class Kurasi:
         channel: Channel | None = None,
         *,
         redeliverable: bool = False,
+        claim: Claim | None = None,
     ) -> list[Reply]:
         """Run one update (see `_handle`), accounted by the `track_update` hook when set."""
         if self.track_update is None:
-            return await self._handle(incoming, channel, redeliverable=redeliverable)
+            return await self._handle(incoming, channel, redeliverable=redeliverable, claim=claim)
         async with self.track_update(incoming.sender.channel, incoming.update_key):
-            return await self._handle(incoming, channel, redeliverable=redeliverable)
+            return await self._handle(incoming, channel, redeliverable=redeliverable, claim=claim)
 
     async def _handle(
         self,
@@ -128,6 +141,7 @@ class Kurasi:
         channel: Channel | None,
         *,
         redeliverable: bool,
+        claim: Claim | None,
     ) -> list[Reply]:
         """Run one update in one transaction; return the replies to the sender, committed.
 
@@ -149,7 +163,7 @@ class Kurasi:
             language = _hint(incoming)
             try:
                 outcome = await self._transaction(
-                    incoming, channel, after_commit=after_commit, flooding=flooding
+                    incoming, channel, after_commit=after_commit, flooding=flooding, claim=claim
                 )
             except Exception as exc:
                 if is_transient(exc) and attempt < self.db_retries:
@@ -170,6 +184,8 @@ class Kurasi:
                     # The transaction rolled back, the update stays unmarked; the person is
                     # told. Only ids in this line: bound SQL parameters are hidden.
                     bound.exception("update failed")
+                    if claim is not None:
+                        await claim.failed()
                 t = translator(language)
                 return [
                     Reply(
@@ -198,9 +214,12 @@ class Kurasi:
         *,
         after_commit: list[Callable[[], Awaitable[None]]],
         flooding: bool,
+        claim: Claim | None = None,
     ) -> tuple[list[Reply], set[str], int] | None:
         sender = incoming.sender
         async with self.sessionmaker() as session, session.begin():
+            if claim is not None and not await claim.take(session):
+                return None
             now = self.clock()
             started = await begin_update(
                 session,
@@ -260,10 +279,15 @@ class Kurasi:
             return here, set(ctx.signals), queued
 
     async def process(
-        self, incoming: Incoming, channel: Channel, *, redeliverable: bool = False
+        self,
+        incoming: Incoming,
+        channel: Channel,
+        *,
+        redeliverable: bool = False,
+        claim: Claim | None = None,
     ) -> None:
         """Handle an update and send its replies: to the sender's chat, or where they say."""
-        replies = await self.handle(incoming, channel, redeliverable=redeliverable)
+        replies = await self.handle(incoming, channel, redeliverable=redeliverable, claim=claim)
         here: list[Reply] = []
         elsewhere: dict[tuple[str, str], list[Reply]] = defaultdict(list)
         for reply in replies:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -95,13 +96,17 @@ def _sqlite_connector(url: str) -> Any:
 
 
 # Connection lost (class 08), server shutting down or backend killed (57P01-57P03),
-# serialization failure (40001), deadlock (40P01): the same transaction may well succeed
-# when run again.
-_TRANSIENT_STATES = ("40001", "40P01", "57P01", "57P02", "57P03")
+# serialization failure (40001), deadlock (40P01), too many connections (53300), a lock
+# not available (55P03): the same transaction may well succeed when run again.
+_TRANSIENT_STATES = ("40001", "40P01", "53300", "55P03", "57P01", "57P02", "57P03")
 
 
 def is_transient(exc: BaseException) -> bool:
-    """True for database errors that running the whole transaction again may cure."""
+    """True for database errors that running the whole transaction again may cure: among
+    them the pool's own "QueuePool limit ... reached, connection timed out" (every
+    connection busy under a flood) and a connection attempt that timed out."""
+    if isinstance(exc, PoolTimeout | TimeoutError):
+        return True
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:
             return True

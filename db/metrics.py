@@ -6,11 +6,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
-from db.models import Notification, OutboxItem, Product, ProductStatus
+from db.models import Notification, OutboxItem, Product, ProductStatus, WhatsAppInbound
 
 
 async def queue_depths(session: AsyncSession) -> dict[str, int]:
-    """Review cards waiting in the outbox; notifications due and not yet sent."""
+    """Review cards waiting in the outbox; notifications due and not yet sent; WhatsApp
+    messages stored and not handled yet."""
     outbox = await session.scalar(
         select(func.count())
         .select_from(OutboxItem)
@@ -21,7 +22,12 @@ async def queue_depths(session: AsyncSession) -> dict[str, int]:
         .select_from(Notification)
         .where(Notification.sent_at.is_(None), Notification.due_at <= utcnow())
     )
-    return {"outbox": int(outbox or 0), "notifications": int(notifications or 0)}
+    inbox = await session.scalar(select(func.count()).select_from(WhatsAppInbound))
+    return {
+        "outbox": int(outbox or 0),
+        "notifications": int(notifications or 0),
+        "whatsapp_inbox": int(inbox or 0),
+    }
 
 
 async def curation_backlog(session: AsyncSession) -> dict[str, int]:

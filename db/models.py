@@ -612,3 +612,22 @@ class DashboardToken(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+# --- the WhatsApp inbox ---------------------------------------------------------------------
+
+
+class WhatsAppInbound(Base):
+    """A WhatsApp message acknowledged to Meta and not handled yet: stored by the webhook
+    before it answers 200, deleted by the transaction that handles it (whose processed
+    update id then keeps a redelivery from being answered again). `body` is the message as
+    Meta sent it, with the sender's profile: personal data, erased by /hapusdata."""
+
+    __tablename__ = "whatsapp_inbox"
+    __table_args__ = (Index("ix_whatsapp_inbox_sender", "chat_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # arrival order
+    message_id: Mapped[str] = mapped_column(String(128), unique=True)  # Meta's wamid
+    chat_id: Mapped[str] = mapped_column(String(64))  # the sender's wa_id
+    body: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime]

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
 from db.businesses import get_business
+from db.inbox import erase as erase_inbox
 from db.models import (
     AuditEvent,
     Broadcast,
@@ -54,6 +55,7 @@ ERASED: dict[str, str] = {
     "curators": "their curator role, by their identities",
     "photo_hashes": "deleted with the photo, product or business (cascade)",
     "dashboard_tokens": "an admin's login links and sessions: deleted with the user (cascade)",
+    "whatsapp_inbox": "their stored, not yet handled messages, by their WhatsApp numbers",
 }
 # Kept through an erasure on purpose, and only for as long as it protects someone: a hash
 # of a number trying link codes, so that erasing the half-made account gives no new tries.
@@ -206,6 +208,8 @@ async def erase_user(
         await session.scalars(select(User.id).where(_identity(User, identities)))
     )
     await _queue_review_chat_erasure(session, user_id=user_id, now=now)
+    for uid in sorted(user_ids):
+        await _erase_stored_messages(session, user_id=uid)
     keys = set(
         await session.scalars(
             select(Photo.store_key)
@@ -305,3 +309,14 @@ async def _queue_review_chat_erasure(session: AsyncSession, *, user_id: int, now
         await enqueue(
             session, channel=channel, chat_id=chat_id, kind=ERASE, payload=payload, now=now
         )
+
+
+async def _erase_stored_messages(session: AsyncSession, *, user_id: int) -> None:
+    """WhatsApp messages of theirs still stored in the inbox (the one being handled is gone
+    already: its transaction took it), from their own number or one linked to them."""
+    own = select(User.external_id).where(User.id == user_id, User.channel == "whatsapp")
+    linked = select(UserAlias.external_id).where(
+        UserAlias.user_id == user_id, UserAlias.channel == "whatsapp"
+    )
+    numbers = set(await session.scalars(own.union(linked)))
+    await erase_inbox(session, chat_ids=numbers)

@@ -55,32 +55,23 @@ class StatusUpdate:
     error: str | None = None
 
 
-async def record_status(session: AsyncSession, report: StatusUpdate) -> None:
-    """Store a status webhook on the message's row (made here if the send is not stored yet)."""
-    message_id = report.message_id[:128]
-    if not await _known(session, report.chat_id[:64]):
-        return
-    await insert_ignore(
-        session,
-        WhatsAppMessage,
-        {
-            "message_id": message_id,
-            "chat_id": report.chat_id[:64],
-            "sent_at": report.at,
-            "status": "accepted",
-        },
-        conflict=["message_id"],
-    )
+async def record_status(session: AsyncSession, report: StatusUpdate) -> bool:
+    """Store a status webhook on the sent message's row; False (nothing stored) for a
+    message id the bot has no row for: never sent by it, or no longer kept."""
     row = await session.scalar(
-        select(WhatsAppMessage).where(WhatsAppMessage.message_id == message_id).with_for_update()
+        select(WhatsAppMessage)
+        .where(WhatsAppMessage.message_id == report.message_id[:128])
+        .with_for_update()
     )
-    assert row is not None
+    if row is None:
+        return False
     if _RANK.get(report.status, 0) <= _RANK.get(row.status, 0):
-        return
+        return True
     row.status = report.status[:16]
     row.status_at = report.at
     if report.error:
         row.error = report.error[:300]
+    return True
 
 
 async def message_status(session: AsyncSession, *, message_id: str) -> WhatsAppMessage | None:

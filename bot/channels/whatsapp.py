@@ -9,11 +9,11 @@ person's last message, otherwise approved templates). This module keeps those ru
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,7 +22,6 @@ import httpx
 import structlog
 from aiohttp import web
 from aiolimiter import AsyncLimiter
-from pywa import utils as pywa_utils
 from pywa.errors import (
     MessageUndeliverable,
     RateLimitHit,
@@ -36,20 +35,29 @@ from pywa_async.types.sent_update import SentMessage
 from pywa_async.types.templates import TemplateLanguage
 
 from bot.channels.base import Notice, Undeliverable
+from bot.channels.whatsapp_inbox import InboxClaim, InboxWorkers
 from bot.channels.whatsapp_messages import (  # noqa: F401 - this channel's message shapes
     LIST_LABEL,
     NAME,
+    Malformed,
     Outgoing,
+    check_webhook,
     event,
     fitted,
+    inbound,
     incoming,
     parse_webhook,
     render,
     split_text,
+    statuses,
+    stored_incoming,
 )
+from bot.metrics import WHATSAPP_STATUSES
 from bot.runtime import Kurasi
+from db.engine import is_transient
+from db.inbox import Stored, store
 from db.outbox import release_held
-from db.whatsapp import StatusUpdate, record_sent, record_status, release_waiting
+from db.whatsapp import record_sent, record_status, release_waiting
 from handlers.kit import events
 from handlers.kit.capabilities import WHATSAPP
 
@@ -118,12 +126,6 @@ def make_client(
 # --- the channel ----------------------------------------------------------------------
 
 
-@dataclass
-class _ChatLock:
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    users: int = 0
-
-
 class WhatsAppChannel:
     name = NAME
     capabilities = WHATSAPP
@@ -139,6 +141,7 @@ class WhatsAppChannel:
         messages_per_second: int = 80,
         templates: dict[str, Template] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        workers: int = 10,
     ) -> None:
         self.app = app
         self.client = client
@@ -151,8 +154,18 @@ class WhatsAppChannel:
         # notifier sends them at once).
         self.after_inbound: Callable[[], Awaitable[Any]] | None = None
         self.limiter = AsyncLimiter(messages_per_second, 1)
-        self._chats: dict[str, _ChatLock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Stored messages are handled by a bounded pool, one at a time per sender; storing
+        # is held to a few at once (each a short insert) before a connection is asked for.
+        self._storing = asyncio.Semaphore(max(2, workers // 2))
+        self._arriving = 0  # webhooks past the signature check, not answered yet
+        self.inbox = InboxWorkers(
+            app.sessionmaker,
+            self._handle_stored,
+            workers=workers,
+            pressure=lambda: self._arriving > workers,
+        )
+        self._newest: dict[str, str] = {}  # sender -> their newest message stored here
         app.add_channel(self)
 
     # --- HTTP ---------------------------------------------------------------------------
@@ -168,7 +181,11 @@ class WhatsAppChannel:
         return web.Response(text=query.get("hub.challenge", ""))
 
     async def receive(self, request: web.Request) -> web.Response:
-        """A signed webhook: checked, acknowledged at once, its messages handled in order."""
+        """A signed webhook: checked, its messages stored, then acknowledged (200).
+
+        Meta redelivers anything not answered 200, so nothing is answered before it is in
+        the database: a crash after that loses nothing, the inbox's workers handle it.
+        """
         if request.content_length is not None and request.content_length > WEBHOOK_LIMIT:
             return web.Response(status=413, text="Payload Too Large")
         try:
@@ -177,27 +194,77 @@ class WhatsAppChannel:
             return web.Response(status=413, text="Payload Too Large")
         if len(body) > WEBHOOK_LIMIT:
             return web.Response(status=413, text="Payload Too Large")
-        signature = request.headers.get("X-Hub-Signature-256", "")
-        if not signature or not pywa_utils.webhook_updates_validator(
-            app_secret=self._app_secret, request_body=body, x_hub_signature=signature
-        ):
+        if not self._signed(body, request.headers.get("X-Hub-Signature-256", "")):
             log.warning("whatsapp webhook with a missing or wrong signature refused")
             return web.Response(status=401, text="Unauthorized")
         try:
             payload = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            log.warning("whatsapp webhook body is not JSON")
+            check_webhook(payload)
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            # Malformed is a ValueError too. Meta never sends these; a 5xx would make it
+            # retry what can never be read. No body in the log: it may hold personal data.
+            where = str(exc) if isinstance(exc, Malformed) else "not JSON"
+            log.warning("whatsapp webhook body refused", reason=where[:200], size=len(body))
             return web.Response(status=400, text="Bad Request")
-        self.accept(payload)
+        self._arriving += 1
+        try:
+            await self.accept(payload)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            # Not stored: Meta delivers it again later.
+            log.warning(
+                "whatsapp webhook not stored; asking for redelivery", error=type(exc).__name__
+            )
+            return web.Response(status=503, text="Service Unavailable")
+        finally:
+            self._arriving -= 1
+            if self._arriving == self.inbox.workers:
+                self.inbox.wake()  # the pressure is off: back to every worker
         return web.Response(text="ok")
 
-    def accept(self, payload: Any) -> None:
-        """Start handling every message and status of one webhook in the background."""
-        for item in parse_webhook(payload):
-            if isinstance(item, StatusUpdate):
-                self._spawn(self._store_status(item))
-            else:
-                self._spawn(self._handle(incoming(*item)))
+    def _signed(self, body: bytes, header: str) -> bool:
+        """X-Hub-Signature-256 is "sha256=" and the body's HMAC-SHA256 in hex; anything
+        else (empty, not ASCII, not hex, another length) is simply not a valid signature."""
+        if not header.isascii() or not header.startswith("sha256="):
+            return False
+        given = header.removeprefix("sha256=").strip().lower().encode("ascii")
+        expected = hmac.new(self._app_secret.encode(), body, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(given, expected.encode("ascii"))
+
+    async def accept(self, payload: Any) -> None:
+        """Store a checked webhook's messages (one insert; ids already stored are skipped)
+        and its delivery statuses, in one short transaction; then wake the workers."""
+        messages = inbound(payload)
+        reports = [s for s in statuses(payload) if s.message_id and s.status]
+        if not messages and not reports:
+            return
+        known = 0
+        async with self._storing, self.app.sessionmaker() as session, session.begin():
+            await store(session, messages=messages, now=self.app.clock())
+            for report in sorted(reports, key=lambda r: r.message_id):
+                known += await record_status(session, report)
+        if reports:
+            WHATSAPP_STATUSES.labels("stored").inc(known)
+            WHATSAPP_STATUSES.labels("unknown").inc(len(reports) - known)
+        if messages:
+            if len(self._newest) > 10_000:  # senders whose messages another worker took
+                self._newest.clear()
+            for message_id, chat_id, _body in messages:
+                self._newest[chat_id] = message_id
+            self.inbox.wake()
+
+    def start(self) -> None:
+        """Handle what is stored (left by a crash or a stop) and whatever arrives."""
+        self.inbox.start()
+
+    async def idle(self) -> None:
+        """Wait until every webhook received so far is handled (tests)."""
+        while True:
+            await self.inbox.idle()
+            if not self._tasks:
+                return
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     def _spawn(self, job: Awaitable[None]) -> None:
         async def run() -> None:
@@ -210,32 +277,23 @@ class WhatsAppChannel:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def idle(self) -> None:
-        """Wait until every webhook received so far is handled (shutdown, tests)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-    async def _handle(self, item: events.Incoming) -> None:
-        async with self._chat_lock(item.chat_id):
-            await self.app.process(item, self)
+    async def _handle_stored(self, stored: Stored, claim: InboxClaim) -> None:
+        """One stored message through the runtime (which deletes it when it commits)."""
+        item = stored_incoming(stored.body)
+        await self.app.process(item, self, redeliverable=True, claim=claim)
+        # What waited for their window, and the read mark (which marks their earlier
+        # messages read too), once per burst: after the newest message stored here. Under
+        # a flood that saves a transaction and a Graph call (sharing the number's
+        # throughput with the answers) for every message but a sender's last.
+        if self._newest.get(item.chat_id) not in (None, item.message_id):
+            return
+        self._newest.pop(item.chat_id, None)
         await self._release(item.chat_id)
         if item.message_id:
             try:
                 await self._call(lambda: self.client.mark_message_as_read(item.message_id or ""))
             except (WhatsAppError, httpx.HTTPError) as exc:
                 log.info("whatsapp mark-as-read failed", error=type(exc).__name__)
-
-    @asynccontextmanager
-    async def _chat_lock(self, chat_id: str) -> AsyncIterator[None]:
-        entry = self._chats.setdefault(chat_id, _ChatLock())
-        entry.users += 1
-        try:
-            async with entry.lock:
-                yield
-        finally:
-            entry.users -= 1
-            if entry.users == 0:
-                self._chats.pop(chat_id, None)
 
     async def _release(self, chat_id: str) -> None:
         """They wrote: the window is open, so what waited for it goes out now."""
@@ -247,12 +305,6 @@ class WhatsAppChannel:
             await self.after_inbound()
         if held and self.app.outbox_wake is not None:
             self.app.outbox_wake()
-
-    async def _store_status(self, status: StatusUpdate) -> None:
-        if not status.message_id or not status.status:
-            return
-        async with self.app.sessionmaker() as session, session.begin():
-            await record_status(session, status)
 
     # --- outgoing -----------------------------------------------------------------------
 
@@ -428,7 +480,10 @@ class WhatsAppChannel:
         return await self.client.get_media_bytes(url.url)
 
     async def close(self) -> None:
-        await self.idle()
+        """Finish the messages being handled (the rest stay stored), then what they sent."""
+        await self.inbox.stop()
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
         await self.session.aclose()
 
 

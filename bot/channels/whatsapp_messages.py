@@ -3,6 +3,7 @@ payloads read as events. The console plays a WhatsApp user with these, so it nee
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -121,6 +122,131 @@ def _parts(text: str, limit: int) -> Iterator[str]:
 
 
 # --- incoming -------------------------------------------------------------------------
+
+
+MAX_DEPTH = 32  # Meta's payloads nest 8 deep; anything far deeper is not one of them
+
+
+class Malformed(ValueError):
+    """A signed webhook body whose shape is not what Meta sends (answered 400)."""
+
+
+def _shape(value: Any, kind: type | tuple[type, ...], where: str, *, optional: bool = True) -> Any:
+    if value is None and optional:
+        return None
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise Malformed(where)
+    return value
+
+
+def _items(value: Any, where: str) -> list[dict[str, Any]]:
+    """A list of objects (absent: none)."""
+    items = _shape(value, list, where)
+    for i, item in enumerate(items or []):
+        _shape(item, dict, f"{where}[{i}]", optional=False)
+    return items or []
+
+
+def _depth_ok(payload: Any) -> bool:
+    stack = [(payload, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return False
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+    return True
+
+
+def check_webhook(payload: Any) -> None:
+    """Raise Malformed (naming where) unless every part this channel reads has the shape
+    Meta documents: objects where objects go, lists of objects, ids and texts as strings.
+    Checked before anything is stored, so a stored message can always be read back."""
+    if not isinstance(payload, dict):
+        raise Malformed("body")
+    if not _depth_ok(payload):
+        raise Malformed("nesting")
+    _shape(payload.get("object"), str, "object")
+    for e, entry in enumerate(_items(payload.get("entry"), "entry")):
+        for c, change in enumerate(_items(entry.get("changes"), f"entry[{e}].changes")):
+            where = f"entry[{e}].changes[{c}]"
+            _shape(change.get("field"), str, f"{where}.field")
+            value = _shape(change.get("value"), dict, f"{where}.value") or {}
+            _check_value(value, f"{where}.value")
+
+
+def _check_value(value: dict[str, Any], where: str) -> None:
+    _shape(value.get("metadata"), dict, f"{where}.metadata")
+    _items(value.get("errors"), f"{where}.errors")
+    for i, contact in enumerate(_items(value.get("contacts"), f"{where}.contacts")):
+        _shape(contact.get("wa_id"), str, f"{where}.contacts[{i}].wa_id")
+        profile = _shape(contact.get("profile"), dict, f"{where}.contacts[{i}].profile") or {}
+        _shape(profile.get("name"), str, f"{where}.contacts[{i}].profile.name")
+    for i, message in enumerate(_items(value.get("messages"), f"{where}.messages")):
+        _check_message(message, f"{where}.messages[{i}]")
+    for i, status in enumerate(_items(value.get("statuses"), f"{where}.statuses")):
+        at = f"{where}.statuses[{i}]"
+        _shape(status.get("id"), str, f"{at}.id", optional=False)
+        _shape(status.get("status"), str, f"{at}.status", optional=False)
+        _shape(status.get("recipient_id"), str, f"{at}.recipient_id")
+        _shape(status.get("timestamp"), (str, int), f"{at}.timestamp")
+        for j, error in enumerate(_items(status.get("errors"), f"{at}.errors")):
+            _shape(error.get("code"), (int, str), f"{at}.errors[{j}].code")
+            _shape(error.get("title"), str, f"{at}.errors[{j}].title")
+            _shape(error.get("message"), str, f"{at}.errors[{j}].message")
+
+
+def _check_message(message: dict[str, Any], where: str) -> None:
+    for key in ("id", "from"):
+        if not _shape(message.get(key), str, f"{where}.{key}", optional=False):
+            raise Malformed(f"{where}.{key}")
+    kind = _shape(message.get("type"), str, f"{where}.type")
+    _shape(message.get("timestamp"), (str, int), f"{where}.timestamp")
+    _shape(message.get("context"), dict, f"{where}.context")
+    _items(message.get("errors"), f"{where}.errors")
+    if not kind:
+        return
+    body = _shape(message.get(kind), (dict, list), f"{where}.{kind}")
+    if kind == "contacts":
+        for i, card in enumerate(_items(body, f"{where}.contacts")):
+            for j, phone in enumerate(_items(card.get("phones"), f"{where}.contacts[{i}].phones")):
+                for key in ("phone", "wa_id"):
+                    _shape(phone.get(key), str, f"{where}.contacts[{i}].phones[{j}].{key}")
+        return
+    body = _shape(body, dict, f"{where}.{kind}") or {}
+    for key in ("body", "id", "caption", "filename", "mime_type", "sha256", "payload"):
+        _shape(body.get(key), str, f"{where}.{kind}.{key}")
+    if kind == "interactive":
+        for key in ("button_reply", "list_reply"):
+            reply = _shape(body.get(key), dict, f"{where}.interactive.{key}") or {}
+            _shape(reply.get("id"), str, f"{where}.interactive.{key}.id")
+
+
+def inbound(payload: Any) -> list[tuple[str, str, str]]:
+    """The (message id, sender, body to store) of each message in a checked webhook: the
+    message as Meta sent it with the sender's own contact entry (their profile name)."""
+    out: list[tuple[str, str, str]] = []
+    for item in parse_webhook(payload):
+        if isinstance(item, StatusUpdate):
+            continue
+        value, message = item
+        sender = str(message["from"])
+        contacts = [c for c in value.get("contacts") or [] if c.get("wa_id") == sender]
+        body = json.dumps({"message": message, "contacts": contacts[:1]}, ensure_ascii=False)
+        out.append((str(message["id"]), sender, body))
+    return out
+
+
+def statuses(payload: Any) -> list[StatusUpdate]:
+    return [item for item in parse_webhook(payload) if isinstance(item, StatusUpdate)]
+
+
+def stored_incoming(body: str) -> events.Incoming:
+    """A stored message (`inbound`'s body) as the runtime's event."""
+    data = json.loads(body)
+    return incoming({"contacts": data.get("contacts") or []}, data["message"])
 
 
 def parse_webhook(payload: Any) -> Iterator[tuple[dict[str, Any], dict[str, Any]] | StatusUpdate]:

@@ -4,6 +4,7 @@ schema and WhatsApp's interactive limits)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot.app import Runtime, build
 from bot.channels.base import Undeliverable
@@ -23,11 +25,15 @@ from bot.channels.whatsapp import (
     Template,
     WhatsAppChannel,
 )
+from bot.channels.whatsapp_inbox import InboxWorkers
+from bot.channels.whatsapp_messages import inbound
 from bot.config import load_settings
 from bot.http import WHATSAPP_WEBHOOK_PATH, make_http_app
+from bot.metrics import WHATSAPP_STATUSES
 from bot.notify import Notifier
 from bot.poster import ReviewPoster
-from db import broadcasts
+from db import broadcasts, inbox
+from db.base import utcnow
 from db.models import (
     BroadcastDelivery,
     Conversation,
@@ -37,12 +43,14 @@ from db.models import (
     Product,
     ProductStatus,
     User,
+    WhatsAppInbound,
     WhatsAppMessage,
 )
 from db.notifications import plan
 from db.outbox import NOTICE
-from db.whatsapp import WAITING
+from db.whatsapp import WAITING, record_sent
 from handlers.kit.events import MediaRef, Reply
+from tests.bot.test_transient_errors import POOL_FULL, Flaky
 from tests.factories import producer, submitted_product
 from tests.fakes.whatsapp import FakeWhatsApp, recorded
 from tests.support import FakeClock, RecordingChannel, make_photo
@@ -181,6 +189,133 @@ async def test_signed_body_that_is_not_json_is_400(client: TestClient, fake: Fak
     assert await post(client, fake, b"not json{") == 400
 
 
+def _shape(value: dict[str, Any] | None = None, **message: Any) -> dict[str, Any]:
+    """A webhook with one change whose value (or whose one message) is `value`/`message`."""
+    if value is None:
+        value = {
+            "messaging_product": "whatsapp",
+            "contacts": [{"profile": {"name": "Tini"}, "wa_id": WA}],
+            "messages": [{"from": WA, "id": "wamid.in1", "timestamp": "1", **message}],
+        }
+    change = {"field": "messages", "value": value}
+    return {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [change]}]}
+
+
+def _deep(depth: int) -> bytes:
+    return b'{"object": "whatsapp_business_account", "entry": ' + b"[" * depth + b"]" * depth + b"}"
+
+
+MALFORMED: dict[str, Any] = {
+    "entry: 5": {"object": "whatsapp_business_account", "entry": 5},
+    "entry: [5]": {"object": "whatsapp_business_account", "entry": [5]},
+    'changes: "abc"': {"object": "whatsapp_business_account", "entry": [{"changes": "abc"}]},
+    'value: "x"': {
+        "object": "whatsapp_business_account",
+        "entry": [{"changes": [{"field": "messages", "value": "x"}]}],
+    },
+    'statuses: "abc"': _shape({"statuses": "abc"}),
+    'statuses: ["abc"]': _shape({"statuses": ["abc", "def"]}),
+    "status id: 5": _shape({"statuses": [{"id": 5, "status": "read"}]}),
+    'status errors: "boom"': _shape(
+        {"statuses": [{"id": "wamid.x", "status": "failed", "errors": "boom"}]}
+    ),
+    'errors: "boom"': _shape({"errors": "boom"}),
+    'contacts: "zz"': _shape({"contacts": "zz", "messages": []}),
+    "contacts: [1]": _shape({"contacts": [1]}),
+    'messages: "x"': _shape({"messages": "x"}),
+    "message id: 5": _shape({"messages": [{"from": WA, "id": 5, "type": "text"}]}),
+    "message without from": _shape({"messages": [{"id": "wamid.in1", "type": "text"}]}),
+    'text: "hi"': _shape(type="text", text="hi"),
+    "text body: 5": _shape(type="text", text={"body": 5}),
+    'context: "x"': _shape(type="text", text={"body": "hi"}, context="x"),
+    'button_reply: "x"': _shape(type="interactive", interactive={"button_reply": "x"}),
+    'phones: "x"': _shape(type="contacts", contacts=[{"phones": "x"}]),
+    "phones: [1]": _shape(type="contacts", contacts=[{"phones": [1]}]),
+    'contacts message: "x"': _shape(type="contacts", contacts="x"),
+    "100,000 deep": _deep(100_000),
+    "100 deep": _deep(100),
+    "a list": [1, 2, 3],
+    "a string": "hello",
+}
+
+
+@pytest.mark.parametrize("name", list(MALFORMED))
+async def test_every_malformed_shape_under_a_valid_signature_is_400_and_nothing_is_stored(
+    client: TestClient,
+    fake: FakeWhatsApp,
+    channel: WhatsAppChannel,
+    sessionmaker: Any,
+    name: str,
+) -> None:
+    assert await post(client, fake, MALFORMED[name]) == 400
+    await channel.idle()
+    for model in (WhatsAppInbound, User, ProcessedUpdate, WhatsAppMessage):
+        assert await count(sessionmaker, model) == 0
+    assert fake.calls == []
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        "sha256=" + "é" * 64,  # not ASCII: was a TypeError in hmac.compare_digest, a 500
+        "sha256=\u00ff" + "0" * 63,
+        "sha256=" + "z" * 64,  # not hex
+        "sha256=" + "0" * 63,  # too short
+        "sha1=" + "0" * 40,
+        "sha256=",
+        " ",
+    ],
+)
+async def test_an_undecodable_signature_is_401_and_nothing_is_stored(
+    client: TestClient,
+    fake: FakeWhatsApp,
+    channel: WhatsAppChannel,
+    sessionmaker: Any,
+    signature: str,
+) -> None:
+    body = json.dumps(fake.webhook(WA, fake.text("/start"))).encode()
+    url = client.make_url(WHATSAPP_WEBHOOK_PATH)
+    header = signature.encode("latin-1")
+    answer = await _raw_post(url.host or "", url.port or 80, url.path, body, header)
+    assert answer == 401
+    await channel.idle()
+    assert await count(sessionmaker, WhatsAppInbound) == 0 and fake.calls == []
+
+
+async def _raw_post(host: str, port: int, path: str, body: bytes, signature: bytes) -> int:
+    """POST with the signature header's bytes exactly as given (clients refuse some)."""
+    reader, writer = await asyncio.open_connection(host, port)
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n"
+    ).encode()
+    writer.write(head + b"X-Hub-Signature-256: " + signature + b"\r\n\r\n" + body)
+    await writer.drain()
+    status_line = await reader.readline()
+    writer.close()
+    return int(status_line.split()[1])
+
+
+async def test_a_webhook_is_answered_only_after_its_messages_are_stored(
+    client: TestClient, fake: FakeWhatsApp, channel: WhatsAppChannel, sessionmaker: Any
+) -> None:
+    await channel.inbox.stop()  # no worker takes anything: what the 200 means is visible
+    payload = fake.webhook(WA, fake.text("/start"))
+    payload["entry"][0]["changes"][0]["value"]["messages"].append(
+        {"from": WA, "id": "wamid.second", "timestamp": "1", "type": "text", "text": {"body": "x"}}
+    )
+    assert await post(client, fake, payload) == 200
+    assert await post(client, fake, payload) == 200  # redelivered: stored once
+    async with sessionmaker() as session:
+        stored = list(await session.scalars(select(WhatsAppInbound).order_by(WhatsAppInbound.id)))
+    assert [(s.chat_id, s.message_id) for s in stored] == [
+        (WA, payload["entry"][0]["changes"][0]["value"]["messages"][0]["id"]),
+        (WA, "wamid.second"),
+    ]
+    assert json.loads(stored[0].body)["contacts"][0]["profile"]["name"] == "Tini"
+    assert fake.calls == []
+
+
 # --- messages in, replies out ---------------------------------------------------------
 
 
@@ -214,6 +349,33 @@ async def test_same_message_id_twice_is_handled_once(
     assert await post(client, fake, payload) == 200  # Meta redelivers when unsure
     await channel.idle()
     assert len(fake.messages(WA)) == 1
+    assert await count(sessionmaker, ProcessedUpdate) == 1
+
+
+async def test_an_exhausted_database_pool_delays_a_message_never_an_apology(
+    client: TestClient, fake: FakeWhatsApp, channel: WhatsAppChannel, sessionmaker: Any
+) -> None:
+    real = channel.app.sessionmaker
+    payload = fake.webhook(WA, fake.text("/start"))
+    # Not even stored: 503, and Meta delivers it again.
+    channel.app.sessionmaker = Flaky(real, failures=1, error=PoolTimeout(POOL_FULL))  # type: ignore[assignment]
+    assert await post(client, fake, payload) == 503
+    assert await count(sessionmaker, WhatsAppInbound) == 0
+    # Stored, then the pool stays exhausted for longer than the update's own retries
+    # (db_retries = 3): the message stays stored and the inbox runs it again later.
+    channel.app.sessionmaker = real
+    await channel.inbox.stop()
+    channel.inbox = InboxWorkers(real, channel._handle_stored, workers=4, retry_after=0.05)
+    async with real() as session, session.begin():
+        await inbox.store(session, messages=inbound(payload), now=utcnow())
+    flaky = Flaky(real, failures=9, error=PoolTimeout(POOL_FULL))
+    channel.app.sessionmaker = flaky  # type: ignore[assignment]
+    channel.inbox.wake()
+    await channel.idle()
+    [welcome] = fake.messages(WA)
+    assert "Pilih bahasa" in welcome.text
+    assert flaky.opened > 9  # it went round the inbox at least twice
+    assert await count(sessionmaker, WhatsAppInbound) == 0
     assert await count(sessionmaker, ProcessedUpdate) == 1
 
 
@@ -272,11 +434,14 @@ async def test_status_webhooks_are_stored_on_the_sent_message(
         assert row.status == "failed" and row.error.startswith("131026")
 
 
-async def test_recorded_status_webhook_is_stored(
+async def test_recorded_status_webhook_is_stored_for_a_message_the_bot_sent(
     client: TestClient, fake: FakeWhatsApp, channel: WhatsAppChannel, sessionmaker: Any
 ) -> None:
     await someone(sessionmaker, "16505551234")
     payload = recorded("status_delivered")
+    [status] = payload["entry"][0]["changes"][0]["value"]["statuses"]
+    async with sessionmaker() as session, session.begin():
+        await record_sent(session, message_ids=[status["id"]], chat_id="16505551234", now=utcnow())
     assert await post(client, fake, payload) == 200
     await channel.idle()
     async with sessionmaker() as session:
@@ -290,6 +455,20 @@ async def test_recorded_status_webhook_is_stored(
     async with sessionmaker() as session:
         chats = set(await session.scalars(select(WhatsAppMessage.chat_id)))
     assert chats == {"16505551234"}
+
+
+async def test_statuses_for_unknown_message_ids_are_dropped_and_counted(
+    client: TestClient, fake: FakeWhatsApp, channel: WhatsAppChannel, sessionmaker: Any
+) -> None:
+    before = WHATSAPP_STATUSES.labels("unknown")._value.get()
+    for n in range(30):  # a flood of statuses for messages this bot never sent
+        assert await post(client, fake, fake.status(f"wamid.forged{n}", WA, "delivered")) == 200
+    assert await post(client, fake, recorded("status_delivered")) == 200
+    await channel.idle()
+    assert await count(sessionmaker, WhatsAppMessage) == 0
+    assert WHATSAPP_STATUSES.labels("unknown")._value.get() - before == 31
+    metrics = await client.get("/metrics")
+    assert 'kurasi_whatsapp_statuses_total{result="unknown"}' in await metrics.text()
 
 
 async def test_media_is_resolved_and_downloaded_through_the_graph_api(

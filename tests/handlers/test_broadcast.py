@@ -248,13 +248,13 @@ async def test_a_day_already_past_this_year_is_refused_with_the_reason(
     await admin.send("1/12 09:00")
     assert "sudah lewat tahun ini" in admin.text and "1/12/2027 09:00" in admin.text
     await admin.send("1/12/2027 09:00")
-    assert "01/12/2027 09:00" in admin.text
+    assert "1 Des 2027 09:00 WIB" in admin.text
     await compose(admin, "Kedua")
     await admin.press("Pratinjau")
     await admin.press("Jadwalkan")
     assert "7/12 09:00" in admin.text  # the prompt's example is a time still ahead
     await admin.send("24/12 09:00")  # still ahead this year: taken as typed
-    assert "24/12/2026 09:00" in admin.text
+    assert "24 Des 2026 09:00 WIB" in admin.text
     async with app.sessionmaker() as session:
         stored = list(await session.scalars(select(Broadcast.scheduled_at).order_by(Broadcast.id)))
     assert stored == [
@@ -275,7 +275,7 @@ async def test_sending_or_scheduling_to_nobody_asks_first(app: Kurasi, admin: Ch
     assert "0 penerima" in admin.text  # asked before the time, too
     await admin.press("Tetap jadwalkan")
     await admin.send("25/11 14:30")
-    assert "25/11/2026 14:30" in admin.text
+    assert "25 Nov 2026 14:30 WIB" in admin.text
     await compose(admin, "Kedua")
     await admin.press("Pratinjau")
     await admin.press("Kirim")

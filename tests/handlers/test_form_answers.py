@@ -112,6 +112,7 @@ async def test_shelf_life_out_of_range_and_the_photo_step(chat: Chat, sessionmak
     await chat.send("2 tahun" if lang == "id" else "2 years")
     assert (await the_product(sessionmaker)).shelf_life_days == 730
     await chat.press("Selesai" if lang == "id" else "Done")  # documents
+    await chat.press("Tidak ada di tangan" if lang == "id" else "Not at hand")  # P-IRT number
     await chat.send("udah" if lang == "id" else "done")
     assert ("minimal satu foto" if lang == "id" else "at least one photo") in chat.text
     await chat.send("gimana ya" if lang == "id" else "how?")
