@@ -3,15 +3,34 @@ optional English description for the export catalogue."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from db.models import Business, Product, ProductStatus
 from handlers.i18n import N_
-from handlers.kit.context import Context, Translate, button
+from handlers.kit.context import Context, Translate
 from handlers.kit.events import Button, Text
 from handlers.kit.feature import Feature, SimpleFlow
-from handlers.kit.payload import Payload
+from handlers.kit.payload import ButtonData, Payload
 
 FLOW = "catalog"
 MAX_DESCRIPTION = 1000
+
+
+@dataclass(frozen=True)
+class ConsentButton(ButtonData, flow=FLOW, steps=("consent",)):
+    """May buyers contact the producer: `answer` is "yes" or "no"."""
+
+    step: str
+    answer: str
+    product_id: int
+
+
+@dataclass(frozen=True)
+class DescribeButton(ButtonData, flow=FLOW, steps=("en",)):
+    """Write the approved product's English description."""
+
+    step: str
+    product_id: int
 
 
 def approval_extras(
@@ -29,20 +48,20 @@ def approval_extras(
         )
         rows.append(
             [
-                button(t("✅ Yes, they may"), FLOW, "consent", f"yes.{product.id}"),
-                button(t("No"), FLOW, "consent", f"no.{product.id}"),
+                ConsentButton("consent", "yes", product.id).button(t("✅ Yes, they may")),
+                ConsentButton("consent", "no", product.id).button(t("No")),
             ]
         )
     if not product.description_en:
         lines.append(t("Tip: an English description helps foreign buyers. You can add one now."))
-        rows.append([button(t("✍️ Add an English description"), FLOW, "en", str(product.id))])
+        rows.append([DescribeButton("en", product.id).button(t("✍️ Add an English description"))])
     return "\n\n".join(lines), rows
 
 
-async def _own_product(ctx: Context, raw: str) -> tuple[Product, Business] | None:
-    if not raw.isdigit():
+async def _own_product(ctx: Context, product_id: object) -> tuple[Product, Business] | None:
+    if not isinstance(product_id, int):
         return None
-    product = await ctx.session.get(Product, int(raw))
+    product = await ctx.session.get(Product, product_id)
     if product is None:
         return None
     business = await ctx.session.get(Business, product.business_id)
@@ -53,9 +72,10 @@ async def _own_product(ctx: Context, raw: str) -> tuple[Product, Business] | Non
 
 async def on_button(ctx: Context, payload: Payload) -> None:
     t = ctx.t
-    choice, _, product_id = payload.value.partition(".")
-    if payload.step == "consent" and choice in ("yes", "no"):
-        owned = await _own_product(ctx, product_id)
+    consent = ConsentButton.read(payload)
+    if consent is not None and consent.answer in ("yes", "no"):
+        choice = consent.answer
+        owned = await _own_product(ctx, consent.product_id)
         if owned is None:
             ctx.reply(t("That button is no longer valid."))
             return
@@ -67,8 +87,9 @@ async def on_button(ctx: Context, payload: Payload) -> None:
             edit=True,
         )
         return
-    if payload.step == "en":
-        owned = await _own_product(ctx, payload.value)
+    describe = DescribeButton.read(payload)
+    if describe is not None:
+        owned = await _own_product(ctx, describe.product_id)
         if owned is None or owned[0].status != ProductStatus.approved:
             ctx.reply(t("That button is no longer valid."))
             return
@@ -103,7 +124,7 @@ async def on_event(ctx: Context) -> None:
             )
         )
         return
-    owned = await _own_product(ctx, str(ctx.data.get("product_id", "")))
+    owned = await _own_product(ctx, ctx.data.get("product_id"))
     ctx.end_flow()
     if owned is None:
         ctx.reply(ctx.t("That product is no longer available."))

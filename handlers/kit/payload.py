@@ -44,7 +44,7 @@ class Payload:
 
 _FIELD_SEP = "."
 _MAX_INT_DIGITS = 12
-_KINDS: dict[str, type[ButtonData]] = {}
+_KINDS: dict[tuple[str, str], type[ButtonData]] = {}
 
 
 class ButtonData:
@@ -60,22 +60,30 @@ class ButtonData:
         ItemButton.read(Payload("item", "open", "x"))  # None: not ours, or garbled
 
     Fields are `int` (0 or more, at most 12 digits), `str` (without "." or "|") or `bool`.
-    A flow is declared by one class only (a second is an error at import).
+    A (flow, step) is declared by one class only (a second is an error at import); `sep`
+    joins the fields (a kind whose buttons are already out keeps its old one).
     """
 
     flow: ClassVar[str]
     steps: ClassVar[frozenset[str]]
+    sep: ClassVar[str]
     _types: ClassVar[tuple[tuple[str, type], ...]]
 
-    def __init_subclass__(cls, *, flow: str, steps: Iterable[str], **kwargs: Any) -> None:
+    def __init_subclass__(
+        cls, *, flow: str, steps: Iterable[str], sep: str = _FIELD_SEP, **kwargs: Any
+    ) -> None:
         super().__init_subclass__(**kwargs)
-        if flow in _KINDS:
-            raise ValueError(f"button flow {flow!r} is declared twice")
-        if _SEP in flow or not flow:
-            raise ValueError(f"bad button flow {flow!r}")
-        _KINDS[flow] = cls
-        cls.flow = flow
         cls.steps = frozenset(steps)
+        for step in cls.steps:
+            if (flow, step) in _KINDS:
+                raise ValueError(f"button {flow!r}/{step!r} is declared twice")
+            if _SEP in flow + step or not flow or not step:
+                raise ValueError(f"bad button flow or step {flow!r}/{step!r}")
+            _KINDS[flow, step] = cls
+        if len(sep) != 1 or sep == _SEP:
+            raise ValueError(f"bad field separator {sep!r}")
+        cls.flow = flow
+        cls.sep = sep
 
     @classmethod
     def _fields(cls) -> tuple[tuple[str, type], ...]:
@@ -104,10 +112,10 @@ class ButtonData:
                     raise ValueError(f"{type(self).__name__}.{name}: {value!r}")
                 parts.append(str(value))
             else:
-                if _FIELD_SEP in value or _SEP in value:
+                if self.sep in value or _SEP in value:
                     raise ValueError(f"{type(self).__name__}.{name} holds a separator: {value!r}")
                 parts.append(value)
-        return Payload(self.flow, step, _FIELD_SEP.join(parts))
+        return Payload(self.flow, step, self.sep.join(parts))
 
     def pack(self) -> str:
         """The button's data; a payload over 64 bytes is refused here, when it is built."""
@@ -123,7 +131,7 @@ class ButtonData:
         if payload.flow != cls.flow or payload.step not in cls.steps:
             return None
         kinds = cls._fields()
-        raw = payload.value.split(_FIELD_SEP) if kinds else [payload.value] * bool(payload.value)
+        raw = payload.value.split(cls.sep) if kinds else [payload.value] * bool(payload.value)
         if len(raw) != len(kinds):
             return None
         values: list[object] = []

@@ -4,18 +4,29 @@ Jeda / Lanjut / Hentikan on the progress message that bot/broadcast.py edits as 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from db import broadcasts as data
 from db.models import Broadcast, BroadcastState, DeliveryState
 from handlers.i18n import N_
-from handlers.kit.context import Context, Translate, button
+from handlers.kit.context import Context, Translate
 from handlers.kit.events import Button, ButtonPress, Reply
 from handlers.kit.forms.dates import date_text
-from handlers.kit.payload import Payload
+from handlers.kit.payload import ButtonData, Payload
 
 CONTROL = "bctl"  # buttons on a running broadcast's progress message
+
+
+@dataclass(frozen=True)
+class ControlButton(ButtonData, flow=CONTROL, steps=tuple(data.TRANSITIONS)):
+    """Pause, resume or stop (`step`) one broadcast."""
+
+    step: str
+    broadcast_id: int
+
+
 STATE_LABELS: dict[str, str] = {
     BroadcastState.scheduled: N_("scheduled"),
     BroadcastState.running: N_("sending"),
@@ -64,10 +75,11 @@ async def on_control(ctx: Context, payload: Payload) -> None:
     if not ctx.is_admin:
         ctx.reply(ctx.t("Sorry, /{command} is for admins only.", command="siaran"))
         return
-    if payload.step not in data.TRANSITIONS or not payload.value.isdigit():
+    pressed = ControlButton.read(payload)
+    if pressed is None:
         ctx.reply(ctx.t("That button is no longer valid."))
         return
-    await steer(ctx, int(payload.value), payload.step)
+    await steer(ctx, pressed.broadcast_id, pressed.step)
 
 
 async def steer(ctx: Context, broadcast_id: int, action: str) -> None:
@@ -92,14 +104,14 @@ async def steer(ctx: Context, broadcast_id: int, action: str) -> None:
 
 
 def control_buttons(t: Translate, broadcast: Broadcast) -> list[list[Button]]:
-    state, bid = broadcast.state, str(broadcast.id)
+    state, bid = broadcast.state, broadcast.id
     row = []
     if state in (BroadcastState.running, BroadcastState.scheduled):
-        row.append(button(t("⏸ Pause"), CONTROL, "pause", bid))
+        row.append(ControlButton("pause", bid).button(t("⏸ Pause")))
     if state == BroadcastState.paused:
-        row.append(button(t("▶️ Resume"), CONTROL, "resume", bid))
+        row.append(ControlButton("resume", bid).button(t("▶️ Resume")))
     if state not in data.FINAL_STATES:
-        row.append(button(t("⏹ Stop"), CONTROL, "cancel", bid))
+        row.append(ControlButton("cancel", bid).button(t("⏹ Stop")))
     return [row] if row else []
 
 

@@ -23,11 +23,11 @@ from db.exports import (
 )
 from handlers.features.export.labels import FilterError, Typed, describe, parse_filters, presenter
 from handlers.i18n import N_
-from handlers.kit.context import Context, Translate, button
+from handlers.kit.context import Context, Translate
 from handlers.kit.events import Attachment, Command
 from handlers.kit.feature import Feature, Surface
 from handlers.kit.labels import SECTOR_LABELS
-from handlers.kit.payload import Payload
+from handlers.kit.payload import ButtonData, Payload
 
 FLOW = "export"
 CHOICES: dict[str, tuple[What, bool, str]] = {
@@ -48,6 +48,25 @@ ALIASES = {
     "personal": "phones",
 }
 ALL = "*"
+
+
+@dataclass(frozen=True)
+class WhatButton(ButtonData, flow=FLOW, steps=("what",)):
+    """Which export (a key of CHOICES)."""
+
+    step: str
+    choice: str
+
+
+@dataclass(frozen=True)
+class SectorButton(ButtonData, flow=FLOW, steps=("go",), sep=":"):
+    """The export and its sector (ALL: every sector)."""
+
+    step: str
+    choice: str
+    sector: str
+
+
 # What each job writes: XLSX, and CSV with ";" (what Excel in an Indonesian locale reads).
 FILES: tuple[tuple[Format, str], ...] = (("xlsx", ","), ("csv", ";"))
 
@@ -103,7 +122,7 @@ async def start(ctx: Context) -> None:
 
 
 def _what_buttons(t: Translate) -> list[object]:
-    return [button(t(label), FLOW, "what", key) for key, (_w, _p, label) in CHOICES.items()]
+    return [WhatButton("what", key).button(t(label)) for key, (_w, _p, label) in CHOICES.items()]
 
 
 async def on_button(ctx: Context, payload: Payload) -> None:
@@ -111,17 +130,19 @@ async def on_button(ctx: Context, payload: Payload) -> None:
     if not ctx.is_admin:  # a forged or forwarded button: the same rule as the command
         ctx.reply(t("Sorry, /{command} is for admins only.", command="ekspor"))
         return
-    if payload.step == "what" and payload.value in CHOICES:
+    what = WhatButton.read(payload)
+    if what is not None and what.choice in CHOICES:
         # One more choice: every row, or one sector (more filters are typed).
-        rows = [[button(t("All sectors"), FLOW, "go", f"{payload.value}:{ALL}")]]
-        rows += [[button(t(SECTOR_LABELS[s]), FLOW, "go", f"{payload.value}:{s}")] for s in SECTORS]
+        choice = what.choice
+        rows = [[SectorButton("go", choice, ALL).button(t("All sectors"))]]
+        rows += [[SectorButton("go", choice, s).button(t(SECTOR_LABELS[s]))] for s in SECTORS]
         ctx.reply(t("Which sector?"), buttons=rows)
         return
-    choice, _, sector = payload.value.partition(":")
-    if payload.step != "go" or choice not in CHOICES or (sector != ALL and sector not in SECTORS):
+    go = SectorButton.read(payload)
+    if go is None or go.choice not in CHOICES or (go.sector != ALL and go.sector not in SECTORS):
         ctx.reply(t("That button is no longer valid."))
         return
-    await _begin(ctx, choice, Typed(sectors=() if sector == ALL else (sector,)))
+    await _begin(ctx, go.choice, Typed(sectors=() if go.sector == ALL else (go.sector,)))
 
 
 async def _begin(ctx: Context, choice: str, typed: Typed) -> None:
