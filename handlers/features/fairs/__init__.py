@@ -17,6 +17,7 @@ from handlers.features.fairs.text import (
     FLOW,
     INTEREST,
     UNINTEREST,
+    FairButton,
     admin_buttons,
     fair_text,
     interest_button,
@@ -194,20 +195,22 @@ class FairForm(Form):
         }
 
     async def on_button(self, ctx: Context, payload: Payload) -> None:
+        pressed = FairButton.read(payload)  # None for a garbled one: the fair is "gone"
+        fair_id = pressed.fair_id if pressed is not None else None
         if payload.step in (INTEREST, UNINTEREST):  # under a fair, whatever is open
-            await interest(ctx, payload.step, payload.value)
+            await interest(ctx, payload.step, fair_id)
         elif payload.step in (CHANGE, DELETE):
-            await self.open_change(ctx, payload.step, payload.value)
+            await self.open_change(ctx, payload.step, fair_id)
         else:
             await super().on_button(ctx, payload)
 
     # --- an admin changes or deletes a stored fair ("Ubah" / "Hapus" under /pameran) ----
 
-    async def open_change(self, ctx: Context, what: str, value: str) -> None:
+    async def open_change(self, ctx: Context, what: str, fair_id: int | None) -> None:
         if not ctx.is_admin:
             ctx.reply(ctx.t("Sorry, only admins can change fairs."))
             return
-        fair = await stored.get_fair(ctx.session, fair_id=int(value)) if value.isdigit() else None
+        fair = await stored.get_fair(ctx.session, fair_id=fair_id) if fair_id is not None else None
         if fair is None:
             ctx.reply(ctx.t(GONE))
             return

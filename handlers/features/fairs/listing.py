@@ -64,10 +64,10 @@ async def show_fairs(ctx: Context) -> None:
         )
 
 
-async def interest(ctx: Context, step: str, value: str) -> None:
+async def interest(ctx: Context, step: str, fair_id: int | None) -> None:
     """ "I'm interested" (or, with UNINTEREST, taking it back), whatever conversation is open."""
     t = ctx.t
-    fair = await stored.get_fair(ctx.session, fair_id=int(value)) if value.isdigit() else None
+    fair = await stored.get_fair(ctx.session, fair_id=fair_id) if fair_id is not None else None
     if fair is None:
         ctx.reply(t(GONE))
     elif step == UNINTEREST:

@@ -5,6 +5,7 @@ Shared by /pameran, the fair form and the fair reminders.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from db.fairs import FairData
@@ -13,12 +14,20 @@ from handlers.kit.context import Translate
 from handlers.kit.events import Button
 from handlers.kit.forms.dates import MONTHS, date_text
 from handlers.kit.labels import SECTOR_LABELS
-from handlers.kit.payload import Payload
+from handlers.kit.payload import ButtonData
 
 FLOW = "fair"
 INTEREST, UNINTEREST = "interest", "uninterest"
 CHANGE, DELETE = "change", "delete"  # an admin's buttons under a fair
 MESSAGE_BUDGET = 3500  # characters per message, well under Telegram's 4096
+
+
+@dataclass(frozen=True)
+class FairButton(ButtonData, flow=FLOW, steps=(INTEREST, UNINTEREST, CHANGE, DELETE)):
+    """A button under a fair: (un)interest for producers, change or delete for admins."""
+
+    step: str
+    fair_id: int
 
 
 def date_range_text(t: Translate, start: date, end: date) -> str:
@@ -39,7 +48,7 @@ def sectors_text(t: Translate, sectors: list[str] | tuple[str, ...]) -> str:
 
 
 def _button(label: str, step: str, fair_id: int) -> Button:
-    return Button(label=label, payload=Payload(FLOW, step, str(fair_id)).pack())
+    return FairButton(step, fair_id).button(label)
 
 
 def interest_button(t: Translate, fair_id: int, *, interested: bool = False) -> Button:
