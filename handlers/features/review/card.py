@@ -28,7 +28,7 @@ from handlers.kit.labels import (
     sector_text,
     thousands,
 )
-from handlers.kit.payload import Payload
+from handlers.kit.payload import ButtonData, Payload
 from handlers.rules.precheck import BY_CODE
 from handlers.rules.rubric import CRITERIA, CRITERION_SHORT, SCORES
 
@@ -71,6 +71,40 @@ class Act(StrEnum):
     peek = "peek"  # show the product whose photo this one's copies
 
 
+_WITH_VALUE = (Act.score, Act.reason, Act.hs, Act.peek)
+
+
+# The card's kinds of button on the wire (ReviewPayload is what the review room handles).
+@dataclass(frozen=True)
+class _Plain(ButtonData, flow=FLOW, steps=[a.value for a in Act if a not in _WITH_VALUE]):
+    step: str
+    review_id: int
+
+
+@dataclass(frozen=True)
+class _Score(ButtonData, flow=FLOW, steps=(Act.score.value,)):
+    step: str
+    review_id: int
+    criterion: str
+    score: int
+
+
+@dataclass(frozen=True)
+class _Reason(ButtonData, flow=FLOW, steps=(Act.reason.value,)):
+    step: str
+    review_id: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Ref(ButtonData, flow=FLOW, steps=(Act.hs.value, Act.peek.value)):
+    """An HS heading kept as typed (leading zeros) or a product id."""
+
+    step: str
+    review_id: int
+    ref: str
+
+
 @dataclass(frozen=True, slots=True)
 class ReviewPayload:
     """A card button: the action, the review, and what was chosen (criterion, score, reason)."""
@@ -82,35 +116,35 @@ class ReviewPayload:
     reason: str | None = None
 
     def pack(self) -> str:
-        parts = [str(self.review_id)]
-        if self.criterion is not None:
-            parts += [self.criterion, str(self.score)]
-        elif self.reason is not None:
-            parts.append(self.reason)
-        return Payload(FLOW, self.act.value, ".".join(parts)).pack()
+        act, rid = self.act.value, self.review_id
+        if self.act == Act.score:
+            return _Score(act, rid, self.criterion or "", self.score or 0).pack()
+        if self.act == Act.reason:
+            return _Reason(act, rid, self.reason or "").pack()
+        if self.act in (Act.hs, Act.peek):
+            return _Ref(act, rid, self.reason or "").pack()
+        return _Plain(act, rid).pack()
 
     @classmethod
     def unpack(cls, payload: Payload) -> ReviewPayload | None:
         """None for anything a card never carried (a forged or garbled button)."""
-        if payload.flow != FLOW or payload.step not in Act.__members__:
-            return None
-        act = Act(payload.step)
-        head, *rest = payload.value.split(".")
-        if not head.isdigit() or len(head) > 12:
-            return None
-        if act == Act.score:
-            if len(rest) != 2 or rest[0] not in CRITERIA or not rest[1].isdigit():
+        if (plain := _Plain.read(payload)) is not None:
+            return cls(Act(plain.step), plain.review_id)
+        if (scored := _Score.read(payload)) is not None:
+            if scored.criterion not in CRITERIA or scored.score not in SCORES:
                 return None
-            score = int(rest[1])
-            return cls(act, int(head), rest[0], score) if score in SCORES else None
-        if act == Act.reason:
-            return cls(act, int(head), reason=rest[0]) if rest and rest[0] in REASONS else None
-        if act in (Act.hs, Act.peek):  # an HS heading (4 digits) or a product id
-            fits = len(rest) == 1 and rest[0].isdigit() and 0 < len(rest[0]) <= 12
-            if not fits or (act == Act.hs and len(rest[0]) != 4):
+            return cls(Act.score, scored.review_id, scored.criterion, scored.score)
+        if (reason := _Reason.read(payload)) is not None:
+            if reason.reason not in REASONS:
                 return None
-            return cls(act, int(head), reason=rest[0])
-        return None if rest else cls(act, int(head))
+            return cls(Act.reason, reason.review_id, reason=reason.reason)
+        if (ref := _Ref.read(payload)) is not None:  # an HS heading (4 digits) or a product id
+            act, value = Act(ref.step), ref.ref
+            digits = value.isascii() and value.isdecimal() and 0 < len(value) <= 12
+            if not digits or (act == Act.hs and len(value) != 4):
+                return None
+            return cls(act, ref.review_id, reason=value)
+        return None
 
     def button(self, label: str) -> Button:
         return Button(label=label, payload=self.pack())
