@@ -45,6 +45,59 @@ class Payload:
 _FIELD_SEP = "."
 _MAX_INT_DIGITS = 12
 _KINDS: dict[tuple[str, str], type[ButtonData]] = {}
+Kinds = tuple[tuple[str, type], ...]
+
+
+def _kinds_of(cls: type, *, after_step: bool) -> Kinds:
+    """A payload dataclass's typed fields (after its `step` field for a ButtonData)."""
+    hints = get_type_hints(cls)
+    names = [f.name for f in fields(cls)]
+    if after_step:
+        if not names or names[0] != "step":
+            raise TypeError(f"{cls.__name__}: the first field must be `step: str`")
+        names = names[1:]
+    kinds = tuple((n, hints[n]) for n in names)
+    for name, kind in kinds:
+        if kind not in (int, str, bool):
+            raise TypeError(f"{cls.__name__}.{name}: int, str or bool only")
+    return kinds
+
+
+def _encode(obj: object, kinds: Kinds, sep: str) -> str:
+    parts = []
+    for name, kind in kinds:
+        value = getattr(obj, name)
+        if kind is bool:
+            parts.append("1" if value else "0")
+        elif kind is int:
+            if not isinstance(value, int) or value < 0:
+                raise ValueError(f"{type(obj).__name__}.{name}: {value!r}")
+            parts.append(str(value))
+        else:
+            if sep in value or _SEP in value:
+                raise ValueError(f"{type(obj).__name__}.{name} holds a separator: {value!r}")
+            parts.append(value)
+    return sep.join(parts)
+
+
+def _decode(raw: str, kinds: Kinds, sep: str) -> list[object] | None:
+    """The typed fields of `raw`, or None for a value this kind never packed."""
+    texts = raw.split(sep) if kinds else [raw] * bool(raw)
+    if len(texts) != len(kinds):
+        return None
+    values: list[object] = []
+    for text, (_name, kind) in zip(texts, kinds, strict=True):
+        if kind is int:
+            if not (text.isascii() and text.isdecimal()) or len(text) > _MAX_INT_DIGITS:
+                return None
+            values.append(int(text))
+        elif kind is bool:
+            if text not in ("0", "1"):
+                return None
+            values.append(text == "1")
+        else:
+            values.append(text)
+    return values
 
 
 class ButtonData:
@@ -59,15 +112,15 @@ class ButtonData:
         ItemButton("open", 7).pack()          # "item|open|7" (over 64 bytes: ValueError)
         ItemButton.read(Payload("item", "open", "x"))  # None: not ours, or garbled
 
-    Fields are `int` (0 or more, at most 12 digits), `str` (without "." or "|") or `bool`.
-    A (flow, step) is declared by one class only (a second is an error at import); `sep`
-    joins the fields (a kind whose buttons are already out keeps its old one).
+    Fields are `int` (0 or more, at most 12 digits), `str` (without the separator or "|")
+    or `bool`. A (flow, step) is declared by one class only (a second is an error at
+    import); `sep` joins the fields (a kind whose buttons are already out keeps its old one).
     """
 
     flow: ClassVar[str]
     steps: ClassVar[frozenset[str]]
     sep: ClassVar[str]
-    _types: ClassVar[tuple[tuple[str, type], ...]]
+    _types: ClassVar[Kinds]
 
     def __init_subclass__(
         cls, *, flow: str, steps: Iterable[str], sep: str = _FIELD_SEP, **kwargs: Any
@@ -86,36 +139,16 @@ class ButtonData:
         cls.sep = sep
 
     @classmethod
-    def _fields(cls) -> tuple[tuple[str, type], ...]:
+    def _fields(cls) -> Kinds:
         if "_types" not in cls.__dict__:
-            hints = get_type_hints(cls)
-            names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
-            if not names or names[0] != "step":
-                raise TypeError(f"{cls.__name__}: the first field must be `step: str`")
-            cls._types = tuple((n, hints[n]) for n in names[1:])
-            for name, kind in cls._types:
-                if kind not in (int, str, bool):
-                    raise TypeError(f"{cls.__name__}.{name}: int, str or bool only")
+            cls._types = _kinds_of(cls, after_step=True)
         return cls._types
 
     def payload(self) -> Payload:
         step: str = getattr(self, "step")  # noqa: B009 - every subclass's first field
         if step not in self.steps:
             raise ValueError(f"{type(self).__name__}: unknown step {step!r}")
-        parts = []
-        for name, kind in self._fields():
-            value = getattr(self, name)
-            if kind is bool:
-                parts.append("1" if value else "0")
-            elif kind is int:
-                if not isinstance(value, int) or value < 0:
-                    raise ValueError(f"{type(self).__name__}.{name}: {value!r}")
-                parts.append(str(value))
-            else:
-                if self.sep in value or _SEP in value:
-                    raise ValueError(f"{type(self).__name__}.{name} holds a separator: {value!r}")
-                parts.append(value)
-        return Payload(self.flow, step, self.sep.join(parts))
+        return Payload(self.flow, step, _encode(self, self._fields(), self.sep))
 
     def pack(self) -> str:
         """The button's data; a payload over 64 bytes is refused here, when it is built."""
@@ -130,21 +163,50 @@ class ButtonData:
         step, a forged or garbled value)."""
         if payload.flow != cls.flow or payload.step not in cls.steps:
             return None
-        kinds = cls._fields()
-        raw = payload.value.split(cls.sep) if kinds else [payload.value] * bool(payload.value)
-        if len(raw) != len(kinds):
+        values = _decode(payload.value, cls._fields(), cls.sep)
+        if values is None:
             return None
-        values: list[object] = []
-        for text, (_name, kind) in zip(raw, kinds, strict=True):
-            if kind is int:
-                if not (text.isascii() and text.isdecimal()) or len(text) > _MAX_INT_DIGITS:
-                    return None
-                values.append(int(text))
-            elif kind is bool:
-                if text not in ("0", "1"):
-                    return None
-                values.append(text == "1")
-            else:
-                values.append(text)
         make: Callable[..., Self] = cls  # a dataclass: (step, *fields)
         return make(payload.step, *values)
+
+
+class ValueData:
+    """One kind of value inside a form field's buttons (the form's flow and the field's step
+    are the payload's; the input kind packs its own value): a tag, then typed fields.
+
+        @dataclass(frozen=True)
+        class Remove(ValueData, tag="rm:"):
+            photo_id: int
+
+        Remove(12).pack()      # "rm:12"
+        Remove.read("rm:x")    # None
+    """
+
+    tag: ClassVar[str]
+    sep: ClassVar[str]
+    _types: ClassVar[Kinds]
+
+    def __init_subclass__(cls, *, tag: str = "", sep: str = ":", **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if len(sep) != 1 or sep == _SEP or _SEP in tag:
+            raise ValueError(f"bad tag or separator {tag!r}/{sep!r}")
+        cls.tag, cls.sep = tag, sep
+
+    @classmethod
+    def _fields(cls) -> Kinds:
+        if "_types" not in cls.__dict__:
+            cls._types = _kinds_of(cls, after_step=False)
+        return cls._types
+
+    def pack(self) -> str:
+        return self.tag + _encode(self, self._fields(), self.sep)
+
+    @classmethod
+    def read(cls, raw: str | None) -> Self | None:
+        if raw is None or not raw.startswith(cls.tag):
+            return None
+        values = _decode(raw[len(cls.tag) :], cls._fields(), cls.sep)
+        if values is None:
+            return None
+        make: Callable[..., Self] = cls
+        return make(*values)

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from handlers.features.buttons import ProductButton
-from handlers.kit.payload import ButtonData, Payload
+from handlers.kit.forms.inputs import Suggestion
+from handlers.kit.forms.photos import RemovePhoto
+from handlers.kit.payload import ButtonData, Payload, ValueData
 
 HANDLERS = Path(__file__).resolve().parents[2] / "handlers"
 
@@ -70,3 +72,30 @@ def test_the_product_list_prefix_is_spelt_once() -> None:
         if re.search(r"[\"']plist[\"']", p.read_text())
     ]
     assert spelt == ["features/buttons.py"]
+
+
+@dataclass(frozen=True)
+class Pair(ValueData, tag="x:"):
+    facet: str
+    code: str
+
+
+def test_a_value_inside_a_form_field_packs_with_its_tag_and_reads_back() -> None:
+    assert Pair("region", "35.07").pack() == "x:region:35.07"
+    assert Pair.read("x:region:35.07") == Pair("region", "35.07")
+    assert Pair.read("region:35.07") is None and Pair.read("x:region") is None
+    assert Pair.read(None) is None
+    assert RemovePhoto.read("rm:12") == RemovePhoto(12) and RemovePhoto.read("rm:1x") is None
+    assert Suggestion(3).pack() == "s3" and Suggestion.read("s٣") is None
+
+
+def test_no_payload_is_decoded_by_hand_in_handlers() -> None:
+    """partition() or isdigit() on a payload's value: the typed classes read them."""
+    hand = re.compile(r"(payload\.value|pressed|choice)\.(partition|split|isdigit|startswith)\(")
+    found = [
+        f"{p.relative_to(HANDLERS)}:{n}"
+        for p in HANDLERS.rglob("*.py")
+        for n, line in enumerate(p.read_text().splitlines(), 1)
+        if hand.search(line)
+    ]
+    assert found == []

@@ -12,10 +12,27 @@ from handlers.i18n import N_
 from handlers.kit.context import Context
 from handlers.kit.events import ButtonPress, Event, Reply, Text
 from handlers.kit.forms.engine import Field, Form, Got, Input, Outcome, Refuse, Stay
+from handlers.kit.payload import ValueData
 from handlers.kit.render import Option, choice_reply, normalize, pick
 
 Filters = dict[str, list[str]]  # facet name -> the codes chosen in it (none: any)
 MENU, DONE, ALL, REMOVE = "menu", "done", "all", "x"  # facet names must differ from these
+
+
+@dataclass(frozen=True)
+class Tick(ValueData, tag=""):
+    """Tick or untick one choice of an open checklist."""
+
+    facet: str
+    code: str
+
+
+@dataclass(frozen=True)
+class Untick(ValueData, tag=f"{REMOVE}:"):
+    """Take a searched choice (a regency) off the filters."""
+
+    facet: str
+    code: str
 
 
 @dataclass(frozen=True)
@@ -74,7 +91,7 @@ class FilterInput(Input):
             chosen = filters.get(facet.name, [])
             ticks = [
                 Option(
-                    f"{facet.name}:{o.value}",
+                    Tick(facet.name, o.value).pack(),
                     ("✅ " if o.value in chosen else "▫️ ") + o.label,
                     (o.label, *o.words),
                 )
@@ -87,7 +104,7 @@ class FilterInput(Input):
             for code in filters.get(f.name, []) if f.search else []:
                 shown = f.get(code)
                 label = "✖ " + (shown.label if shown else code)
-                items.append(Option(f"{REMOVE}:{f.name}:{code}", label))
+                items.append(Option(Untick(f.name, code).pack(), label))
         return [*items, Option(DONE, t(self.done))]
 
     async def _counted(self, ctx: Context, filters: Filters) -> int:
@@ -142,12 +159,14 @@ class FilterInput(Input):
             open_ = None
         elif opened is not None:
             open_, edit = opened.name, opened.choices is not None
-        elif pressed.startswith(f"{REMOVE}:"):
-            _, name, code = pressed.split(":", 2)
+        elif (untick := Untick.read(pressed)) is not None:
+            name, code = untick.facet, untick.code
             filters[name] = [c for c in filters.get(name, []) if c != code]
             open_ = None
+        elif (tick := Tick.read(pressed)) is None:
+            return Refuse(ctx.t("That button is no longer valid."))
         else:
-            name, _, code = pressed.partition(":")
+            name, code = tick.facet, tick.code
             ticked = self._facet(name)
             if ticked is None or ticked.choices is None:
                 return Refuse(ctx.t("That button is no longer valid."))

@@ -22,6 +22,7 @@ from handlers.kit.parsing import (
     read_quantity,
     refusal_text,
 )
+from handlers.kit.payload import ValueData
 from handlers.kit.render import Option, choice_reply, normalize, pick, pick_many
 
 Options = Callable[[Context, Any], list[Option]]
@@ -35,6 +36,13 @@ def _text(event: Event) -> str | None:
 
 def _pressed(event: Event) -> str | None:
     return event.payload if isinstance(event, ButtonPress) else None
+
+
+@dataclass(frozen=True)
+class Suggestion(ValueData, tag="s"):
+    """One of a text field's suggested answers, by its place in the list."""
+
+    index: int
 
 
 @dataclass
@@ -55,16 +63,16 @@ class TextInput(Input):
     letters: bool = False  # the answer must have a letter or digit (a name, not "🍌🔥😂")
 
     def options(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Option]:
-        return [Option(f"s{i}", s) for i, s in enumerate(self.suggest(ctx))]
+        return [Option(Suggestion(i).pack(), s) for i, s in enumerate(self.suggest(ctx))]
 
     async def read(
         self, ctx: Context, form: Form, field: Field, record: Any, event: Event
     ) -> Outcome:
         raw = _text(event)
         pressed = _pressed(event)
-        if pressed is not None and pressed.startswith("s") and pressed[1:].isdigit():
+        if (suggested := Suggestion.read(pressed)) is not None:
             offered = self.suggest(ctx)
-            raw = offered[int(pressed[1:])] if int(pressed[1:]) < len(offered) else None
+            raw = offered[suggested.index] if suggested.index < len(offered) else None
         if raw is None:
             return Refuse(ctx.t(NOT_UNDERSTOOD))
         if self.snap and pressed is None:

@@ -18,6 +18,7 @@ from handlers.i18n import N_
 from handlers.kit.context import Context, button
 from handlers.kit.events import Button, ButtonPress, Document, Event, MediaRef, Photo, Reply, Text
 from handlers.kit.forms.engine import Field, Form, Got, Input, Outcome, Refuse, Stay
+from handlers.kit.payload import ValueData
 from handlers.kit.render import normalize
 from handlers.rules.photos import Hint, PhotoReport, Refusal, check_photo
 
@@ -32,6 +33,13 @@ HINT_TIPS = {
     ),
 }
 DONE, KEEP, REMOVE = "done", "keep", "rm:"
+
+
+@dataclass(frozen=True)
+class RemovePhoto(ValueData, tag=REMOVE):
+    """Take one stored photo off the product."""
+
+    photo_id: int
 
 
 class Stored(Protocol):
@@ -92,8 +100,8 @@ class PhotosInput(Input):
         if choice == KEEP:
             text = ctx.t("Kept. Send another photo or press Done.")
             ctx.reply(text, buttons=_done(ctx, form, field))
-        elif choice is not None and choice.startswith(REMOVE) and choice[3:].isdigit():
-            await self.remove(ctx, record, int(choice[3:]))
+        elif (removed := RemovePhoto.read(choice)) is not None:
+            await self.remove(ctx, record, removed.photo_id)
             ctx.reply(ctx.t("Send another photo or press Done."), buttons=_done(ctx, form, field))
         elif isinstance(event, Photo | Document):
             await self._receive(ctx, form, field, record, event)
@@ -273,7 +281,7 @@ def _done(ctx: Context, form: Form, field: Field) -> list[Button]:
 
 def _remove_button(ctx: Context, form: Form, field: Field, photo: Stored) -> Button:
     label = ctx.t("Remove photo {n}", n=photo.position)
-    return button(label, form.flow, field.name, f"{REMOVE}{photo.id}")
+    return button(label, form.flow, field.name, RemovePhoto(photo.id).pack())
 
 
 def _hint_lines(ctx: Context, photo: Stored) -> list[str]:
