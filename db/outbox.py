@@ -17,10 +17,15 @@ from db.models import ChatBudget, OutboxItem, OutboxKind
 from db.sql import insert_ignore
 
 # After the n-th failed send an item waits BACKOFF_BASE * 2**(n-1), capped at BACKOFF_MAX;
-# after MAX_ATTEMPTS it is given up (about a day of trying).
+# after MAX_ATTEMPTS (or two days: bot.outbound) it is given up.
 BACKOFF_BASE = timedelta(seconds=2)
 BACKOFF_MAX = timedelta(minutes=30)
-MAX_ATTEMPTS = 60
+MAX_ATTEMPTS = 200
+# What a message held back says (outbox.last_error, notifications.result): visible in
+# /metrics and `kurasi` status, released by the person's next message or the channel's return.
+HELD_NO_CHANNEL = "held: channel {channel} is not configured"
+TEMPLATE_SENT = "template sent; the message waits for their reply"
+WINDOW_CLOSED = "window closed (131047); template next"
 CARD = OutboxKind.review_card
 NOTICE = OutboxKind.notice
 ERASE = OutboxKind.erase
@@ -35,6 +40,8 @@ class Queued(TypedDict, total=False):
     kind: Required[OutboxKind]
     payload: dict[str, Any]
     review_id: int
+    next_attempt_at: datetime
+    last_error: str
 
 
 async def enqueue(session: AsyncSession, *, now: datetime, **item: Unpack[Queued]) -> None:
@@ -156,6 +163,23 @@ def hold(item: OutboxItem, *, until: datetime, reason: str) -> None:
     again (or a template is configured). Looked at again at `until`, or when released."""
     item.held_until = until
     item.last_error = reason[:300]
+
+
+async def waiting_before(
+    session: AsyncSession, *, channel: str, chat_id: str, before: datetime, now: datetime
+) -> datetime | None:
+    """When an older message into this chat is next tried, if one still waits (not held):
+    a notification to the same person goes after it, so one chat keeps its order."""
+    found: datetime | None = await session.scalar(
+        select(func.coalesce(func.min(OutboxItem.next_attempt_at), now))
+        .where(
+            *_pending_in(channel, chat_id, frozenset({NOTICE})),
+            _not_held(now),
+            OutboxItem.created_at < before,
+        )
+        .having(func.count() > 0)
+    )
+    return found
 
 
 async def release_held(session: AsyncSession, *, channel: str, chat_id: str, now: datetime) -> int:

@@ -188,6 +188,8 @@ async def _dispatch_private(ctx: Context) -> None:
             await flow.on_button(ctx, payload)
         elif payload is not None and button_handler is not None:
             await button_handler(ctx, payload)
+        elif ctx.incoming.released and not ctx.flow:
+            pass  # a template's quick reply: what it released was the answer
         else:
             ctx.reply(ctx.t("That button is no longer valid."))
             if ctx.flow:
