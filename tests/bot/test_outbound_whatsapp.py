@@ -488,3 +488,78 @@ async def test_held_messages_go_before_the_answer_to_their_next_message(
     texts = [m.text for m in shown]
     assert "meninjau" in texts[0] and "disetujui" in texts[1], texts
     assert "Keripik Tempe Sanan" in texts[2]  # then the answer: their products
+
+
+# --- broadcasts -------------------------------------------------------------------------
+
+
+async def test_a_whatsapp_broadcast_uses_its_template_outside_the_window_and_no_tags(
+    runtime: Runtime,
+    fake: FakeWhatsApp,
+    channel: WhatsAppChannel,
+    sessionmaker: Any,
+    clock: FakeClock,
+) -> None:
+    from bot.app import make_sender
+    from db import broadcasts as data
+
+    inside, outside, meta_says_closed = "6281100000001", "6281100000002", "6281100000003"
+    fake.enforce_window = True
+    async with sessionmaker() as session, session.begin():
+        for wa_id, ago in ((inside, 2), (outside, 30), (meta_says_closed, 20)):
+            session.add(
+                User(
+                    channel="whatsapp",
+                    external_id=wa_id,
+                    language="id",
+                    consented_at=clock.now,
+                    reminder_optouts=[],
+                    last_inbound_at=clock.now - timedelta(hours=ago),
+                )
+            )
+            if ago < 24 and wa_id == inside:
+                fake.last_inbound[wa_id] = fake.clock() - ago * 3600
+        await data.create_broadcast(
+            session,
+            text='<b>Pameran</b> baru &amp; gratis: <a href="https://kurasi.id">daftar</a>',
+            html=True,
+            audience=data.Audience(),
+            created_by=None,
+            now=clock.now,
+            urgent=True,
+        )
+    settings = runtime.settings.model_copy(
+        update={
+            "broadcast": runtime.settings.broadcast.model_copy(
+                update={"whatsapp_template": "kurasi_pengumuman"}
+            )
+        }
+    )
+    await make_sender(settings, runtime.app, None).run_until_idle()
+    [free] = fake.messages(inside)
+    assert free.text == "*Pameran* baru & gratis: daftar (https://kurasi.id)"  # no tags
+    for wa_id in (outside, meta_says_closed):
+        [sent] = fake.messages(wa_id)
+        assert sent.type == "template" and sent.body["template"]["name"] == "kurasi_pengumuman"
+    # Outside by our count: the template at once, no free text tried first.
+    assert [c.error for c in fake.messages(outside, include_failed=True)] == [None]
+    # Inside by our count, but Meta said closed (131047): the template after it.
+    refused = [c for c in fake.messages(meta_says_closed, include_failed=True) if c.error]
+    assert [c.error.code for c in refused if c.error] == [131047]
+    fake.calls = [c for c in fake.calls if c not in refused]  # refused as expected
+    async with sessionmaker() as session:
+        report = await data.report(session, await data.get_broadcast(session, 1))
+    assert report.counts == {"sent": 3}
+
+
+def test_a_read_timeout_or_a_dropped_connection_is_transient() -> None:
+    import httpx
+
+    from bot.channels.base import TemporaryFailure
+    from bot.channels.whatsapp import translate
+    from bot.outbound import Failure, classify
+
+    for error in (httpx.ReadTimeout("slow"), httpx.ConnectError("down")):
+        failure = translate(error)
+        assert isinstance(failure, TemporaryFailure)
+        assert classify(failure).failure == Failure.transient
