@@ -31,7 +31,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import outbound
-from bot.budget import RateBudget
+from bot.budget import SLOT_TAKEN, RateBudget
 from bot.channels.base import (
     Announced,
     Announcement,
@@ -182,17 +182,25 @@ class BroadcastSender(Worker):
     # --- one broadcast ------------------------------------------------------------------
 
     def budget(self, channel: str) -> RateBudget:
+        """The broadcast's rate on this channel, drawn from the channel's one send budget
+        (the bot's, the number's) when it has one: then replies and notices sent meanwhile
+        take their slots from the same row, and the ceiling holds for all of them."""
         if channel not in self._budgets:
             rate = self._rates.get(channel, self._other_rate)
-            self._budgets[channel] = RateBudget(
-                self.app.sessionmaker,
-                f"bulk:{channel}",
-                rate,
-                wallclock=self.wallclock,
-                sleep=self.sleep,
-                guard=self._rate_guard,
-                chunk_max=2 * self.concurrency,
-            )
+            options: dict[str, Any] = {
+                "wallclock": self.wallclock,
+                "sleep": self.sleep,
+                "guard": self._rate_guard,
+                "chunk_max": 2 * self.concurrency,
+            }
+            shared = getattr(self.app.channels.get(channel), "budget", None)
+            paid = self.paid and channel == "telegram"  # above the free ceiling, paid for
+            if isinstance(shared, RateBudget) and not paid:
+                self._budgets[channel] = shared.sharing(min(rate, shared.rate), **options)
+            else:
+                self._budgets[channel] = RateBudget(
+                    self.app.sessionmaker, f"bulk:{channel}", rate, **options
+                )
         return self._budgets[channel]
 
     def announcer(self, channel: str) -> Announcer | None:
@@ -392,6 +400,7 @@ class BroadcastSender(Worker):
         self, announcer: Announcer, message: Announcement, item: Item
     ) -> float | None:
         """One send and its outcome written; the retry_after of a 429, else None."""
+        token = SLOT_TAKEN.set(True)  # the budget's slot is taken: the channel takes none
         try:
             result = await announcer.announce(item.chat_id, message)
         except RateLimited as exc:
@@ -403,6 +412,8 @@ class BroadcastSender(Worker):
         except Exception as exc:
             await self._failure(item, exc)
             return None
+        finally:
+            SLOT_TAKEN.reset(token)
         self._sent_log.append(self.wallclock())
         await self._record(item, DeliveryState.sent, message_id=result.message_id)
         return None
@@ -419,6 +430,7 @@ class BroadcastSender(Worker):
                 # Another worker uploaded meanwhile: send by its id, outside this lock.
                 pass
             else:
+                token = SLOT_TAKEN.set(True)
                 try:
                     result = await announcer.announce(item.chat_id, message)
                 except RateLimited as exc:
@@ -426,6 +438,8 @@ class BroadcastSender(Worker):
                 except Exception as exc:
                     await self._failure(item, exc, session=session)
                     return None
+                finally:
+                    SLOT_TAKEN.reset(token)
                 self._sent_log.append(self.wallclock())
                 await self._record(
                     item, DeliveryState.sent, message_id=result.message_id, session=session

@@ -17,6 +17,9 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from aiolimiter import AsyncLimiter
@@ -25,6 +28,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db import broadcasts as data
 
 log = structlog.get_logger(__name__)
+
+
+# Set while a sender sends with a slot it already took from the same budget row (a
+# broadcast's own, slower budget shares the bot's row): the channel takes no second slot.
+SLOT_TAKEN: ContextVar[bool] = ContextVar("slot_taken", default=False)
+
+
+@dataclass
+class LocalRow:
+    """The budget row kept in memory (SQLite): shared by every RateBudget of one key."""
+
+    next_slot: float = 0.0
+    paused_until: float = 0.0
 
 
 class RateBudget:
@@ -43,6 +59,7 @@ class RateBudget:
         chunk_seconds: float = 0.5,
         chunk_max: int = 16,
         check_pause: bool = False,
+        row: LocalRow | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.key = key
@@ -61,8 +78,10 @@ class RateBudget:
         # Read the shared pause before every send (a 429 another worker just had).
         self.check_pause = check_pause and sessionmaker is not None
         self.limiter = AsyncLimiter(rate, 1)
-        self.paused_until = 0.0
-        self._next_local = 0.0
+        self._paused = 0.0
+        # In memory when there is no database to share: this key's row, maybe shared with
+        # another budget of the process (a broadcast's, over the bot's).
+        self.row = row if row is not None else (LocalRow() if sessionmaker is None else None)
         self._slots: deque[float] = deque()
         self._lock = asyncio.Lock()
         self._waiting = 0  # lanes queued for a slot: how many the next reservation takes
@@ -70,6 +89,22 @@ class RateBudget:
         self.dropped = 0  # slots given up (late or paused): capacity lost, for diagnostics
         self.limited = 0  # 429s seen
         self._prefetch: asyncio.Task[None] | None = None
+
+    @property
+    def paused_until(self) -> float:
+        return max(self._paused, self.row.paused_until if self.row else 0.0)
+
+    @paused_until.setter
+    def paused_until(self, value: float) -> None:
+        self._paused = value
+        if self.row is not None:
+            self.row.paused_until = value
+
+    def sharing(self, rate: float, **options: Any) -> RateBudget:
+        """A budget of its own, slower rate drawing from this one's row: what it takes,
+        this one's other senders cannot (a broadcast under the bot's ceiling)."""
+        options.setdefault("check_pause", self.check_pause)
+        return RateBudget(self.sessionmaker, self.key, rate, row=self.row, **options)
 
     async def acquire(self, cost: int = 1) -> None:
         """Wait for `cost` slots in a row (an album of photos is several messages)."""
@@ -96,12 +131,12 @@ class RateBudget:
                     # Reserve the next slots while these are used, so no slot time is lost
                     # to the reservation's round trip.
                     self._prefetch = asyncio.create_task(self._reserve_ahead())
+            if self.check_pause:
+                await self._read_pause()  # before the wait: its round trip costs no slot
             wait = slot - self.wallclock()
             if wait > 0:
                 await self.sleep(wait)
             await self.limiter.acquire()
-            if self.check_pause:
-                await self._read_pause()
             if self.wallclock() - slot <= self.tolerance and slot >= self.paused_until:
                 return
             self.dropped += 1
@@ -134,11 +169,12 @@ class RateBudget:
 
     async def _reserve(self, now: float, wanted: int) -> None:
         count = min(self.chunk, wanted)
-        if self.sessionmaker is None:
-            first = max(now, self._next_local, self.paused_until)
-            self._next_local = first + count * self.interval
+        if self.row is not None:
+            first = max(now, self.row.next_slot, self.paused_until)
+            self.row.next_slot = first + count * self.interval
             self._slots.extend(first + i * self.interval for i in range(count))
             return
+        assert self.sessionmaker is not None
         async with self.sessionmaker() as session, session.begin():
             first, paused_until = await data.reserve_slots(
                 session,
@@ -158,8 +194,9 @@ class RateBudget:
         until = self.wallclock() + seconds
         self.paused_until = max(self.paused_until, until)
         self._slots.clear()
-        if self.sessionmaker is None:
+        if self.row is not None:
             return
+        assert self.sessionmaker is not None
         async with self.sessionmaker() as session, session.begin():
             await data.pause_budget(session, key=self.key, until=until)
 

@@ -54,7 +54,7 @@ from aiogram.types import (
 )
 from pydantic import ValidationError
 
-from bot.budget import RateBudget, shared_budget
+from bot.budget import SLOT_TAKEN, RateBudget, shared_budget
 from bot.channels.base import (
     ChannelUnavailable,
     RateLimited,
@@ -152,7 +152,8 @@ class BudgetedCall(BaseRequestMiddleware):
         if not getattr(method, "__api_method__", "").startswith(_SENDING):
             return await make_request(bot, method)
         media = getattr(method, "media", None)
-        await self.budget.acquire(len(media) if isinstance(media, list) else 1)
+        if not SLOT_TAKEN.get():
+            await self.budget.acquire(len(media) if isinstance(media, list) else 1)
         try:
             return await make_request(bot, method)
         except TelegramRetryAfter as exc:

@@ -29,7 +29,7 @@ from pywa_async.types import Button, Section, SectionList, SectionRow
 from pywa_async.types.sent_update import SentMessage
 from pywa_async.types.templates import TemplateLanguage
 
-from bot.budget import shared_budget
+from bot.budget import SLOT_TAKEN, shared_budget
 from bot.channels.base import (
     Announced,
     Announcement,
@@ -477,7 +477,8 @@ class WhatsAppChannel:
         limit pauses the budget for every worker first."""
         for attempt in range(3):
             if send:
-                await self.budget.acquire()
+                if not SLOT_TAKEN.get():
+                    await self.budget.acquire()
                 try:
                     return await make()
                 except (WhatsAppError, httpx.HTTPError) as exc:
