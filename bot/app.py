@@ -30,6 +30,7 @@ from db.base import utcnow
 from db.engine import make_engine, make_sessionmaker
 from db.media_store import MediaStore
 from db.migrate import upgrade
+from db.outbox import release_configured
 from db.whatsapp import released_order
 
 if TYPE_CHECKING:
@@ -110,6 +111,11 @@ class Runtime:
             tick_seconds=settings.reminders.tick.total_seconds(),
             notifier=notifier,
         )
+        async with self.sessionmaker() as session, session.begin():
+            # What waited for a channel configured since: due now.
+            await release_configured(
+                session, channels=sorted(self.app.channels), now=self.app.clock()
+            )
         task = asyncio.create_task(self.poster.run())
         sending = asyncio.create_task(self.sender.run())
         due = asyncio.create_task(notifier.run_due())

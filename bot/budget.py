@@ -29,6 +29,8 @@ from db import broadcasts as data
 
 log = structlog.get_logger(__name__)
 
+PAUSE_FRESH = 0.05  # seconds a reading of the shared pause is trusted
+
 
 # Set while a sender sends with a slot it already took from the same budget row (a
 # broadcast's own, slower budget shares the bot's row): the channel takes no second slot.
@@ -89,6 +91,8 @@ class RateBudget:
         self.dropped = 0  # slots given up (late or paused): capacity lost, for diagnostics
         self.limited = 0  # 429s seen
         self._prefetch: asyncio.Task[None] | None = None
+        self._pause_read: asyncio.Task[None] | None = None
+        self._pause_read_at = 0.0
 
     @property
     def paused_until(self) -> float:
@@ -132,7 +136,7 @@ class RateBudget:
                     # to the reservation's round trip.
                     self._prefetch = asyncio.create_task(self._reserve_ahead())
             if self.check_pause:
-                await self._read_pause()  # before the wait: its round trip costs no slot
+                self._refresh_pause()  # in the background: its round trip costs no slot
             wait = slot - self.wallclock()
             if wait > 0:
                 await self.sleep(wait)
@@ -147,6 +151,14 @@ class RateBudget:
         need = max(2, self.chunk // 2)
         return len(self._recent) >= need and self._recent[-need] > self.wallclock() - 1.0
 
+    def _refresh_pause(self) -> None:
+        """Read the shared pause again if the last reading is older than PAUSE_FRESH: a
+        429 another worker had stops this one within about that long."""
+        now = self.wallclock()
+        if self._pause_read is None and now - self._pause_read_at >= PAUSE_FRESH:
+            self._pause_read_at = now
+            self._pause_read = asyncio.create_task(self._read_pause())
+
     async def _read_pause(self) -> None:
         assert self.sessionmaker is not None
         try:
@@ -155,6 +167,8 @@ class RateBudget:
         except Exception:
             log.warning("send budget pause not read", key=self.key)
             return
+        finally:
+            self._pause_read = None
         if paused > self.paused_until:
             self.paused_until = paused
             self._slots.clear()

@@ -13,7 +13,7 @@ from typing import Any, Required, TypedDict, Unpack
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import ChatBudget, OutboxItem, OutboxKind
+from db.models import ChatBudget, Notification, OutboxItem, OutboxKind
 from db.sql import insert_ignore
 
 # After the n-th failed send an item waits BACKOFF_BASE * 2**(n-1), capped at BACKOFF_MAX;
@@ -190,3 +190,28 @@ async def release_held(session: AsyncSession, *, channel: str, chat_id: str, now
         .values(held_until=None)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def release_configured(session: AsyncSession, *, channels: list[str], now: datetime) -> int:
+    """Messages held because their channel was not configured, for channels that are now:
+    due at once (notifications too), in their order."""
+    held = HELD_NO_CHANNEL.split("{", 1)[0] + "%"
+    items = await session.execute(
+        update(OutboxItem)
+        .where(
+            *_pending(),
+            OutboxItem.channel.in_(channels),
+            OutboxItem.last_error.like(held),
+        )
+        .values(held_until=None, last_error=None)
+    )
+    notes = await session.execute(
+        update(Notification)
+        .where(
+            Notification.sent_at.is_(None),
+            Notification.channel.in_(channels),
+            Notification.result.like(held),
+        )
+        .values(due_at=now, result=None)
+    )
+    return int(items.rowcount or 0) + int(notes.rowcount or 0)  # type: ignore[attr-defined]

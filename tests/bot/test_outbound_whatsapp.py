@@ -347,10 +347,15 @@ async def test_a_window_closed_reported_late_sends_the_template(
 
 
 async def test_a_message_for_a_channel_not_configured_is_held_and_visible(
-    sessionmaker: Any, clock: FakeClock, tmp_path: Path, database_url: str
+    sessionmaker: Any,
+    clock: FakeClock,
+    tmp_path: Path,
+    database_url: str,
+    fake: FakeWhatsApp,
+    runtime: Runtime,
 ) -> None:
     settings = load_settings(None, database={"url": database_url}, media={"dir": tmp_path})
-    runtime = await build(settings, clock=clock, migrate=False)  # the console only
+    console = await build(settings, clock=clock, migrate=False)  # the console only
     try:
         async with sessionmaker() as session, session.begin():
             await enqueue(
@@ -370,8 +375,8 @@ async def test_a_message_for_a_channel_not_configured_is_held_and_visible(
                 due_at=clock.now,
                 now=clock.now,
             )
-        await ReviewPoster(runtime.app).send_next()
-        notifier = Notifier(runtime.app, schedule=_no_quiet(runtime), timezone="Asia/Jakarta")
+        await ReviewPoster(console.app).send_next()
+        notifier = Notifier(console.app, schedule=_no_quiet(console), timezone="Asia/Jakarta")
         await notifier.send_due()
         async with sessionmaker() as session:
             row = await session.scalar(select(OutboxItem))
@@ -382,7 +387,26 @@ async def test_a_message_for_a_channel_not_configured_is_held_and_visible(
         assert note.sent_at is None and "not configured" in (note.result or "")
         assert depths["held"] == 2
     finally:
-        await runtime.close()
+        await console.close()
+    # Started again with WhatsApp configured: what was held goes out.
+    async with sessionmaker() as session, session.begin():
+        session.add(
+            User(
+                channel="whatsapp",
+                external_id=WA,
+                language="id",
+                consented_at=clock.now,
+                reminder_optouts=[],
+                last_inbound_at=clock.now - timedelta(hours=1),
+                is_admin=False,
+            )
+        )
+    async with runtime.background():
+        await fake.wait_for(1, to=WA)
+    texts = [m.text for m in fake.messages(WA)]
+    assert any("Keputusan kurator" in t for t in texts), texts
+    async with sessionmaker() as session:
+        assert (await queue_depths(session))["held"] == 0
 
 
 # --- what waited is released by their next message ---------------------------------------
