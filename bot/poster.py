@@ -140,7 +140,9 @@ class ReviewPoster(Worker):
         for _ in range(limit):
             now = self.clock()
             async with self.app.sessionmaker() as session, session.begin():
-                budget = await outbox.claim_chat(session, channel=channel_name, chat_id=chat_id)
+                budget = await outbox.claim_chat(
+                    session, channel=channel_name, chat_id=chat_id, wait=True
+                )
                 item = None
                 if budget is not None:
                     item = await outbox.head(

@@ -113,9 +113,19 @@ def claim_due_query(
 async def claim_due_in_chat(
     session: AsyncSession, *, channel: str, chat_id: str, now: datetime, limit: int = 20
 ) -> list[Notification]:
-    """One chat's due notifications, oldest first (what its person's message released)."""
-    stmt = claim_due_query(now=now, limit=limit, skip_kinds=()).where(
-        Notification.channel == channel, Notification.chat_id == chat_id
+    """One chat's due notifications, oldest first (what its person's message released);
+    one another worker is sending is waited for, not skipped, so the order holds."""
+    stmt = (
+        select(Notification)
+        .where(
+            Notification.sent_at.is_(None),
+            Notification.due_at <= now,
+            Notification.channel == channel,
+            Notification.chat_id == chat_id,
+        )
+        .order_by(Notification.created_at, Notification.id)
+        .limit(limit)
+        .with_for_update()
     )
     return list(await session.scalars(stmt))
 

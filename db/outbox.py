@@ -90,8 +90,11 @@ async def next_retry(
     return min((t for t in (retry, held) if t is not None), default=None)
 
 
-async def claim_chat(session: AsyncSession, *, channel: str, chat_id: str) -> ChatBudget | None:
-    """Lock the chat's budget for this transaction; None while another worker holds it."""
+async def claim_chat(
+    session: AsyncSession, *, channel: str, chat_id: str, wait: bool = False
+) -> ChatBudget | None:
+    """Lock the chat's budget for this transaction; None while another worker holds it
+    (with `wait`, wait for it instead: what a person's message released goes in order)."""
     await insert_ignore(
         session,
         ChatBudget,
@@ -101,7 +104,7 @@ async def claim_chat(session: AsyncSession, *, channel: str, chat_id: str) -> Ch
     budget: ChatBudget | None = await session.scalar(
         select(ChatBudget)
         .where(ChatBudget.channel == channel, ChatBudget.chat_id == chat_id)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=not wait)
     )
     return budget
 

@@ -468,12 +468,12 @@ async def test_a_reply_to_the_decision_template_shows_what_waited_in_order(
     fake.enforce_window = True
     fake.last_inbound[WA] = fake.clock() - 30 * 3600
     await decided_while_away(runtime, sessionmaker, clock)
+    notifier = Notifier(runtime.app, schedule=_no_quiet(runtime), timezone="Asia/Jakarta")
+    await ReviewPoster(runtime.app).send_next()  # the claim notice: held, no template
+    await notifier.send_due()
+    [template] = fake.messages(WA)
+    assert template.body["template"]["name"] == "kurasi_keputusan"  # "Balas pesan ini ..."
     async with runtime.background():
-        notifier = Notifier(runtime.app, schedule=_no_quiet(runtime), timezone="Asia/Jakarta")
-        await ReviewPoster(runtime.app).send_next()  # the claim notice: held, no template
-        await notifier.send_due()
-        [template] = fake.messages(WA)
-        assert template.body["template"]["name"] == "kurasi_keputusan"  # "Balas pesan ini ..."
         # They answer the template as it asks: what waited comes, oldest first, and nothing
         # says it was not understood.
         shown = await say(client, fake, channel, "oke")
@@ -503,11 +503,11 @@ async def test_held_messages_go_before_the_answer_to_their_next_message(
     fake.enforce_window = True
     fake.last_inbound[WA] = fake.clock() - 30 * 3600
     await decided_while_away(runtime, sessionmaker, clock)
+    notifier = Notifier(runtime.app, schedule=_no_quiet(runtime), timezone="Asia/Jakarta")
+    await ReviewPoster(runtime.app).send_next()  # the claim notice: held, no template
+    await notifier.send_due()
+    assert fake.messages(WA) == []
     async with runtime.background():
-        notifier = Notifier(runtime.app, schedule=_no_quiet(runtime), timezone="Asia/Jakarta")
-        await ReviewPoster(runtime.app).send_next()  # the claim notice: held, no template
-        await notifier.send_due()
-        assert fake.messages(WA) == []
         shown = await say(client, fake, channel, "produk")
     texts = [m.text for m in shown]
     assert "meninjau" in texts[0] and "disetujui" in texts[1], texts
