@@ -587,3 +587,48 @@ def test_a_read_timeout_or_a_dropped_connection_is_transient() -> None:
         failure = translate(error)
         assert isinstance(failure, TemporaryFailure)
         assert classify(failure).failure == Failure.transient
+
+
+async def test_a_reminder_whose_window_closed_late_goes_again_as_its_template(
+    runtime: Runtime,
+    client: TestClient,
+    fake: FakeWhatsApp,
+    channel: WhatsAppChannel,
+    sessionmaker: Any,
+    clock: FakeClock,
+) -> None:
+    product = await producer_wrote(runtime, sessionmaker, clock, ago=timedelta(hours=23))
+    async with sessionmaker() as session, session.begin():
+        row = await session.get(Product, product.id)
+        row.status = ProductStatus.revision_requested
+        user = await session.scalar(select(User).where(User.external_id == WA))
+        await plan(
+            session,
+            kind="revision",
+            dedupe_key="revision:late",
+            channel="whatsapp",
+            chat_id=WA,
+            user_id=user.id,
+            subject_id=product.id,
+            due_at=clock.now,
+            now=clock.now,
+        )
+    notifier = Notifier(runtime.app, schedule=_no_quiet(runtime), timezone="Asia/Jakarta")
+    assert await notifier.send_due() == 1
+    [free] = fake.messages(WA)
+    assert free.type != "template"
+    await channel.idle()
+    failed = fake.status(
+        free.message_id,
+        WA,
+        "failed",
+        errors=[{"code": 131047, "title": "Re-engagement message", "message": "Re-engagement"}],
+    )
+    assert await fake.post(str(client.make_url(WHATSAPP_WEBHOOK_PATH)), failed) == 200
+    await channel.idle()
+    assert await notifier.send_due() == 1
+    last = fake.messages(WA)[-1]
+    assert last.type == "template" and last.body["template"]["name"] == "kurasi_revisi"
+    async with sessionmaker() as session:
+        note = await session.scalar(select(Notification))
+    assert note.result == TEMPLATE_SENT  # and the message waits for their reply
