@@ -7,6 +7,9 @@ Phase 1: `--workers` processes of `kurasi broadcast work` send one broadcast to 
 prints the achieved rate as a fraction of the ceiling, the 429s and duplicates.
 Phase 2: a second broadcast; when half have it, every worker gets SIGKILL; fresh workers take
 over once the dead ones' lease (10 s here) has run out; prints lost and duplicated.
+Phase 3: a third broadcast while a `kurasi run` bot answers `--replies` people writing at the
+same time (20 a second): replies and the broadcast draw from the bot's one send budget, so
+together they stay under the ceiling; prints the 429s, the broadcast's rate and the replies.
 
 Uses a fresh PostgreSQL database next to $KURASI_TEST_DATABASE_URL (default
 postgresql+asyncpg://postgres@127.0.0.1:5432/test), dropped at the end.
@@ -147,8 +150,9 @@ async def main() -> None:
     parser.add_argument("--recipients", type=int, default=50_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
-        "--phase", choices=("both", "1", "2"), default="both", help="run one phase only"
+        "--phase", choices=("both", "all", "1", "2", "3"), default="all", help="run one phase only"
     )
+    parser.add_argument("--replies", type=int, default=600)
     args = parser.parse_args()
     server = os.environ.get(
         "KURASI_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -159,12 +163,16 @@ async def main() -> None:
         async with CeilingTelegram() as fake:
             with tempfile.TemporaryDirectory() as tmp:
                 config = write_config(Path(tmp), url, fake)
-                if args.phase in ("both", "1"):
+                if args.phase in ("all", "both", "1"):
                     await phase_one(fake, url, config, args)
                     fake.calls.clear()
                     fake.limited = 0
-                if args.phase in ("both", "2"):
+                if args.phase in ("all", "both", "2"):
                     await phase_two(fake, url, config, args)
+                    fake.calls.clear()
+                    fake.limited = 0
+                if args.phase in ("all", "3"):
+                    await phase_three(fake, url, config, args)
     finally:
         await drop_database(server, url)
 
@@ -206,6 +214,65 @@ async def phase_two(fake: CeilingTelegram, url: str, config: Path, args: Any) ->
         print("kill at", round(kill_at, 2))
     print(f"phase 2: SIGKILL after {at_kill} sends, resumed by {args.workers} new workers")
     print(f"  lost {lost}, duplicated {duplicated}, 429 answers {fake.limited}")
+
+
+async def phase_three(fake: CeilingTelegram, url: str, config: Path, args: Any) -> None:
+    port = free_port()
+    with config.open("a") as f:
+        f.write(f"[http]\nport = {port}\n")
+    bot = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        "--config",
+        str(config),
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        await fake.wait_for("getUpdates", timeout=60)
+        await new_broadcast(url, "Bench 3")
+        workers = await start_workers(config, args.workers)
+        await fake.wait_for("sendMessage", count=50, timeout=60)  # the broadcast is under way
+        people = [REPLIERS + i for i in range(args.replies)]
+        for person in people:
+            fake.push_update(fake.message(person, "/bantuan"))
+            await asyncio.sleep(0.05)
+        await asyncio.gather(*(w.wait() for w in workers))
+        answered: set[int] = set()
+        deadline = time.monotonic() + 120
+        while len(answered) < len(people) and time.monotonic() < deadline:
+            answered = {
+                int(c.chat_id) for c in fake.sent("sendMessage") if int(c.chat_id) >= REPLIERS
+            }
+            await asyncio.sleep(0.5)
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        await bot.wait()
+    times = sorted(c.at for c in fake.sent("sendMessage") if int(c.chat_id) < REPLIERS)
+    rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
+    replies = sum(1 for c in fake.sent("sendMessage") if int(c.chat_id) >= REPLIERS)
+    lost, duplicated = report_below(fake, args.recipients)
+    print(f"phase 3: a broadcast to {args.recipients} while {args.replies} people write")
+    print(f"  broadcast {rate:.2f}/s, {replies} reply messages to {len(answered)} people")
+    print(f"  429 answers {fake.limited}, broadcast lost {lost}, duplicated {duplicated}")
+
+
+REPLIERS = 5_000_000
+
+
+def report_below(fake: CeilingTelegram, expected: int) -> tuple[int, int]:
+    got = Counter(int(c.chat_id) for c in fake.sent("sendMessage") if int(c.chat_id) < REPLIERS)
+    return expected - len(got), sum(n - 1 for n in got.values())
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ from db.base import utcnow
 from db.engine import make_engine, make_sessionmaker
 from db.media_store import MediaStore
 from db.migrate import upgrade
+from db.outbox import release_configured
+from db.whatsapp import released_order
 
 if TYPE_CHECKING:
     from bot.channels.telegram import TelegramChannel
@@ -42,6 +44,8 @@ if TYPE_CHECKING:
 # needs none of them.
 
 log = structlog.get_logger(__name__)
+
+MAX_RELEASED = 20  # sent before the answer; more are left to the senders' loops
 
 
 class StartupError(Exception):
@@ -71,11 +75,39 @@ class Runtime:
             admin_channel=self.app.flow_settings.review_channel or "telegram",
         )
         if self.whatsapp is not None:
-            # A producer who writes reopens WhatsApp's window: what waited for it goes now.
-            self.whatsapp.after_inbound = notifier.send_due
+            # A producer who writes reopens WhatsApp's window: what waited for it goes now,
+            # before the answer to what they wrote.
+            whatsapp = self.whatsapp
+            whatsapp.after_inbound = notifier.send_due
+            whatsapp.after_reopen = notifier.wake
+            whatsapp.broadcast_language = settings.broadcast.whatsapp_template_language
+
+            async def send_released(chat_id: str) -> None:
+                # Both queues, oldest first, before the answer to what they wrote.
+                async with self.sessionmaker() as session:
+                    order = await released_order(
+                        session, channel=whatsapp.name, chat_id=chat_id, now=self.app.clock()
+                    )
+                for what in order[:MAX_RELEASED]:
+                    if what == "notification":
+                        await notifier.send_chat(whatsapp.name, chat_id, limit=1)
+                    else:
+                        await self.poster.send_chat(whatsapp.name, chat_id, limit=1)
+
+            whatsapp.send_released = send_released
             # Messages stored before a crash or a stop are handled now, and new ones as
             # they arrive.
-            self.whatsapp.start()
+            whatsapp.start()
+        poster_wake = self.app.outbox_wake
+
+        def wake_senders() -> None:
+            # An update queued a message or planned a notification (a decision due when
+            # the undo window closes): both senders look again.
+            if poster_wake is not None:
+                poster_wake()
+            notifier.wake()
+
+        self.app.outbox_wake = wake_senders
         scheduler = make_scheduler(
             self.app,
             timezone=settings.scheduler.timezone,
@@ -84,8 +116,14 @@ class Runtime:
             tick_seconds=settings.reminders.tick.total_seconds(),
             notifier=notifier,
         )
+        async with self.sessionmaker() as session, session.begin():
+            # What waited for a channel configured since: due now.
+            await release_configured(
+                session, channels=sorted(self.app.channels), now=self.app.clock()
+            )
         task = asyncio.create_task(self.poster.run())
         sending = asyncio.create_task(self.sender.run())
+        due = asyncio.create_task(notifier.run_due())
         scheduler.start()
         try:
             yield
@@ -93,7 +131,9 @@ class Runtime:
             scheduler.shutdown(wait=False)
             self.poster.stop()
             self.sender.stop()
-            await asyncio.gather(task, sending, return_exceptions=True)
+            notifier.stop()
+            self.app.outbox_wake = poster_wake
+            await asyncio.gather(task, sending, due, return_exceptions=True)
 
     async def close(self) -> None:
         if self.whatsapp is not None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 import uuid
 from collections import deque
@@ -27,24 +28,23 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import structlog
-from aiolimiter import AsyncLimiter
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import outbound
+from bot.budget import SLOT_TAKEN, RateBudget
 from bot.channels.base import (
     Announced,
     Announcement,
     Announcer,
     RateLimited,
-    Rejected,
     TemporaryFailure,
-    Undeliverable,
 )
 from bot.i18n import translator
 from bot.runtime import Kurasi
 from bot.worker import Worker
 from db import broadcasts as data
 from db.models import Broadcast, BroadcastState, DeliveryState
-from handlers.features.broadcast import final_reply, progress_reply
+from handlers.features.broadcast import final_reply, markup, progress_reply
 from handlers.kit.events import Reply
 from handlers.rules.schedule import ReminderSchedule
 
@@ -54,102 +54,6 @@ T = TypeVar("T")
 # Channels that only take free-form messages within a window after the user last wrote.
 WINDOWS = {"whatsapp": timedelta(hours=24)}
 NEEDS_TEMPLATE = "needs a template"
-
-
-class RateBudget:
-    """Send slots for one channel, reserved from the shared budget row a chunk at a time."""
-
-    def __init__(
-        self,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        key: str,
-        rate: float,
-        *,
-        wallclock: Callable[[], float] = time.time,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        guard: float = 0.03,
-        chunk_seconds: float = 0.5,
-        chunk_max: int = 16,
-    ) -> None:
-        self.sessionmaker = sessionmaker
-        self.key = key
-        self.rate = rate
-        self.interval = (1 + guard) / rate
-        # A slot is used at most `tolerance` late: then no window of one second holds more
-        # than `rate` sends (it sees slots from 1 + tolerance < 1 + guard seconds), and the
-        # other half of the guard absorbs jitter on the way to the server.
-        self.tolerance = guard / 2
-        self.lead = 0.01  # reserve this far ahead: the reservation's own round trip, measured
-        # Slots reserved per visit to the budget row: enough for the lanes in flight, at most
-        # half a second's worth (a dead worker wastes no more than that).
-        self.chunk = max(1, min(int(rate * chunk_seconds), chunk_max))
-        self.wallclock = wallclock
-        self.sleep = sleep
-        self.limiter = AsyncLimiter(rate, 1)
-        self.paused_until = 0.0
-        self._slots: deque[float] = deque()
-        self._lock = asyncio.Lock()
-        self._waiting = 0  # lanes queued for a slot: how many the next reservation takes
-        self.dropped = 0  # slots given up (late or paused): capacity lost, for diagnostics
-        self._prefetch: asyncio.Task[None] | None = None
-
-    async def acquire(self) -> None:
-        """Wait for this worker's next slot; a late or paused slot is dropped, never used."""
-        while True:
-            self._waiting += 1
-            async with self._lock:
-                self._waiting -= 1
-                now = self.wallclock()
-                while self._slots and (
-                    self._slots[0] < now - self.tolerance or self._slots[0] < self.paused_until
-                ):
-                    self._slots.popleft()
-                    self.dropped += 1
-                if not self._slots:
-                    await self._reserve(now, self._waiting + 1)
-                slot = self._slots.popleft()
-                if len(self._slots) < self.chunk // 2 and self._prefetch is None:
-                    # Reserve the next slots while these are used, so no slot time is lost
-                    # to the reservation's round trip.
-                    self._prefetch = asyncio.create_task(self._reserve_ahead())
-            wait = slot - self.wallclock()
-            if wait > 0:
-                await self.sleep(wait)
-            await self.limiter.acquire()
-            if self.wallclock() - slot <= self.tolerance and slot >= self.paused_until:
-                return
-            self.dropped += 1
-
-    async def _reserve_ahead(self) -> None:
-        try:
-            await self._reserve(self.wallclock(), self.chunk)
-        except Exception:
-            log.exception("send slots not reserved ahead")
-        finally:
-            self._prefetch = None
-
-    async def _reserve(self, now: float, wanted: int) -> None:
-        async with self.sessionmaker() as session, session.begin():
-            count = min(self.chunk, wanted)
-            first, paused_until = await data.reserve_slots(
-                session,
-                key=self.key,
-                count=count,
-                interval=self.interval,
-                now=now + self.lead,
-            )
-        took = self.wallclock() - now
-        self.lead = min(0.2, 0.8 * self.lead + 0.2 * 2 * took)
-        self.paused_until = max(self.paused_until, paused_until)
-        self._slots.extend(first + i * self.interval for i in range(count))
-
-    async def pause(self, seconds: float) -> None:
-        """Honour a 429 for the whole bot: every worker waits `seconds` from now."""
-        until = self.wallclock() + seconds
-        self.paused_until = max(self.paused_until, until)
-        self._slots.clear()
-        async with self.sessionmaker() as session, session.begin():
-            await data.pause_budget(session, key=self.key, until=until)
 
 
 class PostAnnouncer:
@@ -197,7 +101,7 @@ class BroadcastSender(Worker):
         batch_size: int = 500,
         concurrency: int = 8,
         lease: timedelta = timedelta(minutes=2),
-        max_attempts: int = 5,
+        max_attempts: int = 12,
         retry_base: timedelta = timedelta(seconds=5),
         schedule: ReminderSchedule | None = None,
         timezone: str = "Asia/Jakarta",
@@ -278,17 +182,25 @@ class BroadcastSender(Worker):
     # --- one broadcast ------------------------------------------------------------------
 
     def budget(self, channel: str) -> RateBudget:
+        """The broadcast's rate on this channel, drawn from the channel's one send budget
+        (the bot's, the number's) when it has one: then replies and notices sent meanwhile
+        take their slots from the same row, and the ceiling holds for all of them."""
         if channel not in self._budgets:
             rate = self._rates.get(channel, self._other_rate)
-            self._budgets[channel] = RateBudget(
-                self.app.sessionmaker,
-                f"bulk:{channel}",
-                rate,
-                wallclock=self.wallclock,
-                sleep=self.sleep,
-                guard=self._rate_guard,
-                chunk_max=2 * self.concurrency,
-            )
+            options: dict[str, Any] = {
+                "wallclock": self.wallclock,
+                "sleep": self.sleep,
+                "guard": self._rate_guard,
+                "chunk_max": 2 * self.concurrency,
+            }
+            shared = getattr(self.app.channels.get(channel), "budget", None)
+            paid = self.paid and channel == "telegram"  # above the free ceiling, paid for
+            if isinstance(shared, RateBudget) and not paid:
+                self._budgets[channel] = shared.sharing(min(rate, shared.rate), **options)
+            else:
+                self._budgets[channel] = RateBudget(
+                    self.app.sessionmaker, f"bulk:{channel}", rate, **options
+                )
         return self._budgets[channel]
 
     def announcer(self, channel: str) -> Announcer | None:
@@ -354,6 +266,7 @@ class BroadcastSender(Worker):
         return Announcement(
             text=broadcast.text,
             html=broadcast.html,
+            whatsapp_text=markup.whatsapp_text(broadcast.text) if broadcast.html else None,
             media_kind=broadcast.media_kind,
             media_path=broadcast.media_path,
             media_name=broadcast.media_name,
@@ -424,6 +337,9 @@ class BroadcastSender(Worker):
                     await self._record(item, DeliveryState.needs_template, error=NEEDS_TEMPLATE)
                     return
                 message = replace(message, template=self.whatsapp_template)
+            else:
+                # Inside the window by our count; Meta's may differ: then the template.
+                message = replace(message, fallback_template=self.whatsapp_template)
         budget = self.budget(item.channel)
         while True:
             await budget.acquire()
@@ -484,14 +400,20 @@ class BroadcastSender(Worker):
         self, announcer: Announcer, message: Announcement, item: Item
     ) -> float | None:
         """One send and its outcome written; the retry_after of a 429, else None."""
+        token = SLOT_TAKEN.set(True)  # the budget's slot is taken: the channel takes none
         try:
             result = await announcer.announce(item.chat_id, message)
         except RateLimited as exc:
             log.warning("broadcast flood control", retry_after=exc.retry_after)
+            if exc.chat:  # only this recipient is to wait: again later, not a pause for all
+                await self._record(item, DeliveryState.pending, error=str(exc))
+                return None
             return exc.retry_after
         except Exception as exc:
             await self._failure(item, exc)
             return None
+        finally:
+            SLOT_TAKEN.reset(token)
         self._sent_log.append(self.wallclock())
         await self._record(item, DeliveryState.sent, message_id=result.message_id)
         return None
@@ -508,6 +430,7 @@ class BroadcastSender(Worker):
                 # Another worker uploaded meanwhile: send by its id, outside this lock.
                 pass
             else:
+                token = SLOT_TAKEN.set(True)
                 try:
                     result = await announcer.announce(item.chat_id, message)
                 except RateLimited as exc:
@@ -515,6 +438,8 @@ class BroadcastSender(Worker):
                 except Exception as exc:
                     await self._failure(item, exc, session=session)
                     return None
+                finally:
+                    SLOT_TAKEN.reset(token)
                 self._sent_log.append(self.wallclock())
                 await self._record(
                     item, DeliveryState.sent, message_id=result.message_id, session=session
@@ -531,17 +456,17 @@ class BroadcastSender(Worker):
     async def _failure(
         self, item: Item, exc: Exception, session: AsyncSession | None = None
     ) -> None:
-        error = f"{type(exc).__name__}: {exc}"
-        if isinstance(exc, Undeliverable):
-            state = DeliveryState.blocked
-        elif isinstance(exc, TemporaryFailure | TimeoutError | OSError):
-            state = DeliveryState.pending
-        elif isinstance(exc, Rejected):
-            state = DeliveryState.failed
-        else:
+        found = outbound.classify(exc)
+        state = {
+            outbound.Failure.permanent: DeliveryState.blocked,
+            outbound.Failure.rejected: DeliveryState.failed,
+            outbound.Failure.window_closed: DeliveryState.needs_template,
+        }.get(found.failure, DeliveryState.pending)
+        if found.failure == outbound.Failure.transient and not isinstance(
+            exc, TemporaryFailure | TimeoutError | OSError
+        ):
             log.exception("broadcast send failed", delivery=item.id)
-            state = DeliveryState.pending
-        await self._record(item, state, error=error, session=session)
+        await self._record(item, state, error=found.error, session=session)
 
     async def _record(
         self,
@@ -600,7 +525,9 @@ class BroadcastSender(Worker):
             if attempts + 1 >= self.max_attempts:
                 state = DeliveryState.failed
             else:
-                retry_at = now + self.retry_base * (2**attempts)
+                # Doubling from retry_base, with jitter, up to half an hour (bot.outbound).
+                ceiling = min(self.retry_base * 2**attempts, outbound.BACKOFF_MAX)
+                retry_at = now + ceiling * (0.5 + random.random() / 2)  # noqa: S311 (jitter)
         await data.record(
             session,
             delivery_id=result.item.id,

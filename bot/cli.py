@@ -868,6 +868,7 @@ def broadcast_send(
     from db.broadcasts import STATUS_CHOICES, Audience, audit, count_audience, create_broadcast
     from db.businesses import SECTORS
     from db.regions import search_regions
+    from handlers.features.broadcast import markup
     from handlers.kit.context import LANGUAGES
     from handlers.kit.parsing import parse_when
 
@@ -876,6 +877,9 @@ def broadcast_send(
     text = text_file.read_text(encoding="utf-8").strip()
     if not text:
         problems.append(f"{text_file} is empty")
+    elif (unsendable := markup.check(text, html=html)) is not None:
+        # Checked for every channel before anything is queued (Telegram's HTML rules).
+        problems.append(f"{text_file}{' (--html)' if html else ''}: {unsendable.english}")
     problems += [
         f"unknown sector {s!r}; sectors: {', '.join(SECTORS)}"
         for s in sector or []

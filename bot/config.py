@@ -362,7 +362,8 @@ class BroadcastSettings(Section):
     paid_rate: float = Field(default=1000.0, gt=0, le=1000)
     # The approved WhatsApp template for recipients outside the 24-hour window.
     whatsapp_template: str | None = None
-    max_attempts: int = Field(default=5, ge=1, le=20)  # network errors / 5xx, then failed
+    whatsapp_template_language: str = "id"
+    max_attempts: int = Field(default=12, ge=1, le=20)  # network errors / 5xx, then failed
     # How long a worker holds claimed recipients; a crashed worker's are taken over after it.
     lease: Duration = timedelta(minutes=2)
 

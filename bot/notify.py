@@ -5,6 +5,8 @@ sending claims rows with SELECT ... FOR UPDATE SKIP LOCKED (SQLite: one writer a
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import date, datetime, time, timedelta
 from time import monotonic
 from typing import Any
@@ -13,15 +15,19 @@ from zoneinfo import ZoneInfo
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.base import Notice, Undeliverable, WindowedChannel
+from bot import outbound
+from bot.channels.base import Notice, WindowedChannel
 from bot.i18n import translator
 from bot.runtime import Kurasi
+from db import outbox
 from db.models import Notification, User
 from db.notifications import (
     admins,
     claim_due,
+    claim_due_in_chat,
     fairs_ending_after,
     load_for_sending,
+    next_due_at,
     plan,
     plan_draft_nudges,
     plan_fair_occasion,
@@ -37,13 +43,14 @@ from handlers.rules.schedule import ReminderSchedule
 
 log = structlog.get_logger(__name__)
 
-MAX_ATTEMPTS = 5
 FAIR_GRACE = timedelta(days=1)  # a fair reminder more than a day late is no longer sent
 DIGEST_GRACE = timedelta(hours=2)  # a digest is not sent hours (or days) after its time
 # How far back the first tick after a start looks for a digest's time: a restart across it
 # still sends it, a first start later in the day or the week sends nothing.
 START_LOOKBACK = timedelta(minutes=5)
 HOLD = timedelta(hours=6)  # a held notification is looked at again this often
+AFTER_EARLIER = timedelta(seconds=1)
+TEMPLATE_HOLD = timedelta(hours=24)  # after its template, the message waits for their reply
 
 
 class Notifier:
@@ -64,6 +71,8 @@ class Notifier:
         self.admin_channel = admin_channel
         self._last_planned: datetime | None = None
         self.batch_size = batch_size
+        self._wake = asyncio.Event()
+        self._stopping = False
 
     async def tick(self, *, budget: timedelta | None = None) -> int:
         await self.plan_due()
@@ -190,6 +199,54 @@ class Notifier:
                     sent += await self._send_one(session, note, now)
         return sent
 
+    async def send_chat(self, channel: str, chat_id: str, *, limit: int = 20) -> int:
+        """What one person's message released, now and in order (quiet hours do not hold
+        them back: the person is writing)."""
+        now = self.app.clock()
+        sent = 0
+        async with self.app.sessionmaker() as session, session.begin():
+            batch = await claim_due_in_chat(
+                session, channel=channel, chat_id=chat_id, now=now, limit=limit
+            )
+            _kept = await load_for_sending(session, batch)
+            for note in batch:
+                sent += await self._send_one(session, note, now)
+        return sent
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def run_due(self, *, poll: float = 2.0) -> None:
+        """Between the scheduler's ticks: send each notification when it falls due (a
+        decision when the curator's undo window closes), not at the next tick. Looks at
+        the soonest due time at least every `poll` seconds, and when woken (an update
+        planned one)."""
+        while not self._stopping:
+            try:
+                async with self.app.sessionmaker() as session:
+                    due = await next_due_at(session)
+                now = self.app.clock()
+                if due is not None and due <= now:
+                    if await self.send_due(budget=timedelta(seconds=10)) == 0:
+                        # Due but not sendable now (quiet hours, held, failing): the tick
+                        # and the rows' own retry times take it from here.
+                        await self._rest(poll)
+                    continue
+                wait = poll if due is None else min(poll, (due - now).total_seconds())
+            except Exception:
+                log.exception("due notifications not sent; retrying")
+                wait = poll
+            await self._rest(wait)
+
+    async def _rest(self, seconds: float) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), max(seconds, 0.01))
+
     async def _send_one(self, session: AsyncSession, note: Notification, now: datetime) -> int:
         user = await session.get(User, note.user_id) if note.user_id else None
         if user is not None and user.blocked_at is not None:
@@ -210,29 +267,66 @@ class Notifier:
         )
         if reply is None:
             return self._close(note, now, "obsolete")
+        earlier = await outbox.waiting_before(
+            session, channel=note.channel, chat_id=note.chat_id, before=note.created_at, now=now
+        )
+        if earlier is not None:
+            # An older message to them is still on its way (retrying): this one follows it.
+            note.due_at = max(earlier, now) + AFTER_EARLIER
+            note.result = "waiting behind an earlier message"
+            return 0
         channel = self.app.channels.get(note.channel)
         if channel is None:
-            return self._close(note, now, f"no channel {note.channel}")
+            # Held and visible (/metrics, its result) until the channel is configured.
+            note.result = outbound.HELD_NO_CHANNEL.format(channel=note.channel)
+            note.due_at = now + HOLD
+            log.warning("notification held: channel not configured", kind=note.kind)
+            return 0
         try:
             result = await self._deliver(session, channel, note, user, reply, now)
-        except Undeliverable:
-            if user is not None:
-                user.blocked_at = now  # every later reminder to them is skipped
-            return self._close(note, now, "blocked")
         except Exception as exc:
-            note.attempts += 1
-            note.result = f"{type(exc).__name__}: {exc}"[:300]
-            if note.attempts >= MAX_ATTEMPTS:
-                note.sent_at = now
-                log.error("notification failed", kind=note.kind, error=note.result)
-            return 0
+            return self._failed(note, user, exc, now)
+        if result == "template":
+            # The template says "reply to see it": the message itself waits for that reply.
+            note.result = outbound.TEMPLATE_SENT
+            note.due_at = now + TEMPLATE_HOLD
+            return 1
         if result is None:
             # Held for WhatsApp's 24-hour window; released as soon as they write again.
-            note.result = WAITING
+            if note.result != outbound.TEMPLATE_SENT:
+                note.result = WAITING
             note.due_at = now + HOLD
             return 0
         self._close(note, now, result)
         return 1
+
+    def _failed(self, note: Notification, user: User | None, exc: Exception, now: datetime) -> int:
+        """One failed send, by its class (bot.outbound): retried with backoff and jitter
+        for up to two days, waited out as the platform said, or recorded for good."""
+        found = outbound.classify(exc)
+        if found.failure == outbound.Failure.permanent:
+            if user is not None:
+                user.blocked_at = now  # every later reminder to them is skipped
+            return self._close(note, now, "blocked")
+        if found.failure == outbound.Failure.rejected:
+            log.error("notification refused by the platform", kind=note.kind, error=found.error)
+            return self._close(note, now, f"failed: {found.error}")
+        if found.failure == outbound.Failure.window_closed:
+            note.result = WAITING
+            note.due_at = now + HOLD
+            return 0
+        if found.failure == outbound.Failure.rate_limited:
+            note.result = f"rate limited: {found.error}"[:300]
+            note.due_at = now + timedelta(seconds=found.retry_after)
+            return 0
+        note.attempts += 1
+        note.result = f"retrying: {found.error}"[:300]
+        if outbound.given_up(note.created_at, now):
+            log.error("notification given up", kind=note.kind, error=found.error)
+            return self._close(note, now, f"failed: {found.error}")
+        note.due_at = now + outbound.backoff(note.attempts)
+        log.warning("notification failed; will retry", kind=note.kind, attempts=note.attempts)
+        return 0
 
     async def _deliver(
         self,
@@ -248,7 +342,14 @@ class Notifier:
             await channel.post(note.chat_id, reply)
             return "sent"
         values = await template_values(session, kind=note.kind, subject_id=note.subject_id)
-        notice = Notice(note.kind, values, user.last_inbound_at)
+        last = None if note.result == outbound.WINDOW_CLOSED else user.last_inbound_at
+        notice = Notice(
+            note.kind,
+            values,
+            last,
+            template_sent=note.result == outbound.TEMPLATE_SENT,
+            source=f"notification:{note.id}",
+        )
         return await channel.notify(note.chat_id, reply, notice, now=now)
 
     @staticmethod

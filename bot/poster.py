@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import outbound
 from bot.channels.base import (
     Channel,
     Notice,
-    Undeliverable,
     WindowedChannel,
     reply_from_payload,
 )
@@ -43,6 +43,9 @@ log = structlog.get_logger(__name__)
 
 WINDOW = 60.0  # seconds the per-chat rate is counted over
 HOLD = timedelta(hours=6)  # a notice held for a messaging window is looked at again then
+# After its template: the message goes when they reply (released at once), or is looked at
+# again after a day (still outside the window: held again, no second template).
+TEMPLATE_HOLD = timedelta(hours=24)
 PRIVATE_RATE = 60  # messages a minute into one person's chat
 
 
@@ -130,6 +133,34 @@ class ReviewPoster(Worker):
                 soonest = until if soonest is None else min(soonest, until)
             return soonest
 
+    async def send_chat(self, channel_name: str, chat_id: str, *, limit: int = 20) -> int:
+        """What one person's message released, now and in order, before their message is
+        answered; what the chat's budget does not allow yet is left to the loop."""
+        t = translator(self.language)
+        sent = 0
+        for _ in range(limit):
+            now = self.clock()
+            async with self.app.sessionmaker() as session, session.begin():
+                budget = await outbox.claim_chat(
+                    session, channel=channel_name, chat_id=chat_id, wait=True
+                )
+                item = None
+                if budget is not None:
+                    item = await outbox.head(
+                        session, channel=channel_name, chat_id=chat_id, now=now
+                    )
+                ready = item is not None and (
+                    item.next_attempt_at is None or item.next_attempt_at <= now
+                )
+                if budget is None or item is None or not ready:
+                    break
+                assert item is not None
+                if await self._send(session, t, budget, item) != 0:
+                    break
+                sent += 1
+        self.wake()
+        return sent
+
     def _rate(self, item: OutboxItem) -> int:
         review_chats = {chat for chat, _sectors in self.app.flow_settings.review_chats}
         if item.kind == outbox.CARD or item.chat_id in review_chats:
@@ -166,7 +197,11 @@ class ReviewPoster(Worker):
         now = self.clock()
         channel = self.app.channels.get(item.channel)
         if channel is None:
-            outbox.mark_failed(item, now=now, error=f"no channel {item.channel}")
+            # Held, and visible (/metrics, last_error), until the channel is configured.
+            outbox.hold(
+                item, until=now + HOLD, reason=outbound.HELD_NO_CHANNEL.format(channel=item.channel)
+            )
+            log.warning("outbox message held: channel not configured", channel=item.channel)
             return 0
         if item.kind == outbox.ERASE:
             return await self._erase(t, budget, item, channel, now)
@@ -188,29 +223,8 @@ class ReviewPoster(Worker):
                 return await self._notify(session, budget, item, channel, replies, now)
             for reply in replies:
                 sent.append(await channel.post(item.chat_id, reply))
-        except Undeliverable as exc:
-            outbox.mark_failed(item, now=now, error=f"undeliverable: {exc}")
-            log.info("outbox recipient unreachable", item=item.id, kind=item.kind)
-            return 0
-        except (ValueError, TypeError, LookupError) as exc:
-            # A message that cannot be built or addressed: a bug, not a blip.
-            outbox.mark_failed(item, now=now, error=f"{type(exc).__name__}: {exc}")
-            log.error("outbox message unsendable", item=item.id, kind=item.kind)
-            return 0
         except Exception as exc:
-            gave_up = outbox.record_failure(
-                item,
-                now=now,
-                error=f"{type(exc).__name__}: {exc}",
-                max_attempts=self.max_attempts,
-            )
-            log.warning(
-                "outbox send failed" + ("; given up" if gave_up else "; will retry"),
-                item=item.id,
-                kind=item.kind,
-                attempts=item.attempts,
-                error=type(exc).__name__,
-            )
+            self._failed(item, exc, now)
             budget.sent = [*recent, stamp]
             return 0
         if item.kind == outbox.CARD:
@@ -222,6 +236,36 @@ class ReviewPoster(Worker):
         outbox.mark_sent(item, now=now)
         budget.sent = [*recent, *([stamp] * cost)]
         return 0
+
+    def _failed(self, item: OutboxItem, exc: Exception, now: datetime) -> None:
+        """One failed send, handled by its class (bot.outbound): retried with backoff for
+        hours, waited out as told, or recorded for good."""
+        found = outbound.classify(exc)
+        if found.failure == outbound.Failure.rate_limited:
+            item.last_error = found.error
+            item.next_attempt_at = now + timedelta(seconds=found.retry_after)
+            log.warning("outbox flood control", item=item.id, retry_after=found.retry_after)
+        elif found.failure == outbound.Failure.window_closed:
+            # Sent as a plain post (no template known for it): wait for them to write.
+            outbox.hold(item, until=now + HOLD, reason=found.error)
+        elif found.failure in (outbound.Failure.permanent, outbound.Failure.rejected):
+            outbox.mark_failed(item, now=now, error=f"{found.failure}: {found.error}")
+            log.info("outbox message not deliverable", item=item.id, kind=item.kind)
+        else:
+            item.attempts += 1
+            item.last_error = found.error
+            if outbound.given_up(item.created_at, now) or item.attempts >= self.max_attempts:
+                item.failed_at = now
+                log.error("outbox send given up", item=item.id, kind=item.kind)
+            else:
+                item.next_attempt_at = now + outbound.backoff(item.attempts)
+                log.warning(
+                    "outbox send failed; will retry",
+                    item=item.id,
+                    kind=item.kind,
+                    attempts=item.attempts,
+                    error=type(exc).__name__,
+                )
 
     async def _erase(
         self, t: Translate, budget: ChatBudget, item: OutboxItem, channel: Channel, now: datetime
@@ -264,13 +308,24 @@ class ReviewPoster(Worker):
         Errors propagate to `_send`'s handling (retry, or failed when undeliverable)."""
         recipient = await get_user(session, channel=item.channel, external_id=item.chat_id)
         last_inbound = recipient.last_inbound_at if recipient is not None else None
+        if item.last_error == outbound.WINDOW_CLOSED:
+            last_inbound = None  # Meta said after sending that the window had closed
+        template_sent = item.last_error == outbound.TEMPLATE_SENT
         for reply in replies:
             kind = reply.notice_kind or "notice"
             values = await template_values(session, kind=kind, subject_id=reply.subject_id)
-            notice = Notice(kind, values, last_inbound)
+            notice = Notice(kind, values, last_inbound, template_sent, f"outbox:{item.id}")
             outcome = await channel.notify(item.chat_id, reply, notice, now=now)
+            if outcome == "template":
+                # The template says "reply to see it": the message waits for that reply.
+                outbox.hold(item, until=now + TEMPLATE_HOLD, reason=outbound.TEMPLATE_SENT)
+                log.info("outbox notice sent as its template; the message waits", kind=kind)
+                return 0
             if outcome is None:
-                outbox.hold(item, until=now + HOLD, reason=f"waiting for the window ({kind})")
+                reason = (
+                    outbound.TEMPLATE_SENT if template_sent else f"waiting for the window ({kind})"
+                )
+                outbox.hold(item, until=now + HOLD, reason=reason)
                 log.info("outbox notice held for the messaging window", kind=kind)
                 return 0
         outbox.mark_sent(item, now=now)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
 from db.models import Notification, OutboxItem, Product, ProductStatus, WhatsAppInbound
+from db.outbox import TEMPLATE_SENT
+from db.whatsapp import WAITING
 
 
 async def queue_depths(session: AsyncSession) -> dict[str, int]:
@@ -23,9 +25,32 @@ async def queue_depths(session: AsyncSession) -> dict[str, int]:
         .where(Notification.sent_at.is_(None), Notification.due_at <= utcnow())
     )
     inbox = await session.scalar(select(func.count()).select_from(WhatsAppInbound))
+    # Held back, not lost: waiting for a channel to be configured, for WhatsApp's window,
+    # or for the reply their template asked for.
+    held_outbox = await session.scalar(
+        select(func.count())
+        .select_from(OutboxItem)
+        .where(
+            OutboxItem.sent_at.is_(None),
+            OutboxItem.failed_at.is_(None),
+            OutboxItem.held_until.is_not(None),
+        )
+    )
+    held_notifications = await session.scalar(
+        select(func.count())
+        .select_from(Notification)
+        .where(
+            Notification.sent_at.is_(None),
+            or_(
+                Notification.result.in_([WAITING, TEMPLATE_SENT]),
+                Notification.result.like("held:%"),
+            ),
+        )
+    )
     return {
         "outbox": int(outbox or 0),
         "notifications": int(notifications or 0),
+        "held": int(held_outbox or 0) + int(held_notifications or 0),
         "whatsapp_inbox": int(inbox or 0),
     }
 

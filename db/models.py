@@ -410,6 +410,9 @@ class WhatsAppMessage(Base):
     status: Mapped[str] = mapped_column(String(16), default="accepted")
     status_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(300))
+    # What it was sent for ("outbox:ID", "notification:ID"): reopened when Meta reports
+    # later that the window was closed (131047). Migration 0014.
+    source: Mapped[str | None] = mapped_column(String(40))
 
 
 class WhatsAppLink(Base):

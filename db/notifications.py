@@ -110,6 +110,34 @@ def claim_due_query(
     return stmt
 
 
+async def claim_due_in_chat(
+    session: AsyncSession, *, channel: str, chat_id: str, now: datetime, limit: int = 20
+) -> list[Notification]:
+    """One chat's due notifications, oldest first (what its person's message released);
+    one another worker is sending is waited for, not skipped, so the order holds."""
+    stmt = (
+        select(Notification)
+        .where(
+            Notification.sent_at.is_(None),
+            Notification.due_at <= now,
+            Notification.channel == channel,
+            Notification.chat_id == chat_id,
+        )
+        .order_by(Notification.created_at, Notification.id)
+        .limit(limit)
+        .with_for_update()
+    )
+    return list(await session.scalars(stmt))
+
+
+async def next_due_at(session: AsyncSession) -> datetime | None:
+    """When the soonest unsent notification falls due (the partial index's first row)."""
+    due: datetime | None = await session.scalar(
+        select(func.min(Notification.due_at)).where(Notification.sent_at.is_(None))
+    )
+    return due
+
+
 # --- set-based planning: one INSERT ... SELECT ... ON CONFLICT DO NOTHING per kind ----------
 # Each occasion has a unique dedupe key, so re-planning what exists already is a no-op, and
 # two schedulers planning at once insert each row once.

@@ -13,14 +13,19 @@ from typing import Any, Required, TypedDict, Unpack
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import ChatBudget, OutboxItem, OutboxKind
+from db.models import ChatBudget, Notification, OutboxItem, OutboxKind
 from db.sql import insert_ignore
 
 # After the n-th failed send an item waits BACKOFF_BASE * 2**(n-1), capped at BACKOFF_MAX;
-# after MAX_ATTEMPTS it is given up (about a day of trying).
+# after MAX_ATTEMPTS (or two days: bot.outbound) it is given up.
 BACKOFF_BASE = timedelta(seconds=2)
 BACKOFF_MAX = timedelta(minutes=30)
-MAX_ATTEMPTS = 60
+MAX_ATTEMPTS = 200
+# What a message held back says (outbox.last_error, notifications.result): visible in
+# /metrics and `kurasi` status, released by the person's next message or the channel's return.
+HELD_NO_CHANNEL = "held: channel {channel} is not configured"
+TEMPLATE_SENT = "template sent; the message waits for their reply"
+WINDOW_CLOSED = "window closed (131047); template next"
 CARD = OutboxKind.review_card
 NOTICE = OutboxKind.notice
 ERASE = OutboxKind.erase
@@ -35,6 +40,8 @@ class Queued(TypedDict, total=False):
     kind: Required[OutboxKind]
     payload: dict[str, Any]
     review_id: int
+    next_attempt_at: datetime
+    last_error: str
 
 
 async def enqueue(session: AsyncSession, *, now: datetime, **item: Unpack[Queued]) -> None:
@@ -83,8 +90,11 @@ async def next_retry(
     return min((t for t in (retry, held) if t is not None), default=None)
 
 
-async def claim_chat(session: AsyncSession, *, channel: str, chat_id: str) -> ChatBudget | None:
-    """Lock the chat's budget for this transaction; None while another worker holds it."""
+async def claim_chat(
+    session: AsyncSession, *, channel: str, chat_id: str, wait: bool = False
+) -> ChatBudget | None:
+    """Lock the chat's budget for this transaction; None while another worker holds it
+    (with `wait`, wait for it instead: what a person's message released goes in order)."""
     await insert_ignore(
         session,
         ChatBudget,
@@ -94,7 +104,7 @@ async def claim_chat(session: AsyncSession, *, channel: str, chat_id: str) -> Ch
     budget: ChatBudget | None = await session.scalar(
         select(ChatBudget)
         .where(ChatBudget.channel == channel, ChatBudget.chat_id == chat_id)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=not wait)
     )
     return budget
 
@@ -158,6 +168,23 @@ def hold(item: OutboxItem, *, until: datetime, reason: str) -> None:
     item.last_error = reason[:300]
 
 
+async def waiting_before(
+    session: AsyncSession, *, channel: str, chat_id: str, before: datetime, now: datetime
+) -> datetime | None:
+    """When an older message into this chat is next tried, if one still waits (not held):
+    a notification to the same person goes after it, so one chat keeps its order."""
+    found: datetime | None = await session.scalar(
+        select(func.coalesce(func.min(OutboxItem.next_attempt_at), now))
+        .where(
+            *_pending_in(channel, chat_id, frozenset({NOTICE})),
+            _not_held(now),
+            OutboxItem.created_at < before,
+        )
+        .having(func.count() > 0)
+    )
+    return found
+
+
 async def release_held(session: AsyncSession, *, channel: str, chat_id: str, now: datetime) -> int:
     """The person wrote: whatever waits for them is due now."""
     result = await session.execute(
@@ -166,3 +193,28 @@ async def release_held(session: AsyncSession, *, channel: str, chat_id: str, now
         .values(held_until=None)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def release_configured(session: AsyncSession, *, channels: list[str], now: datetime) -> int:
+    """Messages held because their channel was not configured, for channels that are now:
+    due at once (notifications too), in their order."""
+    held = HELD_NO_CHANNEL.split("{", 1)[0] + "%"
+    items = await session.execute(
+        update(OutboxItem)
+        .where(
+            *_pending(),
+            OutboxItem.channel.in_(channels),
+            OutboxItem.last_error.like(held),
+        )
+        .values(held_until=None, last_error=None)
+    )
+    notes = await session.execute(
+        update(Notification)
+        .where(
+            Notification.sent_at.is_(None),
+            Notification.channel.in_(channels),
+            Notification.result.like(held),
+        )
+        .values(due_at=now, result=None)
+    )
+    return int(items.rowcount or 0) + int(notes.rowcount or 0)  # type: ignore[attr-defined]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Fair, Notification, Product, User, UserAlias, WhatsAppMessage
+from db.models import Fair, Notification, OutboxItem, Product, User, UserAlias, WhatsAppMessage
+from db.outbox import TEMPLATE_SENT, WINDOW_CLOSED
 from db.sql import insert_ignore
 
 # The result of a notification held back by WhatsApp's 24-hour rule (no template for its kind).
@@ -31,7 +32,12 @@ async def _known(session: AsyncSession, chat_id: str) -> bool:
 
 
 async def record_sent(
-    session: AsyncSession, *, message_ids: list[str], chat_id: str, now: datetime
+    session: AsyncSession,
+    *,
+    message_ids: list[str],
+    chat_id: str,
+    now: datetime,
+    source: str | None = None,
 ) -> None:
     if not await _known(session, chat_id):
         return
@@ -39,9 +45,52 @@ async def record_sent(
         await insert_ignore(
             session,
             WhatsAppMessage,
-            {"message_id": message_id, "chat_id": chat_id, "sent_at": now, "status": "accepted"},
+            {
+                "message_id": message_id,
+                "chat_id": chat_id,
+                "sent_at": now,
+                "status": "accepted",
+                "source": source,
+            },
             conflict=["message_id"],
         )
+        if source is not None:  # the status webhook may have made the row first
+            await session.execute(
+                update(WhatsAppMessage)
+                .where(WhatsAppMessage.message_id == message_id, WhatsAppMessage.source.is_(None))
+                .values(source=source)
+            )
+
+
+async def reopen_for_template(session: AsyncSession, *, message_id: str, now: datetime) -> bool:
+    """Meta said later that a free-form message fell outside the window (a `failed` status,
+    131047): the notice or notification it was is due again, as its kind's template."""
+    row = await session.get(WhatsAppMessage, message_id[:128])
+    if row is None or not row.source:
+        return False
+    what, _, ident = row.source.partition(":")
+    if not ident.isdigit():
+        return False
+    if what == "outbox":
+        result = await session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.id == int(ident), OutboxItem.failed_at.is_(None))
+            .values(
+                sent_at=None,
+                held_until=None,
+                next_attempt_at=None,
+                last_error=WINDOW_CLOSED,
+            )
+        )
+    elif what == "notification":
+        result = await session.execute(
+            update(Notification)
+            .where(Notification.id == int(ident))
+            .values(sent_at=None, due_at=now, result=WINDOW_CLOSED)
+        )
+    else:
+        return False
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +131,53 @@ async def release_waiting(
     session: AsyncSession, *, channel: str, chat_id: str, now: datetime
 ) -> int:
     """Make the notifications held for this chat due now (the person just wrote)."""
-    held = update(Notification).filter_by(
-        channel=channel, chat_id=chat_id, sent_at=None, result=WAITING
+    held = update(Notification).where(
+        Notification.channel == channel,
+        Notification.chat_id == chat_id,
+        Notification.sent_at.is_(None),
+        Notification.result.in_([WAITING, TEMPLATE_SENT]),
     )
     result = await session.execute(held.values(due_at=now))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def released_order(
+    session: AsyncSession, *, channel: str, chat_id: str, now: datetime
+) -> list[str]:
+    """What is due for one chat across both queues, oldest first: "notification" or
+    "outbox" for each message, so what a person's message released goes out in order."""
+    notes = await session.scalars(
+        select(Notification.created_at).where(
+            Notification.channel == channel,
+            Notification.chat_id == chat_id,
+            Notification.sent_at.is_(None),
+            Notification.due_at <= now,
+        )
+    )
+    items = await session.scalars(
+        select(OutboxItem.created_at).where(
+            OutboxItem.channel == channel,
+            OutboxItem.chat_id == chat_id,
+            OutboxItem.sent_at.is_(None),
+            OutboxItem.failed_at.is_(None),
+            or_(OutboxItem.held_until.is_(None), OutboxItem.held_until <= now),
+            or_(OutboxItem.next_attempt_at.is_(None), OutboxItem.next_attempt_at <= now),
+        )
+    )
+    both = [(at, 0, "notification") for at in notes] + [(at, 1, "outbox") for at in items]
+    return [what for _at, _rank, what in sorted(both)]
+
+
+async def window_opened(
+    session: AsyncSession, *, channel: str, chat_id: str, now: datetime
+) -> None:
+    """They wrote just now (before their message is handled, so what it released may be
+    sent inside the window it opened)."""
+    await session.execute(
+        update(User)
+        .where(User.channel == channel, User.external_id == chat_id)
+        .values(last_inbound_at=now)
+    )
 
 
 async def template_values(

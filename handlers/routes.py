@@ -337,8 +337,10 @@ async def _read_typed_words(ctx: Context) -> None:
     if payload is None and in_form:  # a button not the form's (the language picker): exactly
         payload = typed.press_label(event.text, [*last, *earlier])
     command = common.word_command(event, in_flow=in_form, words=WORDS)
-    if payload is None and command is None and ctx.flow is None:
-        for pairs in await _notice_buttons(ctx):  # a notice's (a curator's, a reminder's)
+    # A notice's buttons (a curator's, a reminder's); not when this very message released
+    # what waited: it answered a template, before its sender saw what it released.
+    if payload is None and command is None and ctx.flow is None and not ctx.incoming.released:
+        for pairs in await _notice_buttons(ctx):
             payload = payload or typed.press_for(event.text, pairs, loose=True)
     if payload is not None:
         ctx.incoming = replace(ctx.incoming, event=ButtonPress(payload=payload))
@@ -438,6 +440,8 @@ async def _dispatch_private(ctx: Context) -> None:
             await flow.on_button(ctx, payload)
         elif payload is not None and button_handler is not None:
             await button_handler(ctx, payload)
+        elif ctx.incoming.released and not ctx.flow:
+            pass  # a template's quick reply: what it released was the answer
         else:
             ctx.reply(ctx.t("That button is no longer valid."))
             if ctx.flow:

@@ -48,6 +48,9 @@ class Notice:
     kind: str
     values: dict[str, str]
     last_inbound_at: datetime | None
+    # Its template went already (the message waits for their reply): never a second one.
+    template_sent: bool = False
+    source: str | None = None  # the queued row it is ("outbox:7"), for a late 131047
 
 
 @runtime_checkable
@@ -161,6 +164,9 @@ class Announcement:
     media_name: str | None = None
     paid: bool = False  # Telegram paid broadcast (allow_paid_broadcast)
     template: str | None = None  # WhatsApp: send this template (recipient outside 24 h)
+    # WhatsApp: the template to send when Meta says the window closed after all.
+    fallback_template: str | None = None
+    whatsapp_text: str | None = None  # the text in WhatsApp's formatting (*bold*, no tags)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,11 +176,14 @@ class Announced:
 
 
 class RateLimited(Exception):
-    """The platform asked the whole bot to slow down (Telegram 429)."""
+    """The platform asked to slow down and for how long: the whole bot or number (Telegram
+    429, WhatsApp 130429, 4, 80007; the shared budget is paused for every worker), or one
+    chat (`chat`: WhatsApp's 131056 pair rate; only that chat waits)."""
 
-    def __init__(self, retry_after: float) -> None:
+    def __init__(self, retry_after: float, *, chat: bool = False) -> None:
         super().__init__(f"retry after {retry_after}s")
         self.retry_after = retry_after
+        self.chat = chat
 
 
 class TemporaryFailure(Exception):
@@ -183,6 +192,11 @@ class TemporaryFailure(Exception):
 
 class Rejected(Exception):
     """The platform refused this message for this chat; sending again will not help."""
+
+
+class WindowClosed(Exception):
+    """A free-form message refused because the person has not written lately (WhatsApp's
+    24 hours, 131047): the kind's template goes instead, or it waits for them."""
 
 
 class Announcer(Protocol):

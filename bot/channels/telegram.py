@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
+from dataclasses import replace
 from functools import partial
 from io import BytesIO
 from typing import Any, TypeVar, cast
 
+import aiohttp
 import structlog
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
@@ -51,9 +54,18 @@ from aiogram.types import (
 )
 from pydantic import ValidationError
 
-from bot.channels.base import ChannelUnavailable, Undeliverable, typed
+from bot.budget import SLOT_TAKEN, RateBudget, shared_budget
+from bot.channels.base import (
+    ChannelUnavailable,
+    RateLimited,
+    Rejected,
+    TemporaryFailure,
+    Undeliverable,
+    typed,
+)
 from bot.i18n import translator
 from bot.metrics import MESSAGES
+from bot.outbound import requeue
 from bot.runtime import Kurasi, NotCommitted
 from handlers.kit.events import (
     ButtonPress,
@@ -77,7 +89,6 @@ TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 ALBUM_MAX = 10
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile refuses larger files
-MAX_RETRIES = 3
 T = TypeVar("T")
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
 MediaItem = (
@@ -124,6 +135,32 @@ class EveryCall(BaseRequestMiddleware):
 _SENDING = ("send", "edit", "copy", "forward")
 
 
+class BudgetedCall(BaseRequestMiddleware):
+    """Every message the bot sends — a reply, a notice, a card, a broadcast — takes a slot
+    of the bot's one send budget (shared by all workers on PostgreSQL), and a 429 pauses
+    that budget for all of them (bot.budget)."""
+
+    def __init__(self, budget: RateBudget) -> None:
+        self.budget = budget
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[Any],
+        bot: Bot,
+        method: TelegramMethod[Any],
+    ) -> Any:
+        if not getattr(method, "__api_method__", "").startswith(_SENDING):
+            return await make_request(bot, method)
+        media = getattr(method, "media", None)
+        if not SLOT_TAKEN.get():
+            await self.budget.acquire(len(media) if isinstance(media, list) else 1)
+        try:
+            return await make_request(bot, method)
+        except TelegramRetryAfter as exc:
+            await self.budget.pause(float(exc.retry_after))
+            raise
+
+
 def make_bot(token: str, api_base: str) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
     session.middleware(EveryCall())
@@ -143,10 +180,14 @@ class TelegramChannel:
         bot: Bot,
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        messages_per_second: float = 30.0,
     ) -> None:
         self.app = app
         self.bot = bot
         self.sleep = sleep
+        # The bot's ceiling (about 30 a second across chats), one budget for every sender.
+        self.budget = shared_budget(app.sessionmaker, f"telegram:{bot.id}", messages_per_second)
+        bot.session.middleware(BudgetedCall(self.budget))
         self._chat_locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self._polling: _Poller | None = None
         router = Router(name="kurasi")
@@ -232,19 +273,28 @@ class TelegramChannel:
             except TelegramForbiddenError:
                 log.info("chat blocked the bot", chat=loggable_chat(chat_id))
                 return
+            except (RateLimited, TemporaryFailure) as exc:
+                # The update is committed: this reply and the rest go to the outbox, which
+                # tries again with backoff (the one way out), in order.
+                rest = list(replies[replies.index(reply) :])
+                if press is not None and press.message_id:
+                    rest = [_edit_target(r, press.message_id) for r in rest]
+                await requeue(self.app, self.name, chat_id, rest, error=exc)
+                return
             except TelegramAPIError as exc:
-                # The update is committed; one failed message must not stop the others.
+                # A message Telegram will never take; the others still go.
                 log.error("telegram send failed", chat=loggable_chat(chat_id), error=str(exc))
 
     async def _ack(self, ack_id: str, alert: str | None) -> None:
         try:
-            await self._call(
+            await self._call_soon(
                 lambda: self.bot.answer_callback_query(
                     ack_id, text=alert[:200] if alert else None, show_alert=bool(alert)
                 )
             )
-        except TelegramBadRequest as exc:
-            # A press older than Telegram's answer window; the replies still go out.
+        except (TelegramBadRequest, RateLimited, TemporaryFailure) as exc:
+            # A press older than Telegram's answer window, or a blip: only the spinner on
+            # the button is affected; the replies still go out.
             log.info("callback answer refused", error=str(exc))
 
     async def _edit(self, chat_id: str, message_id: str, reply: Reply) -> None:
@@ -296,9 +346,12 @@ class TelegramChannel:
                 ids.append(reply.edit_message_id)
             elif reply.text:
                 ids += await self._send(chat_id, reply)
-        except (TelegramForbiddenError, TelegramBadRequest, TelegramNotFound) as exc:
-            # Blocked, chat gone, or a message Telegram will never take: retrying won't help.
-            raise Undeliverable(str(exc)) from exc
+        except TelegramForbiddenError as exc:
+            raise Undeliverable(str(exc)) from exc  # blocked, kicked, deactivated
+        except (TelegramBadRequest, TelegramNotFound) as exc:
+            if _GONE.search(str(exc)):
+                raise Undeliverable(str(exc)) from exc  # chat gone, or never started the bot
+            raise Rejected(str(exc)) from exc  # a message Telegram will never take
         return ids
 
     async def erase(self, chat_id: str, message_ids: Sequence[str], *, notice: str) -> None:
@@ -387,21 +440,31 @@ class TelegramChannel:
         )
 
     async def _call(self, make: Callable[[], Awaitable[T]]) -> T:
-        """One Bot API call, waiting out flood control and retrying a brief outage (a 5xx
-        or a network error) a few times; other errors propagate."""
-        for attempt in range(MAX_RETRIES + 1):
+        """One Bot API call, its failure said as one of the outbound classes: flood control
+        as RateLimited (the budget is paused for every worker already), a 5xx, a network
+        error or a timeout as TemporaryFailure. Nothing is retried here: the outbox does,
+        with backoff over hours (bot.outbound); other errors propagate."""
+        try:
+            return await make()
+        except TelegramRetryAfter as exc:
+            log.warning("telegram flood control", retry_after=exc.retry_after)
+            raise RateLimited(float(exc.retry_after)) from exc
+        except (TelegramServerError, TelegramNetworkError, TelegramUnauthorizedError) as exc:
+            raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise TemporaryFailure(type(exc).__name__) from exc
+
+    async def _call_soon(self, make: Callable[[], Awaitable[T]]) -> T:
+        """A call that is worth nothing later (the answer to a button press, which Telegram
+        takes only for seconds): two quick retries of a blip, then the failure."""
+        for attempt in range(3):
             try:
-                return await make()
-            except TelegramRetryAfter as exc:
-                if attempt == MAX_RETRIES:
+                return await self._call(make)
+            except (TemporaryFailure, RateLimited) as exc:
+                wait = exc.retry_after if isinstance(exc, RateLimited) else 0.5 * 2**attempt
+                if attempt == 2 or wait > 2:
                     raise
-                log.warning("telegram flood control", retry_after=exc.retry_after)
-                await self.sleep(exc.retry_after)
-            except (TelegramServerError, TelegramNetworkError) as exc:
-                if attempt == MAX_RETRIES:
-                    raise
-                log.warning("telegram call failed; retrying", error=type(exc).__name__)
-                await self.sleep(0.5 * 2**attempt)
+                await self.sleep(wait)
         raise AssertionError("unreachable")
 
     async def fetch_media(self, media: MediaRef) -> bytes:
@@ -671,6 +734,19 @@ class _Poller:
             await self.bot.get_updates(offset=offset, limit=1, timeout=0, allowed_updates=allowed)
         except Exception as exc:
             log.warning("could not confirm the last updates", error=type(exc).__name__)
+
+
+# Bad requests that mean the recipient is gone for good, not that the message is wrong.
+_GONE = re.compile(
+    r"chat not found|user is deactivated|bot was blocked|PEER_ID_INVALID|kicked", re.I
+)
+
+
+def _edit_target(reply: Reply, message_id: str) -> Reply:
+    """A reply that edits the pressed message, as a queued message must say it."""
+    if reply.edit and reply.edit_message_id is None:
+        return replace(reply, edit_message_id=message_id, edit=False)
+    return reply
 
 
 def _photo_input(item: MediaOut) -> str | FSInputFile | BufferedInputFile:

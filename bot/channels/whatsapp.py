@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,7 +26,6 @@ from pywa.errors import (
     MessageUndeliverable,
     RateLimitHit,
     ReEngagementMessage,
-    UnsupportedMessageType,
     WhatsAppError,
 )
 from pywa_async import WhatsApp
@@ -34,7 +33,17 @@ from pywa_async.types import Button, Section, SectionList, SectionRow
 from pywa_async.types.sent_update import SentMessage
 from pywa_async.types.templates import TemplateLanguage
 
-from bot.channels.base import Notice, Undeliverable
+from bot.budget import SLOT_TAKEN, shared_budget
+from bot.channels.base import (
+    Announced,
+    Announcement,
+    Notice,
+    RateLimited,
+    Rejected,
+    TemporaryFailure,
+    Undeliverable,
+    WindowClosed,
+)
 from bot.channels.whatsapp_inbox import InboxClaim, InboxWorkers
 from bot.channels.whatsapp_messages import (  # noqa: F401 - this channel's message shapes
     LIST_LABEL,
@@ -53,11 +62,18 @@ from bot.channels.whatsapp_messages import (  # noqa: F401 - this channel's mess
     stored_incoming,
 )
 from bot.metrics import WHATSAPP_STATUSES
+from bot.outbound import requeue
 from bot.runtime import Kurasi
 from db.engine import is_transient
 from db.inbox import Stored, store
 from db.outbox import release_held
-from db.whatsapp import record_sent, record_status, release_waiting
+from db.whatsapp import (
+    record_sent,
+    record_status,
+    release_waiting,
+    reopen_for_template,
+    window_opened,
+)
 from handlers.kit import events
 from handlers.kit.capabilities import WHATSAPP
 
@@ -66,13 +82,40 @@ log = structlog.get_logger(__name__)
 GRAPH_API = "https://graph.facebook.com"
 WEBHOOK_LIMIT = 1024 * 1024  # bytes of one webhook body
 DOWNLOAD_LIMIT = 100 * 1024 * 1024  # Meta's largest media (documents)
-MAX_RETRIES = 5
 WINDOW = timedelta(hours=24)  # free-form messages only this long after the person's last one
 T = TypeVar("T")
 
 
-class OutsideWindow(Exception):
+class OutsideWindow(WindowClosed):
     """Meta refused a free-form message: the person has not written within 24 hours (131047)."""
+
+
+# Graph error codes by what the sender does about them (bot.outbound).
+THROTTLED = {130429: 1.0, 4: 60.0, 80007: 60.0, 133016: 60.0}  # the number's budget waits
+PAIR_RATE = {131056: 6.0, 131048: 60.0}  # too many to this one person: only they wait
+GONE = {131026, 131051, 131030, 131021, 131050, 131062}  # the recipient cannot be reached
+TRANSIENT = {1, 2, 131000, 131016, 131057, 135000}
+
+
+def translate(exc: WhatsAppError | httpx.HTTPError) -> Exception:
+    """A Graph API failure as one of the outbound classes (bot.channels.base)."""
+    if isinstance(exc, httpx.HTTPError):
+        return TemporaryFailure(type(exc).__name__)
+    code = int(exc.code) if isinstance(exc.code, int) else -1
+    status = exc.status_code
+    if code in THROTTLED or (status == 429 and code not in PAIR_RATE):
+        return RateLimited(THROTTLED.get(code, 2.0))
+    if code in PAIR_RATE:
+        return RateLimited(PAIR_RATE[code], chat=True)
+    if code == 131047:
+        return OutsideWindow(str(code))
+    if code in GONE:
+        return Undeliverable(str(code))
+    if exc.is_transient or code in TRANSIENT or (status is not None and status >= 500):
+        return TemporaryFailure(f"{code}: {exc.message}"[:200])
+    if status in (401, 403) or code == 190:
+        return TemporaryFailure(f"{code}: not authorized")  # a token to fix, not a lost message
+    return Rejected(f"{code}: {exc.message}"[:200])
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +196,15 @@ class WhatsAppChannel:
         # Told after a person wrote and notifications held for them were released (the
         # notifier sends them at once).
         self.after_inbound: Callable[[], Awaitable[Any]] | None = None
-        self.limiter = AsyncLimiter(messages_per_second, 1)
+        # Sends what a person's message released, before that message is answered.
+        self.send_released: Callable[[str], Awaitable[Any]] | None = None
+        self.broadcast_language = "id"
+        # The number's ceiling, one budget for replies, notices and broadcasts alike.
+        phone = str(getattr(client, "phone_id", "") or "number")
+        self.budget = shared_budget(app.sessionmaker, f"whatsapp:{phone}", messages_per_second)
+        self.limiter = AsyncLimiter(messages_per_second, 1)  # reads (media, marks) only
+        # Told when a status webhook reopened a notification (its window closed later).
+        self.after_reopen: Callable[[], Any] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         # Stored messages are handled by a bounded pool, one at a time per sender; storing
         # is held to a few at once (each a short insert) before a connection is asked for.
@@ -240,13 +291,30 @@ class WhatsAppChannel:
         if not messages and not reports:
             return
         known = 0
+        reopened = False
         async with self._storing, self.app.sessionmaker() as session, session.begin():
             await store(session, messages=messages, now=self.app.clock())
             for report in sorted(reports, key=lambda r: r.message_id):
-                known += await record_status(session, report)
+                found = await record_status(session, report)
+                known += found
+                # The window had closed after all (reported late): the kind's template next.
+                if (
+                    found
+                    and report.status == "failed"
+                    and (report.error or "").startswith("131047")
+                ):
+                    reopened |= await reopen_for_template(
+                        session, message_id=report.message_id, now=self.app.clock()
+                    )
         if reports:
             WHATSAPP_STATUSES.labels("stored").inc(known)
             WHATSAPP_STATUSES.labels("unknown").inc(len(reports) - known)
+        if reopened:
+            log.info("whatsapp window closed after sending; its template goes next")
+            if self.after_reopen is not None:
+                await self.after_reopen()
+            if self.app.outbox_wake is not None:
+                self.app.outbox_wake()
         if messages:
             if len(self._newest) > 10_000:  # senders whose messages another worker took
                 self._newest.clear()
@@ -278,33 +346,46 @@ class WhatsAppChannel:
         task.add_done_callback(self._tasks.discard)
 
     async def _handle_stored(self, stored: Stored, claim: InboxClaim) -> None:
-        """One stored message through the runtime (which deletes it when it commits)."""
+        """One stored message through the runtime (which deletes it when it commits).
+
+        What waited for them goes first, in order; a message that only answers a template
+        ("Balas pesan ini untuk melihat hasilnya") is answered by it."""
         item = stored_incoming(stored.body)
+        released = await self._release(item.chat_id)
+        if released:
+            item = replace(item, released=released)
         await self.app.process(item, self, redeliverable=True, claim=claim)
-        # What waited for their window, and the read mark (which marks their earlier
-        # messages read too), once per burst: after the newest message stored here. Under
-        # a flood that saves a transaction and a Graph call (sharing the number's
-        # throughput with the answers) for every message but a sender's last.
+        # The read mark (which marks their earlier messages read too) once per burst: after
+        # the newest message stored here. Under a flood that saves a Graph call (sharing the
+        # number's throughput with the answers) for every message but a sender's last.
         if self._newest.get(item.chat_id) not in (None, item.message_id):
             return
         self._newest.pop(item.chat_id, None)
-        await self._release(item.chat_id)
         if item.message_id:
             try:
-                await self._call(lambda: self.client.mark_message_as_read(item.message_id or ""))
-            except (WhatsAppError, httpx.HTTPError) as exc:
+                await self._call(
+                    lambda: self.client.mark_message_as_read(item.message_id or ""), send=False
+                )
+            except (WhatsAppError, httpx.HTTPError, TemporaryFailure, RateLimited) as exc:
                 log.info("whatsapp mark-as-read failed", error=type(exc).__name__)
 
-    async def _release(self, chat_id: str) -> None:
-        """They wrote: the window is open, so what waited for it goes out now."""
+    async def _release(self, chat_id: str) -> int:
+        """They wrote: the window is open, so what waited for it goes out now, in order,
+        before the answer to what they wrote. Returns how many messages were released."""
         now = self.app.clock()
         async with self.app.sessionmaker() as session, session.begin():
             released = await release_waiting(session, channel=NAME, chat_id=chat_id, now=now)
             held = await release_held(session, channel=NAME, chat_id=chat_id, now=now)
-        if released and self.after_inbound is not None:
-            await self.after_inbound()
-        if held and self.app.outbox_wake is not None:
-            self.app.outbox_wake()
+            if released or held:
+                await window_opened(session, channel=NAME, chat_id=chat_id, now=now)
+        if (released or held) and self.send_released is not None:
+            await self.send_released(chat_id)
+        else:
+            if released and self.after_inbound is not None:
+                await self.after_inbound()
+            if held and self.app.outbox_wake is not None:
+                self.app.outbox_wake()
+        return released + held
 
     # --- outgoing -----------------------------------------------------------------------
 
@@ -315,34 +396,38 @@ class WhatsAppChannel:
         *,
         origin: events.Incoming | None = None,
     ) -> None:
-        for reply in replies:
+        for i, reply in enumerate(replies):
             try:
                 await self.post(chat_id, reply)
-            except (Undeliverable, OutsideWindow) as exc:
+            except Undeliverable as exc:
                 log.info("whatsapp message not delivered", reason=type(exc).__name__)
                 return
-            except (WhatsAppError, httpx.HTTPError) as exc:
-                # The update is committed; one failed message must not stop the others.
-                log.error("whatsapp send failed", error=type(exc).__name__)
+            except (RateLimited, TemporaryFailure, WindowClosed) as exc:
+                # The update is committed: this reply and the rest go to the outbox, which
+                # retries with backoff (or holds them for the window), in order.
+                await requeue(self.app, self.name, chat_id, list(replies[i:]), error=exc)
+                return
+            except Rejected as exc:
+                # A message Meta will never take; the others still go.
+                log.error("whatsapp send refused", error=str(exc))
 
-    async def post(self, chat_id: str, reply: events.Reply) -> list[str]:
+    async def post(
+        self, chat_id: str, reply: events.Reply, *, source: str | None = None
+    ) -> list[str]:
         """Send one reply; return the ids of the messages made.
 
-        Raises Undeliverable (not on WhatsApp, unsupported: 131026, 131051) and OutsideWindow
-        (131047); other errors propagate for the caller's queue to retry.
+        Failures raise the outbound classes (bot.channels.base): Undeliverable (131026 ...),
+        OutsideWindow (131047), RateLimited, TemporaryFailure, Rejected; the caller's queue
+        decides (bot.outbound). `source` names the queued message, for a late 131047.
         """
         ids: list[str] = []
         try:
             for item in render(reply, self.capabilities):
                 ids.append(await self._send(chat_id, item))
-        except (MessageUndeliverable, UnsupportedMessageType) as exc:
-            raise Undeliverable(f"{exc.code}") from exc
-        except ReEngagementMessage as exc:
-            raise OutsideWindow(str(exc.code)) from exc
         finally:
             if ids:
                 # In the background: a caller may be sending from inside its own transaction.
-                self._spawn(self._remember(chat_id, ids))
+                self._spawn(self._remember(chat_id, ids, source))
         return ids
 
     async def notify(
@@ -350,18 +435,19 @@ class WhatsAppChannel:
     ) -> str | None:
         """Deliver a notification within WhatsApp's 24-hour rule.
 
-        Returns "sent", "template" (outside the window, as the kind's approved template), or
-        None when it must wait for the person to write again (no template for this kind).
+        Returns "sent", "template" (outside the window, as the kind's approved template: the
+        message itself then waits for their reply, which releases it), or None when it must
+        wait for the person to write again (no template, or its template went already).
         """
         last = notice.last_inbound_at
         if last is not None and now - last < WINDOW:
             try:
-                await self.post(chat_id, reply)
+                await self.post(chat_id, reply, source=notice.source)
                 return "sent"
             except OutsideWindow:
                 pass  # Meta counts the window itself; believe it
         template = self.templates.get(notice.kind)
-        if template is None:
+        if template is None or notice.template_sent:
             return None
         await self.send_template(chat_id, template, notice.values)
         return "template"
@@ -372,19 +458,35 @@ class WhatsAppChannel:
             for name in template.parameters
         ]
         params = [{"type": "body", "parameters": body}] if body else None
-        try:
-            sent = await self._call(
-                lambda: self.client.send_template(
-                    to=chat_id,
-                    name=template.name,
-                    language=TemplateLanguage(template.language),
-                    params=params,
-                )
+        sent = await self._call(
+            lambda: self.client.send_template(
+                to=chat_id,
+                name=template.name,
+                language=TemplateLanguage(template.language),
+                params=params,
             )
-        except (MessageUndeliverable, UnsupportedMessageType) as exc:
-            raise Undeliverable(f"{exc.code}") from exc
-        self._spawn(self._remember(chat_id, [str(sent.id)]))
+        )
+        self._spawn(self._remember(chat_id, [str(sent.id)], "template"))
         return str(sent.id)
+
+    async def announce(self, chat_id: str, message: Announcement) -> Announced:
+        """One broadcast message: its template outside the window (`message.template`),
+        else the text as WhatsApp formats it; a window Meta says is closed falls back to
+        `message.fallback_template` when there is one."""
+        if message.template:
+            return Announced(await self._announce_template(chat_id, message.template))
+        reply = events.Reply(message.whatsapp_text or message.text)
+        try:
+            ids = await self.post(chat_id, reply)
+        except OutsideWindow:
+            if not message.fallback_template:
+                raise
+            return Announced(await self._announce_template(chat_id, message.fallback_template))
+        return Announced(ids[-1] if ids else None)
+
+    async def _announce_template(self, chat_id: str, name: str) -> str:
+        language = self.broadcast_language
+        return await self.send_template(chat_id, Template(name, language), {})
 
     async def _send(self, chat_id: str, item: Outgoing) -> str:
         """Send one message; its WhatsApp message id (wamid)."""
@@ -443,29 +545,44 @@ class WhatsAppChannel:
 
     async def _upload(self, data: bytes, mime: str, filename: str) -> str:
         media = await self._call(
-            lambda: self.client.upload_media(media=data, mime_type=mime, filename=filename)
+            lambda: self.client.upload_media(media=data, mime_type=mime, filename=filename),
+            send=False,
         )
         return str(media.id)
 
-    async def _call(self, make: Callable[[], Awaitable[T]]) -> T:
-        """One Graph API call within the number's throughput; 130429 backs off and retries."""
-        delay = 1.0
-        for attempt in range(MAX_RETRIES + 1):
+    async def _call(self, make: Callable[[], Awaitable[T]], *, send: bool = True) -> T:
+        """One Graph API call. A message takes a slot of the number's send budget (shared
+        by every worker and kind); a read (media, mark-as-read) only this process's limiter
+        and two more tries on a blip. Failures raise as the outbound classes; a throughput
+        limit pauses the budget for every worker first."""
+        for attempt in range(3):
+            if send:
+                if not SLOT_TAKEN.get():
+                    await self.budget.acquire()
+                try:
+                    return await make()
+                except (WhatsAppError, httpx.HTTPError) as exc:
+                    failure = translate(exc)
+                if isinstance(failure, RateLimited) and not failure.chat:
+                    log.warning("whatsapp throughput limit hit", seconds=failure.retry_after)
+                    await self.budget.pause(failure.retry_after)
+                raise failure from None
             async with self.limiter:
                 try:
                     return await make()
-                except RateLimitHit:
-                    if attempt == MAX_RETRIES:
-                        raise
-            log.warning("whatsapp throughput limit hit, backing off", seconds=delay)
-            await self.sleep(delay)
-            delay = min(delay * 2, 30.0)
+                except (WhatsAppError, httpx.HTTPError) as exc:
+                    failure = translate(exc)
+            if attempt == 2 or not isinstance(failure, TemporaryFailure | RateLimited):
+                raise failure from None
+            await self.sleep(0.5 * 2**attempt)
         raise AssertionError("unreachable")
 
-    async def _remember(self, chat_id: str, ids: list[str]) -> None:
+    async def _remember(self, chat_id: str, ids: list[str], source: str | None = None) -> None:
         """Keep a row per sent message, for the status webhooks to fill in."""
         async with self.app.sessionmaker() as session, session.begin():
-            await record_sent(session, message_ids=ids, chat_id=chat_id, now=self.app.clock())
+            await record_sent(
+                session, message_ids=ids, chat_id=chat_id, now=self.app.clock(), source=source
+            )
 
     async def erase(self, chat_id: str, message_ids: Sequence[str], *, notice: str) -> None:
         """WhatsApp can neither delete nor edit what a business sent; review chats, the only
@@ -474,7 +591,7 @@ class WhatsAppChannel:
 
     async def fetch_media(self, media: events.MediaRef) -> bytes:
         """Resolve the media id and download it now: Meta's URL expires within minutes."""
-        url = await self._call(lambda: self.client.get_media_url(media.file_id))
+        url = await self._call(lambda: self.client.get_media_url(media.file_id), send=False)
         if url.file_size and int(url.file_size) > DOWNLOAD_LIMIT:
             raise ValueError("file too large to download")
         return await self.client.get_media_bytes(url.url)

@@ -92,6 +92,10 @@ class Incoming:
     chat_type: ChatType = "private"
     update_key: str | None = None  # unique per channel; a repeat is ignored
     message_id: str | None = None
+    # Messages held for this person (WhatsApp's window, a template's "reply to see it")
+    # that this message released and that went out just before it: when it says nothing
+    # else understood, they were its answer.
+    released: int = 0
 
 
 # --- what a flow answers --------------------------------------------------------------

@@ -125,3 +125,29 @@ def test_unknown_languages_and_channels_are_refused_with_the_known_ones(
     assert "queued" not in bad.output
     good = run(config, "send", "--text-file", str(text), "--channel", "telegram", "--dry-run")
     assert good.exit_code == 0 and good.stdout.startswith("3 recipients")
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("<b>Pameran</b> baru <i>gratis", "<i> is never closed"),
+        ("Harga < 10.000", "write &lt;"),
+        ("Daftar di <a href='javascript:alert(1)'>sini</a>", "http://"),
+        ("Baris satu<br>baris dua", "<br>"),
+        ("<b><i>tebal miring</b></i>", "cross"),
+    ],
+)
+def test_send_refuses_html_telegram_would_refuse_and_queues_nothing(
+    tmp_path: Path, config: Path, db_url: str, text: str, reason: str
+) -> None:
+    assert run(config, "list").stdout.strip() == "no broadcasts yet"  # also migrates
+    seed(db_url)
+    message = tmp_path / "message.html"
+    message.write_text(text, encoding="utf-8")
+    result = run(config, "send", "--text-file", str(message), "--html")
+    assert result.exit_code == 2
+    assert reason in result.output
+    assert run(config, "list").stdout.strip() == "no broadcasts yet"  # nothing queued
+    good = tmp_path / "good.html"
+    good.write_text("<b>Pameran</b> baru &amp; <a href='https://kurasi.id'>daftar</a>", "utf-8")
+    assert run(config, "send", "--text-file", str(good), "--html").exit_code == 0

@@ -47,7 +47,7 @@ from db.models import (
     WhatsAppMessage,
 )
 from db.notifications import plan
-from db.outbox import NOTICE
+from db.outbox import NOTICE, TEMPLATE_SENT
 from db.whatsapp import WAITING, record_sent
 from handlers.kit.events import MediaRef, Reply
 from tests.bot.test_transient_errors import POOL_FULL, Flaky
@@ -380,12 +380,20 @@ async def test_an_exhausted_database_pool_delays_a_message_never_an_apology(
 
 
 async def test_throughput_error_backs_off_and_each_message_goes_once(
-    client: TestClient, fake: FakeWhatsApp, channel: WhatsAppChannel, slept: list[float]
+    client: TestClient, fake: FakeWhatsApp, runtime: Runtime, clock: FakeClock
 ) -> None:
+    assert runtime.whatsapp is not None
     fake.fail_next(130429, times=2)
-    [welcome] = await say(client, fake, channel, fake.text("/start"))
+    # The reply's first try is refused: it waits in the outbox, the number's budget paused.
+    assert await say(client, fake, runtime.whatsapp, fake.text("/start")) == []
+    assert runtime.whatsapp.budget.paused_until > 0
+
+    async def sleep(seconds: float) -> None:
+        clock.advance(seconds=seconds)
+
+    await ReviewPoster(runtime.app, sleep=sleep).run_until_idle()
+    [welcome] = fake.messages(WA)
     assert "Pilih bahasa" in welcome.text
-    assert slept == [1.0, 2.0]  # backed off, doubling
     attempts = fake.messages(WA, include_failed=True)
     assert [c.error.code if c.error else None for c in attempts] == [130429, 130429, None]
 
@@ -561,7 +569,8 @@ async def test_outside_the_window_a_notification_goes_as_its_template(
     assert component["parameters"] == [{"type": "text", "text": "Keripik Tempe Sanan"}]
     async with sessionmaker() as session:
         note = await session.get(Notification, note_id)
-    assert note.sent_at is not None and note.result == "template"
+    # The template says "Balas pesan ini untuk melihat ...": the message waits for that reply.
+    assert note.sent_at is None and note.result == TEMPLATE_SENT
 
 
 async def test_without_a_template_it_waits_and_goes_right_after_they_write(

@@ -59,6 +59,12 @@ LIST_BUTTON = 20
 WINDOW_SECONDS = 24 * 3600
 
 ERRORS = {
+    1: "An unknown error occurred",
+    2: "Service temporarily unavailable",
+    4: "(#4) Application request limit reached",
+    80007: "(#80007) Rate limit issues",
+    131000: "(#131000) Something went wrong",
+    131056: "(#131056) Too many messages sent from this phone number to the same phone number",
     100: "(#100) Invalid parameter",
     130429: "(#130429) Rate limit hit",
     131047: "(#131047) Re-engagement message",
@@ -105,10 +111,14 @@ def _validator() -> Draft202012Validator:
 
 
 class GraphError(Exception):
-    def __init__(self, code: int, details: str) -> None:
+    def __init__(
+        self, code: int, details: str, *, status: int | None = None, transient: bool | None = None
+    ) -> None:
         super().__init__(f"{code}: {details}")
         self.code = code
         self.details = details
+        self.status = status
+        self.transient = transient
 
 
 @dataclass
@@ -162,6 +172,8 @@ class _Failure:
     code: int
     times: int
     to: str | None
+    status: int | None = None  # the HTTP status to answer with (default: 400, 401 for 190)
+    transient: bool | None = None  # the error's is_transient, as Meta sets it on 5xx
 
 
 @dataclass
@@ -239,9 +251,23 @@ class FakeWhatsApp:
 
     # ------------------------------------------------------------------ test controls
 
-    def fail_next(self, code: int, *, times: int = 1, to: str | None = None) -> None:
-        """The next `times` sends (to `to`, or anyone) fail with Graph error `code`."""
-        self._failures.append(_Failure(code, times, to))
+    def fail_next(
+        self,
+        code: int,
+        *,
+        times: int = 1,
+        to: str | None = None,
+        status: int | None = None,
+        transient: bool | None = None,
+    ) -> None:
+        """The next `times` sends (to `to`, or anyone) fail with Graph error `code`, answered
+        with HTTP `status` (400 unless given: 500 and `transient=True` for an outage, 429
+        for code 4 or 80007); `times=-1` fails every send until `recover()`."""
+        self._failures.append(_Failure(code, times, to, status, transient))
+
+    def recover(self) -> None:
+        """Every failure still queued by fail_next is dropped: the outage is over."""
+        self._failures.clear()
 
     def messages(self, to: str | None = None, *, include_failed: bool = False) -> list[Call]:
         return [
@@ -288,19 +314,17 @@ class FakeWhatsApp:
 
     @staticmethod
     def _error(err: GraphError) -> web.Response:
-        status = 401 if err.code == 190 else 400
-        return web.json_response(
-            {
-                "error": {
-                    "message": ERRORS.get(err.code, "(#100) Error"),
-                    "type": "OAuthException",
-                    "code": err.code,
-                    "error_data": {"messaging_product": "whatsapp", "details": err.details},
-                    "fbtrace_id": "AFakeTraceId",
-                }
-            },
-            status=status,
-        )
+        status = err.status or (401 if err.code == 190 else 400)
+        error: dict[str, Any] = {
+            "message": ERRORS.get(err.code, "(#100) Error"),
+            "type": "OAuthException",
+            "code": err.code,
+            "error_data": {"messaging_product": "whatsapp", "details": err.details},
+            "fbtrace_id": "AFakeTraceId",
+        }
+        if err.transient is not None:
+            error["is_transient"] = err.transient
+        return web.json_response({"error": error}, status=status)
 
     async def _messages(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
@@ -414,9 +438,14 @@ class FakeWhatsApp:
         for failure in self._failures:
             if failure.to is None or failure.to == body["to"]:
                 failure.times -= 1
-                if failure.times <= 0:
+                if failure.times == 0:
                     self._failures.remove(failure)
-                raise GraphError(failure.code, "injected by the test")
+                raise GraphError(
+                    failure.code,
+                    "injected by the test",
+                    status=failure.status,
+                    transient=failure.transient,
+                )
 
     async def _upload(self, request: web.Request) -> web.Response:
         if not self._authorized(request):

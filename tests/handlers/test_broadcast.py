@@ -461,3 +461,22 @@ async def test_whatsapp_window_template_or_needs_a_template(app: Kurasi, clock: 
     report = await broadcast_once("kurasi_pengumuman")
     assert sorted(double.sent) == [("62811", None), ("62822", "kurasi_pengumuman")]
     assert report.counts == {"sent": 2}
+
+
+async def test_a_message_telegram_would_refuse_is_refused_with_the_reason_before_anything_is_queued(
+    app: Kurasi, admin: Chat
+) -> None:
+    from handlers.kit.events import Text
+
+    await person(app, "p1")
+    await admin.send("/siaran")
+    long = "Pameran " * 600  # 4,800 characters: more than a message holds
+    refused, *_ = await admin.send_event(Text(long, html=f"<b>{long}</b>"))
+    assert "tidak bisa dikirim" in refused.text and "4096" in refused.text
+    # Formatting as Telegram would read it: the reason, in the admin's language.
+    refused, *_ = await admin.send_event(Text("a < b", html="a < b <b>tebal"))
+    assert "&lt;" in refused.text
+    asked, *_ = await admin.send_event(Text("Pameran", html="<b>Pameran</b> baru"))
+    assert "foto" in asked.text.lower() or "PDF" in asked.text
+    async with app.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(Broadcast)) == 0

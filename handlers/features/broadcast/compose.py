@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from db import broadcasts as data
+from handlers.features.broadcast import markup
 from handlers.features.broadcast.audience import AUDIENCE as AUDIENCE_INPUT
 from handlers.features.broadcast.audience import audience_of, describe
 from handlers.features.broadcast.steer import control_buttons, estimate, local_time, show
@@ -55,6 +56,7 @@ FIELDS = (
         MessageInput(
             caption_needed=N_("Send the message text first, then the photo."),
             refusal=N_("I need the message as text (or a photo with a caption)."),
+            check=lambda ctx, message: _unsendable(ctx, message),
         ),
         editable=False,
     ),
@@ -104,6 +106,18 @@ def _nobody_options(ctx: Context, record: dict[str, Any]) -> list[Option]:
         Option(AUDIENCE, t("« Audience")),
         Option(BACK, t("↩️ Back to the preview")),
     ]
+
+
+def _unsendable(ctx: Context, message: Message) -> str | None:
+    """Why the text would fail on a channel it reaches (Telegram's HTML rules, the length
+    every channel allows), said before anything is queued; None when it can go."""
+    problem = markup.check(message.text or "", html=message.html)
+    if problem is None:
+        return None
+    return ctx.t(
+        "This message cannot be sent: {reason}. Please send it again.",
+        reason=ctx.t(problem.reason, detail=problem.detail),
+    )
 
 
 class BroadcastForm(Form):

@@ -98,7 +98,10 @@ async def on_menu_button(ctx: Context, payload: Payload) -> None:
 
 
 async def nudge(ctx: Context) -> None:
-    """Input outside any conversation: never silence, always a way forward."""
+    """Input outside any conversation: never silence, always a way forward (unless it
+    answered a template: the messages it released, just sent, are the answer)."""
+    if ctx.incoming.released:
+        return
     business = await get_business(ctx.session, owner_id=ctx.user.id)
     if business is None or business.registered_at is None:
         t = ctx.t

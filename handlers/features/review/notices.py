@@ -83,6 +83,7 @@ async def tell_producer(
             due_at=ctx.now + timedelta(seconds=UNDO_SECONDS),
             now=ctx.now,
         )
+        ctx.signals.add("outbox")  # the senders look again: told when the window closes
         return
     t = ctx.translator(owner.language or "id")
     notice = producer_notice(t, business, product, what, review)

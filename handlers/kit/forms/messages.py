@@ -3,6 +3,7 @@ with its formatting, a photo with its caption, or a document of the allowed type
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,10 +38,21 @@ class MessageInput(Input):
     documents: tuple[str, ...] = ()
     wrong_type: str = ""
     refusal: str = ""
+    # What else the message must be (a broadcast: valid for every channel it reaches): the
+    # reason it is refused, in the reader's language, or None.
+    check: Callable[[Context, Message], str | None] | None = None
 
     async def read(
         self, ctx: Context, form: Form, field: Field, record: Any, event: Event
     ) -> Outcome:
+        outcome = self._read(ctx, event)
+        if isinstance(outcome, Got) and self.check is not None:
+            problem = self.check(ctx, outcome.value)
+            if problem is not None:
+                return Refuse(problem)
+        return outcome
+
+    def _read(self, ctx: Context, event: Event) -> Outcome:
         if isinstance(event, Text) and self.text and event.text.strip():
             return Got(Message(event.html or event.text, html=event.html is not None))
         if isinstance(event, Photo) and self.photo:
