@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -78,6 +78,7 @@ class Runtime:
             language=settings.review.language,
             tick_seconds=settings.reminders.tick.total_seconds(),
             notifier=notifier,
+            catalogue=self._catalogue_tick(),
         )
         task = asyncio.create_task(self.poster.run())
         sending = asyncio.create_task(self.sender.run())
@@ -89,6 +90,35 @@ class Runtime:
             self.poster.stop()
             self.sender.stop()
             await asyncio.gather(task, sending, return_exceptions=True)
+
+    def _catalogue_tick(self) -> Callable[[], Awaitable[object]] | None:
+        """The static catalogue's incremental rebuild, when catalogue.site_dir is set; also
+        clears inquiries' hashed addresses after a day."""
+        settings = self.settings
+        if settings.catalogue.site_dir is None and not settings.catalogue.enabled:
+            return None
+        from bot.catalogue import site
+        from db.inquiries import forget_sources
+
+        builder = (
+            site(
+                settings.catalogue,
+                settings.catalogue.site_dir,
+                MediaStore(settings.media.dir),
+                settings.media.dir / "thumbs",
+            )
+            if settings.catalogue.site_dir is not None
+            else None
+        )
+
+        async def tick() -> None:
+            async with self.sessionmaker() as session, session.begin():
+                await forget_sources(session, now=utcnow())
+            if builder is not None:
+                async with self.sessionmaker() as session:
+                    await builder.build(session, now=utcnow())
+
+        return tick
 
     async def close(self) -> None:
         if self.whatsapp is not None:
@@ -247,12 +277,17 @@ async def _start_http(runtime: Runtime, *, webhook: bool) -> web.AppRunner:
     secret = settings.telegram.webhook_secret
     catalogue = None
     if settings.catalogue.enabled:
-        from bot.catalogue import Catalogue
+        from bot.catalogue import Catalogue, rates
+        from bot.catalogue_site.inquiries import InquiryForm
 
         catalogue = Catalogue(
             runtime.sessionmaker,
             MediaStore(settings.media.dir),
             thumbs=settings.media.dir / "thumbs",
+            per_page=settings.catalogue.per_page,
+            rates=rates(settings.catalogue),
+            public_url=settings.catalogue.public_url,
+            inquiries=InquiryForm(runtime.sessionmaker, settings, runtime.app.flow_settings).handle,
         )
     http_app = make_http_app(
         runtime.engine,

@@ -538,7 +538,9 @@ def export_catalogue(
     out: Annotated[Path, typer.Option("--out", help="Directory for catalogue.json and photos.")],
     config: ConfigOption = None,
 ) -> None:
-    """Every approved product as catalogue.json (+ its JSON Schema) and photos ≤ 1600 px."""
+    """Every approved product as a static site (listing, sector and detail pages in four
+    languages, photos, sitemap.xml) with catalogue.json (+ its JSON Schema). A folder built
+    before is brought up to date: only what changed is rewritten, what is gone is removed."""
     from bot.catalogue import write_catalogue
     from db.base import utcnow
     from db.media_store import MediaStore
@@ -546,9 +548,17 @@ def export_catalogue(
     settings = _settings(config)
     store = MediaStore(settings.media.dir)
     count = _with_session(
-        settings, lambda session: write_catalogue(session, store, out, now=utcnow())
+        settings,
+        lambda session: write_catalogue(
+            session,
+            store,
+            out,
+            now=utcnow(),
+            settings=settings.catalogue,
+            thumbs=settings.media.dir / "thumbs",
+        ),
     )
-    typer.echo(f"{count} approved products written to {out / 'catalogue.json'}")
+    typer.echo(f"{count} approved products written to {out / 'catalogue.json'} and {out}/")
 
 
 def main() -> None:

@@ -12,14 +12,13 @@ import csv
 import io
 import re
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import IO, Any, Literal
 
-from sqlalchemy import Executable, and_, or_, select
+from sqlalchemy import Executable, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import AuditEvent, Business, Photo, Product, ProductStatus, Review
+from db.models import AuditEvent, Business, Product, Review
 from db.regions import get_region
 
 What = Literal["businesses", "products", "reviews"]
@@ -286,125 +285,3 @@ async def write_export(
 
 def filename(what: What, fmt: Format, *, today: date, phones: bool = False) -> str:
     return f"kurasi-{what}{'-with-phones' if phones else ''}-{today.isoformat()}.{fmt}"
-
-
-# --- the public catalogue ---------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class CataloguePhoto:
-    id: int
-    position: int
-    store_key: str
-    sha256: str
-
-
-@dataclass(frozen=True, slots=True)
-class CatalogueEntry:
-    """What the public may see of an approved product: nothing else leaves through here."""
-
-    id: int
-    name: str
-    sector: str
-    description_id: str | None
-    description_en: str | None
-    price_idr: int | None
-    unit: str | None
-    min_order: int | None
-    monthly_capacity: int | None
-    certifications: list[str]
-    grade: str | None
-    approved_at: datetime | None
-    business_name: str
-    regency_code: str | None
-    regency: str | None
-    whatsapp: str | None  # only when the producer agreed to be contacted
-    photos: list[CataloguePhoto] = field(default_factory=list)
-
-
-def _whatsapp(phone: str | None, consent: bool | None) -> str | None:
-    digits = re.sub(r"[^0-9]", "", phone or "")
-    return f"https://wa.me/{digits}" if consent is True and digits else None
-
-
-async def catalogue_entries(
-    session: AsyncSession,
-    *,
-    sector: str | None = None,
-    region_code: str | None = None,
-    query: str | None = None,
-    limit: int | None = None,
-) -> list[CatalogueEntry]:
-    """Approved products only, newest approval first; filters by sector, regency and a
-    search in the name and both descriptions (Indonesian and English)."""
-    approved = and_(
-        Review.product_id == Product.id,
-        Review.round == Product.round,
-        Review.decision == "approved",
-    )
-    stmt = (
-        select(Product, Business, Review)
-        .join(Business, Business.id == Product.business_id)
-        .outerjoin(Review, approved)
-        .where(Product.status == ProductStatus.approved)
-        .order_by(Review.decided_at.desc(), Product.id.desc())
-    )
-    if sector:
-        stmt = stmt.where(Product.sector == sector)
-    if region_code:
-        stmt = stmt.where(Business.region_code == region_code)
-    if query and query.strip():
-        q = query.strip()[:100]
-        stmt = stmt.where(
-            or_(
-                Product.name.icontains(q, autoescape=True),
-                Product.description_en.icontains(q, autoescape=True),
-                Product.description.icontains(q, autoescape=True),
-            )
-        )
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    found = (await session.execute(stmt)).all()
-    ids = [p.id for p, _b, _r in found]
-    photos: dict[int, list[CataloguePhoto]] = {i: [] for i in ids}
-    if ids:
-        for photo in await session.scalars(
-            select(Photo).where(Photo.product_id.in_(ids)).order_by(Photo.position)
-        ):
-            photos[photo.product_id].append(
-                CataloguePhoto(photo.id, photo.position, photo.store_key, photo.sha256)
-            )
-    return [
-        CatalogueEntry(
-            id=p.id,
-            name=p.name or "",
-            sector=p.sector or "other",
-            description_id=p.description,
-            description_en=p.description_en or None,  # "" when the producer skipped it
-            price_idr=p.price,
-            unit=p.unit,
-            min_order=p.min_order,
-            monthly_capacity=p.capacity,
-            certifications=list(p.legal_docs or []),
-            grade=r.grade if r else None,
-            approved_at=r.decided_at if r else None,
-            business_name=b.name or "",
-            regency_code=b.region_code,
-            regency=_regency(b.region_code),
-            whatsapp=_whatsapp(b.phone, b.contact_consent),
-            photos=photos[p.id],
-        )
-        for p, b, r in found
-    ]
-
-
-async def catalogue_photo(session: AsyncSession, *, photo_id: int) -> CataloguePhoto | None:
-    """A photo of an approved product; None for any other (a draft's, a rejected one's)."""
-    photo = await session.scalar(
-        select(Photo)
-        .join(Product, Product.id == Photo.product_id)
-        .where(Photo.id == photo_id, Product.status == ProductStatus.approved)
-    )
-    if photo is None:
-        return None
-    return CataloguePhoto(photo.id, photo.position, photo.store_key, photo.sha256)

@@ -51,6 +51,7 @@ class FlowSettings:
     # None: statistics come as text only.
     charts: ChartMaker | None = None
     broadcast_rate: float = 25.0  # messages a second, for a broadcast's estimated duration
+    inquiry_chat_id: str = ""  # the buyers' desk chat (catalogue.inquiry_chat_id); "" = admins
 
 
 @dataclass

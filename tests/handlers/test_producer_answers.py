@@ -95,7 +95,7 @@ async def test_the_english_description_is_asked_shown_and_catalogued(
 ) -> None:
     from sqlalchemy import update
 
-    from db.exports import catalogue_entries
+    from db.catalogue import stream_entries
     from db.models import Product
 
     if lang == "en":
@@ -118,7 +118,7 @@ async def test_the_english_description_is_asked_shown_and_catalogued(
             update(Product).where(Product.id == product.id).values(status="approved")
         )
     async with sessionmaker() as session:
-        (entry,) = await catalogue_entries(session)
+        (entry,) = [e async for batch in stream_entries(session) for e in batch]
     assert entry.description_en == "Thin, crispy tempeh chips from local Malang soybeans."
 
 
