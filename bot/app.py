@@ -287,7 +287,12 @@ async def _start_http(runtime: Runtime, *, webhook: bool) -> web.AppRunner:
             per_page=settings.catalogue.per_page,
             rates=rates(settings.catalogue),
             public_url=settings.catalogue.public_url,
-            inquiries=InquiryForm(runtime.sessionmaker, settings, runtime.app.flow_settings).handle,
+            inquiries=InquiryForm(
+                runtime.sessionmaker,
+                settings.catalogue,
+                runtime.app.flow_settings,
+                clock=runtime.app.clock,
+            ).handle,
         )
     http_app = make_http_app(
         runtime.engine,

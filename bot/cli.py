@@ -489,7 +489,8 @@ cli.add_typer(export_cli, name="export")
 def export_command(
     ctx: typer.Context,
     what: Annotated[
-        str | None, typer.Option("--what", help="businesses, products or reviews.")
+        str | None,
+        typer.Option("--what", help="businesses, products, reviews or inquiries."),
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv or xlsx.")] = "csv",
     out: Annotated[Path | None, typer.Option("--out", help="The file to write.")] = None,
@@ -505,10 +506,13 @@ def export_command(
     from db.base import utcnow
     from db.exports import FORMATS, WHATS, audit_phone_export, write_export
 
+    if what == "inquiries" and fmt in FORMATS and out is not None:
+        _export_inquiries(_settings(config), fmt, out, phones=phones)
+        return
     if what not in WHATS or fmt not in FORMATS or out is None:
         typer.echo(
-            "usage: kurasi export --what businesses|products|reviews --format csv|xlsx "
-            "--out FILE  (or: kurasi export catalogue --out DIR)",
+            "usage: kurasi export --what businesses|products|reviews|inquiries --format "
+            "csv|xlsx --out FILE  (or: kurasi export catalogue --out DIR)",
             err=True,
         )
         raise typer.Exit(2)
@@ -531,6 +535,28 @@ def export_command(
         raise
     partial.replace(out)  # a reader never sees half a file
     typer.echo(f"{count} {what} rows written to {out}")
+
+
+def _export_inquiries(settings: Settings, fmt: str, out: Path, *, phones: bool) -> None:
+    """Buyers' inquiries (with their e-mail addresses: for admins), streamed."""
+    from db.inquiries import write_inquiries
+
+    if phones:
+        typer.echo("--phones goes with --what businesses", err=True)
+        raise typer.Exit(2)
+    partial = out.with_name(out.name + ".part")
+
+    async def work(session: AsyncSession) -> int:
+        with partial.open("wb") as fh:
+            return await write_inquiries(session, fmt, fh)
+
+    try:
+        count = _with_session(settings, work)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(out)
+    typer.echo(f"{count} inquiries rows written to {out}")
 
 
 @export_cli.command("catalogue")

@@ -145,6 +145,20 @@ async def open_inquiries(session: AsyncSession, *, limit: int = 20) -> list[Inqu
     return list(found)
 
 
+async def open_for_owner(
+    session: AsyncSession, *, owner_user_id: int, limit: int = 5
+) -> list[Inquiry]:
+    """A producer's unanswered inquiries, newest first."""
+    found = await session.scalars(
+        select(Inquiry)
+        .join(Business, Business.id == Inquiry.business_id)
+        .where(Business.owner_id == owner_user_id, Inquiry.state == InquiryState.forwarded)
+        .order_by(Inquiry.created_at.desc(), Inquiry.id.desc())
+        .limit(limit)
+    )
+    return list(found)
+
+
 async def count_open(session: AsyncSession) -> int:
     count = await session.scalar(
         select(func.count()).select_from(Inquiry).where(Inquiry.state != InquiryState.answered)

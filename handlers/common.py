@@ -44,6 +44,8 @@ WORDS: dict[str, str] = {
     "delete data": "hapusdata",
     "bahasa": "bahasa",
     "language": "bahasa",
+    "permintaan": "permintaan",
+    "inquiries": "permintaan",
 }
 # Inside a flow a typed answer belongs to the flow (a product may be called "Profil"): only
 # these words stop it.

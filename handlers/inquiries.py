@@ -7,7 +7,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.inquiries import answer_inquiry, count_open, get_inquiry, open_inquiries
+from db.inquiries import (
+    answer_inquiry,
+    count_open,
+    get_inquiry,
+    open_for_owner,
+    open_inquiries,
+)
 from db.models import Inquiry, Notification
 from db.notifications import plan
 from handlers.context import Context, Translate, button
@@ -64,6 +70,18 @@ def _producer_text(t: Translate, i: Inquiry) -> str:
     )
 
 
+def _producer_reply(t: Translate, inquiry: Inquiry) -> Reply:
+    return Reply(
+        _producer_text(t, inquiry),
+        buttons=(
+            (
+                button(t("👍 Interested"), FLOW, "answer", f"{inquiry.id}.interested"),
+                button(t("Not now"), FLOW, "answer", f"{inquiry.id}.not_now"),
+            ),
+        ),
+    )
+
+
 async def render_notification(
     session: AsyncSession, t: Translate, note: Notification, zone: ZoneInfo
 ) -> Reply | None:
@@ -80,15 +98,7 @@ async def render_notification(
     if note.kind == PRODUCER_KIND:
         if inquiry.business_id is None or inquiry.state == "answered":
             return None  # erased since, or answered already
-        return Reply(
-            _producer_text(t, inquiry),
-            buttons=(
-                (
-                    button(t("👍 Interested"), FLOW, "answer", f"{inquiry.id}.interested"),
-                    button(t("Not now"), FLOW, "answer", f"{inquiry.id}.not_now"),
-                ),
-            ),
-        )
+        return _producer_reply(t, inquiry)
     return Reply(
         t(
             "📨 Inquiry #{id} ({product}): the producer answered: {answer}.",
@@ -138,8 +148,19 @@ async def on_button(ctx: Context, payload: Payload) -> None:
 
 
 async def show_open(ctx: Context) -> None:
-    """/permintaan: the open inquiries, newest first, with the buyers' e-mail addresses."""
+    """/permintaan: for admins, the open inquiries with the buyers' e-mail addresses; for a
+    producer, their own unanswered ones with the answer buttons (after a WhatsApp template,
+    this is where they read it)."""
     t = ctx.t
+    if not ctx.is_admin:
+        own = await open_for_owner(ctx.session, owner_user_id=ctx.user.id)
+        if not own:
+            ctx.reply(t("No buyer's inquiry is waiting for your answer."))
+            return
+        for inquiry in own:
+            reply = _producer_reply(t, inquiry)
+            ctx.reply(reply.text, buttons=[list(row) for row in reply.buttons])
+        return
     found = await open_inquiries(ctx.session, limit=10)
     if not found:
         ctx.reply(t("No open inquiries from buyers."))
@@ -160,6 +181,5 @@ async def show_open(ctx: Context) -> None:
 
 FEATURE = Feature(
     commands={"permintaan": show_open, "inquiries": show_open},
-    admin_only=frozenset({"permintaan", "inquiries"}),
     buttons={FLOW: on_button},
 )

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import structlog
@@ -27,7 +28,7 @@ from db.inquiries import add_inquiry, product_for_inquiry, sent_since
 from db.notifications import admins, plan, to_user
 
 if TYPE_CHECKING:
-    from bot.config import Settings
+    from bot.config import CatalogueSettings
     from handlers.context import FlowSettings
 
 log = structlog.get_logger(__name__)
@@ -100,11 +101,13 @@ class InquiryForm:
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
-        settings: Settings,
+        catalogue: CatalogueSettings,
         flow: FlowSettings,
+        *,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.sessionmaker = sessionmaker
-        catalogue = settings.catalogue
+        self.clock = clock
         self.per_hour = catalogue.inquiries_per_hour
         self.desk_chat = catalogue.inquiry_chat_id.strip()
         self.admin_ids = sorted(flow.admin_ids)
@@ -158,7 +161,7 @@ class InquiryForm:
             names = ", ".join(lbl(FIELD_LABELS[k]) for k in checked.which)
             return self._page(lang, 400, checked.problem, back, fields=names)
         source = source_of(request)
-        now = utcnow()
+        now = self.clock()
         async with self.sessionmaker() as session, session.begin():
             if (
                 await sent_since(session, source=source, since=now - timedelta(hours=1))
