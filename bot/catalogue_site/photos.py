@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from pathlib import Path
 
 from PIL import Image, ImageOps
@@ -38,8 +37,14 @@ def make(store: MediaStore, store_key: str, path: Path, side: int) -> None:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    with os.fdopen(fd, "wb") as fh:
+    """Written beside, then renamed: a reader never sees half a file (the process id keeps
+    two workers making the same size apart)."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.part")
+    try:
+        fh = tmp.open("wb")
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = tmp.open("wb")
+    with fh:
         fh.write(data)
     os.replace(tmp, path)

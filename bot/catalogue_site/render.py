@@ -185,6 +185,7 @@ class Pages:
             lstrip_blocks=True,
         )
         self.rates = rates or Rates()
+        self._fixed: dict[str, dict[str, Any]] = {}
         self._listing = self.env.get_template("listing.html")
         self._detail = self.env.get_template("detail.html")
         self._thanks = self.env.get_template("thanks.html")
@@ -206,17 +207,22 @@ class Pages:
     def _common(
         self, lang: str, links: Links, switch: dict[str, str], csp: str | None
     ) -> dict[str, Any]:
+        fixed = self._fixed.get(lang)
+        if fixed is None:
+            fixed = self._fixed[lang] = self._language_context(lang)
+        return {**fixed, "switch": switch, "csp": csp, "links": links}
+
+    def _language_context(self, lang: str) -> dict[str, Any]:
+        """What a page needs that depends on its language only (made once per language)."""
         lbl = labels(lang)
+        sectors = {code: lbl(label) for code, label in SECTOR_LABELS.items()}
         return {
             "lang": lang,
-            "switch": switch,
-            "csp": csp,
             "t": lbl,
             "text": {k: lbl(v) for k, v in TEXT.items()},
-            "links": links,
             "languages": [(code, NAMES[code]) for code in LANGUAGES],
             "shown": lambda e: shown(e, lang, lbl),
-            "sector_label": lambda code: lbl(SECTOR_LABELS.get(code, SECTOR_LABELS["other"])),
+            "sector_label": lambda code: sectors.get(code) or sectors["other"],
             "legal": lambda code: lbl(LEGAL_LABELS.get(code) or str(code)),
             "unit": lambda u: unit_label(lbl, u),
             "rupiah": lambda n: f"Rp {n:,}".replace(",", ".") if n is not None else "—",
