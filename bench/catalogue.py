@@ -78,10 +78,11 @@ async def build_child(url: str, out: str, media: str) -> None:
     store = MediaStore(Path(media))
     rates = Rates(date="2026-12-01", per_unit={"USD": 16000.0, "JPY": 107.0, "CNY": 2250.0})
     site = Site(Path(out), store, Path(media) / "thumbs", Pages(rates), per_page=24)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     async with sessionmaker() as session:
         full = await site.build(session, now=utcnow())
     full_s = time.perf_counter() - started
+    full_cpu = time.process_time() - cpu
     full_peak = _vm("VmHWM")
     async with sessionmaker() as session, session.begin():
         await approved_products(session, store, 1, start=10_000_000)
@@ -93,7 +94,7 @@ async def build_child(url: str, out: str, media: str) -> None:
     files = sum(1 for _ in Path(out).rglob("*") if _.is_file())  # noqa: ASYNC240 (done)
     print(
         f"{full.products}\t{full_s:.1f}\t{full.written}\t{files}\t{baseline:.0f}\t{full_peak:.0f}"
-        f"\t{inc_s:.2f}\t{inc.written}\t{_vm('VmHWM'):.0f}"
+        f"\t{inc_s:.2f}\t{inc.written}\t{_vm('VmHWM'):.0f}\t{full_cpu:.1f}"
     )
 
 
@@ -161,6 +162,20 @@ async def load(
     return q(0.5), q(0.99), len(latencies) / took, errors
 
 
+async def warm(base: str, paths: list[str]) -> tuple[float, float]:
+    import aiohttp
+
+    took = []
+    async with aiohttp.ClientSession(headers={"Accept-Encoding": "gzip"}) as http:
+        for path in paths:
+            t0 = time.perf_counter()
+            async with http.get(base + path, allow_redirects=False) as resp:
+                await resp.read()
+            took.append((time.perf_counter() - t0) * 1000)
+    took.sort()
+    return took[len(took) // 2], took[min(len(took) - 1, int(0.99 * len(took)))]
+
+
 async def live(url: str, media: Path, ids: list[int], seconds: float) -> None:
     from tests.bot.processes import free_port
 
@@ -187,10 +202,14 @@ async def live(url: str, media: Path, ids: list[int], seconds: float) -> None:
             for pid in rng.sample(ids[:-1], min(1000, len(ids) - 1))  # not the extra one
         ]
         print("live pages, one worker process (load generator on the same 2 cores):")
-        print("  pages     clients  p50 ms  p99 ms  req/s  errors")
+        for name, paths in (("listing", listing), ("detail", detail)):
+            # Each page once, one at a time: a page drawn for the first time since the last
+            # change (after an approval every listing page is, a detail page only its own).
+            cold = await warm(base, paths)
+            print(f"  {name}: first draw p50 {cold[0]:.1f} ms, p99 {cold[1]:.1f} ms")
+        print("  pages     clients  p50 ms  p99 ms  req/s  errors  (drawn pages, from the cache)")
         for name, paths in (("listing", listing), ("detail", detail)):
             for concurrency in (8, 50):
-                await load(base, paths, concurrency, 1.0)  # warm: index, first renders
                 p50, p99, rps, errors = await load(base, paths, concurrency, seconds)
                 figures = f"{p50:>6.1f}  {p99:>6.1f}  {rps:>5.0f}  {errors:>6}"
                 print(f"  {name:<9} {concurrency:>7}  {figures}")
@@ -210,7 +229,35 @@ async def live(url: str, media: Path, ids: list[int], seconds: float) -> None:
         proc.wait(10)
 
 
-async def one_size(server: str, n: int, seconds: float) -> None:
+async def _build(url: str, tmp: Path) -> None:
+    result = subprocess.run(  # noqa: S603, ASYNC221  (our own script; nothing else runs)
+        [
+            sys.executable,
+            "-m",
+            "bench.catalogue",
+            "--build",
+            url,
+            str(tmp / "site"),
+            str(tmp / "media"),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    line = result.stdout.strip().splitlines()[-1]
+    products, full_s, written, files, base, peak, inc_s, inc_written, peak2, cpu = line.split("\t")
+    print(
+        f"static build: {int(products):,} products, {full_s} s ({cpu} s CPU), "
+        f"{int(written):,} files written ({int(files):,} in the folder), "
+        f"peak RSS {peak} MB (baseline {base} MB)"
+    )
+    print(
+        f"incremental after one approval: {inc_s} s, {inc_written} files written "
+        f"(peak RSS {peak2} MB)"
+    )
+
+
+async def one_size(server: str, n: int, seconds: float, *, build: bool = True) -> None:
     from sqlalchemy import select
 
     from db.engine import make_engine
@@ -223,30 +270,8 @@ async def one_size(server: str, n: int, seconds: float) -> None:
         started = time.perf_counter()
         await fill(url, n, tmp / "media")
         print(f"\n== {n:,} approved products (filled in {time.perf_counter() - started:.0f} s)")
-        result = subprocess.run(  # noqa: S603, ASYNC221  (our own script; nothing else runs)
-            [
-                sys.executable,
-                "-m",
-                "bench.catalogue",
-                "--build",
-                url,
-                str(tmp / "site"),
-                str(tmp / "media"),
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        line = result.stdout.strip().splitlines()[-1]
-        products, full_s, written, files, base, peak, inc_s, inc_written, peak2 = line.split("\t")
-        print(
-            f"static build: {int(products):,} products, {full_s} s, {int(written):,} files "
-            f"written ({int(files):,} in the folder), peak RSS {peak} MB (baseline {base} MB)"
-        )
-        print(
-            f"incremental after one approval: {inc_s} s, {inc_written} files written "
-            f"(peak RSS {peak2} MB)"
-        )
+        if build:
+            await _build(url, tmp)
         engine = make_engine(url)
         async with engine.connect() as conn:
             ids = list((await conn.execute(select(Product.id).order_by(Product.id))).scalars())
@@ -279,6 +304,7 @@ def main() -> None:
     parser.add_argument("--products", default="10000,100000")
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--build", nargs=3)
+    parser.add_argument("--live-only", action="store_true", help="skip the static build")
     parser.add_argument("--serve", nargs=3)
     args = parser.parse_args()
     if args.build:
@@ -290,7 +316,7 @@ def main() -> None:
     print(TARGETS)
     photo_cost()
     for n in (int(x) for x in args.products.split(",")):
-        asyncio.run(one_size(args.url, n, args.seconds))
+        asyncio.run(one_size(args.url, n, args.seconds, build=not args.live_only))
     os.sync()
 
 

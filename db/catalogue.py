@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement as _Column
 
-from db.models import Business, Photo, Product, ProductStatus, Review
+from db.models import SEARCH_VECTOR, Business, Photo, Product, ProductStatus, Review
 from db.regions import get_region
 
 BATCH = 1000
@@ -35,8 +35,8 @@ def fold(text: str) -> str:
 
 
 def tokens(query: str) -> list[str]:
-    """The words of a search, folded, at most MAX_TOKENS of them, each at most 40 chars."""
-    words = [w[:40] for w in re.split(r"\W+", fold(query[:200])) if w]
+    """The words of a search (letters and digits), folded, at most MAX_TOKENS of them."""
+    words = [w[:40] for w in re.split(r"[\W_]+", fold(query[:200])) if w]
     return list(dict.fromkeys(words))[:MAX_TOKENS]
 
 
@@ -257,14 +257,24 @@ async def search_ids(session: AsyncSession, *, query: str) -> set[int]:
     if not words:
         return set()
     dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # Every word as a prefix of a word ("kursi jati" finds "Kursi Teras Jati").
+        query_text = " & ".join(f"{w}:*" for w in words)
+        matches = text(f"{SEARCH_VECTOR} @@ to_tsquery('simple'::regconfig, :q)").bindparams(
+            q=query_text
+        )
+        return await _ids(session, select(Product.id).where(_APPROVED, matches))
     columns = [Product.name, Product.name_en, Product.description, Product.description_en]
     folded = [_folded(func.coalesce(c, ""), dialect) for c in columns]
     conditions = []
     for word in words:
         pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         conditions.append(or_(*(f.like(pattern, escape="\\") for f in folded)))
-    stmt = select(Product.id).where(_APPROVED, *conditions).execution_options(yield_per=BATCH)
-    result = await session.stream(stmt)
+    return await _ids(session, select(Product.id).where(_APPROVED, *conditions))
+
+
+async def _ids(session: AsyncSession, stmt: Any) -> set[int]:
+    result = await session.stream(stmt.execution_options(yield_per=BATCH))
     found: set[int] = set()
     async for part in result.partitions(BATCH):
         found.update(row[0] for row in part)

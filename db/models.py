@@ -517,7 +517,33 @@ class SendBudget(Base):
     paused_until: Mapped[float] = mapped_column(default=0.0)
 
 
-# --- buyers' inquiries from the public catalogue ------------------------------------------
+# --- the export catalogue: its search, buyers' inquiries ---------------------------------
+
+_ACCENTED = "àáâãäåāèéêëēìíîïīòóôõöøōùúûüūýÿñçčšž"
+_PLAIN = "aaaaaaaeeeeeiiiiiooooooouuuuuyyncesz"
+# PostgreSQL: the words of a product's names and descriptions, folded (lower case, no
+# accents), as a text-search vector; indexed (GIN), so a catalogue search is an index lookup.
+# db.catalogue.search_ids queries this very expression. SQLite searches with LIKE instead.
+SEARCH_VECTOR = (
+    "to_tsvector('simple'::regconfig, translate(lower("
+    "coalesce(name, '') || ' ' || coalesce(name_en, '') || ' ' || "
+    "coalesce(description, '') || ' ' || coalesce(description_en, '')), "
+    f"'{_ACCENTED}', '{_PLAIN}'))"
+)
+# The same expression as PostgreSQL spells it back (so that Alembic's comparison agrees).
+_SEARCH_VECTOR_AS_STORED = (
+    "to_tsvector('simple'::regconfig, translate(lower((((((COALESCE(name, "
+    "''::character varying)::text || ' '::text) || COALESCE(name_en, "
+    "''::character varying)::text) || ' '::text) || COALESCE(description, ''::text)) || "
+    "' '::text) || COALESCE(description_en, ''::text)), "
+    f"'{_ACCENTED}'::text, '{_PLAIN}'::text))"
+)
+Index(
+    "ix_products_search",
+    text(_SEARCH_VECTOR_AS_STORED),
+    postgresql_using="gin",
+    _table=Product.__table__,  # type: ignore[arg-type]  # a mapped class's Table
+).ddl_if(dialect="postgresql")
 
 
 class InquiryState(StrEnum):

@@ -92,16 +92,31 @@ class LiveLinks:
 
 
 class Index:
-    """All approved products' ordering fields, oldest approval first."""
+    """All approved products' ordering fields, oldest approval first, and the orders and
+    groups a listing reads (newest, best grade; per sector, per regency)."""
 
     def __init__(self, rows: list[IndexRow], fingerprint: tuple[int, str], at: datetime) -> None:
         self.rows = rows
         self.fingerprint = fingerprint
         self.at = at
         self.key = hashlib.sha256(repr(fingerprint).encode()).hexdigest()[:12]
-        self.newest = rows[::-1]
+        self.by_id = {r.id: r for r in rows}
         order = {"A": 0, "B": 1, "C": 2, "D": 3}
-        self.by_grade = sorted(self.newest, key=lambda r: order.get(r.grade or "", 9))
+        newest = rows[::-1]
+        by_grade = sorted(newest, key=lambda r: order.get(r.grade or "", 9))  # stable
+        self.orders: dict[tuple[str, str, str], list[IndexRow]] = {}
+        for sort, ordered in (("baru", newest), ("mutu", by_grade)):
+            self.orders[(sort, "", "")] = ordered
+            for r in ordered:
+                self.orders.setdefault((sort, r.sector, ""), []).append(r)
+                if r.region_code:
+                    self.orders.setdefault((sort, "", r.region_code), []).append(r)
+
+    def select(self, sort: str, sector: str, region: str) -> list[IndexRow]:
+        if sector and region:
+            rows = self.orders.get((sort, "", region), [])
+            return [r for r in rows if r.sector == sector]
+        return self.orders.get((sort, sector, region), [])
 
 
 InquiryHandler = Callable[[web.Request], Awaitable[web.Response]]
@@ -162,9 +177,9 @@ class Catalogue:
                     rows: list[IndexRow] = []
                     async for part in index_rows(session):
                         rows.extend(part)
+                    # Cached pages are keyed by what they show (the index's key, or a product's
+                    # own stamp): those of the old index are never hit again and age out.
                     self._index = Index(rows, fingerprint, utcnow())
-                    self._cache.clear()
-                    self._searches.clear()
             self._checked = time.monotonic()
             return self._index
 
@@ -238,11 +253,7 @@ class Catalogue:
     async def _select(
         self, index: Index, filters: dict[str, str], page: int, per_page: int
     ) -> tuple[list[CatalogueEntry], int, int, int]:
-        rows = index.by_grade if filters["sort"] == "mutu" else index.newest
-        if filters["sector"]:
-            rows = [r for r in rows if r.sector == filters["sector"]]
-        if filters["region"]:
-            rows = [r for r in rows if r.region_code == filters["region"]]
+        rows = index.select(filters["sort"], filters["sector"], filters["region"])
         if filters["q"]:
             found = await self._search(index, filters["q"])
             rows = [r for r in rows if r.id in found]
@@ -336,7 +347,11 @@ class Catalogue:
         index = await self.index()
         product_id = int(request.match_info["product_id"])
         lang = self._lang(request)
-        key = ("detail", index.key, lang, product_id)
+        row = index.by_id.get(product_id)
+        if row is None:
+            raise web.HTTPNotFound(text="not in the catalogue")
+        # Keyed by the product's own stamp: other products' approvals do not redraw it.
+        key = ("detail", row.stamp, lang, product_id)
         cached = self._cache.get(key)
         if cached is None:
             async with self.sessionmaker() as session:

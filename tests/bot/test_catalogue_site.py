@@ -476,3 +476,25 @@ def test_accept_language_negotiation() -> None:
     assert negotiate("xx;q=abc") == "id"
     assert negotiate(None) == "id"
     assert urljoin("http://h/katalog", "katalog/produk/1-a") == "http://h/katalog/produk/1-a"
+
+
+async def test_search_on_postgresql_is_an_index_lookup(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    from sqlalchemy import text
+
+    from db.models import SEARCH_VECTOR
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's text-search index (SQLite searches with LIKE)")
+    async with sessionmaker() as session:
+        await session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = (
+            await session.execute(
+                text(
+                    f"EXPLAIN SELECT id FROM products WHERE {SEARCH_VECTOR} "  # noqa: S608
+                    "@@ to_tsquery('simple'::regconfig, 'kursi:* & jati:*')"
+                )
+            )
+        ).scalars()
+        assert "ix_products_search" in "\n".join(plan)

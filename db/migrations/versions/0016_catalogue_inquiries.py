@@ -18,6 +18,17 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# The catalogue's search (db.catalogue.SEARCH_VECTOR at the time of writing): PostgreSQL only.
+_ACCENTED = "àáâãäåāèéêëēìíîïīòóôõöøōùúûüūýÿñçčšž"
+_PLAIN = "aaaaaaaeeeeeiiiiiooooooouuuuuyyncesz"
+SEARCH_VECTOR = (
+    "to_tsvector('simple'::regconfig, translate(lower("
+    "coalesce(name, '') || ' ' || coalesce(name_en, '') || ' ' || "
+    "coalesce(description, '') || ' ' || coalesce(description_en, '')), "
+    f"'{_ACCENTED}', '{_PLAIN}'))"
+)
+
+
 def upgrade() -> None:
     with op.batch_alter_table("products") as batch:
         batch.add_column(sa.Column("name_en", sa.String(length=100), nullable=True))
@@ -57,9 +68,13 @@ def upgrade() -> None:
     op.create_index(op.f("ix_inquiries_business_id"), "inquiries", ["business_id"])
     op.create_index("ix_inquiries_source_created", "inquiries", ["source", "created_at"])
     op.create_index("ix_inquiries_state_created", "inquiries", ["state", "created_at"])
+    if op.get_context().dialect.name == "postgresql":
+        op.execute(f"CREATE INDEX ix_products_search ON products USING gin (({SEARCH_VECTOR}))")
 
 
 def downgrade() -> None:
+    if op.get_context().dialect.name == "postgresql":
+        op.execute("DROP INDEX IF EXISTS ix_products_search")
     op.drop_table("inquiries")
     with op.batch_alter_table("products") as batch:
         batch.drop_column("name_en")
