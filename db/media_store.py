@@ -24,8 +24,11 @@ _TEMP_PREFIX = ".tmp-"
 _PUT_ATTEMPTS = 3
 
 
+SIZES_DIR = "thumbs"  # beside the originals: resized copies, named <sha256>-<side>.jpg
+
+
 class MediaStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path) -> None:  # resized copies: root / SIZES_DIR
         self.root = Path(root)
 
     def put(self, data: bytes, *, extension: str) -> str:
@@ -70,6 +73,19 @@ class MediaStore:
             except OSError:  # not empty (or already gone): leave it
                 break
         return True
+
+    def sized_path(self, digest: str, side: int) -> Path:
+        """Where a resized copy of a stored image is kept (the catalogue's sizes, made once)."""
+        return self.root / SIZES_DIR / f"{digest}-{side}.jpg"
+
+    def delete_sizes(self, key: str) -> int:
+        """Remove the resized copies of the key's image; how many there were."""
+        digest = self.path(key).name.partition(".")[0]
+        removed = 0
+        for path in (self.root / SIZES_DIR).glob(f"{digest}-*.jpg"):
+            path.unlink(missing_ok=True)
+            removed += 1
+        return removed
 
     def keys(self) -> Iterator[str]:
         """Every stored key, skipping temp files and strays; order is not defined."""

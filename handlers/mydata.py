@@ -75,6 +75,7 @@ async def _answer(ctx: Context, choice: str | None) -> None:
             async def delete_files() -> None:
                 for key in keys:
                     await asyncio.to_thread(store.delete, key)
+                    await asyncio.to_thread(store.delete_sizes, key)  # catalogue thumbnails
 
             ctx.after_commit.append(delete_files)
         ctx.reply(

@@ -161,7 +161,7 @@ class Listing:
     """One listing page as drawn."""
 
     entries: Sequence[CatalogueEntry]
-    total: int
+    total: int | None  # None: not shown (a static archive page)
     page: int | None = None
     pages: int | None = None
     prev_href: str | None = None

@@ -34,9 +34,9 @@ from xml.sax.saxutils import escape
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.catalogue_site.i18n import LANGUAGES, NAMES
+from bot.catalogue_site.i18n import LANGUAGES, NAMES, labels
 from bot.catalogue_site.photos import SIZES, make, sized, write_atomic
-from bot.catalogue_site.render import Listing, Pages, entry_json, product_path
+from bot.catalogue_site.render import TEXT, Listing, Pages, entry_json, product_path
 from db.catalogue import (
     MAX_IDS,
     CatalogueEntry,
@@ -357,22 +357,25 @@ class Site:
             return links.listing(lang, sector=sector, chunk=None if n == last else n)
 
         is_index = k == last
+        lbl = labels(lang)
         view = Listing(
             entries=entries,
-            total=total,
+            # The total only on the newest page: older pages keep their file (and content)
+            # while approvals arrive.
+            total=total if is_index else None,
             page=None,
             pages=None,
             prev_href=chunk_href(k + 1) if k < last else None,
             next_href=chunk_href(k - 1) if k > 0 else None,
             prev_label="newer",
             next_label="older",
-            page_links=[(chunk_href(last), "1", is_index)] if not is_index else [],
+            page_links=[] if is_index else [(chunk_href(last), lbl(TEXT["newest"]), False)],
             filters={"sector": sector or ""},
             sector_links=[
-                (links.listing(lang), "★", sector is None),
+                (links.listing(lang), lbl(TEXT["all"]), sector is None),
                 *(
-                    (links.listing(lang, sector=code), self.pages_label(lang, code), code == sector)
-                    for code in SECTOR_LABELS
+                    (links.listing(lang, sector=code), lbl(label), code == sector)
+                    for code, label in SECTOR_LABELS.items()
                 ),
             ],
             live=False,
@@ -384,12 +387,6 @@ class Site:
         return self.pages.listing(
             lang, view, links, hreflang=self._absolute(switch, 1), switch=switch, csp=self.csp
         )
-
-    @staticmethod
-    def pages_label(lang: str, code: str) -> str:
-        from bot.catalogue_site.i18n import labels
-
-        return labels(lang)(SECTOR_LABELS[code])
 
     def _sitemaps(
         self, known: dict[str, list[Any]], sitemaps: dict[str, str], result: BuildResult

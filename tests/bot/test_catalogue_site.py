@@ -498,3 +498,34 @@ async def test_search_on_postgresql_is_an_index_lookup(
             )
         ).scalars()
         assert "ix_products_search" in "\n".join(plan)
+
+
+async def test_erasure_removes_the_thumbnails_and_the_live_pages(
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    media_store: MediaStore,
+    monkeypatch: pytest.MonkeyPatch,
+    app: Any,
+    channel: Any,
+) -> None:
+    from tests.support import Chat
+
+    monkeypatch.setattr(live, "STAMP_EVERY", 0.0)
+    async with sessionmaker() as session, session.begin():
+        (pid,) = await approved_products(session, media_store, 1, photo=jpeg((1, 2, 3)))
+    thumbs = media_store.root / "thumbs"
+    client = await _client(engine, sessionmaker, media_store, thumbs)
+    try:
+        page = await _html(client, f"/katalog/produk/{pid}-produk-0")
+        photos = page.images + [a["href"] for a in page.links if "/foto/" in a["href"]]
+        for src in photos:
+            assert (await client.get(urljoin(f"/katalog/produk/{pid}-x", src))).status == 200
+        assert len(list(thumbs.iterdir())) == 2
+        producer = Chat(app, channel, user_id="bulk-0")
+        await producer.send("/hapusdata")
+        await producer.press("🗑")
+        assert list(thumbs.iterdir()) == []
+        assert (await client.get(f"/katalog/produk/{pid}-produk-0")).status == 404
+        assert str(pid) not in (await _html(client, "/katalog")).products
+    finally:
+        await client.close()
