@@ -18,6 +18,7 @@ oldest so an approval does not move every other product to another file.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import hashlib
 import json
 import os
@@ -52,6 +53,7 @@ from handlers.labels import SECTOR_LABELS
 log = structlog.get_logger(__name__)
 
 MANIFEST = ".kurasi-site.json"
+LOCK = ".kurasi-site.lock"
 SCHEMA_FILE = "catalogue.schema.json"
 SITEMAP_BUCKET = 10_000  # product ids per sitemap file (4 languages: 40,000 URLs < 50,000)
 JSON_EVERY = 600.0  # seconds: catalogue.json is rewritten at most this often by the tick
@@ -107,6 +109,7 @@ class BuildResult:
     seconds: float = 0.0
     full: bool = False
     removed_files: list[str] = field(default_factory=list)
+    skipped: bool = False  # another process was building
 
 
 class Site:
@@ -166,8 +169,21 @@ class Site:
     async def build(
         self, session: AsyncSession, *, now: datetime, full: bool = False
     ) -> BuildResult:
-        started = time.monotonic()
+        """Bring the folder up to date. Several workers may tick at once: one builds (a lock
+        file in the folder), the others skip this round."""
         self.out.mkdir(parents=True, exist_ok=True)
+        with (self.out / LOCK).open("a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return BuildResult(skipped=True)
+            try:
+                return await self._build(session, now=now, full=full)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    async def _build(self, session: AsyncSession, *, now: datetime, full: bool) -> BuildResult:
+        started = time.monotonic()
         manifest = {} if full else self._load()
         result = BuildResult(full=not manifest)
         known: dict[str, list[Any]] = manifest.get("products", {})

@@ -529,3 +529,22 @@ async def test_erasure_removes_the_thumbnails_and_the_live_pages(
         assert str(pid) not in (await _html(client, "/katalog")).products
     finally:
         await client.close()
+
+
+async def test_one_builder_at_a_time(
+    sessionmaker: async_sessionmaker[AsyncSession], media_store: MediaStore, tmp_path: Path
+) -> None:
+    import fcntl
+
+    from bot.catalogue_site.static import LOCK
+
+    out = tmp_path / "site"
+    out.mkdir()
+    site = Site(out, media_store, tmp_path / "thumbs", Pages())
+    with (out / LOCK).open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another worker's tick is building
+        async with sessionmaker() as session:
+            assert (await site.build(session, now=NOW)).skipped
+    async with sessionmaker() as session:
+        assert not (await site.build(session, now=NOW)).skipped
+    assert (out / "index.html").is_file()

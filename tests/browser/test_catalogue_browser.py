@@ -43,6 +43,7 @@ class Served:
     fake: FakeTelegram
     database_url: str
     media: Path
+    site: Path
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +74,7 @@ async def served(
                     "per_page": 8,
                     "inquiry_chat_id": str(DESK),
                     "inquiries_per_hour": 100,
+                    "site_dir": str(tmp / "site"),  # kept up to date by the tick
                 },
             },
         )
@@ -89,7 +91,7 @@ async def served(
 
         try:
             await wait_until(up, within=60)
-            yield Served(base, fake, database_url, tmp / "media")
+            yield Served(base, fake, database_url, tmp / "media", tmp / "site")
         finally:
             await bot.terminate()
 
@@ -180,20 +182,17 @@ async def test_a_buyer_pages_searches_opens_a_product_and_sends_an_inquiry(
     assert "buyer@example.com" in text and "<b>" not in text and "Keripik Tempe" in text
 
 
-async def test_the_static_folder_opens_from_disk(
-    window: Any, served: Served, engine: AsyncEngine, tmp_path: Path
-) -> None:
-    """The exported folder opened as file://: relative links and photos work without a host."""
+async def test_the_static_folder_opens_from_disk(window: Any, served: Served) -> None:
+    """The folder `kurasi run` keeps (catalogue.site_dir), opened as file://: relative links
+    and photos work without a host."""
     from selenium.webdriver.common.by import By
 
-    from bot.catalogue_site.render import Pages
-    from bot.catalogue_site.static import Site
-    from db.base import utcnow
+    out = served.site
 
-    out = tmp_path / "site"
-    async with make_sessionmaker(engine)() as session:
-        site = Site(out, MediaStore(served.media), tmp_path / "thumbs", Pages(), per_page=8)
-        await site.build(session, now=utcnow())
+    async def built() -> bool:
+        return (out / "catalogue.json").is_file()
+
+    await wait_until(built, within=60)
 
     def browse() -> None:
         window.get((out / "index.html").as_uri())
