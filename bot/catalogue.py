@@ -67,7 +67,8 @@ async def write_catalogue(
 
     config = settings or CatalogueSettings()
     if thumbs is not None:
-        result = await site(config, out, store, thumbs).build(session, now=now, full=full)
+        builder = site(config, out, store, thumbs)
+        result = await builder.build(session, now=now, full=full, write_json=True)
         return result.products
     with tempfile.TemporaryDirectory(prefix="kurasi-sizes-") as tmp:
         result = await site(config, out, store, Path(tmp)).build(session, now=now, full=True)

@@ -56,7 +56,9 @@ MANIFEST = ".kurasi-site.json"
 LOCK = ".kurasi-site.lock"
 SCHEMA_FILE = "catalogue.schema.json"
 SITEMAP_BUCKET = 10_000  # product ids per sitemap file (4 languages: 40,000 URLs < 50,000)
-JSON_EVERY = 600.0  # seconds: catalogue.json is rewritten at most this often by the tick
+# catalogue.json is one file of every product: the tick rewrites it at most hourly (after a
+# change), the command every time.
+JSON_EVERY = 3600.0
 STATIC_CSP = (
     "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; "
     "form-action {action}; base-uri 'none'"
@@ -127,6 +129,7 @@ class Site:
         site_url: str = "",
     ) -> None:
         self.out = out
+        self._removed_listings = BuildResult()
         self.site_url = site_url.rstrip("/")
         self.store = store
         self.thumbs = thumbs
@@ -167,7 +170,12 @@ class Site:
     # --- the build ----------------------------------------------------------------------
 
     async def build(
-        self, session: AsyncSession, *, now: datetime, full: bool = False
+        self,
+        session: AsyncSession,
+        *,
+        now: datetime,
+        full: bool = False,
+        write_json: bool | None = None,
     ) -> BuildResult:
         """Bring the folder up to date. Several workers may tick at once: one builds (a lock
         file in the folder), the others skip this round."""
@@ -178,13 +186,15 @@ class Site:
             except BlockingIOError:
                 return BuildResult(skipped=True)
             try:
-                return await self._build(session, now=now, full=full)
+                return await self._build(session, now=now, full=full, write_json=write_json)
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    async def _build(self, session: AsyncSession, *, now: datetime, full: bool) -> BuildResult:
+    async def _build(
+        self, session: AsyncSession, *, now: datetime, full: bool, write_json: bool | None
+    ) -> BuildResult:
         started = time.monotonic()
-        manifest = {} if full else self._load()
+        manifest = {} if full else await asyncio.to_thread(self._load)
         result = BuildResult(full=not manifest)
         known: dict[str, list[Any]] = manifest.get("products", {})
         rows: list[IndexRow] = []
@@ -219,17 +229,19 @@ class Site:
 
         listings = manifest.get("listings", {})
         await self._listings(session, rows, listings, result)
+        result.removed += self._removed_listings.removed
+        result.removed_files += self._removed_listings.removed_files
         sitemaps = manifest.get("sitemaps", {})
-        self._sitemaps(known, sitemaps, result)
-        self._fixed(result)
+        await asyncio.to_thread(self._sitemaps, known, sitemaps, result)
+        await asyncio.to_thread(self._fixed, result)
         json_at = float(manifest.get("json_at", 0))
-        if result.full or (
-            (result.written or result.removed) and time.time() - json_at > JSON_EVERY
-        ):
+        stale = (result.written or result.removed) and time.time() - json_at > JSON_EVERY
+        if write_json or (write_json is None and (result.full or stale)):
             await self._json(session, now, result)
             json_at = time.time()
-        self._save(
-            {"products": known, "listings": listings, "sitemaps": sitemaps, "json_at": json_at}
+        await asyncio.to_thread(
+            self._save,
+            {"products": known, "listings": listings, "sitemaps": sitemaps, "json_at": json_at},
         )
         result.seconds = time.monotonic() - started
         log.info(
@@ -250,7 +262,7 @@ class Site:
         orphans: set[str],
         result: BuildResult,
     ) -> None:
-        links = StaticLinks(2, self.public_url)
+        todo: list[tuple[CatalogueEntry, str, list[str]]] = []
         for e in batch:
             row = current.get(str(e.id))
             if row is None:
@@ -268,19 +280,30 @@ class Site:
             for photo in e.photos:
                 if await self._photo(photo, result):
                     shas.append(photo.sha256)
+            todo.append((e, path, shas))
+            known[str(e.id)] = [row.stamp, path, shas]
+        # Drawing and writing in a thread: the bot's event loop keeps answering meanwhile.
+        await asyncio.to_thread(self._draw_products, todo, result)
+
+    def _draw_products(
+        self, todo: list[tuple[CatalogueEntry, str, list[str]]], result: BuildResult
+    ) -> None:
+        links = StaticLinks(2, self.public_url)
+        for e, path, shas in todo:
             shown = CatalogueEntry(
                 **{**_fields(e), "photos": [p for p in e.photos if p.sha256 in shas]}
             )
             switch = {code: links.detail(shown, code) for code in LANGUAGES}
+            absolute = self._absolute(switch, 2)
             for lang in LANGUAGES:
                 html = self.pages.detail(
                     lang,
                     shown,
                     links,
-                    hreflang=self._absolute(switch, 2),
+                    hreflang=absolute,
                     switch=switch,
                     csp=self.csp,
-                    canonical=self._absolute(switch, 2)[lang] if self.site_url else None,
+                    canonical=absolute[lang] if self.site_url else None,
                     og_image=(
                         f"{self.site_url}/{photo_name(shown.photos[0], 'full')}"
                         if self.site_url and shown.photos
@@ -288,7 +311,6 @@ class Site:
                     ),
                 )
                 self._write(f"{lang}/p/{path}.html", html, result)
-            known[str(e.id)] = [row.stamp, path, shas]
 
     def _absolute(self, switch: dict[str, str], depth: int) -> dict[str, str]:
         if not self.site_url:
@@ -323,10 +345,26 @@ class Site:
         listings: dict[str, str],
         result: BuildResult,
     ) -> None:
+        plan = await asyncio.to_thread(self._listing_plan, rows, listings)
+        for name, sector, ids, k, last, total, signature in plan:
+            entries = await entries_by_id(session, ids=ids)
+            session.expunge_all()
+            await asyncio.to_thread(
+                self._draw_listing, name, sector, entries, k, last, total, result
+            )
+            listings[name] = signature
+
+    def _listing_plan(
+        self, rows: list[IndexRow], listings: dict[str, str]
+    ) -> list[tuple[str, str | None, list[int], int, int, int, str]]:
+        """The listing pages whose content changed (and removes those no longer needed)."""
         groups: list[tuple[str | None, list[IndexRow]]] = [(None, rows)]
-        for code in SECTOR_LABELS:
-            groups.append((code, [r for r in rows if r.sector == code]))
+        by_sector: dict[str, list[IndexRow]] = {code: [] for code in SECTOR_LABELS}
+        for r in rows:
+            by_sector.setdefault(r.sector, []).append(r)
+        groups += [(code, by_sector[code]) for code in SECTOR_LABELS]
         wanted: set[str] = set()
+        plan = []
         for sector, members in groups:
             chunks = [members[i : i + self.per_page] for i in range(0, len(members), self.per_page)]
             chunks = chunks or [[]]
@@ -334,29 +372,37 @@ class Site:
             for k, chunk in enumerate(chunks):
                 name = listing_file(sector, None if k == last else k)
                 wanted.add(name)
-                signature = hashlib.sha256(
-                    repr(
-                        (
-                            [(r.id, r.stamp) for r in chunk],
-                            k,
-                            k == last,
-                            len(members) if k == last else None,
-                            last if k == last or k == last - 1 else None,
-                        )
-                    ).encode()
-                ).hexdigest()[:16]
+                h = hashlib.sha256(f"{k}|{k == last}|{last if k >= last - 1 else ''}".encode())
+                if k == last:
+                    h.update(f"|{len(members)}".encode())
+                for r in chunk:
+                    h.update(f"|{r.id}|{r.stamp}".encode())
+                signature = h.hexdigest()[:16]
                 if listings.get(name) == signature and (self.out / "id" / name).is_file():
                     continue
-                entries = await entries_by_id(session, ids=[r.id for r in reversed(chunk)])
-                session.expunge_all()
-                for lang in LANGUAGES:
-                    html = self._listing_page(lang, sector, entries, k, last, len(members))
-                    self._write(f"{lang}/{name}", html, result)
-                listings[name] = signature
+                ids = [r.id for r in reversed(chunk)]
+                plan.append((name, sector, ids, k, last, len(members), signature))
+        gone = BuildResult()
         for name in [n for n in listings if n not in wanted]:
             for lang in LANGUAGES:
-                self._remove(f"{lang}/{name}", result)
+                self._remove(f"{lang}/{name}", gone)
             del listings[name]
+        self._removed_listings = gone
+        return plan
+
+    def _draw_listing(
+        self,
+        name: str,
+        sector: str | None,
+        entries: list[CatalogueEntry],
+        k: int,
+        last: int,
+        total: int,
+        result: BuildResult,
+    ) -> None:
+        for lang in LANGUAGES:
+            html = self._listing_page(lang, sector, entries, k, last, total)
+            self._write(f"{lang}/{name}", html, result)
 
     def _listing_page(
         self,
@@ -485,6 +531,19 @@ class Site:
         self._write_if_changed("index.html", home, result)
         self._write_if_changed(SCHEMA_FILE, json.dumps(schema(), indent=2), result)
 
+    def _json_batch(self, fh: Any, batch: list[CatalogueEntry], count: int) -> int:
+        links = StaticLinks(0, "")
+        for e in batch:
+            photos = [
+                photo_name(p, "full")
+                for p in e.photos
+                if (self.out / photo_name(p, "full")).is_file()
+            ]
+            doc = entry_json(e, photos, rates=self.pages.rates, url=links.detail(e, "en"))
+            fh.write((",\n" if count else "") + json.dumps(doc, ensure_ascii=False))
+            count += 1
+        return count
+
     async def _json(self, session: AsyncSession, now: datetime, result: BuildResult) -> None:
         """catalogue.json, streamed product by product (flat memory)."""
         path = self.out / "catalogue.json"
@@ -497,20 +556,7 @@ class Site:
             )
             fh.write(head[:-1] + ', "products": [\n')
             async for batch in stream_entries(session):
-                for e in batch:
-                    photos = [
-                        photo_name(p, "full")
-                        for p in e.photos
-                        if (self.out / photo_name(p, "full")).is_file()
-                    ]
-                    doc = entry_json(
-                        e,
-                        photos,
-                        rates=self.pages.rates,
-                        url=f"{StaticLinks(0, '').detail(e, 'en')}",
-                    )
-                    fh.write((",\n" if count else "") + json.dumps(doc, ensure_ascii=False))
-                    count += 1
+                count = await asyncio.to_thread(self._json_batch, fh, batch, count)
             fh.write("\n]}\n")
         os.replace(tmp, path)
         result.written += 1
