@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, text
+from sqlalchemy import ColumnElement, String, and_, cast, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement as _Column
 
@@ -81,7 +81,6 @@ class IndexRow:
     """One approved product as the listing orders and filters it (no text)."""
 
     id: int
-    approved_at: datetime | None
     grade: str | None
     sector: str
     region_code: str | None
@@ -218,18 +217,22 @@ async def stamp(session: AsyncSession) -> tuple[int, str]:
     return int(count), f"{latest}|{business}"
 
 
-async def index_rows(session: AsyncSession, *, batch: int = 5000) -> AsyncIterator[list[IndexRow]]:
-    """Every approved product's ordering fields, oldest approval first, in batches."""
+async def index_rows(
+    session: AsyncSession, *, batch: int = 10_000
+) -> AsyncIterator[list[IndexRow]]:
+    """Every approved product's ordering fields, oldest approval first, in batches. The
+    change stamp is put together by the database (text, no per-value conversions here)."""
+    stamp_text = (
+        cast(Product.updated_at, String)
+        + "|"
+        + cast(Business.updated_at, String)
+        + "|"
+        + func.coalesce(cast(Review.decided_at, String), "")
+        + "|"
+        + func.coalesce(Review.grade, "")
+    )
     stmt = (
-        select(
-            Product.id,
-            Review.decided_at,
-            Review.grade,
-            Product.sector,
-            Business.region_code,
-            Product.updated_at,
-            Business.updated_at,
-        )
+        select(Product.id, Review.grade, Product.sector, Business.region_code, stamp_text)
         .join(Business, Business.id == Product.business_id)
         .outerjoin(Review, _approved_review())
         .where(_APPROVED)
@@ -239,8 +242,8 @@ async def index_rows(session: AsyncSession, *, batch: int = 5000) -> AsyncIterat
     result = await session.stream(stmt)
     async for part in result.partitions(batch):
         yield [
-            IndexRow(pid, decided, grade, sector or "other", region, f"{pu}|{bu}|{decided}")
-            for pid, decided, grade, sector, region, pu, bu in part
+            IndexRow(pid, grade, sector or "other", region, stamp)
+            for pid, grade, sector, region, stamp in part
         ]
 
 

@@ -130,6 +130,8 @@ class Site:
     ) -> None:
         self.out = out
         self._removed_listings = BuildResult()
+        self._manifest: dict[str, Any] | None = None
+        self._manifest_file: tuple[int, int] | None = None
         self.site_url = site_url.rstrip("/")
         self.store = store
         self.thumbs = thumbs
@@ -144,15 +146,27 @@ class Site:
     # --- manifest -----------------------------------------------------------------------
 
     def _load(self) -> dict[str, Any]:
+        """The last build's manifest: kept in memory between this process's builds, read
+        again when another process wrote it since."""
+        path = self.out / MANIFEST
         try:
-            data: dict[str, Any] = json.loads((self.out / MANIFEST).read_text(encoding="utf-8"))
+            seen = path.stat()
+        except FileNotFoundError:
+            return {}
+        if self._manifest is not None and self._manifest_file == (seen.st_mtime_ns, seen.st_size):
+            return self._manifest
+        try:
+            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         except (FileNotFoundError, ValueError):
             return {}
         return data if data.get("fingerprint") == self._fingerprint else {}
 
     def _save(self, manifest: dict[str, Any]) -> None:
         manifest["fingerprint"] = self._fingerprint
-        write_atomic(self.out / MANIFEST, json.dumps(manifest, separators=(",", ":")).encode())
+        path = self.out / MANIFEST
+        write_atomic(path, json.dumps(manifest, separators=(",", ":")).encode())
+        seen = path.stat()
+        self._manifest, self._manifest_file = manifest, (seen.st_mtime_ns, seen.st_size)
 
     def _write(self, rel: str, text: str | bytes, result: BuildResult) -> None:
         data = text.encode() if isinstance(text, str) else text
