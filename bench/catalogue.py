@@ -59,6 +59,9 @@ async def fill(url: str, n: int, media: Path) -> None:
                 session, store, min(step, n - start), start=start, batch=2000,
                 materials="tempe, tepung beras, bumbu", shelf_life_days=180,
             )  # fmt: skip
+    async with engine.connect() as conn:  # as autovacuum would after a load
+        await conn.exec_driver_sql("ANALYZE")
+        await conn.commit()
     await engine.dispose()
 
 

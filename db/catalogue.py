@@ -220,19 +220,27 @@ async def stamp(session: AsyncSession) -> tuple[int, str]:
 async def index_rows(
     session: AsyncSession, *, batch: int = 10_000
 ) -> AsyncIterator[list[IndexRow]]:
-    """Every approved product's ordering fields, oldest approval first, in batches. The
-    change stamp is put together by the database (text, no per-value conversions here)."""
-    stamp_text = (
-        cast(Product.updated_at, String)
+    """Every approved product's ordering fields, oldest approval first, in batches. Each row
+    comes as one text the database puts together ("id|grade|sector|regency|stamp"): at
+    100,000 products, building result rows of several typed columns costs more than the
+    query itself."""
+    line = (
+        cast(Product.id, String)
+        + "|"
+        + func.coalesce(Review.grade, "")
+        + "|"
+        + func.coalesce(Product.sector, "other")
+        + "|"
+        + func.coalesce(Business.region_code, "")
+        + "|"
+        + cast(Product.updated_at, String)
         + "|"
         + cast(Business.updated_at, String)
         + "|"
         + func.coalesce(cast(Review.decided_at, String), "")
-        + "|"
-        + func.coalesce(Review.grade, "")
     )
     stmt = (
-        select(Product.id, Review.grade, Product.sector, Business.region_code, stamp_text)
+        select(line)
         .join(Business, Business.id == Product.business_id)
         .outerjoin(Review, _approved_review())
         .where(_APPROVED)
@@ -241,10 +249,11 @@ async def index_rows(
     )
     result = await session.stream(stmt)
     async for part in result.partitions(batch):
-        yield [
-            IndexRow(pid, grade, sector or "other", region, stamp)
-            for pid, grade, sector, region, stamp in part
-        ]
+        rows = []
+        for (text_,) in part:
+            pid, grade, sector, region, stamp = text_.split("|", 4)
+            rows.append(IndexRow(int(pid), grade or None, sector, region or None, stamp + grade))
+        yield rows
 
 
 def _folded(column: Any, dialect: str) -> _Column[str]:
