@@ -45,6 +45,8 @@ WORDS: dict[str, str] = {
     "delete data": "hapusdata",
     "bahasa": "bahasa",
     "language": "bahasa",
+    "permintaan": "permintaan",
+    "inquiries": "permintaan",
 }
 # What people open a chat with: a registered producer is greeted and shown the menu.
 GREETINGS = frozenset(

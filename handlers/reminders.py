@@ -25,6 +25,8 @@ from handlers.events import Address, Button, Reply
 from handlers.fairs_text import date_range_text, fair_text, interest_button
 from handlers.features import Feature
 from handlers.i18n import N_
+from handlers.inquiries import KINDS as INQUIRY_KINDS
+from handlers.inquiries import render_notification as render_inquiry
 from handlers.labels import SECTOR_LABELS
 from handlers.payload import Payload
 from handlers.render import fit
@@ -174,6 +176,8 @@ async def _render(
             return await _fair_news(session, t, note)
         case notices.DECISION:
             return await _decision(session, t, note)
+        case kind if kind in INQUIRY_KINDS:
+            return await render_inquiry(session, t, note, zone)
     return None
 
 
