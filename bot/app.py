@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -115,6 +115,7 @@ class Runtime:
             language=settings.review.language,
             tick_seconds=settings.reminders.tick.total_seconds(),
             notifier=notifier,
+            catalogue=self._catalogue_tick(),
         )
         async with self.sessionmaker() as session, session.begin():
             # What waited for a channel configured since: due now.
@@ -134,6 +135,35 @@ class Runtime:
             notifier.stop()
             self.app.outbox_wake = poster_wake
             await asyncio.gather(task, sending, due, return_exceptions=True)
+
+    def _catalogue_tick(self) -> Callable[[], Awaitable[object]] | None:
+        """The static catalogue's incremental rebuild, when catalogue.site_dir is set; also
+        clears inquiries' hashed addresses after a day."""
+        settings = self.settings
+        if settings.catalogue.site_dir is None and not settings.catalogue.enabled:
+            return None
+        from bot.catalogue import site
+        from db.inquiries import forget_sources
+
+        builder = (
+            site(
+                settings.catalogue,
+                settings.catalogue.site_dir,
+                MediaStore(settings.media.dir),
+                settings.media.dir / "thumbs",
+            )
+            if settings.catalogue.site_dir is not None
+            else None
+        )
+
+        async def tick() -> None:
+            async with self.sessionmaker() as session, session.begin():
+                await forget_sources(session, now=utcnow())
+            if builder is not None:
+                async with self.sessionmaker() as session:
+                    await builder.build(session, now=utcnow())
+
+        return tick
 
     async def close(self) -> None:
         if self.whatsapp is not None:
@@ -356,11 +386,25 @@ async def _start_http(runtime: Runtime, *, webhook: bool) -> web.AppRunner:
     secret = settings.telegram.webhook_secret
     catalogue = None
     if settings.catalogue.enabled:
-        from bot.catalogue import Catalogue
+        from bot.catalogue import Catalogue, rates
+        from bot.catalogue_site.inquiries import InquiryForm
 
         store = MediaStore(settings.media.dir)
         # Thumbnails where the store finds them again to erase them (MediaStore.derived).
-        catalogue = Catalogue(runtime.sessionmaker, store, thumbs=store.derived_dir)
+        catalogue = Catalogue(
+            runtime.sessionmaker,
+            store,
+            thumbs=store.derived_dir,
+            per_page=settings.catalogue.per_page,
+            rates=rates(settings.catalogue),
+            public_url=settings.catalogue.public_url,
+            inquiries=InquiryForm(
+                runtime.sessionmaker,
+                settings.catalogue,
+                runtime.app.flow_settings,
+                clock=runtime.app.clock,
+            ).handle,
+        )
     dashboard = None
     if settings.dashboard.enabled:
         from bot.dashboard import Dashboard

@@ -563,7 +563,8 @@ cli.add_typer(export_cli, name="export")
 def export_command(
     ctx: typer.Context,
     what: Annotated[
-        str | None, typer.Option("--what", help="businesses, products or reviews.")
+        str | None,
+        typer.Option("--what", help="businesses, products, reviews or inquiries."),
     ] = None,
     fmt: Annotated[
         str | None,
@@ -628,9 +629,17 @@ def export_command(
     from handlers.features.export.labels import FilterError, parse_filters, presenter
     from handlers.kit.context import LANGUAGES
 
+    if what == "inquiries" and out is not None:
+        try:
+            _export_inquiries(_settings(config), format_for(out, fmt), out, phones=phones)
+        except FormatError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
+        return
     if what not in WHATS or out is None:
         typer.echo(
-            "usage: kurasi export --what businesses|products|reviews --out FILE.xlsx|FILE.csv "
+            "usage: kurasi export --what businesses|products|reviews|inquiries "
+            "--out FILE.xlsx|FILE.csv "
             "[--format csv|xlsx] [--semicolon] [--lang id|en] [--sector S] [--regency R] "
             "[--status S] [--since DAY] [--until DAY] [--phones]  "
             "(or: kurasi export catalogue --out DIR)",
@@ -703,12 +712,36 @@ def export_command(
     typer.echo(f"{count} {what} rows written to {out}")
 
 
+def _export_inquiries(settings: Settings, fmt: str, out: Path, *, phones: bool) -> None:
+    """Buyers' inquiries (with their e-mail addresses: for admins), streamed."""
+    from db.inquiries import write_inquiries
+
+    if phones:
+        typer.echo("--phones goes with --what businesses", err=True)
+        raise typer.Exit(2)
+    partial = out.with_name(out.name + ".part")
+
+    async def work(session: AsyncSession) -> int:
+        with partial.open("wb") as fh:
+            return await write_inquiries(session, fmt, fh)
+
+    try:
+        count = _with_session(settings, work)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(out)
+    typer.echo(f"{count} inquiries rows written to {out}")
+
+
 @export_cli.command("catalogue")
 def export_catalogue(
     out: Annotated[Path, typer.Option("--out", help="Directory for catalogue.json and photos.")],
     config: ConfigOption = None,
 ) -> None:
-    """Every approved product as catalogue.json (+ its JSON Schema) and photos ≤ 1600 px."""
+    """Every approved product as a static site (listing, sector and detail pages in four
+    languages, photos, sitemap.xml) with catalogue.json (+ its JSON Schema). A folder built
+    before is brought up to date: only what changed is rewritten, what is gone is removed."""
     from bot.catalogue import write_catalogue
     from db.base import utcnow
     from db.media_store import MediaStore
@@ -716,9 +749,17 @@ def export_catalogue(
     settings = _settings(config)
     store = MediaStore(settings.media.dir)
     count = _with_session(
-        settings, lambda session: write_catalogue(session, store, out, now=utcnow())
+        settings,
+        lambda session: write_catalogue(
+            session,
+            store,
+            out,
+            now=utcnow(),
+            settings=settings.catalogue,
+            thumbs=settings.media.dir / "thumbs",
+        ),
     )
-    typer.echo(f"{count} approved products written to {out / 'catalogue.json'}")
+    typer.echo(f"{count} approved products written to {out / 'catalogue.json'} and {out}/")
 
 
 def main() -> None:

@@ -160,9 +160,38 @@ class HttpSettings(Section):
     metrics_token: SecretStr | None = None
 
 
+class CurrencySettings(Section):
+    # Indicative prices beside the rupiah: rupiah for one unit of each currency, as of `date`.
+    date: str | None = None
+    USD: float | None = Field(default=None, gt=0)
+    JPY: float | None = Field(default=None, gt=0)
+    CNY: float | None = Field(default=None, gt=0)
+
+
 class CatalogueSettings(Section):
     # The public catalogue page /katalog and /katalog.json on the HTTP app.
     enabled: bool = False
+    # A static copy kept up to date by the scheduler's tick (only what changed is rewritten).
+    site_dir: Path | None = None
+    # Where Kurasi's HTTP app is reached from outside, e.g. "https://kurasi.example.org": the
+    # static site's inquiry form and search post there. Empty: the static site has neither.
+    public_url: str = ""
+    # Where the static folder is served from (for sitemap.xml, canonical and og: links).
+    site_url: str = ""
+    per_page: int = Field(default=24, ge=1, le=100)
+    # Inquiries: the chat that gets them (a Telegram chat id; empty: the admins privately),
+    # and how many one address may send an hour.
+    inquiry_chat_id: str = ""
+    inquiries_per_hour: int = Field(default=5, ge=1)
+    currencies: CurrencySettings = Field(default_factory=CurrencySettings)
+
+    @field_validator("public_url", "site_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError("catalogue.public_url must be an http(s) address")
+        return value
 
 
 class DashboardSettings(Section):
@@ -445,6 +474,7 @@ class Settings(BaseSettings):
                 grade_c=rubric.grade_c,
             ),
             admin_ids=frozenset(admins),
+            inquiry_chat_id=self.catalogue.inquiry_chat_id.strip(),
             timezone=self.scheduler.timezone,
             dashboard_url=self.dashboard.url if self.dashboard.enabled else None,
             dashboard_link_minutes=self.dashboard.link_minutes,

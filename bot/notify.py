@@ -231,7 +231,10 @@ class Notifier:
                     due = await next_due_at(session)
                 now = self.app.clock()
                 if due is not None and due <= now:
-                    if await self.send_due(budget=timedelta(seconds=10)) == 0:
+                    sent = await self.send_due(budget=timedelta(seconds=10))
+                    if sent:
+                        log.info("reminders sent", count=sent)  # as the tick says it
+                    else:
                         # Due but not sendable now (quiet hours, held, failing): the tick
                         # and the rows' own retry times take it from here.
                         await self._rest(poll)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from time import monotonic
 
@@ -69,7 +70,10 @@ def make_scheduler(
     language: str,
     tick_seconds: float,
     notifier: Notifier | None = None,
+    catalogue: Callable[[], Awaitable[object]] | None = None,
 ) -> AsyncIOScheduler:
+    """`catalogue`: the static catalogue's incremental rebuild (catalogue.site_dir), run
+    after the sends of each tick."""
     scheduler = AsyncIOScheduler(timezone=timezone)
 
     def wake_poster() -> None:
@@ -100,6 +104,9 @@ def make_scheduler(
                     sent = await notifier.send_due(budget=budget)
                 if sent:
                     log.info("reminders sent", count=sent)
+            if catalogue is not None:
+                async with tick_phase("catalogue"):
+                    await catalogue()
         except Exception:
             log.exception("scheduler tick failed")
         finally:

@@ -49,6 +49,10 @@ def make_engine(url: str, *, pool_size: int | None = None, **kwargs: Any) -> Asy
             # process loses nothing; only a power cut can lose the last transactions.
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
+            # The catalogue's accent- and case-insensitive search (db.catalogue.fold).
+            from db.catalogue import fold
+
+            dbapi_conn.create_function("kurasi_fold", 1, fold, deterministic=True)
 
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(conn: Any) -> None:

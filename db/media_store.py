@@ -30,7 +30,7 @@ DERIVED_DIR = "thumbs"
 
 
 class MediaStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path) -> None:  # resized copies: root / DERIVED_DIR
         self.root = Path(root)
 
     @property

@@ -109,6 +109,7 @@ class Product(Timestamped, Base):
     description: Mapped[str | None] = mapped_column(Text)
     # Optional, by the producer, for the export catalogue's foreign buyers.
     description_en: Mapped[str | None] = mapped_column(Text)
+    name_en: Mapped[str | None] = mapped_column(String(100))  # optional, for the catalogue
     price: Mapped[int | None] = mapped_column(BigInteger)  # whole rupiah
     unit: Mapped[str | None] = mapped_column(String(20))
     min_order: Mapped[int | None]
@@ -634,3 +635,71 @@ class WhatsAppInbound(Base):
     chat_id: Mapped[str] = mapped_column(String(64))  # the sender's wa_id
     body: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime]
+
+
+# --- the export catalogue: its search, buyers' inquiries ---------------------------------
+
+_ACCENTED = "àáâãäåāèéêëēìíîïīòóôõöøōùúûüūýÿñçčšž"
+_PLAIN = "aaaaaaaeeeeeiiiiiooooooouuuuuyyncesz"
+# PostgreSQL: the words of a product's names and descriptions, folded (lower case, no
+# accents), as a text-search vector; indexed (GIN), so a catalogue search is an index lookup.
+# db.catalogue.search_ids queries this very expression. SQLite searches with LIKE instead.
+SEARCH_VECTOR = (
+    "to_tsvector('simple'::regconfig, translate(lower("
+    "coalesce(name, '') || ' ' || coalesce(name_en, '') || ' ' || "
+    "coalesce(description, '') || ' ' || coalesce(description_en, '')), "
+    f"'{_ACCENTED}', '{_PLAIN}'))"
+)
+# The same expression as PostgreSQL spells it back (so that Alembic's comparison agrees).
+_SEARCH_VECTOR_AS_STORED = (
+    "to_tsvector('simple'::regconfig, translate(lower((((((COALESCE(name, "
+    "''::character varying)::text || ' '::text) || COALESCE(name_en, "
+    "''::character varying)::text) || ' '::text) || COALESCE(description, ''::text)) || "
+    "' '::text) || COALESCE(description_en, ''::text)), "
+    f"'{_ACCENTED}'::text, '{_PLAIN}'::text))"
+)
+Index(
+    "ix_products_search",
+    text(_SEARCH_VECTOR_AS_STORED),
+    postgresql_using="gin",
+    _table=Product.__table__,  # type: ignore[arg-type]  # a mapped class's Table
+).ddl_if(dialect="postgresql")
+
+
+class InquiryState(StrEnum):
+    new = "new"
+    forwarded = "forwarded"  # queued to the admins' chat (and the producer, with consent)
+    answered = "answered"  # the producer tapped an answer
+
+
+class Inquiry(Base):
+    """A buyer's question about a product, from the catalogue's form. The producer's erasure
+    unlinks it (product and business set NULL); the product's name stays for the admins."""
+
+    __tablename__ = "inquiries"
+    __table_args__ = (
+        Index("ix_inquiries_source_created", "source", "created_at"),
+        Index("ix_inquiries_state_created", "state", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int | None] = mapped_column(
+        ForeignKey("products.id", ondelete="SET NULL"), index=True
+    )
+    business_id: Mapped[int | None] = mapped_column(
+        ForeignKey("businesses.id", ondelete="SET NULL"), index=True
+    )
+    product_name: Mapped[str | None] = mapped_column(String(100))
+    buyer_name: Mapped[str] = mapped_column(String(100))
+    company: Mapped[str | None] = mapped_column(String(150))
+    country: Mapped[str] = mapped_column(String(60))
+    email: Mapped[str] = mapped_column(String(254))
+    quantity: Mapped[str | None] = mapped_column(String(60))
+    message: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+    # A keyed hash of the sender's address, for the rate limit; cleared after a day.
+    source: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default=InquiryState.new)
+    answer: Mapped[str | None] = mapped_column(String(16))  # interested | not_now
+    answered_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

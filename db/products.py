@@ -37,6 +37,7 @@ class ProductField(StrEnum):
     sector = "sector"
     description = "description"
     description_en = "description_en"  # optional; "" when skipped
+    name_en = "name_en"  # optional, asked after an English description; "" when skipped
     price = "price"
     unit = "unit"
     min_order = "min_order"
@@ -68,6 +69,8 @@ FOOD_SECTORS = frozenset({"food"})
 
 
 def applies(product: Product, field: str) -> bool:
+    if field == F.name_en:  # for the catalogue's buyers, beside an English description
+        return bool(product.description_en)
     return field != F.shelf_life or product.sector in FOOD_SECTORS
 
 

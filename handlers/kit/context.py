@@ -63,6 +63,7 @@ class FlowSettings:
     # The admins' web dashboard's address (config dashboard.url; None: not served).
     dashboard_url: str | None = None
     dashboard_link_minutes: int = 10
+    inquiry_chat_id: str = ""  # the buyers' desk chat (catalogue.inquiry_chat_id); "" = admins
 
 
 @dataclass

@@ -191,6 +191,7 @@ PRODUCT_FIELD_LABELS = {
     ProductField.sector: N_("Sector"),
     ProductField.description: N_("Description"),
     ProductField.description_en: N_("English description"),
+    ProductField.name_en: N_("English name"),
     ProductField.price: N_("Price"),
     ProductField.unit: N_("Unit"),
     ProductField.min_order: N_("Minimum order"),

@@ -157,3 +157,16 @@ def test_stats_in_indonesian_with_charts(config: Path, tmp_path: Path) -> None:
     for p in charts.iterdir():
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert run(config, "stats", "--lang", "fr").exit_code == 2
+
+
+def test_export_inquiries_csv_and_xlsx(config: Path, tmp_path: Path) -> None:
+    for fmt in ("csv", "xlsx"):
+        out = tmp_path / f"inquiries.{fmt}"
+        result = run(config, "export", "--what", "inquiries", "--format", fmt, "--out", str(out))
+        assert result.exit_code == 0, result.output
+        assert "0 inquiries rows" in result.output and out.is_file()
+    header = next(csv.reader((tmp_path / "inquiries.csv").open(encoding="utf-8-sig")))
+    assert header[:3] == ["inquiry_id", "created_at", "product_id"] and "email" in header
+    assert load_workbook(tmp_path / "inquiries.xlsx").active is not None
+    bad = run(config, "export", "--what", "inquiries", "--phones", "--out", str(tmp_path / "x"))
+    assert bad.exit_code == 2

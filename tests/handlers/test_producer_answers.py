@@ -95,7 +95,7 @@ async def test_the_english_description_is_asked_shown_and_catalogued(
 ) -> None:
     from sqlalchemy import update
 
-    from db.exports import catalogue_entries
+    from db.catalogue import stream_entries
     from db.models import Product
 
     if lang == "en":
@@ -107,8 +107,14 @@ async def test_the_english_description_is_asked_shown_and_catalogued(
     assert ("bahasa Inggris" if lang == "id" else "in English") in producer.text
     assert ("Lewati" if lang == "id" else "Skip") in producer.labels()
     await producer.send("Thin, crispy tempeh chips from local Malang soybeans.")
+    # With an English description comes the optional English name, for the catalogue.
+    assert (
+        "nama produk dalam bahasa Inggris" if lang == "id" else "name in English"
+    ) in producer.text
+    await producer.send("Crispy Tempeh Chips")
     product = await the_product(sessionmaker)
     assert product.description_en == "Thin, crispy tempeh chips from local Malang soybeans."
+    assert product.name_en == "Crispy Tempeh Chips"
     await producer.send("/produk")
     await producer.press("1.")
     label = "Deskripsi bahasa Inggris" if lang == "id" else "English description"
@@ -118,8 +124,9 @@ async def test_the_english_description_is_asked_shown_and_catalogued(
             update(Product).where(Product.id == product.id).values(status="approved")
         )
     async with sessionmaker() as session:
-        (entry,) = await catalogue_entries(session)
+        (entry,) = [e async for batch in stream_entries(session) for e in batch]
     assert entry.description_en == "Thin, crispy tempeh chips from local Malang soybeans."
+    assert entry.name_en == "Crispy Tempeh Chips"
 
 
 async def test_a_skipped_english_description_is_not_asked_again(

@@ -70,6 +70,7 @@ def field_text(ctx: Context, product: Product, field: ProductField, photos: list
         F.sector: sector_text(t, p.sector) if p.sector else None,
         F.description: p.description,
         F.description_en: p.description_en,
+        F.name_en: p.name_en,
         F.price: f"{rupiah(p.price)} / {unit}".rstrip(" /") if p.price else None,
         F.unit: p.unit,
         F.min_order: f"{thousands(p.min_order)} {unit}" if p.min_order else None,

@@ -29,9 +29,10 @@ from handlers.kit.parsing import Price, read_price
 from handlers.kit.parsing.dates import read_duration_days
 from handlers.kit.render import Option
 from handlers.rules.precheck import precheck
+from handlers.rules.units import FORM_UNITS
 
 F = ProductField
-UNITS = ("pcs", "pack", "kg", "liter", "set", "box", "botol", "lusin")
+UNITS = FORM_UNITS  # the unit vocabulary (handlers/units.py); a typed word is kept as typed
 RESUME = "resume"
 PHOTOS_SHOWN = "photos_shown"  # in the form's data: the photos the card last came with
 REMOVE_PICK = "remove_pick"
@@ -110,6 +111,16 @@ FIELDS = (
         ),
         TextInput(max_len=1000, min_len=10),
         skip=Skip(N_("Skip"), ""),
+    ),
+    _field(
+        F.name_en,
+        N_(
+            "Optional: the product's name in English, for the export catalogue (e.g. Crispy "
+            "Tempeh Chips). Type it, or press “Skip”."
+        ),
+        TextInput(max_len=100),
+        skip=Skip(N_("Skip"), ""),
+        applies=lambda d: applies(d.product, F.name_en),
     ),
     _field(
         F.price,

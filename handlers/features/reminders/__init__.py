@@ -21,6 +21,8 @@ from db.reviews import (
 )
 from handlers.features.buttons import ProductButton
 from handlers.features.fairs.text import date_range_text, fair_text, interest_button
+from handlers.features.inquiries import KINDS as INQUIRY_KINDS
+from handlers.features.inquiries import render_notification as render_inquiry
 from handlers.features.review import notices
 from handlers.features.review.assist import is_clean, queue_line
 from handlers.features.review.card import card_text, reason_text, waiting_buttons
@@ -175,6 +177,8 @@ async def _render(
             return await _fair_news(session, t, note)
         case notices.DECISION:
             return await _decision(session, t, note)
+        case kind if kind in INQUIRY_KINDS:
+            return await render_inquiry(session, t, note, zone)
     return None
 
 
