@@ -66,7 +66,7 @@ MATERIALS = {
 }
 UNIT_EXAMPLES = {
     "food": N_("pack"),
-    "fashion": N_("piece"),
+    "fashion": N_("piece of cloth"),
     "handicraft": N_("item"),
     "furniture": N_("unit"),
     "agribusiness": N_("kg"),
