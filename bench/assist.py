@@ -40,9 +40,9 @@ from db.engine import make_engine, make_sessionmaker
 from db.migrate import upgrade
 from db.models import Business, Photo, Product, ProductStatus, User
 from db.regions import all_regions
-from handlers.photos import inspect_photo
-from handlers.review.assist import assess
+from handlers.features.review.assist import assess
 from handlers.rules import photo_hash
+from handlers.rules.photos import inspect_photo
 
 NOW = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
 TODAY = date(2026, 12, 6)

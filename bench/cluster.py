@@ -66,9 +66,9 @@ async def measure(url: str, runs: int) -> None:
     from db.engine import make_engine, make_sessionmaker
     from db.models import User
     from db.stats import collect
-    from handlers.context import FlowSettings
-    from handlers.events import Command, Incoming, Reply, Sender
-    from handlers.stats import stats_text
+    from handlers.features.stats import stats_text
+    from handlers.kit.context import FlowSettings
+    from handlers.kit.events import Command, Incoming, Reply, Sender
 
     engine = make_engine(url)
     sessionmaker = make_sessionmaker(engine)

@@ -245,7 +245,7 @@ async def child(url: str, what: str, fmt: str, out: str) -> None:
     from bot.i18n import translator
     from db.engine import make_engine, make_sessionmaker
     from db.exports import Style, write_export
-    from handlers.export_labels import presenter
+    from handlers.features.export.labels import presenter
 
     engine = make_engine(url)
     sessionmaker = make_sessionmaker(engine)

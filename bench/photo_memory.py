@@ -16,12 +16,12 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from handlers.photos import PhotoLimits
+from handlers.rules.photos import PhotoLimits
 
 
 def measure(path: Path) -> tuple[str, int, int, int]:
     """Check one file in this process: (verdict, width, height, rise of peak RSS in MB)."""
-    from handlers.photos import inspect_photo
+    from handlers.rules.photos import inspect_photo
 
     data = path.read_bytes()
     before = _peak_kb()

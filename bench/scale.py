@@ -30,8 +30,8 @@ from db.engine import make_engine, make_sessionmaker
 from db.explain import explain, scheduler_queries
 from db.migrate import upgrade
 from db.notifications import tune_for_planning
-from handlers.events import Reply
-from handlers.schedule import ReminderSchedule
+from handlers.kit.events import Reply
+from handlers.rules.schedule import ReminderSchedule
 
 NOW = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)  # Monday 10:00 in Jakarta: not quiet
 

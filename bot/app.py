@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.export_jobs import ExportJobs
 from bot.http import make_http_app
 from bot.logs import log_to_file
-from bot.metrics import count_round_trips, instrument
+from bot.metrics import count_round_trips, tracking_update
 from bot.notify import Notifier
 from bot.poster import ReviewPoster
 from bot.runtime import Clock, FloodGuard, Kurasi
@@ -202,7 +202,7 @@ async def build(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tr
         ),
         db_retries=settings.runtime.db_retries,
     )
-    instrument(app)
+    app.track_update = tracking_update
     exports = ExportJobs(app)  # /ekspor's files, built off the update path
     app.flow_settings = replace(app.flow_settings, exports=exports)
     app.exports = exports

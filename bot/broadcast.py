@@ -44,9 +44,9 @@ from bot.runtime import Kurasi
 from bot.worker import Worker
 from db import broadcasts as data
 from db.models import Broadcast, BroadcastState, DeliveryState
-from handlers.broadcast import final_reply, markup, progress_reply
-from handlers.events import Reply
-from handlers.schedule import ReminderSchedule
+from handlers.features.broadcast import final_reply, markup, progress_reply
+from handlers.kit.events import Reply
+from handlers.rules.schedule import ReminderSchedule
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 from db.businesses import SECTORS
 from db.regions import Region, all_regions, get_region, tile_layout
 from db.stats import FunnelRow, MatrixCell, Stats, Timing
-from handlers.context import Translate
+from handlers.features.stats import day_month
 from handlers.i18n import N_
-from handlers.labels import SECTOR_LABELS
-from handlers.stats import day_month
+from handlers.kit.context import Translate
+from handlers.kit.labels import SECTOR_LABELS
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

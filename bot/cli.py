@@ -466,8 +466,8 @@ def stats_command(
     from bot.i18n import translator
     from db.base import utcnow
     from db.stats import collect
-    from handlers.context import LANGUAGES
-    from handlers.stats import stats_text
+    from handlers.features.stats import stats_text
+    from handlers.kit.context import LANGUAGES
 
     if fmt not in ("text", "json"):
         typer.echo("--format is text or json", err=True)
@@ -485,7 +485,7 @@ def stats_command(
         typer.echo(stats_text(t, stats))
     if charts_dir is not None:
         from bot.charts import draw
-        from handlers.stats import CHARTS
+        from handlers.features.stats import CHARTS
 
         charts_dir.mkdir(parents=True, exist_ok=True)
         for kind in CHARTS:
@@ -626,8 +626,8 @@ def export_command(
         format_for,
         write_export,
     )
-    from handlers.context import LANGUAGES
-    from handlers.export_labels import FilterError, parse_filters, presenter
+    from handlers.features.export.labels import FilterError, parse_filters, presenter
+    from handlers.kit.context import LANGUAGES
 
     if what == "inquiries" and out is not None:
         try:
@@ -806,7 +806,7 @@ def broadcast_show(broadcast_id: BroadcastId, config: ConfigOption = None) -> No
     """One broadcast's report: delivered, blocked, failed (with reasons), left."""
     from bot.i18n import translator
     from db.broadcasts import get_broadcast, report
-    from handlers.broadcast import report_text
+    from handlers.features.broadcast import report_text
 
     settings = _settings(config)
 
@@ -909,9 +909,9 @@ def broadcast_send(
     from db.broadcasts import STATUS_CHOICES, Audience, audit, count_audience, create_broadcast
     from db.businesses import SECTORS
     from db.regions import search_regions
-    from handlers.broadcast import markup
-    from handlers.context import LANGUAGES
-    from handlers.parsing import parse_when
+    from handlers.features.broadcast import markup
+    from handlers.kit.context import LANGUAGES
+    from handlers.kit.parsing import parse_when
 
     settings = _settings(config)
     problems: list[str] = []

@@ -30,10 +30,10 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 
 from db.businesses import SECTORS
-from handlers.context import FlowSettings
-from handlers.photos import PhotoLimits
-from handlers.rubric import CRITERIA, Rubric
-from handlers.schedule import WEEKDAYS, ReminderSchedule
+from handlers.kit.context import FlowSettings
+from handlers.rules.photos import PhotoLimits
+from handlers.rules.rubric import CRITERIA, Rubric
+from handlers.rules.schedule import WEEKDAYS, ReminderSchedule
 
 DEFAULT_CONFIG = Path("config.toml")
 TELEGRAM_API = "https://api.telegram.org"

@@ -1,6 +1,6 @@
 """/ekspor's files, built off the update path: a background task per request.
 
-The update that asked was answered at once (handlers/export.py). Here the job posts a
+The update that asked was answered at once (handlers/features/export/). Here the job posts a
 progress message and edits it every few seconds, streams each file to a temporary file
 (the database cursor and db/xlsx.py's streamed sheet keep memory flat; each batch is
 written in a worker thread so the event loop keeps serving updates), then sends the files
@@ -23,9 +23,9 @@ import structlog
 
 from bot.i18n import translator
 from db.exports import MIME, Style, count_rows, filename, write_export
-from handlers.events import Attachment, Reply
-from handlers.export import CHOICES, ExportJob
-from handlers.export_labels import describe, presenter
+from handlers.features.export import CHOICES, ExportJob
+from handlers.features.export.labels import describe, presenter
+from handlers.kit.events import Attachment, Reply
 
 if TYPE_CHECKING:
     from bot.channels.base import Channel

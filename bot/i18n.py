@@ -20,7 +20,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
-from handlers.context import DEFAULT_LANGUAGE, LANGUAGES, Translate
+from handlers.kit.context import DEFAULT_LANGUAGE, LANGUAGES, Translate
 
 DOMAIN = "kurasi"
 PROJECT = "Kurasi"

@@ -34,8 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from db.metrics import curation_backlog, queue_depths
 
 if TYPE_CHECKING:
-    from bot.runtime import Kurasi
-    from handlers.events import Incoming, Reply
+    pass
 
 log = structlog.get_logger(__name__)
 
@@ -175,20 +174,6 @@ async def tracking_update(channel: str, update_key: str | None) -> AsyncIterator
         UPDATES.labels(channel, stats.outcome).inc()
         structlog.contextvars.reset_contextvars(**log_tokens)
         _current.reset(token)
-
-
-def instrument(app: Kurasi) -> None:
-    """Account every update `app.handle` runs (wraps the bound method once)."""
-    inner: Callable[..., Awaitable[list[Reply]]] = app.handle
-    if getattr(inner, "_kurasi_instrumented", False):
-        return
-
-    async def handle(incoming: Incoming, channel: Any = None, **options: Any) -> list[Reply]:
-        async with tracking_update(incoming.sender.channel, incoming.update_key):
-            return await inner(incoming, channel, **options)
-
-    handle._kurasi_instrumented = True  # type: ignore[attr-defined]
-    app.handle = handle  # type: ignore[method-assign]
 
 
 # --- scheduler ------------------------------------------------------------------------------

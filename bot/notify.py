@@ -37,9 +37,9 @@ from db.notifications import (
     tune_for_planning,
 )
 from db.whatsapp import WAITING, template_values
-from handlers.events import Reply
-from handlers.reminders import GROUP_OF, PRODUCER_KINDS, render
-from handlers.schedule import ReminderSchedule
+from handlers.features.reminders import GROUP_OF, PRODUCER_KINDS, render
+from handlers.kit.events import Reply
+from handlers.rules.schedule import ReminderSchedule
 
 log = structlog.get_logger(__name__)
 

@@ -34,7 +34,7 @@ from bot.channels.base import (
 )
 from bot.runtime import Kurasi
 from db import outbox
-from handlers.events import Reply
+from handlers.kit.events import Reply
 
 log = structlog.get_logger(__name__)
 

@@ -34,10 +34,10 @@ from db.models import ChatBudget, OutboxItem
 from db.reviews import get_review
 from db.users import get_user
 from db.whatsapp import template_values
-from handlers.context import Translate
-from handlers.events import Reply
-from handlers.review.card import card_replies
-from handlers.rubric import Rubric
+from handlers.features.review.card import card_replies
+from handlers.kit.context import Translate
+from handlers.kit.events import Reply
+from handlers.rules.rubric import Rubric
 
 log = structlog.get_logger(__name__)
 

@@ -6,6 +6,7 @@ import asyncio
 import random
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-import handlers
+import handlers.routes
 from bot.channels.base import reply_payload
 from bot.i18n import translator
 from bot.metrics import mark_duplicate
@@ -23,8 +24,8 @@ from db.media_store import MediaStore
 from db.outbox import NOTICE, enqueue
 from db.products import remember_channel_ids
 from db.users import begin_update
-from handlers.context import DEFAULT_LANGUAGE, LANGUAGES, Context, FlowSettings
-from handlers.events import Address, Command, Contact, Document, Incoming, Photo, Reply, Text
+from handlers.kit.context import DEFAULT_LANGUAGE, LANGUAGES, Context, FlowSettings
+from handlers.kit.events import Address, Command, Contact, Document, Incoming, Photo, Reply, Text
 
 if TYPE_CHECKING:
     from bot.channels.base import Channel
@@ -39,6 +40,8 @@ class NotCommitted(Exception):
 
 
 Clock = Callable[[], datetime]
+# (channel, update key) -> the context one update runs in (bot/metrics.tracking_update).
+TrackUpdate = Callable[[str, str | None], AbstractAsyncContextManager[object]]
 
 
 class Claim(Protocol):
@@ -105,6 +108,9 @@ class Kurasi:
         self.db_retries = db_retries
         # Told after an update that started, paused or resumed a broadcast (wakes the sender).
         self.after_broadcast: Callable[[], None] | None = None
+        # Wraps every update (bot/metrics.tracking_update: latency, round trips, outcome, and
+        # the update's id on every log line); the runtime calls it, metrics patches nothing.
+        self.track_update: TrackUpdate | None = None
         self._background: set[asyncio.Task[None]] = set()
         # /ekspor's background jobs (bot/export_jobs.py), waited for by drain().
         self.exports: Any = None
@@ -122,6 +128,20 @@ class Kurasi:
         *,
         redeliverable: bool = False,
         claim: Claim | None = None,
+    ) -> list[Reply]:
+        """Run one update (see `_handle`), accounted by the `track_update` hook when set."""
+        if self.track_update is None:
+            return await self._handle(incoming, channel, redeliverable=redeliverable, claim=claim)
+        async with self.track_update(incoming.sender.channel, incoming.update_key):
+            return await self._handle(incoming, channel, redeliverable=redeliverable, claim=claim)
+
+    async def _handle(
+        self,
+        incoming: Incoming,
+        channel: Channel | None,
+        *,
+        redeliverable: bool,
+        claim: Claim | None,
     ) -> list[Reply]:
         """Run one update in one transaction; return the replies to the sender, committed.
 
@@ -235,7 +255,7 @@ class Kurasi:
                         "in order — please wait a moment before sending more."
                     )
                 )
-            await handlers.dispatch(ctx)
+            await handlers.routes.dispatch(ctx)
             here: list[Reply] = []
             queued = 0
             for reply in ctx.replies:

@@ -17,7 +17,7 @@ from bot.runtime import Kurasi
 from db.outbox import NOTICE, enqueue
 from db.reviews import route_unrouted
 from db.users import forget_processed_updates
-from handlers.reminders import expire_claims
+from handlers.features.reminders import expire_claims
 
 log = structlog.get_logger(__name__)
 

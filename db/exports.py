@@ -6,7 +6,7 @@ into its ZIP entry), so memory stays flat however many rows there are.
 
 What a spreadsheet user needs is decided here, the words by the caller: every column has a
 kind (a date, a number, a code to label, text that must stay text like a phone number or an
-NIB), a `Presenter` (handlers/export_labels.py) gives the headers and value labels in the
+NIB), a `Presenter` (handlers/features/export/labels.py) gives the headers and value labels in the
 admin's language, dates are written in the configured time zone (real date cells in XLSX),
 and the XLSX sheet has a frozen bold header, an autofilter and column widths.
 

@@ -16,7 +16,7 @@ from bot.poster import ReviewPoster
 from bot.runtime import Kurasi
 from db.engine import make_engine
 from db.outbox import NOTICE
-from handlers.events import (
+from handlers.kit.events import (
     ButtonPress,
     Command,
     Contact,

@@ -29,7 +29,7 @@ from db.notifications import admins, plan, to_user
 
 if TYPE_CHECKING:
     from bot.config import CatalogueSettings
-    from handlers.context import FlowSettings
+    from handlers.kit.context import FlowSettings
 
 log = structlog.get_logger(__name__)
 

@@ -45,7 +45,7 @@ from db.catalogue import (
     tokens,
 )
 from db.media_store import MediaStore
-from handlers.labels import SECTOR_LABELS
+from handlers.kit.labels import SECTOR_LABELS
 
 log = structlog.get_logger(__name__)
 

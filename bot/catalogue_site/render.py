@@ -21,8 +21,8 @@ from markupsafe import Markup
 from bot.catalogue_site.i18n import C_, LANGUAGES, NAMES, Label, labels
 from db.catalogue import CatalogueEntry, CataloguePhoto
 from db.regions import all_regions
-from handlers.labels import LEGAL_LABELS, SECTOR_LABELS
-from handlers.units import UNIT_LABELS, unit_code
+from handlers.kit.labels import LEGAL_LABELS, SECTOR_LABELS
+from handlers.rules.units import UNIT_LABELS, unit_code
 
 TEXT = {
     "title": C_("Curated products of East Java"),

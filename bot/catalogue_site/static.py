@@ -50,7 +50,7 @@ from db.catalogue import (
     stream_entries,
 )
 from db.media_store import MediaStore
-from handlers.labels import SECTOR_LABELS
+from handlers.kit.labels import SECTOR_LABELS
 
 log = structlog.get_logger(__name__)
 

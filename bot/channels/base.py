@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from handlers.events import (
+from handlers.kit.events import (
     Attachment,
     Button,
     Command,

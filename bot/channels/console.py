@@ -16,7 +16,7 @@ from typing import Literal
 from bot.channels import whatsapp_messages as whatsapp
 from bot.channels.base import typed
 from bot.runtime import Kurasi
-from handlers.events import (
+from handlers.kit.events import (
     ButtonPress,
     Contact,
     Document,

@@ -67,8 +67,7 @@ from bot.i18n import translator
 from bot.metrics import MESSAGES
 from bot.outbound import requeue
 from bot.runtime import Kurasi, NotCommitted
-from handlers import MENU_COMMANDS
-from handlers.events import (
+from handlers.kit.events import (
     ButtonPress,
     Contact,
     Document,
@@ -81,6 +80,7 @@ from handlers.events import (
     Sender,
     Unsupported,
 )
+from handlers.routes import MENU_COMMANDS
 
 log = structlog.get_logger(__name__)
 

@@ -74,8 +74,8 @@ from db.whatsapp import (
     reopen_for_template,
     window_opened,
 )
-from handlers import events
-from handlers.capabilities import WHATSAPP
+from handlers.kit import events
+from handlers.kit.capabilities import WHATSAPP
 
 log = structlog.get_logger(__name__)
 

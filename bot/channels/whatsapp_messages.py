@@ -11,9 +11,9 @@ from typing import Any
 
 from bot.channels.base import typed
 from db.whatsapp import StatusUpdate
-from handlers import events
-from handlers.capabilities import WHATSAPP, Capabilities
-from handlers.render import fit
+from handlers.kit import events
+from handlers.kit.capabilities import WHATSAPP, Capabilities
+from handlers.kit.render import fit
 
 NAME = "whatsapp"
 LIST_LABEL = "Pilih / Choose"  # the list's button: both languages, the reply has no language

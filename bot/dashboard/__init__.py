@@ -1,8 +1,8 @@
 """The admins' web dashboard on the HTTP app: /dasbor (overview), /dasbor/klaster,
 /dasbor/kurator, /dasbor/ekspor, in Indonesian and English, for a laptop and a phone.
 
-Access: the bot's /dasbor (handlers/dashboard.py) gives an admin a single-use link valid for
-minutes. Opening it shows a sign-in button (a link preview that fetches the address uses
+Access: the bot's /dasbor (handlers/features/dashboard.py) gives an admin a single-use link
+valid for minutes. Opening it shows a sign-in button (a link preview that fetches the address uses
 nothing); pressing it redeems the link once and sets a session cookie (HttpOnly,
 SameSite=Lax, Secure behind TLS, path /dasbor). Anyone else — no cookie, a forged, expired or
 used link, a person no longer admin — gets the same bare 403 page.
@@ -57,10 +57,10 @@ from db.stats import (
     funnel,
     matrix,
 )
-from handlers.context import LANGUAGES, FlowSettings, Translate
-from handlers.export_labels import FilterError, parse_filters, presenter
-from handlers.labels import SECTOR_LABELS, STATUS_LABELS
-from handlers.stats import day_month, duration
+from handlers.features.export.labels import FilterError, parse_filters, presenter
+from handlers.features.stats import day_month, duration
+from handlers.kit.context import LANGUAGES, FlowSettings, Translate
+from handlers.kit.labels import SECTOR_LABELS, STATUS_LABELS
 
 log = structlog.get_logger(__name__)
 

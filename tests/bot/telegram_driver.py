@@ -12,7 +12,7 @@ from bot.config import Settings
 from bot.poster import ReviewPoster
 from bot.runtime import Clock
 from db.outbox import NOTICE
-from handlers.events import Incoming
+from handlers.kit.events import Incoming
 from tests.fakes.telegram import Call, FakeTelegram
 
 

@@ -24,8 +24,8 @@ from db.inquiries import write_inquiries
 from db.media_store import MediaStore
 from db.models import Business, Inquiry, Notification, Product
 from db.privacy import erase_user
-from handlers.context import FlowSettings
-from handlers.schedule import ReminderSchedule
+from handlers.kit.context import FlowSettings
+from handlers.rules.schedule import ReminderSchedule
 from tests.catalogue_data import approved_products
 from tests.support import Chat, FakeClock, RecordingChannel
 

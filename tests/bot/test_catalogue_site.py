@@ -453,8 +453,8 @@ async def test_static_rebuild_touches_only_what_changed_and_removes_what_is_gone
 
 def test_catalogue_labels_are_translated_in_every_language() -> None:
     from bot.catalogue_site import inquiries, render
-    from handlers.labels import LEGAL_LABELS, SECTOR_LABELS
-    from handlers.units import UNIT_LABELS
+    from handlers.kit.labels import LEGAL_LABELS, SECTOR_LABELS
+    from handlers.rules.units import UNIT_LABELS
 
     source = "".join(Path(m.__file__ or "").read_text() for m in (render, inquiries))
     marked = set(re.findall(r'C_\(\s*"((?:[^"\\]|\\.)*)"\s*\)', source))

@@ -10,7 +10,7 @@ from bot.poster import ReviewPoster
 from bot.runtime import Kurasi
 from db.businesses import get_business
 from db.users import get_user
-from handlers.events import Reply
+from handlers.kit.events import Reply
 from tests.factories import submitted_product
 
 

@@ -24,7 +24,7 @@ from bot.runtime import FloodGuard, Kurasi
 from db.dashboard import issue_link
 from db.media_store import MediaStore
 from db.models import AuditEvent, User
-from handlers.context import FlowSettings
+from handlers.kit.context import FlowSettings
 from tests.support import Chat, FakeClock, RecordingChannel
 from tests.world import NOW, build_world
 

@@ -15,8 +15,8 @@ from bot.runtime import Kurasi
 from db.engine import make_engine, make_sessionmaker
 from db.fairs import FAIR_CSV_HEADER, add_interest
 from db.media_store import MediaStore
-from handlers.context import FlowSettings
-from handlers.schedule import ReminderSchedule
+from handlers.kit.context import FlowSettings
+from handlers.rules.schedule import ReminderSchedule
 from tests.factories import producer
 from tests.support import FakeClock, RecordingChannel
 

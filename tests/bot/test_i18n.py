@@ -24,7 +24,7 @@ from bot.i18n import (
     translator,
     update_catalogs,
 )
-from handlers.context import DEFAULT_LANGUAGE, LANGUAGES
+from handlers.kit.context import DEFAULT_LANGUAGE, LANGUAGES
 
 FIX = (
     "run `kurasi i18n update`, translate the empty (or fuzzy) msgstr entries in "

@@ -89,7 +89,7 @@ async def test_log_lines_carry_the_update_and_user_id_not_the_name(
 ) -> None:
     import structlog
 
-    import handlers
+    import handlers.routes
 
     seen: list[dict] = []
 
@@ -97,13 +97,13 @@ async def test_log_lines_carry_the_update_and_user_id_not_the_name(
         seen.append(dict(event_dict))
         raise structlog.DropEvent
 
-    dispatch = handlers.dispatch
+    dispatch = handlers.routes.dispatch
 
     async def logging_dispatch(ctx):  # type: ignore[no-untyped-def]
         structlog.get_logger("probe").info("a flow ran")
         await dispatch(ctx)
 
-    monkeypatch.setattr(handlers, "dispatch", logging_dispatch)
+    monkeypatch.setattr(handlers.routes, "dispatch", logging_dispatch)
     structlog.configure(processors=[structlog.contextvars.merge_contextvars, capture])
     try:
         update = fake.make_update(message=fake.message(USER, "/start")["message"])

@@ -12,8 +12,8 @@ from bot.notify import Notifier
 from bot.runtime import FloodGuard, Kurasi
 from db.media_store import MediaStore
 from db.models import Fair, Notification, Product, ProductStatus, Review, User
-from handlers.context import FlowSettings
-from handlers.schedule import ReminderSchedule
+from handlers.kit.context import FlowSettings
+from handlers.rules.schedule import ReminderSchedule
 from tests.factories import producer
 from tests.support import Chat, FakeClock, RecordingChannel
 

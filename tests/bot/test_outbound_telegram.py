@@ -23,7 +23,7 @@ from db import broadcasts as data
 from db.base import utcnow
 from db.models import Notification, User
 from db.notifications import plan
-from handlers.events import Reply
+from handlers.kit.events import Reply
 from tests.bot.conftest import bot_settings
 from tests.fakes.telegram import FakeTelegram, _ApiError
 from tests.support import FakeClock

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from bot.config import Settings
 from bot.notify import Notifier
 from db.models import Product, ProductStatus, User
-from handlers.schedule import ReminderSchedule
+from handlers.rules.schedule import ReminderSchedule
 from tests.bot.telegram_driver import running_bot
 from tests.factories import producer
 from tests.fakes.telegram import FakeTelegram

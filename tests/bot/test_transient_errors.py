@@ -12,10 +12,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-import handlers
+import handlers.routes
 from bot.runtime import Kurasi, NotCommitted
 from db.engine import is_transient, make_engine, make_sessionmaker
-from handlers.events import Command, Incoming, Sender
+from handlers.kit.events import Command, Incoming, Sender
 from tests.support import RecordingChannel
 
 POOL_FULL = "QueuePool limit of size 15 overflow 5 reached, connection timed out, timeout 30.00"
@@ -162,7 +162,7 @@ async def test_a_bug_in_a_flow_gets_an_apology_not_a_redelivery(
     async def broken(_ctx: Any) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(handlers, "dispatch", broken)
+    monkeypatch.setattr(handlers.routes, "dispatch", broken)
     await app.process(_incoming("u4"), channel, redeliverable=True)
     assert "gangguan" in channel.sent[-1][1].text.lower()
 

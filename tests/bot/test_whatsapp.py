@@ -49,7 +49,7 @@ from db.models import (
 from db.notifications import plan
 from db.outbox import NOTICE, TEMPLATE_SENT
 from db.whatsapp import WAITING, record_sent
-from handlers.events import MediaRef, Reply
+from handlers.kit.events import MediaRef, Reply
 from tests.bot.test_transient_errors import POOL_FULL, Flaky
 from tests.factories import producer, submitted_product
 from tests.fakes.whatsapp import FakeWhatsApp, recorded
@@ -500,7 +500,7 @@ async def test_voice_notes_get_the_polite_what_i_expect_reply(
 async def test_a_photo_reply_is_uploaded_and_sent_by_media_id(
     fake: FakeWhatsApp, channel: WhatsAppChannel, tmp_path: Path
 ) -> None:
-    from handlers.events import MediaOut
+    from handlers.kit.events import MediaOut
 
     photo = tmp_path / "p.jpg"
     photo.write_bytes(b"\xff\xd8\xff photo")

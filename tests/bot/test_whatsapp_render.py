@@ -12,9 +12,9 @@ from bot.channels.whatsapp import (
     render,
     split_text,
 )
-from handlers.capabilities import WHATSAPP
-from handlers.events import Button as B
-from handlers.events import (
+from handlers.kit.capabilities import WHATSAPP
+from handlers.kit.events import Button as B
+from handlers.kit.events import (
     ButtonPress,
     Command,
     Contact,
@@ -26,7 +26,7 @@ from handlers.events import (
     Text,
     Unsupported,
 )
-from handlers.render import fit, shorten
+from handlers.kit.render import fit, shorten
 from tests.fakes.whatsapp import FakeWhatsApp, GraphError, recorded
 
 WA = "6281234567890"

@@ -27,7 +27,7 @@ from db.engine import make_engine, make_sessionmaker
 from db.media_store import MediaStore
 from db.migrate import upgrade
 from db.models import User
-from handlers.context import FlowSettings
+from handlers.kit.context import FlowSettings
 from tests.support import FakeClock
 from tests.world import NOW, build_world
 

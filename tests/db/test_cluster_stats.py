@@ -94,7 +94,7 @@ def test_the_stats_header_is_dated_in_wib_and_months_are_in_the_readers_language
 
     from bot.i18n import translator
     from db.stats import Stats, Week
-    from handlers.stats import day_month, stats_text
+    from handlers.features.stats import day_month, stats_text
 
     # 19:24 UTC on 24 November is 02:24 WIB on the 25th.
     stats = Stats(

@@ -18,9 +18,9 @@ from db.exports import columns, rows
 from db.media_store import MediaStore
 from db.models import PhotoHash, Product, Review
 from db.requirements import product_export_facts
-from handlers.events import ButtonPress
-from handlers.payload import Payload
-from handlers.review.card import Act, ReviewPayload
+from handlers.features.review.card import Act, ReviewPayload
+from handlers.kit.events import ButtonPress
+from handlers.kit.payload import Payload
 from tests.handlers.test_product import GOOD, GOOD_2, GOOD_3, the_product
 from tests.handlers.test_registration import register
 from tests.handlers.test_review import (
@@ -290,8 +290,8 @@ async def test_erasure_removes_hashes_and_numbers(app: Kurasi, chat: Chat, sessi
 def test_card_words_the_pre_check_for_the_curator(clock: FakeClock) -> None:
     from bot.i18n import translator
     from db.models import Business
-    from handlers.precheck import BY_CODE
-    from handlers.review.card import card_text
+    from handlers.features.review.card import card_text
+    from handlers.rules.precheck import BY_CODE
 
     t = translator("id")
     business = Business(name="Usaha Uji", region_code="35.73", has_nib=False, legal_docs=[])
@@ -308,7 +308,7 @@ async def test_digest_counts_unflagged_and_lists_flagged(
     sessionmaker, clock: FakeClock, media_store: MediaStore
 ) -> None:
     from bot.i18n import translator
-    from handlers.reminders import _review_digest
+    from handlers.features.reminders import _review_digest
     from tests.factories import submitted_product
 
     clean = await submitted_product(sessionmaker, now=clock.now, store=media_store, name="Bersih")

@@ -14,8 +14,8 @@ from bot.runtime import FloodGuard, Kurasi
 from db import broadcasts as data
 from db.media_store import MediaStore
 from db.models import AuditEvent, Broadcast, Business, Curator, Product, User
-from handlers.context import FlowSettings
-from handlers.schedule import ReminderSchedule
+from handlers.kit.context import FlowSettings
+from handlers.rules.schedule import ReminderSchedule
 from tests.support import Chat, FakeClock, RecordingChannel
 
 ADMIN = "9000"
@@ -399,7 +399,7 @@ async def test_bad_input_while_composing_is_refused_and_kept(app: Kurasi, admin:
 
 
 def test_estimate() -> None:
-    from handlers.broadcast import estimate
+    from handlers.features.broadcast import estimate
 
     def t(message: str, /, **v: object) -> str:
         return message.format(**v)
@@ -466,7 +466,7 @@ async def test_whatsapp_window_template_or_needs_a_template(app: Kurasi, clock: 
 async def test_a_message_telegram_would_refuse_is_refused_with_the_reason_before_anything_is_queued(
     app: Kurasi, admin: Chat
 ) -> None:
-    from handlers.events import Text
+    from handlers.kit.events import Text
 
     await person(app, "p1")
     await admin.send("/siaran")

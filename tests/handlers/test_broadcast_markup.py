@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.broadcast.markup import check_telegram_html, whatsapp_text
+from handlers.features.broadcast.markup import check_telegram_html, whatsapp_text
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from bot.i18n import translator
 from bot.poster import ReviewPoster
 from bot.runtime import Kurasi
 from db.models import Business, Notification, Product
-from handlers.reminders import render
+from handlers.features.reminders import render
 from tests.handlers import test_review
 from tests.handlers.test_review import (
     FOOD_CHAT,

@@ -21,9 +21,9 @@ from bot.runtime import FloodGuard, Kurasi
 from db.exports import Filters, FormatError, Style, format_for, write_export
 from db.media_store import MediaStore
 from db.models import Business, Review
-from handlers.context import FlowSettings
-from handlers.events import Command
-from handlers.export_labels import FilterError, parse_filters, presenter
+from handlers.features.export.labels import FilterError, parse_filters, presenter
+from handlers.kit.context import FlowSettings
+from handlers.kit.events import Command
 from tests.support import Chat, FakeClock, RecordingChannel
 from tests.world import NOW, build_world
 

@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from handlers.forms.dates import NoSuchDay, read_date
-from handlers.payload import Payload
+from handlers.kit.forms.dates import NoSuchDay, read_date
+from handlers.kit.payload import Payload
 from tests.handlers import test_fairs
 from tests.handlers.test_fairs import data, fairs_in_db, store
 from tests.handlers.test_registration import register

@@ -12,9 +12,9 @@ from bot.runtime import FloodGuard, Kurasi
 from db.fairs import FairData, import_fairs
 from db.media_store import MediaStore
 from db.models import Fair, FairInterest
-from handlers.context import FlowSettings
-from handlers.fairs import fair_text, interest_button, parse_date
-from handlers.payload import Payload
+from handlers.features.fairs import fair_text, interest_button, parse_date
+from handlers.kit.context import FlowSettings
+from handlers.kit.payload import Payload
 from tests.factories import producer
 from tests.handlers.test_registration import register
 from tests.support import Chat, FakeClock, RecordingChannel

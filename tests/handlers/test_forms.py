@@ -9,9 +9,9 @@ from typing import Any, ClassVar
 import pytest
 
 from db.models import Conversation, User
-from handlers.capabilities import CONSOLE, PLAIN, TELEGRAM, WHATSAPP, Capabilities
-from handlers.context import Context
-from handlers.events import (
+from handlers.kit.capabilities import CONSOLE, PLAIN, TELEGRAM, WHATSAPP, Capabilities
+from handlers.kit.context import Context
+from handlers.kit.events import (
     ButtonPress,
     Contact,
     Event,
@@ -21,8 +21,8 @@ from handlers.events import (
     Text,
     Unsupported,
 )
-from handlers.forms.engine import Field, Form, Got, Refuse, Skip, Stay
-from handlers.forms.inputs import (
+from handlers.kit.forms.engine import Field, Form, Got, Refuse, Skip, Stay
+from handlers.kit.forms.inputs import (
     ChecklistInput,
     ChoiceInput,
     ContactInput,
@@ -31,9 +31,9 @@ from handlers.forms.inputs import (
     SearchInput,
     TextInput,
 )
-from handlers.parsing import parse_phone, parse_price
-from handlers.payload import Payload
-from handlers.render import Option, normalize, pick_many, shorten
+from handlers.kit.parsing import parse_phone, parse_price
+from handlers.kit.payload import Payload
+from handlers.kit.render import Option, normalize, pick_many, shorten
 
 COLOURS = ("merah", "jingga", "kuning", "hijau", "biru", "nila", "ungu")
 TOWNS = {"35.73": "Kota Malang", "35.07": "Kabupaten Malang", "35.10": "Banyuwangi"}
@@ -414,8 +414,8 @@ def test_long_titles_are_shortened_at_words_and_kept_distinct() -> None:
 
 
 def test_repeated_labels_stay_on_telegram_and_are_told_apart_on_whatsapp() -> None:
-    from handlers.events import Button
-    from handlers.render import fit
+    from handlers.kit.events import Button
+    from handlers.kit.render import fit
 
     rows = tuple(
         (Button("1", f"rv|score|1.c{i}.1"), Button("2", f"rv|score|1.c{i}.2")) for i in range(2)

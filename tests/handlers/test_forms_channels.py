@@ -3,8 +3,8 @@ capabilities: onboarding and a product, every reply within the platform's limits
 
 from __future__ import annotations
 
-from handlers.capabilities import CONSOLE, WHATSAPP, Capabilities
-from handlers.events import ButtonPress, Reply
+from handlers.kit.capabilities import CONSOLE, WHATSAPP, Capabilities
+from handlers.kit.events import ButtonPress, Reply
 from tests.handlers.test_forms import check_limits
 from tests.handlers.test_registration import business_of
 from tests.support import Chat, RecordingChannel

@@ -11,15 +11,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from handlers.capabilities import PLAIN, TELEGRAM, WHATSAPP, Capabilities
-from handlers.context import Context
-from handlers.events import ButtonPress, Document, MediaRef, Photo, Text, Unsupported
-from handlers.forms.engine import Field, Skip
-from handlers.forms.filters import Facet, FilterInput, Filters
-from handlers.forms.inputs import DateTimeInput
-from handlers.forms.messages import Message, MessageInput
-from handlers.payload import Payload
-from handlers.render import Option, normalize
+from handlers.kit.capabilities import PLAIN, TELEGRAM, WHATSAPP, Capabilities
+from handlers.kit.context import Context
+from handlers.kit.events import ButtonPress, Document, MediaRef, Photo, Text, Unsupported
+from handlers.kit.forms.engine import Field, Skip
+from handlers.kit.forms.filters import Facet, FilterInput, Filters
+from handlers.kit.forms.inputs import DateTimeInput
+from handlers.kit.forms.messages import Message, MessageInput
+from handlers.kit.payload import Payload
+from handlers.kit.render import Option, normalize
 from tests.handlers.test_forms import Screen, Toy
 
 PDF = "application/pdf"

@@ -13,17 +13,17 @@ from typing import Any, ClassVar
 import pytest
 
 from db.media_store import MediaStore
-from handlers import events
-from handlers.capabilities import TELEGRAM, WHATSAPP, Capabilities
-from handlers.context import Context
-from handlers.events import ButtonPress, Event, Incoming, MediaOut, MediaRef, Sender
-from handlers.forms.dates import DateInput
-from handlers.forms.engine import EDIT_PICK, Field, Form, Skip, Spec, Step, choices
-from handlers.forms.inputs import ContactInput, TextInput
-from handlers.forms.photos import Arrived, PhotosInput
-from handlers.parsing import parse_phone, read_price
-from handlers.payload import Payload
-from handlers.render import Option
+from handlers.kit import events
+from handlers.kit.capabilities import TELEGRAM, WHATSAPP, Capabilities
+from handlers.kit.context import Context
+from handlers.kit.events import ButtonPress, Event, Incoming, MediaOut, MediaRef, Sender
+from handlers.kit.forms.dates import DateInput
+from handlers.kit.forms.engine import EDIT_PICK, Field, Form, Skip, Spec, Step, choices
+from handlers.kit.forms.inputs import ContactInput, TextInput
+from handlers.kit.forms.photos import Arrived, PhotosInput
+from handlers.kit.parsing import parse_phone, read_price
+from handlers.kit.payload import Payload
+from handlers.kit.render import Option
 from tests.handlers.test_forms import Screen as ToyScreen
 from tests.handlers.test_photos import dark_jpeg, good_jpeg
 

@@ -11,8 +11,7 @@ import random
 import pytest
 
 from bot.runtime import FloodGuard, Kurasi
-from handlers import COMMANDS
-from handlers.events import (
+from handlers.kit.events import (
     ButtonPress,
     Command,
     Contact,
@@ -23,7 +22,8 @@ from handlers.events import (
     Text,
     Unsupported,
 )
-from handlers.payload import Payload
+from handlers.kit.payload import Payload
+from handlers.routes import COMMANDS
 from tests.handlers.test_registration import register
 from tests.support import Chat, RecordingChannel, make_photo
 
@@ -112,8 +112,8 @@ async def test_random_walks_always_get_an_answer(
 async def test_random_walks_in_a_review_chat(sessionmaker, clock, media_store, seed: int) -> None:
     from bot.poster import ReviewPoster
     from db.reviews import add_curator
-    from handlers import GROUP_COMMANDS
-    from handlers.context import FlowSettings
+    from handlers.kit.context import FlowSettings
+    from handlers.routes import GROUP_COMMANDS
     from tests.factories import submitted_product
 
     app = Kurasi(

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handlers.parsing import (
+from handlers.kit.parsing import (
     REFUSAL_TEXT,
     SECTOR_ALIASES,
     Choice,

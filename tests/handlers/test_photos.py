@@ -19,8 +19,15 @@ from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
 
 from bench.photo_memory import measure_apart
-from handlers import photos
-from handlers.photos import Hint, PhotoLimits, PhotoReport, Refusal, check_photo, inspect_photo
+from handlers.rules import photos
+from handlers.rules.photos import (
+    Hint,
+    PhotoLimits,
+    PhotoReport,
+    Refusal,
+    check_photo,
+    inspect_photo,
+)
 from tests.support import flat_png
 
 LIMITS = PhotoLimits()

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from bot.runtime import FloodGuard, Kurasi
 from db.media_store import MediaStore
 from db.models import Business, Photo, Product, User
-from handlers.events import Text
+from handlers.kit.events import Text
 from tests.handlers.test_registration import register
 from tests.support import Chat, FakeClock, RecordingChannel, flat_png, make_photo
 
@@ -254,7 +254,7 @@ async def test_product_list_shows_status_and_withdraw(producer: Chat, sessionmak
 async def test_product_limit(
     producer: Chat, sessionmaker, clock: FakeClock, media_store: MediaStore
 ) -> None:
-    from handlers.context import FlowSettings
+    from handlers.kit.context import FlowSettings
 
     limited = Kurasi(
         sessionmaker=sessionmaker,

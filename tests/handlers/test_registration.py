@@ -112,7 +112,7 @@ async def test_restart_mid_flow_resumes_where_the_producer_was(
 
 async def test_duplicate_update_is_handled_once(chat: Chat, sessionmaker) -> None:
     await start_registration(chat)
-    from handlers.events import Text
+    from handlers.kit.events import Text
 
     first = await chat.send_event(Text("Kopi Ijen"), update_key="dup-1")
     again = await chat.send_event(Text("Something else"), update_key="dup-1")

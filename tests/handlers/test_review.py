@@ -15,8 +15,8 @@ from bot.scheduler import release_stale_claims
 from db.media_store import MediaStore
 from db.models import AuditEvent, Product, Review
 from db.reviews import add_curator
-from handlers.context import FlowSettings
-from handlers.schedule import ReminderSchedule
+from handlers.kit.context import FlowSettings
+from handlers.rules.schedule import ReminderSchedule
 from tests.factories import submitted_product
 from tests.handlers.test_product import GOOD, GOOD_2, fill_details
 from tests.handlers.test_registration import register
@@ -221,7 +221,7 @@ async def test_fifty_curators_press_approve_at_once(
     for criterion in range(7):
         await holder.press_payload_in_chat(rows[criterion][3].payload)
     message_id, approve = holder.find_in_chat("Setujui")
-    from handlers.events import ButtonPress
+    from handlers.kit.events import ButtonPress
 
     crowd = [curator(app, channel, f"c{i}", f"Curator {i}") for i in range(50)]
     # The holder double-taps while 49 colleagues press too.
@@ -252,7 +252,7 @@ async def test_fifty_curators_claim_at_once(
         await make_curator(sessionmaker, clock, f"c{i}")
     crowd = [curator(app, channel, f"c{i}", f"Curator {i}") for i in range(50)]
     message_id, claim = crowd[0].find_in_chat("Ambil")
-    from handlers.events import ButtonPress
+    from handlers.kit.events import ButtonPress
 
     results = await asyncio.gather(
         *(c.replies_to(ButtonPress(claim, message_id=message_id)) for c in crowd)
@@ -372,7 +372,7 @@ async def test_withdrawn_before_claim_updates_the_posted_card(
 
 async def test_old_update_ids_are_forgotten_after_a_week(app: Kurasi, chat: Chat, clock) -> None:
     from bot.scheduler import forget_old_updates
-    from handlers.events import Text
+    from handlers.kit.events import Text
 
     await chat.send_event(Text("halo"), update_key="u-1")
     clock.advance(days=6)

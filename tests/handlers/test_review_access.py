@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from bot.poster import ReviewPoster
 from db.models import Review
-from handlers.events import ButtonPress, Text
-from handlers.review.card import Act, ReviewPayload
+from handlers.features.review.card import Act, ReviewPayload
+from handlers.kit.events import ButtonPress, Text
 from tests.factories import submitted_product
 from tests.handlers.test_review import (
     ADMIN,
@@ -137,7 +137,7 @@ async def test_a_typed_reason_in_another_chat_decides_nothing(
 
 
 def test_review_payloads_are_packed_and_checked_in_one_place() -> None:
-    from handlers.payload import Payload
+    from handlers.kit.payload import Payload
 
     packed = ReviewPayload(Act.score, 12, "legal", 3).pack()
     assert packed == "rv|score|12.legal.3" and len(packed.encode()) <= 64

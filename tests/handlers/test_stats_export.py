@@ -15,7 +15,7 @@ from bot.charts import render
 from bot.runtime import FloodGuard, Kurasi
 from db.media_store import MediaStore
 from db.models import AuditEvent
-from handlers.context import FlowSettings
+from handlers.kit.context import FlowSettings
 from tests.support import Chat, FakeClock, RecordingChannel
 from tests.world import NOW, build_world
 

@@ -1,5 +1,5 @@
 """Every button anywhere can be typed: its label, its number, or a yes/no said the usual
-ways, in both languages and on every channel (handlers/typed.py)."""
+ways, in both languages and on every channel (handlers/kit/typed.py)."""
 
 from __future__ import annotations
 

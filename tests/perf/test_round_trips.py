@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.metrics import count_round_trips, tracking_update
 from bot.runtime import Kurasi
 from db.models import User
-from handlers.events import ButtonPress, Command, Text
+from handlers.kit.events import ButtonPress, Command, Text
 from tests.handlers.test_registration import register, start_registration
 from tests.support import Chat, FakeClock
 
@@ -136,6 +136,6 @@ async def inbound(sessionmaker, external_id: str):  # type: ignore[no-untyped-de
 
 
 def chat_text(text: str):  # type: ignore[no-untyped-def]
-    from handlers.events import Text
+    from handlers.kit.events import Text
 
     return Text(text=text)

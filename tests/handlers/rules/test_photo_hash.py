@@ -7,8 +7,8 @@ import io
 
 from PIL import Image
 
-from handlers.photos import inspect_photo
 from handlers.rules.photo_hash import DISTANCE, bands, distance, probes, to_signed, to_unsigned
+from handlers.rules.photos import inspect_photo
 from tests.support import make_photo
 
 

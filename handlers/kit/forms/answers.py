@@ -1,0 +1,126 @@
+"""What reading an answer gives (Got, Refuse, Stay), what a form declares (a Field and its
+Input kind, fixed options as data, a Skip, a question's text, a Step of its own), and which
+option an answer chose."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from handlers.kit.context import Context
+from handlers.kit.events import ButtonPress, Event, Reply, Text
+from handlers.kit.render import Option, pick
+
+
+@dataclass(frozen=True, slots=True)
+class Got:
+    """An answer read and accepted."""
+
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Refuse:
+    """An answer turned down; `message` (translated) says why, then the question comes again."""
+
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Stay:
+    """The input answered itself (a ticked box, a follow-up question): same field, no save."""
+
+
+Outcome = Got | Refuse | Stay
+Options = Callable[[Context, Any], list[Option]]
+# A fixed option as data: (value, N_-marked label) or (value, label, words typed for it).
+Spec = tuple[str, str] | tuple[str, str, tuple[str, ...]]
+
+
+def choices(*specs: Spec) -> Options:
+    """Fixed options, declared as data and translated when shown."""
+
+    def options(ctx: Context, record: Any) -> list[Option]:
+        return [Option(s[0], ctx.t(s[1]), s[2] if len(s) == 3 else ()) for s in specs]
+
+    return options
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """An optional field: a button (and typed "no"/"skip" words) that stores `value`."""
+
+    label: str  # N_-marked
+    value: Any = None
+
+
+Ask = str | Callable[[Context, Any], str]
+
+
+def asked(ask: Ask, ctx: Context, record: Any) -> str:
+    """A question's text: an N_-marked string, or a function of (ctx, record) giving it."""
+    return ask(ctx, record) if callable(ask) else ctx.t(ask)
+
+
+@dataclass(frozen=True)
+class Step:
+    """A step of the form's own, outside the fields: a question, its options, what a choice
+    does (a confirmation, "continue or start new", "which photo should go") and, with
+    `typed`, what a typed answer that is none of the options does."""
+
+    ask: Ask
+    options: Options = lambda ctx, record: []
+    chosen: Callable[[Context, Any, str], Awaitable[None]] | None = None
+    typed: Callable[[Context, Any, str], Awaitable[None]] | None = None
+    columns: int = 2
+
+
+def picked(event: Event, options: list[Option]) -> str | None:
+    """What was pressed, or the option a typed answer names; not checked against `options`."""
+    if isinstance(event, ButtonPress):
+        return event.payload
+    if isinstance(event, Text):
+        return pick(event.text, options)
+    return None
+
+
+def choice_of(event: Event, options: list[Option]) -> str | None:
+    """A pressed option, or the option a typed answer names (number, label, words)."""
+    chosen = picked(event, options)
+    return chosen if chosen is None or any(o.value == chosen for o in options) else None
+
+
+class Input:
+    """An input kind: how a field's question is drawn and how an answer is read. `form` is
+    the engine's Form asking (typed Any: this module needs nothing from the engine)."""
+
+    columns: int = 2
+    takes_files: bool = False  # photos and documents are its answers
+
+    def options(self, ctx: Context, form: Any, field: Field, record: Any) -> list[Option]:
+        return []
+
+    async def ask(self, ctx: Context, form: Any, field: Field, record: Any) -> list[Reply]:
+        return [form.question(ctx, field, record, self.options(ctx, form, field, record))]
+
+    async def read(
+        self, ctx: Context, form: Any, field: Field, record: Any, event: Event
+    ) -> Outcome:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str  # the step id, the payload's step and the record's key
+    label: str  # N_-marked: on the summary and its edit buttons
+    ask: Ask  # N_-marked question, or a function of (ctx, record) giving the translated one
+    input: Input
+    applies: Callable[[Any], bool] | None = None  # e.g. shelf life only for food
+    show: Callable[[Context, Any], str] | None = None  # (ctx, record) -> value on the summary
+    skip: Skip | None = None
+    check: Callable[[Context, Any, Any], str | None] | None = None  # refusal, translated
+    editable: bool = True  # offered among the summary's edits
+
+    def question(self, ctx: Context, record: Any) -> str:
+        return asked(self.ask, ctx, record)
