@@ -43,6 +43,7 @@ from bot.i18n import translator
 from bot.runtime import Kurasi
 from bot.worker import Worker
 from db import broadcasts as data
+from db import users
 from db.models import Broadcast, BroadcastState, DeliveryState
 from handlers.features.broadcast import final_reply, markup, progress_reply
 from handlers.kit.events import Reply
@@ -237,7 +238,7 @@ class BroadcastSender(Worker):
                 )
                 items = [Item(r.id, r.user_id, r.channel, r.chat_id) for r in rows]
                 windowed = [i.user_id for i in items if i.channel in WINDOWS and i.user_id]
-                inbound = await data.last_inbound(session, windowed)
+                inbound = await users.last_inbound(session, windowed)
             if not items:
                 async with self.app.sessionmaker() as session, session.begin():
                     if await data.finish_if_done(session, broadcast_id, now=now):
@@ -536,7 +537,7 @@ class BroadcastSender(Worker):
             now=now,
         )
         if state == DeliveryState.blocked:
-            await data.mark_blocked(session, user_id=result.item.user_id, now=now)
+            await users.mark_blocked(session, user_id=result.item.user_id, now=now)
 
     # --- progress -----------------------------------------------------------------------
 
@@ -565,7 +566,7 @@ class BroadcastSender(Worker):
             return
         self._last_progress[broadcast.id] = now
         report = await data.report(session, broadcast)
-        t = translator(await data.language_of(session, broadcast.created_by))
+        t = translator(await users.language_of(session, broadcast.created_by))
         if final:
             reply = final_reply(t, broadcast, report)
         else:

@@ -616,13 +616,13 @@ def export_command(
     import getpass
 
     from bot.i18n import translator
+    from db.audit import audit_personal_export
     from db.base import utcnow
     from db.exports import (
         WHATS,
         FormatError,
         RawPresenter,
         Style,
-        audit_personal_export,
         format_for,
         write_export,
     )
@@ -824,8 +824,9 @@ def broadcast_show(broadcast_id: BroadcastId, config: ConfigOption = None) -> No
 
 
 def _steer(broadcast_id: int, action: str, config: Path | None) -> None:
+    from db.audit import audit
     from db.base import utcnow
-    from db.broadcasts import audit, change_state
+    from db.broadcasts import change_state
 
     settings = _settings(config)
 
@@ -905,8 +906,9 @@ def broadcast_send(
     import uuid
     from zoneinfo import ZoneInfo
 
+    from db.audit import audit
     from db.base import utcnow
-    from db.broadcasts import STATUS_CHOICES, Audience, audit, count_audience, create_broadcast
+    from db.broadcasts import STATUS_CHOICES, Audience, count_audience, create_broadcast
     from db.businesses import SECTORS
     from db.regions import search_regions
     from handlers.features.broadcast import markup

@@ -34,7 +34,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
 from db.models import (
-    AuditEvent,
     Broadcast,
     BroadcastDelivery,
     BroadcastState,
@@ -442,13 +441,6 @@ async def record_sent(
     )
 
 
-async def mark_blocked(session: AsyncSession, *, user_id: int | None, now: datetime) -> None:
-    if user_id is not None:
-        await session.execute(
-            update(User).where(User.id == user_id, User.blocked_at.is_(None)).values(blocked_at=now)
-        )
-
-
 async def remember_media_id(
     session: AsyncSession, *, broadcast_id: int, channel: str, media_id: str
 ) -> None:
@@ -504,47 +496,6 @@ async def budget_pause(session: AsyncSession, *, key: str) -> float:
     )
 
 
-# --- audit ------------------------------------------------------------------------------
-
-
-async def audit(
-    session: AsyncSession, *, action: str, actor_user_id: int | None, detail: str, now: datetime
-) -> None:
-    """An admin action in the audit trail: who, when, what."""
-    session.add(
-        AuditEvent(at=now, action=action[:24], actor_user_id=actor_user_id, reason_text=detail)
-    )
-
-
-async def set_admin(
-    session: AsyncSession, *, channel: str, external_id: str, admin: bool, now: datetime
-) -> bool:
-    """Make a person an admin (or not); their user row is created if they never wrote. True
-    when something changed."""
-    await insert_ignore(
-        session,
-        User,
-        {
-            "channel": channel,
-            "external_id": external_id,
-            "reminder_optouts": [],
-            "created_at": now,
-            "updated_at": now,
-        },
-        conflict=["channel", "external_id"],
-    )
-    result: Any = await session.execute(
-        update(User)
-        .where(User.channel == channel, User.external_id == external_id, User.is_admin != admin)
-        .values(is_admin=admin)
-    )
-    return bool(result.rowcount)
-
-
-async def stored_admins(session: AsyncSession) -> list[User]:
-    return list(await session.scalars(select(User).where(User.is_admin.is_(True))))
-
-
 async def release(session: AsyncSession, *, ids: Sequence[int], owner: str) -> None:
     """Give leased rows back unsent (a pause or cancel stopped the batch)."""
     if ids:
@@ -553,18 +504,6 @@ async def release(session: AsyncSession, *, ids: Sequence[int], owner: str) -> N
             .where(BroadcastDelivery.id.in_(list(ids)), BroadcastDelivery.lease_owner == owner)
             .values(lease_owner=None, lease_until=None)
         )
-
-
-async def last_inbound(
-    session: AsyncSession, user_ids: Sequence[int]
-) -> dict[int, datetime | None]:
-    """When each user last wrote to us (WhatsApp's 24-hour window counts from it)."""
-    if not user_ids:
-        return {}
-    rows = await session.execute(
-        select(User.id, User.last_inbound_at).where(User.id.in_(list(user_ids)))
-    )
-    return {uid: at for uid, at in rows.all()}
 
 
 async def state_of(session: AsyncSession, broadcast_id: int) -> str | None:
@@ -586,13 +525,6 @@ async def attempts_of(session: AsyncSession, delivery_id: int) -> int:
         )
         or 0
     )
-
-
-async def language_of(session: AsyncSession, user_id: int | None) -> str:
-    """The user's language, for messages to an admin outside an update ("id" if unknown)."""
-    if user_id is None:
-        return "id"
-    return (await session.scalar(select(User.language).where(User.id == user_id))) or "id"
 
 
 async def unfinished(session: AsyncSession) -> int:

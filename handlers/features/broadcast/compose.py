@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from db import broadcasts as data
+from db.audit import audit
 from handlers.features.broadcast import markup
 from handlers.features.broadcast.audience import AUDIENCE as AUDIENCE_INPUT
 from handlers.features.broadcast.audience import audience_of, describe
@@ -262,7 +263,7 @@ class BroadcastForm(Form):
             report_to=(ctx.user.channel, ctx.incoming.chat_id),
         )
         action = "broadcast_scheduled" if scheduled_at else "broadcast_sent"
-        await data.audit(
+        await audit(
             ctx.session,
             action=action,
             actor_user_id=ctx.user.id,

@@ -9,6 +9,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from db import broadcasts as data
+from db.audit import audit
 from db.models import Broadcast, BroadcastState, DeliveryState
 from handlers.i18n import N_
 from handlers.kit.context import Context, Translate
@@ -87,7 +88,7 @@ async def steer(ctx: Context, broadcast_id: int, action: str) -> None:
     if broadcast is None:
         ctx.reply(ctx.t("Broadcast #{id} cannot do that now.", id=broadcast_id))
         return
-    await data.audit(
+    await audit(
         ctx.session,
         action=f"broadcast_{action}",
         actor_user_id=ctx.user.id,

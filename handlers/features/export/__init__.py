@@ -11,13 +11,13 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
+from db.audit import audit_personal_export
 from db.businesses import SECTORS
 from db.exports import (
     MIME,
     Format,
     Style,
     What,
-    audit_personal_export,
     filename,
     write_export,
 )
