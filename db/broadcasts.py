@@ -117,12 +117,12 @@ def audience_query(audience: Audience) -> Select[int, str, str]:
     return stmt
 
 
-async def count_audience(session: AsyncSession, audience: Audience) -> int:
+async def count_audience(session: AsyncSession, *, audience: Audience) -> int:
     sub = audience_query(audience).subquery()
     return int(await session.scalar(select(func.count()).select_from(sub)) or 0)
 
 
-async def audience_users(session: AsyncSession, audience: Audience) -> list[int]:
+async def audience_users(session: AsyncSession, *, audience: Audience) -> list[int]:
     return sorted(row[0] for row in await session.execute(audience_query(audience)))
 
 
@@ -180,11 +180,11 @@ async def start_due(session: AsyncSession, *, now: datetime) -> list[int]:
         )
     )
     for broadcast in due:
-        await snapshot(session, broadcast, now=now)
+        await snapshot(session, broadcast=broadcast, now=now)
     return [b.id for b in due]
 
 
-async def snapshot(session: AsyncSession, broadcast: Broadcast, *, now: datetime) -> int:
+async def snapshot(session: AsyncSession, *, broadcast: Broadcast, now: datetime) -> int:
     audience = audience_query(Audience.from_dict(broadcast.filters)).subquery()
     await session.execute(
         insert(BroadcastDelivery).from_select(
@@ -212,7 +212,7 @@ async def snapshot(session: AsyncSession, broadcast: Broadcast, *, now: datetime
     return broadcast.total
 
 
-async def get_broadcast(session: AsyncSession, broadcast_id: int) -> Broadcast | None:
+async def get_broadcast(session: AsyncSession, *, broadcast_id: int) -> Broadcast | None:
     return await session.get(Broadcast, broadcast_id)
 
 
@@ -241,7 +241,7 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
 
 
 async def change_state(
-    session: AsyncSession, broadcast_id: int, action: str, *, now: datetime
+    session: AsyncSession, *, broadcast_id: int, action: str, now: datetime
 ) -> Broadcast | None:
     """pause / resume / cancel by compare-and-set; None when the broadcast is not in a state
     that allows it (or does not exist)."""
@@ -259,7 +259,7 @@ async def change_state(
     return broadcast
 
 
-async def finish_if_done(session: AsyncSession, broadcast_id: int, *, now: datetime) -> bool:
+async def finish_if_done(session: AsyncSession, *, broadcast_id: int, now: datetime) -> bool:
     """Mark a running broadcast done once no delivery is pending; True when it just ended."""
     pending = await session.scalar(
         select(func.count())
@@ -296,7 +296,7 @@ class Report:
         return self.total - self.left
 
 
-async def report(session: AsyncSession, broadcast: Broadcast) -> Report:
+async def report(session: AsyncSession, *, broadcast: Broadcast) -> Report:
     rows = await session.execute(
         select(BroadcastDelivery.state, func.count())
         .where(BroadcastDelivery.broadcast_id == broadcast.id)
@@ -506,7 +506,7 @@ async def release(session: AsyncSession, *, ids: Sequence[int], owner: str) -> N
         )
 
 
-async def state_of(session: AsyncSession, broadcast_id: int) -> str | None:
+async def state_of(session: AsyncSession, *, broadcast_id: int) -> str | None:
     return await session.scalar(select(Broadcast.state).where(Broadcast.id == broadcast_id))
 
 
@@ -518,7 +518,7 @@ async def claim_report_message(session: AsyncSession, *, broadcast_id: int) -> B
     return broadcast
 
 
-async def attempts_of(session: AsyncSession, delivery_id: int) -> int:
+async def attempts_of(session: AsyncSession, *, delivery_id: int) -> int:
     return int(
         await session.scalar(
             select(BroadcastDelivery.attempts).where(BroadcastDelivery.id == delivery_id)

@@ -351,15 +351,15 @@ def _raw(what: What, row: Sequence[Any], personal: bool) -> list[Any]:
     return values
 
 
-async def count_rows(session: AsyncSession, what: What, *, filters: Filters | None = None) -> int:
+async def count_rows(session: AsyncSession, *, what: What, filters: Filters | None = None) -> int:
     stmt = _query(what, filters or Filters(), False).order_by(None).subquery()
     return int(await session.scalar(select(func.count()).select_from(stmt)) or 0)
 
 
 async def raw_rows(
     session: AsyncSession,
-    what: What,
     *,
+    what: What,
     personal: bool = False,
     filters: Filters | None = None,
     batch: int = BATCH,
@@ -373,14 +373,14 @@ async def raw_rows(
 
 async def rows(
     session: AsyncSession,
-    what: What,
     *,
+    what: What,
     phones: bool = False,
     filters: Filters | None = None,
     batch: int = BATCH,
 ) -> AsyncIterator[list[list[str | int | None]]]:
     """The export's rows as plain cells (codes, ISO times), a batch at a time."""
-    async for chunk in raw_rows(session, what, personal=phones, filters=filters, batch=batch):
+    async for chunk in raw_rows(session, what=what, personal=phones, filters=filters, batch=batch):
         yield [[cell(v) for v in row] for row in chunk]
 
 
@@ -531,10 +531,10 @@ Progress = Callable[[int], Awaitable[None]]
 
 async def write_export(
     session: AsyncSession,
+    *,
     what: What,
     fmt: Format,
     out: IO[bytes],
-    *,
     phones: bool = False,
     filters: Filters | None = None,
     style: Style | None = None,
@@ -561,7 +561,7 @@ async def write_export(
             ]
         )
 
-    async for chunk in raw_rows(session, what, personal=phones, filters=filters, batch=batch):
+    async for chunk in raw_rows(session, what=what, personal=phones, filters=filters, batch=batch):
         # In a worker thread: a batch of XLSX rows is tens of milliseconds of CPU, which
         # would otherwise stall every other update on the event loop.
         await asyncio.to_thread(present_and_write, chunk)

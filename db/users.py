@@ -361,7 +361,7 @@ async def users_by_external_ids(session: AsyncSession, *, external_ids: list[str
 
 
 async def last_inbound(
-    session: AsyncSession, user_ids: Sequence[int]
+    session: AsyncSession, *, user_ids: Sequence[int]
 ) -> dict[int, datetime | None]:
     """When each user last wrote to us (WhatsApp's 24-hour window counts from it)."""
     if not user_ids:
@@ -372,7 +372,7 @@ async def last_inbound(
     return {uid: at for uid, at in rows.all()}
 
 
-async def language_of(session: AsyncSession, user_id: int | None) -> str:
+async def language_of(session: AsyncSession, *, user_id: int | None) -> str:
     """The user's language, for messages to an admin outside an update ("id" if unknown)."""
     if user_id is None:
         return "id"

@@ -575,9 +575,9 @@ class Dashboard:
                 with path.open("wb") as fh:
                     await write_export(
                         session,
-                        what,
-                        fmt,
-                        fh,
+                        what=what,
+                        fmt=fmt,
+                        out=fh,
                         phones=personal,
                         filters=filters,
                         style=Style(

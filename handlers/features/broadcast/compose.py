@@ -192,7 +192,7 @@ class BroadcastForm(Form):
     async def ask_summary(self, ctx: Context, record: dict[str, Any]) -> None:
         t = ctx.t
         audience = audience_of(record.get("filters") or {})
-        n = await data.count_audience(ctx.session, audience)
+        n = await data.count_audience(ctx.session, audience=audience)
         ctx.replies.extend(preview_replies(record))
         text = t(
             "👆 This is how producers will see it.\nRecipients: {n} · estimated time: {eta}\n"
@@ -224,7 +224,7 @@ class BroadcastForm(Form):
 
     async def _has_recipients(self, ctx: Context, record: dict[str, Any]) -> bool:
         audience = audience_of(record.get("filters") or {})
-        return await data.count_audience(ctx.session, audience) > 0
+        return await data.count_audience(ctx.session, audience=audience) > 0
 
     async def _nobody_chosen(self, ctx: Context, record: dict[str, Any], choice: str) -> None:
         if choice == YES and record.get("then") == SEND:

@@ -207,9 +207,9 @@ async def build_inline(ctx: Context, job: ExportJob) -> int:
         out = io.BytesIO()
         count = await write_export(
             ctx.session,
-            job.what,
-            fmt,
-            out,
+            what=job.what,
+            fmt=fmt,
+            out=out,
             phones=job.personal,
             filters=filters,
             style=Style(timezone=job.timezone, presenter=presenter(t), delimiter=delimiter),
