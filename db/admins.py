@@ -1,4 +1,4 @@
-"""Admin roles: who is an admin, stored on their user row (set by /admin or the command line)."""
+"""Admin roles: who is an admin, stored on their user row (set by /admin_tambah, /admin_hapus)."""
 
 from __future__ import annotations
 
