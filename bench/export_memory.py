@@ -261,9 +261,9 @@ async def child(url: str, what: str, fmt: str, out: str) -> None:
         try:
             count = await write_export(
                 session,
-                what,  # type: ignore[arg-type]
-                fmt,  # type: ignore[arg-type]
-                fh,
+                what=what,  # type: ignore[arg-type]
+                fmt=fmt,  # type: ignore[arg-type]
+                out=fh,
                 phones=what == "businesses",
                 style=style,
             )

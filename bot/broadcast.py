@@ -43,6 +43,7 @@ from bot.i18n import translator
 from bot.runtime import Kurasi
 from bot.worker import Worker
 from db import broadcasts as data
+from db import users
 from db.models import Broadcast, BroadcastState, DeliveryState
 from handlers.features.broadcast import final_reply, markup, progress_reply
 from handlers.kit.events import Reply
@@ -218,7 +219,7 @@ class BroadcastSender(Worker):
         while not self._stopping:
             now = self.app.clock()
             async with self.app.sessionmaker() as session, session.begin():
-                broadcast = await data.get_broadcast(session, broadcast_id)
+                broadcast = await data.get_broadcast(session, broadcast_id=broadcast_id)
                 if broadcast is None or broadcast.state != BroadcastState.running:
                     return
                 if self.held(broadcast, now):
@@ -237,17 +238,17 @@ class BroadcastSender(Worker):
                 )
                 items = [Item(r.id, r.user_id, r.channel, r.chat_id) for r in rows]
                 windowed = [i.user_id for i in items if i.channel in WINDOWS and i.user_id]
-                inbound = await data.last_inbound(session, windowed)
+                inbound = await users.last_inbound(session, user_ids=windowed)
             if not items:
                 async with self.app.sessionmaker() as session, session.begin():
-                    if await data.finish_if_done(session, broadcast_id, now=now):
-                        done = await data.get_broadcast(session, broadcast_id)
+                    if await data.finish_if_done(session, broadcast_id=broadcast_id, now=now):
+                        done = await data.get_broadcast(session, broadcast_id=broadcast_id)
                         assert done is not None
                         await self._progress(session, done, final=True)
                 return
             await self._send_batch(broadcast, message, items, inbound)
             async with self.app.sessionmaker() as session, session.begin():
-                current = await data.get_broadcast(session, broadcast_id)
+                current = await data.get_broadcast(session, broadcast_id=broadcast_id)
                 if current is not None:
                     await self._progress(session, current)
 
@@ -292,7 +293,10 @@ class BroadcastSender(Worker):
                 if self.wallclock() - last_check[0] > 1.0:
                     last_check[0] = self.wallclock()
                     async with self.app.sessionmaker() as session:
-                        if await data.state_of(session, broadcast.id) != BroadcastState.running:
+                        if (
+                            await data.state_of(session, broadcast_id=broadcast.id)
+                            != BroadcastState.running
+                        ):
                             stop.set()
                             return
                 if not queue:
@@ -521,7 +525,7 @@ class BroadcastSender(Worker):
         now = self.app.clock()
         state, retry_at = result.state, None
         if state == DeliveryState.pending:
-            attempts = await data.attempts_of(session, result.item.id)
+            attempts = await data.attempts_of(session, delivery_id=result.item.id)
             if attempts + 1 >= self.max_attempts:
                 state = DeliveryState.failed
             else:
@@ -536,7 +540,7 @@ class BroadcastSender(Worker):
             now=now,
         )
         if state == DeliveryState.blocked:
-            await data.mark_blocked(session, user_id=result.item.user_id, now=now)
+            await users.mark_blocked(session, user_id=result.item.user_id, now=now)
 
     # --- progress -----------------------------------------------------------------------
 
@@ -564,8 +568,8 @@ class BroadcastSender(Worker):
         if not final and now - self._last_progress.get(broadcast.id, 0.0) < self.progress_every:
             return
         self._last_progress[broadcast.id] = now
-        report = await data.report(session, broadcast)
-        t = translator(await data.language_of(session, broadcast.created_by))
+        report = await data.report(session, broadcast=broadcast)
+        t = translator(await users.language_of(session, user_id=broadcast.created_by))
         if final:
             reply = final_reply(t, broadcast, report)
         else:

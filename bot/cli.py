@@ -616,13 +616,13 @@ def export_command(
     import getpass
 
     from bot.i18n import translator
+    from db.audit import audit_personal_export
     from db.base import utcnow
     from db.exports import (
         WHATS,
         FormatError,
         RawPresenter,
         Style,
-        audit_personal_export,
         format_for,
         write_export,
     )
@@ -700,7 +700,7 @@ def export_command(
             )
         with partial.open("wb") as fh:
             return await write_export(
-                session, what, chosen, fh, phones=phones, filters=filters, style=style
+                session, what=what, fmt=chosen, out=fh, phones=phones, filters=filters, style=style
             )
 
     try:
@@ -723,7 +723,7 @@ def _export_inquiries(settings: Settings, fmt: str, out: Path, *, phones: bool) 
 
     async def work(session: AsyncSession) -> int:
         with partial.open("wb") as fh:
-            return await write_inquiries(session, fmt, fh)
+            return await write_inquiries(session, fmt=fmt, out=fh)
 
     try:
         count = _with_session(settings, work)
@@ -811,10 +811,10 @@ def broadcast_show(broadcast_id: BroadcastId, config: ConfigOption = None) -> No
     settings = _settings(config)
 
     async def work(session: AsyncSession) -> str | None:
-        b = await get_broadcast(session, broadcast_id)
+        b = await get_broadcast(session, broadcast_id=broadcast_id)
         if b is None:
             return None
-        return report_text(translator("en"), b, await report(session, b))
+        return report_text(translator("en"), b, await report(session, broadcast=b))
 
     text = _with_session(settings, work)
     if text is None:
@@ -824,14 +824,15 @@ def broadcast_show(broadcast_id: BroadcastId, config: ConfigOption = None) -> No
 
 
 def _steer(broadcast_id: int, action: str, config: Path | None) -> None:
+    from db.audit import audit
     from db.base import utcnow
-    from db.broadcasts import audit, change_state
+    from db.broadcasts import change_state
 
     settings = _settings(config)
 
     async def work(session: AsyncSession) -> str | None:
         now = utcnow()
-        b = await change_state(session, broadcast_id, action, now=now)
+        b = await change_state(session, broadcast_id=broadcast_id, action=action, now=now)
         if b is None:
             return None
         await audit(
@@ -905,8 +906,9 @@ def broadcast_send(
     import uuid
     from zoneinfo import ZoneInfo
 
+    from db.audit import audit
     from db.base import utcnow
-    from db.broadcasts import STATUS_CHOICES, Audience, audit, count_audience, create_broadcast
+    from db.broadcasts import STATUS_CHOICES, Audience, count_audience, create_broadcast
     from db.businesses import SECTORS
     from db.regions import search_regions
     from handlers.features.broadcast import markup
@@ -974,7 +976,7 @@ def broadcast_send(
     )
 
     async def work(session: AsyncSession) -> tuple[int, int | None]:
-        count = await count_audience(session, audience)
+        count = await count_audience(session, audience=audience)
         if dry_run:
             return count, None
         media_path = None

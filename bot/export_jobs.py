@@ -121,7 +121,7 @@ class ExportJobs:
             today = self.app.clock().astimezone(ZoneInfo(job.timezone)).date()
             with tempfile.TemporaryDirectory(dir=self.workdir) as tmp:
                 async with self.app.sessionmaker() as session:
-                    total = await count_rows(session, job.what, filters=filters)
+                    total = await count_rows(session, what=job.what, filters=filters)
                     await say(t("⏳ {what}: 0 of {total} rows…", what=what, total=total))
                     last = time.monotonic()
                     paths: list[Path] = []
@@ -146,9 +146,9 @@ class ExportJobs:
                         with path.open("wb") as fh:
                             count = await write_export(
                                 session,
-                                job.what,
-                                fmt,
-                                fh,
+                                what=job.what,
+                                fmt=fmt,
+                                out=fh,
                                 phones=job.personal,
                                 filters=filters,
                                 style=Style(

@@ -194,7 +194,7 @@ class Notifier:
                 )
                 if not batch:
                     break
-                _kept = await load_for_sending(session, batch)  # held while sending
+                _kept = await load_for_sending(session, batch=batch)  # held while sending
                 for note in batch:
                     sent += await self._send_one(session, note, now)
         return sent
@@ -208,7 +208,7 @@ class Notifier:
             batch = await claim_due_in_chat(
                 session, channel=channel, chat_id=chat_id, now=now, limit=limit
             )
-            _kept = await load_for_sending(session, batch)
+            _kept = await load_for_sending(session, batch=batch)
             for note in batch:
                 sent += await self._send_one(session, note, now)
         return sent

@@ -34,7 +34,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
 from db.models import (
-    AuditEvent,
     Broadcast,
     BroadcastDelivery,
     BroadcastState,
@@ -118,12 +117,12 @@ def audience_query(audience: Audience) -> Select[int, str, str]:
     return stmt
 
 
-async def count_audience(session: AsyncSession, audience: Audience) -> int:
+async def count_audience(session: AsyncSession, *, audience: Audience) -> int:
     sub = audience_query(audience).subquery()
     return int(await session.scalar(select(func.count()).select_from(sub)) or 0)
 
 
-async def audience_users(session: AsyncSession, audience: Audience) -> list[int]:
+async def audience_users(session: AsyncSession, *, audience: Audience) -> list[int]:
     return sorted(row[0] for row in await session.execute(audience_query(audience)))
 
 
@@ -181,11 +180,11 @@ async def start_due(session: AsyncSession, *, now: datetime) -> list[int]:
         )
     )
     for broadcast in due:
-        await snapshot(session, broadcast, now=now)
+        await snapshot(session, broadcast=broadcast, now=now)
     return [b.id for b in due]
 
 
-async def snapshot(session: AsyncSession, broadcast: Broadcast, *, now: datetime) -> int:
+async def snapshot(session: AsyncSession, *, broadcast: Broadcast, now: datetime) -> int:
     audience = audience_query(Audience.from_dict(broadcast.filters)).subquery()
     await session.execute(
         insert(BroadcastDelivery).from_select(
@@ -213,7 +212,7 @@ async def snapshot(session: AsyncSession, broadcast: Broadcast, *, now: datetime
     return broadcast.total
 
 
-async def get_broadcast(session: AsyncSession, broadcast_id: int) -> Broadcast | None:
+async def get_broadcast(session: AsyncSession, *, broadcast_id: int) -> Broadcast | None:
     return await session.get(Broadcast, broadcast_id)
 
 
@@ -242,7 +241,7 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
 
 
 async def change_state(
-    session: AsyncSession, broadcast_id: int, action: str, *, now: datetime
+    session: AsyncSession, *, broadcast_id: int, action: str, now: datetime
 ) -> Broadcast | None:
     """pause / resume / cancel by compare-and-set; None when the broadcast is not in a state
     that allows it (or does not exist)."""
@@ -260,7 +259,7 @@ async def change_state(
     return broadcast
 
 
-async def finish_if_done(session: AsyncSession, broadcast_id: int, *, now: datetime) -> bool:
+async def finish_if_done(session: AsyncSession, *, broadcast_id: int, now: datetime) -> bool:
     """Mark a running broadcast done once no delivery is pending; True when it just ended."""
     pending = await session.scalar(
         select(func.count())
@@ -297,7 +296,7 @@ class Report:
         return self.total - self.left
 
 
-async def report(session: AsyncSession, broadcast: Broadcast) -> Report:
+async def report(session: AsyncSession, *, broadcast: Broadcast) -> Report:
     rows = await session.execute(
         select(BroadcastDelivery.state, func.count())
         .where(BroadcastDelivery.broadcast_id == broadcast.id)
@@ -442,13 +441,6 @@ async def record_sent(
     )
 
 
-async def mark_blocked(session: AsyncSession, *, user_id: int | None, now: datetime) -> None:
-    if user_id is not None:
-        await session.execute(
-            update(User).where(User.id == user_id, User.blocked_at.is_(None)).values(blocked_at=now)
-        )
-
-
 async def remember_media_id(
     session: AsyncSession, *, broadcast_id: int, channel: str, media_id: str
 ) -> None:
@@ -504,47 +496,6 @@ async def budget_pause(session: AsyncSession, *, key: str) -> float:
     )
 
 
-# --- audit ------------------------------------------------------------------------------
-
-
-async def audit(
-    session: AsyncSession, *, action: str, actor_user_id: int | None, detail: str, now: datetime
-) -> None:
-    """An admin action in the audit trail: who, when, what."""
-    session.add(
-        AuditEvent(at=now, action=action[:24], actor_user_id=actor_user_id, reason_text=detail)
-    )
-
-
-async def set_admin(
-    session: AsyncSession, *, channel: str, external_id: str, admin: bool, now: datetime
-) -> bool:
-    """Make a person an admin (or not); their user row is created if they never wrote. True
-    when something changed."""
-    await insert_ignore(
-        session,
-        User,
-        {
-            "channel": channel,
-            "external_id": external_id,
-            "reminder_optouts": [],
-            "created_at": now,
-            "updated_at": now,
-        },
-        conflict=["channel", "external_id"],
-    )
-    result: Any = await session.execute(
-        update(User)
-        .where(User.channel == channel, User.external_id == external_id, User.is_admin != admin)
-        .values(is_admin=admin)
-    )
-    return bool(result.rowcount)
-
-
-async def stored_admins(session: AsyncSession) -> list[User]:
-    return list(await session.scalars(select(User).where(User.is_admin.is_(True))))
-
-
 async def release(session: AsyncSession, *, ids: Sequence[int], owner: str) -> None:
     """Give leased rows back unsent (a pause or cancel stopped the batch)."""
     if ids:
@@ -555,19 +506,7 @@ async def release(session: AsyncSession, *, ids: Sequence[int], owner: str) -> N
         )
 
 
-async def last_inbound(
-    session: AsyncSession, user_ids: Sequence[int]
-) -> dict[int, datetime | None]:
-    """When each user last wrote to us (WhatsApp's 24-hour window counts from it)."""
-    if not user_ids:
-        return {}
-    rows = await session.execute(
-        select(User.id, User.last_inbound_at).where(User.id.in_(list(user_ids)))
-    )
-    return {uid: at for uid, at in rows.all()}
-
-
-async def state_of(session: AsyncSession, broadcast_id: int) -> str | None:
+async def state_of(session: AsyncSession, *, broadcast_id: int) -> str | None:
     return await session.scalar(select(Broadcast.state).where(Broadcast.id == broadcast_id))
 
 
@@ -579,20 +518,13 @@ async def claim_report_message(session: AsyncSession, *, broadcast_id: int) -> B
     return broadcast
 
 
-async def attempts_of(session: AsyncSession, delivery_id: int) -> int:
+async def attempts_of(session: AsyncSession, *, delivery_id: int) -> int:
     return int(
         await session.scalar(
             select(BroadcastDelivery.attempts).where(BroadcastDelivery.id == delivery_id)
         )
         or 0
     )
-
-
-async def language_of(session: AsyncSession, user_id: int | None) -> str:
-    """The user's language, for messages to an admin outside an update ("id" if unknown)."""
-    if user_id is None:
-        return "id"
-    return (await session.scalar(select(User.language).where(User.id == user_id))) or "id"
 
 
 async def unfinished(session: AsyncSession) -> int:

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import AuditEvent, Business, Product, Review
+from db.models import Business, Product, Review
 from db.regions import get_region
 
 What = Literal["businesses", "products", "reviews"]
@@ -351,15 +351,15 @@ def _raw(what: What, row: Sequence[Any], personal: bool) -> list[Any]:
     return values
 
 
-async def count_rows(session: AsyncSession, what: What, *, filters: Filters | None = None) -> int:
+async def count_rows(session: AsyncSession, *, what: What, filters: Filters | None = None) -> int:
     stmt = _query(what, filters or Filters(), False).order_by(None).subquery()
     return int(await session.scalar(select(func.count()).select_from(stmt)) or 0)
 
 
 async def raw_rows(
     session: AsyncSession,
-    what: What,
     *,
+    what: What,
     personal: bool = False,
     filters: Filters | None = None,
     batch: int = BATCH,
@@ -373,53 +373,15 @@ async def raw_rows(
 
 async def rows(
     session: AsyncSession,
-    what: What,
     *,
+    what: What,
     phones: bool = False,
     filters: Filters | None = None,
     batch: int = BATCH,
 ) -> AsyncIterator[list[list[str | int | None]]]:
     """The export's rows as plain cells (codes, ISO times), a batch at a time."""
-    async for chunk in raw_rows(session, what, personal=phones, filters=filters, batch=batch):
+    async for chunk in raw_rows(session, what=what, personal=phones, filters=filters, batch=batch):
         yield [[cell(v) for v in row] for row in chunk]
-
-
-async def audit_personal_export(
-    session: AsyncSession,
-    *,
-    actor_user_id: int | None,
-    person: str,
-    what: str,
-    filters: Filters | None = None,
-    now: datetime,
-) -> None:
-    """Personal data (owner names, phone numbers) left the system: who (the admin's chat
-    id, or the OS user of the command line), when, what and which rows."""
-    described = f"{person}; {what}"
-    if filters is not None and not filters.empty:
-        parts = [
-            *(f"sector={s}" for s in filters.sectors),
-            *(f"regency={r}" for r in filters.regions),
-            *(f"status={s}" for s in filters.statuses),
-            *([f"since={filters.since.isoformat()}"] if filters.since else []),
-            *([f"until={filters.until.isoformat()}"] if filters.until else []),
-        ]
-        described += "; " + " ".join(parts)
-    session.add(
-        AuditEvent(
-            at=now, action=PERSONAL_ACTION, actor_user_id=actor_user_id, reason_text=described
-        )
-    )
-    await session.flush()
-
-
-async def audit_phone_export(
-    session: AsyncSession, *, actor_user_id: int | None, via: str, now: datetime
-) -> None:
-    """Kept for callers that name only the channel (the person is then `via`)."""
-    await audit_personal_export(
-        session, actor_user_id=actor_user_id, person=via, what="businesses", now=now
-    )
 
 
 # --- presenting values -------------------------------------------------------------------
@@ -569,10 +531,10 @@ Progress = Callable[[int], Awaitable[None]]
 
 async def write_export(
     session: AsyncSession,
+    *,
     what: What,
     fmt: Format,
     out: IO[bytes],
-    *,
     phones: bool = False,
     filters: Filters | None = None,
     style: Style | None = None,
@@ -599,7 +561,7 @@ async def write_export(
             ]
         )
 
-    async for chunk in raw_rows(session, what, personal=phones, filters=filters, batch=batch):
+    async for chunk in raw_rows(session, what=what, personal=phones, filters=filters, batch=batch):
         # In a worker thread: a batch of XLSX rows is tens of milliseconds of CPU, which
         # would otherwise stall every other update on the event loop.
         await asyncio.to_thread(present_and_write, chunk)

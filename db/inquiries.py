@@ -205,7 +205,7 @@ async def rows(session: AsyncSession, *, batch: int = 1000) -> AsyncIterator[lis
         yield [[cell(v) for v in _row(row[0])] for row in part]
 
 
-async def write_inquiries(session: AsyncSession, fmt: str, out: IO[bytes]) -> int:
+async def write_inquiries(session: AsyncSession, *, fmt: str, out: IO[bytes]) -> int:
     """Every inquiry as CSV (UTF-8 with BOM) or XLSX; returns the number of rows."""
     count = 0
     if fmt == "csv":

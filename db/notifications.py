@@ -375,7 +375,7 @@ async def stats_between(session: AsyncSession, *, start: datetime, end: datetime
 
 
 async def load_for_sending(
-    session: AsyncSession, batch: Sequence[Notification]
+    session: AsyncSession, *, batch: Sequence[Notification]
 ) -> list[User | Product]:
     """Load a claimed batch's recipients and products in two queries, so rendering each
     notification finds them in the session instead of asking one by one. Keep the returned

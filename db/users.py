@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, text
+from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import UTCDateTime
@@ -357,3 +358,29 @@ async def get_user_by_id(session: AsyncSession, *, user_id: int) -> User | None:
 
 async def users_by_external_ids(session: AsyncSession, *, external_ids: list[str]) -> list[User]:
     return list(await session.scalars(select(User).where(User.external_id.in_(external_ids))))
+
+
+async def last_inbound(
+    session: AsyncSession, *, user_ids: Sequence[int]
+) -> dict[int, datetime | None]:
+    """When each user last wrote to us (WhatsApp's 24-hour window counts from it)."""
+    if not user_ids:
+        return {}
+    rows = await session.execute(
+        select(User.id, User.last_inbound_at).where(User.id.in_(list(user_ids)))
+    )
+    return {uid: at for uid, at in rows.all()}
+
+
+async def language_of(session: AsyncSession, *, user_id: int | None) -> str:
+    """The user's language, for messages to an admin outside an update ("id" if unknown)."""
+    if user_id is None:
+        return "id"
+    return (await session.scalar(select(User.language).where(User.id == user_id))) or "id"
+
+
+async def mark_blocked(session: AsyncSession, *, user_id: int | None, now: datetime) -> None:
+    if user_id is not None:
+        await session.execute(
+            update(User).where(User.id == user_id, User.blocked_at.is_(None)).values(blocked_at=now)
+        )

@@ -104,7 +104,7 @@ class StatusUpdate:
     error: str | None = None
 
 
-async def record_status(session: AsyncSession, report: StatusUpdate) -> bool:
+async def record_status(session: AsyncSession, *, report: StatusUpdate) -> bool:
     """Store a status webhook on the sent message's row; False (nothing stored) for a
     message id the bot has no row for: never sent by it, or no longer kept."""
     row = await session.scalar(

@@ -295,7 +295,7 @@ class WhatsAppChannel:
         async with self._storing, self.app.sessionmaker() as session, session.begin():
             await store(session, messages=messages, now=self.app.clock())
             for report in sorted(reports, key=lambda r: r.message_id):
-                found = await record_status(session, report)
+                found = await record_status(session, report=report)
                 known += found
                 # The window had closed after all (reported late): the kind's template next.
                 if (

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import charts
 from bot.dashboard.text import TEXT
 from bot.i18n import translator
+from db.audit import audit_personal_export
 from db.base import utcnow
 from db.businesses import SECTORS
 from db.dashboard import close_session, open_session, redeem_link, session_user
@@ -42,7 +43,6 @@ from db.exports import (
     Format,
     Style,
     What,
-    audit_personal_export,
     filename,
     write_export,
 )
@@ -575,9 +575,9 @@ class Dashboard:
                 with path.open("wb") as fh:
                     await write_export(
                         session,
-                        what,
-                        fmt,
-                        fh,
+                        what=what,
+                        fmt=fmt,
+                        out=fh,
                         phones=personal,
                         filters=filters,
                         style=Style(

@@ -6,7 +6,8 @@ stored on their user row. Every change is in the audit trail.
 
 from __future__ import annotations
 
-from db import broadcasts as data
+from db import admins
+from db.audit import audit
 from handlers.features.common import person_argument
 from handlers.i18n import N_
 from handlers.kit.context import Context
@@ -41,11 +42,11 @@ async def admin_remove(ctx: Context) -> None:
 
 async def _change(ctx: Context, external_id: str, *, admin: bool) -> bool:
     """Store the role; an actual change goes into the audit trail."""
-    changed = await data.set_admin(
+    changed = await admins.set_admin(
         ctx.session, channel=ctx.user.channel, external_id=external_id, admin=admin, now=ctx.now
     )
     if changed:
-        await data.audit(
+        await audit(
             ctx.session,
             action="admin_added" if admin else "admin_removed",
             actor_user_id=ctx.user.id,
@@ -59,7 +60,7 @@ async def admin_list(ctx: Context) -> None:
     lines = [ctx.t("Admins:")]
     for external_id in sorted(ctx.settings.admin_ids):
         lines.append(f"• {external_id} — " + ctx.t("permanent (configuration)"))
-    for user in await data.stored_admins(ctx.session):
+    for user in await admins.stored_admins(ctx.session):
         if (
             user.channel == ctx.settings.review_channel
             and user.external_id in ctx.settings.admin_ids

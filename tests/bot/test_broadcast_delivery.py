@@ -138,7 +138,7 @@ async def test_five_thousand_with_429s_and_blocked_users(
     # The next broadcast skips those who blocked the bot.
     second = await start_broadcast(app, "Kurasi putaran 2")
     async with app.sessionmaker() as session:
-        b = await data.get_broadcast(session, second)
+        b = await data.get_broadcast(session, broadcast_id=second)
         assert b is not None and b.total == len(reachable)
 
 
@@ -257,9 +257,9 @@ async def test_network_errors_retry_then_fail_and_bad_requests_fail_at_once(
 
     assert received(fake) == Counter({chats[2]: 1})
     async with app.sessionmaker() as session:
-        b = await data.get_broadcast(session, broadcast_id)
+        b = await data.get_broadcast(session, broadcast_id=broadcast_id)
         assert b is not None
-        report = await data.report(session, b)
+        report = await data.report(session, broadcast=b)
     assert report.counts == {DeliveryState.sent: 1, DeliveryState.failed: 2}
     assert b.state == "done"
     tries = [c for c in fake.sent("sendMessage", include_failed=True) if c.chat_id == chats[0]]
@@ -298,5 +298,5 @@ async def test_photo_is_uploaded_once_then_sent_by_file_id(
     assert all(c.params.get("parse_mode") == "HTML" for c in photos)
     assert all(c.params.get("allow_paid_broadcast") is True for c in photos)
     async with app.sessionmaker() as session:
-        stored = await data.get_broadcast(session, b.id)
+        stored = await data.get_broadcast(session, broadcast_id=b.id)
         assert stored is not None and stored.media_ids["telegram"] in file_id

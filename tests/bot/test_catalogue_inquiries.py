@@ -148,7 +148,7 @@ async def test_an_inquiry_reaches_the_admin_and_the_producer_who_answers_with_a_
     out = tmp_path / "inquiries.csv"
     async with sessionmaker() as session:
         with out.open("wb") as fh:
-            assert await write_inquiries(session, "csv", fh) == 1
+            assert await write_inquiries(session, fmt="csv", out=fh) == 1
     (row,) = list(csv.DictReader(out.open(encoding="utf-8-sig")))
     assert row["email"] == "aiko@osaka-trading.example" and row["answer"] == "interested"
 

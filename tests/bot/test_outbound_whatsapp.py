@@ -572,7 +572,9 @@ async def test_a_whatsapp_broadcast_uses_its_template_outside_the_window_and_no_
     assert [c.error.code for c in refused if c.error] == [131047]
     fake.calls = [c for c in fake.calls if c not in refused]  # refused as expected
     async with sessionmaker() as session:
-        report = await data.report(session, await data.get_broadcast(session, 1))
+        report = await data.report(
+            session, broadcast=await data.get_broadcast(session, broadcast_id=1)
+        )
     assert report.counts == {"sent": 3}
 
 

@@ -233,7 +233,7 @@ async def test_hs_heading_and_target_markets_from_the_card(
     assert (product.hs_code, product.hs_source) == ("2005", "producer")
     assert product.target_markets == ["JP", "MY"]
     async with sessionmaker() as session:  # the exports and the catalogue carry it
-        batches = [batch async for batch in rows(session, "products")]
+        batches = [batch async for batch in rows(session, what="products")]
         facts = await product_export_facts(session, product_id=product.id)
     header = columns("products")
     assert batches[0][0][header.index("hs_code")] == "2005"

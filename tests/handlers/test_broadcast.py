@@ -104,8 +104,9 @@ async def test_segment_filters_match_hand_computed_recipients(app: Kurasi) -> No
 
     async def who(**filters: tuple[str, ...]) -> set[str]:
         async with app.sessionmaker() as session:
-            found = await data.audience_users(session, data.Audience(**filters))
-            assert await data.count_audience(session, data.Audience(**filters)) == len(found)
+            audience = data.Audience(**filters)
+            found = await data.audience_users(session, audience=audience)
+            assert await data.count_audience(session, audience=audience) == len(found)
         return {k for k, v in ids.items() if v in found}
 
     assert await who() == {"a", "b", "c", "d", "e", "f", "g", "h"}
@@ -447,9 +448,9 @@ async def test_whatsapp_window_template_or_needs_a_template(app: Kurasi, clock: 
             )
         await sender(app, announcers={"whatsapp": double}, whatsapp_template=template).tick()
         async with app.sessionmaker() as session:
-            found = await data.get_broadcast(session, b.id)
+            found = await data.get_broadcast(session, broadcast_id=b.id)
             assert found is not None
-            return await data.report(session, found)
+            return await data.report(session, broadcast=found)
 
     double = WhatsAppDouble()
     report = await broadcast_once(None)

@@ -44,9 +44,9 @@ async def export(
     async with sessionmaker() as session:
         await write_export(
             session,
-            what,  # type: ignore[arg-type]
-            fmt,  # type: ignore[arg-type]
-            out,
+            what=what,  # type: ignore[arg-type]
+            fmt=fmt,  # type: ignore[arg-type]
+            out=out,
             phones=personal,
             filters=filters,
             style=Style(presenter=presenter(translator(lang)), delimiter=delimiter),

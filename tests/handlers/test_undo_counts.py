@@ -74,7 +74,7 @@ async def test_an_undone_rejection_counts_nowhere(
         assert sum(w.reject for w in stats.weeks) == 1
         assert sum(stats.grades.values()) == 3
         out = io.BytesIO()
-        await write_export(session, "reviews", "csv", out)
+        await write_export(session, what="reviews", fmt="csv", out=out)
     # The reviews export: one row per round, the undone rejection is not a decision there.
     text = out.getvalue().decode("utf-8-sig")
     assert text.count("rejected") + text.count("ditolak") == 1, text

@@ -70,7 +70,7 @@ def describe(t: Translate, audience: data.Audience) -> str:
 
 
 async def count(ctx: Context, filters: Filters) -> int:
-    return await data.count_audience(ctx.session, audience_of(filters))
+    return await data.count_audience(ctx.session, audience=audience_of(filters))
 
 
 AUDIENCE = FilterInput(

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from db import broadcasts as data
+from db.audit import audit
 from handlers.features.broadcast import markup
 from handlers.features.broadcast.audience import AUDIENCE as AUDIENCE_INPUT
 from handlers.features.broadcast.audience import audience_of, describe
@@ -191,7 +192,7 @@ class BroadcastForm(Form):
     async def ask_summary(self, ctx: Context, record: dict[str, Any]) -> None:
         t = ctx.t
         audience = audience_of(record.get("filters") or {})
-        n = await data.count_audience(ctx.session, audience)
+        n = await data.count_audience(ctx.session, audience=audience)
         ctx.replies.extend(preview_replies(record))
         text = t(
             "👆 This is how producers will see it.\nRecipients: {n} · estimated time: {eta}\n"
@@ -223,7 +224,7 @@ class BroadcastForm(Form):
 
     async def _has_recipients(self, ctx: Context, record: dict[str, Any]) -> bool:
         audience = audience_of(record.get("filters") or {})
-        return await data.count_audience(ctx.session, audience) > 0
+        return await data.count_audience(ctx.session, audience=audience) > 0
 
     async def _nobody_chosen(self, ctx: Context, record: dict[str, Any], choice: str) -> None:
         if choice == YES and record.get("then") == SEND:
@@ -262,7 +263,7 @@ class BroadcastForm(Form):
             report_to=(ctx.user.channel, ctx.incoming.chat_id),
         )
         action = "broadcast_scheduled" if scheduled_at else "broadcast_sent"
-        await data.audit(
+        await audit(
             ctx.session,
             action=action,
             actor_user_id=ctx.user.id,

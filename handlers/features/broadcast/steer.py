@@ -9,6 +9,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from db import broadcasts as data
+from db.audit import audit
 from db.models import Broadcast, BroadcastState, DeliveryState
 from handlers.i18n import N_
 from handlers.kit.context import Context, Translate
@@ -37,11 +38,13 @@ STATE_LABELS: dict[str, str] = {
 
 
 async def show(ctx: Context, arg: str) -> None:
-    broadcast = await data.get_broadcast(ctx.session, int(arg)) if arg.isdigit() else None
+    broadcast = (
+        await data.get_broadcast(ctx.session, broadcast_id=int(arg)) if arg.isdigit() else None
+    )
     if broadcast is None:
         ctx.reply(ctx.t("No broadcast #{id}. /siaran_daftar lists them.", id=arg))
         return
-    report = await data.report(ctx.session, broadcast)
+    report = await data.report(ctx.session, broadcast=broadcast)
     ctx.reply(report_text(ctx.t, broadcast, report), buttons=control_buttons(ctx.t, broadcast))
 
 
@@ -83,11 +86,13 @@ async def on_control(ctx: Context, payload: Payload) -> None:
 
 
 async def steer(ctx: Context, broadcast_id: int, action: str) -> None:
-    broadcast = await data.change_state(ctx.session, broadcast_id, action, now=ctx.now)
+    broadcast = await data.change_state(
+        ctx.session, broadcast_id=broadcast_id, action=action, now=ctx.now
+    )
     if broadcast is None:
         ctx.reply(ctx.t("Broadcast #{id} cannot do that now.", id=broadcast_id))
         return
-    await data.audit(
+    await audit(
         ctx.session,
         action=f"broadcast_{action}",
         actor_user_id=ctx.user.id,
@@ -95,7 +100,7 @@ async def steer(ctx: Context, broadcast_id: int, action: str) -> None:
         now=ctx.now,
     )
     ctx.signals.add("broadcast")
-    report = await data.report(ctx.session, broadcast)
+    report = await data.report(ctx.session, broadcast=broadcast)
     ctx.reply(
         report_text(ctx.t, broadcast, report),
         buttons=control_buttons(ctx.t, broadcast),

@@ -11,13 +11,13 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
+from db.audit import audit_personal_export
 from db.businesses import SECTORS
 from db.exports import (
     MIME,
     Format,
     Style,
     What,
-    audit_personal_export,
     filename,
     write_export,
 )
@@ -207,9 +207,9 @@ async def build_inline(ctx: Context, job: ExportJob) -> int:
         out = io.BytesIO()
         count = await write_export(
             ctx.session,
-            job.what,
-            fmt,
-            out,
+            what=job.what,
+            fmt=fmt,
+            out=out,
             phones=job.personal,
             filters=filters,
             style=Style(timezone=job.timezone, presenter=presenter(t), delimiter=delimiter),
