@@ -221,7 +221,7 @@ FIELDS = (
 )
 
 
-class Registration(Form):
+class Registration(Form[Profile]):
     flow: ClassVar[str] = FLOW
     fields: ClassVar[tuple[Field, ...]] = FIELDS
 

@@ -120,7 +120,7 @@ def _unsendable(ctx: Context, message: Message) -> str | None:
     )
 
 
-class BroadcastForm(Form):
+class BroadcastForm(Form[dict[str, Any]]):
     """The record is the conversation's data: text, html, media_kind / media_id /
     media_name, filters, urgent."""
 

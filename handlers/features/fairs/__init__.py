@@ -163,7 +163,7 @@ def fair_data(record: dict[str, Any]) -> FairData | None:
     return fair if fair.start_date and fair.end_date else None
 
 
-class FairForm(Form):
+class FairForm(Form[dict[str, Any]]):
     """A new fair, kept in the conversation until Save; and the steps that change or
     delete a stored one (opened by the buttons under it)."""
 

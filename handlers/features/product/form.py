@@ -206,7 +206,7 @@ FIELDS = (
 )
 
 
-class ProductForm(Form):
+class ProductForm(Form[Draft]):
     flow: ClassVar[str] = FLOW
     fields: ClassVar[tuple[Field, ...]] = FIELDS
     summary_step: ClassVar[str] = CARD  # the card, whose "Edit a field" opens the picker

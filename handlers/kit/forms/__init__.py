@@ -14,7 +14,7 @@ plus `brand` in db/products.py's ProductField and a column for it (the form writ
 
 Add a flow: its record kept in the conversation until its own action (`data_key`)::
 
-    class GiftForm(Form):
+    class GiftForm(Form[dict[str, Any]]):
         flow = "gift"
         data_key = "gift"
         fields = (
