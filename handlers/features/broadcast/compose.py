@@ -44,7 +44,7 @@ def _when_question(ctx: Context, record: dict[str, Any]) -> str:
     )
 
 
-FIELDS = (
+FIELDS: tuple[Field[dict[str, Any]], ...] = (
     Field(
         TEXT,
         "",
@@ -125,7 +125,7 @@ class BroadcastForm(Form[dict[str, Any]]):
     media_name, filters, urgent."""
 
     flow: ClassVar[str] = FLOW
-    fields: ClassVar[tuple[Field, ...]] = FIELDS
+    fields = FIELDS
 
     def __init__(self) -> None:
         super().__init__()
@@ -134,7 +134,7 @@ class BroadcastForm(Form[dict[str, Any]]):
     async def record(self, ctx: Context) -> dict[str, Any]:
         return ctx.data
 
-    def answered(self, record: dict[str, Any], field: Field) -> bool:
+    def answered(self, record: dict[str, Any], field: Field[dict[str, Any]]) -> bool:
         match field.name:
             case "text":
                 return bool(record.get("text"))
@@ -144,7 +144,9 @@ class BroadcastForm(Form[dict[str, Any]]):
                 return "filters" in record
         return True  # WHEN: only on request
 
-    async def save(self, ctx: Context, record: dict[str, Any], field: Field, value: Any) -> bool:
+    async def save(
+        self, ctx: Context, record: dict[str, Any], field: Field[dict[str, Any]], value: Any
+    ) -> bool:
         if field.name == WHEN:
             await self.create(ctx, record, scheduled_at=value)
             return False

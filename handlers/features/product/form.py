@@ -15,6 +15,7 @@ from handlers.features.product.submit import CARD, CONFIRM, at_limit, open_produ
 from handlers.i18n import N_
 from handlers.kit.context import Context
 from handlers.kit.events import MediaOut
+from handlers.kit.forms.answers import Ask
 from handlers.kit.forms.engine import EDIT_PICK, Field, Form, Input, Skip, Spec, Step, choices
 from handlers.kit.forms.inputs import ChoiceInput, QuantityInput, TextInput
 from handlers.kit.forms.photos import PhotosInput
@@ -84,11 +85,11 @@ PRICE_EXAMPLES = {
 }
 
 
-def _field(name: ProductField, ask: Any, input_: Input, **kw: Any) -> Field:
+def _field(name: ProductField, ask: Ask[Draft], input_: Input, **kw: Any) -> Field[Draft]:
     return Field(name, PRODUCT_FIELD_LABELS[name], ask, input_, **kw)  # shown on the card
 
 
-FIELDS = (
+FIELDS: tuple[Field[Draft], ...] = (
     _field(F.name, N_("What is the product called?"), TextInput(max_len=100, letters=True)),
     _field(
         F.sector,
@@ -208,7 +209,7 @@ FIELDS = (
 
 class ProductForm(Form[Draft]):
     flow: ClassVar[str] = FLOW
-    fields: ClassVar[tuple[Field, ...]] = FIELDS
+    fields = FIELDS
     summary_step: ClassVar[str] = CARD  # the card, whose "Edit a field" opens the picker
     edits_on_summary: ClassVar[bool] = False
     saves_in_place: ClassVar[bool] = True  # an answer is a product attribute
@@ -244,7 +245,7 @@ class ProductForm(Form[Draft]):
         """The product being written (or, while asking whether to continue it, the draft)."""
         return await card.load(ctx, ctx.data.get("product_id") or ctx.data.get("draft_id"))
 
-    def answered(self, record: Draft, field: Field) -> bool:
+    def answered(self, record: Draft, field: Field[Draft]) -> bool:
         if field.name in numbers.NAMES:
             return numbers.answered(record.product, field.name)
         return answered(record.product, field.name, photo_count=len(record.photos))
@@ -261,7 +262,7 @@ class ProductForm(Form[Draft]):
             return
         await super().advance(ctx)
 
-    async def save(self, ctx: Context, record: Draft, field: Field, value: Any) -> bool:
+    async def save(self, ctx: Context, record: Draft, field: Field[Draft], value: Any) -> bool:
         product = record.product
         if product.status not in EDITABLE:
             ctx.end_flow()

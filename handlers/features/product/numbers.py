@@ -77,7 +77,7 @@ class NumberInput(Input):
     """Any typed text is taken (clipped, cleaned): the reading and its hint come after."""
 
     async def read(
-        self, ctx: Context, form: Form[Any], field: Field, record: Draft, event: Event
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Draft, event: Event
     ) -> Outcome:
         if not isinstance(event, Text):
             return Refuse(ctx.t(NOT_UNDERSTOOD))
@@ -119,7 +119,7 @@ def _market_options(ctx: Context, draft: Draft) -> list[Option]:
     ]
 
 
-FIELDS: tuple[Field, ...] = (
+FIELDS: tuple[Field[Draft], ...] = (
     *(
         Field(
             PREFIX + kind,

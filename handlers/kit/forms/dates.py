@@ -117,7 +117,7 @@ class DateInput(Input):
     not_past: str | None = None  # N_-marked
 
     async def read(
-        self, ctx: Context, form: Form[Any], field: Field, record: Any, event: Event
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any, event: Event
     ) -> Outcome:
         if not isinstance(event, Text):
             return Refuse(ctx.t(NOT_UNDERSTOOD))

@@ -64,7 +64,7 @@ class Form(Generic[R]):
     say where answers live."""
 
     flow: ClassVar[str]
-    fields: ClassVar[tuple[Field, ...]]
+    fields: tuple[Field[R], ...]  # declared on the class (a ClassVar can't name R)
     summary_step: ClassVar[str] = SUMMARY
     edits_on_summary: ClassVar[bool] = True  # a button per field; else a picker (EDIT_PICK)
     data_key: ClassVar[str | None] = None
@@ -73,7 +73,7 @@ class Form(Generic[R]):
     saves_in_place: ClassVar[bool] = False
     intro: ClassVar[str | None] = None  # N_-marked: said when the flow starts
     actions: ClassVar[tuple[Spec, ...]] = ()  # the summary's own buttons, as fixed choices
-    steps: dict[str, Step]
+    steps: dict[str, Step[R]]
 
     def __init__(self) -> None:
         self.by_name = {f.name: f for f in self.fields}
@@ -88,12 +88,12 @@ class Form(Generic[R]):
         stored = ctx.data.get(self.data_key)
         return cast(R, dict(stored) if isinstance(stored, dict) else {})
 
-    def answered(self, record: R, field: Field) -> bool:
+    def answered(self, record: R, field: Field[R]) -> bool:
         if isinstance(record, dict):
             return field.name in record
         return getattr(record, field.name, None) is not None
 
-    async def save(self, ctx: Context, record: R, field: Field, value: Any) -> bool:
+    async def save(self, ctx: Context, record: R, field: Field[R], value: Any) -> bool:
         """Store an accepted answer; False when the hook replied and the flow stops here."""
         if self.data_key is not None:
             ctx.update_data(**{self.data_key: {**cast(dict[str, Any], record), field.name: value}})
@@ -133,10 +133,10 @@ class Form(Generic[R]):
 
     # --- moving -----------------------------------------------------------------------
 
-    def applicable(self, record: R) -> list[Field]:
+    def applicable(self, record: R) -> list[Field[R]]:
         return [f for f in self.fields if f.applies is None or f.applies(record)]
 
-    def unanswered(self, record: R) -> list[Field]:
+    def unanswered(self, record: R) -> list[Field[R]]:
         return [f for f in self.applicable(record) if not self.answered(record, f)]
 
     async def start(self, ctx: Context, **data: Any) -> None:
@@ -210,7 +210,7 @@ class Form(Generic[R]):
 
     # --- asking -----------------------------------------------------------------------
 
-    async def _where(self, ctx: Context) -> tuple[R | None, str, Step | None, Field | None]:
+    async def _where(self, ctx: Context) -> tuple[R | None, str, Step[R] | None, Field[R] | None]:
         """The record (None, and the person told, when it is gone) and the current step."""
         record = await self.load(ctx)
         if record is None:
@@ -251,7 +251,7 @@ class Form(Generic[R]):
     def question(
         self,
         ctx: Context,
-        field: Field,
+        field: Field[R],
         record: R,
         options: list[Option],
         *,
@@ -370,7 +370,7 @@ class Form(Generic[R]):
         ctx.reply(message)
         await self.prompt(ctx)
 
-    async def _answer_field(self, ctx: Context, record: R, field: Field, event: Event) -> None:
+    async def _answer_field(self, ctx: Context, record: R, field: Field[R], event: Event) -> None:
         text = event.text if isinstance(event, Text) else None
         pressed = event.payload if isinstance(event, ButtonPress) else None
         if text is not None and normalize(text) in BACK_WORDS:
@@ -412,7 +412,7 @@ class Form(Generic[R]):
         if saved:
             await self.advance(ctx)
 
-    def _numbered(self, ctx: Context, field: Field, record: R) -> list[Option]:
+    def _numbered(self, ctx: Context, field: Field[R], record: R) -> list[Option]:
         """The options a text-only channel showed as numbered lines for this field."""
         options = field.input.options(ctx, self, field, record)
         if field.skip is not None:

@@ -72,17 +72,21 @@ class FilterInput(Input):
     def _facet(self, name: object) -> Facet | None:
         return next((f for f in self.facets if f.name == name), None)
 
-    def _state(self, ctx: Context, field: Field, record: Any) -> tuple[Filters, Facet | None]:
+    def _state(self, ctx: Context, field: Field[Any], record: Any) -> tuple[Filters, Facet | None]:
         """The filters chosen so far (kept in the conversation until Done) and the open facet."""
         stored = ctx.data.get(f"filters:{field.name}")
         filters = stored if isinstance(stored, dict) else self.start(ctx, record)
         open_ = self._facet(ctx.data.get(f"facet:{field.name}"))
         return {k: list(v) for k, v in filters.items() if v}, open_
 
-    def _keep(self, ctx: Context, field: Field, filters: Filters | None, open_: str | None) -> None:
+    def _keep(
+        self, ctx: Context, field: Field[Any], filters: Filters | None, open_: str | None
+    ) -> None:
         ctx.update_data(**{f"filters:{field.name}": filters, f"facet:{field.name}": open_})
 
-    def options(self, ctx: Context, form: Form[Any], field: Field, record: Any) -> list[Option]:
+    def options(
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any
+    ) -> list[Option]:
         return self._options(ctx, *self._state(ctx, field, record))
 
     def _options(self, ctx: Context, filters: Filters, facet: Facet | None) -> list[Option]:
@@ -111,7 +115,7 @@ class FilterInput(Input):
         return await self.count(ctx, filters) if self.count else 0
 
     async def _draw(
-        self, ctx: Context, form: Form[Any], field: Field, record: Any, *, edit: bool = False
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any, *, edit: bool = False
     ) -> Reply:
         filters, facet = self._state(ctx, field, record)
         if facet is not None and facet.search is not None:
@@ -131,11 +135,13 @@ class FilterInput(Input):
             edit=edit,
         )
 
-    async def ask(self, ctx: Context, form: Form[Any], field: Field, record: Any) -> list[Reply]:
+    async def ask(
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any
+    ) -> list[Reply]:
         return [await self._draw(ctx, form, field, record)]
 
     async def read(
-        self, ctx: Context, form: Form[Any], field: Field, record: Any, event: Event
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any, event: Event
     ) -> Outcome:
         filters, facet = self._state(ctx, field, record)
         pressed = event.payload if isinstance(event, ButtonPress) else None
@@ -181,7 +187,13 @@ class FilterInput(Input):
         return Stay()
 
     async def _add(
-        self, ctx: Context, form: Form[Any], field: Field, filters: Filters, facet: Facet, text: str
+        self,
+        ctx: Context,
+        form: Form[Any],
+        field: Field[Any],
+        filters: Filters,
+        facet: Facet,
+        text: str,
     ) -> Outcome:
         """A name typed into a search facet: the match added (the best one, said so when
         several fit), and how many the filters pick now."""

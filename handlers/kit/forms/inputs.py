@@ -62,11 +62,13 @@ class TextInput(Input):
     too_large: str | None = None  # N_-marked, {maximum}: when `parse` finds it out of range
     letters: bool = False  # the answer must have a letter or digit (a name, not "🍌🔥😂")
 
-    def options(self, ctx: Context, form: Form[Any], field: Field, record: Any) -> list[Option]:
+    def options(
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any
+    ) -> list[Option]:
         return [Option(Suggestion(i).pack(), s) for i, s in enumerate(self.suggest(ctx))]
 
     async def read(
-        self, ctx: Context, form: Form[Any], field: Field, record: Any, event: Event
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any, event: Event
     ) -> Outcome:
         raw = _text(event)
         pressed = _pressed(event)
@@ -108,11 +110,13 @@ class ChoiceInput(Input):
     columns: int = 2
     free_word: bool = False  # also accept any one word (a unit: "bungkus")
 
-    def options(self, ctx: Context, form: Form[Any], field: Field, record: Any) -> list[Option]:
+    def options(
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any
+    ) -> list[Option]:
         return self.choices(ctx, record)
 
     async def read(
-        self, ctx: Context, form: Form[Any], field: Field, record: Any, event: Event
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any, event: Event
     ) -> Outcome:
         options = self.choices(ctx, record)
         pressed = _pressed(event)
@@ -150,14 +154,14 @@ class ChecklistInput(Input):
     all_label: str | None = None  # N_-marked: a button meaning "every one" (stored as [])
     empty_done: str | None = None  # N_-marked label of Done while nothing is ticked
 
-    def _key(self, field: Field) -> str:
+    def _key(self, field: Field[Any]) -> str:
         return f"ticked:{field.name}"
 
-    def ticked(self, ctx: Context, field: Field, record: Any) -> list[str]:
+    def ticked(self, ctx: Context, field: Field[Any], record: Any) -> list[str]:
         stored = ctx.data.get(self._key(field))
         return list(stored) if isinstance(stored, list) else list(self.start(ctx, record))
 
-    def _options(self, ctx: Context, field: Field, record: Any) -> list[Option]:
+    def _options(self, ctx: Context, field: Field[Any], record: Any) -> list[Option]:
         chosen = self.ticked(ctx, field, record)
         t = ctx.t
         items = [
@@ -170,14 +174,16 @@ class ChecklistInput(Input):
         items.append(Option(DONE, done, ("selesai", "done")))
         return items
 
-    async def ask(self, ctx: Context, form: Form[Any], field: Field, record: Any) -> list[Reply]:
+    async def ask(
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any
+    ) -> list[Reply]:
         text = field.question(ctx, record)
         if not ctx.capabilities.edits:
             text += "\n" + ctx.t("Or type their numbers, e.g. “1 3 4”.")
         return [form.question(ctx, field, record, self._options(ctx, field, record), text=text)]
 
     async def read(
-        self, ctx: Context, form: Form[Any], field: Field, record: Any, event: Event
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any, event: Event
     ) -> Outcome:
         values = [o.value for o in self.choices(ctx, record)]
         chosen = self.ticked(ctx, field, record)
@@ -234,14 +240,16 @@ class QuantityInput(Input):
     unit_question: str = N_("{amount} of what? Choose a unit or type it (e.g. pack).")
     columns: int = 4
 
-    def _pending(self, ctx: Context, field: Field) -> int | None:
+    def _pending(self, ctx: Context, field: Field[Any]) -> int | None:
         amount = ctx.data.get(f"amount:{field.name}")
         return amount if isinstance(amount, int) else None
 
     def _unit_options(self) -> list[Option]:
         return [Option(u, u) for u in self.units]
 
-    async def ask(self, ctx: Context, form: Form[Any], field: Field, record: Any) -> list[Reply]:
+    async def ask(
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any
+    ) -> list[Reply]:
         amount = self._pending(ctx, field)
         if amount is None:
             return await super().ask(ctx, form, field, record)
@@ -249,7 +257,7 @@ class QuantityInput(Input):
         return [form.question(ctx, field, record, self._unit_options(), text=text)]
 
     async def read(
-        self, ctx: Context, form: Form[Any], field: Field, record: Any, event: Event
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any, event: Event
     ) -> Outcome:
         amount = self._pending(ctx, field)
         if amount is not None:
@@ -298,7 +306,9 @@ class ContactInput(Input):
         phone = ctx.incoming.sender.phone
         return self.parse(phone) if phone and self.known_ask else None
 
-    def options(self, ctx: Context, form: Form[Any], field: Field, record: Any) -> list[Option]:
+    def options(
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any
+    ) -> list[Option]:
         if self._known(ctx) is None:
             return []
         return [
@@ -306,7 +316,9 @@ class ContactInput(Input):
             Option(OTHER, ctx.t("📝 Another number"), ("lain", "other", "tidak", "no")),
         ]
 
-    async def ask(self, ctx: Context, form: Form[Any], field: Field, record: Any) -> list[Reply]:
+    async def ask(
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any
+    ) -> list[Reply]:
         known, options = self._known(ctx), self.options(ctx, form, field, record)
         if known is not None:
             text = ctx.t(self.known_ask, phone=known)
@@ -317,7 +329,7 @@ class ContactInput(Input):
         return [form.question(ctx, field, record, [], ask_contact=share)]
 
     async def read(
-        self, ctx: Context, form: Form[Any], field: Field, record: Any, event: Event
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any, event: Event
     ) -> Outcome:
         known = self._known(ctx)
         phone, own = None, False
@@ -359,7 +371,7 @@ class SearchInput(Input):
     max_choices: int = 8
 
     async def read(
-        self, ctx: Context, form: Form[Any], field: Field, record: Any, event: Event
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any, event: Event
     ) -> Outcome:
         pressed = _pressed(event)
         if pressed is not None:
@@ -409,13 +421,15 @@ class CustomInput(Input):
     prompter: Prompter | None = None
     reader: Reader | None = None
 
-    async def ask(self, ctx: Context, form: Form[Any], field: Field, record: Any) -> list[Reply]:
+    async def ask(
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any
+    ) -> list[Reply]:
         assert self.prompter is not None
         await self.prompter(ctx, record)
         return []
 
     async def read(
-        self, ctx: Context, form: Form[Any], field: Field, record: Any, event: Event
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any, event: Event
     ) -> Outcome:
         assert self.reader is not None
         return await self.reader(ctx, record, event)
@@ -442,11 +456,13 @@ class DateTimeInput(Input):
     horizon_days: int = 365
     back: str | None = None
 
-    def options(self, ctx: Context, form: Form[Any], field: Field, record: Any) -> list[Option]:
+    def options(
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any
+    ) -> list[Option]:
         return [Option(PREVIOUS, ctx.t(self.back))] if self.back else []
 
     async def read(
-        self, ctx: Context, form: Form[Any], field: Field, record: Any, event: Event
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any, event: Event
     ) -> Outcome:
         if self.back and _pressed(event) == PREVIOUS:
             await form.back(ctx, record)

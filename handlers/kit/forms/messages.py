@@ -43,7 +43,7 @@ class MessageInput(Input):
     check: Callable[[Context, Message], str | None] | None = None
 
     async def read(
-        self, ctx: Context, form: Form[Any], field: Field, record: Any, event: Event
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any, event: Event
     ) -> Outcome:
         outcome = self._read(ctx, event)
         if isinstance(outcome, Got) and self.check is not None:

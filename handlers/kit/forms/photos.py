@@ -79,7 +79,9 @@ class PhotosInput(Input):
     most: Callable[[Context], int] = field(default=lambda ctx: ctx.settings.max_photos)
     takes_files = True
 
-    async def ask(self, ctx: Context, form: Form[Any], field: Field, record: Any) -> list[Reply]:
+    async def ask(
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any
+    ) -> list[Reply]:
         count, limit = len(await self.photos(ctx, record)), self.most(ctx)
         text = ctx.t(field.ask, max=limit) if isinstance(field.ask, str) else ""
         if count:
@@ -88,7 +90,7 @@ class PhotosInput(Input):
         return []
 
     async def read(
-        self, ctx: Context, form: Form[Any], field: Field, record: Any, event: Event
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any, event: Event
     ) -> Outcome:
         choice = event.payload if isinstance(event, ButtonPress) else None
         text = event.text if isinstance(event, Text) else None
@@ -135,7 +137,7 @@ class PhotosInput(Input):
         return data, report, report.refusal
 
     async def _receive(
-        self, ctx: Context, form: Form[Any], field: Field, record: Any, event: Photo | Document
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any, event: Photo | Document
     ) -> None:
         data, report, refusal = await self._check(ctx, record, event)
         saved: Stored | None = None
@@ -222,7 +224,7 @@ class PhotosInput(Input):
         self,
         ctx: Context,
         form: Form[Any],
-        field: Field,
+        field: Field[Any],
         record: Any,
         group_id: str,
         saved: Stored | None,
@@ -275,11 +277,11 @@ def _says_done(text: str) -> bool:
     return bool(words) and len(words) <= 4 and words[0] in DONE_WORDS
 
 
-def _done(ctx: Context, form: Form[Any], field: Field) -> list[Button]:
+def _done(ctx: Context, form: Form[Any], field: Field[Any]) -> list[Button]:
     return [button(ctx.t("Done ✓"), form.flow, field.name, DONE)]
 
 
-def _remove_button(ctx: Context, form: Form[Any], field: Field, photo: Stored) -> Button:
+def _remove_button(ctx: Context, form: Form[Any], field: Field[Any], photo: Stored) -> Button:
     label = ctx.t("Remove photo {n}", n=photo.position)
     return button(label, form.flow, field.name, RemovePhoto(photo.id).pack())
 
