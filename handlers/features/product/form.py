@@ -4,6 +4,7 @@ keeps it and /produk_baru offers to continue."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from db.models import Business
@@ -40,7 +41,7 @@ REMOVE_PICK = "remove_pick"
 WHOLE_NUMBER = N_("Please type a whole number, for example 100.")
 
 
-def _with_unit(question: str) -> Any:
+def _with_unit(question: str) -> Callable[[Context, Draft], str]:
     return lambda ctx, d: ctx.t(question, unit=unit_word(ctx, d.product.unit or "pcs"))
 
 
@@ -48,7 +49,7 @@ def _sector(d: Draft) -> str:
     return d.product.sector or d.business.sector or "other"
 
 
-def _for_sector(question: str, examples: dict[str, str]) -> Any:
+def _for_sector(question: str, examples: dict[str, str]) -> Callable[[Context, Draft], str]:
     """A question whose examples fit the product's sector (no tempe for batik)."""
     return lambda ctx, d: ctx.t(
         question, examples=ctx.t(examples.get(_sector(d), examples["other"]))
