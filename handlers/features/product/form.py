@@ -86,7 +86,7 @@ PRICE_EXAMPLES = {
 }
 
 
-def _field(name: ProductField, ask: Ask[Draft], input_: Input, **kw: Any) -> Field[Draft]:
+def _field(name: ProductField, ask: Ask[Draft], input_: Input[Draft], **kw: Any) -> Field[Draft]:
     return Field(name, PRODUCT_FIELD_LABELS[name], ask, input_, **kw)  # shown on the card
 
 

@@ -73,7 +73,7 @@ NUMBER_QUESTIONS = {
 NOT_AT_HAND = N_("Not at hand")
 
 
-class NumberInput(Input):
+class NumberInput(Input[Draft]):
     """Any typed text is taken (clipped, cleaned): the reading and its hint come after."""
 
     async def read(

@@ -98,21 +98,21 @@ def choice_of(event: Event, options: list[Option]) -> str | None:
     return chosen if chosen is None or any(o.value == chosen for o in options) else None
 
 
-class Input:
+class Input(Generic[R]):
     """An input kind: how a field's question is drawn and how an answer is read. `form` is
     the engine's Form asking (typed Any: this module needs nothing from the engine)."""
 
     columns: int = 2
     takes_files: bool = False  # photos and documents are its answers
 
-    def options(self, ctx: Context, form: Any, field: Field[Any], record: Any) -> list[Option]:
+    def options(self, ctx: Context, form: Any, field: Field[Any], record: R) -> list[Option]:
         return []
 
-    async def ask(self, ctx: Context, form: Any, field: Field[Any], record: Any) -> list[Reply]:
+    async def ask(self, ctx: Context, form: Any, field: Field[Any], record: R) -> list[Reply]:
         return [form.question(ctx, field, record, self.options(ctx, form, field, record))]
 
     async def read(
-        self, ctx: Context, form: Any, field: Field[Any], record: Any, event: Event
+        self, ctx: Context, form: Any, field: Field[Any], record: R, event: Event
     ) -> Outcome:
         raise NotImplementedError
 
@@ -122,7 +122,7 @@ class Field(Generic[R]):
     name: str  # the step id, the payload's step and the record's key
     label: str  # N_-marked: on the summary and its edit buttons
     ask: Ask[R]  # N_-marked question, or a function of (ctx, record) giving the translated one
-    input: Input
+    input: Input[R]
     applies: Callable[[R], bool] | None = None  # e.g. shelf life only for food
     show: Callable[[Context, R], str] | None = None  # (ctx, record) -> value on the summary
     skip: Skip | None = None

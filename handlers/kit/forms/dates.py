@@ -103,7 +103,7 @@ def day_of(record: Any, name: str) -> date | None:
 
 
 @dataclass
-class DateInput(Input):
+class DateInput(Input[Any]):
     """A day, kept as ISO text. `not_before` / `not_after` name another field of the record
     the day may not come before / after, with the refusal (N_-marked, {date}: that day);
     `not_past` refuses a day before today."""

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from handlers.i18n import N_
 from handlers.kit.context import Context
 from handlers.kit.events import ButtonPress, Contact, Event, Reply, Text
+from handlers.kit.forms.answers import R
 from handlers.kit.forms.engine import NOT_UNDERSTOOD, Field, Form, Got, Input, Outcome, Refuse, Stay
 from handlers.kit.parsing import (
     Refused,
@@ -25,7 +26,7 @@ from handlers.kit.parsing import (
 from handlers.kit.payload import ValueData
 from handlers.kit.render import Option, choice_reply, normalize, pick, pick_many
 
-Options = Callable[[Context, Any], list[Option]]
+Options = Callable[[Context, R], list[Option]]
 SNAP_CUTOFF = 0.85  # "indonesa" is Indonesia; "India" is not
 TOO_LONG = N_("That is too long — at most {n} characters, please.")
 
@@ -46,7 +47,7 @@ class Suggestion(ValueData, tag="s"):
 
 
 @dataclass
-class TextInput(Input):
+class TextInput(Input[Any]):
     """Free text, cleaned; with `parse`, read into a value or refused with `refusal` (a
     parser giving parsing.py's `Refused` is refused with its reason, e.g. a price too high).
 
@@ -102,21 +103,19 @@ class TextInput(Input):
 
 
 @dataclass
-class ChoiceInput(Input):
+class ChoiceInput(Input[R]):
     """One of a few options: pressed, or typed (its number, label or words)."""
 
-    choices: Options = field(default=lambda ctx, record: [])
+    choices: Options[R] = field(default=lambda ctx, record: [])
     refusal: str = N_("Please press one of the buttons.")
     columns: int = 2
     free_word: bool = False  # also accept any one word (a unit: "bungkus")
 
-    def options(
-        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any
-    ) -> list[Option]:
+    def options(self, ctx: Context, form: Form[Any], field: Field[Any], record: R) -> list[Option]:
         return self.choices(ctx, record)
 
     async def read(
-        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any, event: Event
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: R, event: Event
     ) -> Outcome:
         options = self.choices(ctx, record)
         pressed = _pressed(event)
@@ -142,13 +141,13 @@ ALL = "all"
 
 
 @dataclass
-class ChecklistInput(Input):
+class ChecklistInput(Input[R]):
     """Several options ticked one by one, then Done; or typed at once ("1 3 4", "PIRT, Halal").
 
     Ticks redraw the checklist: edited in place where the channel can edit, else re-sent."""
 
-    choices: Options = field(default=lambda ctx, record: [])
-    start: Callable[[Context, Any], list[str]] = field(default=lambda ctx, record: [])
+    choices: Options[R] = field(default=lambda ctx, record: [])
+    start: Callable[[Context, R], list[str]] = field(default=lambda ctx, record: [])
     refusal: str = N_("Please tap the options you want, then “Done”.")
     toggled: str = N_("Tap each one that applies, then “Done”.")
     all_label: str | None = None  # N_-marked: a button meaning "every one" (stored as [])
@@ -157,11 +156,11 @@ class ChecklistInput(Input):
     def _key(self, field: Field[Any]) -> str:
         return f"ticked:{field.name}"
 
-    def ticked(self, ctx: Context, field: Field[Any], record: Any) -> list[str]:
+    def ticked(self, ctx: Context, field: Field[Any], record: R) -> list[str]:
         stored = ctx.data.get(self._key(field))
         return list(stored) if isinstance(stored, list) else list(self.start(ctx, record))
 
-    def _options(self, ctx: Context, field: Field[Any], record: Any) -> list[Option]:
+    def _options(self, ctx: Context, field: Field[Any], record: R) -> list[Option]:
         chosen = self.ticked(ctx, field, record)
         t = ctx.t
         items = [
@@ -174,16 +173,14 @@ class ChecklistInput(Input):
         items.append(Option(DONE, done, ("selesai", "done")))
         return items
 
-    async def ask(
-        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any
-    ) -> list[Reply]:
+    async def ask(self, ctx: Context, form: Form[Any], field: Field[Any], record: R) -> list[Reply]:
         text = field.question(ctx, record)
         if not ctx.capabilities.edits:
             text += "\n" + ctx.t("Or type their numbers, e.g. “1 3 4”.")
         return [form.question(ctx, field, record, self._options(ctx, field, record), text=text)]
 
     async def read(
-        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any, event: Event
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: R, event: Event
     ) -> Outcome:
         values = [o.value for o in self.choices(ctx, record)]
         chosen = self.ticked(ctx, field, record)
@@ -228,7 +225,7 @@ class ChecklistInput(Input):
 
 
 @dataclass
-class QuantityInput(Input):
+class QuantityInput(Input[Any]):
     """A whole number with a unit ("500 pcs"); the unit is asked next when left out.
 
     The value is (amount, unit); with `units` empty only the number is read (an int).
@@ -290,7 +287,7 @@ KNOWN, OTHER = "known", "other"
 
 
 @dataclass
-class ContactInput(Input):
+class ContactInput(Input[Any]):
     """A phone number: shared with one tap where the channel has that button, or typed.
     Where the channel already knows the sender's number (WhatsApp), it is offered with one
     tap ("Use this number?") instead. The value is (phone, is_own)."""
@@ -358,7 +355,7 @@ OFFERED = "_offered"  # in the form's data: field -> the values last offered to 
 
 
 @dataclass
-class SearchInput(Input):
+class SearchInput(Input[Any]):
     """A name searched in a long list (the 38 regencies): one match is taken, a few are
     offered to choose from, none or too many are refused with the reason."""
 
@@ -410,26 +407,24 @@ class SearchInput(Input):
         return Stay()
 
 
-Prompter = Callable[[Context, Any], Awaitable[None]]
-Reader = Callable[[Context, Any, Event], Awaitable[Outcome]]
+Prompter = Callable[[Context, R], Awaitable[None]]
+Reader = Callable[[Context, R, Event], Awaitable[Outcome]]
 
 
 @dataclass
-class CustomInput(Input):
+class CustomInput(Input[R]):
     """A kind with its own question and reading, given as hooks (the product photos)."""
 
-    prompter: Prompter | None = None
-    reader: Reader | None = None
+    prompter: Prompter[R] | None = None
+    reader: Reader[R] | None = None
 
-    async def ask(
-        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any
-    ) -> list[Reply]:
+    async def ask(self, ctx: Context, form: Form[Any], field: Field[Any], record: R) -> list[Reply]:
         assert self.prompter is not None
         await self.prompter(ctx, record)
         return []
 
     async def read(
-        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any, event: Event
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: R, event: Event
     ) -> Outcome:
         assert self.reader is not None
         return await self.reader(ctx, record, event)
@@ -439,7 +434,7 @@ PREVIOUS = "previous"
 
 
 @dataclass
-class DateTimeInput(Input):
+class DateTimeInput(Input[Any]):
     """A local date and time ("1/12 09:00", "2026-12-01 09.00") in `settings.timezone`, in
     the future and at most `horizon_days` ahead; the value is aware, in that zone.
 

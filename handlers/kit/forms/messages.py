@@ -27,7 +27,7 @@ class Message:
 
 
 @dataclass
-class MessageInput(Input):
+class MessageInput(Input[Any]):
     """A text message (`text`), a photo (`photo`; with `caption_needed`, only with a caption,
     which is then the text) or a document of the `documents` MIME types. Refusals, N_-marked:
     `wrong_type` for another document, `refusal` for anything else."""
