@@ -80,7 +80,7 @@ def _b(record: Profile) -> Business:
     return record.business
 
 
-FIELDS = (
+FIELDS: tuple[Field[Profile], ...] = (
     Field(
         "language",
         N_("Language"),
@@ -221,9 +221,9 @@ FIELDS = (
 )
 
 
-class Registration(Form):
+class Registration(Form[Profile]):
     flow: ClassVar[str] = FLOW
-    fields: ClassVar[tuple[Field, ...]] = FIELDS
+    fields = FIELDS
 
     async def record(self, ctx: Context) -> Profile:
         if ctx.user.language is None or ctx.user.consented_at is None:
@@ -231,14 +231,14 @@ class Registration(Form):
         business = await get_or_create_business(ctx.session, owner_id=ctx.user.id, now=ctx.now)
         return Profile(ctx.user, business)
 
-    def answered(self, record: Profile, field: Field) -> bool:
+    def answered(self, record: Profile, field: Field[Profile]) -> bool:
         if field.name == "language":
             return record.user.language in LANGUAGES
         if field.name == "privacy":
             return record.user.consented_at is not None
         return record.business is not None and answered(record.business, field.name)
 
-    async def save(self, ctx: Context, record: Profile, field: Field, value: Any) -> bool:
+    async def save(self, ctx: Context, record: Profile, field: Field[Profile], value: Any) -> bool:
         match field.name:
             case "language":
                 ctx.user.language = value

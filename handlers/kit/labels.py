@@ -4,7 +4,7 @@ options, and the inputs that ask a business's and a product's sector and documen
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar
 
 from db.businesses import LEGAL_DOCS, SECTORS
 from db.models import ProductStatus
@@ -125,7 +125,10 @@ def sector_docs(sector: str | None, docs: list[str]) -> list[str]:
     return [d for d in docs if d in allowed]
 
 
-def sector_input(first: Callable[[Any], str | None] = lambda record: None) -> ChoiceInput:
+T = TypeVar("T")  # the record of the form asking
+
+
+def sector_input(first: Callable[[T], str | None] = lambda record: None) -> ChoiceInput[T]:
     """One sector; a product's offers its business's first."""
     return ChoiceInput(
         choices=lambda ctx, record: sector_options(ctx, first=first(record)),
@@ -134,9 +137,9 @@ def sector_input(first: Callable[[Any], str | None] = lambda record: None) -> Ch
 
 
 def legal_docs_input(
-    start: Callable[[Context, Any], list[str]],
-    sector: Callable[[Any], str | None] = lambda record: None,
-) -> ChecklistInput:
+    start: Callable[[Context, T], list[str]],
+    sector: Callable[[T], str | None] = lambda record: None,
+) -> ChecklistInput[T]:
     """The legal documents that can apply to the record's sector, ticked; a product's start
     from its business's (those that apply)."""
     return ChecklistInput(

@@ -3,6 +3,8 @@ channel) as the composer's facets, described in words and counted."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from db import broadcasts as data
 from handlers.i18n import N_
 from handlers.kit.context import Context, Translate
@@ -73,7 +75,7 @@ async def count(ctx: Context, filters: Filters) -> int:
     return await data.count_audience(ctx.session, audience=audience_of(filters))
 
 
-AUDIENCE = FilterInput(
+AUDIENCE: FilterInput[dict[str, Any]] = FilterInput(
     facets=FACETS,
     count=count,
     describe=lambda ctx, filters: describe(ctx.t, audience_of(filters)),

@@ -45,7 +45,7 @@ def _when_question(ctx: Context, record: dict[str, Any]) -> str:
     )
 
 
-FIELDS = (
+FIELDS: tuple[Field[dict[str, Any]], ...] = (
     Field(
         TEXT,
         "",
@@ -121,12 +121,12 @@ def _unsendable(ctx: Context, message: Message) -> str | None:
     )
 
 
-class BroadcastForm(Form):
+class BroadcastForm(Form[dict[str, Any]]):
     """The record is the conversation's data: text, html, media_kind / media_id /
     media_name, filters, urgent."""
 
     flow: ClassVar[str] = FLOW
-    fields: ClassVar[tuple[Field, ...]] = FIELDS
+    fields = FIELDS
 
     def __init__(self) -> None:
         super().__init__()
@@ -135,7 +135,7 @@ class BroadcastForm(Form):
     async def record(self, ctx: Context) -> dict[str, Any]:
         return ctx.data
 
-    def answered(self, record: dict[str, Any], field: Field) -> bool:
+    def answered(self, record: dict[str, Any], field: Field[dict[str, Any]]) -> bool:
         match field.name:
             case "text":
                 return bool(record.get("text"))
@@ -145,7 +145,9 @@ class BroadcastForm(Form):
                 return "filters" in record
         return True  # WHEN: only on request
 
-    async def save(self, ctx: Context, record: dict[str, Any], field: Field, value: Any) -> bool:
+    async def save(
+        self, ctx: Context, record: dict[str, Any], field: Field[dict[str, Any]], value: Any
+    ) -> bool:
         if field.name == WHEN:
             await self.create(ctx, record, scheduled_at=value)
             return False

@@ -52,7 +52,7 @@ def _description(text: str) -> str | None:
     return cleaned if 0 < len(cleaned) <= MAX_DESCRIPTION else None
 
 
-FIELDS = (
+FIELDS: tuple[Field[dict[str, Any]], ...] = (
     Field(
         "name",
         N_("Name"),
@@ -163,12 +163,12 @@ def fair_data(record: dict[str, Any]) -> FairData | None:
     return fair if fair.start_date and fair.end_date else None
 
 
-class FairForm(Form):
+class FairForm(Form[dict[str, Any]]):
     """A new fair, kept in the conversation until Save; and the steps that change or
     delete a stored one (opened by the buttons under it)."""
 
     flow: ClassVar[str] = FLOW
-    fields: ClassVar[tuple[Field, ...]] = FIELDS
+    fields = FIELDS
     data_key: ClassVar[str | None] = "fair"
     edits_on_summary: ClassVar[bool] = False  # short enough to answer again
     intro: ClassVar[str | None] = N_(
@@ -224,7 +224,9 @@ class FairForm(Form):
             ctx.end_flow()
             ctx.reply(ctx.t("Nothing was changed."))
 
-    async def save(self, ctx: Context, record: dict[str, Any], field: Field, value: Any) -> bool:
+    async def save(
+        self, ctx: Context, record: dict[str, Any], field: Field[dict[str, Any]], value: Any
+    ) -> bool:
         """A new fair's answer is kept until Save; a stored fair's is written at once."""
         fair_id = ctx.data.get("fair_id")
         if not isinstance(fair_id, int):

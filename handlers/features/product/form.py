@@ -4,6 +4,7 @@ keeps it and /produk_baru offers to continue."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from db.models import Business
@@ -15,6 +16,7 @@ from handlers.features.product.submit import CARD, CONFIRM, at_limit, open_produ
 from handlers.i18n import N_
 from handlers.kit.context import Context
 from handlers.kit.events import MediaOut
+from handlers.kit.forms.answers import Ask
 from handlers.kit.forms.engine import EDIT_PICK, Field, Form, Input, Skip, Spec, Step, choices
 from handlers.kit.forms.inputs import ChoiceInput, QuantityInput, TextInput
 from handlers.kit.forms.photos import PhotosInput
@@ -39,7 +41,7 @@ REMOVE_PICK = "remove_pick"
 WHOLE_NUMBER = N_("Please type a whole number, for example 100.")
 
 
-def _with_unit(question: str) -> Any:
+def _with_unit(question: str) -> Callable[[Context, Draft], str]:
     return lambda ctx, d: ctx.t(question, unit=unit_word(ctx, d.product.unit or "pcs"))
 
 
@@ -47,7 +49,7 @@ def _sector(d: Draft) -> str:
     return d.product.sector or d.business.sector or "other"
 
 
-def _for_sector(question: str, examples: dict[str, str]) -> Any:
+def _for_sector(question: str, examples: dict[str, str]) -> Callable[[Context, Draft], str]:
     """A question whose examples fit the product's sector (no tempe for batik)."""
     return lambda ctx, d: ctx.t(
         question, examples=ctx.t(examples.get(_sector(d), examples["other"]))
@@ -84,11 +86,11 @@ PRICE_EXAMPLES = {
 }
 
 
-def _field(name: ProductField, ask: Any, input_: Input, **kw: Any) -> Field:
+def _field(name: ProductField, ask: Ask[Draft], input_: Input[Draft], **kw: Any) -> Field[Draft]:
     return Field(name, PRODUCT_FIELD_LABELS[name], ask, input_, **kw)  # shown on the card
 
 
-FIELDS = (
+FIELDS: tuple[Field[Draft], ...] = (
     _field(F.name, N_("What is the product called?"), TextInput(max_len=100, letters=True)),
     _field(
         F.sector,
@@ -206,9 +208,9 @@ FIELDS = (
 )
 
 
-class ProductForm(Form):
+class ProductForm(Form[Draft]):
     flow: ClassVar[str] = FLOW
-    fields: ClassVar[tuple[Field, ...]] = FIELDS
+    fields = FIELDS
     summary_step: ClassVar[str] = CARD  # the card, whose "Edit a field" opens the picker
     edits_on_summary: ClassVar[bool] = False
     saves_in_place: ClassVar[bool] = True  # an answer is a product attribute
@@ -244,7 +246,7 @@ class ProductForm(Form):
         """The product being written (or, while asking whether to continue it, the draft)."""
         return await card.load(ctx, ctx.data.get("product_id") or ctx.data.get("draft_id"))
 
-    def answered(self, record: Draft, field: Field) -> bool:
+    def answered(self, record: Draft, field: Field[Draft]) -> bool:
         if field.name in numbers.NAMES:
             return numbers.answered(record.product, field.name)
         return answered(record.product, field.name, photo_count=len(record.photos))
@@ -261,7 +263,7 @@ class ProductForm(Form):
             return
         await super().advance(ctx)
 
-    async def save(self, ctx: Context, record: Draft, field: Field, value: Any) -> bool:
+    async def save(self, ctx: Context, record: Draft, field: Field[Draft], value: Any) -> bool:
         product = record.product
         if product.status not in EDITABLE:
             ctx.end_flow()

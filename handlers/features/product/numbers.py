@@ -5,17 +5,40 @@ when it cannot be right, and the producer goes on), the HS heading, and target m
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
+from db.models import Business, Product
 from db.requirements import held_by, requirement_rows
 from handlers.i18n import N_
 from handlers.kit.context import Context
 from handlers.kit.events import Event, Text
-from handlers.kit.forms.engine import NOT_UNDERSTOOD, Field, Got, Input, Outcome, Refuse, Skip
+from handlers.kit.forms.engine import (
+    NOT_UNDERSTOOD,
+    Field,
+    Form,
+    Got,
+    Input,
+    Outcome,
+    Refuse,
+    Skip,
+)
 from handlers.kit.forms.inputs import ChecklistInput, ChoiceInput
 from handlers.kit.parsing.text import clean_text
 from handlers.kit.render import Option
 from handlers.rules import hs, legality, readiness
+
+
+class Draft(Protocol):
+    """What these fields read of the product form's record (card.Draft, which imports this
+    module)."""
+
+    @property
+    def product(self) -> Product: ...
+
+    @property
+    def business(self) -> Business: ...
+
 
 PREFIX = "num_"
 HS_FIELD = "hs_code"
@@ -50,11 +73,11 @@ NUMBER_QUESTIONS = {
 NOT_AT_HAND = N_("Not at hand")
 
 
-class NumberInput(Input):
+class NumberInput(Input[Draft]):
     """Any typed text is taken (clipped, cleaned): the reading and its hint come after."""
 
     async def read(
-        self, ctx: Context, form: Any, field: Field, record: Any, event: Event
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Draft, event: Event
     ) -> Outcome:
         if not isinstance(event, Text):
             return Refuse(ctx.t(NOT_UNDERSTOOD))
@@ -62,8 +85,8 @@ class NumberInput(Input):
         return Got(cleaned) if cleaned else Refuse(ctx.t("I couldn't find a number in that."))
 
 
-def _held(kind: str) -> Any:
-    def applies(draft: Any) -> bool:
+def _held(kind: str) -> Callable[[Draft], bool]:
+    def applies(draft: Draft) -> bool:
         product = draft.product
         docs = product.legal_docs or []
         if kind == "svlk":
@@ -73,30 +96,30 @@ def _held(kind: str) -> Any:
     return applies
 
 
-def _ask(kind: str) -> Any:
+def _ask(kind: str) -> Callable[[Context, Draft], str]:
     return lambda ctx, d: ctx.t(NUMBER_QUESTIONS[kind], example=legality.EXAMPLES[kind])
 
 
-def _hs_options(ctx: Context, draft: Any) -> list[Option]:
+def _hs_options(ctx: Context, draft: Draft) -> list[Option]:
     product = draft.product
     found = hs.suggest(product.sector, product.name, product.materials, product.description)
     return [Option(h.code, f"{h.code} {h.label(ctx.language)}") for h in found]
 
 
-def _hs_check(ctx: Context, draft: Any, value: Any) -> str | None:
+def _hs_check(ctx: Context, draft: Draft, value: Any) -> str | None:
     if value == "" or hs.valid_code(str(value)):
         return None
     return ctx.t("An HS heading is 4 digits, e.g. 0901; or press “Not sure”.")
 
 
-def _market_options(ctx: Context, draft: Any) -> list[Option]:
+def _market_options(ctx: Context, draft: Draft) -> list[Option]:
     return [
         Option(code, f"{readiness.FLAGS[code]} {ctx.t(label)}")
         for code, label in readiness.DESTINATIONS.items()
     ]
 
 
-FIELDS: tuple[Field, ...] = (
+FIELDS: tuple[Field[Draft], ...] = (
     *(
         Field(
             PREFIX + kind,
@@ -146,7 +169,7 @@ FIELDS: tuple[Field, ...] = (
 NAMES = frozenset(f.name for f in FIELDS)
 
 
-def answered(product: Any, name: str) -> bool:
+def answered(product: Product, name: str) -> bool:
     """Numbers are asked in order; the HS heading and markets only from the card's button
     (optional: never "the next unanswered field")."""
     if name.startswith(PREFIX):
@@ -154,7 +177,7 @@ def answered(product: Any, name: str) -> bool:
     return True
 
 
-async def save(ctx: Context, draft: Any, name: str, value: Any) -> None:
+async def save(ctx: Context, draft: Draft, name: str, value: Any) -> None:
     """Store the answer; a number that cannot be right gets its hint, and the form goes on."""
     product, business = draft.product, draft.business
     if name.startswith(PREFIX):
@@ -182,7 +205,7 @@ async def save(ctx: Context, draft: Any, name: str, value: Any) -> None:
             ctx.reply("\n\n".join([*lists, legend]))
 
 
-def card_lines(ctx: Context, product: Any) -> list[str]:
+def card_lines(ctx: Context, product: Product) -> list[str]:
     """The producer's card: the numbers given, the HS heading, the markets named."""
     lines = []
     numbers = product.legal_numbers or {}

@@ -14,7 +14,7 @@ plus `brand` in db/products.py's ProductField and a column for it (the form writ
 
 Add a flow: its record kept in the conversation until its own action (`data_key`)::
 
-    class GiftForm(Form):
+    class GiftForm(Form[dict[str, Any]]):
         flow = "gift"
         data_key = "gift"
         fields = (
@@ -29,7 +29,9 @@ Add a flow: its record kept in the conversation until its own action (`data_key`
     FEATURE = Feature(commands={"hadiah": GIFT.start}, forms=(GIFT,))
 
 and add FEATURE to the tuple in handlers/routes.py. A flow whose answers live in rows
-instead implements `record`, `answered` and `save` (registration, product). A step that is
+instead implements `record`, `answered` and `save` and names its record: `Form[Draft]`,
+`Field[Draft]` (product), `Form[Profile]` (registration); a field's `applies`, `show`,
+`check` and question functions then take that record, checked. A step that is
 no field (a confirmation, "which photo should go", a typed value) is a `Step` in
 `self.steps`; `self.go(ctx, step)` moves to any step and asks it; `self.open(ctx, step,
 **data)` opens the flow afresh there (a command or a button from outside the flow).

@@ -6,11 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from handlers.kit.context import Context
 from handlers.kit.events import ButtonPress, Event, Reply, Text
 from handlers.kit.render import Option, pick
+
+# A form's record: what its fields are read from and written to (a row or rows of its own,
+# or the dict kept in the conversation: `dict[str, Any]`).
+# Contravariant: a field that reads less of the record (a Protocol) serves a form whose
+# record has more.
+R = TypeVar("R", contravariant=True)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,24 +62,24 @@ class Skip:
     value: Any = None
 
 
-Ask = str | Callable[[Context, Any], str]
+Ask = str | Callable[[Context, R], str]
 
 
-def asked(ask: Ask, ctx: Context, record: Any) -> str:
+def asked(ask: Ask[T], ctx: Context, record: T) -> str:
     """A question's text: an N_-marked string, or a function of (ctx, record) giving it."""
     return ask(ctx, record) if callable(ask) else ctx.t(ask)
 
 
 @dataclass(frozen=True)
-class Step:
+class Step(Generic[R]):
     """A step of the form's own, outside the fields: a question, its options, what a choice
     does (a confirmation, "continue or start new", "which photo should go") and, with
     `typed`, what a typed answer that is none of the options does."""
 
-    ask: Ask
-    options: Options = lambda ctx, record: []
-    chosen: Callable[[Context, Any, str], Awaitable[None]] | None = None
-    typed: Callable[[Context, Any, str], Awaitable[None]] | None = None
+    ask: Ask[R]
+    options: Callable[[Context, R], list[Option]] = lambda ctx, record: []
+    chosen: Callable[[Context, R, str], Awaitable[None]] | None = None
+    typed: Callable[[Context, R, str], Awaitable[None]] | None = None
     columns: int = 2
 
 
@@ -91,36 +98,36 @@ def choice_of(event: Event, options: list[Option]) -> str | None:
     return chosen if chosen is None or any(o.value == chosen for o in options) else None
 
 
-class Input:
+class Input(Generic[R]):
     """An input kind: how a field's question is drawn and how an answer is read. `form` is
     the engine's Form asking (typed Any: this module needs nothing from the engine)."""
 
     columns: int = 2
     takes_files: bool = False  # photos and documents are its answers
 
-    def options(self, ctx: Context, form: Any, field: Field, record: Any) -> list[Option]:
+    def options(self, ctx: Context, form: Any, field: Field[Any], record: R) -> list[Option]:
         return []
 
-    async def ask(self, ctx: Context, form: Any, field: Field, record: Any) -> list[Reply]:
+    async def ask(self, ctx: Context, form: Any, field: Field[Any], record: R) -> list[Reply]:
         return [form.question(ctx, field, record, self.options(ctx, form, field, record))]
 
     async def read(
-        self, ctx: Context, form: Any, field: Field, record: Any, event: Event
+        self, ctx: Context, form: Any, field: Field[Any], record: R, event: Event
     ) -> Outcome:
         raise NotImplementedError
 
 
 @dataclass(frozen=True)
-class Field:
+class Field(Generic[R]):
     name: str  # the step id, the payload's step and the record's key
     label: str  # N_-marked: on the summary and its edit buttons
-    ask: Ask  # N_-marked question, or a function of (ctx, record) giving the translated one
-    input: Input
-    applies: Callable[[Any], bool] | None = None  # e.g. shelf life only for food
-    show: Callable[[Context, Any], str] | None = None  # (ctx, record) -> value on the summary
+    ask: Ask[R]  # N_-marked question, or a function of (ctx, record) giving the translated one
+    input: Input[R]
+    applies: Callable[[R], bool] | None = None  # e.g. shelf life only for food
+    show: Callable[[Context, R], str] | None = None  # (ctx, record) -> value on the summary
     skip: Skip | None = None
-    check: Callable[[Context, Any, Any], str | None] | None = None  # refusal, translated
+    check: Callable[[Context, R, Any], str | None] | None = None  # refusal, translated
     editable: bool = True  # offered among the summary's edits
 
-    def question(self, ctx: Context, record: Any) -> str:
+    def question(self, ctx: Context, record: R) -> str:
         return asked(self.ask, ctx, record)

@@ -103,7 +103,7 @@ def day_of(record: Any, name: str) -> date | None:
 
 
 @dataclass
-class DateInput(Input):
+class DateInput(Input[Any]):
     """A day, kept as ISO text. `not_before` / `not_after` name another field of the record
     the day may not come before / after, with the refusal (N_-marked, {date}: that day);
     `not_past` refuses a day before today."""
@@ -117,7 +117,7 @@ class DateInput(Input):
     not_past: str | None = None  # N_-marked
 
     async def read(
-        self, ctx: Context, form: Form, field: Field, record: Any, event: Event
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any, event: Event
     ) -> Outcome:
         if not isinstance(event, Text):
             return Refuse(ctx.t(NOT_UNDERSTOOD))

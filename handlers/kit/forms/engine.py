@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from handlers.i18n import N_
 from handlers.kit.context import Context
@@ -51,8 +51,12 @@ BACK = "back"
 BACK_WORDS = frozenset({"kembali", "back", "sebelumnya", "previous"})
 NOT_UNDERSTOOD = N_("I can't read that here. Please answer with a short text message.")
 
+# What a form's fields are read from and written to: a row (or rows) of its own, or the
+# dict kept in the conversation (`Form[dict[str, Any]]`, with `data_key`).
+R = TypeVar("R")
 
-class Form:
+
+class Form(Generic[R]):
     """A guided flow. Subclasses declare `flow` and `fields` and implement the hooks.
 
     With `data_key`, the record is a dict kept in the conversation under that key (nothing
@@ -60,7 +64,7 @@ class Form:
     say where answers live."""
 
     flow: ClassVar[str]
-    fields: ClassVar[tuple[Field, ...]]
+    fields: tuple[Field[R], ...]  # declared on the class (a ClassVar can't name R)
     summary_step: ClassVar[str] = SUMMARY
     edits_on_summary: ClassVar[bool] = True  # a button per field; else a picker (EDIT_PICK)
     data_key: ClassVar[str | None] = None
@@ -69,7 +73,7 @@ class Form:
     saves_in_place: ClassVar[bool] = False
     intro: ClassVar[str | None] = None  # N_-marked: said when the flow starts
     actions: ClassVar[tuple[Spec, ...]] = ()  # the summary's own buttons, as fixed choices
-    steps: dict[str, Step]
+    steps: dict[str, Step[R]]
 
     def __init__(self) -> None:
         self.by_name = {f.name: f for f in self.fields}
@@ -77,22 +81,22 @@ class Form:
 
     # --- hooks ------------------------------------------------------------------------
 
-    async def record(self, ctx: Context) -> Any | None:
+    async def record(self, ctx: Context) -> R | None:
         """What the fields are read from and written to; None when it is gone."""
         if self.data_key is None:
             raise NotImplementedError
         stored = ctx.data.get(self.data_key)
-        return dict(stored) if isinstance(stored, dict) else {}
+        return cast(R, dict(stored) if isinstance(stored, dict) else {})
 
-    def answered(self, record: Any, field: Field) -> bool:
+    def answered(self, record: R, field: Field[R]) -> bool:
         if isinstance(record, dict):
             return field.name in record
         return getattr(record, field.name, None) is not None
 
-    async def save(self, ctx: Context, record: Any, field: Field, value: Any) -> bool:
+    async def save(self, ctx: Context, record: R, field: Field[R], value: Any) -> bool:
         """Store an accepted answer; False when the hook replied and the flow stops here."""
         if self.data_key is not None:
-            ctx.update_data(**{self.data_key: {**record, field.name: value}})
+            ctx.update_data(**{self.data_key: {**cast(dict[str, Any], record), field.name: value}})
         else:
             setattr(record, field.name, value)
         return True
@@ -101,14 +105,14 @@ class Form:
         ctx.end_flow()
         ctx.reply(ctx.t("That is no longer available."))
 
-    def summary_heading(self, ctx: Context, record: Any) -> str:
+    def summary_heading(self, ctx: Context, record: R) -> str:
         return ctx.t("📋 Please check your answers")
 
-    def values(self, ctx: Context, record: Any) -> dict[str, str | None]:
+    def values(self, ctx: Context, record: R) -> dict[str, str | None]:
         """Each field's answer as the summary shows it (None: not answered, "—")."""
         return {f.name: f.show(ctx, record) for f in self.fields if f.show is not None}
 
-    def summary_text(self, ctx: Context, record: Any) -> str:
+    def summary_text(self, ctx: Context, record: R) -> str:
         shown = self.values(ctx, record)
         return "\n".join(
             f"{ctx.t(f.label)}: {shown[f.name] or '—'}"
@@ -116,23 +120,23 @@ class Form:
             if f.name in shown
         )
 
-    def summary_media(self, ctx: Context, record: Any) -> tuple[MediaOut, ...]:
+    def summary_media(self, ctx: Context, record: R) -> tuple[MediaOut, ...]:
         """Pictures the summary is shown with (the product's photos on its card)."""
         return ()
 
-    def summary_actions(self, ctx: Context, record: Any) -> list[Option]:
+    def summary_actions(self, ctx: Context, record: R) -> list[Option]:
         """The summary's buttons after the field edits (e.g. Save): `actions`, by default."""
         return choices(*self.actions)(ctx, record)
 
-    async def on_action(self, ctx: Context, record: Any, action: str) -> None:
+    async def on_action(self, ctx: Context, record: R, action: str) -> None:
         """A summary button other than a field edit was chosen."""
 
     # --- moving -----------------------------------------------------------------------
 
-    def applicable(self, record: Any) -> list[Field]:
+    def applicable(self, record: R) -> list[Field[R]]:
         return [f for f in self.fields if f.applies is None or f.applies(record)]
 
-    def unanswered(self, record: Any) -> list[Field]:
+    def unanswered(self, record: R) -> list[Field[R]]:
         return [f for f in self.applicable(record) if not self.answered(record, f)]
 
     async def start(self, ctx: Context, **data: Any) -> None:
@@ -171,7 +175,7 @@ class Form:
         ctx.update_data(editing=True)
         await self.prompt(ctx)
 
-    def current(self, ctx: Context, record: Any) -> str:
+    def current(self, ctx: Context, record: R) -> str:
         """The step being asked: the stored one, with NEXT worked out from the record."""
         step = ctx.step or ""
         if step == NEXT:
@@ -179,7 +183,7 @@ class Form:
             return missing[0].name if missing else self.summary_step
         return step
 
-    async def load(self, ctx: Context) -> Any | None:
+    async def load(self, ctx: Context) -> R | None:
         """The record, read once per step: kept in the update's memo until something that may
         change it runs (an answer read and saved, a step's or the summary's own hook)."""
         if self.data_key is not None:
@@ -187,13 +191,13 @@ class Form:
         key = "form:" + self.flow
         if key not in ctx.memo:
             ctx.memo[key] = await self.record(ctx)
-        return ctx.memo[key]
+        return cast(R | None, ctx.memo[key])
 
     def changed(self, ctx: Context) -> None:
         """Forget the record read in this update: the next look reads it again."""
         ctx.memo.pop("form:" + self.flow, None)
 
-    async def back(self, ctx: Context, record: Any) -> None:
+    async def back(self, ctx: Context, record: R) -> None:
         order = [f.name for f in self.applicable(record)]
         step = self.current(ctx, record)
         here = order.index(step) if step in order else 0
@@ -206,7 +210,7 @@ class Form:
 
     # --- asking -----------------------------------------------------------------------
 
-    async def _where(self, ctx: Context) -> tuple[Any | None, str, Step | None, Field | None]:
+    async def _where(self, ctx: Context) -> tuple[R | None, str, Step[R] | None, Field[R] | None]:
         """The record (None, and the person told, when it is gone) and the current step."""
         record = await self.load(ctx)
         if record is None:
@@ -247,8 +251,8 @@ class Form:
     def question(
         self,
         ctx: Context,
-        field: Field,
-        record: Any,
+        field: Field[R],
+        record: R,
         options: list[Option],
         *,
         text: str | None = None,
@@ -270,18 +274,18 @@ class Form:
             ask_contact=ask_contact,
         )
 
-    def edit_options(self, ctx: Context, record: Any) -> list[Option]:
+    def edit_options(self, ctx: Context, record: R) -> list[Option]:
         return [
             Option(f.name, "✏️ " + ctx.t(f.label), words=(ctx.t(f.label),))
             for f in self.applicable(record)
             if f.editable
         ]
 
-    def summary_options(self, ctx: Context, record: Any) -> list[Option]:
+    def summary_options(self, ctx: Context, record: R) -> list[Option]:
         edits = self.edit_options(ctx, record) if self.edits_on_summary else []
         return edits + self.summary_actions(ctx, record)
 
-    async def ask_summary(self, ctx: Context, record: Any) -> None:
+    async def ask_summary(self, ctx: Context, record: R) -> None:
         parts = (self.summary_heading(ctx, record), self.summary_text(ctx, record))
         text = "\n\n".join(p for p in parts if p)
         self._ask(ctx, self.summary_step, text, self.summary_options(ctx, record))
@@ -366,7 +370,7 @@ class Form:
         ctx.reply(message)
         await self.prompt(ctx)
 
-    async def _answer_field(self, ctx: Context, record: Any, field: Field, event: Event) -> None:
+    async def _answer_field(self, ctx: Context, record: R, field: Field[R], event: Event) -> None:
         text = event.text if isinstance(event, Text) else None
         pressed = event.payload if isinstance(event, ButtonPress) else None
         if text is not None and normalize(text) in BACK_WORDS:
@@ -408,7 +412,7 @@ class Form:
         if saved:
             await self.advance(ctx)
 
-    def _numbered(self, ctx: Context, field: Field, record: Any) -> list[Option]:
+    def _numbered(self, ctx: Context, field: Field[R], record: R) -> list[Option]:
         """The options a text-only channel showed as numbered lines for this field."""
         options = field.input.options(ctx, self, field, record)
         if field.skip is not None:
@@ -417,7 +421,7 @@ class Form:
         fits = len(options) <= caps.max_buttons or len(options) <= caps.list_rows
         return [] if fits else options
 
-    async def _answer_summary(self, ctx: Context, record: Any, event: Event) -> None:
+    async def _answer_summary(self, ctx: Context, record: R, event: Event) -> None:
         options = self.summary_options(ctx, record)
         choice = picked(event, options)
         if choice in self.by_name and self.edits_on_summary:
@@ -432,7 +436,7 @@ class Form:
                 ctx, ctx.t("Please tap a field to change it, or the button at the end.")
             )
 
-    async def _answer_edit_pick(self, ctx: Context, record: Any, event: Event) -> None:
+    async def _answer_edit_pick(self, ctx: Context, record: R, event: Event) -> None:
         options = [*self.edit_options(ctx, record), Option(BACK, "")]
         choice = picked(event, options)
         if choice == BACK:

@@ -11,6 +11,7 @@ from typing import Any
 from handlers.i18n import N_
 from handlers.kit.context import Context
 from handlers.kit.events import ButtonPress, Event, Reply, Text
+from handlers.kit.forms.answers import R
 from handlers.kit.forms.engine import Field, Form, Got, Input, Outcome, Refuse, Stay
 from handlers.kit.payload import ValueData
 from handlers.kit.render import Option, choice_reply, normalize, pick
@@ -54,7 +55,7 @@ class Facet:
 
 
 @dataclass
-class FilterInput(Input):
+class FilterInput(Input[R]):
     """The facets' menu: under the field's question, `describe` of the filters and `counted`
     ({n}) from `count`; a checklist ticks in place, a search adds what is typed, `everyone`
     clears them all, `done` accepts them. The value is the Filters ({}: everyone)."""
@@ -63,7 +64,7 @@ class FilterInput(Input):
     count: Callable[[Context, Filters], Awaitable[int]] | None = None
     describe: Callable[[Context, Filters], str] = lambda ctx, filters: ""
     counted: str = ""  # N_-marked, {n}
-    start: Callable[[Context, Any], Filters] = field(default=lambda ctx, record: {})
+    start: Callable[[Context, R], Filters] = field(default=lambda ctx, record: {})
     everyone: str = ""  # N_-marked
     done: str = ""  # N_-marked
     back: str = N_("Done")  # from a facet to the menu
@@ -72,17 +73,19 @@ class FilterInput(Input):
     def _facet(self, name: object) -> Facet | None:
         return next((f for f in self.facets if f.name == name), None)
 
-    def _state(self, ctx: Context, field: Field, record: Any) -> tuple[Filters, Facet | None]:
+    def _state(self, ctx: Context, field: Field[Any], record: R) -> tuple[Filters, Facet | None]:
         """The filters chosen so far (kept in the conversation until Done) and the open facet."""
         stored = ctx.data.get(f"filters:{field.name}")
         filters = stored if isinstance(stored, dict) else self.start(ctx, record)
         open_ = self._facet(ctx.data.get(f"facet:{field.name}"))
         return {k: list(v) for k, v in filters.items() if v}, open_
 
-    def _keep(self, ctx: Context, field: Field, filters: Filters | None, open_: str | None) -> None:
+    def _keep(
+        self, ctx: Context, field: Field[Any], filters: Filters | None, open_: str | None
+    ) -> None:
         ctx.update_data(**{f"filters:{field.name}": filters, f"facet:{field.name}": open_})
 
-    def options(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Option]:
+    def options(self, ctx: Context, form: Form[Any], field: Field[Any], record: R) -> list[Option]:
         return self._options(ctx, *self._state(ctx, field, record))
 
     def _options(self, ctx: Context, filters: Filters, facet: Facet | None) -> list[Option]:
@@ -111,7 +114,7 @@ class FilterInput(Input):
         return await self.count(ctx, filters) if self.count else 0
 
     async def _draw(
-        self, ctx: Context, form: Form, field: Field, record: Any, *, edit: bool = False
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: R, *, edit: bool = False
     ) -> Reply:
         filters, facet = self._state(ctx, field, record)
         if facet is not None and facet.search is not None:
@@ -131,11 +134,11 @@ class FilterInput(Input):
             edit=edit,
         )
 
-    async def ask(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Reply]:
+    async def ask(self, ctx: Context, form: Form[Any], field: Field[Any], record: R) -> list[Reply]:
         return [await self._draw(ctx, form, field, record)]
 
     async def read(
-        self, ctx: Context, form: Form, field: Field, record: Any, event: Event
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: R, event: Event
     ) -> Outcome:
         filters, facet = self._state(ctx, field, record)
         pressed = event.payload if isinstance(event, ButtonPress) else None
@@ -181,7 +184,13 @@ class FilterInput(Input):
         return Stay()
 
     async def _add(
-        self, ctx: Context, form: Form, field: Field, filters: Filters, facet: Facet, text: str
+        self,
+        ctx: Context,
+        form: Form[Any],
+        field: Field[Any],
+        filters: Filters,
+        facet: Facet,
+        text: str,
     ) -> Outcome:
         """A name typed into a search facet: the match added (the best one, said so when
         several fit), and how many the filters pick now."""

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from handlers.i18n import N_
 from handlers.kit.context import Context
 from handlers.kit.events import ButtonPress, Contact, Event, Reply, Text
+from handlers.kit.forms.answers import R
 from handlers.kit.forms.engine import NOT_UNDERSTOOD, Field, Form, Got, Input, Outcome, Refuse, Stay
 from handlers.kit.parsing import (
     Refused,
@@ -25,7 +26,7 @@ from handlers.kit.parsing import (
 from handlers.kit.payload import ValueData
 from handlers.kit.render import Option, choice_reply, normalize, pick, pick_many
 
-Options = Callable[[Context, Any], list[Option]]
+Options = Callable[[Context, R], list[Option]]
 SNAP_CUTOFF = 0.85  # "indonesa" is Indonesia; "India" is not
 TOO_LONG = N_("That is too long — at most {n} characters, please.")
 
@@ -46,7 +47,7 @@ class Suggestion(ValueData, tag="s"):
 
 
 @dataclass
-class TextInput(Input):
+class TextInput(Input[Any]):
     """Free text, cleaned; with `parse`, read into a value or refused with `refusal` (a
     parser giving parsing.py's `Refused` is refused with its reason, e.g. a price too high).
 
@@ -62,11 +63,13 @@ class TextInput(Input):
     too_large: str | None = None  # N_-marked, {maximum}: when `parse` finds it out of range
     letters: bool = False  # the answer must have a letter or digit (a name, not "🍌🔥😂")
 
-    def options(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Option]:
+    def options(
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any
+    ) -> list[Option]:
         return [Option(Suggestion(i).pack(), s) for i, s in enumerate(self.suggest(ctx))]
 
     async def read(
-        self, ctx: Context, form: Form, field: Field, record: Any, event: Event
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any, event: Event
     ) -> Outcome:
         raw = _text(event)
         pressed = _pressed(event)
@@ -100,19 +103,19 @@ class TextInput(Input):
 
 
 @dataclass
-class ChoiceInput(Input):
+class ChoiceInput(Input[R]):
     """One of a few options: pressed, or typed (its number, label or words)."""
 
-    choices: Options = field(default=lambda ctx, record: [])
+    choices: Options[R] = field(default=lambda ctx, record: [])
     refusal: str = N_("Please press one of the buttons.")
     columns: int = 2
     free_word: bool = False  # also accept any one word (a unit: "bungkus")
 
-    def options(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Option]:
+    def options(self, ctx: Context, form: Form[Any], field: Field[Any], record: R) -> list[Option]:
         return self.choices(ctx, record)
 
     async def read(
-        self, ctx: Context, form: Form, field: Field, record: Any, event: Event
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: R, event: Event
     ) -> Outcome:
         options = self.choices(ctx, record)
         pressed = _pressed(event)
@@ -138,26 +141,26 @@ ALL = "all"
 
 
 @dataclass
-class ChecklistInput(Input):
+class ChecklistInput(Input[R]):
     """Several options ticked one by one, then Done; or typed at once ("1 3 4", "PIRT, Halal").
 
     Ticks redraw the checklist: edited in place where the channel can edit, else re-sent."""
 
-    choices: Options = field(default=lambda ctx, record: [])
-    start: Callable[[Context, Any], list[str]] = field(default=lambda ctx, record: [])
+    choices: Options[R] = field(default=lambda ctx, record: [])
+    start: Callable[[Context, R], list[str]] = field(default=lambda ctx, record: [])
     refusal: str = N_("Please tap the options you want, then “Done”.")
     toggled: str = N_("Tap each one that applies, then “Done”.")
     all_label: str | None = None  # N_-marked: a button meaning "every one" (stored as [])
     empty_done: str | None = None  # N_-marked label of Done while nothing is ticked
 
-    def _key(self, field: Field) -> str:
+    def _key(self, field: Field[Any]) -> str:
         return f"ticked:{field.name}"
 
-    def ticked(self, ctx: Context, field: Field, record: Any) -> list[str]:
+    def ticked(self, ctx: Context, field: Field[Any], record: R) -> list[str]:
         stored = ctx.data.get(self._key(field))
         return list(stored) if isinstance(stored, list) else list(self.start(ctx, record))
 
-    def _options(self, ctx: Context, field: Field, record: Any) -> list[Option]:
+    def _options(self, ctx: Context, field: Field[Any], record: R) -> list[Option]:
         chosen = self.ticked(ctx, field, record)
         t = ctx.t
         items = [
@@ -170,14 +173,14 @@ class ChecklistInput(Input):
         items.append(Option(DONE, done, ("selesai", "done")))
         return items
 
-    async def ask(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Reply]:
+    async def ask(self, ctx: Context, form: Form[Any], field: Field[Any], record: R) -> list[Reply]:
         text = field.question(ctx, record)
         if not ctx.capabilities.edits:
             text += "\n" + ctx.t("Or type their numbers, e.g. “1 3 4”.")
         return [form.question(ctx, field, record, self._options(ctx, field, record), text=text)]
 
     async def read(
-        self, ctx: Context, form: Form, field: Field, record: Any, event: Event
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: R, event: Event
     ) -> Outcome:
         values = [o.value for o in self.choices(ctx, record)]
         chosen = self.ticked(ctx, field, record)
@@ -222,7 +225,7 @@ class ChecklistInput(Input):
 
 
 @dataclass
-class QuantityInput(Input):
+class QuantityInput(Input[Any]):
     """A whole number with a unit ("500 pcs"); the unit is asked next when left out.
 
     The value is (amount, unit); with `units` empty only the number is read (an int).
@@ -234,14 +237,16 @@ class QuantityInput(Input):
     unit_question: str = N_("{amount} of what? Choose a unit or type it (e.g. pack).")
     columns: int = 4
 
-    def _pending(self, ctx: Context, field: Field) -> int | None:
+    def _pending(self, ctx: Context, field: Field[Any]) -> int | None:
         amount = ctx.data.get(f"amount:{field.name}")
         return amount if isinstance(amount, int) else None
 
     def _unit_options(self) -> list[Option]:
         return [Option(u, u) for u in self.units]
 
-    async def ask(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Reply]:
+    async def ask(
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any
+    ) -> list[Reply]:
         amount = self._pending(ctx, field)
         if amount is None:
             return await super().ask(ctx, form, field, record)
@@ -249,7 +254,7 @@ class QuantityInput(Input):
         return [form.question(ctx, field, record, self._unit_options(), text=text)]
 
     async def read(
-        self, ctx: Context, form: Form, field: Field, record: Any, event: Event
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any, event: Event
     ) -> Outcome:
         amount = self._pending(ctx, field)
         if amount is not None:
@@ -282,7 +287,7 @@ KNOWN, OTHER = "known", "other"
 
 
 @dataclass
-class ContactInput(Input):
+class ContactInput(Input[Any]):
     """A phone number: shared with one tap where the channel has that button, or typed.
     Where the channel already knows the sender's number (WhatsApp), it is offered with one
     tap ("Use this number?") instead. The value is (phone, is_own)."""
@@ -298,7 +303,9 @@ class ContactInput(Input):
         phone = ctx.incoming.sender.phone
         return self.parse(phone) if phone and self.known_ask else None
 
-    def options(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Option]:
+    def options(
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any
+    ) -> list[Option]:
         if self._known(ctx) is None:
             return []
         return [
@@ -306,7 +313,9 @@ class ContactInput(Input):
             Option(OTHER, ctx.t("📝 Another number"), ("lain", "other", "tidak", "no")),
         ]
 
-    async def ask(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Reply]:
+    async def ask(
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any
+    ) -> list[Reply]:
         known, options = self._known(ctx), self.options(ctx, form, field, record)
         if known is not None:
             text = ctx.t(self.known_ask, phone=known)
@@ -317,7 +326,7 @@ class ContactInput(Input):
         return [form.question(ctx, field, record, [], ask_contact=share)]
 
     async def read(
-        self, ctx: Context, form: Form, field: Field, record: Any, event: Event
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any, event: Event
     ) -> Outcome:
         known = self._known(ctx)
         phone, own = None, False
@@ -346,7 +355,7 @@ OFFERED = "_offered"  # in the form's data: field -> the values last offered to 
 
 
 @dataclass
-class SearchInput(Input):
+class SearchInput(Input[Any]):
     """A name searched in a long list (the 38 regencies): one match is taken, a few are
     offered to choose from, none or too many are refused with the reason."""
 
@@ -359,7 +368,7 @@ class SearchInput(Input):
     max_choices: int = 8
 
     async def read(
-        self, ctx: Context, form: Form, field: Field, record: Any, event: Event
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any, event: Event
     ) -> Outcome:
         pressed = _pressed(event)
         if pressed is not None:
@@ -398,24 +407,24 @@ class SearchInput(Input):
         return Stay()
 
 
-Prompter = Callable[[Context, Any], Awaitable[None]]
-Reader = Callable[[Context, Any, Event], Awaitable[Outcome]]
+Prompter = Callable[[Context, R], Awaitable[None]]
+Reader = Callable[[Context, R, Event], Awaitable[Outcome]]
 
 
 @dataclass
-class CustomInput(Input):
+class CustomInput(Input[R]):
     """A kind with its own question and reading, given as hooks (the product photos)."""
 
-    prompter: Prompter | None = None
-    reader: Reader | None = None
+    prompter: Prompter[R] | None = None
+    reader: Reader[R] | None = None
 
-    async def ask(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Reply]:
+    async def ask(self, ctx: Context, form: Form[Any], field: Field[Any], record: R) -> list[Reply]:
         assert self.prompter is not None
         await self.prompter(ctx, record)
         return []
 
     async def read(
-        self, ctx: Context, form: Form, field: Field, record: Any, event: Event
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: R, event: Event
     ) -> Outcome:
         assert self.reader is not None
         return await self.reader(ctx, record, event)
@@ -425,7 +434,7 @@ PREVIOUS = "previous"
 
 
 @dataclass
-class DateTimeInput(Input):
+class DateTimeInput(Input[Any]):
     """A local date and time ("1/12 09:00", "2026-12-01 09.00") in `settings.timezone`, in
     the future and at most `horizon_days` ahead; the value is aware, in that zone.
 
@@ -442,11 +451,13 @@ class DateTimeInput(Input):
     horizon_days: int = 365
     back: str | None = None
 
-    def options(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Option]:
+    def options(
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any
+    ) -> list[Option]:
         return [Option(PREVIOUS, ctx.t(self.back))] if self.back else []
 
     async def read(
-        self, ctx: Context, form: Form, field: Field, record: Any, event: Event
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any, event: Event
     ) -> Outcome:
         if self.back and _pressed(event) == PREVIOUS:
             await form.back(ctx, record)

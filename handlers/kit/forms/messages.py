@@ -27,7 +27,7 @@ class Message:
 
 
 @dataclass
-class MessageInput(Input):
+class MessageInput(Input[Any]):
     """A text message (`text`), a photo (`photo`; with `caption_needed`, only with a caption,
     which is then the text) or a document of the `documents` MIME types. Refusals, N_-marked:
     `wrong_type` for another document, `refusal` for anything else."""
@@ -43,7 +43,7 @@ class MessageInput(Input):
     check: Callable[[Context, Message], str | None] | None = None
 
     async def read(
-        self, ctx: Context, form: Form, field: Field, record: Any, event: Event
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: Any, event: Event
     ) -> Outcome:
         outcome = self._read(ctx, event)
         if isinstance(outcome, Got) and self.check is not None:

@@ -17,6 +17,7 @@ import structlog
 from handlers.i18n import N_
 from handlers.kit.context import Context, button
 from handlers.kit.events import Button, ButtonPress, Document, Event, MediaRef, Photo, Reply, Text
+from handlers.kit.forms.answers import R
 from handlers.kit.forms.engine import Field, Form, Got, Input, Outcome, Refuse, Stay
 from handlers.kit.payload import ValueData
 from handlers.kit.render import normalize
@@ -65,21 +66,21 @@ class Arrived:
 
 
 @dataclass
-class PhotosInput(Input):
+class PhotosInput(Input[R]):
     """Photos until Done (at least one), at most `most`. The field's question is an N_ text
     with {max}. Hooks: the record's `photos` now, whether a photo (by its sha256) is
     `known` already, `add` one, `remove` one by id (replying what happened)."""
 
-    photos: Callable[[Context, Any], Awaitable[Sequence[Stored]]]
-    known: Callable[[Context, Any, str], Awaitable[bool]]
-    add: Callable[[Context, Any, Arrived], Awaitable[Stored]]
-    remove: Callable[[Context, Any, int], Awaitable[None]]
+    photos: Callable[[Context, R], Awaitable[Sequence[Stored]]]
+    known: Callable[[Context, R, str], Awaitable[bool]]
+    add: Callable[[Context, R, Arrived], Awaitable[Stored]]
+    remove: Callable[[Context, R, int], Awaitable[None]]
     too_many: str  # N_-marked, {max}: a photo beyond the most
     duplicate: str  # N_-marked: a photo `known` already
     most: Callable[[Context], int] = field(default=lambda ctx: ctx.settings.max_photos)
     takes_files = True
 
-    async def ask(self, ctx: Context, form: Form, field: Field, record: Any) -> list[Reply]:
+    async def ask(self, ctx: Context, form: Form[Any], field: Field[Any], record: R) -> list[Reply]:
         count, limit = len(await self.photos(ctx, record)), self.most(ctx)
         text = ctx.t(field.ask, max=limit) if isinstance(field.ask, str) else ""
         if count:
@@ -88,7 +89,7 @@ class PhotosInput(Input):
         return []
 
     async def read(
-        self, ctx: Context, form: Form, field: Field, record: Any, event: Event
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: R, event: Event
     ) -> Outcome:
         choice = event.payload if isinstance(event, ButtonPress) else None
         text = event.text if isinstance(event, Text) else None
@@ -113,7 +114,7 @@ class PhotosInput(Input):
         return Stay()
 
     async def _check(
-        self, ctx: Context, record: Any, event: Photo | Document
+        self, ctx: Context, record: R, event: Photo | Document
     ) -> tuple[bytes, PhotoReport | None, str | None]:
         """The photo's bytes and report, and why it is refused (None: it may be stored)."""
         ref, limits = event.media, ctx.settings.photo_limits
@@ -135,7 +136,7 @@ class PhotosInput(Input):
         return data, report, report.refusal
 
     async def _receive(
-        self, ctx: Context, form: Form, field: Field, record: Any, event: Photo | Document
+        self, ctx: Context, form: Form[Any], field: Field[Any], record: R, event: Photo | Document
     ) -> None:
         data, report, refusal = await self._check(ctx, record, event)
         saved: Stored | None = None
@@ -221,9 +222,9 @@ class PhotosInput(Input):
     async def _album_reply(
         self,
         ctx: Context,
-        form: Form,
-        field: Field,
-        record: Any,
+        form: Form[Any],
+        field: Field[Any],
+        record: R,
         group_id: str,
         saved: Stored | None,
         refusal: str | None,
@@ -275,11 +276,11 @@ def _says_done(text: str) -> bool:
     return bool(words) and len(words) <= 4 and words[0] in DONE_WORDS
 
 
-def _done(ctx: Context, form: Form, field: Field) -> list[Button]:
+def _done(ctx: Context, form: Form[Any], field: Field[Any]) -> list[Button]:
     return [button(ctx.t("Done ✓"), form.flow, field.name, DONE)]
 
 
-def _remove_button(ctx: Context, form: Form, field: Field, photo: Stored) -> Button:
+def _remove_button(ctx: Context, form: Form[Any], field: Field[Any], photo: Stored) -> Button:
     label = ctx.t("Remove photo {n}", n=photo.position)
     return button(label, form.flow, field.name, RemovePhoto(photo.id).pack())
 
