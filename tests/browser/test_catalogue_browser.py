@@ -98,12 +98,21 @@ async def served(
 
 def _navigate(window: Any, act: Any) -> None:
     """Do `act` (a click, an Enter) and wait until the next page has replaced this one."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     old = window.find_element(By.TAG_NAME, "html")
-    act()
+    try:
+        act()
+    except WebDriverException as exc:
+        # The navigation a click starts can win the race with chromedriver's own check of
+        # the clicked node ("does not belong to the document"): the wait below still says
+        # whether the page really changed.
+        gone = isinstance(exc, StaleElementReferenceException)
+        if not gone and "does not belong to the document" not in str(exc):
+            raise
     WebDriverWait(window, 15).until(expected_conditions.staleness_of(old))
 
 
