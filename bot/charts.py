@@ -170,46 +170,14 @@ def _tiles_on(ax: Axes, values: dict[str, float], norm: Any, cmap: Any, *, small
         dark = norm(value) > 0.6
         ink = "white" if dark else "black"
         shown = f"{value:.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
+
+        x, y = tile.col + 0.47, -tile.row
         if small:
-            ax.text(
-                tile.col + 0.47,
-                -tile.row + 0.47,
-                shown,
-                ha="center",
-                va="center",
-                fontsize=5,
-                color=ink,
-            )
+            _tile_text(ax, x, y + 0.47, shown, 5, ink)
             continue
-        ax.text(
-            tile.col + 0.47,
-            -tile.row + 0.72,
-            "Kota" if kota else "Kab.",
-            ha="center",
-            va="center",
-            fontsize=5.5,
-            color=ink,
-            fontweight="bold" if kota else "normal",
-        )
-        ax.text(
-            tile.col + 0.47,
-            -tile.row + 0.47,
-            tile.short[:11],
-            ha="center",
-            va="center",
-            fontsize=5.5,
-            color=ink,
-        )
-        ax.text(
-            tile.col + 0.47,
-            -tile.row + 0.2,
-            shown,
-            ha="center",
-            va="center",
-            fontsize=7,
-            color=ink,
-            fontweight="bold",
-        )
+        _tile_text(ax, x, y + 0.72, "Kota" if kota else "Kab.", 5.5, ink, bold=kota)
+        _tile_text(ax, x, y + 0.47, tile.short[:11], 5.5, ink)
+        _tile_text(ax, x, y + 0.2, shown, 7, ink, bold=True)
     rows = max(t.row for t in tile_layout())
     cols = max(t.col for t in tile_layout())
     ax.set_xlim(-0.1, cols + 1.0)
@@ -440,3 +408,19 @@ def _backlog(fig: Figure, labels: list[str], counts: list[int], t: Translate) ->
     ax.yaxis.set_major_locator(_integer_ticks())
     ax.set_title(t("Products waiting for a decision"))
     fig.tight_layout()
+
+
+def _tile_text(
+    ax: Any, x: float, y: float, text: str, size: float, ink: str, *, bold: bool = False
+) -> None:
+    """One line of a tile's label, centred on (x, y)."""
+    ax.text(
+        x,
+        y,
+        text,
+        ha="center",
+        va="center",
+        fontsize=size,
+        color=ink,
+        fontweight="bold" if bold else "normal",
+    )
