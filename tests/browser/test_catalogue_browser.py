@@ -97,23 +97,34 @@ async def served(
 
 
 def _navigate(window: Any, act: Any) -> None:
-    """Do `act` (a click, an Enter) and wait until the next page has replaced this one."""
+    """Do `act` (a click, an Enter) and wait until the next page has replaced this one.
+
+    The old page is marked in its own JavaScript world and the wait is for a complete
+    document without the mark, so chromedriver's checks of nodes of the page being left
+    (which can fail with "does not belong to the document" as the navigation wins the
+    race) are never asked."""
     from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
-    old = window.find_element(By.TAG_NAME, "html")
+    window.execute_script("window.__kurasiLeft = true")
     try:
         act()
     except WebDriverException as exc:
-        # The navigation a click starts can win the race with chromedriver's own check of
-        # the clicked node ("does not belong to the document"): the wait below still says
-        # whether the page really changed.
         gone = isinstance(exc, StaleElementReferenceException)
         if not gone and "does not belong to the document" not in str(exc):
             raise
-    WebDriverWait(window, 15).until(expected_conditions.staleness_of(old))
+
+    def arrived(driver: Any) -> bool:
+        try:
+            return bool(
+                driver.execute_script(
+                    "return !window.__kurasiLeft && document.readyState === 'complete'"
+                )
+            )
+        except WebDriverException:  # between two documents
+            return False
+
+    WebDriverWait(window, 15).until(arrived)
 
 
 def _no_overflow(window: Any) -> None:
