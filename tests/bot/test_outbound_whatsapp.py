@@ -19,7 +19,7 @@ from bot.channels.whatsapp import Template, WhatsAppChannel
 from bot.config import load_settings
 from bot.http import WHATSAPP_WEBHOOK_PATH, make_http_app
 from bot.notify import Notifier
-from bot.poster import ReviewPoster
+from bot.sender import MessageSender
 from db.metrics import queue_depths
 from db.models import Notification, OutboxItem, Product, ProductStatus, User
 from db.notifications import plan
@@ -78,11 +78,11 @@ async def client(runtime: Runtime) -> AsyncIterator[TestClient]:
         yield test_client
 
 
-def poster(runtime: Runtime, clock: FakeClock) -> ReviewPoster:
+def poster(runtime: Runtime, clock: FakeClock) -> MessageSender:
     async def sleep(seconds: float) -> None:
         clock.advance(seconds=seconds)
 
-    return ReviewPoster(runtime.app, sleep=sleep)
+    return MessageSender(runtime.app, sleep=sleep)
 
 
 async def producer_wrote(
@@ -375,7 +375,7 @@ async def test_a_message_for_a_channel_not_configured_is_held_and_visible(
                 due_at=clock.now,
                 now=clock.now,
             )
-        await ReviewPoster(console.app).send_next()
+        await MessageSender(console.app).send_next()
         notifier = Notifier(console.app, schedule=_no_quiet(console), timezone="Asia/Jakarta")
         await notifier.send_due()
         async with sessionmaker() as session:
@@ -469,7 +469,7 @@ async def test_a_reply_to_the_decision_template_shows_what_waited_in_order(
     fake.last_inbound[WA] = fake.clock() - 30 * 3600
     await decided_while_away(runtime, sessionmaker, clock)
     notifier = Notifier(runtime.app, schedule=_no_quiet(runtime), timezone="Asia/Jakarta")
-    await ReviewPoster(runtime.app).send_next()  # the claim notice: held, no template
+    await MessageSender(runtime.app).send_next()  # the claim notice: held, no template
     await notifier.send_due()
     [template] = fake.messages(WA)
     assert template.body["template"]["name"] == "kurasi_keputusan"  # "Balas pesan ini ..."
@@ -504,7 +504,7 @@ async def test_held_messages_go_before_the_answer_to_their_next_message(
     fake.last_inbound[WA] = fake.clock() - 30 * 3600
     await decided_while_away(runtime, sessionmaker, clock)
     notifier = Notifier(runtime.app, schedule=_no_quiet(runtime), timezone="Asia/Jakarta")
-    await ReviewPoster(runtime.app).send_next()  # the claim notice: held, no template
+    await MessageSender(runtime.app).send_next()  # the claim notice: held, no template
     await notifier.send_due()
     assert fake.messages(WA) == []
     async with runtime.background():

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.poster import ReviewPoster
+from bot.sender import MessageSender
 from db.media_store import MediaStore
 from db.models import OutboxItem, Product
 from tests.bot.conftest import bot_settings
@@ -57,13 +57,13 @@ async def erase_after(
 ) -> dict[int, str]:
     """Post the cards, let `hours` pass, erase the producer; what the group showed before."""
     async with running_bot(settings, fake, clock=clock) as (runtime, tracker):
-        assert await ReviewPoster(runtime.app).run_until_idle() == 2
+        assert await MessageSender(runtime.app).run_until_idle() == 2
         before = group_messages(fake)
         clock.advance(hours=hours)
         person = Person(fake, tracker, PRODUCER)
         await person.say("/hapusdata")
         await person.press("🗑")
-        assert await ReviewPoster(runtime.app).run_until_idle() == 1
+        assert await MessageSender(runtime.app).run_until_idle() == 1
     return before
 
 
@@ -111,7 +111,7 @@ async def test_a_typed_reasons_preview_leaves_with_the_card(
         )
     erased = (await post_cards(settings, sessionmaker, clock))[0]
     async with running_bot(settings, fake, clock=clock) as (runtime, tracker):
-        assert await ReviewPoster(runtime.app).run_until_idle() == 2
+        assert await MessageSender(runtime.app).run_until_idle() == 2
         card = next(
             c
             for c in fake.sent("sendMessage", chat_id=GROUP)
@@ -144,6 +144,6 @@ async def test_a_typed_reasons_preview_leaves_with_the_card(
         person = Person(fake, tracker, PRODUCER)
         await person.say("/hapusdata")
         await person.press("🗑")
-        assert await ReviewPoster(runtime.app).run_until_idle() == 1
+        assert await MessageSender(runtime.app).run_until_idle() == 1
     shown = "\n".join(group_messages(fake).values())
     assert reason not in shown and "akan dibaca produsen" not in shown
