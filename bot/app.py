@@ -32,7 +32,7 @@ from db.base import utcnow
 from db.engine import make_engine, make_sessionmaker
 from db.media_store import MediaStore
 from db.migrate import upgrade
-from db.outbox import release_configured
+from db.outbox import NOTIFICATION, release_configured
 
 if TYPE_CHECKING:
     from bot.channels.telegram import TelegramChannel
@@ -73,6 +73,12 @@ class Runtime:
             timezone=settings.scheduler.timezone,
             admin_ids=self.app.flow_settings.admin_ids,
             admin_channel=self.app.flow_settings.review_channel or "telegram",
+            sender=MessageSender(
+                self.app,
+                kinds=frozenset({NOTIFICATION}),
+                rate_per_minute=settings.review.group_rate_per_minute,
+                language=settings.review.language,
+            ),
         )
         # Notifications fall due into the outbox, broadcasts run beside it: one loop.
         self.poster.notifications = notifier

@@ -69,10 +69,10 @@ async def cancel_pending(
     session: AsyncSession, *, kind: str, subject_id: int, now: datetime
 ) -> list[Notification]:
     """Close the unsent notifications of `kind` about `subject_id` (waiting out a sender's
-    claim on them) and return them. None sent already is touched."""
+    claim on them) and return them. None sent already, or in the outbox, is touched."""
     notes = await session.scalars(
         select(Notification)
-        .filter_by(kind=kind, subject_id=subject_id, sent_at=None)
+        .filter_by(kind=kind, subject_id=subject_id, sent_at=None, queued_at=None)
         .with_for_update()
     )
     cancelled = list(notes)
