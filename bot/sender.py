@@ -107,6 +107,8 @@ class ChatPace:
     @staticmethod
     def took(budget: ChatBudget, item: OutboxItem, *, cost: int, now: float) -> None:
         budget.sent = [*outbox.recent_sends(budget, now=now, window=WINDOW), *([now] * cost)]
+        if len(_LAST_SENT) > 10_000:  # only the last second's matter
+            _LAST_SENT.clear()
         _LAST_SENT[(item.channel, item.chat_id)] = time.monotonic()
 
 
@@ -171,6 +173,7 @@ class MessageSender(Worker):
         # After `send_next`: the soonest a chat's pace lets a waiting message go, if one does.
         self.paced: float | None = None
         self._notes_looked = -NOTIFICATIONS_EVERY
+        self._notes_due: datetime | None = None  # the next one not queued yet, when looked
 
     # --- the loop -----------------------------------------------------------------------
 
@@ -272,7 +275,8 @@ class MessageSender(Worker):
                 await self.notifications.enqueue_due()
             except Exception:
                 log.exception("due notifications not queued; retrying")
-        due = await self.notifications.next_due()
+            self._notes_due = await self.notifications.next_due()
+        due = self._notes_due
         if due is None:
             return None
         # Due already but not queued (quiet hours): the next look, not a busy loop.
