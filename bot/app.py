@@ -88,7 +88,8 @@ class Runtime:
             # before the answer to what they wrote.
             whatsapp = self.whatsapp
             whatsapp.after_inbound = notifier.send_due
-            whatsapp.after_reopen = self.poster.wake
+            # A closed window reported late reopens an outbox row: app.outbox_wake (the
+            # sender's) is told; after_reopen (awaited) stays unset.
             whatsapp.broadcast_language = settings.broadcast.whatsapp_template_language
 
             async def send_released(chat_id: str) -> None:

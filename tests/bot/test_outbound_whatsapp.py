@@ -5,6 +5,7 @@ before the answer to it."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -634,3 +635,52 @@ async def test_a_reminder_whose_window_closed_late_goes_again_as_its_template(
     async with sessionmaker() as session:
         note = await session.scalar(select(Notification))
     assert note.result == TEMPLATE_SENT  # and the message waits for their reply
+
+
+async def test_the_running_bot_sends_the_template_when_meta_reports_a_closed_window_late(
+    runtime: Runtime,
+    client: TestClient,
+    fake: FakeWhatsApp,
+    channel: WhatsAppChannel,
+    sessionmaker: Any,
+    clock: FakeClock,
+) -> None:
+    """`kurasi run`'s one sender: a reminder goes as free text (our count had the window
+    open), Meta's status says 131047 later, and the template follows on its own."""
+    product = await producer_wrote(runtime, sessionmaker, clock, ago=timedelta(hours=23))
+    async with sessionmaker() as session, session.begin():
+        row = await session.get(Product, product.id)
+        row.status = ProductStatus.revision_requested
+        user = await session.scalar(select(User).where(User.external_id == WA))
+        await plan(
+            session,
+            kind="revision",
+            dedupe_key="revision:late-running",
+            channel="whatsapp",
+            chat_id=WA,
+            user_id=user.id,
+            subject_id=product.id,
+            due_at=clock.now,
+            now=clock.now,
+        )
+    async with runtime.background():
+        for _ in range(100):
+            if fake.messages(WA):
+                break
+            await asyncio.sleep(0.05)
+        [free] = fake.messages(WA)
+        assert free.type != "template"
+        await channel.idle()
+        failed = fake.status(
+            free.message_id,
+            WA,
+            "failed",
+            errors=[{"code": 131047, "title": "Re-engagement message", "message": "Re-engagement"}],
+        )
+        assert await fake.post(str(client.make_url(WHATSAPP_WEBHOOK_PATH)), failed) == 200
+        for _ in range(100):
+            if len(fake.messages(WA)) > 1:
+                break
+            await asyncio.sleep(0.05)
+    last = fake.messages(WA)[-1]
+    assert last.type == "template" and last.body["template"]["name"] == "kurasi_revisi"
