@@ -170,6 +170,7 @@ class MessageSender(Worker):
         self.notifications = notifications
         self.broadcasts = broadcasts
         self.delivered = 0  # messages (or their templates) the platforms took
+        self._notes_sent = 0  # of them notifications, since the loop last said so
         # After `send_next`: the soonest a chat's pace lets a waiting message go, if one does.
         self.paced: float | None = None
         self._notes_looked = -NOTIFICATIONS_EVERY
@@ -207,6 +208,9 @@ class MessageSender(Worker):
                 wait = self.idle_seconds
             if wait == 0:
                 continue
+            if self._notes_sent:  # one line per burst, as the scheduler's tick says it
+                log.info("reminders sent", count=self._notes_sent)
+                self._notes_sent = 0
             if wait is None or wait > self.idle_seconds:
                 # Nothing soon (a held notice waits for hours): a wake-up (new messages, a
                 # person who wrote again) or the idle interval, whichever comes first.
@@ -393,8 +397,13 @@ class MessageSender(Worker):
 
     async def _sent(self, session: AsyncSession, item: OutboxItem, now: datetime) -> None:
         outbox.mark_sent(item, now=now)
-        self.delivered += 1
+        self._delivered(item)
         await self._follow(session, item, now, "sent")
+
+    def _delivered(self, item: OutboxItem) -> None:
+        self.delivered += 1
+        if item.kind == outbox.NOTIFICATION:
+            self._notes_sent += 1
 
     async def _record(
         self, session: AsyncSession, item: OutboxItem, exc: Exception, now: datetime
@@ -501,7 +510,7 @@ class MessageSender(Worker):
             if outcome == "template":
                 # The template says "reply to see it": the message waits for that reply.
                 outbox.hold(item, until=now + TEMPLATE_HOLD, reason=outbound.TEMPLATE_SENT)
-                self.delivered += 1
+                self._delivered(item)
                 await self._follow(session, item, now, outbound.TEMPLATE_SENT)
                 self.pace.took(budget, item, cost=1, now=now.timestamp())
                 log.info("outbox notice sent as its template; the message waits", kind=kind)
