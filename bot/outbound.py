@@ -1,8 +1,10 @@
-"""The one way out (STYLE.md): what every sender — the outbox (notices, review cards,
-replies that failed once), the reminders and the broadcasts — does with a send's outcome.
+"""The one way out (STYLE.md): what the one sender (bot.sender: the outbox's notices, review
+cards, replies that failed once and reminders; bot.broadcast's deliveries) does with a
+send's outcome.
 
 Channels raise the platform's errors as the classes of bot.channels.base; here they become
-one of five outcomes, decided once for every kind of message:
+one of five outcomes, decided once for every kind of message (`decide`, the only place a
+failure is given its meaning; each queue writes the verdict on its own row):
 - transient (5xx, timeouts, network, WhatsApp 131000 / `is_transient`): again after an
   exponential backoff with jitter, for up to two days (`GIVE_UP_AFTER`);
 - rate limited (Telegram 429, WhatsApp 130429 / 4 / 80007; 131056 for one chat): again once

@@ -1,5 +1,7 @@
 """The outbox: every message to someone other than the sender, queued in the sender's
-transaction and sent later, per chat in order, paced to the chat's budget and retried.
+transaction and sent later, per chat in order, paced to the chat's budget and retried —
+review cards, notices, replies that failed, and notifications once due (kind
+"notification", rendered when claimed; bot.sender sends them all).
 
 Claiming works across workers: a chat's budget row, locked FOR UPDATE SKIP LOCKED, makes
 one worker at a time the sender for that chat.
