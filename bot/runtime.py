@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -23,6 +23,7 @@ from db.engine import is_transient
 from db.media_store import MediaStore
 from db.outbox import NOTICE, enqueue
 from db.products import remember_channel_ids
+from db.reviews import keep_prompt_ids
 from db.users import begin_update
 from handlers.kit.context import DEFAULT_LANGUAGE, LANGUAGES, Context, FlowSettings
 from handlers.kit.events import Address, Command, Contact, Document, Incoming, Photo, Reply, Text
@@ -337,6 +338,25 @@ class Kurasi:
             await asyncio.gather(*list(self._background), return_exceptions=True)
         if self.exports is not None:
             await self.exports.drain()
+
+    async def remember_prompts(self, review_id: int, message_ids: Sequence[str]) -> None:
+        """Keep the ids of the bot's prompts about a review in its chat, so erasing the
+        producer removes them with the card. In the background, for the reason
+        `remember_channel_ids` gives."""
+        if not message_ids:
+            return
+        ids = list(message_ids)
+
+        async def store() -> None:
+            try:
+                async with self.sessionmaker() as session, session.begin():
+                    await keep_prompt_ids(session, review_id=review_id, message_ids=ids)
+            except Exception:
+                log.exception("could not keep a review prompt's message id")
+
+        task = asyncio.create_task(store())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def remember_channel_ids(self, channel: str, ids: dict[int, str]) -> None:
         """Keep the ids a channel gave our photos, so the next send is by id, not upload.

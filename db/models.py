@@ -262,6 +262,9 @@ class Review(Base):
     card_message_id: Mapped[str | None] = mapped_column(String(32))
     # The photo messages posted above the card, so erasing the producer can remove them too.
     album_message_ids: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # The bot's prompts about this review in its chat (the reason question names the
+    # product): erasing the producer removes them too.
+    prompt_message_ids: Mapped[list[str] | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

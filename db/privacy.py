@@ -295,16 +295,23 @@ def _identity(
 async def _queue_review_chat_erasure(session: AsyncSession, *, user_id: int, now: datetime) -> None:
     """One outbox item per review chat, naming the card and photo messages to remove."""
     posted = await session.execute(
-        select(Review.channel, Review.chat_id, Review.album_message_ids, Review.card_message_id)
+        select(
+            Review.channel,
+            Review.chat_id,
+            Review.album_message_ids,
+            Review.card_message_id,
+            Review.prompt_message_ids,
+        )
         .join(Product, Review.product_id == Product.id)
         .join(Business, Product.business_id == Business.id)
         .where(Business.owner_id == user_id, Review.card_message_id.is_not(None))
         .order_by(Review.id)
     )
     by_chat: dict[tuple[str, str], list[str]] = {}
-    for channel, chat_id, album_ids, card_id in posted.all():
+    for channel, chat_id, album_ids, card_id, prompt_ids in posted.all():
         if channel and chat_id and card_id:
-            by_chat.setdefault((channel, chat_id), []).extend([*(album_ids or []), card_id])
+            posts = [*(album_ids or []), card_id, *(prompt_ids or [])]
+            by_chat.setdefault((channel, chat_id), []).extend(posts)
     for (channel, chat_id), message_ids in by_chat.items():
         payload = {"message_ids": message_ids}
         await enqueue(

@@ -147,3 +147,61 @@ async def test_a_typed_reasons_preview_leaves_with_the_card(
         assert await ReviewPoster(runtime.app).run_until_idle() == 1
     shown = "\n".join(group_messages(fake).values())
     assert reason not in shown and "akan dibaca produsen" not in shown
+
+
+async def test_the_reason_prompt_leaves_with_the_card(
+    fake: FakeTelegram, settings: Settings, sessionmaker, clock: FakeClock
+) -> None:
+    """The bot's force-reply prompt ("@sari: #12: balas pesan ini dengan alasan …") names the
+    product and stayed in the group after the producer erased their data, while the card
+    and album left; so did the "at least n characters" prompt after a too-short reason."""
+    async with sessionmaker() as session, session.begin():
+        from db.reviews import add_curator
+
+        await add_curator(
+            session, external_id=str(CURATOR), chat_id=None, added_by="test", now=clock.now
+        )
+    erased, kept = await post_cards(settings, sessionmaker, clock)
+    async with running_bot(settings, fake, clock=clock) as (runtime, tracker):
+        assert await ReviewPoster(runtime.app).run_until_idle() == 2
+        card_id = next(
+            c.result["message_id"]
+            for c in fake.sent("sendMessage", chat_id=GROUP)
+            if f"#{erased.id}" in c.params["text"]
+        )
+
+        async def in_group(update: dict) -> None:
+            await Tracker.wait(tracker, fake.push_update(update))
+
+        def button(label: str) -> str:
+            message = fake.message_in(GROUP, card_id)
+            assert message is not None
+            rows = message["reply_markup"]["inline_keyboard"]
+            return next(b["callback_data"] for row in rows for b in row if label in b["text"])
+
+        for label in ("Ambil", "Minta revisi", "Tulis alasan"):
+            await in_group(
+                fake.callback(
+                    CURATOR,
+                    button(label),
+                    message_id=card_id,
+                    chat_id=GROUP,
+                    chat_type="supergroup",
+                )
+            )
+        await in_group(fake.message(CURATOR, "kurang", chat_id=GROUP, chat_type="supergroup"))
+        prompts = [
+            c.result["message_id"]
+            for c in fake.sent("sendMessage", chat_id=GROUP)
+            if c.params.get("reply_markup", {}).get("force_reply")
+        ]
+        assert len(prompts) == 2  # the question, and "please write at least …"
+        assert any(f"#{erased.id}" in fake.message_in(GROUP, p)["text"] for p in prompts)
+        person = Person(fake, tracker, PRODUCER)
+        await person.say("/hapusdata")
+        await person.press("🗑")
+        assert await ReviewPoster(runtime.app).run_until_idle() == 1
+    after = group_messages(fake)
+    assert not set(prompts) & set(after)
+    shown = "\n".join(after.values())
+    assert f"#{erased.id}" not in shown and f"#{kept.id}" in shown
