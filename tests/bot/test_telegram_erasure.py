@@ -4,6 +4,7 @@ End to end through aiogram, the durable outbox and the fake Bot API."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from bot.config import Settings
 from bot.poster import ReviewPoster
+from bot.scheduler import release_stale_claims
 from db.media_store import MediaStore
 from db.models import OutboxItem, Product
 from tests.bot.conftest import bot_settings
@@ -197,6 +199,18 @@ async def test_the_reason_prompt_leaves_with_the_card(
         ]
         assert len(prompts) == 2  # the question, and "please write at least …"
         assert any(f"#{erased.id}" in fake.message_in(GROUP, p)["text"] for p in prompts)
+        # The claim lapses: "⏰ #n … returns to the queue" goes out through the outbox.
+        clock.advance(hours=49)
+        timeout = timedelta(hours=48)
+        assert await release_stale_claims(runtime.app, claim_timeout=timeout, language="id")
+        assert await ReviewPoster(runtime.app).run_until_idle() == 2  # the card and the notice
+        [lapsed] = [
+            c.result["message_id"]
+            for c in fake.sent("sendMessage", chat_id=GROUP)
+            if "⏰" in c.params["text"]
+        ]
+        prompts.append(lapsed)
+        clock.advance(hours=-48)  # still within Telegram's 48 hours to delete
         person = Person(fake, tracker, PRODUCER)
         await person.say("/hapusdata")
         await person.press("🗑")

@@ -347,7 +347,8 @@ async def expire_claims(
                         name=product.name,
                         holder=holder,
                         hours=int(claim_timeout.total_seconds() // 3600),
-                    )
+                    ),
+                    about_review=review.id,
                 ),
             )
         )
