@@ -367,6 +367,7 @@ FEATURE = Feature(
             },
             aliases=("fairs",),
             words=("pameran", "fairs"),
+            word=N_("fairs"),
             menu=N_("Upcoming export fairs"),
             rank=50,
         ),

@@ -364,6 +364,7 @@ FEATURE = Feature(
             help={"producer": N_("choose which reminders you get")},
             aliases=("reminders",),
             words=("pengingat", "reminders"),
+            word=N_("reminders"),
             menu=N_("Choose which reminders you get"),
             rank=60,
         ),
