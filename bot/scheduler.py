@@ -104,6 +104,10 @@ def make_scheduler(
                     sent = await notifier.send_due(budget=budget)
                 if sent:
                     log.info("reminders sent", count=sent)
+            if app.exports is not None:
+                async with tick_phase("exports"):
+                    # Requests whose job died with another worker (its lease ran out).
+                    await app.exports.resume()
             if catalogue is not None:
                 async with tick_phase("catalogue"):
                     await catalogue()

@@ -621,6 +621,23 @@ class DashboardToken(Base):
     used_at: Mapped[datetime | None]
 
 
+class ExportRequest(Base):
+    """An admin's /ekspor, stored in the update that asked for it: the job that builds and
+    sends its files holds a lease while it runs (renewed as it goes); a job stopped by a
+    restart or a crash is picked up again from here. Erased with the admin (cascade)."""
+
+    __tablename__ = "export_requests"
+    __table_args__ = (Index("ix_export_requests_open", "id", **_where("finished_at IS NULL")),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSONType)  # the ExportJob, as JSON
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    runs: Mapped[int] = mapped_column(default=0)  # how often a job started on it
+    lease_until: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
 # --- the WhatsApp inbox ---------------------------------------------------------------------
 
 

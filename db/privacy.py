@@ -57,6 +57,7 @@ ERASED: dict[str, str] = {
     "dashboard_tokens": "an admin's login links and sessions: deleted with the user (cascade)",
     "whatsapp_inbox": "their stored, not yet handled messages, by their WhatsApp numbers",
     "inquiries": "buyers' inquiries stay for the admins; their product and producer links go",
+    "export_requests": "an admin's /ekspor requests: deleted with the user (cascade)",
 }
 # Kept through an erasure on purpose, and only for as long as it protects someone: a hash
 # of a number trying link codes, so that erasing the half-made account gives no new tries.
