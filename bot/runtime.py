@@ -341,38 +341,35 @@ class Kurasi:
 
     async def remember_prompts(self, review_id: int, message_ids: Sequence[str]) -> None:
         """Keep the ids of the bot's prompts about a review in its chat, so erasing the
-        producer removes them with the card. In the background, for the reason
-        `remember_channel_ids` gives."""
-        if not message_ids:
-            return
-        ids = list(message_ids)
-
-        async def store() -> None:
-            try:
-                async with self.sessionmaker() as session, session.begin():
-                    await keep_prompt_ids(session, review_id=review_id, message_ids=ids)
-            except Exception:
-                log.exception("could not keep a review prompt's message id")
-
-        task = asyncio.create_task(store())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        producer removes them with the card."""
+        if message_ids:
+            ids = list(message_ids)
+            self._store_later(
+                lambda session: keep_prompt_ids(session, review_id=review_id, message_ids=ids),
+                failure="could not keep a review prompt's message id",
+            )
 
     async def remember_channel_ids(self, channel: str, ids: dict[int, str]) -> None:
-        """Keep the ids a channel gave our photos, so the next send is by id, not upload.
+        """Keep the ids a channel gave our photos, so the next send is by id, not upload."""
+        if ids:
+            self._store_later(
+                lambda session: remember_channel_ids(session, channel=channel, ids=ids),
+                failure="could not cache channel file ids",
+            )
 
-        Stored in the background: a caller may be sending from inside its own transaction
-        (the card poster), and on SQLite a second writer would wait for it forever.
-        """
-        if not ids:
-            return
+    def _store_later(
+        self, write: Callable[[AsyncSession], Awaitable[None]], *, failure: str
+    ) -> None:
+        """Write in a transaction of its own, in the background: a caller may be sending from
+        inside its own transaction (the card poster), and on SQLite a second writer would
+        wait for it forever. A failure is logged; what it kept is a courtesy."""
 
         async def store() -> None:
             try:
                 async with self.sessionmaker() as session, session.begin():
-                    await remember_channel_ids(session, channel=channel, ids=ids)
+                    await write(session)
             except Exception:
-                log.exception("could not cache channel file ids")
+                log.exception(failure)
 
         task = asyncio.create_task(store())
         self._background.add(task)

@@ -144,20 +144,11 @@ async def on_event(ctx: Context) -> None:
         await _typed_name(ctx, text)
         return
     if len(text) > MAX_DESCRIPTION:
-        ctx.reply(
-            ctx.t(
-                "That is {n} characters; please keep it under {max}.",
-                n=len(text),
-                max=MAX_DESCRIPTION,
-            )
-        )
+        _too_long(ctx, text, MAX_DESCRIPTION)
         return
-    owned = await _own_product(ctx, ctx.data.get("product_id"))
-    ctx.end_flow()
-    if owned is None:
-        ctx.reply(ctx.t("That product is no longer available."))
+    product = await _answered_product(ctx)
+    if product is None:
         return
-    product = owned[0]
     product.description_en = text
     ctx.reply(ctx.t("Saved. The English description is shown on the catalogue."))
     if not product.name_en:  # buyers search by name too: asked next, as the product form does
@@ -172,21 +163,27 @@ async def _typed_name(ctx: Context, text: str) -> None:
         return
     name = clean_text(text, max_len=MAX_NAME)
     if name is None:
-        ctx.reply(
-            ctx.t(
-                "That is {n} characters; please keep it under {max}.",
-                n=len(text),
-                max=MAX_NAME,
-            )
-        )
+        _too_long(ctx, text, MAX_NAME)
         return
+    product = await _answered_product(ctx)
+    if product is None:
+        return
+    product.name_en = name
+    ctx.reply(ctx.t("Saved. Buyers abroad see it as “{name}” on the catalogue.", name=name))
+
+
+def _too_long(ctx: Context, text: str, limit: int) -> None:
+    ctx.reply(ctx.t("That is {n} characters; please keep it under {max}.", n=len(text), max=limit))
+
+
+async def _answered_product(ctx: Context) -> Product | None:
+    """The product the open question is about, the flow ended (None: it is gone)."""
     owned = await _own_product(ctx, ctx.data.get("product_id"))
     ctx.end_flow()
     if owned is None:
         ctx.reply(ctx.t("That product is no longer available."))
-        return
-    owned[0].name_en = name
-    ctx.reply(ctx.t("Saved. Buyers abroad see it as “{name}” on the catalogue.", name=name))
+        return None
+    return owned[0]
 
 
 async def _skip_name(ctx: Context) -> None:

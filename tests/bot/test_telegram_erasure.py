@@ -54,6 +54,42 @@ def group_messages(fake: FakeTelegram) -> dict[int, str]:
     return shown
 
 
+async def add_the_curator(sessionmaker, clock: FakeClock) -> None:
+    from db.reviews import add_curator
+
+    async with sessionmaker() as session, session.begin():
+        await add_curator(
+            session, external_id=str(CURATOR), chat_id=None, added_by="test", now=clock.now
+        )
+
+
+def card_of(fake: FakeTelegram, product: Product) -> int:
+    return next(
+        c.result["message_id"]
+        for c in fake.sent("sendMessage", chat_id=GROUP)
+        if f"#{product.id}" in c.params["text"]
+    )
+
+
+async def curator_says(fake: FakeTelegram, tracker: Tracker, update: dict) -> None:
+    await Tracker.wait(tracker, fake.push_update(update))
+
+
+async def curator_presses(
+    fake: FakeTelegram, tracker: Tracker, card_id: int, labels: tuple[str, ...]
+) -> None:
+    """The curator presses each labelled button of the card, in the group."""
+    for label in labels:
+        message = fake.message_in(GROUP, card_id)
+        assert message is not None
+        rows = message["reply_markup"]["inline_keyboard"]
+        data = next(b["callback_data"] for row in rows for b in row if label in b["text"])
+        update = fake.callback(
+            CURATOR, data, message_id=card_id, chat_id=GROUP, chat_type="supergroup"
+        )
+        await curator_says(fake, tracker, update)
+
+
 async def erase_after(
     fake: FakeTelegram, settings: Settings, clock: FakeClock, *, hours: int
 ) -> dict[int, str]:
@@ -105,42 +141,14 @@ async def test_a_typed_reasons_preview_leaves_with_the_card(
     """The words a curator wrote about the product ("ini yang akan dibaca produsen: …")
     were a message of their own and stayed in the group after the card and album left."""
     reason = "Kemasan belakang Bu Tini belum terlihat, mohon difoto ulang di siang hari."
-    async with sessionmaker() as session, session.begin():
-        from db.reviews import add_curator
-
-        await add_curator(
-            session, external_id=str(CURATOR), chat_id=None, added_by="test", now=clock.now
-        )
+    await add_the_curator(sessionmaker, clock)
     erased = (await post_cards(settings, sessionmaker, clock))[0]
     async with running_bot(settings, fake, clock=clock) as (runtime, tracker):
         assert await ReviewPoster(runtime.app).run_until_idle() == 2
-        card = next(
-            c
-            for c in fake.sent("sendMessage", chat_id=GROUP)
-            if f"#{erased.id}" in c.params["text"]
-        )
-        card_id = card.result["message_id"]
-
-        async def in_group(update: dict) -> None:
-            await Tracker.wait(tracker, fake.push_update(update))
-
-        def button(label: str) -> str:
-            message = fake.message_in(GROUP, card_id)
-            assert message is not None
-            rows = message["reply_markup"]["inline_keyboard"]
-            return next(b["callback_data"] for row in rows for b in row if label in b["text"])
-
-        for label in ("Ambil", "Minta revisi", "Tulis alasan"):
-            await in_group(
-                fake.callback(
-                    CURATOR,
-                    button(label),
-                    message_id=card_id,
-                    chat_id=GROUP,
-                    chat_type="supergroup",
-                )
-            )
-        await in_group(fake.message(CURATOR, reason, chat_id=GROUP, chat_type="supergroup"))
+        card_id = card_of(fake, erased)
+        await curator_presses(fake, tracker, card_id, ("Ambil", "Minta revisi", "Tulis alasan"))
+        typed = fake.message(CURATOR, reason, chat_id=GROUP, chat_type="supergroup")
+        await curator_says(fake, tracker, typed)
         shown = "\n".join(group_messages(fake).values())
         assert "akan dibaca produsen" in shown and reason in shown
         person = Person(fake, tracker, PRODUCER)
@@ -157,41 +165,14 @@ async def test_the_reason_prompt_leaves_with_the_card(
     """The bot's force-reply prompt ("@sari: #12: balas pesan ini dengan alasan …") names the
     product and stayed in the group after the producer erased their data, while the card
     and album left; so did the "at least n characters" prompt after a too-short reason."""
-    async with sessionmaker() as session, session.begin():
-        from db.reviews import add_curator
-
-        await add_curator(
-            session, external_id=str(CURATOR), chat_id=None, added_by="test", now=clock.now
-        )
+    await add_the_curator(sessionmaker, clock)
     erased, kept = await post_cards(settings, sessionmaker, clock)
     async with running_bot(settings, fake, clock=clock) as (runtime, tracker):
         assert await ReviewPoster(runtime.app).run_until_idle() == 2
-        card_id = next(
-            c.result["message_id"]
-            for c in fake.sent("sendMessage", chat_id=GROUP)
-            if f"#{erased.id}" in c.params["text"]
-        )
-
-        async def in_group(update: dict) -> None:
-            await Tracker.wait(tracker, fake.push_update(update))
-
-        def button(label: str) -> str:
-            message = fake.message_in(GROUP, card_id)
-            assert message is not None
-            rows = message["reply_markup"]["inline_keyboard"]
-            return next(b["callback_data"] for row in rows for b in row if label in b["text"])
-
-        for label in ("Ambil", "Minta revisi", "Tulis alasan"):
-            await in_group(
-                fake.callback(
-                    CURATOR,
-                    button(label),
-                    message_id=card_id,
-                    chat_id=GROUP,
-                    chat_type="supergroup",
-                )
-            )
-        await in_group(fake.message(CURATOR, "kurang", chat_id=GROUP, chat_type="supergroup"))
+        card_id = card_of(fake, erased)
+        await curator_presses(fake, tracker, card_id, ("Ambil", "Minta revisi", "Tulis alasan"))
+        short = fake.message(CURATOR, "kurang", chat_id=GROUP, chat_type="supergroup")
+        await curator_says(fake, tracker, short)
         prompts = [
             c.result["message_id"]
             for c in fake.sent("sendMessage", chat_id=GROUP)

@@ -3,6 +3,7 @@ filters against hand-computed sets of tests/world.py, and /ekspor off the update
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import zipfile
@@ -353,32 +354,27 @@ async def test_a_file_over_the_limit_goes_zipped_or_in_parts(
     assert zipfile.ZipFile(io.BytesIO(data)).namelist()[0].endswith(".xlsx")
 
 
-async def test_a_stopping_process_cancels_an_export_and_tells_the_admin(
-    background_app: tuple[Kurasi, ExportJobs],
-    sessionmaker: async_sessionmaker[AsyncSession],
-    media_store: MediaStore,
-) -> None:
-    import asyncio
+class SlowUploads:
+    """The channel's file uploads wait until `go` is set: a big upload, still going."""
 
-    app, jobs = background_app
-    await build_world(sessionmaker, media_store)
-    channel = RecordingChannel(app)
-    admin = Chat(app, channel, user_id=ADMIN, language="id")
-    started = asyncio.Event()
-    original = channel.post
+    def __init__(self, channel: RecordingChannel) -> None:
+        self.channel = channel
+        self.original = channel.post
+        self.uploading = asyncio.Event()
+        self.go = asyncio.Event()
+        channel.post = self._post  # type: ignore[method-assign]
 
-    async def slow_post(chat_id: str, reply: Any) -> list[str]:
+    async def _post(self, chat_id: str, reply: Any) -> list[str]:
         if reply.attachment is not None:
-            started.set()
-            await asyncio.sleep(30)  # a big upload, still going at shutdown
-        return await original(chat_id, reply)
+            self.uploading.set()
+            await self.go.wait()
+        return await self.original(chat_id, reply)
 
-    channel.post = slow_post  # type: ignore[method-assign]
-    await admin.send_event(Command("ekspor", "produk"), drain=False)
-    await asyncio.wait_for(started.wait(), 10)
-    jobs.cancel()
-    await jobs.drain()
-    assert "dimulai ulang" in [r.text for _c, r in channel.sent][-1]
+    async def started(self) -> None:
+        await asyncio.wait_for(self.uploading.wait(), 10)
+
+    def restore(self) -> None:
+        self.channel.post = self.original  # type: ignore[method-assign]
 
 
 async def test_an_export_stopped_by_a_restart_starts_again_at_the_next_start(
@@ -386,33 +382,24 @@ async def test_an_export_stopped_by_a_restart_starts_again_at_the_next_start(
     sessionmaker: async_sessionmaker[AsyncSession],
     media_store: MediaStore,
 ) -> None:
-    """The request is stored with the update that asked: the next process (a new ExportJobs
-    on the same database) takes it up and sends the files; it is then done, once."""
-    import asyncio
-
+    """A stopping process cancels the export and tells the admin; the request is stored
+    with the update that asked, so the next process (a new ExportJobs on the same database)
+    takes it up and sends the files; it is then done, once."""
     from db.models import ExportRequest
 
     app, jobs = background_app
     await build_world(sessionmaker, media_store)
     channel = RecordingChannel(app)
     admin = Chat(app, channel, user_id=ADMIN, language="id")
-    started = asyncio.Event()
-    original = channel.post
-
-    async def slow_post(chat_id: str, reply: Any) -> list[str]:
-        if reply.attachment is not None:
-            started.set()
-            await asyncio.sleep(30)
-        return await original(chat_id, reply)
-
-    channel.post = slow_post  # type: ignore[method-assign]
+    slow = SlowUploads(channel)
     await admin.send_event(Command("ekspor", "produk sektor:food"), drain=False)
-    await asyncio.wait_for(started.wait(), 10)
+    await slow.started()
     jobs.cancel()
     await jobs.drain()
     assert not [r for _c, r in channel.sent if r.attachment]
+    assert "dimulai ulang" in channel.sent[-1][1].text
     assert "dimulai lagi" in channel.sent[-1][1].text
-    channel.post = original  # type: ignore[method-assign]
+    slow.restore()
     again = ExportJobs(app, progress_every=0.0)  # the next process
     assert await again.resume() == 1
     await again.drain()
@@ -473,8 +460,6 @@ async def test_a_long_running_export_keeps_its_lease(
 ) -> None:
     """An upload longer than the lease is still the one job on the request: its heartbeat
     renews the lease, so no other worker starts the same export."""
-    import asyncio
-
     from db.export_requests import LEASE
 
     app, _jobs = background_app
@@ -485,21 +470,12 @@ async def test_a_long_running_export_keeps_its_lease(
     await build_world(sessionmaker, media_store)
     channel = RecordingChannel(app)
     admin = Chat(app, channel, user_id=ADMIN, language="id")
-    uploading, release = asyncio.Event(), asyncio.Event()
-    original = channel.post
-
-    async def slow_post(chat_id: str, reply: Any) -> list[str]:
-        if reply.attachment is not None:
-            uploading.set()
-            await release.wait()
-        return await original(chat_id, reply)
-
-    channel.post = slow_post  # type: ignore[method-assign]
+    slow = SlowUploads(channel)
     await admin.send_event(Command("ekspor", "produk"), drain=False)
-    await asyncio.wait_for(uploading.wait(), 10)
+    await slow.started()
     app.clock.advance(seconds=LEASE.total_seconds() * 3)  # type: ignore[attr-defined]
     await asyncio.sleep(0.3)  # a few heartbeats at the new time
     assert await ExportJobs(app).resume() == 0
-    release.set()
+    slow.go.set()
     await jobs.drain()
     assert len([r for _c, r in channel.sent if r.attachment]) == 2
