@@ -17,6 +17,7 @@ from handlers.features.reminders.kinds import (
     PRODUCER_KINDS,
     PRODUCT_SUBJECTS,
     Rendering,
+    _review_digest,
     template_values,
 )
 from handlers.features.review.card import card_text, waiting_buttons
@@ -35,6 +36,7 @@ __all__ = [
     "KINDS",
     "PRODUCER_KINDS",
     "PRODUCT_SUBJECTS",
+    "_review_digest",
     "expire_claims",
     "render",
     "template_values",

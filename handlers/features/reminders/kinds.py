@@ -299,8 +299,17 @@ def _explain_nothing(_p: Planning) -> dict[str, Executable]:
 async def _render_review_digest(
     session: AsyncSession, note: Notification, r: Rendering
 ) -> Reply | None:
-    t, now, chat_id = r.t, r.now, note.chat_id
-    sectors = next((s for c, s in r.review_chats if c == chat_id), None)
+    return await _review_digest(session, r.t, note.chat_id, r.now, r.review_chats)
+
+
+async def _review_digest(
+    session: AsyncSession,
+    t: Translate,
+    chat_id: str,
+    now: datetime,
+    review_chats: tuple[tuple[str, tuple[str, ...]], ...],
+) -> Reply | None:
+    sectors = next((s for c, s in review_chats if c == chat_id), None)
     products = await waiting(session, sectors=sectors or None)
     if not products:
         return None
