@@ -9,7 +9,7 @@ from contextvars import ContextVar
 from dataclasses import replace
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -395,9 +395,10 @@ _KIND_ONLY = {
     for key in KIND_SETTINGS
     if key not in _ReminderSettings.model_fields and key in _DEFAULT.__dataclass_fields__
 }
-ReminderSettings = create_model(  # the settings of [reminders]
-    "ReminderSettings", __base__=_ReminderSettings, **_KIND_ONLY
-)
+if TYPE_CHECKING:
+    ReminderSettings = _ReminderSettings
+else:  # the settings of [reminders], with the kinds' settings no field above reads
+    ReminderSettings = create_model("ReminderSettings", __base__=_ReminderSettings, **_KIND_ONLY)
 
 
 class LimitSettings(Section):
@@ -475,7 +476,7 @@ class Settings(BaseSettings):
     products: ProductSettings = Field(default_factory=ProductSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     review: ReviewSettings = Field(default_factory=ReviewSettings)
-    reminders: _ReminderSettings = Field(default_factory=ReminderSettings)
+    reminders: ReminderSettings = Field(default_factory=ReminderSettings)
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     broadcast: BroadcastSettings = Field(default_factory=BroadcastSettings)

@@ -209,3 +209,27 @@ def test_every_kinds_setting_is_in_the_config_and_its_example_with_the_default(k
     written = ReminderSettings(**{key: example[key]})
     assert getattr(written, key) == getattr(default, key), key
     assert written.schedule() == default.schedule() == ReminderSchedule(), key
+
+
+def test_a_kinds_setting_no_config_field_reads_is_typed_by_its_default() -> None:
+    """A new kind's setting needs no field in bot/config.py: its ReminderSchedule default
+    types it (as bot/config.py builds ReminderSettings for such settings)."""
+    from datetime import time
+
+    from pydantic import ValidationError, create_model
+
+    from bot.config import _ReminderSettings, _typed_like
+
+    extra = {
+        "again_idle": _typed_like(timedelta(days=12)),
+        "again_at": _typed_like(time(9, 30)),
+        "again_days": _typed_like((3, 1)),
+        "again_times": _typed_like(2),
+    }
+    model = create_model("Extra", __base__=_ReminderSettings, **extra)
+    read = model(again_idle="2d", again_at="07:15", again_days=[5], again_times=4)
+    assert read.again_idle == timedelta(days=2) and read.again_at == time(7, 15)  # type: ignore[attr-defined]
+    assert read.again_days == (5,) and read.again_times == 4  # type: ignore[attr-defined]
+    assert model().again_idle == timedelta(days=12)  # type: ignore[attr-defined]
+    with pytest.raises(ValidationError):
+        model(again_at="half past nine")
