@@ -25,7 +25,6 @@ from handlers.rules.rubric import CRITERIA, CRITERION_LABELS
 
 FLOW = "prod"
 S = ProductStatus
-F = ProductField
 # The fields with a line of their own on the card (features/fields.py), in their order.
 ON_CARD = tuple(spec.field for spec in FIELDS if not isinstance(spec.card, str))
 
