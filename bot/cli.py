@@ -383,6 +383,7 @@ def fairs_edit(
     """Change a fair; producers interested in it are told when its dates or place change."""
     from db.base import utcnow
     from db.fairs import FairChange, edit_fair
+    from handlers.features.fairs.text import FAIR_CHANGED
 
     given = {
         "name": name,
@@ -402,7 +403,9 @@ def fairs_edit(
     settings = _settings(config)
     result = _with_session(
         settings,
-        lambda session: edit_fair(session, fair_id=fair_id, changes=changes, now=utcnow()),
+        lambda session: edit_fair(
+            session, fair_id=fair_id, changes=changes, now=utcnow(), notice_kind=FAIR_CHANGED
+        ),
     )
     if result is None:
         typer.echo(f"no fair {fair_id} (see `kurasi fairs list`)", err=True)
@@ -427,6 +430,7 @@ def fairs_delete(
     """Delete a fair (cancelled); producers interested in it are told."""
     from db.base import utcnow
     from db.fairs import delete_fair, get_fair
+    from handlers.features.fairs.text import FAIR_CANCELLED
 
     settings = _settings(config)
     if not yes:
@@ -440,7 +444,10 @@ def fairs_delete(
             typer.echo("nothing deleted")
             raise typer.Exit(1)
     result = _with_session(
-        settings, lambda session: delete_fair(session, fair_id=fair_id, now=utcnow())
+        settings,
+        lambda session: delete_fair(
+            session, fair_id=fair_id, now=utcnow(), notice_kind=FAIR_CANCELLED
+        ),
     )
     if result is None:
         typer.echo(f"no fair {fair_id} (see `kurasi fairs list`)", err=True)

@@ -33,7 +33,7 @@ from db import outbox
 from db.models import ChatBudget, OutboxItem
 from db.reviews import get_review
 from db.users import get_user
-from db.whatsapp import template_values
+from handlers.features.reminders import template_values
 from handlers.features.review.card import card_replies
 from handlers.kit.context import Translate
 from handlers.kit.events import Reply

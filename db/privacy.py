@@ -30,6 +30,7 @@ from db.models import (
     WhatsAppMessage,
 )
 from db.outbox import ERASE, enqueue
+from db.products import STORED, ProductField
 
 # Every table, and what erasing a person does to it (tests/db/test_privacy.py checks that each
 # table of the models is named here, in KEPT_FOR_SECURITY or in HOLDS_NO_PERSON, so a new
@@ -134,16 +135,12 @@ async def export_user_data(session: AsyncSession, *, user: User) -> dict[str, An
         )
         data["products"].append(
             {
-                "name": product.name,
-                "sector": product.sector,
-                "description": product.description,
-                "price_rupiah": product.price,
-                "unit": product.unit,
-                "minimum_order": product.min_order,
-                "monthly_capacity": product.capacity,
-                "materials": product.materials,
-                "shelf_life_days": product.shelf_life_days,
-                "legal_documents": product.legal_docs,
+                # Each product field by its data key (db/products.py STORED), photos below.
+                **{
+                    stored.data_key: getattr(product, stored.column)
+                    for stored in STORED.values()
+                    if stored.column is not None
+                },
                 "legal_document_numbers": product.legal_numbers or {},
                 "hs_code": product.hs_code,
                 "target_markets": product.target_markets,
@@ -151,7 +148,7 @@ async def export_user_data(session: AsyncSession, *, user: User) -> dict[str, An
                 "round": product.round,
                 "submitted_at": _iso(product.submitted_at),
                 "created_at": _iso(product.created_at),
-                "photos": [
+                STORED[ProductField.photos].data_key: [
                     {
                         "position": p.position,
                         "sha256": p.sha256,
