@@ -233,3 +233,12 @@ def test_a_kinds_setting_no_config_field_reads_is_typed_by_its_default() -> None
     assert model().again_idle == timedelta(days=12)  # type: ignore[attr-defined]
     with pytest.raises(ValidationError):
         model(again_at="half past nine")
+
+
+def test_a_buyers_inquiry_waits_out_the_producers_quiet_hours_and_the_admins_copy_does_not() -> (
+    None
+):
+    from handlers.features import inquiries
+
+    assert KINDS[inquiries.PRODUCER_KIND].quiet and inquiries.PRODUCER_KIND in PRODUCER_KINDS
+    assert not KINDS[inquiries.ADMIN_KIND].quiet and not KINDS[inquiries.ANSWER_KIND].quiet

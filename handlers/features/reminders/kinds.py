@@ -634,7 +634,9 @@ KINDS: Mapping[str, ReminderKind] = {
             ReminderKind(
                 name,
                 None,
-                quiet=False,
+                # A buyer's inquiry told to the producer waits for the morning, as every
+                # message to a producer does; the admins' copies go at once.
+                quiet=name == inquiries.PRODUCER_KIND,
                 settings=(),
                 plan=_event("a buyer writes or a producer answers (features/inquiries.py)"),
                 explain=None,
