@@ -504,6 +504,12 @@ class Settings(BaseSettings):
             return ((CONSOLE_REVIEW_CHAT, ()),)
         return chats
 
+    @property
+    def stats_max_age(self) -> timedelta:
+        """How old the tick's stored statistics may be to be shown (two tick intervals: a tick
+        late or a worker computing them when the other stopped)."""
+        return 2 * self.reminders.tick
+
     def flow_settings(self, *, review_channel: str | None = None) -> FlowSettings:
         media = self.media
         rubric = self.review.rubric
@@ -524,6 +530,7 @@ class Settings(BaseSettings):
             admin_ids=frozenset(admins),
             inquiry_chat_id=self.catalogue.inquiry_chat_id.strip(),
             timezone=self.scheduler.timezone,
+            stats_max_age=self.stats_max_age,
             dashboard_url=self.dashboard.url if self.dashboard.enabled else None,
             dashboard_link_minutes=self.dashboard.link_minutes,
             broadcast_rate=self.broadcast.paid_rate

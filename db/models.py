@@ -638,6 +638,23 @@ class ExportRequest(Base):
     finished_at: Mapped[datetime | None]
 
 
+# --- the admins' statistics, kept per tick ------------------------------------------------
+
+
+class StatsSnapshot(Base):
+    """/statistik's and `kurasi stats`'s figures as a scheduler tick last computed them, one
+    row per time zone (the weeks and the month are on its calendar). `claimed_at` is when a
+    worker last took on computing them: one worker per tick interval does. The figures name
+    curators (their decisions this month): an erasure deletes every snapshot."""
+
+    __tablename__ = "stats_snapshots"
+
+    timezone: Mapped[str] = mapped_column(String(64), primary_key=True)
+    claimed_at: Mapped[datetime]
+    stats: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # Stats.to_json()
+    computed_at: Mapped[datetime | None]  # the moment the figures are of (None: not yet)
+
+
 # --- the WhatsApp inbox ---------------------------------------------------------------------
 
 

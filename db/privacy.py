@@ -31,6 +31,7 @@ from db.models import (
 )
 from db.outbox import ERASE, enqueue
 from db.products import STORED, ProductField
+from db.stats_snapshots import forget as forget_stats_snapshots
 
 # Every table, and what erasing a person does to it (tests/db/test_privacy.py checks that each
 # table of the models is named here, in KEPT_FOR_SECURITY or in HOLDS_NO_PERSON, so a new
@@ -59,6 +60,7 @@ ERASED: dict[str, str] = {
     "whatsapp_inbox": "their stored, not yet handled messages, by their WhatsApp numbers",
     "inquiries": "buyers' inquiries stay for the admins; their product and producer links go",
     "export_requests": "an admin's /ekspor requests: deleted with the user (cascade)",
+    "stats_snapshots": "the admins' figures name curators: every snapshot deleted (recomputed)",
 }
 # Kept through an erasure on purpose, and only for as long as it protects someone: a hash
 # of a number trying link codes, so that erasing the half-made account gives no new tries.
@@ -266,6 +268,9 @@ async def erase_user(
         delete(Curator).where(_identity(Curator, identities, "channel", "external_id"))
     )
     await session.execute(delete(User).where(User.id.in_(user_ids)))
+    # The stored statistics may count their decisions under their name; the next tick
+    # computes them without.
+    await forget_stats_snapshots(session)
     session.expunge_all()
     still_used = set(
         await session.scalars(select(Photo.store_key).where(Photo.store_key.in_(keys)))
