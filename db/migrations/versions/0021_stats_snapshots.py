@@ -2,7 +2,7 @@
 /statistik and `kurasi stats`, instead of ~15 grouped statements over the whole history on
 every call
 
-Revision ID: 0022
+Revision ID: 0021
 Revises: 0020
 Create Date: 2026-12-07 01:10:00
 """
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 
 from db.base import UTCDateTime
 
-revision: str = "0022"
+revision: str = "0021"
 down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
