@@ -3,11 +3,13 @@
 
     .venv/bin/python -m bench.cluster [--url postgresql+asyncpg://postgres@127.0.0.1:5432/test]
                                       [--businesses 100000] [--products 200000] [--runs 30]
-                                      [--no-exports]
+                                      [--no-exports] [--no-live] [--only-stats]
 
 Creates (and drops) a database of its own next to --url, fills it with bench/export_memory.py's
 `fill` (every regency, every status, rounds, claims and decisions), ANALYZEs, then prints:
-- the figures of `kurasi stats` (collect + the text), p50/p99 over --runs warm runs;
+- the figures of `kurasi stats --live` (collect + the text), p50/p99 over --runs warm runs;
+- the scheduler tick's phase that stores them (claim + collect + store), a few times, and
+  `kurasi stats` reading that snapshot (+ the text), p50/p99 over --runs warm runs;
 - each dashboard page through HTTP with a signed-in admin's cookie: the first request of a
   tick (figures computed) and p50/p99 warm (within the tick); the charts once each;
 - /ekspor produk: how long the update takes to be answered, and the background job's time;
@@ -54,7 +56,11 @@ async def _timed(runs: int, make: Callable[[], Awaitable[Any]]) -> tuple[float, 
     return statistics.median(times), _p(times, 0.99)
 
 
-async def measure(url: str, runs: int) -> None:
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+async def measure(url: str, runs: int, *, live: bool = True, only_stats: bool = False) -> None:
     from aiohttp import web
     from aiohttp.test_utils import TestClient, TestServer
 
@@ -78,8 +84,49 @@ async def measure(url: str, runs: int) -> None:
             figures = await collect(session, now=NOW)
         stats_text(translator("id"), figures)
 
-    p50, p99 = await _timed(runs, stats_once)
-    print(f"kurasi stats (collect + text)   p50 {p50:7.1f} ms   p99 {p99:7.1f} ms")
+    if live:
+        p50, p99 = await _timed(runs, stats_once)
+        print(f"kurasi stats --live (collect + text)   p50 {p50:7.1f} ms   p99 {p99:7.1f} ms")
+
+    # The scheduler's tick computes the figures into the snapshot once per interval ...
+    from bot.stats_snapshot import refresh_stats
+    from handlers.features.stats import figures
+
+    tick = timedelta(seconds=60)
+    moment = [NOW]
+    ticker = Kurasi(sessionmaker=sessionmaker, clock=lambda: moment[0])
+    computes = []
+    for _ in range(max(3, min(runs, 5))):
+        moment[0] += tick
+        started = time.perf_counter()
+        assert await refresh_stats(ticker, timezone="Asia/Jakarta", tick=tick)
+        computes.append((time.perf_counter() - started) * 1000)
+    print(
+        f"tick phase stats (claim + collect + store)   min {min(computes):7.1f} ms   "
+        f"median {statistics.median(computes):7.1f} ms   max {max(computes):7.1f} ms"
+    )
+    started = time.perf_counter()
+    assert not await refresh_stats(ticker, timezone="Asia/Jakarta", tick=tick)
+    print(f"tick phase stats, another worker in the interval   {_ms(started):7.1f} ms")
+
+    # ... and `kurasi stats` (and /statistik) read it.
+    async def snapshot_once() -> None:
+        async with sessionmaker() as session:
+            read, stored = await figures(
+                session, now=moment[0], timezone="Asia/Jakarta", max_age=2 * tick
+            )
+        assert stored
+        stats_text(translator("id"), read, as_of=True)
+
+    p50, p99 = await _timed(runs, snapshot_once)
+    print(f"kurasi stats (snapshot read + text)   p50 {p50:7.1f} ms   p99 {p99:7.1f} ms")
+    async with sessionmaker() as session:
+        size = await session.scalar(text("SELECT length(stats::text) FROM stats_snapshots"))
+    print(f"snapshot size {size / 1000:.1f} kB as JSON text")
+    await _command(url, sessionmaker, runs=min(runs, 10))
+    if only_stats:
+        await engine.dispose()
+        return
 
     async with sessionmaker() as session, session.begin():
         admin = User(channel="telegram", external_id=ADMIN, language="id", reminder_optouts=[])
@@ -165,6 +212,38 @@ async def measure(url: str, runs: int) -> None:
     await engine.dispose()
 
 
+async def _command(url: str, sessionmaker: Any, *, runs: int) -> None:
+    """`kurasi stats` as a person runs it: a new process (start, imports, the schema check,
+    the read, the text), on a snapshot the tick stored just now."""
+    import tempfile
+
+    from bot.runtime import Kurasi
+    from bot.stats_snapshot import refresh_stats
+    from db.base import utcnow
+
+    ticker = Kurasi(sessionmaker=sessionmaker, clock=utcnow)
+    assert await refresh_stats(ticker, timezone="Asia/Jakarta", tick=timedelta(seconds=60))
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "config.toml"
+        config.write_text(f'[database]\nurl = "{url}"\n', encoding="utf-8")
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            result = await asyncio.to_thread(
+                subprocess.run,
+                [sys.executable, "-m", "bot", "stats", "--config", str(config)],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            times.append(_ms(started))
+            assert "Figures as of" in result.stdout, result.stdout[:200]
+    print(
+        f"kurasi stats, the whole process ({runs} runs)   p50 {statistics.median(times):7.1f} ms"
+        f"   max {max(times):7.1f} ms"
+    )
+
+
 def exports(url: str) -> None:
     script = Path(__file__).with_name("export_memory.py")
     print("export      format  rows     idle MB  peak MB  above idle MB  seconds  file MB")
@@ -216,6 +295,12 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--no-exports", action="store_true")
+    parser.add_argument(
+        "--no-live", action="store_true", help="skip computing the figures on every call"
+    )
+    parser.add_argument(
+        "--only-stats", action="store_true", help="the statistics only (no pages, no exports)"
+    )
     args = parser.parse_args()
     url = asyncio.run(create(args.url))
     try:
@@ -225,8 +310,8 @@ def main() -> None:
             f"filled {args.businesses} businesses, {args.products} products "
             f"in {time.perf_counter() - started:.0f} s"
         )
-        asyncio.run(measure(url, args.runs))
-        if not args.no_exports:
+        asyncio.run(measure(url, args.runs, live=not args.no_live, only_stats=args.only_stats))
+        if not args.no_exports and not args.only_stats:
             exports(url)
     finally:
         asyncio.run(drop(args.url, url))

@@ -27,9 +27,10 @@ from bot.notify import Notifier
 from bot.runtime import Kurasi
 from bot.scheduler import forget_old_updates, release_stale_claims, route_waiting_cards
 from db.engine import make_engine, make_sessionmaker
-from db.explain import explain, scheduler_queries
+from db.explain import explain
 from db.migrate import upgrade
 from db.notifications import tune_for_planning
+from handlers.features.reminders.explain import scheduler_queries
 from handlers.kit.events import Reply
 from handlers.rules.schedule import ReminderSchedule
 

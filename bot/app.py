@@ -114,6 +114,8 @@ class Runtime:
             await release_configured(
                 session, channels=sorted(self.app.channels), now=self.app.clock()
             )
+        if self.app.exports is not None:
+            await self.app.exports.resume()  # /ekspor requests a stop or a crash interrupted
         task = asyncio.create_task(self.poster.run())
         scheduler.start()
         try:

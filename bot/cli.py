@@ -383,6 +383,7 @@ def fairs_edit(
     """Change a fair; producers interested in it are told when its dates or place change."""
     from db.base import utcnow
     from db.fairs import FairChange, edit_fair
+    from handlers.features.fairs.text import FAIR_CHANGED
 
     given = {
         "name": name,
@@ -402,7 +403,9 @@ def fairs_edit(
     settings = _settings(config)
     result = _with_session(
         settings,
-        lambda session: edit_fair(session, fair_id=fair_id, changes=changes, now=utcnow()),
+        lambda session: edit_fair(
+            session, fair_id=fair_id, changes=changes, now=utcnow(), notice_kind=FAIR_CHANGED
+        ),
     )
     if result is None:
         typer.echo(f"no fair {fair_id} (see `kurasi fairs list`)", err=True)
@@ -427,6 +430,7 @@ def fairs_delete(
     """Delete a fair (cancelled); producers interested in it are told."""
     from db.base import utcnow
     from db.fairs import delete_fair, get_fair
+    from handlers.features.fairs.text import FAIR_CANCELLED
 
     settings = _settings(config)
     if not yes:
@@ -440,7 +444,10 @@ def fairs_delete(
             typer.echo("nothing deleted")
             raise typer.Exit(1)
     result = _with_session(
-        settings, lambda session: delete_fair(session, fair_id=fair_id, now=utcnow())
+        settings,
+        lambda session: delete_fair(
+            session, fair_id=fair_id, now=utcnow(), notice_kind=FAIR_CANCELLED
+        ),
     )
     if result is None:
         typer.echo(f"no fair {fair_id} (see `kurasi fairs list`)", err=True)
@@ -458,15 +465,25 @@ def stats_command(
         Path | None,
         typer.Option("--charts", help="Also write the charts /statistik sends, as PNGs here."),
     ] = None,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live",
+            help="Compute the figures now (seconds on a large database) instead of reading "
+            "the ones the running bot's scheduler stored, when those are at most two ticks old.",
+        ),
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
-    """The /statistik figures: clusters, statuses, decisions, timings, backlog, curators."""
+    """The /statistik figures: clusters, statuses, decisions, timings, backlog, curators.
+
+    Read from the snapshot the running bot stores at each scheduler tick when it is fresh
+    ("Figures as of HH:MM"), else computed now."""
     import json
 
     from bot.i18n import translator
     from db.base import utcnow
-    from db.stats import collect
-    from handlers.features.stats import stats_text
+    from handlers.features.stats import as_of_line, figures, stats_text
     from handlers.kit.context import LANGUAGES
 
     if fmt not in ("text", "json"):
@@ -477,12 +494,19 @@ def stats_command(
         raise typer.Exit(2)
     settings = _settings(config)
     zone = settings.scheduler.timezone
-    stats = _with_session(settings, lambda session: collect(session, now=utcnow(), timezone=zone))
+    stats, stored = _with_session(
+        settings,
+        lambda session: figures(
+            session, now=utcnow(), timezone=zone, max_age=settings.stats_max_age, live=live
+        ),
+    )
     t = translator(lang)
     if fmt == "json":
         typer.echo(json.dumps(stats.to_json(), ensure_ascii=False, indent=2))
+        if stored:  # JSON's generated_at says it too; stdout stays one JSON document
+            typer.echo(as_of_line(t, stats), err=True)
     else:
-        typer.echo(stats_text(t, stats))
+        typer.echo(stats_text(t, stats, as_of=stored))
     if charts_dir is not None:
         from bot.charts import draw
         from handlers.features.stats import CHARTS

@@ -6,9 +6,10 @@ import os
 import re
 from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import replace
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -19,6 +20,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     ValidationInfo,
+    create_model,
     field_validator,
 )
 from pydantic_settings import (
@@ -30,6 +32,7 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 
 from db.businesses import SECTORS
+from handlers.features.reminders.kinds import SETTINGS as KIND_SETTINGS
 from handlers.kit.context import FlowSettings
 from handlers.rules.photos import PhotoLimits
 from handlers.rules.rubric import CRITERIA, Rubric
@@ -288,17 +291,35 @@ def _clock_time(value: str) -> time:
         raise ValueError(f'use HH:MM, e.g. "08:00" (got {value!r})') from None
 
 
-class ReminderSettings(Section):
+# The typed defaults of every reminder kind's settings (handlers/rules/schedule.py); written
+# here as the config's text, and checked against config.example.toml by a test.
+_DEFAULT = ReminderSchedule()
+
+
+def _hhmm(moment: time) -> str:
+    return f"{moment:%H:%M}"
+
+
+def _quiet_text(window: tuple[time, time] | None) -> str:
+    return "" if window is None else f"{_hhmm(window[0])}-{_hhmm(window[1])}"
+
+
+class _ReminderSettings(Section):
+    """[reminders]: the tick and quiet hours, then each kind's settings
+    (handlers/features/reminders/kinds.py names them; their defaults are ReminderSchedule's)."""
+
     tick: Duration = timedelta(seconds=60)
-    draft_idle: Duration = timedelta(days=3)
-    draft_nudges: int = Field(default=2, ge=0, le=10)
-    revision_idle: Duration = timedelta(days=5)
-    unclaimed: Duration = timedelta(days=3)
-    review_digest_at: str = "08:00"
-    weekly_digest: str = "mon 08:00"
-    quiet_hours: str = "21:00-07:00"
-    fair_deadline_days: list[int] = Field(default_factory=lambda: [14, 3, 1])
-    fair_start_days: list[int] = Field(default_factory=lambda: [7, 1])
+    draft_idle: Duration = _DEFAULT.draft_idle
+    draft_nudges: int = Field(default=_DEFAULT.draft_nudges, ge=0, le=10)
+    revision_idle: Duration = _DEFAULT.revision_idle
+    unclaimed: Duration = _DEFAULT.unclaimed
+    review_digest_at: str = _hhmm(_DEFAULT.review_digest_at)
+    weekly_digest: str = (
+        f"{WEEKDAYS[_DEFAULT.weekly_digest_day]} {_hhmm(_DEFAULT.weekly_digest_at)}"
+    )
+    quiet_hours: str = _quiet_text(_DEFAULT.quiet_hours)
+    fair_deadline_days: list[int] = Field(default_factory=lambda: list(_DEFAULT.fair_deadline_days))
+    fair_start_days: list[int] = Field(default_factory=lambda: list(_DEFAULT.fair_start_days))
 
     @field_validator("review_digest_at")
     @classmethod
@@ -339,7 +360,9 @@ class ReminderSettings(Section):
             start, _, end = self.quiet_hours.partition("-")
             quiet = (_clock_time(start), _clock_time(end))
         day, _, at = self.weekly_digest.strip().partition(" ")
-        return ReminderSchedule(
+        return replace(
+            _DEFAULT,
+            **{key: getattr(self, key) for key in _KIND_ONLY},
             draft_idle=self.draft_idle,
             draft_nudges=self.draft_nudges,
             revision_idle=self.revision_idle,
@@ -351,6 +374,31 @@ class ReminderSettings(Section):
             fair_deadline_days=tuple(self.fair_deadline_days),
             fair_start_days=tuple(self.fair_start_days),
         )
+
+
+def _typed_like(default: object) -> Any:
+    """The config type of a kind's setting, read like the settings above: a duration as
+    "3d", a time as "HH:MM", a number, or a list of days."""
+    if isinstance(default, timedelta):
+        return (Duration, default)
+    if isinstance(default, time):
+        return (Annotated[time, BeforeValidator(_clock_time)], default)
+    if isinstance(default, tuple):
+        return (tuple[int, ...], default)
+    return (type(default), default)
+
+
+# A kind's setting no field above reads: typed by its default in ReminderSchedule and passed
+# on as it is (a new kind adds its setting there and in config.example.toml, not here).
+_KIND_ONLY = {
+    key: _typed_like(getattr(_DEFAULT, key))
+    for key in KIND_SETTINGS
+    if key not in _ReminderSettings.model_fields and key in _DEFAULT.__dataclass_fields__
+}
+if TYPE_CHECKING:
+    ReminderSettings = _ReminderSettings
+else:  # the settings of [reminders], with the kinds' settings no field above reads
+    ReminderSettings = create_model("ReminderSettings", __base__=_ReminderSettings, **_KIND_ONLY)
 
 
 class LimitSettings(Section):
@@ -456,6 +504,12 @@ class Settings(BaseSettings):
             return ((CONSOLE_REVIEW_CHAT, ()),)
         return chats
 
+    @property
+    def stats_max_age(self) -> timedelta:
+        """How old the tick's stored statistics may be to be shown (two tick intervals: a tick
+        late or a worker computing them when the other stopped)."""
+        return 2 * self.reminders.tick
+
     def flow_settings(self, *, review_channel: str | None = None) -> FlowSettings:
         media = self.media
         rubric = self.review.rubric
@@ -476,6 +530,7 @@ class Settings(BaseSettings):
             admin_ids=frozenset(admins),
             inquiry_chat_id=self.catalogue.inquiry_chat_id.strip(),
             timezone=self.scheduler.timezone,
+            stats_max_age=self.stats_max_age,
             dashboard_url=self.dashboard.url if self.dashboard.enabled else None,
             dashboard_link_minutes=self.dashboard.link_minutes,
             broadcast_rate=self.broadcast.paid_rate

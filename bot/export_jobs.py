@@ -1,6 +1,9 @@
 """/ekspor's files, built off the update path: a background task per request.
 
-The update that asked was answered at once (handlers/features/export/). Here the job posts a
+The update that asked was answered at once (handlers/features/export/) and stored the request
+(db/export_requests.py) in its transaction; a job leases the request while it runs, so a
+restart or a crash mid-export starts it again (at the next start, or at another worker's
+tick once the lease runs out) instead of losing it. Here the job posts a
 progress message and edits it every few seconds, streams each file to a temporary file
 (the database cursor and db/xlsx.py's streamed sheet keep memory flat; each batch is
 written in a worker thread so the event loop keeps serving updates), then sends the files
@@ -15,6 +18,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -22,7 +26,18 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from bot.i18n import translator
+from db.export_requests import (
+    LEASE,
+    MAX_RUNS,
+    claim,
+    finish,
+    forget_finished,
+    open_requests,
+    release,
+    renew,
+)
 from db.exports import MIME, Style, count_rows, filename, write_export
+from db.models import ExportRequest
 from handlers.features.export import CHOICES, ExportJob
 from handlers.features.export.labels import describe, presenter
 from handlers.kit.events import Attachment, Reply
@@ -34,6 +49,8 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 LIMIT_BYTES = 45 * 1024 * 1024  # under Telegram's 50 MB for a bot's upload
+RENEW_EVERY = LEASE.total_seconds() / 3  # a running job's heartbeat: renews its lease
+KEEP_FINISHED = timedelta(days=30)  # what was asked and when, then forgotten
 
 
 def package(path: Path, *, limit: int = LIMIT_BYTES) -> list[Path]:
@@ -72,8 +89,10 @@ class ExportJobs:
         limit: int = LIMIT_BYTES,
         progress_every: float = 3.0,
         workdir: Path | None = None,
+        renew_every: float = RENEW_EVERY,
     ) -> None:
         self.app = app
+        self.renew_every = renew_every
         self.limit = limit
         self.progress_every = progress_every
         self.workdir = workdir
@@ -94,11 +113,85 @@ class ExportJobs:
         for task in list(self._tasks):
             task.cancel()
 
-    async def run(self, job: ExportJob) -> None:
-        channel = self.app.channels.get(job.channel)
-        if channel is None:
-            log.warning("export: no channel", channel=job.channel)
+    async def resume(self) -> int:
+        """Start the stored requests no job holds: those a stop or a crash interrupted (at
+        start, and at every tick for another worker's that died). How many were started."""
+        now = self.app.clock()
+        async with self.app.sessionmaker() as session, session.begin():
+            await forget_finished(session, before=now - KEEP_FINISHED)
+            ids = await open_requests(session, now=now)
+            requests = [await session.get(ExportRequest, i) for i in ids]
+        started = 0
+        for request in requests:
+            if request is None:
+                continue
+            try:
+                job = ExportJob.from_spec(request.spec, request_id=request.id)
+            except (KeyError, TypeError, ValueError):
+                log.error("export request unreadable; dropped", request=request.id)
+                async with self.app.sessionmaker() as session, session.begin():
+                    await finish(session, request_id=request.id, now=self.app.clock())
+                continue
+            self(job)
+            started += 1
+        if started:
+            log.info("exports resumed", count=started)
+        return started
+
+    async def _claim(self, job: ExportJob) -> int | None:
+        """The run's number for its stored request (None: finished, or held elsewhere)."""
+        if job.request_id is None:
+            return 1
+        async with self.app.sessionmaker() as session, session.begin():
+            request = await claim(session, request_id=job.request_id, now=self.app.clock())
+            return None if request is None else request.runs
+
+    async def _close(self, job: ExportJob, *, done: bool) -> None:
+        if job.request_id is None:
             return
+        try:
+            async with self.app.sessionmaker() as session, session.begin():
+                if done:
+                    await finish(session, request_id=job.request_id, now=self.app.clock())
+                else:
+                    await release(session, request_id=job.request_id)
+        except Exception:  # the lease runs out and another start takes it up
+            log.warning("export request not updated", request=job.request_id, exc_info=True)
+
+    async def run(self, job: ExportJob) -> None:
+        runs = await self._claim(job)
+        if runs is None:
+            return
+        channel = self.app.channels.get(job.channel)
+        if channel is None:  # kept for a process that has this channel, a few times
+            log.warning("export: no channel", channel=job.channel)
+            await self._close(job, done=runs >= MAX_RUNS)
+            return
+        heartbeat = asyncio.create_task(self._heartbeat(job))
+        try:
+            await self._run(job, channel, runs)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._close(job, done=False))
+            raise
+        else:
+            await self._close(job, done=True)
+        finally:
+            heartbeat.cancel()
+
+    async def _heartbeat(self, job: ExportJob) -> None:
+        """Renew the lease while the job runs (a long upload included); a process that dies
+        stops renewing, and another start or tick takes the request up once it runs out."""
+        if job.request_id is None:
+            return
+        while True:
+            await asyncio.sleep(self.renew_every)
+            try:
+                async with self.app.sessionmaker() as session, session.begin():
+                    await renew(session, request_id=job.request_id, now=self.app.clock())
+            except Exception:
+                log.warning("export lease not renewed", request=job.request_id, exc_info=True)
+
+    async def _run(self, job: ExportJob, channel: Channel, runs: int) -> None:
         t = translator(job.language)
         what = t(CHOICES["phones" if job.personal else job.what][2])
         bound = log.bind(user_id=job.user_id, export=job.what)
@@ -114,8 +207,17 @@ class ExportJobs:
             except Exception:  # progress is a courtesy: the files still come
                 bound.warning("export progress message failed", exc_info=True)
 
+        if runs > MAX_RUNS:
+            bound.error("export given up after interruptions", runs=runs - 1)
+            await say(t("Sorry, the export failed. Please try again later."))
+            return
         started = time.monotonic()
         try:
+            if runs > 1:
+                await say(
+                    t("⏳ The bot restarted during your {what} export: it starts again.", what=what)
+                )
+                progress_id = None  # the new progress message below is the one edited
             filters = job.typed.filters(job.timezone)
             style_words = presenter(t)
             today = self.app.clock().astimezone(ZoneInfo(job.timezone)).date()
@@ -182,7 +284,12 @@ class ExportJobs:
             bound.info("export sent", rows=count, files=len(files))
         except asyncio.CancelledError:
             bound.info("export interrupted by shutdown")
-            await say(t("The export was stopped by a restart of the bot. Please ask again."))
+            await say(
+                t(
+                    "The export was stopped by a restart of the bot; it starts again by itself "
+                    "when the bot is back."
+                )
+            )
             raise
         except Exception:
             bound.exception("export failed")

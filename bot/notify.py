@@ -8,7 +8,7 @@ LOCKED (SQLite: one writer at a time).
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from time import monotonic
 from zoneinfo import ZoneInfo
 
@@ -22,26 +22,18 @@ from bot.sender import MessageSender
 from db import outbox
 from db.models import Notification, User
 from db.notifications import (
-    admins,
     claim_due,
     claim_due_in_chat,
-    fairs_ending_after,
     load_for_sending,
     next_due_at,
-    plan,
-    plan_draft_nudges,
-    plan_fair_occasion,
-    plan_revisions,
-    plan_unclaimed,
-    to_user,
     tune_for_planning,
 )
-from handlers.features.reminders import GROUP_OF, PRODUCER_KINDS, render
+from handlers.features.reminders import GROUP_OF, PRODUCER_KINDS, PRODUCT_SUBJECTS, render
+from handlers.features.reminders.kinds import PLANNED, Planning
 from handlers.rules.schedule import ReminderSchedule
 
 log = structlog.get_logger(__name__)
 
-FAIR_GRACE = timedelta(days=1)  # a fair reminder more than a day late is no longer sent
 DIGEST_GRACE = timedelta(hours=2)  # a digest is not sent hours (or days) after its time
 # How far back the first tick after a start looks for a digest's time: a restart across it
 # still sends it, a first start later in the day or the week sends nothing.
@@ -78,26 +70,28 @@ class Notifier:
 
     # --- planning -----------------------------------------------------------------------
 
-    def _at(self, day: date, moment: time) -> datetime:
-        return datetime.combine(day, moment, tzinfo=self.zone)
-
     async def plan_due(self) -> int:
-        """Plan what has fallen due: a few set-based statements, however many rows."""
+        """Plan what has fallen due: each kind's planner (handlers/features/reminders/kinds.py),
+        a few set-based statements however many rows."""
         now = self.app.clock()
-        s = self.schedule
+        settings = self.app.flow_settings
+        planning = Planning(
+            now=now,
+            today=now.astimezone(self.zone).date(),
+            zone=self.zone,
+            schedule=self.schedule,
+            admin_channel=self.admin_channel,
+            admin_ids=self.admin_ids,
+            review_channel=settings.review_channel,
+            review_chats=settings.review_chats,
+            digest_due=lambda due: self._digest_due(due, now),
+        )
         planned = 0
         async with self.app.sessionmaker() as session, session.begin():
             await tune_for_planning(session)
-            if s.draft_nudges:
-                planned += await plan_draft_nudges(
-                    session, now=now, idle=s.draft_idle, nudges=s.draft_nudges
-                )
-            planned += await plan_revisions(session, now=now, idle=s.revision_idle)
-            planned += await plan_unclaimed(
-                session, now=now, wait=s.unclaimed, admin_channel=self.admin_channel
-            )
-            planned += await self._plan_digests(session, now)
-            planned += await self._plan_fairs(session, now)
+            for kind in PLANNED:
+                assert not isinstance(kind.plan, str)
+                planned += await kind.plan(session, planning)
         self._last_planned = now
         return planned
 
@@ -106,71 +100,6 @@ class Notifier:
         DIGEST_GRACE ago), never to catch up on start."""
         since = self._last_planned or now - START_LOOKBACK
         return max(since, now - DIGEST_GRACE) < due <= now
-
-    async def _plan_digests(self, session: AsyncSession, now: datetime) -> int:
-        s = self.schedule
-        today = now.astimezone(self.zone).date()
-        planned = 0
-        settings = self.app.flow_settings
-        # Yesterday too: a digest set for 23:00 is still due at 00:30.
-        for day in (today - timedelta(days=1), today):
-            due = self._at(day, s.review_digest_at)
-            if not (self._digest_due(due, now) and settings.review_channel):
-                continue
-            for chat_id, _sectors in settings.review_chats:
-                planned += await plan(
-                    session,
-                    kind="review_digest",
-                    dedupe_key=f"digest:{chat_id}:{day.isoformat()}",
-                    channel=settings.review_channel,
-                    chat_id=chat_id,
-                    due_at=due,
-                    now=now,
-                )
-        week_start = today - timedelta(days=(today.weekday() - s.weekly_digest_day) % 7)
-        due = self._at(week_start, s.weekly_digest_at)
-        if self._digest_due(due, now):
-            year, week, _ = week_start.isocalendar()
-            for admin in await admins(
-                session, channel=self.admin_channel, external_ids=sorted(self.admin_ids)
-            ):
-                planned += await plan(
-                    session,
-                    kind="weekly_digest",
-                    dedupe_key=f"weekly:{admin.id}:{year}-W{week:02d}",
-                    **to_user(admin),
-                    due_at=due,
-                    now=now,
-                )
-        return planned
-
-    async def _plan_fairs(self, session: AsyncSession, now: datetime) -> int:
-        s = self.schedule
-        today = now.astimezone(self.zone).date()
-        planned = 0
-        for fair in await fairs_ending_after(session, today=today):
-            occasions: list[tuple[str, int, datetime]] = []
-            if fair.registration_deadline is not None:
-                occasions += [
-                    (
-                        "fair_deadline",
-                        n,
-                        self._at(
-                            fair.registration_deadline - timedelta(days=n), s.fair_reminder_at
-                        ),
-                    )
-                    for n in s.fair_deadline_days
-                ]
-            occasions += [
-                ("fair_start", n, self._at(fair.start_date - timedelta(days=n), s.fair_reminder_at))
-                for n in s.fair_start_days
-            ]
-            for kind, n, at in occasions:
-                if at <= now < at + FAIR_GRACE:
-                    planned += await plan_fair_occasion(
-                        session, fair=fair, kind=kind, n=n, due_at=at, now=now
-                    )
-        return planned
 
     # --- into the outbox ----------------------------------------------------------------
 
@@ -217,7 +146,9 @@ class Notifier:
                 limit=self.batch_size,
                 skip_kinds=PRODUCER_KINDS if quiet else (),
             )
-            _kept = await load_for_sending(session, batch=batch)  # held while rendering
+            _kept = await load_for_sending(  # held while rendering
+                session, batch=batch, product_kinds=PRODUCT_SUBJECTS
+            )
             for note in batch:
                 await self._enqueue_one(session, note, now)
         return len(batch)
@@ -230,7 +161,7 @@ class Notifier:
             batch = await claim_due_in_chat(
                 session, channel=channel, chat_id=chat_id, now=now, limit=limit
             )
-            _kept = await load_for_sending(session, batch=batch)
+            _kept = await load_for_sending(session, batch=batch, product_kinds=PRODUCT_SUBJECTS)
             for note in batch:
                 await self._enqueue_one(session, note, now)
         return len(batch)

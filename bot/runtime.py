@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -23,6 +23,7 @@ from db.engine import is_transient
 from db.media_store import MediaStore
 from db.outbox import NOTICE, enqueue
 from db.products import remember_channel_ids
+from db.reviews import keep_prompt_ids
 from db.users import begin_update
 from handlers.kit.context import DEFAULT_LANGUAGE, LANGUAGES, Context, FlowSettings
 from handlers.kit.events import Address, Command, Contact, Document, Incoming, Photo, Reply, Text
@@ -338,21 +339,37 @@ class Kurasi:
         if self.exports is not None:
             await self.exports.drain()
 
-    async def remember_channel_ids(self, channel: str, ids: dict[int, str]) -> None:
-        """Keep the ids a channel gave our photos, so the next send is by id, not upload.
+    async def remember_prompts(self, review_id: int, message_ids: Sequence[str]) -> None:
+        """Keep the ids of the bot's prompts about a review in its chat, so erasing the
+        producer removes them with the card."""
+        if message_ids:
+            ids = list(message_ids)
+            self._store_later(
+                lambda session: keep_prompt_ids(session, review_id=review_id, message_ids=ids),
+                failure="could not keep a review prompt's message id",
+            )
 
-        Stored in the background: a caller may be sending from inside its own transaction
-        (the card poster), and on SQLite a second writer would wait for it forever.
-        """
-        if not ids:
-            return
+    async def remember_channel_ids(self, channel: str, ids: dict[int, str]) -> None:
+        """Keep the ids a channel gave our photos, so the next send is by id, not upload."""
+        if ids:
+            self._store_later(
+                lambda session: remember_channel_ids(session, channel=channel, ids=ids),
+                failure="could not cache channel file ids",
+            )
+
+    def _store_later(
+        self, write: Callable[[AsyncSession], Awaitable[None]], *, failure: str
+    ) -> None:
+        """Write in a transaction of its own, in the background: a caller may be sending from
+        inside its own transaction (the card poster), and on SQLite a second writer would
+        wait for it forever. A failure is logged; what it kept is a courtesy."""
 
         async def store() -> None:
             try:
                 async with self.sessionmaker() as session, session.begin():
-                    await remember_channel_ids(session, channel=channel, ids=ids)
+                    await write(session)
             except Exception:
-                log.exception("could not cache channel file ids")
+                log.exception(failure)
 
         task = asyncio.create_task(store())
         self._background.add(task)

@@ -14,6 +14,7 @@ from bot.i18n import translator
 from bot.metrics import TICK_SECONDS, tick_phase
 from bot.notify import Notifier
 from bot.runtime import Kurasi
+from bot.stats_snapshot import refresh_stats
 from db.outbox import NOTICE, enqueue
 from db.reviews import route_unrouted
 from db.users import forget_processed_updates
@@ -104,9 +105,16 @@ def make_scheduler(
                     sent = await notifier.send_due(budget=budget)
                 if sent:
                     log.info("reminders sent", count=sent)
+            if app.exports is not None:
+                async with tick_phase("exports"):
+                    # Requests whose job died with another worker (its lease ran out).
+                    await app.exports.resume()
             if catalogue is not None:
                 async with tick_phase("catalogue"):
                     await catalogue()
+            async with tick_phase("stats"):
+                # The admins' figures, computed by one worker per interval for all.
+                await refresh_stats(app, timezone=timezone, tick=timedelta(seconds=tick_seconds))
         except Exception:
             log.exception("scheduler tick failed")
         finally:

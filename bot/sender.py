@@ -46,7 +46,8 @@ from db import outbox
 from db.models import ChatBudget, Notification, OutboxItem
 from db.reviews import get_review
 from db.users import get_user, mark_blocked
-from db.whatsapp import WAITING, template_values
+from db.whatsapp import WAITING
+from handlers.features.reminders import template_values
 from handlers.features.review.card import card_replies
 from handlers.kit.context import Translate
 from handlers.kit.events import Reply

@@ -31,6 +31,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Business, Product, Review
+from db.products import PRODUCT_FIELDS, STORED, ExportKind, ProductField
 from db.regions import get_region
 
 What = Literal["businesses", "products", "reviews"]
@@ -104,7 +105,7 @@ def _regency(code: str | None) -> str | None:
 
 # --- what each export holds -------------------------------------------------------------
 
-Kind = Literal["int", "text", "keep", "code", "when", "bool", "list", "scores", "regency"]
+Kind = ExportKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +118,70 @@ class Column:
     kind: Kind
     width: int = 14
     personal: bool = False  # only with personal data asked for (and audited)
+
+
+# The products export: its own columns, and each exported product field where db/products.py
+# STORED says (placed here in their spreadsheet order; a field not placed goes at FIELDS).
+_PRODUCT_OWN: dict[str, tuple[Column, Any]] = {
+    "product_id": (Column("product_id", "int", 10), Product.id),
+    "business_id": (Column("business_id", "int", 10), Product.business_id),
+    "business": (Column("business", "text", 28), Business.name),
+    "regency_code": (Column("regency_code", "keep", 10), Business.region_code),
+    "regency": (Column("regency", "regency", 24), Business.region_code),
+    "status": (Column("status", "code", 20), Product.status),
+    "round": (Column("round", "int", 7), Product.round),
+    "submitted_at": (Column("submitted_at", "when", 17), Product.submitted_at),
+    "grade": (Column("grade", "text", 7), Review.grade),
+    "scores": (Column("scores", "scores", 30), Review.scores),
+    "decided_at": (Column("decided_at", "when", 17), Review.decided_at),
+    # curator assist: the confirmed HS heading
+    "hs_code": (Column("hs_code", "keep", 10), Product.hs_code),
+}
+_FIELDS = "fields"  # where exported fields not placed below go
+_PRODUCT_ORDER: tuple[str | ProductField, ...] = (
+    "product_id",
+    "business_id",
+    "business",
+    "regency_code",
+    "regency",
+    ProductField.sector,
+    ProductField.name,
+    "status",
+    "round",
+    ProductField.price,
+    ProductField.unit,
+    ProductField.min_order,
+    ProductField.capacity,
+    ProductField.legal_docs,
+    _FIELDS,
+    "submitted_at",
+    "grade",
+    "scores",
+    "decided_at",
+    "hs_code",
+)
+
+
+def _field_column(field: ProductField) -> list[tuple[Column, Any]]:
+    stored = STORED[field]
+    if isinstance(stored.export, str) or stored.column is None:
+        return []
+    key, kind, width = stored.export
+    return [(Column(key, kind, width), getattr(Product, stored.column))]
+
+
+def _product_layout() -> list[tuple[Column, Any]]:
+    """The products export's columns with the expression each reads, in order."""
+    placed = [f for f in _PRODUCT_ORDER if isinstance(f, ProductField)]
+    out: list[tuple[Column, Any]] = []
+    for item in _PRODUCT_ORDER:
+        if isinstance(item, ProductField):
+            out += _field_column(item)
+        elif item == _FIELDS:
+            out += [c for f in PRODUCT_FIELDS if f not in placed for c in _field_column(f)]
+        else:
+            out.append(_PRODUCT_OWN[item])
+    return out
 
 
 COLUMNS: dict[What, tuple[Column, ...]] = {
@@ -136,27 +201,7 @@ COLUMNS: dict[What, tuple[Column, ...]] = {
         Column("registered_at", "when", 17),
         Column("contact_consent", "bool", 10),
     ),
-    "products": (
-        Column("product_id", "int", 10),
-        Column("business_id", "int", 10),
-        Column("business", "text", 28),
-        Column("regency_code", "keep", 10),
-        Column("regency", "regency", 24),
-        Column("sector", "code", 22),
-        Column("name", "text", 30),
-        Column("status", "code", 20),
-        Column("round", "int", 7),
-        Column("price_idr", "int", 12),
-        Column("unit", "text", 10),
-        Column("min_order", "int", 10),
-        Column("monthly_capacity", "int", 12),
-        Column("legal_docs", "list", 20),
-        Column("submitted_at", "when", 17),
-        Column("grade", "text", 7),
-        Column("scores", "scores", 30),
-        Column("decided_at", "when", 17),
-        Column("hs_code", "keep", 10),  # curator assist: the confirmed HS heading
-    ),
+    "products": tuple(c for c, _expression in _product_layout()),
     "reviews": (
         Column("review_id", "int", 10),
         Column("product_id", "int", 10),
@@ -176,6 +221,9 @@ COLUMNS: dict[What, tuple[Column, ...]] = {
         Column("override", "bool", 9),
     ),
 }
+
+
+_PRODUCT_KEYS = [c.key for c in COLUMNS["products"]]
 
 
 def export_columns(what: What, *, personal: bool = False) -> list[Column]:
@@ -256,28 +304,7 @@ def _query(what: What, filters: Filters, personal: bool) -> Any:
         return stmt.order_by(Business.id)
     if what == "products":
         stmt = (
-            select(
-                Product.id,
-                Product.business_id,
-                Business.name,
-                Business.region_code,
-                Business.region_code,
-                Product.sector,
-                Product.name,
-                Product.status,
-                Product.round,
-                Product.price,
-                Product.unit,
-                Product.min_order,
-                Product.capacity,
-                Product.legal_docs,
-                Product.submitted_at,
-                Review.grade,
-                Review.scores,
-                Review.decided_at,
-                Product.hs_code,
-                Review.decision,
-            )
+            select(*(expression for _c, expression in _product_layout()), Review.decision)
             .join(Business, Business.id == Product.business_id)
             .outerjoin(Review, and_(Review.product_id == Product.id, Review.round == Product.round))
             .where(*_period(Product.submitted_at, f))
@@ -340,10 +367,11 @@ def _raw(what: What, row: Sequence[Any], personal: bool) -> list[Any]:
     if what == "products":
         values = list(row)
         decision = values.pop()
+        grade, scores = _PRODUCT_KEYS.index("grade"), _PRODUCT_KEYS.index("scores")
         if not decision:  # a grade and scores only with the decision that gave them
-            values[15] = None
-            values[16] = None
-        values[16] = values[16] or None
+            values[grade] = None
+            values[scores] = None
+        values[scores] = values[scores] or None
         return values
     values = list(row)
     values[12] = values[12] or None  # scores

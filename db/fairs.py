@@ -396,12 +396,18 @@ async def _tell(
 
 
 async def edit_fair(
-    session: AsyncSession, *, fair_id: int, changes: Mapping[str, str], now: datetime
+    session: AsyncSession,
+    *,
+    fair_id: int,
+    changes: Mapping[str, str],
+    now: datetime,
+    notice_kind: str,
 ) -> FairChange | list[str] | None:
     """Change some columns of a fair (given as text, checked like a CSV row).
 
     None when there is no such fair; the problems when the result would be invalid. When the
-    dates or the place changed, everyone interested is sent a notice (kind "fair_changed").
+    dates or the place changed, everyone interested is sent a notice of `notice_kind`
+    (handlers/features/fairs/text.py FAIR_CHANGED).
     """
     fair = await session.get(Fair, fair_id)
     if fair is None:
@@ -428,16 +434,19 @@ async def edit_fair(
     told = await _tell(
         session,
         fair_id=fair_id,
-        kind="fair_changed",
+        kind=notice_kind,
         payload={"before": _summary(before), "after": _summary(after)},
         now=now,
     )
     return replace(change, told=told)
 
 
-async def delete_fair(session: AsyncSession, *, fair_id: int, now: datetime) -> FairChange | None:
+async def delete_fair(
+    session: AsyncSession, *, fair_id: int, now: datetime, notice_kind: str
+) -> FairChange | None:
     """Delete a fair (its interests and pending reminders go with it) and queue a
-    cancellation notice (kind "fair_cancelled") for everyone who was interested."""
+    cancellation notice of `notice_kind` (handlers/features/fairs/text.py FAIR_CANCELLED)
+    for everyone who was interested."""
     fair = await session.get(Fair, fair_id)
     if fair is None:
         return None
@@ -445,7 +454,7 @@ async def delete_fair(session: AsyncSession, *, fair_id: int, now: datetime) -> 
     told = await _tell(
         session,
         fair_id=fair_id,
-        kind="fair_cancelled",
+        kind=notice_kind,
         payload={"before": _summary(before)},
         now=now,
     )

@@ -262,6 +262,9 @@ class Review(Base):
     card_message_id: Mapped[str | None] = mapped_column(String(32))
     # The photo messages posted above the card, so erasing the producer can remove them too.
     album_message_ids: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # The bot's prompts about this review in its chat (the reason question names the
+    # product): erasing the producer removes them too.
+    prompt_message_ids: Mapped[list[str] | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -294,7 +297,7 @@ class OutboxKind(StrEnum):
     # Remove a producer's messages from a review chat after they erased their data;
     # `payload` = {"message_ids": [...]}: the review row is gone by then.
     erase = "erase"
-    # A notification fallen due (migration 0019): `payload` is its rendered reply and
+    # A notification fallen due (migration 0022): `payload` is its rendered reply and
     # `notification_id` the row whose result follows this one's.
     notification = "notification"
 
@@ -326,7 +329,7 @@ class OutboxItem(Base):
     # A notice the recipient's platform takes only once they write again (WhatsApp's window,
     # no template): later messages to them may pass it; released when they write.
     held_until: Mapped[datetime | None]
-    # The notification it delivers (migration 0019): its result follows this row's.
+    # The notification it delivers (migration 0022): its result follows this row's.
     notification_id: Mapped[int | None]
 
 
@@ -402,7 +405,7 @@ class Notification(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     result: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Rendered into an outbox row (migration 0019), which sends it; never claimed again.
+    # Rendered into an outbox row (migration 0022), which sends it; never claimed again.
     queued_at: Mapped[datetime | None]
 
 
@@ -623,6 +626,40 @@ class DashboardToken(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class ExportRequest(Base):
+    """An admin's /ekspor, stored in the update that asked for it: the job that builds and
+    sends its files holds a lease while it runs (renewed as it goes); a job stopped by a
+    restart or a crash is picked up again from here. Erased with the admin (cascade)."""
+
+    __tablename__ = "export_requests"
+    __table_args__ = (Index("ix_export_requests_open", "id", **_where("finished_at IS NULL")),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSONType)  # the ExportJob, as JSON
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    runs: Mapped[int] = mapped_column(default=0)  # how often a job started on it
+    lease_until: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+# --- the admins' statistics, kept per tick ------------------------------------------------
+
+
+class StatsSnapshot(Base):
+    """/statistik's and `kurasi stats`'s figures as a scheduler tick last computed them, one
+    row per time zone (the weeks and the month are on its calendar). `claimed_at` is when a
+    worker last took on computing them: one worker per tick interval does. The figures name
+    curators (their decisions this month): an erasure deletes every snapshot."""
+
+    __tablename__ = "stats_snapshots"
+
+    timezone: Mapped[str] = mapped_column(String(64), primary_key=True)
+    claimed_at: Mapped[datetime]
+    stats: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # Stats.to_json()
+    computed_at: Mapped[datetime | None]  # the moment the figures are of (None: not yet)
 
 
 # --- the WhatsApp inbox ---------------------------------------------------------------------

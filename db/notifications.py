@@ -149,7 +149,8 @@ async def next_due_at(session: AsyncSession) -> datetime | None:
 
 # --- set-based planning: one INSERT ... SELECT ... ON CONFLICT DO NOTHING per kind ----------
 # Each occasion has a unique dedupe key, so re-planning what exists already is a no-op, and
-# two schedulers planning at once insert each row once.
+# two schedulers planning at once insert each row once. The kinds and their keys' prefix are
+# the caller's (handlers/features/reminders/kinds.py declares every kind).
 
 _COLUMNS = (
     "kind",
@@ -180,7 +181,7 @@ async def tune_for_planning(session: AsyncSession) -> None:
         await session.execute(text("SET LOCAL random_page_cost = 1.1"))
 
 
-def _insert_statement(dialect_name: str, query: RowsSelect) -> Any:
+def insert_statement(dialect_name: str, query: RowsSelect) -> Any:
     insert = insert_for(dialect_name)
     return (
         insert(Notification)
@@ -190,12 +191,14 @@ def _insert_statement(dialect_name: str, query: RowsSelect) -> Any:
 
 
 async def _insert_from(session: AsyncSession, query: RowsSelect) -> int:
-    stmt = _insert_statement(session.get_bind().dialect.name, query)
+    stmt = insert_statement(session.get_bind().dialect.name, query)
     result: Any = await session.execute(stmt)
     return int(result.rowcount or 0)
 
 
-def draft_nudges_query(*, now: datetime, idle: timedelta, nudge: int, last: bool) -> RowsSelect:
+def draft_nudges_query(
+    *, kind: str, now: datetime, idle: timedelta, nudge: int, last: bool
+) -> RowsSelect:
     """Drafts idle for at least `nudge` periods (and, unless it is the last nudge, fewer
     than `nudge + 1`): the nudge number is the whole periods idle, capped at the last."""
     conditions = [
@@ -206,8 +209,8 @@ def draft_nudges_query(*, now: datetime, idle: timedelta, nudge: int, last: bool
         conditions.append(Product.updated_at > now - (nudge + 1) * idle)
     return (
         select(
-            literal("draft"),
-            _key("draft:", Product.id, f":{nudge}"),
+            literal(kind),
+            _key(f"{kind}:", Product.id, f":{nudge}"),
             User.channel,
             User.external_id,
             User.id,
@@ -223,21 +226,21 @@ def draft_nudges_query(*, now: datetime, idle: timedelta, nudge: int, last: bool
 
 
 async def plan_draft_nudges(
-    session: AsyncSession, *, now: datetime, idle: timedelta, nudges: int
+    session: AsyncSession, *, kind: str, now: datetime, idle: timedelta, nudges: int
 ) -> int:
     planned = 0
     for nudge in range(1, nudges + 1):
-        query = draft_nudges_query(now=now, idle=idle, nudge=nudge, last=nudge == nudges)
+        query = draft_nudges_query(kind=kind, now=now, idle=idle, nudge=nudge, last=nudge == nudges)
         planned += await _insert_from(session, query)
     return planned
 
 
-def revisions_query(*, now: datetime, idle: timedelta) -> RowsSelect:
+def revisions_query(*, kind: str, now: datetime, idle: timedelta) -> RowsSelect:
     """Revision requests left unanswered for `idle` since the decision."""
     return (
         select(
-            literal("revision"),
-            _key("revision:", Product.id, ":", Product.round),
+            literal(kind),
+            _key(f"{kind}:", Product.id, ":", Product.round),
             User.channel,
             User.external_id,
             User.id,
@@ -256,15 +259,17 @@ def revisions_query(*, now: datetime, idle: timedelta) -> RowsSelect:
     )
 
 
-async def plan_revisions(session: AsyncSession, *, now: datetime, idle: timedelta) -> int:
-    return await _insert_from(session, revisions_query(now=now, idle=idle))
+async def plan_revisions(
+    session: AsyncSession, *, kind: str, now: datetime, idle: timedelta
+) -> int:
+    return await _insert_from(session, revisions_query(kind=kind, now=now, idle=idle))
 
 
-def unclaimed_query(*, now: datetime, wait: timedelta, admin_channel: str) -> RowsSelect:
+def unclaimed_query(*, kind: str, now: datetime, wait: timedelta, admin_channel: str) -> RowsSelect:
     """Submissions nobody claimed for `wait`, told to their review chat."""
     return select(
-        literal("unclaimed"),
-        _key("unclaimed:", Product.id, ":", Product.round),
+        literal(kind),
+        _key(f"{kind}:", Product.id, ":", Product.round),
         func.coalesce(Review.channel, admin_channel),
         Review.chat_id,
         literal(None, Integer),
@@ -282,10 +287,10 @@ def unclaimed_query(*, now: datetime, wait: timedelta, admin_channel: str) -> Ro
 
 
 async def plan_unclaimed(
-    session: AsyncSession, *, now: datetime, wait: timedelta, admin_channel: str
+    session: AsyncSession, *, kind: str, now: datetime, wait: timedelta, admin_channel: str
 ) -> int:
     return await _insert_from(
-        session, unclaimed_query(now=now, wait=wait, admin_channel=admin_channel)
+        session, unclaimed_query(kind=kind, now=now, wait=wait, admin_channel=admin_channel)
     )
 
 
@@ -384,19 +389,18 @@ async def stats_between(session: AsyncSession, *, start: datetime, end: datetime
 
 
 async def load_for_sending(
-    session: AsyncSession, *, batch: Sequence[Notification]
+    session: AsyncSession, *, batch: Sequence[Notification], product_kinds: Collection[str]
 ) -> list[User | Product]:
-    """Load a claimed batch's recipients and products in two queries, so rendering each
-    notification finds them in the session instead of asking one by one. Keep the returned
-    list while sending: the session's identity map holds its objects only weakly."""
+    """Load a claimed batch's recipients and products (of the `product_kinds`, whose
+    subject is a product) in two queries, so rendering each notification finds them in the
+    session instead of asking one by one. Keep the returned list while sending: the
+    session's identity map holds its objects only weakly."""
     loaded: list[User | Product] = []
     user_ids = {n.user_id for n in batch if n.user_id is not None}
     if user_ids:
         loaded += await session.scalars(load_users_query(sorted(user_ids)))
     product_ids = {
-        n.subject_id
-        for n in batch
-        if n.subject_id is not None and n.kind in ("draft", "revision", "unclaimed")
+        n.subject_id for n in batch if n.subject_id is not None and n.kind in product_kinds
     }
     if product_ids:
         loaded += await session.scalars(load_products_query(sorted(product_ids)))

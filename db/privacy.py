@@ -30,6 +30,8 @@ from db.models import (
     WhatsAppMessage,
 )
 from db.outbox import ERASE, enqueue
+from db.products import STORED, ProductField
+from db.stats_snapshots import forget as forget_stats_snapshots
 
 # Every table, and what erasing a person does to it (tests/db/test_privacy.py checks that each
 # table of the models is named here, in KEPT_FOR_SECURITY or in HOLDS_NO_PERSON, so a new
@@ -57,6 +59,8 @@ ERASED: dict[str, str] = {
     "dashboard_tokens": "an admin's login links and sessions: deleted with the user (cascade)",
     "whatsapp_inbox": "their stored, not yet handled messages, by their WhatsApp numbers",
     "inquiries": "buyers' inquiries stay for the admins; their product and producer links go",
+    "export_requests": "an admin's /ekspor requests: deleted with the user (cascade)",
+    "stats_snapshots": "the admins' figures name curators: every snapshot deleted (recomputed)",
 }
 # Kept through an erasure on purpose, and only for as long as it protects someone: a hash
 # of a number trying link codes, so that erasing the half-made account gives no new tries.
@@ -133,16 +137,12 @@ async def export_user_data(session: AsyncSession, *, user: User) -> dict[str, An
         )
         data["products"].append(
             {
-                "name": product.name,
-                "sector": product.sector,
-                "description": product.description,
-                "price_rupiah": product.price,
-                "unit": product.unit,
-                "minimum_order": product.min_order,
-                "monthly_capacity": product.capacity,
-                "materials": product.materials,
-                "shelf_life_days": product.shelf_life_days,
-                "legal_documents": product.legal_docs,
+                # Each product field by its data key (db/products.py STORED), photos below.
+                **{
+                    stored.data_key: getattr(product, stored.column)
+                    for stored in STORED.values()
+                    if stored.column is not None
+                },
                 "legal_document_numbers": product.legal_numbers or {},
                 "hs_code": product.hs_code,
                 "target_markets": product.target_markets,
@@ -150,7 +150,7 @@ async def export_user_data(session: AsyncSession, *, user: User) -> dict[str, An
                 "round": product.round,
                 "submitted_at": _iso(product.submitted_at),
                 "created_at": _iso(product.created_at),
-                "photos": [
+                STORED[ProductField.photos].data_key: [
                     {
                         "position": p.position,
                         "sha256": p.sha256,
@@ -268,6 +268,9 @@ async def erase_user(
         delete(Curator).where(_identity(Curator, identities, "channel", "external_id"))
     )
     await session.execute(delete(User).where(User.id.in_(user_ids)))
+    # The stored statistics may count their decisions under their name; the next tick
+    # computes them without.
+    await forget_stats_snapshots(session)
     session.expunge_all()
     still_used = set(
         await session.scalars(select(Photo.store_key).where(Photo.store_key.in_(keys)))
@@ -295,16 +298,23 @@ def _identity(
 async def _queue_review_chat_erasure(session: AsyncSession, *, user_id: int, now: datetime) -> None:
     """One outbox item per review chat, naming the card and photo messages to remove."""
     posted = await session.execute(
-        select(Review.channel, Review.chat_id, Review.album_message_ids, Review.card_message_id)
+        select(
+            Review.channel,
+            Review.chat_id,
+            Review.album_message_ids,
+            Review.card_message_id,
+            Review.prompt_message_ids,
+        )
         .join(Product, Review.product_id == Product.id)
         .join(Business, Product.business_id == Business.id)
         .where(Business.owner_id == user_id, Review.card_message_id.is_not(None))
         .order_by(Review.id)
     )
     by_chat: dict[tuple[str, str], list[str]] = {}
-    for channel, chat_id, album_ids, card_id in posted.all():
+    for channel, chat_id, album_ids, card_id, prompt_ids in posted.all():
         if channel and chat_id and card_id:
-            by_chat.setdefault((channel, chat_id), []).extend([*(album_ids or []), card_id])
+            posts = [*(album_ids or []), card_id, *(prompt_ids or [])]
+            by_chat.setdefault((channel, chat_id), []).extend(posts)
     for (channel, chat_id), message_ids in by_chat.items():
         payload = {"message_ids": message_ids}
         await enqueue(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +15,8 @@ from sqlalchemy.orm.util import identity_key
 from db.models import Business, Photo, PhotoHash, Product, ProductStatus
 
 S = ProductStatus
+# How an export shows a column (db/exports.py's Column.kind).
+ExportKind = Literal["int", "text", "keep", "code", "when", "bool", "list", "scores", "regency"]
 
 # Which status each producer action leaves from, and where it goes (DESIGN.md's diagram).
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
@@ -31,7 +34,9 @@ EDITABLE = frozenset({S.draft, S.revision_requested})
 
 class ProductField(StrEnum):
     """The product-field vocabulary, in the order a producer is asked: the form, the
-    producer's card, the curators' card and a round's snapshot all name fields by it."""
+    producer's card, the curators' card and a round's snapshot all name fields by it.
+    Each field's data half is in `STORED` below; its label, question and card lines are in
+    handlers/features/fields.py."""
 
     name = "name"
     sector = "sector"
@@ -50,10 +55,43 @@ class ProductField(StrEnum):
     @property
     def column(self) -> str | None:
         """The Product column holding it (None: photos, which are rows of their own)."""
-        return {"shelf_life": "shelf_life_days", "photos": None}.get(self.value, self.value)
+        return STORED[self].column
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """Where a product field is kept and how the data views show it: `column` on Product
+    (None: photos, rows of their own); `data_key`, its key in the person's data export
+    (/datasaya); `export`, its column in the products export (key, kind and width as
+    db/exports.py's Column), or (a text) why the export leaves it out."""
+
+    column: str | None
+    data_key: str
+    export: tuple[str, ExportKind, int] | str
 
 
 F = ProductField
+_NOT_A_COLUMN = "not a spreadsheet column"
+_FREE_TEXT = "free text: " + _NOT_A_COLUMN
+STORED: dict[ProductField, Stored] = {
+    F.name: Stored("name", "name", ("name", "text", 30)),
+    F.sector: Stored("sector", "sector", ("sector", "code", 22)),
+    F.description: Stored("description", "description", _FREE_TEXT),
+    F.description_en: Stored("description_en", "description_en", _FREE_TEXT),
+    F.name_en: Stored(
+        "name_en", "name_en", "the catalogue's name for buyers: not a spreadsheet column"
+    ),
+    F.price: Stored("price", "price_rupiah", ("price_idr", "int", 12)),
+    F.unit: Stored("unit", "unit", ("unit", "text", 10)),
+    F.min_order: Stored("min_order", "minimum_order", ("min_order", "int", 10)),
+    F.capacity: Stored("capacity", "monthly_capacity", ("monthly_capacity", "int", 12)),
+    F.materials: Stored("materials", "materials", _FREE_TEXT),
+    F.shelf_life: Stored(
+        "shelf_life_days", "shelf_life_days", "food products only: not a spreadsheet column"
+    ),
+    F.legal_docs: Stored("legal_docs", "legal_documents", ("legal_docs", "list", 20)),
+    F.photos: Stored(None, "photos", "files: " + _NOT_A_COLUMN),
+}
 PRODUCT_FIELDS: tuple[ProductField, ...] = tuple(ProductField)
 # What a round's snapshot compares (photos by their hashes).
 SNAPSHOT_FIELDS: tuple[ProductField, ...] = PRODUCT_FIELDS

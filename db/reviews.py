@@ -465,3 +465,12 @@ async def route_unrouted(
         await _queue_card(session, review, now=now)
         routed += 1
     return routed
+
+
+async def keep_prompt_ids(
+    session: AsyncSession, *, review_id: int, message_ids: Sequence[str]
+) -> None:
+    """Remember the bot's prompts about a review in its chat (erasure removes them)."""
+    review = await session.get(Review, review_id, with_for_update=True)
+    if review is not None and message_ids:
+        review.prompt_message_ids = [*(review.prompt_message_ids or []), *message_ids]

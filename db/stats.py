@@ -412,6 +412,81 @@ class Stats:
         jsonable: dict[str, Any] = _jsonable(data)
         return jsonable
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Stats:
+        """The inverse of `to_json`: the figures read back from a stored snapshot."""
+        return cls(
+            generated_at=datetime.fromisoformat(data["generated_at"]),
+            clusters=[
+                Cluster(
+                    str(c["sector"]), str(c["region_code"]), int(c["producers"]), int(c["products"])
+                )
+                for c in data["clusters"]
+            ],
+            statuses=_counts(data["statuses"]),
+            weeks=[
+                Week(
+                    date.fromisoformat(w["start"]),
+                    int(w["approve"]),
+                    int(w["revise"]),
+                    int(w["reject"]),
+                )
+                for w in data["weeks"]
+            ],
+            grades=_counts(data["grades"]),
+            to_first_claim=_timing_from(data["to_first_claim"]),
+            to_decision=_timing_from(data["to_decision"]),
+            backlog_by_sector=[_backlog_from(b) for b in data["backlog_by_sector"]],
+            backlog_by_chat=[_backlog_from(b) for b in data["backlog_by_chat"]],
+            backlog_trend=[(date.fromisoformat(d), int(n)) for d, n in data["backlog_trend"]],
+            curators=[
+                CuratorLoad(
+                    None if c["user_id"] is None else int(c["user_id"]),
+                    str(c["name"]),
+                    int(c["approve"]),
+                    int(c["revise"]),
+                    int(c["reject"]),
+                )
+                for c in data["curators"]
+            ],
+            month_start=date.fromisoformat(data["month_start"]),
+            totals=_counts(data["totals"]),
+            timezone=str(data["timezone"]),
+            cells=[
+                MatrixCell(
+                    str(c["region_code"]),
+                    str(c["sector"]),
+                    int(c["producers"]),
+                    int(c["products"]),
+                    int(c["waiting"]),
+                    int(c["approved"]),
+                    float(c["oldest_wait_seconds"]),
+                )
+                for c in data["cells"]
+            ],
+        )
+
+
+def _counts(data: dict[str, Any]) -> dict[str, int]:
+    return {str(k): int(v) for k, v in data.items()}
+
+
+def _seconds(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _timing_from(data: dict[str, Any]) -> Timing:
+    return Timing(int(data["count"]), _seconds(data["median"]), _seconds(data["p90"]))
+
+
+def _backlog_from(data: dict[str, Any]) -> Backlog:
+    return Backlog(
+        str(data["key"]),
+        int(data["waiting"]),
+        int(data["unclaimed"]),
+        float(data["oldest_seconds"]),
+    )
+
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):

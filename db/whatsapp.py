@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Fair, Notification, OutboxItem, Product, User, UserAlias, WhatsAppMessage
+from db.models import Notification, OutboxItem, User, UserAlias, WhatsAppMessage
 from db.outbox import TEMPLATE_SENT, WINDOW_CLOSED
 from db.sql import insert_ignore
 
@@ -162,21 +162,3 @@ async def window_opened(
         .where(User.channel == channel, User.external_id == chat_id)
         .values(last_inbound_at=now)
     )
-
-
-async def template_values(
-    session: AsyncSession, *, kind: str, subject_id: int | None
-) -> dict[str, str]:
-    """What a notification's template can be filled with: product, fair, date, place."""
-    if subject_id is None:
-        return {}
-    if kind.startswith("fair"):
-        fair = await session.get(Fair, subject_id)
-        if fair is None:
-            return {}
-        day = fair.start_date
-        if kind == "fair_deadline" and fair.registration_deadline is not None:
-            day = fair.registration_deadline
-        return {"fair": fair.name, "date": day.strftime("%d-%m-%Y"), "place": fair.place}
-    product = await session.get(Product, subject_id)
-    return {"product": product.name or "-"} if product is not None else {}

@@ -49,7 +49,7 @@ from handlers.kit.feature import (
     Surface,
 )
 from handlers.kit.payload import Payload
-from handlers.kit.render import typed_commands
+from handlers.kit.render import learn_command_words, typed_commands
 
 __all__ = ["COMMANDS", "GROUP_COMMANDS", "MENU_COMMANDS", "dispatch"]
 
@@ -116,6 +116,7 @@ COMMON = Feature(
             help={"producer": N_("choose Bahasa Indonesia or English")},
             aliases=("language",),
             words=("bahasa", "language"),
+            word=N_("language"),
             menu=N_("Language: Bahasa Indonesia / English"),
             rank=80,
         ),
@@ -124,6 +125,7 @@ COMMON = Feature(
             help={"producer": N_("stop what you are doing (your answers are kept)")},
             aliases=("cancel",),
             words=("batal", "cancel"),
+            word=N_("cancel"),
             menu=N_("Stop the current step (answers are kept)"),
             rank=85,
         ),
@@ -131,6 +133,7 @@ COMMON = Feature(
             "menu",
             help={"producer": N_("the main menu")},
             words=("menu",),
+            word=N_("menu"),
             rank=88,
         ),
         Surface(
@@ -138,6 +141,7 @@ COMMON = Feature(
             help={"producer": N_("this help")},
             aliases=("help",),
             words=("bantuan", "help"),
+            word=N_("help"),
             menu=N_("Help"),
             rank=90,
         ),
@@ -193,6 +197,9 @@ SURFACE: tuple[Surface, ...] = tuple(
 # Plain words that work as commands on every channel (WhatsApp has no command menu and no
 # slash habit), matched case- and accent-insensitively: the phrase -> the command's name.
 WORDS: dict[str, str] = _merge([dict.fromkeys(s.words, s.command) for s in SURFACE], "word")
+# The word a reply names for each command (and its aliases) where there is no command menu.
+COMMAND_WORDS: dict[str, str] = {n: s.word for s in SURFACE if s.word for n in s.names}
+learn_command_words(COMMAND_WORDS)
 # The Telegram command menu: (command, N_ description), in the help's order.
 MENU_COMMANDS: tuple[tuple[str, str], ...] = tuple(
     (s.command, s.menu) for s in SURFACE if s.menu is not None

@@ -26,6 +26,7 @@ from bot.catalogue_site.render import Pages
 from db.base import utcnow
 from db.inquiries import add_inquiry, product_for_inquiry, sent_since
 from db.notifications import admins, plan, to_user
+from handlers.features.inquiries import ADMIN_KIND, PRODUCER_KIND
 
 if TYPE_CHECKING:
     from bot.config import CatalogueSettings
@@ -40,8 +41,6 @@ _TAG = re.compile(r"<[^>]*>?")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _EMAIL = re.compile(r"[^@\s<>\"']{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 
-ADMIN_KIND = "inquiry_admin"
-PRODUCER_KIND = "inquiry"
 
 MESSAGES = {
     "ok": C_("Thank you. Your inquiry was sent; the export desk answers by e-mail."),

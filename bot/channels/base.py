@@ -101,7 +101,14 @@ def reply_payload(reply: Reply) -> dict[str, Any]:
     data: dict[str, Any] = {"text": reply.text}
     if reply.buttons:
         data["buttons"] = [[[b.label, b.payload] for b in row] for row in reply.buttons]
-    for flag in ("ask_contact", "edit_message_id", "alert", "notice_kind", "subject_id"):
+    for flag in (
+        "ask_contact",
+        "edit_message_id",
+        "alert",
+        "notice_kind",
+        "subject_id",
+        "about_review",
+    ):
         if (value := getattr(reply, flag)) is not None:
             data[flag] = value
     for flag in ("remove_keyboard", "force_reply", "html"):
@@ -138,6 +145,7 @@ def reply_from_payload(data: dict[str, Any]) -> Reply:
         html=bool(data.get("html")),
         notice_kind=data.get("notice_kind"),
         subject_id=data.get("subject_id"),
+        about_review=data.get("about_review"),
         media=tuple(MediaOut(**m) for m in data.get("media", ())),
         attachment=Attachment(
             filename=attachment["filename"],

@@ -328,6 +328,8 @@ class TelegramChannel:
                 )
             )
             ids.append(str(message.message_id))
+        if reply.about_review is not None:
+            await self.app.remember_prompts(reply.about_review, ids)
         return ids
 
     async def post(self, chat_id: str, reply: Reply) -> list[str]:

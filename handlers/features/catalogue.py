@@ -1,5 +1,5 @@
 """After approval: may buyers contact the producer (yes/no, stored on the business), and an
-optional English description for the export catalogue."""
+optional English description and English name for the export catalogue."""
 
 from __future__ import annotations
 
@@ -8,12 +8,16 @@ from dataclasses import dataclass
 from db.models import Business, Product, ProductStatus
 from handlers.i18n import N_
 from handlers.kit.context import Context, Translate
-from handlers.kit.events import Button, Text
+from handlers.kit.events import Button, ButtonPress, Text
 from handlers.kit.feature import Feature, SimpleFlow
+from handlers.kit.parsing.text import clean_text, is_no_answer
 from handlers.kit.payload import ButtonData, Payload
+from handlers.kit.render import normalize
 
 FLOW = "catalog"
 MAX_DESCRIPTION = 1000
+MAX_NAME = 100  # Product.name_en
+DESCRIBE, NAME, SKIP = "en", "name", "skip"
 
 
 @dataclass(frozen=True)
@@ -26,8 +30,9 @@ class ConsentButton(ButtonData, flow=FLOW, steps=("consent",)):
 
 
 @dataclass(frozen=True)
-class DescribeButton(ButtonData, flow=FLOW, steps=("en",)):
-    """Write the approved product's English description."""
+class DescribeButton(ButtonData, flow=FLOW, steps=(DESCRIBE, NAME, SKIP)):
+    """Write the approved product's English description (`en`) or name (`name`), or leave
+    the name out (`skip`)."""
 
     step: str
     product_id: int
@@ -54,7 +59,12 @@ def approval_extras(
         )
     if not product.description_en:
         lines.append(t("Tip: an English description helps foreign buyers. You can add one now."))
-        rows.append([DescribeButton("en", product.id).button(t("✍️ Add an English description"))])
+        rows.append(
+            [DescribeButton(DESCRIBE, product.id).button(t("✍️ Add an English description"))]
+        )
+    elif not product.name_en:
+        lines.append(t("Tip: an English name helps foreign buyers find it. You can add one now."))
+        rows.append([DescribeButton(NAME, product.id).button(t("✍️ Add an English name"))])
     return "\n\n".join(lines), rows
 
 
@@ -93,7 +103,10 @@ async def on_button(ctx: Context, payload: Payload) -> None:
         if owned is None or owned[0].status != ProductStatus.approved:
             ctx.reply(t("That button is no longer valid."))
             return
-        ctx.goto(FLOW, "en")
+        if describe.step == SKIP:
+            await _skip_name(ctx)
+            return
+        ctx.goto(FLOW, describe.step)
         ctx.update_data(product_id=owned[0].id)
         await prompt(ctx)
         return
@@ -101,8 +114,20 @@ async def on_button(ctx: Context, payload: Payload) -> None:
 
 
 async def prompt(ctx: Context) -> None:
+    t = ctx.t
+    if ctx.step == NAME:
+        product_id = ctx.data.get("product_id")
+        skip = DescribeButton(SKIP, product_id if isinstance(product_id, int) else 0)
+        ctx.reply(
+            t(
+                "Optional: the product's name in English, for the export catalogue (e.g. Crispy "
+                "Tempeh Chips). Type it, or press “Skip”."
+            ),
+            buttons=[[skip.button(t("Skip"))]],
+        )
+        return
     ctx.reply(
-        ctx.t(
+        t(
             "Write the product's description in English (up to {n} characters), or /batal.",
             n=MAX_DESCRIPTION,
         )
@@ -115,22 +140,59 @@ async def on_event(ctx: Context) -> None:
     if not text:
         await prompt(ctx)
         return
-    if len(text) > MAX_DESCRIPTION:
-        ctx.reply(
-            ctx.t(
-                "That is {n} characters; please keep it under {max}.",
-                n=len(text),
-                max=MAX_DESCRIPTION,
-            )
-        )
+    if ctx.step == NAME:
+        await _typed_name(ctx, text)
         return
+    if len(text) > MAX_DESCRIPTION:
+        _too_long(ctx, text, MAX_DESCRIPTION)
+        return
+    product = await _answered_product(ctx)
+    if product is None:
+        return
+    product.description_en = text
+    ctx.reply(ctx.t("Saved. The English description is shown on the catalogue."))
+    if not product.name_en:  # buyers search by name too: asked next, as the product form does
+        ctx.goto(FLOW, NAME)
+        ctx.update_data(product_id=product.id)
+        await prompt(ctx)
+
+
+async def _typed_name(ctx: Context, text: str) -> None:
+    if is_no_answer(text) or normalize(text) in {"skip", "lewati"}:
+        await _skip_name(ctx)
+        return
+    name = clean_text(text, max_len=MAX_NAME)
+    if name is None:
+        _too_long(ctx, text, MAX_NAME)
+        return
+    product = await _answered_product(ctx)
+    if product is None:
+        return
+    product.name_en = name
+    ctx.reply(ctx.t("Saved. Buyers abroad see it as “{name}” on the catalogue.", name=name))
+
+
+def _too_long(ctx: Context, text: str, limit: int) -> None:
+    ctx.reply(ctx.t("That is {n} characters; please keep it under {max}.", n=len(text), max=limit))
+
+
+async def _answered_product(ctx: Context) -> Product | None:
+    """The product the open question is about, the flow ended (None: it is gone)."""
     owned = await _own_product(ctx, ctx.data.get("product_id"))
     ctx.end_flow()
     if owned is None:
         ctx.reply(ctx.t("That product is no longer available."))
+        return None
+    return owned[0]
+
+
+async def _skip_name(ctx: Context) -> None:
+    was_asked = ctx.flow == FLOW and ctx.step == NAME
+    ctx.end_flow()
+    if isinstance(ctx.incoming.event, ButtonPress) and not was_asked:
+        ctx.reply(ctx.t("That button is no longer valid."))
         return
-    owned[0].description_en = text
-    ctx.reply(ctx.t("Saved. The English description is shown on the catalogue."))
+    ctx.reply(ctx.t("Fine: the catalogue shows the name you gave."))
 
 
 FEATURE = Feature(

@@ -206,6 +206,7 @@ FEATURE = Feature(
             help={"producer": N_("buyers' inquiries about your products")},
             aliases=("inquiries",),
             words=("permintaan", "inquiries"),
+            word=N_("inquiries"),
             rank=65,
         ),
     ),

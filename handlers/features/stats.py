@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.stats import UNROUTED, Backlog, Stats, Timing, backlog_trend, collect
+from db.stats_snapshots import fresh
 from handlers.i18n import N_
 from handlers.kit.context import Context, Translate
 from handlers.kit.events import MediaOut
@@ -20,9 +21,24 @@ CHARTS = ("tiles", "clusters", "decisions")
 _SPARKS = "▁▂▃▄▅▆▇█"
 
 
+async def figures(
+    session: AsyncSession, *, now: datetime, timezone: str, max_age: timedelta, live: bool = False
+) -> tuple[Stats, bool]:
+    """The figures the scheduler's tick stored, when no older than `max_age`; else (or with
+    `live`) computed now. True when they were read from the store."""
+    if not live:
+        stored = await fresh(session, timezone=timezone, now=now, max_age=max_age)
+        if stored is not None:
+            return stored, True
+    return await collect(session, now=now, timezone=timezone), False
+
+
 async def show(ctx: Context) -> None:
     """Numbers first as text; the charts ride on the same message as photos."""
-    stats = await collect(ctx.session, now=ctx.now, timezone=ctx.settings.timezone)
+    settings = ctx.settings
+    stats, stored = await figures(
+        ctx.session, now=ctx.now, timezone=settings.timezone, max_age=settings.stats_max_age
+    )
     t = ctx.t
     media: list[MediaOut] = []
     if ctx.settings.charts is not None:
@@ -34,7 +50,7 @@ async def show(ctx: Context) -> None:
         for kind in CHARTS:
             png = await ctx.settings.charts(kind, stats, t)
             media.append(MediaOut(path=f"{kind}.png", data=png, caption=captions[kind]))
-    ctx.reply(stats_text(t, stats), media=tuple(media))
+    ctx.reply(stats_text(t, stats, as_of=stored), media=tuple(media))
 
 
 def day_month(t: Translate, day: date) -> str:
@@ -80,10 +96,18 @@ def _backlog_line(t: Translate, name: str, b: Backlog) -> str:
     )
 
 
-def stats_text(t: Translate, stats: Stats) -> str:
-    """The figures of `stats` in a few short paragraphs, in the reader's language."""
+def as_of_line(t: Translate, stats: Stats) -> str:
+    """ "Figures as of 10:00 WIB": when stored figures were taken, on the configured clock."""
+    local = stats.generated_at.astimezone(ZoneInfo(stats.timezone))
+    return t("Figures as of {time} {zone}", time=local.strftime("%H:%M"), zone=local.tzname())
+
+
+def stats_text(t: Translate, stats: Stats, *, as_of: bool = False) -> str:
+    """The figures of `stats` in a few short paragraphs, in the reader's language; `as_of`:
+    say when they were taken (stored figures, up to two ticks old)."""
     lines = [
         t("📊 Kurasi statistics, {day}", day=local_day(stats).strftime("%d/%m/%Y")),
+        *([as_of_line(t, stats)] if as_of else []),
         t(
             "{producers} producers registered; {products} products submitted.",
             producers=stats.totals.get("producers", 0),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -57,6 +57,9 @@ class FlowSettings:
     # Draws a named chart of the statistics as PNG bytes, off the event loop (bot/charts.py);
     # None: statistics come as text only.
     charts: ChartMaker | None = None
+    # How old the scheduler's stored statistics may be for /statistik to show them (two tick
+    # intervals: config reminders.tick); older, or none, and they are computed in the update.
+    stats_max_age: timedelta = timedelta(minutes=2)
     broadcast_rate: float = 25.0  # messages a second, for a broadcast's estimated duration
     # Runs /ekspor's files off the update (bot/export_jobs.py); None: built within the update.
     exports: ExportStarter | None = None

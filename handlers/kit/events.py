@@ -178,3 +178,6 @@ class Reply:
     # fair it is about, so a platform with a messaging window can send the kind's template.
     notice_kind: str | None = None
     subject_id: int | None = None
+    # A message in a review chat about this review (a prompt naming the product): the ids
+    # of the messages it makes are kept with the review, so erasure removes them too.
+    about_review: int | None = None

@@ -28,15 +28,18 @@ class Surface:
 
     `help` holds its /bantuan line per role (an N_ text, shown as "/command – line"),
     `aliases` the other names it answers to (English), `words` the plain words that mean it
-    in both languages (typed without the slash), `menu` its description in the Telegram
-    command menu, `rank` its place in the help and the menu, `shown` whether the help lists it
-    under the running configuration (a command whose service is not set up is left out).
+    in both languages (typed without the slash), `word` the one of them a reply names where
+    there is no command menu (an N_ text: "Kirim /start" reads "Ketik daftar" on WhatsApp),
+    `menu` its description in the Telegram command menu, `rank` its place in the help and
+    the menu, `shown` whether the help lists it under the running configuration (a command
+    whose service is not set up is left out).
     """
 
     command: str
     help: Mapping[Role, str] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
     words: tuple[str, ...] = ()
+    word: str | None = None
     menu: str | None = None
     rank: int = 100
     shown: Callable[[FlowSettings], bool] | None = None  # None: always in the help

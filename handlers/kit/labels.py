@@ -8,7 +8,6 @@ from typing import TypeVar
 
 from db.businesses import LEGAL_DOCS, SECTORS
 from db.models import ProductStatus
-from db.products import ProductField
 from db.regions import get_region, search_regions
 from handlers.i18n import N_
 from handlers.kit.context import LANGUAGES, Context, Translate
@@ -188,22 +187,6 @@ def rupiah(n: int) -> str:
     return f"Rp {thousands(n)}"
 
 
-# The product-field vocabulary's labels (db/products.py's ProductField), on both cards.
-PRODUCT_FIELD_LABELS = {
-    ProductField.name: N_("Product name"),
-    ProductField.sector: N_("Sector"),
-    ProductField.description: N_("Description"),
-    ProductField.description_en: N_("English description"),
-    ProductField.name_en: N_("English name"),
-    ProductField.price: N_("Price"),
-    ProductField.unit: N_("Unit"),
-    ProductField.min_order: N_("Minimum order"),
-    ProductField.capacity: N_("Monthly capacity"),
-    ProductField.materials: N_("Main materials"),
-    ProductField.shelf_life: N_("Shelf life"),
-    ProductField.legal_docs: N_("Legal documents"),
-    ProductField.photos: N_("Photos"),
-}
 STATUS_LABELS = {
     ProductStatus.draft: N_("draft"),
     ProductStatus.submitted: N_("waiting for curation"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
@@ -180,30 +180,30 @@ def pick_many(text: str, options: Sequence[Option]) -> list[str] | None:
     return [c for c in chosen if c is not None]
 
 
-# How each command is typed as a plain word (common.WORDS reads them in both languages),
-# for channels without a command menu (WhatsApp): "Kirim /start" reads "ketik daftar".
-COMMAND_WORDS: dict[str, str] = {
-    "start": N_("register"),
-    "produk_baru": N_("new product"),
-    "produk": N_("products"),
-    "profil": N_("profile"),
-    "pameran": N_("fairs"),
-    "pengingat": N_("reminders"),
-    "bantuan": N_("help"),
-    "help": N_("help"),
-    "batal": N_("cancel"),
-    "cancel": N_("cancel"),
-    "menu": N_("menu"),
-    "datasaya": N_("my data"),
-    "hapusdata": N_("delete data"),
-    "bahasa": N_("language"),
-    "language": N_("language"),
-}
-_COMMAND_RE = re.compile(
-    r"(?:\b(Send|send|Kirim|kirim|mengirim|Type|type|Ketik|ketik)\s+)?(?<![\w/.:])/("
-    + "|".join(sorted(COMMAND_WORDS, key=len, reverse=True))
-    + r")(?![\w/])"
-)
+# How each command is typed as a plain word, for channels without a command menu (WhatsApp):
+# "Kirim /start" reads "Ketik daftar". The kit knows no feature: the route table teaches it
+# the words every feature's surface declares (`learn_command_words`), command -> N_ word.
+COMMAND_WORDS: dict[str, str] = {}
+_COMMAND_RE: re.Pattern[str] | None = None
+
+
+def learn_command_words(words: Mapping[str, str]) -> None:
+    """The plain word (an N_ text) of each command name, replacing what was known."""
+    global _COMMAND_RE
+    COMMAND_WORDS.clear()
+    COMMAND_WORDS.update(words)
+    names = "|".join(re.escape(n) for n in sorted(COMMAND_WORDS, key=len, reverse=True))
+    _COMMAND_RE = (
+        re.compile(
+            r"(?:\b(Send|send|Kirim|kirim|mengirim|Type|type|Ketik|ketik)\s+)?(?<![\w/.:])/("
+            + names
+            + r")(?![\w/])"
+        )
+        if names
+        else None
+    )
+
+
 _VERBS = {"Send": "Type", "send": "type", "Type": "Type", "type": "type", "Kirim": "Ketik",
           "kirim": "ketik", "mengirim": "mengetik", "Ketik": "Ketik", "ketik": "ketik"}  # fmt: skip
 # "(or type daftar)" / "(atau ketik daftar)": said already once the command is a word
@@ -213,7 +213,7 @@ _OR_TYPE_RE = re.compile(r"\s*\((?:or|atau) (?:type|ketik) [^()]{1,30}\)")
 def typed_commands(t: Translate, text: str) -> str:
     """`text` with "/start" and its like written as the words to type, in the reader's
     language ("Kirim /start" -> "Ketik daftar", "/batal" -> "batal")."""
-    if "/" not in text:
+    if "/" not in text or _COMMAND_RE is None:
         return text
 
     def word(m: re.Match[str]) -> str:

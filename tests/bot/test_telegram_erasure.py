@@ -4,12 +4,14 @@ End to end through aiogram, the durable outbox and the fake Bot API."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from bot.config import Settings
+from bot.scheduler import release_stale_claims
 from bot.sender import MessageSender
 from db.media_store import MediaStore
 from db.models import OutboxItem, Product
@@ -50,6 +52,42 @@ def group_messages(fake: FakeTelegram) -> dict[int, str]:
                 if message is not None:
                     shown[result["message_id"]] = message.get("text") or message.get("caption", "")
     return shown
+
+
+async def add_the_curator(sessionmaker, clock: FakeClock) -> None:
+    from db.reviews import add_curator
+
+    async with sessionmaker() as session, session.begin():
+        await add_curator(
+            session, external_id=str(CURATOR), chat_id=None, added_by="test", now=clock.now
+        )
+
+
+def card_of(fake: FakeTelegram, product: Product) -> int:
+    return next(
+        c.result["message_id"]
+        for c in fake.sent("sendMessage", chat_id=GROUP)
+        if f"#{product.id}" in c.params["text"]
+    )
+
+
+async def curator_says(fake: FakeTelegram, tracker: Tracker, update: dict) -> None:
+    await Tracker.wait(tracker, fake.push_update(update))
+
+
+async def curator_presses(
+    fake: FakeTelegram, tracker: Tracker, card_id: int, labels: tuple[str, ...]
+) -> None:
+    """The curator presses each labelled button of the card, in the group."""
+    for label in labels:
+        message = fake.message_in(GROUP, card_id)
+        assert message is not None
+        rows = message["reply_markup"]["inline_keyboard"]
+        data = next(b["callback_data"] for row in rows for b in row if label in b["text"])
+        update = fake.callback(
+            CURATOR, data, message_id=card_id, chat_id=GROUP, chat_type="supergroup"
+        )
+        await curator_says(fake, tracker, update)
 
 
 async def erase_after(
@@ -103,42 +141,14 @@ async def test_a_typed_reasons_preview_leaves_with_the_card(
     """The words a curator wrote about the product ("ini yang akan dibaca produsen: …")
     were a message of their own and stayed in the group after the card and album left."""
     reason = "Kemasan belakang Bu Tini belum terlihat, mohon difoto ulang di siang hari."
-    async with sessionmaker() as session, session.begin():
-        from db.reviews import add_curator
-
-        await add_curator(
-            session, external_id=str(CURATOR), chat_id=None, added_by="test", now=clock.now
-        )
+    await add_the_curator(sessionmaker, clock)
     erased = (await post_cards(settings, sessionmaker, clock))[0]
     async with running_bot(settings, fake, clock=clock) as (runtime, tracker):
         assert await MessageSender(runtime.app).run_until_idle() == 2
-        card = next(
-            c
-            for c in fake.sent("sendMessage", chat_id=GROUP)
-            if f"#{erased.id}" in c.params["text"]
-        )
-        card_id = card.result["message_id"]
-
-        async def in_group(update: dict) -> None:
-            await Tracker.wait(tracker, fake.push_update(update))
-
-        def button(label: str) -> str:
-            message = fake.message_in(GROUP, card_id)
-            assert message is not None
-            rows = message["reply_markup"]["inline_keyboard"]
-            return next(b["callback_data"] for row in rows for b in row if label in b["text"])
-
-        for label in ("Ambil", "Minta revisi", "Tulis alasan"):
-            await in_group(
-                fake.callback(
-                    CURATOR,
-                    button(label),
-                    message_id=card_id,
-                    chat_id=GROUP,
-                    chat_type="supergroup",
-                )
-            )
-        await in_group(fake.message(CURATOR, reason, chat_id=GROUP, chat_type="supergroup"))
+        card_id = card_of(fake, erased)
+        await curator_presses(fake, tracker, card_id, ("Ambil", "Minta revisi", "Tulis alasan"))
+        typed = fake.message(CURATOR, reason, chat_id=GROUP, chat_type="supergroup")
+        await curator_says(fake, tracker, typed)
         shown = "\n".join(group_messages(fake).values())
         assert "akan dibaca produsen" in shown and reason in shown
         person = Person(fake, tracker, PRODUCER)
@@ -147,3 +157,46 @@ async def test_a_typed_reasons_preview_leaves_with_the_card(
         assert await MessageSender(runtime.app).run_until_idle() == 1
     shown = "\n".join(group_messages(fake).values())
     assert reason not in shown and "akan dibaca produsen" not in shown
+
+
+async def test_the_reason_prompt_leaves_with_the_card(
+    fake: FakeTelegram, settings: Settings, sessionmaker, clock: FakeClock
+) -> None:
+    """The bot's force-reply prompt ("@sari: #12: balas pesan ini dengan alasan …") names the
+    product and stayed in the group after the producer erased their data, while the card
+    and album left; so did the "at least n characters" prompt after a too-short reason."""
+    await add_the_curator(sessionmaker, clock)
+    erased, kept = await post_cards(settings, sessionmaker, clock)
+    async with running_bot(settings, fake, clock=clock) as (runtime, tracker):
+        assert await MessageSender(runtime.app).run_until_idle() == 2
+        card_id = card_of(fake, erased)
+        await curator_presses(fake, tracker, card_id, ("Ambil", "Minta revisi", "Tulis alasan"))
+        short = fake.message(CURATOR, "kurang", chat_id=GROUP, chat_type="supergroup")
+        await curator_says(fake, tracker, short)
+        prompts = [
+            c.result["message_id"]
+            for c in fake.sent("sendMessage", chat_id=GROUP)
+            if c.params.get("reply_markup", {}).get("force_reply")
+        ]
+        assert len(prompts) == 2  # the question, and "please write at least …"
+        assert any(f"#{erased.id}" in fake.message_in(GROUP, p)["text"] for p in prompts)
+        # The claim lapses: "⏰ #n … returns to the queue" goes out through the outbox.
+        clock.advance(hours=49)
+        timeout = timedelta(hours=48)
+        assert await release_stale_claims(runtime.app, claim_timeout=timeout, language="id")
+        assert await MessageSender(runtime.app).run_until_idle() == 2  # the card and the notice
+        [lapsed] = [
+            c.result["message_id"]
+            for c in fake.sent("sendMessage", chat_id=GROUP)
+            if "⏰" in c.params["text"]
+        ]
+        prompts.append(lapsed)
+        clock.advance(hours=-48)  # still within Telegram's 48 hours to delete
+        person = Person(fake, tracker, PRODUCER)
+        await person.say("/hapusdata")
+        await person.press("🗑")
+        assert await MessageSender(runtime.app).run_until_idle() == 1
+    after = group_messages(fake)
+    assert not set(prompts) & set(after)
+    shown = "\n".join(after.values())
+    assert f"#{erased.id}" not in shown and f"#{kept.id}" in shown

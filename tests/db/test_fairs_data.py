@@ -26,6 +26,7 @@ from db.fairs import (
     valid_link,
 )
 from db.models import Fair, FairInterest, Notification, User
+from handlers.features.fairs.text import FAIR_CANCELLED, FAIR_CHANGED
 from tests.factories import producer
 from tests.support import FakeClock
 
@@ -274,6 +275,7 @@ async def test_edit_tells_the_interested_when_dates_or_place_change(sessionmaker
             fair_id=fair_id,
             changes={"start_date": "28/04/2027", "end_date": "2027-05-02"},
             now=clock.now,
+            notice_kind=FAIR_CHANGED,
         )
         assert isinstance(change, FairChange)
         assert change.changed == ("start_date", "end_date")
@@ -301,11 +303,21 @@ async def test_edit_tells_the_interested_when_dates_or_place_change(sessionmaker
     clock.advance(minutes=1)
     async with sessionmaker() as session, session.begin():
         quiet = await edit_fair(
-            session, fair_id=fair_id, changes={"description": "Kriya"}, now=clock.now
+            session,
+            fair_id=fair_id,
+            changes={"description": "Kriya"},
+            now=clock.now,
+            notice_kind=FAIR_CHANGED,
         )
         assert isinstance(quiet, FairChange) and quiet.changed == ("description",)
         assert quiet.told == ()
-        moved = await edit_fair(session, fair_id=fair_id, changes={"place": "JCC"}, now=clock.now)
+        moved = await edit_fair(
+            session,
+            fair_id=fair_id,
+            changes={"place": "JCC"},
+            now=clock.now,
+            notice_kind=FAIR_CHANGED,
+        )
         assert isinstance(moved, FairChange) and len(moved.told) == 2
     async with sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(Notification)) == 4
@@ -321,7 +333,11 @@ async def test_an_edit_that_breaks_a_rule_changes_nothing(sessionmaker, clock) -
             now=clock.now,
         )
         problems = await edit_fair(
-            session, fair_id=fair_id, changes={"end_date": "20/04/2027"}, now=clock.now
+            session,
+            fair_id=fair_id,
+            changes={"end_date": "20/04/2027"},
+            now=clock.now,
+            notice_kind=FAIR_CHANGED,
         )
         assert problems == ["end_date 2027-04-20 is before start_date 2027-04-21"]
         clash = await edit_fair(
@@ -329,10 +345,22 @@ async def test_an_edit_that_breaks_a_rule_changes_nothing(sessionmaker, clock) -
             fair_id=fair_id,
             changes={"name": "tei", "start_date": "2027-10-14", "end_date": "2027-10-18"},
             now=clock.now,
+            notice_kind=FAIR_CHANGED,
         )
         assert isinstance(clash, list) and "same name and start_date" in clash[0]
-        assert await edit_fair(session, fair_id=fair_id, changes={"colour": "x"}, now=clock.now)
-        assert await edit_fair(session, fair_id=999, changes={"name": "x"}, now=clock.now) is None
+        assert await edit_fair(
+            session,
+            fair_id=fair_id,
+            changes={"colour": "x"},
+            now=clock.now,
+            notice_kind=FAIR_CHANGED,
+        )
+        assert (
+            await edit_fair(
+                session, fair_id=999, changes={"name": "x"}, now=clock.now, notice_kind=FAIR_CHANGED
+            )
+            is None
+        )
     async with sessionmaker() as session:
         stored = await session.get(Fair, fair_id)
         assert stored is not None and stored.end_date == date(2027, 4, 25)
@@ -343,7 +371,9 @@ async def test_an_edit_that_breaks_a_rule_changes_nothing(sessionmaker, clock) -
 async def test_delete_tells_the_interested_and_forgets_the_fair(sessionmaker, clock) -> None:
     fair_id, fans = await _fair_with_fans(sessionmaker, clock)
     async with sessionmaker() as session, session.begin():
-        change = await delete_fair(session, fair_id=fair_id, now=clock.now)
+        change = await delete_fair(
+            session, fair_id=fair_id, now=clock.now, notice_kind=FAIR_CANCELLED
+        )
         assert change is not None and change.after is None
         assert sorted(u.id for u in change.told) == fans
     async with sessionmaker() as session, session.begin():
@@ -353,7 +383,10 @@ async def test_delete_tells_the_interested_and_forgets_the_fair(sessionmaker, cl
         assert {n.kind for n in notes} == {"fair_cancelled"} and len(notes) == 2
         assert notes[0].payload is not None
         assert notes[0].payload["before"]["name"] == "INACRAFT"
-        assert await delete_fair(session, fair_id=fair_id, now=clock.now) is None
+        assert (
+            await delete_fair(session, fair_id=fair_id, now=clock.now, notice_kind=FAIR_CANCELLED)
+            is None
+        )
 
 
 async def test_interest_can_be_withdrawn(sessionmaker, clock) -> None:

@@ -58,11 +58,47 @@ async def test_producer_consents_and_writes_an_english_description(
     assert "bahasa Inggris" in chat.text
     await chat.send("Crispy tempeh chips, made by hand in Malang.")
     assert "Tersimpan" in chat.text
+    # Buyers search by name too: the English name is asked next, as the product form does.
+    assert "nama produk dalam bahasa Inggris" in chat.text and chat.labels() == ["Lewati"]
+    await chat.send("Crispy Tempeh Chips")
+    assert "“Crispy Tempeh Chips”" in chat.text
     async with sessionmaker() as session:
         product = await session.scalar(select(Product))
         business = await session.scalar(select(Business))
     assert product.description_en == "Crispy tempeh chips, made by hand in Malang."
+    assert product.name_en == "Crispy Tempeh Chips"
     assert business.contact_consent is True
+
+
+async def test_the_english_name_can_be_skipped_or_added_alone(
+    app: Kurasi, channel: RecordingChannel, chat: Chat, poster: MessageSender, sessionmaker, clock
+) -> None:
+    await _approve(app, channel, chat, poster, sessionmaker, clock)
+    told = [r for c, r in channel.sent if c == chat.user_id][-1]
+    chat.last = [told]
+    await chat.press("deskripsi bahasa Inggris")
+    await chat.send("Crispy tempeh chips, made by hand in Malang.")
+    await chat.press("Lewati")
+    assert "nama yang Anda berikan" in chat.text
+    await chat.send("produk")  # the flow is over: a plain word works again
+    async with sessionmaker() as session:
+        product = await session.scalar(select(Product))
+    assert product.name_en is None
+    # With a description but no English name, the approval offers the name alone.
+    from handlers.features.catalogue import approval_extras
+
+    async with sessionmaker() as session:
+        product = await session.scalar(select(Product))
+        business = await session.scalar(select(Business))
+    text, rows = approval_extras(translator("id"), product, business)
+    assert "nama bahasa Inggris" in text
+    assert [b.label for row in rows for b in row][-1] == "✍️ Tambah nama bahasa Inggris"
+    await chat.press_payload(rows[-1][0].payload)
+    await chat.send("x" * 101)
+    assert "100" in chat.text
+    await chat.send("Tempeh Chips")
+    async with sessionmaker() as session:
+        assert (await session.scalar(select(Product))).name_en == "Tempeh Chips"
 
 
 async def test_declining_and_forged_consent(

@@ -3,6 +3,7 @@ filters against hand-computed sets of tests/world.py, and /ekspor off the update
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import zipfile
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.export_jobs import ExportJobs, package
@@ -353,29 +354,128 @@ async def test_a_file_over_the_limit_goes_zipped_or_in_parts(
     assert zipfile.ZipFile(io.BytesIO(data)).namelist()[0].endswith(".xlsx")
 
 
-async def test_a_stopping_process_cancels_an_export_and_tells_the_admin(
+class SlowUploads:
+    """The channel's file uploads wait until `go` is set: a big upload, still going."""
+
+    def __init__(self, channel: RecordingChannel) -> None:
+        self.channel = channel
+        self.original = channel.post
+        self.uploading = asyncio.Event()
+        self.go = asyncio.Event()
+        channel.post = self._post  # type: ignore[method-assign]
+
+    async def _post(self, chat_id: str, reply: Any) -> list[str]:
+        if reply.attachment is not None:
+            self.uploading.set()
+            await self.go.wait()
+        return await self.original(chat_id, reply)
+
+    async def started(self) -> None:
+        await asyncio.wait_for(self.uploading.wait(), 10)
+
+    def restore(self) -> None:
+        self.channel.post = self.original  # type: ignore[method-assign]
+
+
+async def test_an_export_stopped_by_a_restart_starts_again_at_the_next_start(
     background_app: tuple[Kurasi, ExportJobs],
     sessionmaker: async_sessionmaker[AsyncSession],
     media_store: MediaStore,
 ) -> None:
-    import asyncio
+    """A stopping process cancels the export and tells the admin; the request is stored
+    with the update that asked, so the next process (a new ExportJobs on the same database)
+    takes it up and sends the files; it is then done, once."""
+    from db.models import ExportRequest
 
     app, jobs = background_app
     await build_world(sessionmaker, media_store)
     channel = RecordingChannel(app)
     admin = Chat(app, channel, user_id=ADMIN, language="id")
-    started = asyncio.Event()
-    original = channel.post
-
-    async def slow_post(chat_id: str, reply: Any) -> list[str]:
-        if reply.attachment is not None:
-            started.set()
-            await asyncio.sleep(30)  # a big upload, still going at shutdown
-        return await original(chat_id, reply)
-
-    channel.post = slow_post  # type: ignore[method-assign]
-    await admin.send_event(Command("ekspor", "produk"), drain=False)
-    await asyncio.wait_for(started.wait(), 10)
+    slow = SlowUploads(channel)
+    await admin.send_event(Command("ekspor", "produk sektor:food"), drain=False)
+    await slow.started()
     jobs.cancel()
     await jobs.drain()
-    assert "dimulai ulang" in [r.text for _c, r in channel.sent][-1]
+    assert not [r for _c, r in channel.sent if r.attachment]
+    assert "dimulai ulang" in channel.sent[-1][1].text
+    assert "dimulai lagi" in channel.sent[-1][1].text
+    slow.restore()
+    again = ExportJobs(app, progress_every=0.0)  # the next process
+    assert await again.resume() == 1
+    await again.drain()
+    posted = [r for chat, r in channel.sent if chat == admin.chat_id]
+    files = [r.attachment.filename for r in posted if r.attachment]
+    assert [f.rsplit(".", 1)[1] for f in files] == ["xlsx", "csv"]
+    assert any("Bot dimulai ulang saat ekspor" in r.text for r in posted)
+    assert posted[-1].text.startswith("✅") and "3 baris" in posted[-1].text
+    sheet = load_workbook(io.BytesIO(posted[-3].attachment.data), read_only=True).active
+    assert len(list(sheet.iter_rows(values_only=True))) == 1 + 3  # the filter was kept
+    async with sessionmaker() as session:
+        [request] = await session.scalars(select(ExportRequest))
+    assert request.finished_at is not None and request.runs == 2
+    assert await ExportJobs(app).resume() == 0  # done: never sent twice
+
+
+async def test_a_dead_workers_export_waits_for_its_lease_then_is_given_up_after_three_runs(
+    background_app: tuple[Kurasi, ExportJobs],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    media_store: MediaStore,
+) -> None:
+    from db.export_requests import LEASE, MAX_RUNS, claim
+    from db.models import ExportRequest
+
+    app, _jobs = background_app
+    clock = app.clock
+    await build_world(sessionmaker, media_store)
+    channel = RecordingChannel(app)
+    admin = Chat(app, channel, user_id=ADMIN, language="en")
+    from dataclasses import replace
+
+    # The worker that answered dies before its job starts.
+    app.flow_settings = replace(app.flow_settings, exports=lambda job: None)
+    await admin.send("/ekspor produk")
+    async with sessionmaker() as session, session.begin():
+        [request] = await session.scalars(select(ExportRequest))
+        assert await claim(session, request_id=request.id, now=clock())  # it started...
+    assert await ExportJobs(app).resume() == 0  # ...and holds its lease: nobody else runs it
+    clock.advance(seconds=LEASE.total_seconds() + 1)  # type: ignore[attr-defined]
+    async with sessionmaker() as session, session.begin():  # died again, twice
+        for _ in range(MAX_RUNS - 1):
+            assert await claim(session, request_id=request.id, now=clock())
+            clock.advance(seconds=LEASE.total_seconds() + 1)  # type: ignore[attr-defined]
+    later = ExportJobs(app, progress_every=0.0)
+    assert await later.resume() == 1
+    await later.drain()
+    assert "Sorry, the export failed" in channel.sent[-1][1].text
+    assert not [r for _c, r in channel.sent if r.attachment]
+    async with sessionmaker() as session:
+        request = await session.get(ExportRequest, request.id)
+    assert request is not None and request.finished_at is not None
+
+
+async def test_a_long_running_export_keeps_its_lease(
+    background_app: tuple[Kurasi, ExportJobs],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    media_store: MediaStore,
+) -> None:
+    """An upload longer than the lease is still the one job on the request: its heartbeat
+    renews the lease, so no other worker starts the same export."""
+    from db.export_requests import LEASE
+
+    app, _jobs = background_app
+    jobs = ExportJobs(app, progress_every=0.0, renew_every=0.05)
+    from dataclasses import replace
+
+    app.flow_settings = replace(app.flow_settings, exports=jobs)
+    await build_world(sessionmaker, media_store)
+    channel = RecordingChannel(app)
+    admin = Chat(app, channel, user_id=ADMIN, language="id")
+    slow = SlowUploads(channel)
+    await admin.send_event(Command("ekspor", "produk"), drain=False)
+    await slow.started()
+    app.clock.advance(seconds=LEASE.total_seconds() * 3)  # type: ignore[attr-defined]
+    await asyncio.sleep(0.3)  # a few heartbeats at the new time
+    assert await ExportJobs(app).resume() == 0
+    slow.go.set()
+    await jobs.drain()
+    assert len([r for _c, r in channel.sent if r.attachment]) == 2

@@ -5,16 +5,20 @@ from __future__ import annotations
 import csv
 import io
 import struct
+from datetime import datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import handlers.features.stats
 from bot.charts import render
 from bot.runtime import FloodGuard, Kurasi
 from db.media_store import MediaStore
 from db.models import AuditEvent
+from db.stats import Stats, collect
+from db.stats_snapshots import claim, store
 from handlers.kit.context import FlowSettings
 from tests.support import Chat, FakeClock, RecordingChannel
 from tests.world import NOW, build_world
@@ -72,6 +76,40 @@ async def test_statistik_in_indonesian(
     [reply] = await admin.send("/statistik")
     assert "7 produsen terdaftar" in reply.text
     assert "tanpa grade 1" in reply.text  # was English: marked inside an f-string
+
+
+async def test_statistik_shows_the_ticks_stored_figures_and_when_they_were_taken(
+    admin_app: Kurasi,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    media_store: MediaStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await build_world(sessionmaker, media_store)
+    at = NOW - timedelta(seconds=50)  # 09:59:10 WIB, the last tick
+    async with sessionmaker() as session, session.begin():
+        assert await claim(session, timezone="Asia/Jakarta", now=at, every=timedelta(minutes=1))
+    async with sessionmaker() as session:
+        stats = await collect(session, now=at, timezone="Asia/Jakarta")
+    async with sessionmaker() as session, session.begin():
+        assert await store(session, stats=stats, claimed_at=at)
+    computed: list[datetime] = []
+
+    async def counted(session: AsyncSession, *, now: datetime, timezone: str) -> Stats:
+        computed.append(now)
+        return await collect(session, now=now, timezone=timezone)
+
+    monkeypatch.setattr(handlers.features.stats, "collect", counted)
+    admin = Chat(admin_app, RecordingChannel(admin_app), user_id=ADMIN, language="id")
+    [reply] = await admin.send("/statistik")
+    assert "Angka per 09:59 WIB" in reply.text.splitlines()[1]
+    assert "7 produsen terdaftar" in reply.text
+    assert [m.path for m in reply.media] == ["tiles.png", "clusters.png", "decisions.png"]
+    assert computed == []
+    # Two ticks without a new snapshot (the scheduler stopped): computed in the update.
+    admin_app.clock.advance(seconds=75)  # type: ignore[attr-defined]
+    [reply] = await admin.send("/statistik")
+    assert "Angka per" not in reply.text and "7 produsen terdaftar" in reply.text
+    assert computed == [NOW + timedelta(seconds=75)]
 
 
 @pytest.mark.parametrize("command", ["/statistik", "/ekspor", "/ekspor produk"])

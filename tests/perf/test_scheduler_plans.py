@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db.explain import explain, scheduler_queries
+from db.explain import explain
+from handlers.features.reminders.explain import scheduler_queries
 
 
 async def test_no_scheduler_query_needs_a_sequential_scan(

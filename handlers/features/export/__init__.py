@@ -9,10 +9,13 @@ ready. Without one (tests, tools) they are built within the update.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any
 
 from db.audit import audit_personal_export
 from db.businesses import SECTORS
+from db.export_requests import add_request
 from db.exports import (
     MIME,
     Format,
@@ -84,6 +87,51 @@ class ExportJob:
     typed: Typed
     timezone: str
     files: tuple[tuple[Format, str], ...] = FILES
+    request_id: int | None = None  # its stored request (db/export_requests.py)
+
+    def spec(self) -> dict[str, Any]:
+        """The job as JSON, stored with the request (everything but the request's id)."""
+        typed = self.typed
+        return {
+            "channel": self.channel,
+            "chat_id": self.chat_id,
+            "user_id": self.user_id,
+            "language": self.language,
+            "what": self.what,
+            "personal": self.personal,
+            "timezone": self.timezone,
+            "files": [list(f) for f in self.files],
+            "sectors": list(typed.sectors),
+            "regions": list(typed.regions),
+            "statuses": list(typed.statuses),
+            "first": typed.first.isoformat() if typed.first else None,
+            "last": typed.last.isoformat() if typed.last else None,
+        }
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any], *, request_id: int) -> ExportJob:
+        def day(value: object) -> date | None:
+            return date.fromisoformat(value) if isinstance(value, str) else None
+
+        typed = Typed(
+            sectors=tuple(spec.get("sectors") or ()),
+            regions=tuple(spec.get("regions") or ()),
+            statuses=tuple(spec.get("statuses") or ()),
+            first=day(spec.get("first")),
+            last=day(spec.get("last")),
+        )
+        return cls(
+            channel=spec["channel"],
+            chat_id=spec["chat_id"],
+            user_id=spec["user_id"],
+            language=spec["language"],
+            what=spec["what"],
+            personal=bool(spec["personal"]),
+            typed=typed,
+            timezone=spec["timezone"],
+            files=tuple((fmt, sep) for fmt, sep in spec.get("files") or FILES),
+            request_id=request_id,
+        )
 
 
 def usage(t: Translate) -> str:
@@ -192,7 +240,11 @@ async def _begin(ctx: Context, choice: str, typed: Typed) -> None:
         + note
     )
 
-    async def launch() -> None:  # after commit: the audit row is stored before any file
+    # Stored with this update: a restart, or a crash, mid-export starts it again.
+    request_id = await add_request(ctx.session, user_id=ctx.user.id, spec=job.spec(), now=ctx.now)
+    job = replace(job, request_id=request_id)
+
+    async def launch() -> None:  # after commit: the request and audit rows are stored first
         starter(job)
 
     ctx.after_commit.append(launch)

@@ -11,7 +11,9 @@ from typing import Any
 from db.businesses import SECTORS
 from db.exports import REVIEW_STATUSES, Filters, Presenter, What
 from db.models import ProductStatus, ReviewDecision
+from db.products import STORED
 from db.regions import get_region, search_regions
+from handlers.features.fields import PRODUCT_FIELD_LABELS
 from handlers.features.review.card import DECISION_LABELS, REASONS
 from handlers.i18n import N_
 from handlers.kit.context import Translate
@@ -57,6 +59,12 @@ HEADERS = {
     "reason_text": N_("Written reason"),
     "override": N_("Grade overridden"),
 }
+# A product field's column without a header above reads as the field's label.
+FIELD_HEADERS = {
+    stored.export[0]: PRODUCT_FIELD_LABELS[field]
+    for field, stored in STORED.items()
+    if not isinstance(stored.export, str)
+}
 PENDING = N_("pending")
 
 
@@ -68,7 +76,7 @@ class LabelPresenter:
         self._cache: dict[tuple[str, str], str] = {}
 
     def header(self, key: str) -> str:
-        return self.t(HEADERS.get(key, key))
+        return self.t(HEADERS.get(key) or FIELD_HEADERS.get(key, key))
 
     def label(self, key: str, value: Any) -> str:
         if isinstance(value, bool):

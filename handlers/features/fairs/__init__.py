@@ -14,6 +14,8 @@ from handlers.features.fairs.listing import GONE, interest, show_fairs, show_int
 from handlers.features.fairs.text import (
     CHANGE,
     DELETE,
+    FAIR_CANCELLED,
+    FAIR_CHANGED,
     FLOW,
     INTEREST,
     UNINTEREST,
@@ -236,7 +238,9 @@ class FairForm(Form[dict[str, Any]]):
             ctx.reply(ctx.t("Sorry, only admins can change fairs."))
             return False
         changes = {field.name: stored.cell(value)}
-        result = await stored.edit_fair(ctx.session, fair_id=fair_id, changes=changes, now=ctx.now)
+        result = await stored.edit_fair(
+            ctx.session, fair_id=fair_id, changes=changes, now=ctx.now, notice_kind=FAIR_CHANGED
+        )
         if isinstance(result, list):
             await self.refuse(
                 ctx, ctx.t("That was not accepted: {problems}", problems="; ".join(result))
@@ -326,7 +330,11 @@ async def _delete_chosen(ctx: Context, record: dict[str, Any], choice: str) -> N
     ctx.end_flow()
     if choice != "yes" or not isinstance(fair_id, int):
         ctx.reply(ctx.t("Nothing was deleted."))
-    elif (change := await stored.delete_fair(ctx.session, fair_id=fair_id, now=ctx.now)) is None:
+    elif (
+        change := await stored.delete_fair(
+            ctx.session, fair_id=fair_id, now=ctx.now, notice_kind=FAIR_CANCELLED
+        )
+    ) is None:
         ctx.reply(ctx.t(GONE))
     else:
         ctx.reply(
@@ -367,6 +375,7 @@ FEATURE = Feature(
             },
             aliases=("fairs",),
             words=("pameran", "fairs"),
+            word=N_("fairs"),
             menu=N_("Upcoming export fairs"),
             rank=50,
         ),

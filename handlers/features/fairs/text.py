@@ -19,6 +19,8 @@ from handlers.kit.payload import ButtonData
 FLOW = "fair"
 INTEREST, UNINTEREST = "interest", "uninterest"
 CHANGE, DELETE = "change", "delete"  # an admin's buttons under a fair
+# The notification kinds an edit or a deletion sends the interested (reminders/kinds.py).
+FAIR_CHANGED, FAIR_CANCELLED = "fair_changed", "fair_cancelled"
 MESSAGE_BUDGET = 3500  # characters per message, well under Telegram's 4096
 
 

@@ -4,49 +4,29 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from db.businesses import get_business
 from db.models import Business, Photo, Product, ProductStatus, Review
-from db.products import PRODUCT_FIELDS, ProductField, applies, get_product, photos_of
+from db.products import ProductField, applies, get_product, photos_of
 from db.reviews import latest_review, waiting
 from handlers.features import catalogue
 from handlers.features.buttons import ProductButton
+from handlers.features.fields import BY_FIELD, FIELDS, PRODUCT_FIELD_LABELS, Draft
 from handlers.features.product import numbers
 from handlers.features.review.card import reason_text
 from handlers.kit.context import Context, button
 from handlers.kit.events import Button, MediaOut
 from handlers.kit.forms.dates import date_text
-from handlers.kit.labels import (
-    PRODUCT_FIELD_LABELS,
-    STATUS_LABELS,
-    legal_text,
-    rupiah,
-    sector_text,
-    thousands,
-)
-from handlers.rules.precheck import Facts, Rule, precheck
+from handlers.kit.labels import STATUS_LABELS
+from handlers.rules.precheck import Rule, precheck
 from handlers.rules.rubric import CRITERIA, CRITERION_LABELS
 
 FLOW = "prod"
 S = ProductStatus
-F = ProductField
-ON_CARD = tuple(f for f in PRODUCT_FIELDS if f not in (F.name, F.unit))
-
-
-@dataclass
-class Draft:
-    """The product form's record: the product, its business and its photos."""
-
-    product: Product
-    business: Business
-    photos: list[Photo]
-
-    @property
-    def facts(self) -> Facts:
-        return Facts(self.product, self.business, self.photos)
+# The fields with a line of their own on the card (features/fields.py), in their order.
+ON_CARD = tuple(spec.field for spec in FIELDS if not isinstance(spec.card, str))
 
 
 async def load(ctx: Context, product_id: object) -> Draft | None:
@@ -64,23 +44,9 @@ def status_text(ctx: Context, product: Product) -> str:
 
 
 def field_text(ctx: Context, product: Product, field: ProductField, photos: list[Photo]) -> str:
-    t, p, unit = ctx.t, product, product.unit or ""
-    values = {
-        F.name: p.name,
-        F.sector: sector_text(t, p.sector) if p.sector else None,
-        F.description: p.description,
-        F.description_en: p.description_en,
-        F.name_en: p.name_en,
-        F.price: f"{rupiah(p.price)} / {unit}".rstrip(" /") if p.price else None,
-        F.unit: p.unit,
-        F.min_order: f"{thousands(p.min_order)} {unit}" if p.min_order else None,
-        F.capacity: f"{thousands(p.capacity)} {unit}" if p.capacity else None,
-        F.materials: p.materials,
-        F.shelf_life: t("{n} days", n=p.shelf_life_days) if p.shelf_life_days else None,
-        F.legal_docs: legal_text(t, p.legal_docs) if p.legal_docs is not None else None,
-        F.photos: str(len(photos)),
-    }
-    return values[field] or "—"
+    """A field's value on the card as features/fields.py declares it ("—": not given)."""
+    card = BY_FIELD[field].card
+    return ("—" if isinstance(card, str) else card(ctx.t, product, photos)) or "—"
 
 
 def card_text(ctx: Context, product: Product, photos: list[Photo]) -> str:

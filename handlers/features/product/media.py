@@ -8,7 +8,7 @@ import asyncio
 from db.assist import store_photo_hash
 from db.models import Photo
 from db.products import add_photo, has_photo, photos_of, remove_photo, store_key_in_use
-from handlers.features.product.card import Draft
+from handlers.features.fields import Draft
 from handlers.kit.context import Context
 from handlers.kit.forms.photos import Arrived
 from handlers.rules.photo_hash import to_signed

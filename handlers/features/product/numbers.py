@@ -30,8 +30,7 @@ from handlers.rules import hs, legality, readiness
 
 
 class Draft(Protocol):
-    """What these fields read of the product form's record (card.Draft, which imports this
-    module)."""
+    """What these fields read of the product form's record (features/fields.py's Draft)."""
 
     @property
     def product(self) -> Product: ...

@@ -16,12 +16,12 @@ from db.products import (
 )
 from db.reviews import close_unclaimed_round, record
 from handlers.features.common import menu_buttons
-from handlers.features.product.card import FLOW, Draft, show
+from handlers.features.fields import PRODUCT_FIELD_LABELS, Draft
+from handlers.features.product.card import FLOW, show
 from handlers.features.review.assist import assess
 from handlers.features.review.notices import submitted, withdrawn
 from handlers.kit.context import Context
 from handlers.kit.events import Button
-from handlers.kit.labels import PRODUCT_FIELD_LABELS
 from handlers.rules.precheck import precheck
 
 S = ProductStatus

@@ -149,7 +149,8 @@ async def claim_next(ctx: Context) -> None:
         await _claim(ctx, review, product, business)
         if not isinstance(ctx.incoming.event, ButtonPress):
             ctx.reply(
-                t("#{id} {name} is yours: its card is above.", id=product.id, name=product.name)
+                t("#{id} {name} is yours: its card is above.", id=product.id, name=product.name),
+                about_review=review.id,
             )
         return
     _say(ctx, t("The queue is empty. 🎉"))

@@ -16,18 +16,12 @@ from db.media_store import MediaStore
 from db.models import Business, Product, ProductStatus, Review, ReviewDecision
 from db.products import photos_of
 from db.reviews import changed_fields, previous_review, product_with_business
+from handlers.features.fields import PRODUCT_FIELD_LABELS, curator_lines
 from handlers.features.review.assist import Assessment, card_assist
 from handlers.i18n import N_
 from handlers.kit.context import Translate
 from handlers.kit.events import Button, MediaOut, Reply
-from handlers.kit.labels import (
-    PRODUCT_FIELD_LABELS,
-    legal_text,
-    region_label,
-    rupiah,
-    sector_text,
-    thousands,
-)
+from handlers.kit.labels import legal_text, region_label, thousands
 from handlers.kit.payload import ButtonData, Payload
 from handlers.rules.precheck import BY_CODE
 from handlers.rules.rubric import CRITERIA, CRITERION_SHORT, SCORES
@@ -177,11 +171,10 @@ def card_text(
     assist: list[str] | None = None,
 ) -> str:
     product, business = found
-    unit = product.unit or ""
     nib = business.nib if business.has_nib else t("none yet")
     lines = [
         t("📦 #{id} {name} — round {round}", id=product.id, name=product.name, round=review.round),
-        t("Sector: {sector}", sector=sector_text(t, product.sector)),
+        *curator_lines(t, product, at="heading"),
         "",
         t(
             "🏢 {business}, {region} · NIB {nib}",
@@ -197,19 +190,10 @@ def card_text(
             export=", ".join(business.export_markets or []) or t("not yet"),
         ),
         "",
-        t("Price: {price} / {unit}", price=rupiah(product.price or 0), unit=unit),
-        t(
-            "Minimum order: {min} {unit} · Capacity: {cap} {unit}/month",
-            min=thousands(product.min_order or 0),
-            cap=thousands(product.capacity or 0),
-            unit=unit,
-        ),
-        t("Materials: {materials}", materials=product.materials or "—"),
+        # The product's fields as features/fields.py declares their lines here.
+        *curator_lines(t, product, at="body"),
+        *curator_lines(t, product, at="end"),
     ]
-    if product.shelf_life_days:
-        lines.append(t("Shelf life: {n} days", n=product.shelf_life_days))
-    lines.append(t("Product documents: {docs}", docs=legal_text(t, product.legal_docs or [])))
-    lines.append(t("Description: {text}", text=product.description or "—"))
     if product.precheck:
         notes = [
             t(BY_CODE[c].curator or BY_CODE[c].message) for c in product.precheck if c in BY_CODE

@@ -107,7 +107,7 @@ def ask_reason_text(
         if unscored:
             question = t("Not every criterion is scored yet.") + " " + question
     who = f"@{ctx.user.username}" if ctx.user.username else display_name(ctx)
-    ctx.reply(f"{who}: {question}", force_reply=True)
+    ctx.reply(f"{who}: {question}", force_reply=True, about_review=review.id)
 
 
 def awaits_reason(ctx: Context) -> bool:
@@ -144,6 +144,7 @@ async def typed_reason(ctx: Context, raw: str) -> None:
                 max=MAX_REASON,
             ),
             force_reply=True,
+            about_review=review.id,
         )
         return
     if ctx.step == OVERRIDE:

@@ -82,7 +82,7 @@ async def show(
         where = Address(ctx.incoming.sender.channel, ctx.incoming.chat_id)
         ctx.reply(text, buttons=buttons, to=where, edit_message_id=review.card_message_id)
     else:
-        ctx.reply(text, buttons=buttons)
+        ctx.reply(text, buttons=buttons, about_review=review.id)
 
 
 async def already_done(ctx: Context, review: Review, product: Product) -> None:

@@ -6,11 +6,15 @@ refuses with the reason and asks again, skips, goes back ("kembali"/"back"), ret
 summary after an edit, resumes after a restart (the state is the Conversation row) and is
 left with /batal. Questions are drawn within the channel's `Capabilities`.
 
-Add a field (here: to the product form, `handlers/features/product/form.py`)::
+Add a field to a flow: one `Field(name, label, question, input)` in its `fields`. A product
+field is declared with its cards' lines in `handlers/features/fields.py`, whose steps the
+product form asks::
 
-    _field(F.brand, N_("What is the brand name?"), TextInput(max_len=60)),
+    _spec(F.brand, N_("Brand"), N_("What is the brand name?"), TextInput(max_len=60),
+          card=lambda t, p, _photos: p.brand, curator=lambda t, p: t("Brand: {b}", b=p.brand))
 
-plus `brand` in db/products.py's ProductField and a column for it (the form writes it).
+plus `brand` in db/products.py's ProductField and STORED and a column for it (the form
+writes it).
 
 Add a flow: its record kept in the conversation until its own action (`data_key`)::
 

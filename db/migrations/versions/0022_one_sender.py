@@ -1,8 +1,8 @@
 """notifications go out as outbox rows: the outbox row names its notification, and a
 notification handed to the outbox says when (so it is not claimed again)
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-07 01:00:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import db.base
 
-revision: str = "0019"
-down_revision: str | None = "0018"
+revision: str = "0022"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
