@@ -25,15 +25,14 @@ from bot.http import make_http_app
 from bot.logs import log_to_file
 from bot.metrics import count_round_trips, tracking_update
 from bot.notify import Notifier
-from bot.poster import ReviewPoster
 from bot.runtime import Clock, FloodGuard, Kurasi
 from bot.scheduler import make_scheduler
+from bot.sender import MessageSender
 from db.base import utcnow
 from db.engine import make_engine, make_sessionmaker
 from db.media_store import MediaStore
 from db.migrate import upgrade
-from db.outbox import release_configured
-from db.whatsapp import released_order
+from db.outbox import NOTIFICATION, release_configured
 
 if TYPE_CHECKING:
     from bot.channels.telegram import TelegramChannel
@@ -45,7 +44,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-MAX_RELEASED = 20  # sent before the answer; more are left to the senders' loops
+MAX_RELEASED = 20  # sent before the answer; more are left to the sender's loop
 
 
 class StartupError(Exception):
@@ -59,13 +58,14 @@ class Runtime:
     sessionmaker: async_sessionmaker[AsyncSession]
     app: Kurasi
     telegram: TelegramChannel | None
-    poster: ReviewPoster
+    poster: MessageSender  # the one loop: outbox, notifications, broadcasts
     sender: BroadcastSender
     whatsapp: WhatsAppChannel | None = None
 
     @asynccontextmanager
     async def background(self) -> AsyncIterator[None]:
-        """The review-card poster and the scheduler's tick, for as long as the bot serves."""
+        """The one sender (outbox, notifications, broadcasts) and the scheduler's tick, for
+        as long as the bot serves."""
         settings = self.settings
         notifier = Notifier(
             self.app,
@@ -73,41 +73,33 @@ class Runtime:
             timezone=settings.scheduler.timezone,
             admin_ids=self.app.flow_settings.admin_ids,
             admin_channel=self.app.flow_settings.review_channel or "telegram",
+            sender=MessageSender(
+                self.app,
+                kinds=frozenset({NOTIFICATION}),
+                rate_per_minute=settings.review.group_rate_per_minute,
+                language=settings.review.language,
+            ),
         )
+        # Notifications fall due into the outbox, broadcasts run beside it: one loop.
+        self.poster.notifications = notifier
+        self.poster.broadcasts = self.sender
         if self.whatsapp is not None:
             # A producer who writes reopens WhatsApp's window: what waited for it goes now,
             # before the answer to what they wrote.
             whatsapp = self.whatsapp
             whatsapp.after_inbound = notifier.send_due
-            whatsapp.after_reopen = notifier.wake
+            # A closed window reported late reopens an outbox row: app.outbox_wake (the
+            # sender's) is told; after_reopen (awaited) stays unset.
             whatsapp.broadcast_language = settings.broadcast.whatsapp_template_language
 
             async def send_released(chat_id: str) -> None:
-                # Both queues, oldest first, before the answer to what they wrote.
-                async with self.sessionmaker() as session:
-                    order = await released_order(
-                        session, channel=whatsapp.name, chat_id=chat_id, now=self.app.clock()
-                    )
-                for what in order[:MAX_RELEASED]:
-                    if what == "notification":
-                        await notifier.send_chat(whatsapp.name, chat_id, limit=1)
-                    else:
-                        await self.poster.send_chat(whatsapp.name, chat_id, limit=1)
+                # Notifications and outbox rows alike, oldest first, before the answer.
+                await self.poster.send_chat(whatsapp.name, chat_id, limit=MAX_RELEASED)
 
             whatsapp.send_released = send_released
             # Messages stored before a crash or a stop are handled now, and new ones as
             # they arrive.
             whatsapp.start()
-        poster_wake = self.app.outbox_wake
-
-        def wake_senders() -> None:
-            # An update queued a message or planned a notification (a decision due when
-            # the undo window closes): both senders look again.
-            if poster_wake is not None:
-                poster_wake()
-            notifier.wake()
-
-        self.app.outbox_wake = wake_senders
         scheduler = make_scheduler(
             self.app,
             timezone=settings.scheduler.timezone,
@@ -125,18 +117,15 @@ class Runtime:
         if self.app.exports is not None:
             await self.app.exports.resume()  # /ekspor requests a stop or a crash interrupted
         task = asyncio.create_task(self.poster.run())
-        sending = asyncio.create_task(self.sender.run())
-        due = asyncio.create_task(notifier.run_due())
         scheduler.start()
         try:
             yield
         finally:
             scheduler.shutdown(wait=False)
             self.poster.stop()
-            self.sender.stop()
-            notifier.stop()
-            self.app.outbox_wake = poster_wake
-            await asyncio.gather(task, sending, due, return_exceptions=True)
+            await asyncio.gather(task, return_exceptions=True)
+            self.poster.notifications = None
+            self.poster.broadcasts = None
 
     def _catalogue_tick(self) -> Callable[[], Awaitable[object]] | None:
         """The static catalogue's incremental rebuild, when catalogue.site_dir is set; also
@@ -215,7 +204,7 @@ async def build(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tr
         bot = make_bot(settings.telegram.token.get_secret_value(), settings.telegram.api_base)
         telegram = TelegramChannel(app, bot)
     whatsapp = _whatsapp(settings, app)
-    poster = ReviewPoster(
+    poster = MessageSender(
         app,
         rate_per_minute=settings.review.group_rate_per_minute,
         language=settings.review.language,

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import time
 import uuid
 from collections import deque
@@ -37,7 +36,6 @@ from bot.channels.base import (
     Announcement,
     Announcer,
     RateLimited,
-    TemporaryFailure,
 )
 from bot.i18n import translator
 from bot.runtime import Kurasi
@@ -86,6 +84,17 @@ class Result:
     state: DeliveryState
     message_id: str | None = None
     error: str | None = None
+    failure: Exception | None = None  # a failed send, judged by bot.outbound.decide
+
+
+# What a delivery row says after the one judgement of a failed send.
+VERDICT_STATES = {
+    outbound.Verdict.retry: DeliveryState.pending,
+    outbound.Verdict.wait: DeliveryState.pending,
+    outbound.Verdict.window: DeliveryState.needs_template,
+    outbound.Verdict.blocked: DeliveryState.blocked,
+    outbound.Verdict.failed: DeliveryState.failed,
+}
 
 
 class BroadcastSender(Worker):
@@ -410,7 +419,7 @@ class BroadcastSender(Worker):
         except RateLimited as exc:
             log.warning("broadcast flood control", retry_after=exc.retry_after)
             if exc.chat:  # only this recipient is to wait: again later, not a pause for all
-                await self._record(item, DeliveryState.pending, error=str(exc))
+                await self._failure(item, exc)
                 return None
             return exc.retry_after
         except Exception as exc:
@@ -460,17 +469,8 @@ class BroadcastSender(Worker):
     async def _failure(
         self, item: Item, exc: Exception, session: AsyncSession | None = None
     ) -> None:
-        found = outbound.classify(exc)
-        state = {
-            outbound.Failure.permanent: DeliveryState.blocked,
-            outbound.Failure.rejected: DeliveryState.failed,
-            outbound.Failure.window_closed: DeliveryState.needs_template,
-        }.get(found.failure, DeliveryState.pending)
-        if found.failure == outbound.Failure.transient and not isinstance(
-            exc, TemporaryFailure | TimeoutError | OSError
-        ):
-            log.exception("broadcast send failed", delivery=item.id)
-        await self._record(item, state, error=found.error, session=session)
+        """A failed send, to be judged (bot.outbound.decide) when its row is written."""
+        await self._record(item, DeliveryState.pending, failure=exc, session=session)
 
     async def _record(
         self,
@@ -479,9 +479,10 @@ class BroadcastSender(Worker):
         *,
         message_id: str | None = None,
         error: str | None = None,
+        failure: Exception | None = None,
         session: AsyncSession | None = None,
     ) -> None:
-        result = Result(item, state, message_id, error)
+        result = Result(item, state, message_id, error, failure)
         if session is not None:
             await self._write(session, result)
             return
@@ -523,20 +524,25 @@ class BroadcastSender(Worker):
 
     async def _write(self, session: AsyncSession, result: Result) -> None:
         now = self.app.clock()
-        state, retry_at = result.state, None
-        if state == DeliveryState.pending:
+        state, error, retry_at = result.state, result.error, None
+        if result.failure is not None:
             attempts = await data.attempts_of(session, delivery_id=result.item.id)
-            if attempts + 1 >= self.max_attempts:
-                state = DeliveryState.failed
-            else:
-                # Doubling from retry_base, with jitter, up to half an hour (bot.outbound).
-                ceiling = min(self.retry_base * 2**attempts, outbound.BACKOFF_MAX)
-                retry_at = now + ceiling * (0.5 + random.random() / 2)  # noqa: S311 (jitter)
+            decision = outbound.decide(
+                result.failure,
+                attempts=attempts,
+                first_tried=None,  # bounded by max_attempts (broadcast.max_attempts)
+                now=now,
+                max_attempts=self.max_attempts,
+                base=self.retry_base,
+            )
+            state, error = VERDICT_STATES[decision.verdict], decision.error
+            if state == DeliveryState.pending:
+                retry_at = decision.at
         await data.record(
             session,
             delivery_id=result.item.id,
             owner=self.worker_id,
-            outcome=data.Outcome(state, result.message_id, result.error, retry_at),
+            outcome=data.Outcome(state, result.message_id, error, retry_at),
             now=now,
         )
         if state == DeliveryState.blocked:

@@ -424,8 +424,8 @@ class RuntimeSettings(Section):
         return 4 if database_url.startswith("sqlite") else 10
 
     def pool_size(self, database_url: str) -> int:
-        """PostgreSQL connections kept open: one per update in flight, and 5 for the outbox
-        poster, the broadcast sender, the scheduler, the health check and /metrics. A pool
+        """PostgreSQL connections kept open: one per update in flight, and 5 for the one
+        sender (outbox and broadcasts), the scheduler, the health check and /metrics. A pool
         smaller than the work in flight opens and closes an overflow connection (a server
         process) for every checkout past it: ~85 extra connections in one benchmark run."""
         return self.concurrency(database_url) + 5

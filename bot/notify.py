@@ -1,24 +1,24 @@
-"""Reminders: each tick plans what has fallen due (one row per occasion, unique key) and sends
-due rows once. Several processes may tick against one database: planning is idempotent and
-sending claims rows with SELECT ... FOR UPDATE SKIP LOCKED (SQLite: one writer at a time).
+"""Reminders: each tick plans what has fallen due (one row per occasion, unique key); a due
+row is rendered into the outbox in the transaction that claims it, and the one sender
+(bot.sender) sends it, paced per chat with everything else. Several processes may tick
+against one database: planning is idempotent and claiming uses SELECT ... FOR UPDATE SKIP
+LOCKED (SQLite: one writer at a time).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+from dataclasses import replace
 from datetime import datetime, timedelta
 from time import monotonic
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import outbound
-from bot.channels.base import Notice, WindowedChannel
+from bot.channels.base import reply_payload
 from bot.i18n import translator
 from bot.runtime import Kurasi
+from bot.sender import MessageSender
 from db import outbox
 from db.models import Notification, User
 from db.notifications import (
@@ -28,16 +28,8 @@ from db.notifications import (
     next_due_at,
     tune_for_planning,
 )
-from db.whatsapp import WAITING
-from handlers.features.reminders import (
-    GROUP_OF,
-    PRODUCER_KINDS,
-    PRODUCT_SUBJECTS,
-    render,
-    template_values,
-)
+from handlers.features.reminders import GROUP_OF, PRODUCER_KINDS, PRODUCT_SUBJECTS, render
 from handlers.features.reminders.kinds import PLANNED, Planning
-from handlers.kit.events import Reply
 from handlers.rules.schedule import ReminderSchedule
 
 log = structlog.get_logger(__name__)
@@ -46,9 +38,6 @@ DIGEST_GRACE = timedelta(hours=2)  # a digest is not sent hours (or days) after 
 # How far back the first tick after a start looks for a digest's time: a restart across it
 # still sends it, a first start later in the day or the week sends nothing.
 START_LOOKBACK = timedelta(minutes=5)
-HOLD = timedelta(hours=6)  # a held notification is looked at again this often
-AFTER_EARLIER = timedelta(seconds=1)
-TEMPLATE_HOLD = timedelta(hours=24)  # after its template, the message waits for their reply
 
 
 class Notifier:
@@ -61,6 +50,7 @@ class Notifier:
         admin_ids: frozenset[str] = frozenset(),
         admin_channel: str = "telegram",
         batch_size: int = 50,
+        sender: MessageSender | None = None,
     ) -> None:
         self.app = app
         self.schedule = schedule
@@ -69,8 +59,10 @@ class Notifier:
         self.admin_channel = admin_channel
         self._last_planned: datetime | None = None
         self.batch_size = batch_size
-        self._wake = asyncio.Event()
-        self._stopping = False
+        # What `send_due` sends through: the one sender, here driven for notifications
+        # only, each behind any older message to the same chat.
+        self.sender = sender or MessageSender(app, kinds=frozenset({outbox.NOTIFICATION}))
+        self.sender.strict = True
 
     async def tick(self, *, budget: timedelta | None = None) -> int:
         await self.plan_due()
@@ -109,85 +101,83 @@ class Notifier:
         since = self._last_planned or now - START_LOOKBACK
         return max(since, now - DIGEST_GRACE) < due <= now
 
-    # --- sending ------------------------------------------------------------------------
+    # --- into the outbox ----------------------------------------------------------------
 
     async def send_due(self, *, budget: timedelta | None = None) -> int:
-        """Send what is due, a batch per transaction, until nothing is due or `budget` is
-        spent (the rest waits for the next tick). Producers' messages wait out quiet hours.
-        Returns how many were sent."""
-        sent = 0
+        """Queue what is due into the outbox, a batch per transaction, and send it through
+        the one sender (paced per chat with everything else), until nothing is due or
+        `budget` is spent (the rest waits for the next tick or the sender's loop).
+        Producers' messages wait out quiet hours. Returns how many were sent."""
+        before = self.sender.delivered
         started = monotonic()
-        while budget is None or monotonic() - started < budget.total_seconds():
-            now = self.app.clock()
-            quiet = self.schedule.is_quiet(now, self.zone)
-            async with self.app.sessionmaker() as session, session.begin():
-                batch = await claim_due(
-                    session,
-                    now=now,
-                    limit=self.batch_size,
-                    skip_kinds=PRODUCER_KINDS if quiet else (),
-                )
-                if not batch:
-                    break
-                _kept = await load_for_sending(  # held while sending
-                    session, batch=batch, product_kinds=PRODUCT_SUBJECTS
-                )
-                for note in batch:
-                    sent += await self._send_one(session, note, now)
-        return sent
 
-    async def send_chat(self, channel: str, chat_id: str, *, limit: int = 20) -> int:
-        """What one person's message released, now and in order (quiet hours do not hold
-        them back: the person is writing)."""
+        def left() -> bool:
+            return budget is None or monotonic() - started < budget.total_seconds()
+
+        while left():
+            queued = await self._enqueue_batch()
+            while left():
+                if await self.sender.send_next() == 0:
+                    continue
+                paced = self.sender.paced
+                if paced is None or paced > self.sender.pace.private_gap:
+                    break  # later: a retry's time, the sender's loop, or the next tick
+                await self.sender.sleep(paced)  # a chat's pace: a moment
+            if not queued:
+                break
+        return self.sender.delivered - before
+
+    async def enqueue_due(self) -> int:
+        """What has fallen due, into the outbox (the one sender's notifications source)."""
+        queued = 0
+        for _ in range(20):  # a thousand at a time; the rest at the next look
+            if not (batch := await self._enqueue_batch()):
+                break
+            queued += batch
+        return queued
+
+    async def _enqueue_batch(self) -> int:
         now = self.app.clock()
-        sent = 0
+        quiet = self.schedule.is_quiet(now, self.zone)
+        async with self.app.sessionmaker() as session, session.begin():
+            batch = await claim_due(
+                session,
+                now=now,
+                limit=self.batch_size,
+                skip_kinds=PRODUCER_KINDS if quiet else (),
+            )
+            _kept = await load_for_sending(  # held while rendering
+                session, batch=batch, product_kinds=PRODUCT_SUBJECTS
+            )
+            for note in batch:
+                await self._enqueue_one(session, note, now)
+        return len(batch)
+
+    async def enqueue_chat(self, channel: str, chat_id: str, *, limit: int = 20) -> int:
+        """One chat's due notifications into the outbox, now and in order: what its person's
+        message released (quiet hours do not hold them back: the person is writing)."""
+        now = self.app.clock()
         async with self.app.sessionmaker() as session, session.begin():
             batch = await claim_due_in_chat(
                 session, channel=channel, chat_id=chat_id, now=now, limit=limit
             )
             _kept = await load_for_sending(session, batch=batch, product_kinds=PRODUCT_SUBJECTS)
             for note in batch:
-                sent += await self._send_one(session, note, now)
-        return sent
+                await self._enqueue_one(session, note, now)
+        return len(batch)
 
-    def wake(self) -> None:
-        self._wake.set()
+    async def send_chat(self, channel: str, chat_id: str, *, limit: int = 20) -> int:
+        """What one person's message released, queued and sent now, in order."""
+        await self.enqueue_chat(channel, chat_id, limit=limit)
+        return await self.sender.send_chat(channel, chat_id, limit=limit)
 
-    def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
+    async def next_due(self) -> datetime | None:
+        async with self.app.sessionmaker() as session:
+            return await next_due_at(session)
 
-    async def run_due(self, *, poll: float = 2.0) -> None:
-        """Between the scheduler's ticks: send each notification when it falls due (a
-        decision when the curator's undo window closes), not at the next tick. Looks at
-        the soonest due time at least every `poll` seconds, and when woken (an update
-        planned one)."""
-        while not self._stopping:
-            try:
-                async with self.app.sessionmaker() as session:
-                    due = await next_due_at(session)
-                now = self.app.clock()
-                if due is not None and due <= now:
-                    sent = await self.send_due(budget=timedelta(seconds=10))
-                    if sent:
-                        log.info("reminders sent", count=sent)  # as the tick says it
-                    else:
-                        # Due but not sendable now (quiet hours, held, failing): the tick
-                        # and the rows' own retry times take it from here.
-                        await self._rest(poll)
-                    continue
-                wait = poll if due is None else min(poll, (due - now).total_seconds())
-            except Exception:
-                log.exception("due notifications not sent; retrying")
-                wait = poll
-            await self._rest(wait)
-
-    async def _rest(self, seconds: float) -> None:
-        self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), max(seconds, 0.01))
-
-    async def _send_one(self, session: AsyncSession, note: Notification, now: datetime) -> int:
+    async def _enqueue_one(self, session: AsyncSession, note: Notification, now: datetime) -> None:
+        """Render a due notification into an outbox row in this (claiming) transaction, or
+        close it when it no longer applies. The row's outcome becomes the notification's."""
         user = await session.get(User, note.user_id) if note.user_id else None
         if user is not None and user.blocked_at is not None:
             return self._close(note, now, "blocked")
@@ -207,93 +197,22 @@ class Notifier:
         )
         if reply is None:
             return self._close(note, now, "obsolete")
-        earlier = await outbox.waiting_before(
-            session, channel=note.channel, chat_id=note.chat_id, before=note.created_at, now=now
+        # Its template (outside WhatsApp's window) is the notification kind's.
+        reply = replace(reply, notice_kind=note.kind, subject_id=note.subject_id)
+        item = outbox.Queued(
+            channel=note.channel,
+            chat_id=note.chat_id,
+            kind=outbox.NOTIFICATION,
+            payload=reply_payload(reply),
+            notification_id=note.id,
         )
-        if earlier is not None:
-            # An older message to them is still on its way (retrying): this one follows it.
-            note.due_at = max(earlier, now) + AFTER_EARLIER
-            note.result = "waiting behind an earlier message"
-            return 0
-        channel = self.app.channels.get(note.channel)
-        if channel is None:
-            # Held and visible (/metrics, its result) until the channel is configured.
-            note.result = outbound.HELD_NO_CHANNEL.format(channel=note.channel)
-            note.due_at = now + HOLD
-            log.warning("notification held: channel not configured", kind=note.kind)
-            return 0
-        try:
-            result = await self._deliver(session, channel, note, user, reply, now)
-        except Exception as exc:
-            return self._failed(note, user, exc, now)
-        if result == "template":
-            # The template says "reply to see it": the message itself waits for that reply.
-            note.result = outbound.TEMPLATE_SENT
-            note.due_at = now + TEMPLATE_HOLD
-            return 1
-        if result is None:
-            # Held for WhatsApp's 24-hour window; released as soon as they write again.
-            if note.result != outbound.TEMPLATE_SENT:
-                note.result = WAITING
-            note.due_at = now + HOLD
-            return 0
-        self._close(note, now, result)
-        return 1
-
-    def _failed(self, note: Notification, user: User | None, exc: Exception, now: datetime) -> int:
-        """One failed send, by its class (bot.outbound): retried with backoff and jitter
-        for up to two days, waited out as the platform said, or recorded for good."""
-        found = outbound.classify(exc)
-        if found.failure == outbound.Failure.permanent:
-            if user is not None:
-                user.blocked_at = now  # every later reminder to them is skipped
-            return self._close(note, now, "blocked")
-        if found.failure == outbound.Failure.rejected:
-            log.error("notification refused by the platform", kind=note.kind, error=found.error)
-            return self._close(note, now, f"failed: {found.error}")
-        if found.failure == outbound.Failure.window_closed:
-            note.result = WAITING
-            note.due_at = now + HOLD
-            return 0
-        if found.failure == outbound.Failure.rate_limited:
-            note.result = f"rate limited: {found.error}"[:300]
-            note.due_at = now + timedelta(seconds=found.retry_after)
-            return 0
-        note.attempts += 1
-        note.result = f"retrying: {found.error}"[:300]
-        if outbound.given_up(note.created_at, now):
-            log.error("notification given up", kind=note.kind, error=found.error)
-            return self._close(note, now, f"failed: {found.error}")
-        note.due_at = now + outbound.backoff(note.attempts)
-        log.warning("notification failed; will retry", kind=note.kind, attempts=note.attempts)
-        return 0
-
-    async def _deliver(
-        self,
-        session: AsyncSession,
-        channel: Any,
-        note: Notification,
-        user: User | None,
-        reply: Reply,
-        now: datetime,
-    ) -> str | None:
-        """ "sent", "template", or None when the channel's rules say wait (WhatsApp's window)."""
-        if not isinstance(channel, WindowedChannel) or user is None:
-            await channel.post(note.chat_id, reply)
-            return "sent"
-        values = await template_values(session, kind=note.kind, subject_id=note.subject_id)
-        last = None if note.result == outbound.WINDOW_CLOSED else user.last_inbound_at
-        notice = Notice(
-            note.kind,
-            values,
-            last,
-            template_sent=note.result == outbound.TEMPLATE_SENT,
-            source=f"notification:{note.id}",
-        )
-        return await channel.notify(note.chat_id, reply, notice, now=now)
+        if note.result in (outbox.WINDOW_CLOSED, outbox.TEMPLATE_SENT):
+            item["last_error"] = note.result  # the template next, or never a second one
+        await outbox.enqueue(session, now=now, **item)
+        note.queued_at = now
+        note.result = "queued"
 
     @staticmethod
-    def _close(note: Notification, now: datetime, result: str) -> int:
+    def _close(note: Notification, now: datetime, result: str) -> None:
         note.sent_at = now
         note.result = result
-        return 0

@@ -1,4 +1,4 @@
-"""What the background senders (the outbox poster, the broadcast sender) share: a loop
+"""What the background senders (the one sender, bot.sender, and its broadcasts) share: a loop
 that rests between rounds, woken early when there is something new and ended by `stop`."""
 
 from __future__ import annotations

@@ -22,7 +22,11 @@ async def queue_depths(session: AsyncSession) -> dict[str, int]:
     notifications = await session.scalar(
         select(func.count())
         .select_from(Notification)
-        .where(Notification.sent_at.is_(None), Notification.due_at <= utcnow())
+        .where(
+            Notification.sent_at.is_(None),
+            Notification.queued_at.is_(None),  # else counted in the outbox
+            Notification.due_at <= utcnow(),
+        )
     )
     inbox = await session.scalar(select(func.count()).select_from(WhatsAppInbound))
     # Held back, not lost: waiting for a channel to be configured, for WhatsApp's window,
@@ -41,6 +45,7 @@ async def queue_depths(session: AsyncSession) -> dict[str, int]:
         .select_from(Notification)
         .where(
             Notification.sent_at.is_(None),
+            Notification.queued_at.is_(None),
             or_(
                 Notification.result.in_([WAITING, TEMPLATE_SENT]),
                 Notification.result.like("held:%"),

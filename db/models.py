@@ -297,6 +297,9 @@ class OutboxKind(StrEnum):
     # Remove a producer's messages from a review chat after they erased their data;
     # `payload` = {"message_ids": [...]}: the review row is gone by then.
     erase = "erase"
+    # A notification fallen due (migration 0022): `payload` is its rendered reply and
+    # `notification_id` the row whose result follows this one's.
+    notification = "notification"
 
 
 class OutboxItem(Base):
@@ -326,6 +329,8 @@ class OutboxItem(Base):
     # A notice the recipient's platform takes only once they write again (WhatsApp's window,
     # no template): later messages to them may pass it; released when they write.
     held_until: Mapped[datetime | None]
+    # The notification it delivers (migration 0022): its result follows this row's.
+    notification_id: Mapped[int | None]
 
 
 class ChatBudget(Base):
@@ -400,6 +405,8 @@ class Notification(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     result: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Rendered into an outbox row (migration 0022), which sends it; never claimed again.
+    queued_at: Mapped[datetime | None]
 
 
 class WhatsAppMessage(Base):

@@ -1,4 +1,5 @@
-"""Notifications: planned once under a unique dedupe key, claimed in batches, sent once."""
+"""Notifications: planned once under a unique dedupe key, claimed in batches when due and
+handed to the outbox (queued_at), which sends each once."""
 
 from __future__ import annotations
 
@@ -68,10 +69,10 @@ async def cancel_pending(
     session: AsyncSession, *, kind: str, subject_id: int, now: datetime
 ) -> list[Notification]:
     """Close the unsent notifications of `kind` about `subject_id` (waiting out a sender's
-    claim on them) and return them. None sent already is touched."""
+    claim on them) and return them. None sent already, or in the outbox, is touched."""
     notes = await session.scalars(
         select(Notification)
-        .filter_by(kind=kind, subject_id=subject_id, sent_at=None)
+        .filter_by(kind=kind, subject_id=subject_id, sent_at=None, queued_at=None)
         .with_for_update()
     )
     cancelled = list(notes)
@@ -100,7 +101,11 @@ def claim_due_query(
 ) -> Select[Notification]:
     stmt = (
         select(Notification)
-        .where(Notification.sent_at.is_(None), Notification.due_at <= now)
+        .where(
+            Notification.sent_at.is_(None),
+            Notification.due_at <= now,
+            Notification.queued_at.is_(None),
+        )
         .order_by(Notification.due_at, Notification.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -120,6 +125,7 @@ async def claim_due_in_chat(
         .where(
             Notification.sent_at.is_(None),
             Notification.due_at <= now,
+            Notification.queued_at.is_(None),
             Notification.channel == channel,
             Notification.chat_id == chat_id,
         )
@@ -131,9 +137,12 @@ async def claim_due_in_chat(
 
 
 async def next_due_at(session: AsyncSession) -> datetime | None:
-    """When the soonest unsent notification falls due (the partial index's first row)."""
+    """When the soonest unsent notification not yet in the outbox falls due (the partial
+    index's first row)."""
     due: datetime | None = await session.scalar(
-        select(func.min(Notification.due_at)).where(Notification.sent_at.is_(None))
+        select(func.min(Notification.due_at)).where(
+            Notification.sent_at.is_(None), Notification.queued_at.is_(None)
+        )
     )
     return due
 

@@ -1,5 +1,7 @@
 """The outbox: every message to someone other than the sender, queued in the sender's
-transaction and sent later, per chat in order, paced to the chat's budget and retried.
+transaction and sent later, per chat in order, paced to the chat's budget and retried —
+review cards, notices, replies that failed, and notifications once due (kind
+"notification", rendered when claimed; bot.sender sends them all).
 
 Claiming works across workers: a chat's budget row, locked FOR UPDATE SKIP LOCKED, makes
 one worker at a time the sender for that chat.
@@ -7,7 +9,7 @@ one worker at a time the sender for that chat.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Required, TypedDict, Unpack
 
 from sqlalchemy import func, or_, select, update
@@ -16,10 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import ChatBudget, Notification, OutboxItem, OutboxKind
 from db.sql import insert_ignore
 
-# After the n-th failed send an item waits BACKOFF_BASE * 2**(n-1), capped at BACKOFF_MAX;
-# after MAX_ATTEMPTS (or two days: bot.outbound) it is given up.
-BACKOFF_BASE = timedelta(seconds=2)
-BACKOFF_MAX = timedelta(minutes=30)
+# After MAX_ATTEMPTS failed sends (or two days of trying: bot.outbound) an item is given up.
 MAX_ATTEMPTS = 200
 # What a message held back says (outbox.last_error, notifications.result): visible in
 # /metrics and `kurasi` status, released by the person's next message or the channel's return.
@@ -29,6 +28,7 @@ WINDOW_CLOSED = "window closed (131047); template next"
 CARD = OutboxKind.review_card
 NOTICE = OutboxKind.notice
 ERASE = OutboxKind.erase
+NOTIFICATION = OutboxKind.notification
 
 
 class Queued(TypedDict, total=False):
@@ -42,6 +42,7 @@ class Queued(TypedDict, total=False):
     review_id: int
     next_attempt_at: datetime
     last_error: str
+    notification_id: int
 
 
 async def enqueue(session: AsyncSession, *, now: datetime, **item: Unpack[Queued]) -> None:
@@ -120,15 +121,20 @@ async def head(
     chat_id: str,
     now: datetime,
     kinds: frozenset[str] | None = None,
+    strict: bool = False,
 ) -> OutboxItem | None:
-    """The chat's oldest unsent message: messages into one chat go out in order (a held
-    notice excepted: it lets later ones pass)."""
+    """The chat's oldest unsent message (of `kinds`): messages into one chat go out in
+    order (a held notice excepted: it lets later ones pass). `strict`: None when an older
+    notice to the chat is still waiting (it goes first; a card paced apart does not count)."""
+    looked = kinds | {NOTICE} if strict and kinds is not None else kinds
     item: OutboxItem | None = await session.scalar(
         select(OutboxItem)
-        .where(*_pending_in(channel, chat_id, kinds), _not_held(now))
+        .where(*_pending_in(channel, chat_id, looked), _not_held(now))
         .order_by(OutboxItem.id)
         .limit(1)
     )
+    if strict and item is not None and kinds is not None and item.kind not in kinds:
+        return None
     return item
 
 
@@ -143,20 +149,6 @@ def mark_failed(item: OutboxItem, *, now: datetime, error: str) -> None:
     item.last_error = error[:300]
 
 
-def record_failure(
-    item: OutboxItem, *, now: datetime, error: str, max_attempts: int = MAX_ATTEMPTS
-) -> bool:
-    """One failed send: wait longer before the next; True when given up for good."""
-    item.attempts += 1
-    item.last_error = error[:300]
-    if item.attempts >= max_attempts:
-        item.failed_at = now
-        return True
-    delay = min(BACKOFF_BASE * 2 ** (item.attempts - 1), BACKOFF_MAX)
-    item.next_attempt_at = now + delay
-    return False
-
-
 def recent_sends(budget: ChatBudget, *, now: float, window: float) -> list[float]:
     return sorted(x for x in budget.sent if x > now - window)
 
@@ -166,23 +158,6 @@ def hold(item: OutboxItem, *, until: datetime, reason: str) -> None:
     again (or a template is configured). Looked at again at `until`, or when released."""
     item.held_until = until
     item.last_error = reason[:300]
-
-
-async def waiting_before(
-    session: AsyncSession, *, channel: str, chat_id: str, before: datetime, now: datetime
-) -> datetime | None:
-    """When an older message into this chat is next tried, if one still waits (not held):
-    a notification to the same person goes after it, so one chat keeps its order."""
-    found: datetime | None = await session.scalar(
-        select(func.coalesce(func.min(OutboxItem.next_attempt_at), now))
-        .where(
-            *_pending_in(channel, chat_id, frozenset({NOTICE})),
-            _not_held(now),
-            OutboxItem.created_at < before,
-        )
-        .having(func.count() > 0)
-    )
-    return found
 
 
 async def release_held(session: AsyncSession, *, channel: str, chat_id: str, now: datetime) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Notification, OutboxItem, User, UserAlias, WhatsAppMessage
@@ -81,7 +81,17 @@ async def reopen_for_template(session: AsyncSession, *, message_id: str, now: da
                 next_attempt_at=None,
                 last_error=WINDOW_CLOSED,
             )
+            .returning(OutboxItem.notification_id)
         )
+        found = result.all()
+        for (notification_id,) in found:
+            if notification_id is not None:  # its notification follows it: not done yet
+                await session.execute(
+                    update(Notification)
+                    .where(Notification.id == notification_id)
+                    .values(sent_at=None, result=WINDOW_CLOSED)
+                )
+        return bool(found)
     elif what == "notification":
         result = await session.execute(
             update(Notification)
@@ -135,37 +145,11 @@ async def release_waiting(
         Notification.channel == channel,
         Notification.chat_id == chat_id,
         Notification.sent_at.is_(None),
+        Notification.queued_at.is_(None),  # in the outbox: released there (release_held)
         Notification.result.in_([WAITING, TEMPLATE_SENT]),
     )
     result = await session.execute(held.values(due_at=now))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-async def released_order(
-    session: AsyncSession, *, channel: str, chat_id: str, now: datetime
-) -> list[str]:
-    """What is due for one chat across both queues, oldest first: "notification" or
-    "outbox" for each message, so what a person's message released goes out in order."""
-    notes = await session.scalars(
-        select(Notification.created_at).where(
-            Notification.channel == channel,
-            Notification.chat_id == chat_id,
-            Notification.sent_at.is_(None),
-            Notification.due_at <= now,
-        )
-    )
-    items = await session.scalars(
-        select(OutboxItem.created_at).where(
-            OutboxItem.channel == channel,
-            OutboxItem.chat_id == chat_id,
-            OutboxItem.sent_at.is_(None),
-            OutboxItem.failed_at.is_(None),
-            or_(OutboxItem.held_until.is_(None), OutboxItem.held_until <= now),
-            or_(OutboxItem.next_attempt_at.is_(None), OutboxItem.next_attempt_at <= now),
-        )
-    )
-    both = [(at, 0, "notification") for at in notes] + [(at, 1, "outbox") for at in items]
-    return [what for _at, _rank, what in sorted(both)]
 
 
 async def window_opened(

@@ -12,8 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.channels.base import Undeliverable
-from bot.poster import ReviewPoster
 from bot.runtime import Kurasi
+from bot.sender import MessageSender
 from db.engine import make_engine
 from db.outbox import NOTICE
 from handlers.kit.events import (
@@ -134,7 +134,7 @@ class Chat:
             await self.app.drain()
             # Notices to other people wait in the outbox until its sender runs; review
             # cards are left to the tests' own poster (they check the pacing).
-            await ReviewPoster(self.app, kinds=frozenset({NOTICE})).run_until_idle()
+            await MessageSender(self.app, kinds=frozenset({NOTICE})).run_until_idle()
         self.last = [r for chat, r in self.channel.sent[before:] if chat == self.chat_id]
         return self.last
 

@@ -381,7 +381,8 @@ class WhatsAppChannel:
         if (released or held) and self.send_released is not None:
             await self.send_released(chat_id)
         else:
-            if released and self.after_inbound is not None:
+            # Notifications are outbox rows once due: a held one is released there too.
+            if (released or held) and self.after_inbound is not None:
                 await self.after_inbound()
             if held and self.app.outbox_wake is not None:
                 self.app.outbox_wake()

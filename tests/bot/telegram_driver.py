@@ -9,8 +9,8 @@ from typing import Any
 
 from bot.app import Runtime, build
 from bot.config import Settings
-from bot.poster import ReviewPoster
 from bot.runtime import Clock
+from bot.sender import MessageSender
 from db.outbox import NOTICE
 from handlers.kit.events import Incoming
 from tests.fakes.telegram import Call, FakeTelegram
@@ -23,7 +23,7 @@ class Tracker:
         self.done: set[str] = set()
         self.changed = asyncio.Condition()
         original = runtime.app.process
-        notices = ReviewPoster(runtime.app, kinds=frozenset({NOTICE}))
+        notices = MessageSender(runtime.app, kinds=frozenset({NOTICE}))
 
         async def process(incoming: Incoming, channel: Any, **kwargs: Any) -> None:
             try:

@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import Iterator
 
 from bot.channels.console import PROMPT, ConsoleChannel
-from bot.poster import ReviewPoster
 from bot.runtime import Kurasi
+from bot.sender import MessageSender
 from db.businesses import get_business
 from db.users import get_user
 from handlers.kit.events import Reply
@@ -69,7 +69,7 @@ async def test_review_chat_shows_the_album_a_line_a_photo(
     await submitted_product(
         sessionmaker, now=clock.now, store=media_store, channel="console", photos=3
     )
-    assert await ReviewPoster(app).run_until_idle() == 1
+    assert await MessageSender(app).run_until_idle() == 1
     output = "\n".join(screen)
     photo_lines = [line for line in output.splitlines() if line.startswith("🖼")]
     assert len(photo_lines) == 3

@@ -5,6 +5,7 @@ before the answer to it."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ from bot.channels.whatsapp import Template, WhatsAppChannel
 from bot.config import load_settings
 from bot.http import WHATSAPP_WEBHOOK_PATH, make_http_app
 from bot.notify import Notifier
-from bot.poster import ReviewPoster
+from bot.sender import MessageSender
 from db.metrics import queue_depths
 from db.models import Notification, OutboxItem, Product, ProductStatus, User
 from db.notifications import plan
@@ -78,11 +79,11 @@ async def client(runtime: Runtime) -> AsyncIterator[TestClient]:
         yield test_client
 
 
-def poster(runtime: Runtime, clock: FakeClock) -> ReviewPoster:
+def poster(runtime: Runtime, clock: FakeClock) -> MessageSender:
     async def sleep(seconds: float) -> None:
         clock.advance(seconds=seconds)
 
-    return ReviewPoster(runtime.app, sleep=sleep)
+    return MessageSender(runtime.app, sleep=sleep)
 
 
 async def producer_wrote(
@@ -375,7 +376,7 @@ async def test_a_message_for_a_channel_not_configured_is_held_and_visible(
                 due_at=clock.now,
                 now=clock.now,
             )
-        await ReviewPoster(console.app).send_next()
+        await MessageSender(console.app).send_next()
         notifier = Notifier(console.app, schedule=_no_quiet(console), timezone="Asia/Jakarta")
         await notifier.send_due()
         async with sessionmaker() as session:
@@ -469,7 +470,7 @@ async def test_a_reply_to_the_decision_template_shows_what_waited_in_order(
     fake.last_inbound[WA] = fake.clock() - 30 * 3600
     await decided_while_away(runtime, sessionmaker, clock)
     notifier = Notifier(runtime.app, schedule=_no_quiet(runtime), timezone="Asia/Jakarta")
-    await ReviewPoster(runtime.app).send_next()  # the claim notice: held, no template
+    await MessageSender(runtime.app).send_next()  # the claim notice: held, no template
     await notifier.send_due()
     [template] = fake.messages(WA)
     assert template.body["template"]["name"] == "kurasi_keputusan"  # "Balas pesan ini ..."
@@ -504,7 +505,7 @@ async def test_held_messages_go_before_the_answer_to_their_next_message(
     fake.last_inbound[WA] = fake.clock() - 30 * 3600
     await decided_while_away(runtime, sessionmaker, clock)
     notifier = Notifier(runtime.app, schedule=_no_quiet(runtime), timezone="Asia/Jakarta")
-    await ReviewPoster(runtime.app).send_next()  # the claim notice: held, no template
+    await MessageSender(runtime.app).send_next()  # the claim notice: held, no template
     await notifier.send_due()
     assert fake.messages(WA) == []
     async with runtime.background():
@@ -634,3 +635,52 @@ async def test_a_reminder_whose_window_closed_late_goes_again_as_its_template(
     async with sessionmaker() as session:
         note = await session.scalar(select(Notification))
     assert note.result == TEMPLATE_SENT  # and the message waits for their reply
+
+
+async def test_the_running_bot_sends_the_template_when_meta_reports_a_closed_window_late(
+    runtime: Runtime,
+    client: TestClient,
+    fake: FakeWhatsApp,
+    channel: WhatsAppChannel,
+    sessionmaker: Any,
+    clock: FakeClock,
+) -> None:
+    """`kurasi run`'s one sender: a reminder goes as free text (our count had the window
+    open), Meta's status says 131047 later, and the template follows on its own."""
+    product = await producer_wrote(runtime, sessionmaker, clock, ago=timedelta(hours=23))
+    async with sessionmaker() as session, session.begin():
+        row = await session.get(Product, product.id)
+        row.status = ProductStatus.revision_requested
+        user = await session.scalar(select(User).where(User.external_id == WA))
+        await plan(
+            session,
+            kind="revision",
+            dedupe_key="revision:late-running",
+            channel="whatsapp",
+            chat_id=WA,
+            user_id=user.id,
+            subject_id=product.id,
+            due_at=clock.now,
+            now=clock.now,
+        )
+    async with runtime.background():
+        for _ in range(100):
+            if fake.messages(WA):
+                break
+            await asyncio.sleep(0.05)
+        [free] = fake.messages(WA)
+        assert free.type != "template"
+        await channel.idle()
+        failed = fake.status(
+            free.message_id,
+            WA,
+            "failed",
+            errors=[{"code": 131047, "title": "Re-engagement message", "message": "Re-engagement"}],
+        )
+        assert await fake.post(str(client.make_url(WHATSAPP_WEBHOOK_PATH)), failed) == 200
+        for _ in range(100):
+            if len(fake.messages(WA)) > 1:
+                break
+            await asyncio.sleep(0.05)
+    last = fake.messages(WA)[-1]
+    assert last.type == "template" and last.body["template"]["name"] == "kurasi_revisi"

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.poster import ReviewPoster
 from bot.scheduler import release_stale_claims
+from bot.sender import MessageSender
 from db.media_store import MediaStore
 from db.models import OutboxItem, Product
 from tests.bot.conftest import bot_settings
@@ -95,13 +95,13 @@ async def erase_after(
 ) -> dict[int, str]:
     """Post the cards, let `hours` pass, erase the producer; what the group showed before."""
     async with running_bot(settings, fake, clock=clock) as (runtime, tracker):
-        assert await ReviewPoster(runtime.app).run_until_idle() == 2
+        assert await MessageSender(runtime.app).run_until_idle() == 2
         before = group_messages(fake)
         clock.advance(hours=hours)
         person = Person(fake, tracker, PRODUCER)
         await person.say("/hapusdata")
         await person.press("🗑")
-        assert await ReviewPoster(runtime.app).run_until_idle() == 1
+        assert await MessageSender(runtime.app).run_until_idle() == 1
     return before
 
 
@@ -144,7 +144,7 @@ async def test_a_typed_reasons_preview_leaves_with_the_card(
     await add_the_curator(sessionmaker, clock)
     erased = (await post_cards(settings, sessionmaker, clock))[0]
     async with running_bot(settings, fake, clock=clock) as (runtime, tracker):
-        assert await ReviewPoster(runtime.app).run_until_idle() == 2
+        assert await MessageSender(runtime.app).run_until_idle() == 2
         card_id = card_of(fake, erased)
         await curator_presses(fake, tracker, card_id, ("Ambil", "Minta revisi", "Tulis alasan"))
         typed = fake.message(CURATOR, reason, chat_id=GROUP, chat_type="supergroup")
@@ -154,7 +154,7 @@ async def test_a_typed_reasons_preview_leaves_with_the_card(
         person = Person(fake, tracker, PRODUCER)
         await person.say("/hapusdata")
         await person.press("🗑")
-        assert await ReviewPoster(runtime.app).run_until_idle() == 1
+        assert await MessageSender(runtime.app).run_until_idle() == 1
     shown = "\n".join(group_messages(fake).values())
     assert reason not in shown and "akan dibaca produsen" not in shown
 
@@ -168,7 +168,7 @@ async def test_the_reason_prompt_leaves_with_the_card(
     await add_the_curator(sessionmaker, clock)
     erased, kept = await post_cards(settings, sessionmaker, clock)
     async with running_bot(settings, fake, clock=clock) as (runtime, tracker):
-        assert await ReviewPoster(runtime.app).run_until_idle() == 2
+        assert await MessageSender(runtime.app).run_until_idle() == 2
         card_id = card_of(fake, erased)
         await curator_presses(fake, tracker, card_id, ("Ambil", "Minta revisi", "Tulis alasan"))
         short = fake.message(CURATOR, "kurang", chat_id=GROUP, chat_type="supergroup")
@@ -184,7 +184,7 @@ async def test_the_reason_prompt_leaves_with_the_card(
         clock.advance(hours=49)
         timeout = timedelta(hours=48)
         assert await release_stale_claims(runtime.app, claim_timeout=timeout, language="id")
-        assert await ReviewPoster(runtime.app).run_until_idle() == 2  # the card and the notice
+        assert await MessageSender(runtime.app).run_until_idle() == 2  # the card and the notice
         [lapsed] = [
             c.result["message_id"]
             for c in fake.sent("sendMessage", chat_id=GROUP)
@@ -195,7 +195,7 @@ async def test_the_reason_prompt_leaves_with_the_card(
         person = Person(fake, tracker, PRODUCER)
         await person.say("/hapusdata")
         await person.press("🗑")
-        assert await ReviewPoster(runtime.app).run_until_idle() == 1
+        assert await MessageSender(runtime.app).run_until_idle() == 1
     after = group_messages(fake)
     assert not set(prompts) & set(after)
     shown = "\n".join(after.values())

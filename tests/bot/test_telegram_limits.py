@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.poster import ReviewPoster
+from bot.sender import MessageSender
 from db.media_store import MediaStore
 from db.models import Review, User
 from tests.bot.conftest import bot_settings
@@ -87,7 +87,7 @@ async def test_longest_telegram_fields_are_answered_and_stored(
         await push(message("/bantuan"))
 
         # A curator with the longest name claims a card: the card says who holds it.
-        await ReviewPoster(runtime.app).run_until_idle()
+        await MessageSender(runtime.app).run_until_idle()
         await push(
             fake.message(ADMIN, f"/kurator_tambah {CURATOR}", chat_id=GROUP, chat_type="supergroup")
         )

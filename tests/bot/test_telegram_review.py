@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings, load_settings
-from bot.poster import ReviewPoster
+from bot.sender import MessageSender
 from db.media_store import MediaStore
 from tests.bot.telegram_driver import Tracker, running_bot
 from tests.factories import submitted_product
@@ -60,7 +60,7 @@ async def test_thirty_submissions_reach_the_group_paced_and_in_order(
             slept.append(seconds)
             clock.advance(seconds=seconds)
 
-        poster = ReviewPoster(runtime.app, rate_per_minute=20, clock=clock, sleep=fake_sleep)
+        poster = MessageSender(runtime.app, rate_per_minute=20, clock=clock, sleep=fake_sleep)
         assert await poster.run_until_idle() == 30
 
     into_group = [c for c in fake.sent(chat_id=GROUP) if c.method in ("sendMessage", "sendPhoto")]
@@ -83,7 +83,7 @@ async def test_curator_claims_in_the_group_and_a_stranger_is_refused(
         sessionmaker, now=clock.now, store=store, chat_id=str(GROUP), channel="telegram"
     )
     async with running_bot(settings, fake, clock=clock) as (runtime, tracker):
-        await ReviewPoster(runtime.app).run_until_idle()
+        await MessageSender(runtime.app).run_until_idle()
         card = fake.sent("sendMessage", chat_id=GROUP)[-1]
         claim = card.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
         message_id = card.result["message_id"]

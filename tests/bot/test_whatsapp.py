@@ -31,7 +31,7 @@ from bot.config import load_settings
 from bot.http import WHATSAPP_WEBHOOK_PATH, make_http_app
 from bot.metrics import WHATSAPP_STATUSES
 from bot.notify import Notifier
-from bot.poster import ReviewPoster
+from bot.sender import MessageSender
 from db import broadcasts, inbox
 from db.base import utcnow
 from db.models import (
@@ -391,7 +391,7 @@ async def test_throughput_error_backs_off_and_each_message_goes_once(
     async def sleep(seconds: float) -> None:
         clock.advance(seconds=seconds)
 
-    await ReviewPoster(runtime.app, sleep=sleep).run_until_idle()
+    await MessageSender(runtime.app, sleep=sleep).run_until_idle()
     [welcome] = fake.messages(WA)
     assert "Pilih bahasa" in welcome.text
     attempts = fake.messages(WA, include_failed=True)
@@ -638,7 +638,7 @@ async def code_offer(
     replies = await say(client, fake, channel, fake.button_reply(offer.buttons[0][1]))
     assert "6" in replies[-1].text  # "a 6-digit code"
     # The code goes to the Telegram chat through the outbox, like every message to another chat.
-    await ReviewPoster(runtime.app, kinds=frozenset({NOTICE})).run_until_idle()
+    await MessageSender(runtime.app, kinds=frozenset({NOTICE})).run_until_idle()
     [(chat, note)] = telegram.sent
     code = next(word for word in note.text.split() if word.isdigit() and len(word) == 6)
     assert chat == "5551"
@@ -680,7 +680,7 @@ async def test_wrong_codes_are_throttled_five_tries_then_fifteen_minutes(
     # The wait is over, and that code has expired meanwhile: ask for a new one.
     [expired] = await say(client, fake, channel, fake.text(code))
     await say(client, fake, channel, fake.button_reply(expired.buttons[0][1]))
-    await ReviewPoster(runtime.app, kinds=frozenset({NOTICE})).run_until_idle()
+    await MessageSender(runtime.app, kinds=frozenset({NOTICE})).run_until_idle()
     new = telegram.sent[-1][1].text
     code = next(word for word in new.split() if word.isdigit() and len(word) == 6)
     replies = await say(client, fake, channel, fake.text(code))
@@ -766,14 +766,14 @@ async def test_a_lockout_holds_for_the_number_whatever_is_typed_meanwhile(
     await say(client, fake, channel, fake.text("daftar"))
     await press(client, fake, channel, "Ya, hubungkan")
     sent = len(telegram.sent)
-    await ReviewPoster(runtime.app, kinds=frozenset({NOTICE})).run_until_idle()
+    await MessageSender(runtime.app, kinds=frozenset({NOTICE})).run_until_idle()
     assert len(telegram.sent) == sent  # no new code while locked out
     [answer] = await say(client, fake, channel, fake.text(wrong))
     assert "Terlalu banyak kode salah" in answer.text and "Sisa" not in answer.text
     clock.advance(minutes=16)  # the lockout's whole period, and no longer
     await say(client, fake, channel, fake.text("daftar"))
     await press(client, fake, channel, "Ya, hubungkan")
-    await ReviewPoster(runtime.app, kinds=frozenset({NOTICE})).run_until_idle()
+    await MessageSender(runtime.app, kinds=frozenset({NOTICE})).run_until_idle()
     new = telegram.sent[-1][1].text
     fresh = next(word for word in new.split() if word.isdigit() and len(word) == 6)
     assert "✅" in (await say(client, fake, channel, fake.text(fresh)))[-1].text
@@ -790,7 +790,7 @@ async def test_new_codes_are_rate_limited(
     """30 presses of "send a new code" in a few seconds sent 31 codes to the Telegram
     holder: now one a minute at most, and at most 5 in the lockout's period."""
     telegram, _code = await code_offer(runtime, client, fake, channel, sessionmaker)
-    poster = ReviewPoster(runtime.app, kinds=frozenset({NOTICE}))
+    poster = MessageSender(runtime.app, kinds=frozenset({NOTICE}))
     for _ in range(30):
         await press(client, fake, channel, "Kirim kode baru")
         clock.advance(seconds=0.4)

@@ -22,7 +22,7 @@ from bot.channels.whatsapp import Template, WhatsAppChannel
 from bot.config import load_settings
 from bot.http import WHATSAPP_WEBHOOK_PATH, make_http_app
 from bot.notify import Notifier
-from bot.poster import ReviewPoster
+from bot.sender import MessageSender
 from db.models import Business, Photo, Product, User
 from db.outbox import NOTICE
 from db.reviews import add_curator
@@ -222,7 +222,7 @@ async def test_a_whatsapp_producer_is_curated_on_telegram_from_start_to_approval
         assert business.legal_docs and "pirt" in [d.lower() for d in business.legal_docs]
 
         await submit_product(p, runtime)
-        poster = ReviewPoster(runtime.app)
+        poster = MessageSender(runtime.app)
         assert await poster.run_until_idle() == 1
         photos = tg.sent("sendMediaGroup", chat_id=GROUP) or tg.sent("sendPhoto", chat_id=GROUP)
         assert photos, [c.method for c in tg.sent(chat_id=GROUP)]
@@ -311,7 +311,7 @@ async def revision_requested_30_hours_later(
         user = await session.scalar(select(User).where(User.external_id == WA))
         user.channel = "whatsapp"  # the producer writes from WhatsApp
         user.last_inbound_at = clock.now - timedelta(hours=30)
-    assert await ReviewPoster(runtime.app).run_until_idle() == 1
+    assert await MessageSender(runtime.app).run_until_idle() == 1
     curator = await Curator.appointed(tg, tracker, sessionmaker, clock)
     await curator.press("Ambil")
     await curator.score_all(2)  # scored: a picked reason is enough to decide
@@ -353,7 +353,7 @@ async def test_without_a_template_the_revision_waits_for_the_producer_to_write(
     app = make_http_app(runtime.engine, whatsapp=runtime.whatsapp)
     async with TestClient(TestServer(app)) as client:
         await Producer(client, wa, runtime.whatsapp).say("halo")
-    await ReviewPoster(runtime.app, kinds=frozenset({NOTICE})).run_until_idle()
+    await MessageSender(runtime.app, kinds=frozenset({NOTICE})).run_until_idle()
     texts = [call.text for call in wa.messages(WA)]
     # Writing opens the window: the held notices go out as ordinary messages, in order.
     assert any("Foto kurang jelas" in text or "foto" in text.lower() for text in texts), texts

@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from bot.poster import ReviewPoster
 from bot.runtime import Kurasi
+from bot.sender import MessageSender
 from db.exports import columns, rows
 from db.media_store import MediaStore
 from db.models import PhotoHash, Product, Review
@@ -42,8 +42,8 @@ def app(sessionmaker, clock: FakeClock, media_store: MediaStore) -> Kurasi:
 
 
 @pytest.fixture
-def poster(app: Kurasi) -> ReviewPoster:
-    return ReviewPoster(app)
+def poster(app: Kurasi) -> MessageSender:
+    return MessageSender(app)
 
 
 async def to_numbers(chat: Chat, name: str = "Keripik Tempe Original") -> None:
@@ -135,7 +135,7 @@ async def test_english_producer_hears_the_hint_in_english(
 
 
 async def test_card_block_and_one_tap_legality_score(
-    app: Kurasi, channel: RecordingChannel, chat: Chat, poster: ReviewPoster, sessionmaker, clock
+    app: Kurasi, channel: RecordingChannel, chat: Chat, poster: MessageSender, sessionmaker, clock
 ) -> None:
     await register(chat)
     await submit_with(chat, PIRT)
@@ -159,7 +159,7 @@ async def test_card_block_and_one_tap_legality_score(
 
 
 async def test_wrong_regency_shows_on_the_card_and_flags_the_submission(
-    app: Kurasi, channel: RecordingChannel, chat: Chat, poster: ReviewPoster, sessionmaker, clock
+    app: Kurasi, channel: RecordingChannel, chat: Chat, poster: MessageSender, sessionmaker, clock
 ) -> None:
     await register(chat)
     await submit_with(chat, "2063507010158-28")  # Kabupaten Malang; the business is in the city
@@ -171,7 +171,7 @@ async def test_wrong_regency_shows_on_the_card_and_flags_the_submission(
 
 
 async def test_copied_photo_across_businesses_is_flagged_for_curators_only(
-    app: Kurasi, channel: RecordingChannel, chat: Chat, poster: ReviewPoster, sessionmaker, clock
+    app: Kurasi, channel: RecordingChannel, chat: Chat, poster: MessageSender, sessionmaker, clock
 ) -> None:
     await register(chat)
     await submit_with(chat, PIRT)
@@ -244,7 +244,7 @@ async def test_hs_heading_and_target_markets_from_the_card(
 
 
 async def test_queue_shows_flags_complete_unflagged_first(
-    app: Kurasi, channel: RecordingChannel, chat: Chat, poster: ReviewPoster, sessionmaker, clock
+    app: Kurasi, channel: RecordingChannel, chat: Chat, poster: MessageSender, sessionmaker, clock
 ) -> None:
     await register(chat)
     await submit_with(chat, "2063573010158-20")  # expired: flagged, and older

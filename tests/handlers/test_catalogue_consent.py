@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.i18n import translator
-from bot.poster import ReviewPoster
 from bot.runtime import Kurasi
+from bot.sender import MessageSender
 from db.models import Business, Notification, Product
 from handlers.features.reminders import render
 from tests.handlers import test_review
@@ -29,7 +29,7 @@ poster = test_review.poster
 
 
 async def _approve(
-    app: Kurasi, channel: RecordingChannel, chat: Chat, poster: ReviewPoster, sessionmaker, clock
+    app: Kurasi, channel: RecordingChannel, chat: Chat, poster: MessageSender, sessionmaker, clock
 ) -> None:
     await submit_via_chat(chat)
     await poster.run_until_idle()
@@ -44,7 +44,7 @@ async def _approve(
 
 
 async def test_producer_consents_and_writes_an_english_description(
-    app: Kurasi, channel: RecordingChannel, chat: Chat, poster: ReviewPoster, sessionmaker, clock
+    app: Kurasi, channel: RecordingChannel, chat: Chat, poster: MessageSender, sessionmaker, clock
 ) -> None:
     await _approve(app, channel, chat, poster, sessionmaker, clock)
     told = [r for c, r in channel.sent if c == chat.user_id][-1]
@@ -71,7 +71,7 @@ async def test_producer_consents_and_writes_an_english_description(
 
 
 async def test_the_english_name_can_be_skipped_or_added_alone(
-    app: Kurasi, channel: RecordingChannel, chat: Chat, poster: ReviewPoster, sessionmaker, clock
+    app: Kurasi, channel: RecordingChannel, chat: Chat, poster: MessageSender, sessionmaker, clock
 ) -> None:
     await _approve(app, channel, chat, poster, sessionmaker, clock)
     told = [r for c, r in channel.sent if c == chat.user_id][-1]
@@ -102,7 +102,7 @@ async def test_the_english_name_can_be_skipped_or_added_alone(
 
 
 async def test_declining_and_forged_consent(
-    app: Kurasi, channel: RecordingChannel, chat: Chat, poster: ReviewPoster, sessionmaker, clock
+    app: Kurasi, channel: RecordingChannel, chat: Chat, poster: MessageSender, sessionmaker, clock
 ) -> None:
     await _approve(app, channel, chat, poster, sessionmaker, clock)
     async with sessionmaker() as session:

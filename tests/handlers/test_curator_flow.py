@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.poster import ReviewPoster
 from bot.runtime import Kurasi
+from bot.sender import MessageSender
 from db.media_store import MediaStore
 from db.models import AuditEvent, Notification, Product, Review
 from db.stats import curator_load, decisions_per_week, grades
@@ -74,7 +74,7 @@ async def approved_by_sari(
 
 
 async def test_ambil_claims_the_oldest_then_next_after_a_decision(
-    app: Kurasi, channel: RecordingChannel, poster: ReviewPoster, sessionmaker, clock, media_store
+    app: Kurasi, channel: RecordingChannel, poster: MessageSender, sessionmaker, clock, media_store
 ) -> None:
     first, second = await two_waiting(sessionmaker, clock, media_store, poster)
     await make_curator(sessionmaker, clock, "c1")
@@ -95,7 +95,7 @@ async def test_ambil_claims_the_oldest_then_next_after_a_decision(
 
 
 async def test_undo_within_30_seconds_restores_claim_and_scores(
-    app: Kurasi, channel: RecordingChannel, poster: ReviewPoster, sessionmaker, clock, media_store
+    app: Kurasi, channel: RecordingChannel, poster: MessageSender, sessionmaker, clock, media_store
 ) -> None:
     sari, first = await approved_by_sari(app, channel, poster, sessionmaker, clock, media_store)
     assert (await state(sessionmaker, first.id))[0] == "approved"
@@ -142,7 +142,7 @@ async def test_undo_within_30_seconds_restores_claim_and_scores(
 
 
 async def test_undo_after_the_window_is_too_late(
-    app: Kurasi, channel: RecordingChannel, poster: ReviewPoster, sessionmaker, clock, media_store
+    app: Kurasi, channel: RecordingChannel, poster: MessageSender, sessionmaker, clock, media_store
 ) -> None:
     sari, first = await approved_by_sari(app, channel, poster, sessionmaker, clock, media_store)
     assert await after_undo_window(app, clock) == 1
@@ -153,7 +153,7 @@ async def test_undo_after_the_window_is_too_late(
 
 
 async def test_only_the_decider_may_undo(
-    app: Kurasi, channel: RecordingChannel, poster: ReviewPoster, sessionmaker, clock, media_store
+    app: Kurasi, channel: RecordingChannel, poster: MessageSender, sessionmaker, clock, media_store
 ) -> None:
     _sari, first = await approved_by_sari(app, channel, poster, sessionmaker, clock, media_store)
     await make_curator(sessionmaker, clock, "c2")
@@ -171,7 +171,7 @@ async def test_a_typed_reason_is_shown_before_it_is_sent_in_english(
     english_app: Kurasi, sessionmaker, clock, media_store
 ) -> None:
     channel = RecordingChannel(english_app)
-    await two_waiting(sessionmaker, clock, media_store, ReviewPoster(english_app))
+    await two_waiting(sessionmaker, clock, media_store, MessageSender(english_app))
     await make_curator(sessionmaker, clock, "c1")
     sari = curator(english_app, channel, "c1", "Sari")
     await sari.send("/ambil")

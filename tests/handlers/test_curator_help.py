@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.poster import ReviewPoster
+from bot.sender import MessageSender
 from tests.handlers.test_review import (
     curator,
     make_curator,
@@ -22,8 +22,8 @@ def app(request, sessionmaker, clock, media_store):
 
 
 @pytest.fixture
-def poster(app) -> ReviewPoster:
-    return ReviewPoster(app, language=app.flow_settings.review_language)
+def poster(app) -> MessageSender:
+    return MessageSender(app, language=app.flow_settings.review_language)
 
 
 @pytest.mark.parametrize("command", ["/bantuan", "/help"])

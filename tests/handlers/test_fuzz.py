@@ -110,7 +110,7 @@ async def test_random_walks_always_get_an_answer(
 
 @pytest.mark.parametrize("seed", range(6))
 async def test_random_walks_in_a_review_chat(sessionmaker, clock, media_store, seed: int) -> None:
-    from bot.poster import ReviewPoster
+    from bot.sender import MessageSender
     from db.reviews import add_curator
     from handlers.kit.context import FlowSettings
     from handlers.routes import GROUP_COMMANDS
@@ -133,7 +133,7 @@ async def test_random_walks_in_a_review_chat(sessionmaker, clock, media_store, s
             await add_curator(
                 session, external_id=who, chat_id=None, added_by="t", now=clock.now, channel="test"
             )
-    await ReviewPoster(app).run_until_idle()
+    await MessageSender(app).run_until_idle()
     rng = random.Random(seed)
     people = [
         Chat(app, channel, user_id=u, name=u, chat_id="-100") for u in ("c1", "c2", "adm", "x")

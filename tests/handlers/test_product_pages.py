@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.poster import ReviewPoster
+from bot.sender import MessageSender
 from db.models import Photo, Product
 from tests.handlers.test_producer_answers import english
 from tests.handlers.test_review import (  # the review chats' runtime
@@ -21,7 +21,7 @@ from tests.support import Chat, RecordingChannel
 __all__ = ["app", "poster"]
 
 
-async def claimed(chat: Chat, poster: ReviewPoster, sessionmaker, clock) -> Chat:
+async def claimed(chat: Chat, poster: MessageSender, sessionmaker, clock) -> Chat:
     await submit_via_chat(chat)
     await poster.run_until_idle()
     await make_curator(sessionmaker, clock, "c1")
@@ -42,7 +42,7 @@ def assert_not_a_dead_end(chat: Chat) -> None:
 
 @pytest.mark.parametrize("lang", ["id", "en"])
 async def test_a_waiting_product_shows_its_place_in_the_queue(
-    chat: Chat, poster: ReviewPoster, lang: str
+    chat: Chat, poster: MessageSender, lang: str
 ) -> None:
     await submit_via_chat(chat)
     if lang == "en":
@@ -57,7 +57,7 @@ async def test_a_waiting_product_shows_its_place_in_the_queue(
 
 @pytest.mark.parametrize("lang", ["id", "en"])
 async def test_a_revision_shows_the_reasons_and_edit_and_submit_again(
-    chat: Chat, poster: ReviewPoster, sessionmaker, clock, lang: str
+    chat: Chat, poster: MessageSender, sessionmaker, clock, lang: str
 ) -> None:
     sari = await claimed(chat, poster, sessionmaker, clock)
     await sari.press("Revisi")
@@ -74,7 +74,7 @@ async def test_a_revision_shows_the_reasons_and_edit_and_submit_again(
 
 @pytest.mark.parametrize("lang", ["id", "en"])
 async def test_an_approved_product_shows_grade_scores_and_date(
-    chat: Chat, channel: RecordingChannel, poster: ReviewPoster, sessionmaker, clock, lang: str
+    chat: Chat, channel: RecordingChannel, poster: MessageSender, sessionmaker, clock, lang: str
 ) -> None:
     sari = await claimed(chat, poster, sessionmaker, clock)
     for criterion in range(7):
@@ -95,7 +95,7 @@ async def test_an_approved_product_shows_grade_scores_and_date(
 
 
 async def test_a_rejected_product_becomes_a_new_draft(
-    chat: Chat, poster: ReviewPoster, sessionmaker, clock
+    chat: Chat, poster: MessageSender, sessionmaker, clock
 ) -> None:
     sari = await claimed(chat, poster, sessionmaker, clock)
     await sari.press("Tolak")

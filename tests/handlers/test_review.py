@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.notify import Notifier
-from bot.poster import ReviewPoster
 from bot.runtime import FloodGuard, Kurasi
 from bot.scheduler import release_stale_claims
+from bot.sender import MessageSender
 from db.media_store import MediaStore
 from db.models import AuditEvent, Product, Review
 from db.reviews import add_curator
@@ -51,8 +51,8 @@ def app(sessionmaker, clock: FakeClock, media_store: MediaStore) -> Kurasi:
 
 
 @pytest.fixture
-def poster(app: Kurasi) -> ReviewPoster:
-    return ReviewPoster(app)
+def poster(app: Kurasi) -> MessageSender:
+    return MessageSender(app)
 
 
 def curator(
@@ -103,7 +103,7 @@ async def submit_via_chat(chat: Chat) -> None:
 
 
 async def test_submit_claim_score_approve_and_the_producer_is_told(
-    app: Kurasi, channel: RecordingChannel, chat: Chat, poster: ReviewPoster, sessionmaker, clock
+    app: Kurasi, channel: RecordingChannel, chat: Chat, poster: MessageSender, sessionmaker, clock
 ) -> None:
     await submit_via_chat(chat)
     assert await poster.run_until_idle() == 1
@@ -158,7 +158,7 @@ async def test_products_go_to_the_chat_of_their_sector(
 
 
 async def test_revise_then_resubmit_shows_what_changed(
-    app: Kurasi, channel: RecordingChannel, chat: Chat, poster: ReviewPoster, sessionmaker, clock
+    app: Kurasi, channel: RecordingChannel, chat: Chat, poster: MessageSender, sessionmaker, clock
 ) -> None:
     await submit_via_chat(chat)
     await poster.run_until_idle()
@@ -207,7 +207,7 @@ async def test_revise_then_resubmit_shows_what_changed(
 
 
 async def test_fifty_curators_press_approve_at_once(
-    app: Kurasi, channel: RecordingChannel, poster: ReviewPoster, sessionmaker, clock, media_store
+    app: Kurasi, channel: RecordingChannel, poster: MessageSender, sessionmaker, clock, media_store
 ) -> None:
     product = await submitted_product(
         sessionmaker, now=clock.now, store=media_store, chat_id=FOOD_CHAT
@@ -242,7 +242,7 @@ async def test_fifty_curators_press_approve_at_once(
 
 
 async def test_fifty_curators_claim_at_once(
-    app: Kurasi, channel: RecordingChannel, poster: ReviewPoster, sessionmaker, clock, media_store
+    app: Kurasi, channel: RecordingChannel, poster: MessageSender, sessionmaker, clock, media_store
 ) -> None:
     product = await submitted_product(
         sessionmaker, now=clock.now, store=media_store, chat_id=FOOD_CHAT
@@ -266,7 +266,7 @@ async def test_fifty_curators_claim_at_once(
 
 
 async def test_outsiders_and_the_producer_are_refused(
-    app: Kurasi, channel: RecordingChannel, poster: ReviewPoster, sessionmaker, clock, media_store
+    app: Kurasi, channel: RecordingChannel, poster: MessageSender, sessionmaker, clock, media_store
 ) -> None:
     product = await submitted_product(
         sessionmaker, now=clock.now, store=media_store, chat_id=FOOD_CHAT, owner="owner-1"
@@ -288,7 +288,7 @@ async def test_outsiders_and_the_producer_are_refused(
 
 
 async def test_claim_timeout_returns_the_product(
-    app: Kurasi, channel: RecordingChannel, poster: ReviewPoster, sessionmaker, clock, media_store
+    app: Kurasi, channel: RecordingChannel, poster: MessageSender, sessionmaker, clock, media_store
 ) -> None:
     product = await submitted_product(
         sessionmaker, now=clock.now, store=media_store, chat_id=FOOD_CHAT
@@ -309,7 +309,7 @@ async def test_claim_timeout_returns_the_product(
 
 
 async def test_queue_and_stats_commands(
-    app: Kurasi, channel: RecordingChannel, poster: ReviewPoster, sessionmaker, clock, media_store
+    app: Kurasi, channel: RecordingChannel, poster: MessageSender, sessionmaker, clock, media_store
 ) -> None:
     await submitted_product(
         sessionmaker, now=clock.now, store=media_store, name="Lama", chat_id=FOOD_CHAT
@@ -357,7 +357,7 @@ async def test_other_groups_get_nothing(
 
 
 async def test_withdrawn_before_claim_updates_the_posted_card(
-    app: Kurasi, channel: RecordingChannel, chat: Chat, poster: ReviewPoster, sessionmaker
+    app: Kurasi, channel: RecordingChannel, chat: Chat, poster: MessageSender, sessionmaker
 ) -> None:
     await submit_via_chat(chat)
     await poster.run_until_idle()
@@ -396,6 +396,6 @@ async def test_submissions_made_before_any_review_chat_get_their_card_later(
     configured.add_channel(channel)
     assert await route_waiting_cards(configured) == 1
     assert await route_waiting_cards(configured) == 0
-    await ReviewPoster(configured).run_until_idle()
+    await MessageSender(configured).run_until_idle()
     cards = [r.text for c, r in channel.sent if c == FOOD_CHAT and r.buttons]
     assert len(cards) == 1 and f"#{product.id}" in cards[0]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.poster import ReviewPoster
+from bot.sender import MessageSender
 from db.models import Review
 from handlers.features.review.card import Act, ReviewPayload
 from handlers.kit.events import ButtonPress, Text
@@ -23,7 +23,7 @@ from tests.handlers.test_review import (
 from tests.support import Chat, FakeClock, RecordingChannel
 
 
-async def _food_product(sessionmaker, clock, media_store, poster: ReviewPoster) -> Review:
+async def _food_product(sessionmaker, clock, media_store, poster: MessageSender) -> Review:
     await submitted_product(
         sessionmaker, now=clock.now, store=media_store, sector="food", chat_id=FOOD_CHAT
     )
@@ -35,8 +35,8 @@ async def _food_product(sessionmaker, clock, media_store, poster: ReviewPoster) 
 
 
 @pytest.fixture
-def poster(app) -> ReviewPoster:  # noqa: F811
-    return ReviewPoster(app)
+def poster(app) -> MessageSender:  # noqa: F811
+    return MessageSender(app)
 
 
 async def forge(chat: Chat, act: Act, review_id: int, **extra: object) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.poster import ReviewPoster
 from bot.runtime import Kurasi
+from bot.sender import MessageSender
 from db.models import Business, User
 from tests.handlers import test_review
 from tests.handlers.test_registration import business_of
@@ -123,7 +123,7 @@ async def test_a_registered_producer_says_hello(app: Kurasi, where: str, lang: s
 
 @pytest.mark.parametrize(("lang", "yes"), [("id", "ya boleh"), ("en", "yes")])
 async def test_the_consent_question_of_an_approval_typed(
-    app: Kurasi, channel: RecordingChannel, chat: Chat, poster: ReviewPoster, sessionmaker, clock,
+    app: Kurasi, channel: RecordingChannel, chat: Chat, poster: MessageSender, sessionmaker, clock,
     lang: str, yes: str,
 ) -> None:  # fmt: skip
     from tests.handlers.test_catalogue_consent import _approve
@@ -141,7 +141,7 @@ async def test_the_consent_question_of_an_approval_typed(
 
 @pytest.mark.parametrize(("lang", "typed"), [("id", "perbaiki"), ("en", "edit")])
 async def test_perbaiki_typed_on_a_revision_notice(
-    app: Kurasi, channel: RecordingChannel, chat: Chat, poster: ReviewPoster, sessionmaker, clock,
+    app: Kurasi, channel: RecordingChannel, chat: Chat, poster: MessageSender, sessionmaker, clock,
     lang: str, typed: str,
 ) -> None:  # fmt: skip
     await submit_via_chat(chat)
@@ -183,7 +183,7 @@ async def test_whatsapp_texts_say_what_to_type(app: Kurasi, lang: str, said: str
      ("id", "approve", "ya boleh", "tombol WhatsApp"), ("en", "approve", "yes", "WhatsApp button")],
 )  # fmt: skip
 async def test_a_notice_answered_by_typing_on_each_channel(
-    app: Kurasi, channel: RecordingChannel, poster: ReviewPoster, sessionmaker, clock,
+    app: Kurasi, channel: RecordingChannel, poster: MessageSender, sessionmaker, clock,
     media_store, where: str, lang: str, verdict: str, typed: str, then: str,
 ) -> None:  # fmt: skip
     from tests.factories import submitted_product

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import io
 
-from bot.poster import ReviewPoster
 from bot.runtime import Kurasi
+from bot.sender import MessageSender
 from db.exports import write_export
 from db.stats import collect
 from tests.factories import submitted_product
@@ -23,7 +23,7 @@ __all__ = ["app", "poster"]
 async def test_an_undone_rejection_counts_nowhere(
     app: Kurasi,
     channel: RecordingChannel,
-    poster: ReviewPoster,
+    poster: MessageSender,
     sessionmaker,
     clock: FakeClock,
     media_store,
