@@ -51,14 +51,14 @@ FROM generate_series(1, :n) g;
 -- 6-7 submitted 4 days ago, unclaimed (due), 8 claimed 3 days ago (stale), 9 fresh drafts,
 -- the rest approved (2 % in crafts, which hears about the fair: 2 % more due).
 INSERT INTO products (id, business_id, name, sector, status, round, version, precheck,
-                      created_at, updated_at, submitted_at)
+                      legal_numbers, flags, created_at, updated_at, submitted_at)
 SELECT g, g, 'Produk ' || g,
        CASE WHEN g % 100 IN (10, 11) THEN 'crafts'
             ELSE (ARRAY['food','fashion','beverage'])[1 + g % 3] END,
        CASE WHEN g % 100 < 4 THEN 'draft' WHEN g % 100 < 6 THEN 'revision_requested'
             WHEN g % 100 < 8 THEN 'submitted' WHEN g % 100 < 9 THEN 'in_review'
             WHEN g % 100 < 10 THEN 'draft' ELSE 'approved' END,
-       1, 1, '[]', :old,
+       1, 1, '[]', '{}', '[]', :old,
        CASE WHEN g % 100 < 4 THEN :now - interval '4 days'
             WHEN g % 100 < 10 AND g % 100 >= 9 THEN :now - interval '1 hour'
             ELSE :now - interval '6 days' END,
