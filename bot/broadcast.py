@@ -53,6 +53,9 @@ T = TypeVar("T")
 # Channels that only take free-form messages within a window after the user last wrote.
 WINDOWS = {"whatsapp": timedelta(hours=24)}
 NEEDS_TEMPLATE = "needs a template"
+# A recipient whose channel this process lacks: looked at again after this (the release at
+# a start with the channel configured comes first).
+HOLD_NO_CHANNEL = timedelta(hours=6)
 
 
 class PostAnnouncer:
@@ -85,6 +88,7 @@ class Result:
     message_id: str | None = None
     error: str | None = None
     failure: Exception | None = None  # a failed send, judged by bot.outbound.decide
+    hold_until: datetime | None = None  # pending, not tried again before then
 
 
 # What a delivery row says after the one judgement of a failed send.
@@ -341,7 +345,14 @@ class BroadcastSender(Worker):
         now = self.app.clock()
         announcer = self.announcer(item.channel)
         if announcer is None:
-            await self._record(item, DeliveryState.failed, error=f"no channel {item.channel}")
+            # Held and visible, never done: the broadcast waits for this recipient, and a
+            # start with the channel configured releases the row (release_configured).
+            await self._record(
+                item,
+                DeliveryState.pending,
+                error=outbound.HELD_NO_CHANNEL.format(channel=item.channel),
+                hold_until=now + HOLD_NO_CHANNEL,
+            )
             return
         if item.channel in WINDOWS:
             last = inbound.get(item.user_id or 0)
@@ -480,9 +491,10 @@ class BroadcastSender(Worker):
         message_id: str | None = None,
         error: str | None = None,
         failure: Exception | None = None,
+        hold_until: datetime | None = None,
         session: AsyncSession | None = None,
     ) -> None:
-        result = Result(item, state, message_id, error, failure)
+        result = Result(item, state, message_id, error, failure, hold_until)
         if session is not None:
             await self._write(session, result)
             return
@@ -524,7 +536,7 @@ class BroadcastSender(Worker):
 
     async def _write(self, session: AsyncSession, result: Result) -> None:
         now = self.app.clock()
-        state, error, retry_at = result.state, result.error, None
+        state, error, retry_at = result.state, result.error, result.hold_until
         if result.failure is not None:
             attempts = await data.attempts_of(session, delivery_id=result.item.id)
             decision = outbound.decide(

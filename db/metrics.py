@@ -6,7 +6,17 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
-from db.models import Notification, OutboxItem, Product, ProductStatus, WhatsAppInbound
+from db.models import (
+    Broadcast,
+    BroadcastDelivery,
+    BroadcastState,
+    DeliveryState,
+    Notification,
+    OutboxItem,
+    Product,
+    ProductStatus,
+    WhatsAppInbound,
+)
 from db.outbox import TEMPLATE_SENT
 from db.whatsapp import WAITING
 
@@ -52,10 +62,23 @@ async def queue_depths(session: AsyncSession) -> dict[str, int]:
             ),
         )
     )
+    # A running broadcast's recipients on a channel this bot lacks (few broadcasts run: the
+    # deliveries are reached by their broadcast's index).
+    held_deliveries = await session.scalar(
+        select(func.count())
+        .select_from(BroadcastDelivery)
+        .join(Broadcast, Broadcast.id == BroadcastDelivery.broadcast_id)
+        .where(
+            Broadcast.state == BroadcastState.running,
+            BroadcastDelivery.state == DeliveryState.pending,
+            BroadcastDelivery.last_error.like("held:%"),
+        )
+    )
+    held = (held_outbox, held_notifications, held_deliveries)
     return {
         "outbox": int(outbox or 0),
         "notifications": int(notifications or 0),
-        "held": int(held_outbox or 0) + int(held_notifications or 0),
+        "held": sum(int(n or 0) for n in held),
         "whatsapp_inbox": int(inbox or 0),
     }
 

@@ -15,7 +15,14 @@ from typing import Any, Required, TypedDict, Unpack
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import ChatBudget, Notification, OutboxItem, OutboxKind
+from db.models import (
+    BroadcastDelivery,
+    ChatBudget,
+    DeliveryState,
+    Notification,
+    OutboxItem,
+    OutboxKind,
+)
 from db.sql import insert_ignore
 
 # After MAX_ATTEMPTS failed sends (or two days of trying: bot.outbound) an item is given up.
@@ -172,7 +179,7 @@ async def release_held(session: AsyncSession, *, channel: str, chat_id: str, now
 
 async def release_configured(session: AsyncSession, *, channels: list[str], now: datetime) -> int:
     """Messages held because their channel was not configured, for channels that are now:
-    due at once (notifications too), in their order."""
+    due at once (notifications and broadcast deliveries too), in their order."""
     held = HELD_NO_CHANNEL.split("{", 1)[0] + "%"
     items = await session.execute(
         update(OutboxItem)
@@ -192,4 +199,14 @@ async def release_configured(session: AsyncSession, *, channels: list[str], now:
         )
         .values(due_at=now, result=None)
     )
-    return int(items.rowcount or 0) + int(notes.rowcount or 0)  # type: ignore[attr-defined]
+    deliveries = await session.execute(
+        update(BroadcastDelivery)
+        .where(
+            BroadcastDelivery.state == DeliveryState.pending,
+            BroadcastDelivery.channel.in_(channels),
+            BroadcastDelivery.last_error.like(held),
+        )
+        .values(next_attempt_at=None, last_error=None)
+    )
+    released = (items.rowcount, notes.rowcount, deliveries.rowcount)  # type: ignore[attr-defined]
+    return sum(int(n or 0) for n in released)

@@ -300,3 +300,61 @@ async def test_photo_is_uploaded_once_then_sent_by_file_id(
     async with app.sessionmaker() as session:
         stored = await data.get_broadcast(session, broadcast_id=b.id)
         assert stored is not None and stored.media_ids["telegram"] in file_id
+
+
+async def test_recipients_on_a_channel_this_bot_lacks_are_held_then_released(
+    app: Kurasi, fake: FakeTelegram, announcer: TelegramAnnouncer
+) -> None:
+    """A broadcast reaching people on a channel that is not configured here holds them
+    (visible in /metrics, the broadcast not done) instead of recording them failed; a
+    start with that channel configured sends to them."""
+    from bot.broadcast import PostAnnouncer
+    from db.metrics import queue_depths
+    from db.models import Broadcast, BroadcastState
+    from db.outbox import release_configured
+
+    await seed(app, 3)
+    async with app.sessionmaker() as session, session.begin():
+        for i in range(2):
+            session.add(
+                User(
+                    channel="console",
+                    external_id=f"c{i}",
+                    consented_at=app.clock(),
+                    reminder_optouts=[],
+                    is_admin=False,
+                    created_at=app.clock(),
+                    updated_at=app.clock(),
+                )
+            )
+    broadcast_id = await start_broadcast(app)
+    await sender(app, announcer).tick()
+    assert await states(app, broadcast_id) == {DeliveryState.sent: 3, DeliveryState.pending: 2}
+    async with app.sessionmaker() as session:
+        assert (await queue_depths(session))["held"] == 2
+        broadcast = await session.get(Broadcast, broadcast_id)
+        assert broadcast is not None and broadcast.state == BroadcastState.running
+    await sender(app, announcer).tick()  # looked at again: still held, not tried
+    assert await states(app, broadcast_id) == {DeliveryState.sent: 3, DeliveryState.pending: 2}
+
+    class Console:
+        name = "console"
+
+        def __init__(self) -> None:
+            self.posted: list[str] = []
+
+        async def post(self, chat_id: str, reply: object) -> list[str]:
+            self.posted.append(chat_id)
+            return [str(len(self.posted))]
+
+    console = Console()
+    async with app.sessionmaker() as session, session.begin():
+        assert await release_configured(session, channels=["console"], now=app.clock()) == 2
+    announcers = {"telegram": announcer, "console": PostAnnouncer(console)}
+    await sender(app, announcer, announcers=announcers).run_until_idle()
+    assert sorted(console.posted) == ["c0", "c1"]
+    assert await states(app, broadcast_id) == {DeliveryState.sent: 5}
+    async with app.sessionmaker() as session:
+        broadcast = await session.get(Broadcast, broadcast_id)
+        assert broadcast is not None and broadcast.state == BroadcastState.done
+        assert (await queue_depths(session))["held"] == 0
