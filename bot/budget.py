@@ -7,6 +7,17 @@ broadcasts, so the ceiling holds in aggregate. A broadcast also has a budget of 
 (its configured bulk rate, below the bot's) on top. A 429's retry_after pauses the budget
 for every worker: each send looks at the row's pause just before it goes.
 
+Slots are `(1 + guard) / rate` apart, so `rate` slots span 1 + guard seconds and no second
+holds more than `rate` sends as long as each send reaches the platform less than `guard`
+after its slot. A send is never made early, and a slot missed by more than half the guard
+is given up for a new one (`sending`, just before the request). What cannot be checked
+before the request — the request itself arriving late (a busy event loop, a garbage
+collection, the network, the server reading it late) — is checked after it: a send whose
+answer came more than `guard` after its slot may have arrived as late as the answer, so the
+slots that could share a second with it, [slot + 1 + guard, answer + 1), are held: no
+worker uses them (`send_budgets.holds`, read with the pause). Those slots
+are about a second away when the answer comes, so the hold reaches every worker in time.
+
 On SQLite (one process) the slots are counted in memory: senders there may send from inside
 a transaction that holds SQLite's only write lock, and a second writer would wait for it.
 """
@@ -16,9 +27,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -32,17 +44,41 @@ log = structlog.get_logger(__name__)
 PAUSE_FRESH = 0.05  # seconds a reading of the shared pause is trusted
 
 
+WINDOW = 1.0  # the platform counts sends per this many seconds (rate per WINDOW)
+EPSILON = 0.001  # seconds: float slack at a hold's edges
+
 # Set while a sender sends with a slot it already took from the same budget row (a
-# broadcast's own, slower budget shares the bot's row): the channel takes no second slot.
+# broadcast's own, slower budget shares the bot's row): the channel takes no second slot,
+# but checks that slot (TAKEN) is still good just before the request.
 SLOT_TAKEN: ContextVar[bool] = ContextVar("slot_taken", default=False)
+# The first slot the last `acquire` of this task gave, with its budget's key: what a send
+# with SLOT_TAKEN uses.
+TAKEN: ContextVar[tuple[str, float] | None] = ContextVar("taken_slot", default=None)
 
 
 @dataclass
 class LocalRow:
-    """The budget row kept in memory (SQLite): shared by every RateBudget of one key."""
+    """The budget row kept in memory (SQLite): shared by every RateBudget of one key. On
+    PostgreSQL the budgets of one process share one too, as what they last read of the row
+    (its pause and holds; next_slot unused)."""
 
     next_slot: float = 0.0
     paused_until: float = 0.0
+    holds: list[data.Hold] = field(default_factory=list)
+
+    def state(self) -> data.BudgetState:
+        return data.BudgetState(self.paused_until, tuple(self.holds))
+
+    def learn(self, state: data.BudgetState, now: float) -> None:
+        self.paused_until = max(self.paused_until, state.paused_until)
+        for a, b in state.holds:
+            self.holds = data.join_holds(self.holds, a, b, now)
+
+    def hold(self, start: float, until: float, now: float) -> None:
+        self.holds = data.join_holds(self.holds, start, until, now)
+
+    def usable(self, slot: float) -> bool:
+        return slot >= self.paused_until and not any(a <= slot < b for a, b in self.holds)
 
 
 class RateBudget:
@@ -62,14 +98,16 @@ class RateBudget:
         chunk_max: int = 16,
         check_pause: bool = False,
         row: LocalRow | None = None,
+        known: LocalRow | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.key = key
         self.rate = rate
+        self.guard = guard
         self.interval = (1 + guard) / rate
-        # A slot is used at most `tolerance` late: then no window of one second holds more
-        # than `rate` sends (it sees slots from 1 + tolerance < 1 + guard seconds), and the
-        # other half of the guard absorbs jitter on the way to the server.
+        # A slot is used at most `tolerance` late (else given up for a new one); the other
+        # half of the guard absorbs jitter on the way to the server, and a send answered
+        # later than the whole guard holds the slots it could share a second with (settle).
         self.tolerance = guard / 2
         self.lead = 0.01  # reserve this far ahead: the reservation's own round trip, measured
         # Slots reserved per visit to the budget row: enough for the lanes in flight, at most
@@ -80,42 +118,98 @@ class RateBudget:
         # Read the shared pause before every send (a 429 another worker just had).
         self.check_pause = check_pause and sessionmaker is not None
         self.limiter = AsyncLimiter(rate, 1)
-        self._paused = 0.0
         # In memory when there is no database to share: this key's row, maybe shared with
         # another budget of the process (a broadcast's, over the bot's).
         self.row = row if row is not None else (LocalRow() if sessionmaker is None else None)
+        # The pause and hold as this process knows them, shared with the budgets `sharing`
+        # this one: the row itself in memory, the last reading of it on PostgreSQL.
+        self.known = self.row if self.row is not None else (known or LocalRow())
         self._slots: deque[float] = deque()
         self._lock = asyncio.Lock()
         self._waiting = 0  # lanes queued for a slot: how many the next reservation takes
         self._recent: deque[float] = deque(maxlen=64)  # when slots were asked for
         self.dropped = 0  # slots given up (late or paused): capacity lost, for diagnostics
         self.limited = 0  # 429s seen
+        self.held = 0  # holds set after a send answered late: capacity given up, diagnostics
+        self._holding: set[asyncio.Task[None]] = set()
         self._prefetch: asyncio.Task[None] | None = None
         self._pause_read: asyncio.Task[None] | None = None
         self._pause_read_at = 0.0
 
     @property
     def paused_until(self) -> float:
-        return max(self._paused, self.row.paused_until if self.row else 0.0)
+        return self.known.paused_until
 
     @paused_until.setter
     def paused_until(self, value: float) -> None:
-        self._paused = value
-        if self.row is not None:
-            self.row.paused_until = value
+        self.known.paused_until = value
 
     def sharing(self, rate: float, **options: Any) -> RateBudget:
         """A budget of its own, slower rate drawing from this one's row: what it takes,
         this one's other senders cannot (a broadcast under the bot's ceiling)."""
         options.setdefault("check_pause", self.check_pause)
-        return RateBudget(self.sessionmaker, self.key, rate, row=self.row, **options)
+        return RateBudget(
+            self.sessionmaker, self.key, rate, row=self.row, known=self.known, **options
+        )
+
+    @asynccontextmanager
+    async def sending(self, cost: int = 1, *, taken: bool = False) -> AsyncIterator[None]:
+        """Around one request to the platform: its slot — the one this task took already
+        (`taken`, see TAKEN) if it is still good now, else `cost` new ones — and, once the
+        answer is in, a hold if it came too late to be sure the request arrived in time."""
+        took = TAKEN.get() if taken else None
+        if taken and took is not None and took[0] != self.key:
+            yield  # a slot of another budget (a paid broadcast's, above this ceiling)
+            return
+        now = self.wallclock()
+        if took is None or now - took[1] > self.tolerance or not self.known.usable(took[1]):
+            await self.acquire(cost)
+            took = TAKEN.get()
+        TAKEN.set(None)  # used: a second request needs a slot of its own
+        try:
+            yield
+        finally:
+            if took is not None:
+                self.settle(took[1], self.wallclock())
+
+    def settle(self, slot: float, answered: float) -> None:
+        """A send made at `slot` was answered at `answered`: it reached the platform at the
+        latest then. Later than `guard` after the slot, a second might hold it and `rate`
+        others: hold the slots that could be those others, for every worker."""
+        start, until = slot + self.rate * self.interval - EPSILON, answered + WINDOW + EPSILON
+        if until <= start:
+            return
+        self.held += 1
+        self._hold_here(start, until)
+        if self.row is None:
+            task = asyncio.create_task(self._hold_shared(start, until))
+            self._holding.add(task)
+            task.add_done_callback(self._holding.discard)
+
+    def _hold_here(self, start: float, until: float) -> None:
+        self.known.hold(start, until, self.wallclock())
+        self._slots = deque(s for s in self._slots if self.known.usable(s))
+
+    async def _hold_shared(self, start: float, until: float) -> None:
+        assert self.sessionmaker is not None
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                state = await data.hold_budget(
+                    session, key=self.key, start=start, until=until, now=self.wallclock()
+                )
+        except Exception:
+            log.warning("send budget hold not written", key=self.key)
+            return
+        self.known.learn(state, self.wallclock())
 
     async def acquire(self, cost: int = 1) -> None:
-        """Wait for `cost` slots in a row (an album of photos is several messages)."""
+        """Wait for `cost` slots in a row (an album of photos is several messages); the
+        first one is this task's TAKEN slot."""
+        TAKEN.set(None)
         for _ in range(max(1, cost)):
-            await self._acquire_one()
+            await self._acquire_one(first=TAKEN.get() is None)
 
-    async def _acquire_one(self) -> None:
+    async def _acquire_one(self, *, first: bool = False) -> None:
         """Wait for this worker's next slot; a late or paused slot is dropped, never used."""
         while True:
             self._waiting += 1
@@ -124,7 +218,7 @@ class RateBudget:
                 now = self.wallclock()
                 self._recent.append(now)
                 while self._slots and (
-                    self._slots[0] < now - self.tolerance or self._slots[0] < self.paused_until
+                    self._slots[0] < now - self.tolerance or not self.known.usable(self._slots[0])
                 ):
                     self._slots.popleft()
                     self.dropped += 1
@@ -141,7 +235,9 @@ class RateBudget:
             if wait > 0:
                 await self.sleep(wait)
             await self.limiter.acquire()
-            if self.wallclock() - slot <= self.tolerance and slot >= self.paused_until:
+            if self.wallclock() - slot <= self.tolerance and self.known.usable(slot):
+                if first:
+                    TAKEN.set((self.key, slot))
                 return
             self.dropped += 1
 
@@ -163,15 +259,14 @@ class RateBudget:
         assert self.sessionmaker is not None
         try:
             async with self.sessionmaker() as session:
-                paused = await data.budget_pause(session, key=self.key)
+                state = await data.budget_state(session, key=self.key)
         except Exception:
             log.warning("send budget pause not read", key=self.key)
             return
         finally:
             self._pause_read = None
-        if paused > self.paused_until:
-            self.paused_until = paused
-            self._slots.clear()
+        self.known.learn(state, self.wallclock())
+        self._slots = deque(s for s in self._slots if self.known.usable(s))
 
     async def _reserve_ahead(self) -> None:
         try:
@@ -184,13 +279,15 @@ class RateBudget:
     async def _reserve(self, now: float, wanted: int) -> None:
         count = min(self.chunk, wanted)
         if self.row is not None:
-            first = max(now, self.row.next_slot, self.paused_until)
-            self.row.next_slot = first + count * self.interval
-            self._slots.extend(first + i * self.interval for i in range(count))
+            slots = data.spaced_slots(
+                max(now, self.row.next_slot), count, self.interval, self.row.state()
+            )
+            self.row.next_slot = slots[-1] + self.interval
+            self._slots.extend(slots)
             return
         assert self.sessionmaker is not None
         async with self.sessionmaker() as session, session.begin():
-            first, paused_until = await data.reserve_slots(
+            slots, state = await data.reserve_slot_times(
                 session,
                 key=self.key,
                 count=count,
@@ -199,8 +296,11 @@ class RateBudget:
             )
         took = self.wallclock() - now
         self.lead = min(0.2, 0.8 * self.lead + 0.2 * 2 * took)
-        self.paused_until = max(self.paused_until, paused_until)
-        self._slots.extend(first + i * self.interval for i in range(count))
+        self.known.learn(state, self.wallclock())
+        self._pause_read_at = max(self._pause_read_at, now)
+        # In time order: a reservation ahead and one for a lane waiting may come back in
+        # either order.
+        self._slots = deque(sorted([*self._slots, *slots]))
 
     async def pause(self, seconds: float) -> None:
         """Honour a 429 for the whole bot: every worker waits `seconds` from now."""
