@@ -105,10 +105,11 @@ class RateBudget:
         self.rate = rate
         self.guard = guard
         self.interval = (1 + guard) / rate
-        # A slot is used at most `tolerance` late (else given up for a new one); the other
-        # half of the guard absorbs jitter on the way to the server, and a send answered
-        # later than the whole guard holds the slots it could share a second with (settle).
-        self.tolerance = guard / 2
+        # A slot is used at most `tolerance` late, else given up for a new one. Used late, a
+        # send answered more than the guard after its slot holds what it overran (settle):
+        # up to half a slot for one `tolerance` late, less than the whole slot a drop costs
+        # (under load most slots are a little late).
+        self.tolerance = guard + self.interval / 2
         self.lead = 0.01  # reserve this far ahead: the reservation's own round trip, measured
         # Slots reserved per visit to the budget row: enough for the lanes in flight, at most
         # half a second's worth (a dead worker wastes no more than that).
@@ -131,7 +132,8 @@ class RateBudget:
         self.dropped = 0  # slots given up (late or paused): capacity lost, for diagnostics
         self.limited = 0  # 429s seen
         self.held = 0  # holds set after a send answered late: capacity given up, diagnostics
-        self._holding: set[asyncio.Task[None]] = set()
+        self._to_hold: list[data.Hold] = []  # holds set here, still to write to the row
+        self._holding: asyncio.Task[None] | None = None
         self._prefetch: asyncio.Task[None] | None = None
         self._pause_read: asyncio.Task[None] | None = None
         self._pause_read_at = 0.0
@@ -180,27 +182,29 @@ class RateBudget:
         if until <= start:
             return
         self.held += 1
-        self._hold_here(start, until)
-        if self.row is None:
-            task = asyncio.create_task(self._hold_shared(start, until))
-            self._holding.add(task)
-            task.add_done_callback(self._holding.discard)
-
-    def _hold_here(self, start: float, until: float) -> None:
         self.known.hold(start, until, self.wallclock())
         self._slots = deque(s for s in self._slots if self.known.usable(s))
+        if self.row is None:
+            self._to_hold.append((start, until))
+            if self._holding is None:
+                self._holding = asyncio.create_task(self._hold_shared())
 
-    async def _hold_shared(self, start: float, until: float) -> None:
+    async def _hold_shared(self) -> None:
+        """Write the holds set here to the row, one transaction for all waiting."""
         assert self.sessionmaker is not None
         try:
-            async with self.sessionmaker() as session, session.begin():
-                state = await data.hold_budget(
-                    session, key=self.key, start=start, until=until, now=self.wallclock()
-                )
+            while self._to_hold:
+                spans, self._to_hold = self._to_hold, []
+                async with self.sessionmaker() as session, session.begin():
+                    for start, until in spans:
+                        state = await data.hold_budget(
+                            session, key=self.key, start=start, until=until, now=self.wallclock()
+                        )
+                self.known.learn(state, self.wallclock())
         except Exception:
             log.warning("send budget hold not written", key=self.key)
-            return
-        self.known.learn(state, self.wallclock())
+        finally:
+            self._holding = None
 
     async def acquire(self, cost: int = 1) -> None:
         """Wait for `cost` slots in a row (an album of photos is several messages); the
