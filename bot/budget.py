@@ -5,18 +5,22 @@ One budget per bot (Telegram, ~30 messages a second) and per WhatsApp number (80
 is drawn from by every kind of message: replies, notices, review cards, reminders and
 broadcasts, so the ceiling holds in aggregate. A broadcast also has a budget of its own
 (its configured bulk rate, below the bot's) on top. A 429's retry_after pauses the budget
-for every worker: each send looks at the row's pause just before it goes.
+for every worker: just before each request its slot is checked against the pause as last
+read from the row (read again every PAUSE_FRESH while sending), so another worker stops
+within about that long of the pause being written, and a slot it took before is given up.
 
 Slots are `(1 + guard) / rate` apart, so `rate` slots span 1 + guard seconds and no second
 holds more than `rate` sends as long as each send reaches the platform less than `guard`
-after its slot. A send is never made early, and a slot missed by more than half the guard
-is given up for a new one (`sending`, just before the request). What cannot be checked
-before the request — the request itself arriving late (a busy event loop, a garbage
-collection, the network, the server reading it late) — is checked after it: a send whose
-answer came more than `guard` after its slot may have arrived as late as the answer, so the
-slots that could share a second with it, [slot + 1 + guard, answer + 1), are held: no
-worker uses them (`send_budgets.holds`, read with the pause). Those slots
-are about a second away when the answer comes, so the hold reaches every worker in time.
+after its slot. A send is never made early, and a slot missed by more than the guard and
+half a slot is given up for a new one (`sending`, just before the request). A send that
+reaches the platform late — the sender busy before it, a busy event loop, a garbage
+collection, the network, the server reading it late — is caught after it: its answer came
+after it arrived, so a send answered more than `guard` after its slot may be counted in a
+second with the slots [slot + 1 + guard, answer + 1), and those are held: no worker uses
+them (`send_budgets.holds`, read with the pause; reservations step over them). They are
+about a second away when the answer comes, so the hold reaches every worker in time; it
+costs what the send overran. An answer later than about 0.9 s after its slot would be too
+late for that (then the platform's 429 and the pause are what is left).
 
 On SQLite (one process) the slots are counted in memory: senders there may send from inside
 a transaction that holds SQLite's only write lock, and a second writer would wait for it.

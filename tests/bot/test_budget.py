@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.budget import SLOT_TAKEN, LocalRow, RateBudget, shared_budget
 from bot.channels.telegram import BudgetedCall, make_bot
+from db.broadcasts import BudgetState, join_holds, spaced_slots
 from tests.fakes.telegram import FakeTelegram, _ApiError
 
 CEILING = 30
@@ -214,3 +215,17 @@ async def test_a_pause_after_a_429_stops_every_worker_until_it_ends(
     after = {x.worker for x in fake.arrivals if x.accepted and x.at >= pause + 2.0}
     assert after == {"a", "b"}
     assert fake.limited == 0
+
+
+def test_slots_step_over_the_pause_and_every_hold() -> None:
+    state = BudgetState(paused_until=10.0, holds=((10.25, 10.6), (10.6, 10.7), (11.0, 11.05)))
+    slots = spaced_slots(9.0, 6, 0.1, state)
+    assert [round(s, 3) for s in slots] == [10.0, 10.1, 10.2, 10.7, 10.8, 10.9]
+    assert all(state.usable(s) for s in slots)
+    assert [round(s, 3) for s in spaced_slots(10.95, 2, 0.1, state)] == [10.95, 11.05]
+
+
+def test_holds_join_when_they_overlap_and_past_ones_go() -> None:
+    holds = join_holds([(1.0, 2.0), (5.0, 6.0)], 5.5, 7.0, now=3.0)
+    assert holds == [(5.0, 7.0)]
+    assert join_holds(holds, 8.0, 9.0, now=3.0) == [(5.0, 7.0), (8.0, 9.0)]
