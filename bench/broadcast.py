@@ -10,6 +10,9 @@ over once the dead ones' lease (10 s here) has run out; prints lost and duplicat
 Phase 3: a third broadcast while a `kurasi run` bot answers `--replies` people writing at the
 same time (20 a second): replies and the broadcast draw from the bot's one send budget, so
 together they stay under the ceiling; prints the 429s, the broadcast's rate and the replies.
+After each phase: the sends the fake saw per calendar second and in its busiest sliding
+second, how often the fake's own event loop was late (it counts a request when it reads
+it), and for the first 429s which processes and kinds sent the 30 before and how bunched.
 
 Uses a fresh PostgreSQL database next to $KURASI_TEST_DATABASE_URL (default
 postgresql+asyncpg://postgres@127.0.0.1:5432/test), dropped at the end.
