@@ -452,23 +452,75 @@ async def remember_media_id(
 # --- the shared send budget -------------------------------------------------------------
 
 
-async def reserve_slots(
-    session: AsyncSession, *, key: str, count: int, interval: float, now: float
-) -> tuple[float, float]:
-    """Reserve `count` send slots `interval` seconds apart on the shared budget; returns the
-    unix time of the first one and the budget's pause. Slots never overlap across workers
-    (the row is locked), and none falls inside a pause set after a 429."""
+Hold = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class BudgetState:
+    """What a send budget's row says beside its next slot: the pause after a 429 (no send
+    before `paused_until`) and the holds (no send in any [from, until))."""
+
+    paused_until: float = 0.0
+    holds: tuple[Hold, ...] = ()
+
+    def usable(self, slot: float) -> bool:
+        return slot >= self.paused_until and not any(a <= slot < b for a, b in self.holds)
+
+
+def join_holds(
+    holds: Sequence[Sequence[float]], start: float, until: float, now: float
+) -> list[Hold]:
+    """The holds still to come with [start, until) added, overlapping ones joined."""
+    spans = sorted([(float(a), float(b)) for a, b in holds if b > now] + [(start, until)])
+    joined: list[Hold] = []
+    for a, b in spans:
+        if joined and a <= joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(joined[-1][1], b))
+        else:
+            joined.append((a, b))
+    return joined
+
+
+async def _budget_row(session: AsyncSession, key: str) -> SendBudget:
     await insert_ignore(
         session,
         SendBudget,
-        {"key": key, "next_slot": 0.0, "paused_until": 0.0},
+        {"key": key, "next_slot": 0.0, "paused_until": 0.0, "holds": []},
         conflict=["key"],
     )
     budget = await session.scalar(select(SendBudget).where(SendBudget.key == key).with_for_update())
     assert budget is not None
-    first = max(now, budget.next_slot, budget.paused_until)
-    budget.next_slot = first + count * interval
-    return first, budget.paused_until
+    return budget
+
+
+def _state(budget: SendBudget) -> BudgetState:
+    return BudgetState(budget.paused_until, tuple((a, b) for a, b in budget.holds or ()))
+
+
+async def reserve_slot_times(
+    session: AsyncSession, *, key: str, count: int, interval: float, now: float
+) -> tuple[list[float], BudgetState]:
+    """Reserve `count` send slots at least `interval` seconds apart on the shared budget:
+    their unix times, none before `now`, inside the pause or inside the hold, and the row's
+    pause and hold. Slots never overlap across workers (the row is locked)."""
+    budget = await _budget_row(session, key)
+    state = _state(budget)
+    slots = spaced_slots(max(now, budget.next_slot), count, interval, state)
+    budget.next_slot = slots[-1] + interval
+    return slots, state
+
+
+def spaced_slots(start: float, count: int, interval: float, state: BudgetState) -> list[float]:
+    """`count` slot times from `start`, `interval` apart, stepping over the pause and hold."""
+    slots: list[float] = []
+    at = max(start, state.paused_until)
+    while len(slots) < count:
+        for a, b in state.holds:
+            if a <= at < b:
+                at = b
+        slots.append(at)
+        at += interval
+    return slots
 
 
 async def pause_budget(session: AsyncSession, *, key: str, until: float) -> None:
@@ -476,7 +528,7 @@ async def pause_budget(session: AsyncSession, *, key: str, until: float) -> None
     await insert_ignore(
         session,
         SendBudget,
-        {"key": key, "next_slot": 0.0, "paused_until": 0.0},
+        {"key": key, "next_slot": 0.0, "paused_until": 0.0, "holds": []},
         conflict=["key"],
     )
     await session.execute(
@@ -490,10 +542,26 @@ async def pause_budget(session: AsyncSession, *, key: str, until: float) -> None
     )
 
 
-async def budget_pause(session: AsyncSession, *, key: str) -> float:
-    return float(
-        await session.scalar(select(SendBudget.paused_until).where(SendBudget.key == key)) or 0.0
-    )
+async def hold_budget(
+    session: AsyncSession, *, key: str, start: float, until: float, now: float
+) -> BudgetState:
+    """No worker sends on this budget in [start, until) (past holds are dropped). Returns the
+    row's pause and holds."""
+    budget = await _budget_row(session, key)
+    budget.holds = [list(h) for h in join_holds(budget.holds or [], start, until, now)]
+    return _state(budget)
+
+
+async def budget_state(session: AsyncSession, *, key: str) -> BudgetState:
+    """The row's pause and holds (nothing paused or held when the row is not there yet)."""
+    row = (
+        await session.execute(
+            select(SendBudget.paused_until, SendBudget.holds).where(SendBudget.key == key)
+        )
+    ).first()
+    if row is None:
+        return BudgetState()
+    return BudgetState(float(row[0]), tuple((float(a), float(b)) for a, b in row[1] or ()))
 
 
 async def release(session: AsyncSession, *, ids: Sequence[int], owner: str) -> None:

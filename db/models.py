@@ -528,14 +528,17 @@ class BroadcastDelivery(Base):
 
 
 class SendBudget(Base):
-    """A channel's bulk send rate, shared by every worker: the next free send slot (unix
-    time) and a pause every worker honours after a 429 retry_after."""
+    """A channel's send rate, shared by every worker: the next free send slot (unix time),
+    a pause every worker honours after a 429 retry_after, and holds: [from, until) spans of
+    future slots no worker uses, set after a send that may have reached the platform late
+    (bot.budget)."""
 
     __tablename__ = "send_budgets"
 
     key: Mapped[str] = mapped_column(String(32), primary_key=True)
     next_slot: Mapped[float] = mapped_column(default=0.0)
     paused_until: Mapped[float] = mapped_column(default=0.0)
+    holds: Mapped[list[list[float]]] = mapped_column(JSONType, default=list, server_default="[]")
 
 
 # --- Curator assist (issue 23): what a machine checks before a curator reads ----------------

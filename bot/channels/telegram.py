@@ -152,13 +152,15 @@ class BudgetedCall(BaseRequestMiddleware):
         if not getattr(method, "__api_method__", "").startswith(_SENDING):
             return await make_request(bot, method)
         media = getattr(method, "media", None)
-        if not SLOT_TAKEN.get():
-            await self.budget.acquire(len(media) if isinstance(media, list) else 1)
-        try:
-            return await make_request(bot, method)
-        except TelegramRetryAfter as exc:
-            await self.budget.pause(float(exc.retry_after))
-            raise
+        cost = len(media) if isinstance(media, list) else 1
+        # A slot taken already (a broadcast's) is checked again here, just before the
+        # request: one missed while the sender was busy is replaced, never used late.
+        async with self.budget.sending(cost, taken=SLOT_TAKEN.get()):
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                await self.budget.pause(float(exc.retry_after))
+                raise
 
 
 def make_bot(token: str, api_base: str) -> Bot:

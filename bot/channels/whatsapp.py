@@ -558,12 +558,12 @@ class WhatsAppChannel:
         limit pauses the budget for every worker first."""
         for attempt in range(3):
             if send:
-                if not SLOT_TAKEN.get():
-                    await self.budget.acquire()
-                try:
-                    return await make()
-                except (WhatsAppError, httpx.HTTPError) as exc:
-                    failure = translate(exc)
+                # A slot taken already (a broadcast's) is checked again just before the call.
+                async with self.budget.sending(taken=SLOT_TAKEN.get()):
+                    try:
+                        return await make()
+                    except (WhatsAppError, httpx.HTTPError) as exc:
+                        failure = translate(exc)
                 if isinstance(failure, RateLimited) and not failure.chat:
                     log.warning("whatsapp throughput limit hit", seconds=failure.retry_after)
                     await self.budget.pause(failure.retry_after)
