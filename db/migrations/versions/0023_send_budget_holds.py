@@ -1,8 +1,8 @@
 """send budgets: holds (spans of future send slots no worker may use), set after a send that
 may have reached the platform late
 
-Revision ID: 0020
-Revises: 0018
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-07 01:00:00
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision: str = "0020"
-down_revision: str | None = "0018"
+revision: str = "0023"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
