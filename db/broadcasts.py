@@ -31,7 +31,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import ColumnElement, Select
 
 from db.models import (
     Broadcast,
@@ -595,16 +595,32 @@ async def attempts_of(session: AsyncSession, *, delivery_id: int) -> int:
     )
 
 
-async def unfinished(session: AsyncSession) -> int:
-    """Pending deliveries of running broadcasts plus broadcasts still scheduled."""
-    pending = await session.scalar(
+def held_delivery() -> ColumnElement[bool]:
+    """A delivery held for a channel this bot lacks (bot.broadcast: released at a start
+    with that channel configured)."""
+    return BroadcastDelivery.last_error.like("held:%")
+
+
+def running_pending(*where: ColumnElement[bool]) -> Select[int]:
+    """How many pending deliveries running broadcasts have (few broadcasts run: the rows
+    are reached by their broadcast's index)."""
+    return (
         select(func.count())
         .select_from(BroadcastDelivery)
         .join(Broadcast, Broadcast.id == BroadcastDelivery.broadcast_id)
         .where(
             Broadcast.state == BroadcastState.running,
             BroadcastDelivery.state == DeliveryState.pending,
+            *where,
         )
+    )
+
+
+async def unfinished(session: AsyncSession) -> int:
+    """Pending deliveries of running broadcasts (but those held for a channel this bot
+    lacks: nothing here can send them) plus broadcasts still scheduled."""
+    pending = await session.scalar(
+        running_pending(or_(BroadcastDelivery.last_error.is_(None), ~held_delivery()))
     )
     scheduled = await session.scalar(
         select(func.count())

@@ -6,11 +6,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
+from db.broadcasts import held_delivery, running_pending
 from db.models import (
-    Broadcast,
-    BroadcastDelivery,
-    BroadcastState,
-    DeliveryState,
     Notification,
     OutboxItem,
     Product,
@@ -62,18 +59,8 @@ async def queue_depths(session: AsyncSession) -> dict[str, int]:
             ),
         )
     )
-    # A running broadcast's recipients on a channel this bot lacks (few broadcasts run: the
-    # deliveries are reached by their broadcast's index).
-    held_deliveries = await session.scalar(
-        select(func.count())
-        .select_from(BroadcastDelivery)
-        .join(Broadcast, Broadcast.id == BroadcastDelivery.broadcast_id)
-        .where(
-            Broadcast.state == BroadcastState.running,
-            BroadcastDelivery.state == DeliveryState.pending,
-            BroadcastDelivery.last_error.like("held:%"),
-        )
-    )
+    # A running broadcast's recipients on a channel this bot lacks.
+    held_deliveries = await session.scalar(running_pending(held_delivery()))
     held = (held_outbox, held_notifications, held_deliveries)
     return {
         "outbox": int(outbox or 0),

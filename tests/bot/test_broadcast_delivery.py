@@ -334,7 +334,9 @@ async def test_recipients_on_a_channel_this_bot_lacks_are_held_then_released(
         assert (await queue_depths(session))["held"] == 2
         broadcast = await session.get(Broadcast, broadcast_id)
         assert broadcast is not None and broadcast.state == BroadcastState.running
-    await sender(app, announcer).tick()  # looked at again: still held, not tried
+    # Looked at again: still held, not tried; and nothing is left this sender can send, so
+    # `kurasi broadcast work --until-idle` ends.
+    await asyncio.wait_for(sender(app, announcer).run_until_idle(), 10)
     assert await states(app, broadcast_id) == {DeliveryState.sent: 3, DeliveryState.pending: 2}
 
     class Console:
