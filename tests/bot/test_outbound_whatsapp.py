@@ -164,6 +164,27 @@ async def test_a_transient_error_is_retried_with_growing_waits_and_goes_once(
     assert (await item(runtime, item_id)).sent_at is not None
 
 
+async def plan_revision_reminder(
+    sessionmaker: Any, clock: FakeClock, product: Product, *, key: str, status: ProductStatus
+) -> None:
+    """The product in `status` and a revision reminder to its producer (WA), due now."""
+    async with sessionmaker() as session, session.begin():
+        row = await session.get(Product, product.id)
+        row.status = status
+        user = await session.scalar(select(User).where(User.external_id == WA))
+        await plan(
+            session,
+            kind="revision",
+            dedupe_key=key,
+            channel="whatsapp",
+            chat_id=WA,
+            user_id=user.id,
+            subject_id=product.id,
+            due_at=clock.now,
+            now=clock.now,
+        )
+
+
 async def test_a_five_minute_outage_delays_a_decision_and_loses_none(
     runtime: Runtime,
     fake: FakeWhatsApp,
@@ -172,21 +193,9 @@ async def test_a_five_minute_outage_delays_a_decision_and_loses_none(
     clock: FakeClock,
 ) -> None:
     product = await producer_wrote(runtime, sessionmaker, clock, ago=timedelta(hours=1))
-    async with sessionmaker() as session, session.begin():
-        row = await session.get(Product, product.id)
-        row.status = ProductStatus.approved
-        user = await session.scalar(select(User).where(User.external_id == WA))
-        await plan(
-            session,
-            kind="revision",
-            dedupe_key="revision:outage",
-            channel="whatsapp",
-            chat_id=WA,
-            user_id=user.id,
-            subject_id=product.id,
-            due_at=clock.now,
-            now=clock.now,
-        )
+    await plan_revision_reminder(
+        sessionmaker, clock, product, key="revision:outage", status=ProductStatus.approved
+    )
     async with sessionmaker() as session, session.begin():
         row = await session.get(Product, product.id)
         row.status = ProductStatus.revision_requested
@@ -601,21 +610,9 @@ async def test_a_reminder_whose_window_closed_late_goes_again_as_its_template(
     clock: FakeClock,
 ) -> None:
     product = await producer_wrote(runtime, sessionmaker, clock, ago=timedelta(hours=23))
-    async with sessionmaker() as session, session.begin():
-        row = await session.get(Product, product.id)
-        row.status = ProductStatus.revision_requested
-        user = await session.scalar(select(User).where(User.external_id == WA))
-        await plan(
-            session,
-            kind="revision",
-            dedupe_key="revision:late",
-            channel="whatsapp",
-            chat_id=WA,
-            user_id=user.id,
-            subject_id=product.id,
-            due_at=clock.now,
-            now=clock.now,
-        )
+    await plan_revision_reminder(
+        sessionmaker, clock, product, key="revision:late", status=ProductStatus.revision_requested
+    )
     notifier = Notifier(runtime.app, schedule=_no_quiet(runtime), timezone="Asia/Jakarta")
     assert await notifier.send_due() == 1
     [free] = fake.messages(WA)
@@ -648,21 +645,13 @@ async def test_the_running_bot_sends_the_template_when_meta_reports_a_closed_win
     """`kurasi run`'s one sender: a reminder goes as free text (our count had the window
     open), Meta's status says 131047 later, and the template follows on its own."""
     product = await producer_wrote(runtime, sessionmaker, clock, ago=timedelta(hours=23))
-    async with sessionmaker() as session, session.begin():
-        row = await session.get(Product, product.id)
-        row.status = ProductStatus.revision_requested
-        user = await session.scalar(select(User).where(User.external_id == WA))
-        await plan(
-            session,
-            kind="revision",
-            dedupe_key="revision:late-running",
-            channel="whatsapp",
-            chat_id=WA,
-            user_id=user.id,
-            subject_id=product.id,
-            due_at=clock.now,
-            now=clock.now,
-        )
+    await plan_revision_reminder(
+        sessionmaker,
+        clock,
+        product,
+        key="revision:late-running",
+        status=ProductStatus.revision_requested,
+    )
     async with runtime.background():
         for _ in range(100):
             if fake.messages(WA):
