@@ -171,6 +171,12 @@ class Notifier:
         await self.enqueue_chat(channel, chat_id, limit=limit)
         return await self.sender.send_chat(channel, chat_id, limit=limit)
 
+    def outside_quiet_hours(self, kind: str, moment: datetime) -> datetime:
+        """`moment`, or the end of quiet hours when they hold a message of this kind."""
+        if kind not in PRODUCER_KINDS:
+            return moment
+        return self.schedule.quiet_ends(moment, self.zone)
+
     async def next_due(self) -> datetime | None:
         async with self.app.sessionmaker() as session:
             return await next_due_at(session)

@@ -123,6 +123,10 @@ class Notifications(Protocol):
 
     async def next_due(self) -> datetime | None: ...
 
+    def outside_quiet_hours(self, kind: str, moment: datetime) -> datetime:
+        """`moment`, or the end of quiet hours when they hold a message of this kind."""
+        ...
+
 
 class Bulk(Protocol):
     """The broadcasts' source (bot.broadcast.BroadcastSender), run beside the outbox."""
@@ -422,7 +426,7 @@ class MessageSender(Worker):
         item.attempts = decision.attempts
         item.last_error = decision.error[:300]
         if verdict in (outbound.Verdict.retry, outbound.Verdict.wait):
-            item.next_attempt_at = decision.at
+            item.next_attempt_at = await self._retry_at(session, item, decision.at)
             prefix = "rate limited" if verdict == outbound.Verdict.wait else "retrying"
             log.warning("outbox send failed; will retry", item=item.id, kind=item.kind)
             await self._follow(session, item, now, f"{prefix}: {decision.error}")
@@ -441,6 +445,16 @@ class MessageSender(Worker):
         else:
             outbox.mark_failed(item, now=now, error=decision.error)
             await self._follow(session, item, now, f"failed: {decision.error}")
+
+    async def _retry_at(
+        self, session: AsyncSession, item: OutboxItem, at: datetime | None
+    ) -> datetime | None:
+        """A retried notification keeps its kind's quiet hours: a reminder that failed at
+        20:59 is tried again at 07:00, not in the night."""
+        if at is None or item.notification_id is None or self.notifications is None:
+            return at
+        note = await session.get(Notification, item.notification_id)
+        return at if note is None else self.notifications.outside_quiet_hours(note.kind, at)
 
     async def _follow(
         self, session: AsyncSession, item: OutboxItem, now: datetime, result: str

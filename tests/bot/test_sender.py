@@ -359,3 +359,48 @@ async def test_a_whatsapp_outage_delays_a_decision_and_loses_none(
         assert len(graph.messages(wa)) == 1
     finally:
         await runtime.close()
+
+
+@pytest.mark.parametrize(("kind", "held"), [("draft", True), ("decision", False)])
+async def test_a_reminder_retried_into_quiet_hours_waits_for_the_morning(
+    app: Kurasi, sessionmaker: Any, kind: str, held: bool
+) -> None:
+    """A reminder whose send failed at 20:59:59 WIB is tried again at 07:00, not a second
+    later in the night; a decision (not held by quiet hours) keeps its backoff."""
+    from zoneinfo import ZoneInfo
+
+    from db.outbox import NOTIFICATION
+
+    wib = ZoneInfo("Asia/Jakarta")
+    late = datetime(2026, 12, 7, 20, 59, 59, tzinfo=wib)
+    notifier = Notifier(app, schedule=ReminderSchedule(), timezone="Asia/Jakarta")
+    sender = MessageSender(app, notifications=notifier)
+    async with sessionmaker() as session, session.begin():
+        note = Notification(
+            kind=kind,
+            dedupe_key=f"{kind}:quiet",
+            channel="test",
+            chat_id=PERSON,
+            due_at=late,
+            attempts=0,
+            created_at=late,
+            queued_at=late,
+        )
+        session.add(note)
+        await session.flush()
+        item = OutboxItem(
+            channel="test",
+            chat_id=PERSON,
+            kind=NOTIFICATION,
+            payload=reply_payload(Reply("Draf Anda menunggu")),
+            created_at=late,
+            attempts=3,  # its fourth try: a backoff of seconds, past 21:00
+            notification_id=note.id,
+        )
+        session.add(item)
+        await session.flush()
+        await sender._record(session, item, TemporaryFailure("502 Bad Gateway"), late)
+        retry = item.next_attempt_at
+    assert retry is not None
+    morning = datetime(2026, 12, 8, 7, 0, tzinfo=wib)
+    assert (retry == morning) if held else (late < retry < late + timedelta(minutes=2)), retry
