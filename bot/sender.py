@@ -65,9 +65,9 @@ NOTIFICATIONS_EVERY = 1.0  # seconds between looks for notifications fallen due
 # The kinds that are one person's (or chat's) notice, sent inside WhatsApp's window rules.
 NOTICES = frozenset({outbox.NOTICE, outbox.NOTIFICATION})
 
-# When this process last sent into a chat (monotonic): a clock that stands still (a test's)
-# does not hold a private chat's next message back for ever; real clocks agree with it.
-_LAST_SENT: dict[tuple[str, str], float] = {}
+# This process's last send into a chat (the row's stamp, and monotonic time): a clock that
+# stands still (a test's) does not hold a private chat's next message back for ever.
+_LAST_SENT: dict[tuple[str, str], tuple[float, float]] = {}
 
 
 class ChatPace:
@@ -100,8 +100,15 @@ class ChatPace:
         gap = recent[-1] + self.private_gap - now
         if gap <= 0:
             return 0.0
-        here = _LAST_SENT.get((item.channel, item.chat_id))
-        if here is not None and time.monotonic() - here >= self.private_gap:
+        # The chat's latest send was this process's, a real second ago: the clock the rows
+        # are stamped with (a test's, standing still) does not hold it back. Another
+        # worker's later send is the row's latest, and its pace holds.
+        mine = _LAST_SENT.get((item.channel, item.chat_id))
+        if (
+            mine is not None
+            and mine[0] == recent[-1]
+            and time.monotonic() - mine[1] >= self.private_gap
+        ):
             return 0.0
         return max(gap, 0.001)
 
@@ -110,7 +117,7 @@ class ChatPace:
         budget.sent = [*outbox.recent_sends(budget, now=now, window=WINDOW), *([now] * cost)]
         if len(_LAST_SENT) > 10_000:  # only the last second's matter
             _LAST_SENT.clear()
-        _LAST_SENT[(item.channel, item.chat_id)] = time.monotonic()
+        _LAST_SENT[(item.channel, item.chat_id)] = (now, time.monotonic())
 
 
 class Notifications(Protocol):

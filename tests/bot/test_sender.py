@@ -404,3 +404,25 @@ async def test_a_reminder_retried_into_quiet_hours_waits_for_the_morning(
     assert retry is not None
     morning = datetime(2026, 12, 8, 7, 0, tzinfo=wib)
     assert (retry == morning) if held else (late < retry < late + timedelta(minutes=2)), retry
+
+
+def test_a_private_chats_pace_holds_after_another_workers_later_send(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The process's own memory of its last send lets a frozen test clock move on; it must
+    not let a message through right after another worker's send into the same chat."""
+    import time
+
+    from bot import sender as module
+    from bot.sender import ChatPace
+    from db.models import ChatBudget
+
+    pace = ChatPace(group_rate=20, private_gap=1.0, groups=frozenset())
+    item = OutboxItem(channel="test", chat_id=PERSON, kind=NOTICE)
+    budget = ChatBudget(channel="test", chat_id=PERSON, sent=[])
+    pace.took(budget, item, cost=1, now=1000.0)  # ours
+    later = time.monotonic() + 5  # a real while later, the rows' clock standing still
+    monkeypatch.setattr(module.time, "monotonic", lambda: later)
+    assert pace.wait(budget, item, cost=1, now=1000.6) == 0.0
+    budget.sent = [1000.0, 1000.5]  # meanwhile another worker sent into the chat
+    assert pace.wait(budget, item, cost=1, now=1000.6) == pytest.approx(0.9)
