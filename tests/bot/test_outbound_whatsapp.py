@@ -164,6 +164,16 @@ async def test_a_transient_error_is_retried_with_growing_waits_and_goes_once(
     assert (await item(runtime, item_id)).sent_at is not None
 
 
+def closed_window_status(fake: FakeWhatsApp, message_id: str) -> dict[str, Any]:
+    """Meta's late report that a message was not delivered: the window had closed (131047)."""
+    return fake.status(
+        message_id,
+        WA,
+        "failed",
+        errors=[{"code": 131047, "title": "Re-engagement message", "message": "Re-engagement"}],
+    )
+
+
 async def plan_revision_reminder(
     sessionmaker: Any, clock: FakeClock, product: Product, *, key: str, status: ProductStatus
 ) -> None:
@@ -336,12 +346,7 @@ async def test_a_window_closed_reported_late_sends_the_template(
     assert free.type == "interactive" or free.type == "text"
     await channel.idle()  # its wamid is stored with what it was sent for
     # Minutes later Meta reports that it was not delivered: the window had closed.
-    failed = fake.status(
-        free.message_id,
-        WA,
-        "failed",
-        errors=[{"code": 131047, "title": "Re-engagement message", "message": "Re-engagement"}],
-    )
+    failed = closed_window_status(fake, free.message_id)
     url = str(client.make_url(WHATSAPP_WEBHOOK_PATH))
     assert await fake.post(url, failed) == 200
     await channel.idle()
@@ -618,12 +623,7 @@ async def test_a_reminder_whose_window_closed_late_goes_again_as_its_template(
     [free] = fake.messages(WA)
     assert free.type != "template"
     await channel.idle()
-    failed = fake.status(
-        free.message_id,
-        WA,
-        "failed",
-        errors=[{"code": 131047, "title": "Re-engagement message", "message": "Re-engagement"}],
-    )
+    failed = closed_window_status(fake, free.message_id)
     assert await fake.post(str(client.make_url(WHATSAPP_WEBHOOK_PATH)), failed) == 200
     await channel.idle()
     assert await notifier.send_due() == 1
@@ -660,12 +660,7 @@ async def test_the_running_bot_sends_the_template_when_meta_reports_a_closed_win
         [free] = fake.messages(WA)
         assert free.type != "template"
         await channel.idle()
-        failed = fake.status(
-            free.message_id,
-            WA,
-            "failed",
-            errors=[{"code": 131047, "title": "Re-engagement message", "message": "Re-engagement"}],
-        )
+        failed = closed_window_status(fake, free.message_id)
         assert await fake.post(str(client.make_url(WHATSAPP_WEBHOOK_PATH)), failed) == 200
         for _ in range(100):
             if len(fake.messages(WA)) > 1:
